@@ -1,0 +1,38 @@
+import type { EUI64, NetID } from '../lorawan/identifiers';
+import type { Vendor } from './vendor';
+
+/**
+ * A peer is a server that talks to the Join Server over the Backend Interfaces: a network
+ * server (JoinReq, RejoinReq, HomeNSReq) or an application server (AppSKeyReq). It is
+ * identified by the client certificate Joinery's CA issued to it (SHA-256 fingerprint of the
+ * DER certificate), and holds a KEK under which its session keys are wrapped.
+ */
+interface PeerBase {
+  /** Unique, operator-chosen: `[a-z0-9][a-z0-9-]{0,62}`. */
+  readonly name: string;
+  /** SHA-256 of the client certificate's DER, lower-case hex. */
+  readonly certFingerprint: string;
+  /** KEK label, as the peer's own key table names it (ChirpStack: `[[keks]] label`). */
+  readonly kekLabel: string;
+  /** The KEK, sealed by the key vault (context `kek:<name>`). */
+  readonly sealedKEK: Buffer;
+  readonly createdAt: Date;
+}
+
+export interface NetworkServerPeer extends PeerBase {
+  readonly kind: 'ns';
+  readonly netID: NetID;
+  /** NSID (BI 1.1 `SenderNSID`), when the network server has one. */
+  readonly nsID: EUI64 | null;
+  readonly vendor: Vendor;
+}
+
+export interface ApplicationServerPeer extends PeerBase {
+  readonly kind: 'as';
+  /** AS-ID as the application server sends it in `SenderID` (a string, often a host name). */
+  readonly asID: string;
+}
+
+export type Peer = NetworkServerPeer | ApplicationServerPeer;
+
+export const PEER_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;

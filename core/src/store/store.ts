@@ -1,0 +1,59 @@
+import type { EUI64 } from '../lorawan/identifiers';
+import type { Peer } from '../peers/peer';
+import type { Device, JoinCommit, NewDevice } from './device';
+import type { SessionRecord } from './session';
+
+/** A device import hit a DevEUI that already exists: nothing of the batch was written. */
+export class DeviceExistsError extends Error {
+  override readonly name = 'DeviceExistsError';
+  constructor(readonly devEUI: EUI64) {
+    super(`device ${devEUI} already exists`);
+  }
+}
+
+/** A peer with this name (or certificate) already exists. */
+export class PeerExistsError extends Error {
+  override readonly name = 'PeerExistsError';
+  constructor(readonly peerName: string) {
+    super(`peer ${peerName} already exists`);
+  }
+}
+
+export interface DeviceListQuery {
+  readonly limit: number;
+  readonly offset: number;
+  /** Only devices bound to this network server peer. */
+  readonly nsPeer?: string;
+}
+
+/**
+ * The storage port. Every implementation (SQLite, PostgreSQL) passes the same conformance
+ * suite. Writes are durable when the promise resolves.
+ */
+export interface Store {
+  /** Inserts all devices or none (one transaction); a duplicate DevEUI throws DeviceExistsError. */
+  insertDevices(devices: readonly NewDevice[]): Promise<void>;
+  getDevice(devEUI: EUI64): Promise<Device | null>;
+  listDevices(query: DeviceListQuery): Promise<Device[]>;
+  countDevices(): Promise<number>;
+  /**
+   * The nonce check-and-update: writes the commit's nonce state if, and only if, the device is
+   * still at `expectedVersion` (one conditional statement, atomic and durable). Returns false
+   * when another join got there first; the caller re-reads and decides again.
+   */
+  commitJoin(commit: JoinCommit): Promise<boolean>;
+
+  /** Records an issued session and keeps only the newest `keep` of that device. */
+  addSession(session: SessionRecord, keep: number): Promise<void>;
+  getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null>;
+
+  /** Throws PeerExistsError on a duplicate name or certificate fingerprint. */
+  insertPeer(peer: Peer): Promise<void>;
+  getPeer(name: string): Promise<Peer | null>;
+  getPeerByFingerprint(certFingerprint: string): Promise<Peer | null>;
+  listPeers(): Promise<Peer[]>;
+
+  /** Store reachable and usable (for readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

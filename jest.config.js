@@ -1,0 +1,9 @@
+/** Jest runs the TypeScript sources directly (ts-jest, transpile only); `npm test` type-checks first. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/core/src', '<rootDir>/test/src', '<rootDir>/adapters'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.typecheck.json' }] },
+  moduleNameMapper: { '^@joinery/core$': '<rootDir>/core/src/index.ts' },
+  testTimeout: 60000,
+};
