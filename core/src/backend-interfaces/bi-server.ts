@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../log/logger';
+import type { BackendInterfacesHandler } from './bi-handler';
+
+/** Larger bodies are refused with HTTP 400: no BI message comes near it. */
+export const BI_BODY_LIMIT = 32 * 1024;
+
+export interface BIServerOptions {
+  readonly handler: BackendInterfacesHandler;
+  readonly log: Logger;
+  readonly tls: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
+}
+
+const fingerprints = new WeakMap<TLSSocket, string | null>();
+
+/** The client certificate's SHA-256 fingerprint, computed once per TLS connection. */
+function peerFingerprint(socket: TLSSocket): string | null {
+  let fp = fingerprints.get(socket);
+  if (fp === undefined) {
+    const raw = socket.authorized ? socket.getPeerCertificate()?.raw : undefined;
+    fp = raw && raw.length > 0 ? createHash('sha256').update(raw).digest('hex') : null;
+    fingerprints.set(socket, fp);
+  }
+  return fp;
+}
+
+class BadRequest extends Error {
+  readonly statusCode = 400;
+}
+
+/**
+ * The Backend Interfaces listener: HTTPS that requires a client certificate issued by
+ * Joinery's CA (no certificate, or another CA's, fails the TLS handshake). Every path is
+ * accepted (`/`, `/bi/<peer-name>`, whatever a network server is configured with): the
+ * certificate, not the path, identifies the peer.
+ */
+export function createBIServer(options: BIServerOptions): FastifyInstance {
+  const app = Fastify({
+    https: {
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      ca: options.tls.caPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+    },
+    bodyLimit: BI_BODY_LIMIT,
+    logger: false,
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  });
+
+  // Peers send JSON with or without a JSON content type: parse every body as JSON.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(new BadRequest('empty body: expected a Backend Interfaces JSON message'), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new BadRequest('body is not valid JSON: expected a Backend Interfaces JSON message'), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(400).send({ message: `body larger than ${BI_BODY_LIMIT} bytes` });
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(400).send({ message: err.message });
+    }
+    options.log.error({ err: { name: err.name, message: err.message, stack: err.stack } }, 'BI listener error');
+    return reply.code(500).send({ message: 'internal error' });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(405).header('allow', 'POST').send({ message: `${req.method} is not supported: POST a Backend Interfaces message` });
+  });
+
+  app.post('/*', async (req, reply) => {
+    const body = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return reply.code(400).send({ message: 'expected a JSON object (a Backend Interfaces message)' });
+    }
+    const answer = await options.handler.handle(body as Record<string, unknown>, {
+      certFingerprint: peerFingerprint(req.raw.socket as TLSSocket),
+    });
+    return reply.code(200).header('content-type', 'application/json').send(answer);
+  });
+
+  return app;
+}

@@ -1,0 +1,140 @@
+import { promises as fs } from 'node:fs';
+import type { Command } from 'commander';
+import { detectImportFormat, parseDeviceImportFile } from '../devices/device-import-file';
+import { importDevices } from '../devices/import-devices';
+import { parseEUI64 } from '../lorawan/identifiers';
+import { ParseError } from '../lorawan/parse-error';
+import { openBackends } from '../server/open-backends';
+import type { Device } from '../store/device';
+import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
+import { note, say, table } from './output';
+
+interface ImportFlags extends BackendFlags {
+  readonly ns: string;
+  readonly as?: string;
+}
+interface ListFlags extends BackendFlags {
+  readonly ns?: string;
+  readonly limit: string;
+  readonly offset: string;
+  readonly json?: boolean;
+}
+interface ShowFlags extends BackendFlags {
+  readonly json?: boolean;
+}
+
+/** What the CLI shows of a device: identities, binding and nonce state. Never a key. */
+export function deviceView(d: Device): Record<string, string | number | null> {
+  return {
+    devEUI: d.devEUI,
+    joinEUI: d.joinEUI,
+    macVersion: d.macVersion,
+    networkServer: d.nsPeer,
+    applicationServer: d.asPeer,
+    lastDevNonce: d.nonces.lastDevNonce,
+    usedDevNonces: d.nonces.usedDevNonces.length,
+    lastJoinNonce: d.nonces.lastJoinNonce,
+    lastJoinAt: d.lastJoinAt ? d.lastJoinAt.toISOString() : null,
+    lastJoinNetworkServer: d.lastJoinPeer,
+    createdAt: d.createdAt.toISOString(),
+  };
+}
+
+function positiveInt(value: string, field: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new ParseError(field, `expected an integer 0..${max}`);
+  return n;
+}
+
+export function addDevicesCommands(program: Command): void {
+  const devices = program.command('devices').description('devices and their root keys (keys go in, never out)');
+
+  withBackendOptions(
+    devices
+      .command('import')
+      .description('import devices from CSV (header dev_eui,join_eui,mac_version,app_key,nwk_key) or a JSON array; all or nothing')
+      .argument('<file>', 'CSV or JSON file')
+      .requiredOption('--ns <name>', 'network server the devices are bound to (may join through)')
+      .option('--as <name>', 'application server that receives the AppSKeys'),
+  ).action(async (file: string, flags: ImportFlags) => {
+    let content: string;
+    try {
+      content = await fs.readFile(file, 'utf8');
+    } catch (e) {
+      throw new ParseError('FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    const rows = parseDeviceImportFile(content, detectImportFormat(file, content));
+    const backends = await openBackends(backendSettings(flags));
+    try {
+      for (const c of backends.created) note(`joinery: created ${c}`);
+      const s = await importDevices({ store: backends.store, vault: backends.vault }, rows, { nsPeer: flags.ns, asPeer: flags.as ?? null });
+      say(`imported ${s.imported} device${s.imported === 1 ? '' : 's'} (${s.legacy} LoRaWAN 1.0.x, ${s.v11} LoRaWAN 1.1), bound to network server ${s.nsPeer}` + (s.asPeer ? ` and application server ${s.asPeer}` : ''));
+    } finally {
+      await backends.close();
+    }
+  });
+
+  withBackendOptions(
+    devices
+      .command('list')
+      .description('list devices: identities, MAC version, binding, nonces, last join (never a key)')
+      .option('--ns <name>', 'only devices bound to this network server')
+      .option('--limit <n>', 'at most this many', '100')
+      .option('--offset <n>', 'skip this many', '0')
+      .option('--json', 'JSON output'),
+  ).action(async (flags: ListFlags) => {
+    const limit = positiveInt(flags.limit, '--limit', 1_000_000);
+    const offset = positiveInt(flags.offset, '--offset', Number.MAX_SAFE_INTEGER);
+    const backends = await openBackends(backendSettings(flags));
+    try {
+      const list = await backends.store.listDevices({ limit, offset, ...(flags.ns ? { nsPeer: flags.ns } : {}) });
+      if (flags.json) {
+        say(JSON.stringify(list.map(deviceView), null, 2));
+        return;
+      }
+      const total = await backends.store.countDevices();
+      say(
+        table(
+          ['DEVEUI', 'JOINEUI', 'MAC', 'NETWORK SERVER', 'APP SERVER', 'LAST DEVNONCE', 'JOINNONCE', 'LAST JOIN'],
+          list.map((d) => [
+            d.devEUI,
+            d.joinEUI,
+            d.macVersion,
+            d.nsPeer ?? '-',
+            d.asPeer ?? '-',
+            d.nonces.lastDevNonce === null ? '-' : String(d.nonces.lastDevNonce),
+            d.nonces.lastJoinNonce === null ? '-' : String(d.nonces.lastJoinNonce),
+            d.lastJoinAt ? d.lastJoinAt.toISOString() : 'never',
+          ]),
+        ),
+      );
+      note(`${list.length} shown, ${total} device${total === 1 ? '' : 's'} in all`);
+    } finally {
+      await backends.close();
+    }
+  });
+
+  withBackendOptions(
+    devices
+      .command('show')
+      .description('one device: identities, MAC version, binding, nonces, last join (never a key)')
+      .argument('<devEUI>', 'DevEUI (16 hex digits)')
+      .option('--json', 'JSON output'),
+  ).action(async (devEUIArg: string, flags: ShowFlags) => {
+    const devEUI = parseEUI64(devEUIArg, 'DEVEUI');
+    const backends = await openBackends(backendSettings(flags));
+    try {
+      const d = await backends.store.getDevice(devEUI);
+      if (!d) {
+        process.exitCode = 1;
+        note(`joinery: no device ${devEUI}`);
+        return;
+      }
+      const view = deviceView(d);
+      if (flags.json) say(JSON.stringify(view, null, 2));
+      else for (const [k, v] of Object.entries(view)) say(`${`${k}:`.padEnd(24)}${v ?? '-'}`);
+    } finally {
+      await backends.close();
+    }
+  });
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { DeviceImportError } from '../devices/device-import-file';
+import { ParseError } from '../lorawan/parse-error';
+import { VERSION } from '../server/version';
+import { addDevicesCommands } from './devices-commands';
+import { addPeerCommands } from './peer-commands';
+import { addServeCommand } from './serve-command';
+import { addSimulateCommands } from './simulate-command';
+
+const program = new Command('joinery')
+  .description('Joinery: an open LoRaWAN Join Server (LoRa Alliance Backend Interfaces 1.0 and 1.1)')
+  .version(VERSION)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+addServeCommand(program);
+addPeerCommands(program);
+addDevicesCommands(program);
+addSimulateCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode);
+  }
+  if (err instanceof ParseError) {
+    process.stderr.write(`joinery: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof DeviceImportError) {
+    process.stderr.write(`joinery: import refused, nothing was imported. ${err.message}\n`);
+    process.exit(1);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`joinery: ${message}\n`);
+  if (process.env['JOINERY_DEBUG'] && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+});

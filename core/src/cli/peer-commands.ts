@@ -1,0 +1,104 @@
+import * as path from 'node:path';
+import { Option, type Command } from 'commander';
+import { parseEUI64, parseNetID } from '../lorawan/identifiers';
+import { ParseError } from '../lorawan/parse-error';
+import { registerPeer, type PeerRegistration } from '../peers/register-peer';
+import { parseVendor, VENDORS } from '../peers/vendor';
+import { loadOrCreatePKI } from '../pki/pki-files';
+import { openBackends } from '../server/open-backends';
+import { serverHosts } from '../server/server-hosts';
+import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
+import { note, say } from './output';
+
+interface PeerFlags extends BackendFlags {
+  readonly name: string;
+  readonly kekLabel?: string;
+  readonly out: string;
+  readonly publicUrl: string;
+  readonly publicHost?: string[];
+}
+
+interface NsFlags extends PeerFlags {
+  readonly netId: string;
+  readonly nsId?: string;
+  readonly vendor: string;
+}
+
+interface AsFlags extends PeerFlags {
+  readonly asId: string;
+}
+
+function commonPeerOptions(cmd: Command): Command {
+  return withBackendOptions(
+    cmd
+      .requiredOption('--name <name>', 'peer name: lower-case letters, digits, "-"')
+      .requiredOption('--out <dir>', 'directory to write the credential bundle into (must not hold one already)')
+      .option('--kek-label <label>', 'label of the KEK that wraps session keys for this peer')
+      .addOption(
+        new Option('--public-url <url>', 'base URL where peers reach the BI listener').env('JOINERY_PUBLIC_URL').default('https://localhost:8003'),
+      ),
+  );
+}
+
+function biURLFor(publicUrl: string, name: string): string {
+  let u: URL;
+  try {
+    u = new URL(publicUrl);
+  } catch {
+    throw new ParseError('--public-url', `not a URL: "${publicUrl}"`);
+  }
+  if (u.protocol !== 'https:') throw new ParseError('--public-url', 'the BI listener is HTTPS: expected an https:// URL');
+  return new URL(`bi/${name}`, u.href.endsWith('/') ? u.href : `${u.href}/`).href;
+}
+
+async function register(flags: PeerFlags, registration: PeerRegistration): Promise<void> {
+  const backends = await openBackends(backendSettings(flags));
+  try {
+    for (const c of backends.created) note(`joinery: created ${c}`);
+    const pki = await loadOrCreatePKI(backends.settings.dataDir, serverHosts([new URL(flags.publicUrl).hostname]));
+    if (pki.created.ca) note(`joinery: created certificate authority ${backends.settings.dataDir}/ca.crt`);
+    const outDir = path.resolve(flags.out);
+    const biURL = biURLFor(flags.publicUrl, registration.name);
+    const { peer, files } = await registerPeer({ store: backends.store, vault: backends.vault, ca: pki.ca }, registration, outDir, biURL);
+    say(`registered ${peer.kind === 'ns' ? 'network server' : 'application server'} ${peer.name}` + (peer.kind === 'ns' ? ` (NetID ${peer.netID}${peer.nsID ? `, NSID ${peer.nsID}` : ''}, vendor ${peer.vendor})` : ` (AS-ID ${peer.asID})`));
+    say(`KEK label: ${peer.kekLabel}`);
+    say(`BI URL: ${biURL}`);
+    say(`credential bundle in ${outDir}:`);
+    for (const f of files) say(`  ${path.basename(f)}`);
+    say(`read ${path.join(outDir, 'README.txt')} for what goes where; client.key and kek.json are secrets.`);
+  } finally {
+    await backends.close();
+  }
+}
+
+export function addPeerCommands(program: Command): void {
+  const ns = program.command('ns').description('network servers allowed to join devices');
+  commonPeerOptions(
+    ns
+      .command('add')
+      .description('register a network server and write its credential bundle (CA, client certificate and key, KEK, README)')
+      .requiredOption('--net-id <netid>', 'the network server\'s NetID (6 hex digits): its BI SenderID')
+      .option('--ns-id <eui>', 'its NSID (16 hex digits), sent as SenderNSID in BI 1.1')
+      .requiredOption('--vendor <vendor>', `network server vendor: ${VENDORS.join(', ')}`),
+  ).action(async (flags: NsFlags) => {
+    await register(flags, {
+      kind: 'ns',
+      name: flags.name,
+      netID: parseNetID(flags.netId, '--net-id'),
+      nsID: flags.nsId ? parseEUI64(flags.nsId, '--ns-id') : null,
+      vendor: parseVendor(flags.vendor, '--vendor'),
+      ...(flags.kekLabel !== undefined ? { kekLabel: flags.kekLabel } : {}),
+    });
+  });
+
+  const as = program.command('as').description('application servers that fetch AppSKeys (AppSKeyReq)');
+  commonPeerOptions(
+    as
+      .command('add')
+      .description('register an application server and write its credential bundle')
+      .requiredOption('--as-id <id>', 'the application server\'s AS-ID: its BI SenderID'),
+  ).action(async (flags: AsFlags) => {
+    if (flags.asId.trim() === '') throw new ParseError('--as-id', 'must not be empty');
+    await register(flags, { kind: 'as', name: flags.name, asID: flags.asId.trim(), ...(flags.kekLabel !== undefined ? { kekLabel: flags.kekLabel } : {}) });
+  });
+}

@@ -1,0 +1,72 @@
+import { Option, type Command } from 'commander';
+import { createLogger } from '../log/logger';
+import { ParseError } from '../lorawan/parse-error';
+import { formatListenAddress, parseListenAddress } from '../server/listen-address';
+import { openBackends } from '../server/open-backends';
+import { startJoinServer } from '../server/join-server';
+import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
+import { note } from './output';
+
+interface ServeFlags extends BackendFlags {
+  readonly biListen: string;
+  readonly adminListen: string;
+  readonly publicHost?: string[];
+  readonly usedDevNonces: string;
+  readonly logLevel?: string;
+}
+
+export function addServeCommand(program: Command): void {
+  withBackendOptions(
+    program
+      .command('serve')
+      .description('run the Join Server: Backend Interfaces over HTTPS with client certificates, and the admin listener')
+      .addOption(new Option('--bi-listen <host:port>', 'Backend Interfaces listener (HTTPS, mTLS)').env('JOINERY_BI_LISTEN').default('127.0.0.1:8003'))
+      .addOption(new Option('--admin-listen <host:port>', 'admin listener (HTTP: /healthz, /readyz)').env('JOINERY_ADMIN_LISTEN').default('127.0.0.1:8090'))
+      .addOption(
+        new Option('--public-host <host...>', 'names or addresses network servers use to reach the BI listener (server certificate SANs)')
+          .env('JOINERY_PUBLIC_HOST')
+          .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)]),
+      )
+      .addOption(new Option('--used-dev-nonces <n>', 'used DevNonces remembered per 1.0.0-1.0.3 device').env('JOINERY_USED_DEV_NONCES').default('64'))
+      .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace').env('JOINERY_LOG_LEVEL')),
+  ).action(async (flags: ServeFlags) => {
+    const biListen = parseListenAddress(flags.biListen, '--bi-listen');
+    const adminListen = parseListenAddress(flags.adminListen, '--admin-listen');
+    const usedDevNonces = Number(flags.usedDevNonces);
+    if (!Number.isInteger(usedDevNonces) || usedDevNonces < 1 || usedDevNonces > 65536) {
+      throw new ParseError('--used-dev-nonces', 'expected an integer 1..65536');
+    }
+    const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
+    const backends = await openBackends(backendSettings(flags));
+    for (const c of backends.created) note(`joinery: created ${c}`);
+    let server;
+    try {
+      server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces } });
+    } catch (err) {
+      await backends.close();
+      throw err;
+    }
+    for (const c of server.created) note(`joinery: created ${c}`);
+    note(`joinery: data directory ${backends.settings.dataDir}`);
+    note(`joinery: Backend Interfaces on https://${formatListenAddress(server.biAddress)}/ (client certificate required), admin on http://${formatListenAddress(server.adminAddress)}/`);
+
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      note(`joinery: ${signal}: finishing in-flight requests and stopping`);
+      server.close().then(
+        () => {
+          log.flush();
+          process.exit(0);
+        },
+        (err: unknown) => {
+          note(`joinery: error while stopping: ${err instanceof Error ? err.message : String(err)}`);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}

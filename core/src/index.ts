@@ -1,0 +1,31 @@
+/** @joinery/core: the public API. Adapters and other packages import from here, never from internals. */
+export * from './lorawan/index';
+
+export type { KeyHandle, KeyVault, RootKeys, RootKeyHandles } from './keys/key-vault';
+export type { Store, DeviceListQuery } from './store/store';
+export { DeviceExistsError, PeerExistsError } from './store/store';
+export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';
+export type { SessionRecord } from './store/session';
+
+export type { Peer, NetworkServerPeer, ApplicationServerPeer } from './peers/peer';
+export { VENDORS, parseVendor, type Vendor } from './peers/vendor';
+export { dialectOf, type VendorDialect } from './peers/vendor-dialect';
+export { readCredentialBundle, type CredentialBundle, type PeerDescriptor } from './peers/credential-bundle';
+
+export { JoinEngine, type JoinEngineOptions } from './join/join-engine';
+export type { JoinAnswer, NetworkKeys } from './join/join-answer';
+export type { KeyEnvelope } from './join/key-envelope';
+export type { Failure, FailureCode } from './join/failure';
+
+export { RESULT_CODES, parseResultCode, type ResultCode } from './backend-interfaces/result-code';
+export type { ProtocolVersion } from './backend-interfaces/protocol-version';
+export { resultCodeFor } from './backend-interfaces/result-table';
+
+export { postBIMessage, type BIClientCredentials, type BIResponse } from './simulator/bi-client';
+export { simulateJoin, type SimulateJoinOptions, type SimulatedJoin } from './simulator/join-simulator';
+
+export { startJoinServer, type JoinServerOptions, type RunningJoinServer } from './server/join-server';
+export { openBackends, type Backends } from './server/open-backends';
+export { parseBackendSettings, type BackendSettings } from './server/backend-settings';
+export { createLogger, type Logger } from './log/logger';
+export { VERSION } from './server/version';

@@ -1,0 +1,77 @@
+import type { AddressInfo } from 'node:net';
+import { BackendInterfacesHandler } from '../backend-interfaces/bi-handler';
+import { createBIServer } from '../backend-interfaces/bi-server';
+import { AppSKeyService } from '../join/app-s-key-service';
+import { JoinEngine, type JoinEngineOptions } from '../join/join-engine';
+import type { Logger } from '../log/logger';
+import { loadOrCreatePKI } from '../pki/pki-files';
+import { createAdminServer } from './admin-server';
+import { formatListenAddress, type ListenAddress } from './listen-address';
+import type { Backends } from './open-backends';
+import { serverHosts } from './server-hosts';
+import { VERSION } from './version';
+
+export interface JoinServerOptions {
+  readonly backends: Backends;
+  readonly biListen: ListenAddress;
+  readonly adminListen: ListenAddress;
+  /** Names and addresses the BI server certificate must cover, besides localhost and 127.0.0.1. */
+  readonly publicHosts: readonly string[];
+  readonly log: Logger;
+  readonly engine?: JoinEngineOptions;
+}
+
+export interface RunningJoinServer {
+  /** The BI listener's address as bound (port resolved when 0 was asked). */
+  readonly biAddress: ListenAddress;
+  readonly adminAddress: ListenAddress;
+  /** What this start created in the data directory (CA, server certificate). */
+  readonly created: readonly string[];
+  /** Stops accepting, lets in-flight requests finish, then closes the store and the vault. */
+  close(): Promise<void>;
+}
+
+/** The composition root: PKI, engine, BI listener (HTTPS + mTLS) and admin listener. */
+export async function startJoinServer(options: JoinServerOptions): Promise<RunningJoinServer> {
+  const { backends, log } = options;
+  const hosts = serverHosts(options.publicHosts);
+  const pki = await loadOrCreatePKI(backends.settings.dataDir, hosts);
+  const created: string[] = [];
+  if (pki.created.ca) created.push(`certificate authority ${backends.settings.dataDir}/ca.crt (ca.key mode 0600)`);
+  if (pki.created.server) created.push(`server certificate ${backends.settings.dataDir}/server.crt for ${hosts.join(', ')}`);
+
+  const engine = new JoinEngine(backends.store, backends.vault, options.engine);
+  const handler = new BackendInterfacesHandler(backends.store, engine, new AppSKeyService(backends.store, backends.vault), log);
+  const bi = createBIServer({ handler, log, tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } });
+  const admin = createAdminServer(backends, VERSION);
+
+  await bi.listen({ host: options.biListen.host, port: options.biListen.port });
+  try {
+    await admin.listen({ host: options.adminListen.host, port: options.adminListen.port });
+  } catch (err) {
+    await bi.close();
+    throw err;
+  }
+  const boundAddress = (server: typeof bi): ListenAddress => {
+    const a = server.server.address() as AddressInfo;
+    return { host: a.address, port: a.port };
+  };
+  const biAddress = boundAddress(bi);
+  const adminAddress = boundAddress(admin);
+  log.info({ bi: formatListenAddress(biAddress), admin: formatListenAddress(adminAddress), version: VERSION }, 'join server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    biAddress,
+    adminAddress,
+    created,
+    close() {
+      closing ??= (async () => {
+        await Promise.all([bi.close(), admin.close()]);
+        await backends.close();
+        log.info('join server stopped');
+      })();
+      return closing;
+    },
+  };
+}
