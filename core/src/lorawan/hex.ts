@@ -32,3 +32,8 @@ export function reversed(bytes: Uint8Array): Buffer {
   for (let i = 0; i < bytes.length; i++) out[i] = bytes[bytes.length - 1 - i]!;
   return out;
 }
+
+/** `bytes` as a Buffer without copying (the same memory: do not keep it past the caller's use). */
+export function bufferView(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -40,7 +40,8 @@ export function parseMACVersion(value: unknown, field = 'MACVersion'): MACVersio
   if (s.startsWith('mac_v')) s = s.slice(5).replace(/_/g, '.');
   else if (s.startsWith('lorawan')) s = s.slice(7).trim();
   if (s.startsWith('v')) s = s.slice(1);
-  s = s.replace(/(\d)[-.]?r?ev?[-.]?[ab]$/, '$1').replace(/(\d)[-]?[ab]$/, '$1');
+  // Revision suffix: `rB`, `revB`, `-rev-b`, `-b`, `_REV_B` (after the `_` -> `.` above).
+  s = s.replace(/(\d)[-.]?(?:rev|r)?[-.]?[ab]$/, '$1');
   const v = SPELLINGS.get(s);
   if (!v) throw new ParseError(field, `unknown LoRaWAN MAC version "${value}" (expected one of ${MAC_VERSIONS.join(', ')})`);
   return v;

@@ -1,0 +1,63 @@
+import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
+import type { AES128Key } from './aes128-key';
+
+/**
+ * AES-128 in ECB mode, the primitive under every LoRaWAN MIC, key derivation and join-accept.
+ *
+ * Hot path: a join needs a dozen or so block operations, so creating an OpenSSL context per
+ * block would dominate. Each key gets one long-lived `aes-128-ecb` Cipher and Decipher (cached
+ * in a WeakMap keyed by the AES128Key object, so they are collected with the key), created
+ * with padding off. Only `update()` is ever called on them, always with whole 16-byte blocks:
+ * ECB carries no state from one block to the next, and with padding off OpenSSL holds nothing
+ * back, so each `update()` returns exactly the transformed input and leaves the context ready
+ * for the next call. `final()` is never called (it would end the context). Node runs this
+ * synchronously on one thread, so sharing a context between callers is safe.
+ */
+interface ECBContexts {
+  readonly encrypt: Cipher;
+  readonly decrypt: Decipher;
+}
+
+const contexts = new WeakMap<AES128Key, ECBContexts>();
+
+function contextsFor(key: AES128Key): ECBContexts {
+  let ctx = contexts.get(key);
+  if (ctx === undefined) {
+    const keyBytes = key.unsafeBytes();
+    const encrypt = createCipheriv('aes-128-ecb', keyBytes, null);
+    encrypt.setAutoPadding(false);
+    const decrypt = createDecipheriv('aes-128-ecb', keyBytes, null);
+    decrypt.setAutoPadding(false);
+    ctx = { encrypt, decrypt };
+    contexts.set(key, ctx);
+  }
+  return ctx;
+}
+
+// Checked before touching a cached context: a partial block fed to update() would be buffered
+// inside OpenSSL and shift every later call on that key.
+function checkWholeBlocks(data: Uint8Array, what: string): void {
+  if (data.length % 16 !== 0) {
+    throw new RangeError(`${what}: expected a multiple of 16 bytes, got ${data.length}`);
+  }
+}
+
+/** AES-128 encryption of exactly one 16-byte block (the spec's `aes128_encrypt(K, B)`). */
+export function aesEncryptBlock(key: AES128Key, block: Uint8Array): Buffer {
+  if (block.length !== 16) throw new RangeError(`aesEncryptBlock: expected 16 bytes, got ${block.length}`);
+  return contextsFor(key).encrypt.update(block);
+}
+
+/** AES-128-ECB encryption, no padding: `data` must be a whole number of 16-byte blocks. */
+export function aesEncryptECB(key: AES128Key, data: Uint8Array): Buffer {
+  checkWholeBlocks(data, 'aesEncryptECB');
+  if (data.length === 0) return Buffer.alloc(0);
+  return contextsFor(key).encrypt.update(data);
+}
+
+/** AES-128-ECB decryption, no padding: `data` must be a whole number of 16-byte blocks. */
+export function aesDecryptECB(key: AES128Key, data: Uint8Array): Buffer {
+  checkWholeBlocks(data, 'aesDecryptECB');
+  if (data.length === 0) return Buffer.alloc(0);
+  return contextsFor(key).decrypt.update(data);
+}
