@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { format, inspect } from 'node:util';
+import { AES128Key } from '../lorawan/aes128-key';
+import { parseEUI64 } from '../lorawan/identifiers';
+import type { KeyHandle, RootKeys } from './key-vault';
+import { MasterKey } from './master-key';
+import { SEALED_BLOB_VERSION } from './sealed-blob';
+import { SealedBlobError } from './sealed-blob-error';
+import { SoftwareKeyVault } from './software-vault';
+
+const devEUI = parseEUI64('0004a30b001c0530');
+const otherDevEUI = parseEUI64('0004a30b001c0531');
+
+function newVault(options?: ConstructorParameters<typeof SoftwareKeyVault>[1]): SoftwareKeyVault {
+  return new SoftwareKeyVault(MasterKey.generate(), options);
+}
+
+function randomKey(): { key: AES128Key; hex: string } {
+  const bytes = randomBytes(16);
+  return { key: AES128Key.fromBytes(bytes), hex: bytes.toString('hex') };
+}
+
+async function hexOf(vault: SoftwareKeyVault, handle: KeyHandle): Promise<string> {
+  return (await vault.exportKey(handle)).unsafeBytes().toString('hex');
+}
+
+async function sealedError(p: Promise<unknown>): Promise<SealedBlobError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(SealedBlobError);
+    return err as SealedBlobError;
+  }
+  throw new Error('expected a SealedBlobError');
+}
+
+/** The shared known-answer vectors (values stay in the file). */
+interface Vector {
+  id: string;
+  inputs: Record<string, string>;
+  expected: Record<string, string>;
+}
+const vectors = JSON.parse(readFileSync(path.resolve(__dirname, '../../../../shared/vectors/lorawan-kat.json'), 'utf8')) as Vector[];
+function vector(id: string): Vector {
+  const v = vectors.find((x) => x.id === id);
+  if (!v) throw new Error(`no vector ${id}`);
+  return v;
+}
+const hex = (s: string | undefined): Buffer => Buffer.from(s ?? '', 'hex');
+const le = (s: string | undefined): Buffer => hex(s).reverse();
+
+describe('software key vault', () => {
+  test('root keys/1.0.x round trip', async () => {
+    const vault = newVault();
+    const app = randomKey();
+    const sealed = await vault.sealRootKeys({ kind: 'legacy', appKey: app.key }, devEUI);
+    expect(sealed[0]).toBe(SEALED_BLOB_VERSION);
+    expect(sealed[1]).toBe(0); // master key id
+    expect(sealed.length).toBe(2 + 12 + 16 + 17);
+    expect(sealed.toString('hex')).not.toContain(app.hex);
+    const opened = await vault.openRootKeys(sealed, devEUI);
+    expect(opened.kind).toBe('legacy');
+    expect(await hexOf(vault, opened.appKey)).toBe(app.hex);
+  });
+
+  test('root keys/1.1 round trip', async () => {
+    const vault = newVault();
+    const app = randomKey();
+    const nwk = randomKey();
+    const sealed = await vault.sealRootKeys({ kind: '1.1', appKey: app.key, nwkKey: nwk.key }, devEUI);
+    expect(sealed.length).toBe(2 + 12 + 16 + 33);
+    const opened = await vault.openRootKeys(sealed, devEUI);
+    if (opened.kind !== '1.1') throw new Error('expected 1.1 root keys');
+    expect(await hexOf(vault, opened.appKey)).toBe(app.hex);
+    expect(await hexOf(vault, opened.nwkKey)).toBe(nwk.hex);
+  });
+
+  test('root keys/DevEUI in any spelling opens', async () => {
+    const vault = newVault();
+    const sealed = await vault.sealRootKeys({ kind: 'legacy', appKey: randomKey().key }, devEUI);
+    await expect(vault.openRootKeys(sealed, devEUI.toUpperCase())).resolves.toMatchObject({ kind: 'legacy' });
+  });
+
+  test('root keys/a fresh IV every time', async () => {
+    const vault = newVault();
+    const keys: RootKeys = { kind: 'legacy', appKey: randomKey().key };
+    const a = await vault.sealRootKeys(keys, devEUI);
+    const b = await vault.sealRootKeys(keys, devEUI);
+    expect(a.equals(b)).toBe(false);
+  });
+
+  test('root keys/sealed for another device does not open', async () => {
+    for (const cacheSize of [0, 100]) {
+      const vault = newVault({ cacheSize });
+      const app = randomKey();
+      const sealed = await vault.sealRootKeys({ kind: 'legacy', appKey: app.key }, devEUI);
+      await vault.openRootKeys(sealed, devEUI); // now cached: the cache must not leak it to another DevEUI
+      const err = await sealedError(vault.openRootKeys(sealed, otherDevEUI));
+      expect(err.message).toContain(otherDevEUI);
+      expect(err.message).not.toContain(app.hex);
+    }
+  });
+
+  test('root keys/another master key does not open', async () => {
+    const sealed = await newVault().sealRootKeys({ kind: 'legacy', appKey: randomKey().key }, devEUI);
+    await sealedError(newVault().openRootKeys(sealed, devEUI));
+  });
+
+  test('root keys/every tampered byte is detected', async () => {
+    const vault = newVault({ cacheSize: 0 });
+    const app = randomKey();
+    const nwk = randomKey();
+    const sealed = await vault.sealRootKeys({ kind: '1.1', appKey: app.key, nwkKey: nwk.key }, devEUI);
+    for (let i = 0; i < sealed.length; i++) {
+      const tampered = Buffer.from(sealed);
+      tampered[i]! ^= 0x01;
+      const err = await sealedError(vault.openRootKeys(tampered, devEUI));
+      expect(err.message).not.toContain(app.hex);
+      expect(err.message).not.toContain(nwk.hex);
+    }
+    await sealedError(vault.openRootKeys(sealed.subarray(0, sealed.length - 1), devEUI));
+    await sealedError(vault.openRootKeys(sealed.subarray(0, 30), devEUI));
+    await sealedError(vault.openRootKeys(Buffer.alloc(0), devEUI));
+  });
+
+  test('root keys/a tampered blob is not served from the cache', async () => {
+    const vault = newVault();
+    const sealed = await vault.sealRootKeys({ kind: 'legacy', appKey: randomKey().key }, devEUI);
+    await vault.openRootKeys(sealed, devEUI);
+    const tampered = Buffer.from(sealed);
+    tampered[tampered.length - 1]! ^= 0x80;
+    await sealedError(vault.openRootKeys(tampered, devEUI));
+  });
+
+  test('root keys/master key id is recorded and checked', async () => {
+    const master = MasterKey.generate();
+    const rotated = new SoftwareKeyVault(master, { masterKeyId: 7 });
+    const sealed = await rotated.sealRootKeys({ kind: 'legacy', appKey: randomKey().key }, devEUI);
+    expect(sealed[1]).toBe(7);
+    await expect(rotated.openRootKeys(sealed, devEUI)).resolves.toMatchObject({ kind: 'legacy' });
+    const err = await sealedError(new SoftwareKeyVault(master).openRootKeys(sealed, devEUI));
+    expect(err.message).toContain('master key id 7');
+  });
+
+  test('keys/seal and open under a context', async () => {
+    const vault = newVault();
+    const kek = randomKey();
+    const handle = await vault.importKey(kek.key);
+    const sealed = await vault.sealKey(handle, 'kek:chirpstack-eu');
+    expect(sealed.length).toBe(2 + 12 + 16 + 16);
+    expect(await hexOf(vault, await vault.openKey(sealed, 'kek:chirpstack-eu'))).toBe(kek.hex);
+  });
+
+  test('keys/another instance with the same master key opens what this one sealed', async () => {
+    const master = MasterKey.generate();
+    const app = randomKey();
+    const sealed = await new SoftwareKeyVault(master).sealRootKeys({ kind: 'legacy', appKey: app.key }, devEUI);
+    const reopened = new SoftwareKeyVault(master);
+    const opened = await reopened.openRootKeys(sealed, devEUI);
+    expect(await hexOf(reopened, opened.appKey)).toBe(app.hex);
+  });
+
+  test('keys/wrong context does not open', async () => {
+    const vault = newVault();
+    const kek = randomKey();
+    const sealed = await vault.sealKey(await vault.importKey(kek.key), 'kek:chirpstack-eu');
+    const err = await sealedError(vault.openKey(sealed, 'kek:tts-eu'));
+    expect(err.message).not.toContain(kek.hex);
+    await sealedError(vault.openKey(sealed, `appskey:${devEUI}:00112233445566778899aabbccddeeff`));
+  });
+
+  test('keys/root keys and single keys cannot stand in for each other', async () => {
+    const vault = newVault();
+    const app = randomKey();
+    const rootSealed = await vault.sealRootKeys({ kind: 'legacy', appKey: app.key }, devEUI);
+    await sealedError(vault.openKey(rootSealed, `rootkeys:${devEUI}`));
+    const keySealed = await vault.sealKey(await vault.importKey(app.key), `rootkeys:${devEUI}`);
+    await sealedError(vault.openRootKeys(keySealed, devEUI));
+  });
+
+  test('handles/another vault instance or a forged object is refused', async () => {
+    const a = newVault();
+    const b = newVault();
+    const handle = await a.generateKey();
+    await expect(b.cmac(handle, Buffer.alloc(4))).rejects.toThrow(/another key vault/);
+    await expect(b.exportKey(handle)).rejects.toThrow(TypeError);
+    await expect(b.wrapKey(await b.generateKey(), handle)).rejects.toThrow(TypeError);
+    const forged = [{}, Object.create(Object.getPrototypeOf(handle) as object), { appKey: handle }, null];
+    for (const f of forged) {
+      await expect(a.cmac(f as KeyHandle, Buffer.alloc(4))).rejects.toThrow(/not a key handle/);
+      await expect(a.sealKey(f as KeyHandle, 'kek:x')).rejects.toThrow(TypeError);
+    }
+  });
+
+  test('handles/importKey copies: changing the caller\'s bytes later changes nothing', async () => {
+    const vault = newVault();
+    const k = randomKey();
+    const handle = await vault.importKey(k.key);
+    k.key.unsafeBytes().fill(0);
+    expect(await hexOf(vault, handle)).toBe(k.hex);
+    const exported = await vault.exportKey(handle);
+    exported.unsafeBytes().fill(0);
+    expect(await hexOf(vault, handle)).toBe(k.hex);
+  });
+
+  test('handles/generateKey gives fresh keys', async () => {
+    const vault = newVault();
+    const a = await hexOf(vault, await vault.generateKey());
+    const b = await hexOf(vault, await vault.generateKey());
+    expect(a).toMatch(/^[0-9a-f]{32}$/);
+    expect(a).not.toBe(b);
+  });
+
+  test('printing/handles, opened root keys and the vault never show a key', async () => {
+    const bytes = randomBytes(32);
+    const vault = new SoftwareKeyVault(MasterKey.fromBytes(bytes));
+    const app = randomKey();
+    const nwk = randomKey();
+    const opened = await vault.openRootKeys(await vault.sealRootKeys({ kind: '1.1', appKey: app.key, nwkKey: nwk.key }, devEUI), devEUI);
+    if (opened.kind !== '1.1') throw new Error('expected 1.1');
+    const printed = [
+      String(opened.appKey),
+      `${opened.nwkKey}`,
+      JSON.stringify(opened),
+      inspect(opened, { showHidden: true, depth: Infinity }),
+      format('%s %o %O %j', opened.appKey, opened, opened.nwkKey, opened),
+      JSON.stringify(vault),
+      inspect(vault, { showHidden: true, depth: Infinity }),
+      format('%o', vault),
+    ];
+    for (const p of printed) {
+      for (const secret of [app.hex, nwk.hex, bytes.toString('hex')]) {
+        expect(p).not.toContain(secret);
+        expect(p).not.toContain(secret.slice(0, 8));
+      }
+    }
+    expect(String(opened.appKey)).toBe('[KeyHandle software]');
+  });
+
+  test('primitives/cmac (RFC 4493 example 2)', async () => {
+    const v = vector('cmac-rfc4493-ex2');
+    const vault = newVault();
+    const key = await vault.importKey(AES128Key.fromBytes(hex(v.inputs['key'])));
+    expect((await vault.cmac(key, hex(v.inputs['message']))).toString('hex')).toBe(v.expected['cmac']);
+  });
+
+  test('primitives/deriveKey (1.0 session keys, through sealed root keys)', async () => {
+    const v = vector('sk10-brocaar-chirpstack');
+    const vault = newVault();
+    const sealed = await vault.sealRootKeys({ kind: 'legacy', appKey: AES128Key.fromBytes(hex(v.inputs['appKey'])) }, devEUI);
+    const { appKey } = await vault.openRootKeys(sealed, devEUI);
+    const block = (prefix: number): Buffer =>
+      Buffer.concat([Buffer.from([prefix]), le(v.inputs['joinNonce']), le(v.inputs['netID']), le(v.inputs['devNonce']), Buffer.alloc(7)]);
+    expect(await hexOf(vault, await vault.deriveKey(appKey, block(0x01)))).toBe(v.expected['nwkSKey']);
+    expect(await hexOf(vault, await vault.deriveKey(appKey, block(0x02)))).toBe(v.expected['appSKey']);
+    await expect(vault.deriveKey(appKey, Buffer.alloc(15))).rejects.toThrow(RangeError);
+  });
+
+  test('primitives/decryptBlocks (1.0 join-accept encryption)', async () => {
+    const v = vector('ja10-brocaar-lorars');
+    const vault = newVault();
+    const key = await vault.importKey(AES128Key.fromBytes(hex(v.inputs['appKey'])));
+    const plaintext = hex(v.expected['plaintextPhyPayload']);
+    const encrypted = await vault.decryptBlocks(key, plaintext.subarray(1));
+    expect(Buffer.concat([plaintext.subarray(0, 1), encrypted]).toString('hex')).toBe(v.expected['phyPayload']);
+  });
+
+  test('primitives/wrapKey (RFC 3394 under a KEK handle)', async () => {
+    const v = vector('kw-keyenvelope-brocaar-chirpstack');
+    const vault = newVault();
+    const kek = await vault.importKey(AES128Key.fromBytes(hex(v.inputs['kek'])));
+    const key = await vault.importKey(AES128Key.fromBytes(hex(v.inputs['keyData'])));
+    expect((await vault.wrapKey(key, kek)).toString('hex')).toBe(v.expected['wrapped']);
+  });
+
+  test('cache/an opened blob is served from memory until closed', async () => {
+    const vault = newVault({ cacheSize: 2 });
+    const seal = () => vault.sealRootKeys({ kind: 'legacy', appKey: randomKey().key }, devEUI);
+    const [a, b, c] = [await seal(), await seal(), await seal()];
+    const first = await vault.openRootKeys(a, devEUI);
+    expect(await vault.openRootKeys(a, devEUI)).toBe(first);
+    await vault.openRootKeys(b, devEUI);
+    await vault.openRootKeys(c, devEUI); // evicts a
+    expect(vault.cachedKeys).toBe(2);
+    expect(await vault.openRootKeys(a, devEUI)).not.toBe(first);
+
+    const uncached = newVault({ cacheSize: 0 });
+    const sealed = await uncached.sealRootKeys({ kind: 'legacy', appKey: randomKey().key }, devEUI);
+    expect(await uncached.openRootKeys(sealed, devEUI)).not.toBe(await uncached.openRootKeys(sealed, devEUI));
+
+    await vault.close();
+    expect(vault.cachedKeys).toBe(0);
+    await expect(vault.openRootKeys(a, devEUI)).rejects.toThrow(/closed/);
+  });
+});

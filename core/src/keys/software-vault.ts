@@ -1,0 +1,232 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { AES128Key } from '../lorawan/aes128-key';
+import { aesDecryptECB, aesEncryptBlock } from '../lorawan/aes';
+import { aesCmac } from '../lorawan/cmac';
+import { parseEUI64 } from '../lorawan/identifiers';
+import { aesKeyWrap } from '../lorawan/key-wrap';
+import type { KeyHandle, KeyVault, RootKeyHandles, RootKeys } from './key-vault';
+import { LRUCache } from './lru-cache';
+import type { MasterKey } from './master-key';
+import { openBlob, sealBlob, SealPurpose, type SealingKey } from './sealed-blob';
+import { SealedBlobError } from './sealed-blob-error';
+
+export interface SoftwareKeyVaultOptions {
+  /**
+   * Opened keys kept in memory, keyed by the exact sealed blob and its context, so the join
+   * hot path does not run AES-GCM for every join of the same device (or every use of the
+   * same KEK). Least recently used first out. Default 10,000; 0 disables the cache.
+   */
+  readonly cacheSize?: number;
+  /** The master key id written into every blob (0..255). Default 0. */
+  readonly masterKeyId?: number;
+}
+
+const ROOT_KEYS_LEGACY = 0x01;
+const ROOT_KEYS_1_1 = 0x02;
+
+/**
+ * The software key vault: keys live in this process's memory as AES128Key objects behind
+ * opaque handles, and at rest sealed with AES-256-GCM under the master key (format in
+ * sealed-blob.ts). The default vault; an HSM-backed vault implements the same port.
+ */
+export class SoftwareKeyVault implements KeyVault {
+  readonly kind = 'software';
+  readonly #sealing: SealingKey;
+  readonly #cache: LRUCache<string, KeyHandle | RootKeyHandles>;
+  #closed = false;
+
+  constructor(masterKey: MasterKey, options: SoftwareKeyVaultOptions = {}) {
+    const keyId = options.masterKeyId ?? 0;
+    if (!Number.isInteger(keyId) || keyId < 0 || keyId > 255) throw new RangeError('masterKeyId must be an integer 0..255');
+    this.#sealing = { key: createSecretKey(masterKey.unsafeBytes()), keyId };
+    this.#cache = new LRUCache(options.cacheSize ?? 10_000);
+  }
+
+  async sealRootKeys(keys: RootKeys, devEUI: string): Promise<Buffer> {
+    this.#open();
+    const plaintext =
+      keys.kind === 'legacy'
+        ? Buffer.concat([Buffer.from([ROOT_KEYS_LEGACY]), keys.appKey.unsafeBytes()])
+        : keys.kind === '1.1'
+          ? Buffer.concat([Buffer.from([ROOT_KEYS_1_1]), keys.appKey.unsafeBytes(), keys.nwkKey.unsafeBytes()])
+          : unknownRootKeyKind(keys);
+    try {
+      return sealBlob(this.#sealing, SealPurpose.rootKeys, rootKeysContext(devEUI), plaintext);
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  async openRootKeys(sealed: Buffer, devEUI: string): Promise<RootKeyHandles> {
+    this.#open();
+    const context = rootKeysContext(devEUI);
+    const cacheKey = `R${sealed.toString('hex')}:${context}`;
+    const cached = this.#cache.get(cacheKey);
+    if (cached) return cached as RootKeyHandles;
+
+    const plaintext = openBlob(this.#sealing, SealPurpose.rootKeys, context, sealed);
+    try {
+      let handles: RootKeyHandles;
+      if (plaintext.length === 17 && plaintext[0] === ROOT_KEYS_LEGACY) {
+        handles = Object.freeze({ kind: 'legacy', appKey: this.#handle(AES128Key.fromBytes(plaintext.subarray(1, 17))) });
+      } else if (plaintext.length === 33 && plaintext[0] === ROOT_KEYS_1_1) {
+        handles = Object.freeze({
+          kind: '1.1',
+          appKey: this.#handle(AES128Key.fromBytes(plaintext.subarray(1, 17))),
+          nwkKey: this.#handle(AES128Key.fromBytes(plaintext.subarray(17, 33))),
+        });
+      } else {
+        throw new SealedBlobError(`sealed root keys of ${context} have an unknown layout`);
+      }
+      this.#cache.set(cacheKey, handles);
+      return handles;
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  async sealKey(key: KeyHandle, context: string): Promise<Buffer> {
+    this.#open();
+    checkContext(context);
+    return sealBlob(this.#sealing, SealPurpose.key, context, this.#keyOf(key).unsafeBytes());
+  }
+
+  async openKey(sealed: Buffer, context: string): Promise<KeyHandle> {
+    this.#open();
+    checkContext(context);
+    const cacheKey = `K${sealed.toString('hex')}:${context}`;
+    const cached = this.#cache.get(cacheKey);
+    if (cached) return cached as KeyHandle;
+
+    const plaintext = openBlob(this.#sealing, SealPurpose.key, context, sealed);
+    try {
+      if (plaintext.length !== 16) throw new SealedBlobError(`sealed key of "${context}" is not a 16-byte key`);
+      const handle = this.#handle(AES128Key.fromBytes(plaintext));
+      this.#cache.set(cacheKey, handle);
+      return handle;
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  async importKey(key: AES128Key): Promise<KeyHandle> {
+    this.#open();
+    return this.#handle(AES128Key.fromBytes(key.unsafeBytes()));
+  }
+
+  async generateKey(): Promise<KeyHandle> {
+    this.#open();
+    const bytes = randomBytes(16);
+    try {
+      return this.#handle(AES128Key.fromBytes(bytes));
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  async cmac(key: KeyHandle, message: Uint8Array): Promise<Buffer> {
+    this.#open();
+    return aesCmac(this.#keyOf(key), message);
+  }
+
+  async deriveKey(key: KeyHandle, block: Uint8Array): Promise<KeyHandle> {
+    this.#open();
+    if (block.length !== 16) throw new RangeError(`deriveKey: expected a 16-byte block, got ${block.length} bytes`);
+    const derived = aesEncryptBlock(this.#keyOf(key), block);
+    try {
+      return this.#handle(AES128Key.fromBytes(derived));
+    } finally {
+      derived.fill(0);
+    }
+  }
+
+  async decryptBlocks(key: KeyHandle, data: Uint8Array): Promise<Buffer> {
+    this.#open();
+    return aesDecryptECB(this.#keyOf(key), data);
+  }
+
+  async wrapKey(key: KeyHandle, kek: KeyHandle): Promise<Buffer> {
+    this.#open();
+    return aesKeyWrap(this.#keyOf(kek).unsafeBytes(), this.#keyOf(key).unsafeBytes());
+  }
+
+  async exportKey(key: KeyHandle): Promise<AES128Key> {
+    this.#open();
+    // A copy: the caller may do what it likes with its bytes without touching the handle.
+    return AES128Key.fromBytes(this.#keyOf(key).unsafeBytes());
+  }
+
+  release(..._keys: KeyHandle[]): void {
+    // Nothing to free: software handles are ordinary objects.
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#cache.clear();
+  }
+
+  /** Opened keys currently cached (for metrics and tests). */
+  get cachedKeys(): number {
+    return this.#cache.size;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error('the software key vault is closed');
+  }
+
+  #handle(key: AES128Key): KeyHandle {
+    return new SoftwareKeyHandle(key, this) as unknown as KeyHandle;
+  }
+
+  #keyOf(handle: KeyHandle): AES128Key {
+    return SoftwareKeyHandle.keyOf(handle, this);
+  }
+}
+
+/**
+ * What a KeyHandle of the software vault is. Not exported: only the vault creates them, only
+ * the vault that created one accepts it, and it prints as a marker, never as the key.
+ */
+class SoftwareKeyHandle {
+  readonly #key: AES128Key;
+  readonly #owner: SoftwareKeyVault;
+
+  constructor(key: AES128Key, owner: SoftwareKeyVault) {
+    this.#key = key;
+    this.#owner = owner;
+    Object.freeze(this);
+  }
+
+  static keyOf(handle: KeyHandle, owner: SoftwareKeyVault): AES128Key {
+    const candidate: unknown = handle;
+    if (typeof candidate !== 'object' || candidate === null || !(#key in candidate)) {
+      throw new TypeError('not a key handle of the software key vault');
+    }
+    const own = candidate as SoftwareKeyHandle;
+    if (own.#owner !== owner) throw new TypeError('key handle belongs to another key vault instance');
+    return own.#key;
+  }
+
+  toString(): string {
+    return '[KeyHandle software]';
+  }
+  toJSON(): string {
+    return '[KeyHandle software]';
+  }
+  [inspect.custom](): string {
+    return '[KeyHandle software]';
+  }
+}
+
+function rootKeysContext(devEUI: string): string {
+  return `rootkeys:${parseEUI64(devEUI, 'devEUI')}`;
+}
+
+function checkContext(context: string): void {
+  if (typeof context !== 'string' || context.length === 0) throw new TypeError('a sealing context is required');
+}
+
+function unknownRootKeyKind(keys: never): never {
+  throw new TypeError(`unknown root key kind ${String((keys as { kind?: unknown }).kind)}`);
+}

@@ -1,0 +1,126 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * A schema change. Migrations are numbered from 1, applied in order, each exactly once, and
+ * never edited after release: a change to the schema is a new migration at the end.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: string;
+}
+
+/** The database was written by a newer Joinery: this code does not know its schema. */
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError';
+  constructor(
+    readonly databaseVersion: number,
+    readonly supportedVersion: number,
+  ) {
+    super(
+      `the database schema is at version ${databaseVersion}, newer than this Joinery supports ` +
+        `(${supportedVersion}): it was written by a newer release. Run that release (or newer), ` +
+        `or restore a backup taken before the upgrade`,
+    );
+  }
+}
+
+/**
+ * Dates are INTEGER epoch milliseconds (UTC). Identifiers are lower-case hex TEXT. Sealed keys
+ * are BLOBs of the vault named in `vault_kind`. Tables are STRICT, so a wrong type is an
+ * error rather than a silent conversion.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'devices, sessions, peers',
+    up: `
+      CREATE TABLE devices (
+        dev_eui          TEXT    NOT NULL PRIMARY KEY,
+        join_eui         TEXT    NOT NULL,
+        mac_version      TEXT    NOT NULL,
+        sealed_root_keys BLOB    NOT NULL,
+        vault_kind       TEXT    NOT NULL,
+        ns_peer          TEXT,
+        as_peer          TEXT,
+        last_dev_nonce   INTEGER,
+        used_dev_nonces  TEXT    NOT NULL DEFAULT '[]',  -- JSON array, oldest first
+        last_join_nonce  INTEGER,
+        last_rj_count1   INTEGER,
+        version          INTEGER NOT NULL DEFAULT 0,
+        last_join_at     INTEGER,
+        last_join_peer   TEXT,
+        created_at       INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX devices_by_ns_peer ON devices (ns_peer, dev_eui);
+
+      CREATE TABLE sessions (
+        dev_eui          TEXT    NOT NULL REFERENCES devices (dev_eui) ON DELETE CASCADE,
+        session_key_id   TEXT    NOT NULL,
+        join_nonce       INTEGER NOT NULL,
+        ns_peer          TEXT    NOT NULL,
+        as_peer          TEXT,
+        sealed_app_s_key BLOB    NOT NULL,
+        created_at       INTEGER NOT NULL,
+        PRIMARY KEY (dev_eui, session_key_id)
+      ) STRICT;
+      CREATE INDEX sessions_by_device_age ON sessions (dev_eui, created_at);
+
+      CREATE TABLE peers (
+        name             TEXT    NOT NULL PRIMARY KEY,
+        kind             TEXT    NOT NULL CHECK (kind IN ('ns', 'as')),
+        cert_fingerprint TEXT    NOT NULL UNIQUE,
+        kek_label        TEXT    NOT NULL,
+        sealed_kek       BLOB    NOT NULL,
+        net_id           TEXT,
+        ns_id            TEXT,
+        vendor           TEXT,
+        as_id            TEXT,
+        created_at       INTEGER NOT NULL,
+        CHECK ((kind = 'ns' AND net_id IS NOT NULL AND vendor IS NOT NULL AND as_id IS NULL)
+            OR (kind = 'as' AND as_id IS NOT NULL AND net_id IS NULL AND ns_id IS NULL AND vendor IS NULL))
+      ) STRICT;
+    `,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/**
+ * Brings the database to the latest schema, in one IMMEDIATE transaction (so two processes
+ * opening a new file at once do not both migrate it: the second waits, then finds nothing to
+ * do). Throws SchemaTooNewError, changing nothing, when the database is ahead of this code.
+ * Returns the versions it applied (empty when the schema was already current).
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  checkMigrations(migrations);
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  const run = db.transaction((): number[] => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    INTEGER NOT NULL PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        applied_at INTEGER NOT NULL
+      ) STRICT
+    `);
+    const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
+    const current = row.version ?? 0;
+    if (current > latest) throw new SchemaTooNewError(current, latest);
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      db.exec(m.up);
+      record.run(m.version, m.name, Date.now());
+      applied.push(m.version);
+    }
+    return applied;
+  });
+  return run.immediate();
+}
+
+function checkMigrations(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration "${m.name}" has version ${m.version}; expected ${i + 1} (numbered 1, 2, 3... in order)`);
+  });
+}

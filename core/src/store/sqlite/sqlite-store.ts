@@ -1,0 +1,334 @@
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { parseEUI64, parseNetID, type EUI64 } from '../../lorawan/identifiers';
+import { parseMACVersion } from '../../lorawan/mac-version';
+import { devNonce, joinNonce } from '../../lorawan/nonces';
+import type { Peer } from '../../peers/peer';
+import { parseVendor } from '../../peers/vendor';
+import type { Device, JoinCommit, NewDevice } from '../device';
+import type { SessionRecord } from '../session';
+import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Store } from '../store';
+import { migrate } from './migrations';
+
+export interface SqliteStoreOptions {
+  /** How long a statement waits for another connection's write lock. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+}
+
+interface DeviceRow {
+  dev_eui: string;
+  join_eui: string;
+  mac_version: string;
+  sealed_root_keys: Buffer;
+  vault_kind: string;
+  ns_peer: string | null;
+  as_peer: string | null;
+  last_dev_nonce: number | null;
+  used_dev_nonces: string;
+  last_join_nonce: number | null;
+  last_rj_count1: number | null;
+  version: number;
+  last_join_at: number | null;
+  last_join_peer: string | null;
+  created_at: number;
+}
+
+interface SessionRow {
+  dev_eui: string;
+  session_key_id: string;
+  join_nonce: number;
+  ns_peer: string;
+  as_peer: string | null;
+  sealed_app_s_key: Buffer;
+  created_at: number;
+}
+
+interface PeerRow {
+  name: string;
+  kind: string;
+  cert_fingerprint: string;
+  kek_label: string;
+  sealed_kek: Buffer;
+  net_id: string | null;
+  ns_id: string | null;
+  vendor: string | null;
+  as_id: string | null;
+  created_at: number;
+}
+
+const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer,
+  last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at`;
+
+/**
+ * The embedded default store: one SQLite file, shared safely by a running server and the CLI
+ * (and by several server processes on one host). WAL journal, `synchronous = FULL` (a commit
+ * is on disk when its promise resolves), a busy timeout so writers queue instead of failing,
+ * foreign keys on. The schema is migrated when the file is opened.
+ *
+ * better-sqlite3 is synchronous, so every method does its work before returning its (already
+ * settled) promise; the statements are short, indexed and prepared once.
+ */
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #stmt: Statements;
+  readonly #insertDevicesTx: (devices: readonly NewDevice[]) => void;
+  readonly #addSessionTx: (session: SessionRecord, keep: number) => void;
+
+  /**
+   * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
+   * Synchronous. Throws SchemaTooNewError for a database written by a newer release.
+   * `:memory:` gives a private in-memory database (tests).
+   */
+  static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    const db = new Database(file);
+    try {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      return new SqliteStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#stmt = prepareStatements(db);
+
+    // IMMEDIATE: take the write lock first (waiting up to busy_timeout), so a transaction never
+    // fails half-way because another connection wrote after it started reading.
+    const insertDevices = db.transaction((devices: readonly NewDevice[]) => {
+      const now = Date.now();
+      for (const d of devices) {
+        try {
+          this.#stmt.insertDevice.run(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now);
+        } catch (err) {
+          if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new DeviceExistsError(d.devEUI);
+          throw err;
+        }
+      }
+    });
+    this.#insertDevicesTx = (devices) => insertDevices.immediate(devices);
+
+    const addSession = db.transaction((s: SessionRecord, keep: number) => {
+      this.#stmt.insertSession.run(s.devEUI, s.sessionKeyID, s.joinNonce, s.nsPeer, s.asPeer, s.sealedAppSKey, s.createdAt.getTime());
+      this.#stmt.pruneSessions.run(s.devEUI, s.devEUI, keep);
+    });
+    this.#addSessionTx = (session, keep) => addSession.immediate(session, keep);
+  }
+
+  async insertDevices(devices: readonly NewDevice[]): Promise<void> {
+    const seen = new Set<string>();
+    for (const d of devices) {
+      if (seen.has(d.devEUI)) throw new DeviceExistsError(d.devEUI);
+      seen.add(d.devEUI);
+    }
+    if (devices.length > 0) this.#insertDevicesTx(devices);
+  }
+
+  async getDevice(devEUI: EUI64): Promise<Device | null> {
+    const row = this.#stmt.getDevice.get(devEUI) as DeviceRow | undefined;
+    return row ? toDevice(row) : null;
+  }
+
+  async listDevices(query: DeviceListQuery): Promise<Device[]> {
+    const rows = (
+      query.nsPeer === undefined
+        ? this.#stmt.listDevices.all(query.limit, query.offset)
+        : this.#stmt.listDevicesOfPeer.all(query.nsPeer, query.limit, query.offset)
+    ) as DeviceRow[];
+    return rows.map(toDevice);
+  }
+
+  async countDevices(): Promise<number> {
+    return (this.#stmt.countDevices.get() as { n: number }).n;
+  }
+
+  async commitJoin(commit: JoinCommit): Promise<boolean> {
+    const n = commit.nonces;
+    const result = this.#stmt.commitJoin.run(
+      n.lastDevNonce,
+      JSON.stringify(n.usedDevNonces),
+      n.lastJoinNonce,
+      n.lastRJCount1,
+      commit.joinedAt.getTime(),
+      commit.peer,
+      commit.devEUI,
+      commit.expectedVersion,
+    );
+    return result.changes === 1;
+  }
+
+  /**
+   * Inserts the session and deletes all but the newest `keep` of the device (newest = latest
+   * `createdAt`, then latest inserted), in one transaction. The device must exist (foreign
+   * key); `keep` must be a positive integer.
+   */
+  async addSession(session: SessionRecord, keep: number): Promise<void> {
+    if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`addSession: keep must be a positive integer, got ${keep}`);
+    this.#addSessionTx(session, keep);
+  }
+
+  async getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null> {
+    const row = this.#stmt.getSession.get(devEUI, sessionKeyID) as SessionRow | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async insertPeer(peer: Peer): Promise<void> {
+    const ns = peer.kind === 'ns' ? peer : null;
+    try {
+      this.#stmt.insertPeer.run(
+        peer.name,
+        peer.kind,
+        peer.certFingerprint,
+        peer.kekLabel,
+        peer.sealedKEK,
+        ns ? ns.netID : null,
+        ns ? ns.nsID : null,
+        ns ? ns.vendor : null,
+        peer.kind === 'as' ? peer.asID : null,
+        peer.createdAt.getTime(),
+      );
+    } catch (err) {
+      if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY') || isConstraint(err, 'SQLITE_CONSTRAINT_UNIQUE')) {
+        throw new PeerExistsError(peer.name);
+      }
+      throw err;
+    }
+  }
+
+  async getPeer(name: string): Promise<Peer | null> {
+    const row = this.#stmt.getPeer.get(name) as PeerRow | undefined;
+    return row ? toPeer(row) : null;
+  }
+
+  async getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
+    const row = this.#stmt.getPeerByFingerprint.get(certFingerprint) as PeerRow | undefined;
+    return row ? toPeer(row) : null;
+  }
+
+  async listPeers(): Promise<Peer[]> {
+    return (this.#stmt.listPeers.all() as PeerRow[]).map(toPeer);
+  }
+
+  async ping(): Promise<void> {
+    this.#stmt.ping.get();
+  }
+
+  /** Closes the connection (idempotent). */
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+/** Every statement the store runs, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  return {
+    insertDevice: db.prepare(
+      `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = ?`),
+    listDevices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY dev_eui LIMIT ? OFFSET ?`),
+    listDevicesOfPeer: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE ns_peer = ? ORDER BY dev_eui LIMIT ? OFFSET ?`),
+    countDevices: db.prepare('SELECT COUNT(*) AS n FROM devices'),
+    commitJoin: db.prepare(
+      `UPDATE devices
+          SET last_dev_nonce = ?, used_dev_nonces = ?, last_join_nonce = ?, last_rj_count1 = ?,
+              last_join_at = ?, last_join_peer = ?, version = version + 1
+        WHERE dev_eui = ? AND version = ?`,
+    ),
+    insertSession: db.prepare(
+      `INSERT INTO sessions (dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    pruneSessions: db.prepare(
+      `DELETE FROM sessions
+        WHERE dev_eui = ?
+          AND rowid NOT IN (SELECT rowid FROM sessions WHERE dev_eui = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
+    ),
+    getSession: db.prepare(
+      `SELECT dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at
+         FROM sessions WHERE dev_eui = ? AND session_key_id = ?`,
+    ),
+    insertPeer: db.prepare(
+      `INSERT INTO peers (name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getPeer: db.prepare('SELECT * FROM peers WHERE name = ?'),
+    getPeerByFingerprint: db.prepare('SELECT * FROM peers WHERE cert_fingerprint = ?'),
+    listPeers: db.prepare('SELECT * FROM peers ORDER BY name'),
+    ping: db.prepare('SELECT 1 AS ok'),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function toDevice(row: DeviceRow): Device {
+  const used: unknown = JSON.parse(row.used_dev_nonces);
+  if (!Array.isArray(used)) throw new Error(`device ${row.dev_eui}: used_dev_nonces is not a JSON array`);
+  return {
+    devEUI: parseEUI64(row.dev_eui, 'devices.dev_eui'),
+    joinEUI: parseEUI64(row.join_eui, 'devices.join_eui'),
+    macVersion: parseMACVersion(row.mac_version, 'devices.mac_version'),
+    sealedRootKeys: row.sealed_root_keys,
+    vaultKind: row.vault_kind,
+    nsPeer: row.ns_peer,
+    asPeer: row.as_peer,
+    nonces: {
+      lastDevNonce: row.last_dev_nonce === null ? null : devNonce(row.last_dev_nonce, 'devices.last_dev_nonce'),
+      usedDevNonces: used.map((n) => devNonce(n as number, 'devices.used_dev_nonces')),
+      lastJoinNonce: row.last_join_nonce === null ? null : joinNonce(row.last_join_nonce, 'devices.last_join_nonce'),
+      lastRJCount1: row.last_rj_count1,
+    },
+    version: row.version,
+    lastJoinAt: row.last_join_at === null ? null : new Date(row.last_join_at),
+    lastJoinPeer: row.last_join_peer,
+    createdAt: new Date(row.created_at),
+  };
+}
+
+function toSession(row: SessionRow): SessionRecord {
+  return {
+    devEUI: parseEUI64(row.dev_eui, 'sessions.dev_eui'),
+    sessionKeyID: row.session_key_id,
+    joinNonce: joinNonce(row.join_nonce, 'sessions.join_nonce'),
+    nsPeer: row.ns_peer,
+    asPeer: row.as_peer,
+    sealedAppSKey: row.sealed_app_s_key,
+    createdAt: new Date(row.created_at),
+  };
+}
+
+function toPeer(row: PeerRow): Peer {
+  const base = {
+    name: row.name,
+    certFingerprint: row.cert_fingerprint,
+    kekLabel: row.kek_label,
+    sealedKEK: row.sealed_kek,
+    createdAt: new Date(row.created_at),
+  };
+  if (row.kind === 'ns') {
+    return {
+      ...base,
+      kind: 'ns',
+      netID: parseNetID(row.net_id, 'peers.net_id'),
+      nsID: row.ns_id === null ? null : parseEUI64(row.ns_id, 'peers.ns_id'),
+      vendor: parseVendor(row.vendor, 'peers.vendor'),
+    };
+  }
+  if (row.kind === 'as') {
+    if (row.as_id === null) throw new Error(`peer ${row.name}: application server without as_id`);
+    return { ...base, kind: 'as', asID: row.as_id };
+  }
+  throw new Error(`peer ${row.name}: unknown kind "${row.kind}"`);
+}
+
+function isConstraint(err: unknown, code: string): boolean {
+  return err instanceof Database.SqliteError && err.code === code;
+}
