@@ -3,7 +3,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/core/src', '<rootDir>/test/src', '<rootDir>/adapters'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.typecheck.json' }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.typecheck.json' }] },
   moduleNameMapper: { '^@joinery/core$': '<rootDir>/core/src/index.ts' },
   testTimeout: 60000,
 };

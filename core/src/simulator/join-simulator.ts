@@ -84,7 +84,7 @@ export async function simulateJoin(options: SimulateJoinOptions): Promise<Simula
   const optNeg = !legacy && options.optNeg !== false;
   const dlSettings = ((options.dlSettings ?? 0) & ~DL_SETTINGS_OPT_NEG) | (optNeg ? DL_SETTINGS_OPT_NEG : 0);
   const transactionID = randomInt(1, 0xffffffff);
-  const devAddr = options.devAddr ?? parseDevAddr(randomBytes(4));
+  const devAddr = options.devAddr ?? parseDevAddr(randomBytes(4).toString('hex'));
   const protocolVersion = options.protocolVersion ?? (bundle.peer.nsID ? '1.1' : '1.0');
   const request: Record<string, unknown> = {
     ProtocolVersion: protocolVersion,

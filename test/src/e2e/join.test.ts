@@ -1,0 +1,353 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { cli, makeTempDir, startServer, transcript, type ServerProcess } from '../support/joinery-cli';
+import { acceptJoin, joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
+import { openEnvelope, post, postJSON, readBundle, type PeerBundle } from '../support/network-server';
+
+/**
+ * End to end through the real HTTPS listener of a `joinery serve` process, with lora-packet as
+ * the device and a plain HTTPS client with the credential bundles as the network servers.
+ */
+
+const JOIN_EUI = '70b3d57ed0000000';
+const NS_A_NETID = '000013';
+const NS_B_NETID = '000042';
+const NS_C_NSID = '70b3d57ed000abcd';
+
+let dataDir: string;
+let work: string;
+let server: ServerProcess;
+let nsA: PeerBundle; // generic vendor, the devices' network server
+let nsB: PeerBundle; // ChirpStack, a network server the main devices are NOT bound to
+let nsC: PeerBundle; // The Things Stack with an NSID (BI 1.1)
+let as1: PeerBundle; // application server of the 1.1 device
+const devices: Record<string, DeviceKeys> = {};
+/** Every key used in the run: none may ever appear in any output. */
+const secrets = new Set<string>();
+
+function device(name: string, macVersion: string, devEUI: string): DeviceKeys {
+  const d: DeviceKeys = { devEUI, joinEUI: JOIN_EUI, macVersion, appKey: randomKey(), ...(macVersion === '1.1' ? { nwkKey: randomKey() } : {}) };
+  secrets.add(d.appKey);
+  if (d.nwkKey) secrets.add(d.nwkKey);
+  devices[name] = d;
+  return d;
+}
+
+async function importCSV(file: string, list: DeviceKeys[], args: string[]): Promise<void> {
+  const lines = ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...list.map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},${d.nwkKey ?? ''}`)];
+  await fs.writeFile(file, `${lines.join('\n')}\n`);
+  await cli(['devices', 'import', file, '--data-dir', dataDir, ...args]);
+}
+
+beforeAll(async () => {
+  work = await makeTempDir('e2e');
+  dataDir = path.join(work, 'data');
+  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-a', '--net-id', NS_A_NETID, '--vendor', 'generic', '--out', path.join(work, 'ns-a')]);
+  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-b', '--net-id', NS_B_NETID, '--vendor', 'chirpstack', '--out', path.join(work, 'ns-b')]);
+  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-c', '--net-id', '000099', '--ns-id', NS_C_NSID, '--vendor', 'the-things-stack', '--out', path.join(work, 'ns-c')]);
+  await cli(['as', 'add', '--data-dir', dataDir, '--name', 'as-1', '--as-id', 'as1.example.com', '--out', path.join(work, 'as-1')]);
+  nsA = await readBundle(path.join(work, 'ns-a'));
+  nsB = await readBundle(path.join(work, 'ns-b'));
+  nsC = await readBundle(path.join(work, 'ns-c'));
+  as1 = await readBundle(path.join(work, 'as-1'));
+  for (const b of [nsA, nsB, nsC, as1]) secrets.add(b.kek.toString('hex'));
+
+  await importCSV(path.join(work, 'a.csv'), [
+    device('1.0.2', '1.0.2', '0000000000000102'),
+    device('1.0.3', '1.0.3', '0000000000000103'),
+    device('1.0.4', '1.0.4', '0000000000000104'),
+    device('race-1.0.3', '1.0.3', '00000000000a0103'),
+    device('race-1.1', '1.1', '00000000000a0110'),
+  ], ['--ns', 'ns-a']);
+  await importCSV(path.join(work, 'a11.csv'), [device('1.1', '1.1', '0000000000000110'), device('1.1-no-optneg', '1.1', '0000000000001110')], ['--ns', 'ns-a', '--as', 'as-1']);
+  await importCSV(path.join(work, 'b.csv'), [device('chirpstack-1.0.3', '1.0.3', '00000000000b0103'), device('chirpstack-1.1', '1.1', '00000000000b0110')], ['--ns', 'ns-b']);
+  await importCSV(path.join(work, 'c.csv'), [device('tts-1.0.4', '1.0.4', '00000000000c0104')], ['--ns', 'ns-c']);
+  server = await startServer(dataDir);
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface JoinOptions {
+  readonly ns?: PeerBundle;
+  readonly netID?: string;
+  readonly devNonce: number;
+  readonly dlSettings?: string;
+  readonly protocolVersion?: string;
+  readonly macVersion?: string;
+  readonly cfList?: string;
+  readonly extra?: Record<string, unknown>;
+  readonly phyPayload?: string;
+}
+
+function joinReq(d: DeviceKeys, o: JoinOptions): Record<string, unknown> {
+  return {
+    ProtocolVersion: o.protocolVersion ?? '1.0',
+    SenderID: o.netID ?? (o.ns ?? nsA).peer['netID'],
+    ReceiverID: d.joinEUI,
+    TransactionID: randomInt(1, 2 ** 32 - 1),
+    MessageType: 'JoinReq',
+    MACVersion: o.macVersion ?? d.macVersion,
+    PHYPayload: o.phyPayload ?? joinRequest(d, o.devNonce).toString('hex'),
+    DevEUI: d.devEUI,
+    DevAddr: '26011234',
+    DLSettings: o.dlSettings ?? (d.nwkKey ? '80' : '00'),
+    RxDelay: 1,
+    ...(o.cfList ? { CFList: o.cfList } : {}),
+    ...o.extra,
+  };
+}
+
+async function join(d: DeviceKeys, o: JoinOptions) {
+  const request = joinReq(d, o);
+  const answer = await postJSON(server.biURL, request, o.ns ?? nsA);
+  expect(answer.status).toBe(200);
+  return { request, answer: answer.body as Record<string, any> };
+}
+
+/** Checks a successful JoinAns as the device (lora-packet) and as the network server (KEK unwrap). */
+function verifyAccepted(d: DeviceKeys, devNonce: number, answer: Record<string, any>, ns: PeerBundle, appSKeyKEK: PeerBundle) {
+  expect(answer['Result']).toEqual({ ResultCode: 'Success' });
+  const accepted = acceptJoin(d, devNonce, answer['PHYPayload']);
+  expect(accepted.micValid).toBe(true);
+  expect(accepted.netID).toBe(ns.peer['netID']);
+  expect(accepted.devAddr).toBe('26011234');
+  const nsKEK = { label: ns.kekLabel, key: ns.kek };
+  for (const [name, value] of Object.entries(accepted.keys)) {
+    secrets.add(value);
+    const kek = name === 'AppSKey' ? { label: appSKeyKEK.kekLabel, key: appSKeyKEK.kek } : nsKEK;
+    expect({ name, key: openEnvelope(answer[name], kek) }).toEqual({ name, key: value });
+  }
+  return accepted;
+}
+
+describe('e2e/join', () => {
+  test.each(['1.0.2', '1.0.3', '1.0.4'])('%s/join succeeds, keys agree, second join has a higher JoinNonce', async (name) => {
+    const d = devices[name]!;
+    const first = await join(d, { devNonce: 10 });
+    expect(first.answer['TransactionID']).toBe(first.request['TransactionID']);
+    expect(first.answer['MessageType']).toBe('JoinAns');
+    expect(first.answer['SenderID']).toBe(JOIN_EUI);
+    expect(first.answer['ReceiverID']).toBe(NS_A_NETID);
+    const a1 = verifyAccepted(d, 10, first.answer, nsA, nsA);
+    expect(a1.optNeg).toBe(false);
+    expect(first.answer['NwkSKey']['KEKLabel']).toBe(nsA.kekLabel);
+    expect(first.answer).not.toHaveProperty('FNwkSIntKey');
+    expect(typeof first.answer['SessionKeyID']).toBe('string');
+    expect(JSON.stringify(first.answer)).not.toContain('null');
+
+    const second = await join(d, { devNonce: 11 });
+    const a2 = verifyAccepted(d, 11, second.answer, nsA, nsA);
+    expect(a2.joinNonce).toBeGreaterThan(a1.joinNonce);
+  });
+
+  test('1.1/OptNeg join: MIC with JSIntKey, three network keys, AppSKey for the application server', async () => {
+    const d = devices['1.1']!;
+    const cfList = '184f84e85684b85e84886684586e8400';
+    const { answer } = await join(d, { devNonce: 0, cfList });
+    const a = verifyAccepted(d, 0, answer, nsA, as1);
+    expect(a.optNeg).toBe(true);
+    expect(a.cfList).toBe(cfList);
+    expect(answer).not.toHaveProperty('NwkSKey');
+    expect(answer['AppSKey']['KEKLabel']).toBe(as1.kekLabel);
+    const again = await join(d, { devNonce: 1 });
+    expect(verifyAccepted(d, 1, again.answer, nsA, as1).joinNonce).toBe(a.joinNonce + 1);
+
+    // The application server fetches the AppSKey by SessionKeyID.
+    const appSKeyReq = { ProtocolVersion: '1.0', SenderID: 'as1.example.com', ReceiverID: JOIN_EUI, TransactionID: 5, MessageType: 'AppSKeyReq', DevEUI: d.devEUI, SessionKeyID: again.answer['SessionKeyID'] };
+    const fetched = await postJSON(server.biURL, appSKeyReq, as1);
+    expect(fetched.body['Result']['ResultCode']).toBe('Success');
+    expect(fetched.body['MessageType']).toBe('AppSKeyAns');
+    expect(openEnvelope(fetched.body['AppSKey'], { label: as1.kekLabel, key: as1.kek })).toBe(openEnvelope(again.answer['AppSKey'], { label: as1.kekLabel, key: as1.kek }));
+    // ... but the network server may not (the AppSKey is the application server's).
+    const byNS = await postJSON(server.biURL, { ...appSKeyReq, SenderID: 'as1.example.com' }, nsA);
+    expect(byNS.body['Result']['ResultCode']).not.toBe('Success');
+    expect(byNS.body).not.toHaveProperty('AppSKey');
+    // An unknown session.
+    const unknown = await postJSON(server.biURL, { ...appSKeyReq, SessionKeyID: randomBytes(16).toString('hex') }, as1);
+    expect(unknown.body['Result']['ResultCode']).toBe('UnknownDevEUI');
+  });
+
+  test('1.1/without OptNeg (a 1.0-only network server): 1.0 mode with NwkKey as root', async () => {
+    const d = devices['1.1-no-optneg']!;
+    const { answer } = await join(d, { devNonce: 0, dlSettings: '00' });
+    expect(answer['Result']['ResultCode']).toBe('Success');
+    const a = acceptJoin(d, 0, answer['PHYPayload']);
+    expect(a.optNeg).toBe(false);
+    expect(a.micValid).toBe(true);
+    const nwkSKey = openEnvelope(answer['NwkSKey'], { label: nsA.kekLabel, key: nsA.kek });
+    expect(nwkSKey).toBe(a.keys['NwkSKey']);
+    secrets.add(nwkSKey);
+    secrets.add(a.keys['AppSKey']!);
+    // The network server believes the device is 1.1: it also gets the three 1.1 fields, all NwkSKey.
+    for (const f of ['FNwkSIntKey', 'SNwkSIntKey', 'NwkSEncKey']) expect(openEnvelope(answer[f], { label: nsA.kekLabel, key: nsA.kek })).toBe(nwkSKey);
+  });
+
+  test('chirpstack/dialect: plaintext AppSKey, no SessionKeyID; 1.1 gets all three network keys', async () => {
+    const d = devices['chirpstack-1.0.3']!;
+    const { answer } = await join(d, { ns: nsB, devNonce: 4242, macVersion: '1.0.3', extra: { VSExtension: {} } });
+    const a = verifyAccepted(d, 4242, answer, nsB, nsB);
+    expect(answer['AppSKey']['KEKLabel']).toBe('');
+    expect(answer['AppSKey']['AESKey']).toBe(a.keys['AppSKey']);
+    expect(answer).not.toHaveProperty('SessionKeyID');
+
+    const d11 = devices['chirpstack-1.1']!;
+    const r11 = await join(d11, { ns: nsB, devNonce: 0, macVersion: '1.1.0' });
+    verifyAccepted(d11, 0, r11.answer, nsB, nsB);
+    for (const f of ['FNwkSIntKey', 'SNwkSIntKey', 'NwkSEncKey']) expect(r11.answer[f]['KEKLabel']).toBe(nsB.kekLabel);
+  });
+
+  test('the-things-stack/BI 1.1 with SenderNSID, TransactionID 0, upper-case hex', async () => {
+    const d = devices['tts-1.0.4']!;
+    const request = joinReq(d, { ns: nsC, devNonce: 1, protocolVersion: '1.1', macVersion: '1.0.4' });
+    const upper = Object.fromEntries(Object.entries(request).map(([k, v]) => [k, typeof v === 'string' && k !== 'MessageType' ? v.toUpperCase() : v]));
+    const answer = (await postJSON(server.biURL, { ...upper, TransactionID: 0, SenderNSID: NS_C_NSID.toUpperCase() }, nsC)).body;
+    expect(answer['ProtocolVersion']).toBe('1.1');
+    expect(answer['TransactionID']).toBe(0);
+    expect(answer['ReceiverNSID']).toBe(NS_C_NSID);
+    verifyAccepted(d, 1, answer, nsC, nsC);
+    expect(typeof answer['SessionKeyID']).toBe('string');
+
+    // Without the right SenderNSID, BI 1.1 is refused.
+    const wrong = (await postJSON(server.biURL, { ...joinReq(d, { ns: nsC, devNonce: 2, protocolVersion: '1.1' }), SenderNSID: '0000000000000001' }, nsC)).body;
+    expect(wrong['Result']['ResultCode']).toBe('UnknownSender');
+  });
+
+  test('1.0.3/tolerant input: 0x prefixes, MACVersion "1.0.3", DLSettings as a number, unknown fields', async () => {
+    const d = devices['1.0.3']!;
+    const r = joinReq(d, { devNonce: 777 });
+    const answer = (await postJSON(server.biURL, { ...r, PHYPayload: `0x${r['PHYPayload']}`, DevEUI: `0x${d.devEUI.toUpperCase()}`, DLSettings: 0, RxDelay: '1', Whatever: { a: 1 } }, nsA)).body;
+    verifyAccepted(d, 777, answer, nsA, nsA);
+  });
+});
+
+describe('e2e/refusals', () => {
+  test.each([
+    ['1.0.3', 'an old DevNonce', [500, 501, 500]],
+    ['1.0.4', 'an equal DevNonce', [500, 500]],
+    ['1.0.4', 'a lower DevNonce', [600, 599]],
+    ['1.1', 'an equal DevNonce', [500, 500]],
+    ['1.1', 'a lower DevNonce', [600, 599]],
+  ] as const)('%s/replay of %s is refused without keys', async (name, _what, nonces) => {
+    const d = devices[name]!;
+    for (const n of nonces.slice(0, -1)) expect((await join(d, { devNonce: n })).answer['Result']['ResultCode']).toBe('Success');
+    const { answer } = await join(d, { devNonce: nonces[nonces.length - 1]! });
+    expect(answer['Result']['ResultCode']).toBe('JoinReqFailed');
+    expect(answer['Result']['Description']).toMatch(/DevNonce/);
+    for (const k of ['PHYPayload', 'NwkSKey', 'FNwkSIntKey', 'AppSKey', 'SessionKeyID']) expect(answer).not.toHaveProperty(k);
+  });
+
+  test('wrong MIC → MICFailed, no keys', async () => {
+    const d = devices['1.0.3']!;
+    const phy = joinRequest({ ...d, appKey: randomKey() }, 4000).toString('hex');
+    const { answer } = await join(d, { devNonce: 4000, phyPayload: phy });
+    expect(answer['Result']['ResultCode']).toBe('MICFailed');
+    expect(answer).not.toHaveProperty('NwkSKey');
+    // ... and the DevNonce was not burnt by the forgery.
+    expect((await join(d, { devNonce: 4000 })).answer['Result']['ResultCode']).toBe('Success');
+  });
+
+  test('unknown DevEUI → UnknownDevEUI', async () => {
+    const ghost: DeviceKeys = { devEUI: 'ffffffffffff0001', joinEUI: JOIN_EUI, macVersion: '1.0.3', appKey: randomKey() };
+    const { answer } = await join(ghost, { devNonce: 1 });
+    expect(answer['Result']['ResultCode']).toBe('UnknownDevEUI');
+  });
+
+  test('a network server the device is not bound to, with a valid certificate → refused, no keys', async () => {
+    const d = devices['1.0.3']!;
+    const { answer } = await join(d, { ns: nsB, devNonce: 5000 });
+    expect(answer['Result']['ResultCode']).toBe('ActivationDisallowed');
+    for (const k of ['PHYPayload', 'NwkSKey', 'AppSKey']) expect(answer).not.toHaveProperty(k);
+  });
+
+  test('SenderID that is not the certificate\'s NetID → UnknownSender', async () => {
+    const d = devices['1.0.3']!;
+    const { answer } = await join(d, { devNonce: 5001, netID: NS_B_NETID });
+    expect(answer['Result']['ResultCode']).toBe('UnknownSender');
+    expect(answer).not.toHaveProperty('PHYPayload');
+  });
+
+  test('no client certificate → the TLS handshake fails', async () => {
+    await expect(post(server.biURL, '{}', { ca: nsA.ca })).rejects.toThrow();
+  });
+
+  test('a certificate from another CA → the TLS handshake fails', async () => {
+    const other = await makeTempDir('other-ca');
+    await cli(['ns', 'add', '--data-dir', path.join(other, 'data'), '--name', 'ns-a', '--net-id', NS_A_NETID, '--vendor', 'generic', '--out', path.join(other, 'b')]);
+    const foreign = await readBundle(path.join(other, 'b'));
+    await expect(post(server.biURL, '{}', { ca: nsA.ca, cert: foreign.cert, key: foreign.key })).rejects.toThrow();
+  });
+
+  test('malformed input gets a clear answer, never a 500', async () => {
+    const tls = { ca: nsA.ca, cert: nsA.cert, key: nsA.key };
+    const notJSON = await post(server.biURL, 'not json', tls);
+    expect(notJSON.status).toBe(400);
+    expect(notJSON.body['message']).toMatch(/JSON/);
+    const big = await post(server.biURL, JSON.stringify({ pad: 'x'.repeat(40 * 1024) }), tls);
+    expect(big.status).toBe(400);
+    expect(big.body['message']).toMatch(/larger/);
+    expect((await post(server.biURL, '[1,2]', tls)).status).toBe(400);
+
+    const d = devices['1.0.3']!;
+    const missing = joinReq(d, { devNonce: 6000 });
+    delete missing['DevAddr'];
+    const m10 = (await postJSON(server.biURL, missing, nsA)).body;
+    expect(m10['Result']).toEqual({ ResultCode: 'MalformedRequest', Description: expect.stringMatching(/DevAddr/) });
+    const m11 = (await postJSON(server.biURL, { ...missing, ProtocolVersion: '1.1' }, nsA)).body;
+    expect(m11['Result']['ResultCode']).toBe('MalformedMessage');
+    const short = (await postJSON(server.biURL, { ...joinReq(d, { devNonce: 6001 }), PHYPayload: '00010203' }, nsA)).body;
+    expect(short['Result']['ResultCode']).toBe('FrameSizeError');
+    const version = (await postJSON(server.biURL, { ...joinReq(d, { devNonce: 6002 }), ProtocolVersion: '9.9' }, nsA)).body;
+    expect(version['Result']['ResultCode']).toBe('InvalidProtocolVersion');
+    const type = (await postJSON(server.biURL, { ...joinReq(d, { devNonce: 6003 }), MessageType: 'PRStartReq' }, nsA)).body;
+    expect(type['MessageType']).toBe('PRStartAns');
+    expect(type['Result']['ResultCode']).toBe('MalformedRequest');
+  });
+});
+
+describe('e2e/concurrency', () => {
+  test.each(['race-1.0.3', 'race-1.1'])('%s/200 concurrent JoinReqs with the same DevNonce → exactly one Success', async (name) => {
+    const d = devices[name]!;
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: nsA.ca, cert: nsA.cert, key: nsA.key });
+    try {
+      const body = joinReq(d, { devNonce: 31337 });
+      const answers = await Promise.all(Array.from({ length: 200 }, () => postJSON(server.biURL, body, nsA, agent)));
+      const codes = answers.map((a) => a.body['Result']['ResultCode']);
+      expect(codes.filter((c) => c === 'Success')).toHaveLength(1);
+      expect(codes.filter((c) => c !== 'Success' && c !== 'JoinReqFailed')).toEqual([]);
+      const winner = answers.find((a) => a.body['Result']['ResultCode'] === 'Success')!;
+      verifyAccepted(d, 31337, winner.body, nsA, nsA);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+describe('e2e/restart', () => {
+  test('counters and nonces survive a restart (SIGTERM, graceful)', async () => {
+    const d = devices['1.0.4']!;
+    const before = await join(d, { devNonce: 20000 });
+    const a1 = verifyAccepted(d, 20000, before.answer, nsA, nsA);
+    expect(await server.stop('SIGTERM')).toBe(0);
+    server = await startServer(dataDir);
+    const replay = await join(d, { devNonce: 20000 });
+    expect(replay.answer['Result']['ResultCode']).toBe('JoinReqFailed');
+    const after = await join(d, { devNonce: 20001 });
+    expect(verifyAccepted(d, 20001, after.answer, nsA, nsA).joinNonce).toBe(a1.joinNonce + 1);
+  });
+});
+
+describe('e2e/secrets', () => {
+  test('no root key, KEK or clear session key appears in any output of the run', async () => {
+    await server.stop();
+    server = await startServer(dataDir); // afterAll stops it again
+    const everything = transcript.join('\n').toLowerCase();
+    expect(everything).toMatch(/"msg":"bi request"/); // the log really was captured
+    expect(secrets.size).toBeGreaterThan(30);
+    const leaked = [...secrets].filter((s) => everything.includes(s.toLowerCase()));
+    expect(leaked).toEqual([]);
+  });
+});
