@@ -1,0 +1,90 @@
+import { MasterKey } from '../keys/master-key';
+import { SoftwareKeyVault } from '../keys/software-vault';
+import { AES128Key } from '../lorawan/aes128-key';
+import { parseDevAddr, parseEUI64, parseNetID } from '../lorawan/identifiers';
+import { encodeJoinRequest } from '../lorawan/join-request';
+import { devNonce, joinNonce } from '../lorawan/nonces';
+import type { NetworkServerPeer } from '../peers/peer';
+import { SqliteStore } from '../store/sqlite/sqlite-store';
+import type { JoinRequestInput } from './join-request-input';
+import { JoinEngine } from './join-engine';
+import { kekContext } from './vault-contexts';
+
+const devEUI = parseEUI64('0102030405060708');
+const joinEUI = parseEUI64('70b3d57ed0000000');
+const appKey = AES128Key.fromHex('000102030405060708090a0b0c0d0e0f');
+
+async function setup() {
+  const store = SqliteStore.open(':memory:');
+  const vault = new SoftwareKeyVault(MasterKey.generate());
+  const kek = await vault.generateKey();
+  const peer: NetworkServerPeer = {
+    kind: 'ns',
+    name: 'ns-a',
+    netID: parseNetID('000013'),
+    nsID: null,
+    vendor: 'generic',
+    certFingerprint: 'aa'.repeat(32),
+    kekLabel: '000013',
+    sealedKEK: await vault.sealKey(kek, kekContext('ns-a')),
+    createdAt: new Date(),
+  };
+  await store.insertPeer(peer);
+  await store.insertDevices([
+    { devEUI, joinEUI, macVersion: '1.0.3', sealedRootKeys: await vault.sealRootKeys({ kind: 'legacy', appKey }, devEUI), vaultKind: vault.kind, nsPeer: 'ns-a', asPeer: null },
+  ]);
+  const engine = new JoinEngine(store, vault);
+  const input = (n: number, key = appKey): JoinRequestInput => ({
+    macVersion: '1.0.3',
+    phyPayload: encodeJoinRequest({ joinEUI, devEUI, devNonce: devNonce(n) }, key),
+    devEUI,
+    receiverJoinEUI: joinEUI,
+    devAddr: parseDevAddr('26011234'),
+    dlSettings: 0,
+    rxDelay: 1,
+    cfList: undefined,
+  });
+  return { store, vault, engine, peer, input };
+}
+
+describe('join/engine', () => {
+  test('1.0.3/exhausted JoinNonce: refused, no wrap-around, DevNonce not burnt', async () => {
+    const { store, engine, peer, input } = await setup();
+    const before = (await store.getDevice(devEUI))!;
+    expect(await store.commitJoin({ devEUI, expectedVersion: before.version, nonces: { ...before.nonces, lastJoinNonce: joinNonce(0xfffffe) }, joinedAt: new Date(), peer: 'ns-a' })).toBe(true);
+
+    const last = await engine.join(input(1), peer);
+    expect(last.ok && last.joinNonce).toBe(0xffffff);
+    const exhausted = await engine.join(input(2), peer);
+    expect(exhausted.ok).toBe(false);
+    expect(!exhausted.ok && exhausted.code).toBe('JoinNonceExhausted');
+    const after = (await store.getDevice(devEUI))!;
+    expect(after.nonces.lastJoinNonce).toBe(0xffffff);
+    expect(after.nonces.usedDevNonces).toEqual([1]);
+  });
+
+  test('1.0.3/MIC failure changes nothing', async () => {
+    const { store, engine, peer, input } = await setup();
+    const before = (await store.getDevice(devEUI))!;
+    const r = await engine.join(input(5, AES128Key.fromHex('ff'.repeat(16))), peer);
+    expect(!r.ok && r.code).toBe('MICFailed');
+    expect((await store.getDevice(devEUI))!.version).toBe(before.version);
+  });
+
+  test('1.0.3/a lost race is decided again on the new state', async () => {
+    const { store, engine, peer, input } = await setup();
+    // Another instance accepts DevNonce 9 between this join's read and its commit.
+    const original = store.commitJoin.bind(store);
+    let raced = false;
+    store.commitJoin = async (commit) => {
+      if (!raced) {
+        raced = true;
+        const current = (await store.getDevice(devEUI))!;
+        await original({ ...commit, expectedVersion: current.version, nonces: { ...commit.nonces, lastJoinNonce: joinNonce(0) } });
+      }
+      return original(commit);
+    };
+    const r = await engine.join(input(9), peer);
+    expect(!r.ok && r.code).toBe('DevNonceReplayed');
+  });
+});
