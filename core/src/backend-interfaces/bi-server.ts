@@ -49,7 +49,6 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
     bodyLimit: BI_BODY_LIMIT,
     logger: false,
     return503OnClosing: true,
-    forceCloseConnections: false,
   });
 
   // Peers send JSON with or without a JSON content type: parse every body as JSON.

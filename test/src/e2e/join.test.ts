@@ -331,7 +331,13 @@ describe('e2e/restart', () => {
     const d = devices['1.0.4']!;
     const before = await join(d, { devNonce: 20000 });
     const a1 = verifyAccepted(d, 20000, before.answer, nsA, nsA);
+    // A network server keeps its connection alive: shutdown must not wait for it to go away.
+    const keepAlive = new https.Agent({ keepAlive: true, ca: nsA.ca, cert: nsA.cert, key: nsA.key });
+    expect((await postJSON(server.biURL, joinReq(d, { devNonce: 19999 }), nsA, keepAlive)).status).toBe(200); // any request will do
+    const stopping = Date.now();
     expect(await server.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(5000);
+    keepAlive.destroy();
     server = await startServer(dataDir);
     const replay = await join(d, { devNonce: 20000 });
     expect(replay.answer['Result']['ResultCode']).toBe('JoinReqFailed');
