@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
-import { inspect } from 'node:util';
+import { RedactedSecret } from '../lorawan/redacted-secret';
 
-const REDACTED = '[MasterKey redacted]';
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 
 /** The environment variable that, when set, gives the master key and wins over the file. */
@@ -25,11 +24,11 @@ export class MasterKeyError extends Error {
  * `toJSON` and `util.inspect` give a redaction marker; the bytes are reachable only through
  * `unsafeBytes()`.
  */
-export class MasterKey {
-  readonly #bytes: Buffer;
+export class MasterKey extends RedactedSecret {
+  protected readonly kind = 'MasterKey';
 
   private constructor(bytes: Buffer) {
-    this.#bytes = bytes;
+    super(bytes);
   }
 
   static fromBytes(bytes: Uint8Array): MasterKey {
@@ -53,20 +52,6 @@ export class MasterKey {
 
   static generate(): MasterKey {
     return new MasterKey(randomBytes(32));
-  }
-
-  unsafeBytes(): Buffer {
-    return this.#bytes;
-  }
-
-  toString(): string {
-    return REDACTED;
-  }
-  toJSON(): string {
-    return REDACTED;
-  }
-  [inspect.custom](): string {
-    return REDACTED;
   }
 }
 

@@ -1,20 +1,16 @@
-import { inspect } from 'node:util';
 import { parseHex } from './hex';
 import { ParseError } from './parse-error';
-
-const REDACTED = '[AES128Key redacted]';
+import { RedactedSecret } from './redacted-secret';
 
 /**
- * A 128-bit AES key in memory. It cannot be printed: `toString`, `toJSON` and `util.inspect`
- * (so `console.log`, pino, JSON.stringify and error messages) all give a redaction marker.
- * The bytes are reachable only through `unsafeBytes()`, whose name makes each use visible in
- * review; it is for crypto primitives and for wrapping, never for output.
+ * A 128-bit AES key in memory. It cannot be printed (see RedactedSecret): every way of printing
+ * it gives `[AES128Key redacted]`; the bytes are reachable only through `unsafeBytes()`.
  */
-export class AES128Key {
-  readonly #bytes: Buffer;
+export class AES128Key extends RedactedSecret {
+  protected readonly kind = 'AES128Key';
 
   private constructor(bytes: Buffer) {
-    this.#bytes = bytes;
+    super(bytes);
   }
 
   static fromBytes(bytes: Uint8Array, field = 'key'): AES128Key {
@@ -27,21 +23,7 @@ export class AES128Key {
     return new AES128Key(parseHex(value, field, 16));
   }
 
-  unsafeBytes(): Buffer {
-    return this.#bytes;
-  }
-
   equals(other: AES128Key): boolean {
-    return this.#bytes.equals(other.#bytes);
-  }
-
-  toString(): string {
-    return REDACTED;
-  }
-  toJSON(): string {
-    return REDACTED;
-  }
-  [inspect.custom](): string {
-    return REDACTED;
+    return this.sameBytes(other);
   }
 }

@@ -14,3 +14,4 @@ export * from './mhdr';
 export * from './nonces';
 export * from './parse-error';
 export * from './rejoin-request';
+export * from './redacted-secret';
