@@ -4,16 +4,20 @@ import type { JoinAnswer } from '../join/join-answer';
 import type { JoinEngine } from '../join/join-engine';
 import type { KeyEnvelope } from '../join/key-envelope';
 import { toHex } from '../lorawan/hex';
-import { parseNetID } from '../lorawan/identifiers';
+import { parseEUI64, parseNetID } from '../lorawan/identifiers';
+import { joinEUIInPrefix, type JoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { ParseError } from '../lorawan/parse-error';
 import type { Logger } from '../log/logger';
+import type { JoineryMetrics } from '../metrics/metrics';
 import type { Peer } from '../peers/peer';
 import type { Store } from '../store/store';
 import { answerHeader } from './answer-header';
 import type { WireAnswer, WireAnswerHeader, WireKeyEnvelope, WireResult } from './messages';
 import { parseAppSKeyReq } from './parse-app-s-key-req';
+import { parseHomeNSReq } from './parse-home-ns-req';
 import { parseJoinReq } from './parse-join-req';
 import { parseRequestHeader, type RequestHeader } from './request-header';
+import { parseResultCode } from './result-code';
 import { resultCodeFor } from './result-table';
 
 /** Who is asking, as the transport established it (the TLS client certificate). */
@@ -22,53 +26,67 @@ export interface CallerIdentity {
   readonly certFingerprint: string | null;
 }
 
+export interface BackendInterfacesOptions {
+  /** JoinEUI ranges this Join Server serves; a JoinReq/RejoinReq for another gets UnknownReceiver. Empty = all. */
+  readonly servedJoinEUIs?: readonly JoinEUIPrefix[];
+}
+
+/** What the transport sends back: a BI answer, or a bare acknowledgement (HTTP 200, no body). */
+export type BIReply = { readonly kind: 'answer'; readonly answer: WireAnswer } | { readonly kind: 'acknowledge' };
+
 /**
  * The Backend Interfaces request handler, independent of HTTP: one JSON object in, one BI
- * answer out. Every protocol outcome, refusals included, is an answer with a `Result`.
+ * answer out. Every protocol outcome, refusals included, is an answer with a `Result`; an
+ * ErrorNotif (a notification, with no answer message) is acknowledged.
  */
 export class BackendInterfacesHandler {
-  private readonly appSKeys: AppSKeyService;
+  private readonly servedJoinEUIs: readonly JoinEUIPrefix[];
 
   constructor(
     private readonly store: Store,
     private readonly engine: JoinEngine,
-    appSKeys: AppSKeyService,
+    private readonly appSKeys: AppSKeyService,
     private readonly log: Logger,
+    private readonly metrics: JoineryMetrics,
+    options: BackendInterfacesOptions = {},
   ) {
-    this.appSKeys = appSKeys;
+    this.servedJoinEUIs = options.servedJoinEUIs ?? [];
   }
 
-  async handle(body: Record<string, unknown>, caller: CallerIdentity): Promise<WireAnswer> {
+  async handle(body: Record<string, unknown>, caller: CallerIdentity): Promise<BIReply> {
     const started = process.hrtime.bigint();
     const { header, problem } = parseRequestHeader(body);
     const devEUI = typeof body['DevEUI'] === 'string' ? body['DevEUI'] : undefined;
     let peer: Peer | null = null;
-    let answer: WireAnswer;
+    let reply: BIReply;
     try {
       peer = caller.certFingerprint === null ? null : await this.store.getPeerByFingerprint(caller.certFingerprint);
-      answer = await this.dispatch(body, header, problem, peer);
+      reply = await this.dispatch(body, header, problem, peer);
     } catch (err) {
       this.log.error({ err: describeError(err), messageType: header.messageType, devEUI }, 'backend interfaces request failed');
-      answer = refusal(header, failure('Internal', 'internal error in the Join Server; see its log'));
+      reply = refusal(header, failure('Internal', 'internal error in the Join Server; see its log'));
     }
-    const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
-    const result = answer.Result;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const result = reply.kind === 'answer' ? reply.answer.Result : undefined;
+    const messageType = metricLabel(header.messageType);
+    this.metrics.biRequests.inc({ message_type: messageType, result: result?.ResultCode ?? 'Acknowledged', peer: peer?.name ?? '' });
+    this.metrics.biLatency.observe({ message_type: messageType }, seconds);
     this.log.info(
       {
         messageType: header.messageType,
         transactionID: header.transactionID,
         devEUI,
         peer: peer?.name,
-        result: result.ResultCode,
-        ...(result.ResultCode === 'Success' ? {} : { description: result.Description }),
-        latencyMs: Math.round(latencyMs * 1000) / 1000,
+        result: result?.ResultCode ?? 'Acknowledged',
+        ...(result && result.ResultCode !== 'Success' ? { description: result.Description } : {}),
+        latencyMs: Math.round(seconds * 1e6) / 1000,
       },
       'bi request',
     );
-    return answer;
+    return reply;
   }
 
-  private async dispatch(body: Record<string, unknown>, header: RequestHeader, problem: ParseError | undefined, peer: Peer | null): Promise<WireAnswer> {
+  private async dispatch(body: Record<string, unknown>, header: RequestHeader, problem: ParseError | undefined, peer: Peer | null): Promise<BIReply> {
     if (!header.protocolVersionValid) {
       return refusal(header, failure('InvalidProtocolVersion', `ProtocolVersion ${JSON.stringify(body['ProtocolVersion'] ?? null)} is not 1.0 or 1.1`));
     }
@@ -77,15 +95,21 @@ export class BackendInterfacesHandler {
 
     switch (header.messageType) {
       case 'JoinReq':
-        return this.joinReq(body, header, peer);
+      case 'RejoinReq':
+        return this.activation(body, header, peer);
       case 'AppSKeyReq':
         return this.appSKeyReq(body, header, peer);
+      case 'HomeNSReq':
+        return this.homeNSReq(body, header, peer);
+      case 'ErrorNotif':
+        return this.errorNotif(body, header, peer);
       default:
         return refusal(header, failure('Unsupported', `MessageType ${header.messageType} is not handled by this Join Server`));
     }
   }
 
-  private async joinReq(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<WireAnswer> {
+  /** JoinReq and RejoinReq: the same fields, the same answer shape (JoinAns, RejoinAns). */
+  private async activation(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
     if (peer.kind !== 'ns') return refusal(header, failure('UnknownSender', `${peer.name} is not a network server`));
     const senderMismatch = this.checkNetworkServerSender(header, peer.netID, peer.nsID, peer.name);
     if (senderMismatch) return refusal(header, senderMismatch);
@@ -96,12 +120,45 @@ export class BackendInterfacesHandler {
       if (e instanceof ParseError) return refusal(header, failure('Malformed', e.message));
       throw e;
     }
-    const outcome = await this.engine.join(input, peer);
+    if (this.servedJoinEUIs.length > 0 && !this.servedJoinEUIs.some((p) => joinEUIInPrefix(input.receiverJoinEUI, p))) {
+      return refusal(header, failure('UnknownReceiver', `JoinEUI ${input.receiverJoinEUI} is not served by this Join Server`));
+    }
+    const outcome = header.messageType === 'RejoinReq' ? await this.engine.rejoin(input, peer) : await this.engine.join(input, peer);
     if (!outcome.ok) return refusal(header, outcome, input.receiverJoinEUI);
     return joinAns(header, input.receiverJoinEUI, outcome);
   }
 
-  private async appSKeyReq(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<WireAnswer> {
+  /** HomeNSReq: the home network server of a device (its binding), for a known network server. */
+  private async homeNSReq(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
+    if (peer.kind !== 'ns') return refusal(header, failure('UnknownSender', `${peer.name} is not a network server`));
+    const senderMismatch = this.checkNetworkServerSender(header, peer.netID, peer.nsID, peer.name);
+    if (senderMismatch) return refusal(header, senderMismatch);
+    let devEUI;
+    try {
+      devEUI = parseHomeNSReq(body).devEUI;
+    } catch (e) {
+      if (e instanceof ParseError) return refusal(header, failure('Malformed', e.message));
+      throw e;
+    }
+    const device = await this.store.getDevice(devEUI);
+    const home = device?.nsPeer ? await this.store.getPeer(device.nsPeer) : null;
+    if (!device || !home || home.kind !== 'ns') return refusal(header, failure('UnknownDevEUI', `no home network server known for device ${devEUI}`));
+    const answer: WireAnswer = { ...answerHeader(header, device.joinEUI), Result: { ResultCode: 'Success' }, HNetID: home.netID };
+    if (header.protocolVersion === '1.1' && home.nsID !== null) answer['HNSID'] = home.nsID;
+    return { kind: 'answer', answer };
+  }
+
+  /** ErrorNotif: a peer tells us an earlier exchange failed. Logged, counted, acknowledged. */
+  private async errorNotif(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
+    const result = (typeof body['Result'] === 'object' && body['Result'] !== null ? body['Result'] : {}) as Record<string, unknown>;
+    const notified = parseResultCode(result['ResultCode']);
+    const description = typeof result['Description'] === 'string' ? result['Description'].slice(0, 512) : undefined;
+    this.metrics.errorNotifs.inc({ result: notified, peer: peer.name });
+    this.log.warn({ peer: peer.name, transactionID: header.transactionID, notified, description }, 'ErrorNotif received');
+    return { kind: 'acknowledge' };
+  }
+
+  private async appSKeyReq(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
     let input;
     try {
       input = parseAppSKeyReq(body, header);
@@ -111,8 +168,8 @@ export class BackendInterfacesHandler {
     }
     const outcome = await this.appSKeys.appSKey(input, peer);
     const base = { ...answerHeader(header, canonicalReceiver(header)), DevEUI: input.devEUI, SessionKeyID: input.sessionKeyID };
-    if (!outcome.ok) return { ...base, Result: wireResult(outcome, header) };
-    return { ...base, Result: { ResultCode: 'Success' }, AppSKey: wireEnvelope(outcome.appSKey) };
+    if (!outcome.ok) return { kind: 'answer', answer: { ...base, Result: wireResult(outcome, header) } };
+    return { kind: 'answer', answer: { ...base, Result: { ResultCode: 'Success' }, AppSKey: wireEnvelope(outcome.appSKey) } };
   }
 
   /** SenderID must be the certificate's network server (its NetID), and in BI 1.1 SenderNSID its NSID. */
@@ -144,16 +201,22 @@ function wireResult(f: Failure, header: RequestHeader): WireResult {
   return { ResultCode: resultCodeFor(f.code, header.protocolVersion), Description: f.description };
 }
 
-function refusal(header: RequestHeader, f: Failure, senderID?: string): WireAnswer {
+function refusal(header: RequestHeader, f: Failure, senderID?: string): BIReply {
   const h: WireAnswerHeader = answerHeader(header, senderID ?? canonicalReceiver(header));
-  return { ...h, Result: wireResult(f, header) };
+  return { kind: 'answer', answer: { ...h, Result: wireResult(f, header) } };
+}
+
+/** Message types as metric labels: the known ones, everything else `other` (bounded cardinality). */
+const KNOWN_TYPES = new Set(['JoinReq', 'RejoinReq', 'AppSKeyReq', 'HomeNSReq', 'ErrorNotif', 'PRStartReq', 'PRStopReq', 'XmitDataReq', 'ProfileReq']);
+function metricLabel(messageType: string): string {
+  return KNOWN_TYPES.has(messageType) ? messageType : 'other';
 }
 
 function wireEnvelope(e: KeyEnvelope): WireKeyEnvelope {
   return { KEKLabel: e.kekLabel, AESKey: toHex(e.aesKey) };
 }
 
-function joinAns(header: RequestHeader, joinEUI: string, a: JoinAnswer): WireAnswer {
+function joinAns(header: RequestHeader, joinEUI: string, a: JoinAnswer): BIReply {
   const ans: WireAnswer = { ...answerHeader(header, joinEUI), Result: { ResultCode: 'Success' }, PHYPayload: toHex(a.phyPayload) };
   if (a.networkKeys.kind === '1.1') {
     ans['FNwkSIntKey'] = wireEnvelope(a.networkKeys.fNwkSIntKey);
@@ -171,5 +234,5 @@ function joinAns(header: RequestHeader, joinEUI: string, a: JoinAnswer): WireAns
   }
   ans['AppSKey'] = wireEnvelope(a.appSKey);
   if (a.sessionKeyID !== undefined) ans['SessionKeyID'] = a.sessionKeyID;
-  return ans;
+  return { kind: 'answer', answer: ans };
 }

@@ -83,10 +83,11 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return reply.code(400).send({ message: 'expected a JSON object (a Backend Interfaces message)' });
     }
-    const answer = await options.handler.handle(body as Record<string, unknown>, {
+    const result = await options.handler.handle(body as Record<string, unknown>, {
       certFingerprint: peerFingerprint(req.raw.socket as TLSSocket),
     });
-    return reply.code(200).header('content-type', 'application/json').send(answer);
+    if (result.kind === 'acknowledge') return reply.code(200).send();
+    return reply.code(200).header('content-type', 'application/json').send(result.answer);
   });
 
   return app;

@@ -14,6 +14,7 @@ const TABLE: Readonly<Record<FailureCode, ResultCode | { readonly '1.0': ResultC
   MICFailed: 'MICFailed',
   DevNonceReplayed: 'JoinReqFailed',
   RJCountReplayed: 'JoinReqFailed',
+  RejoinNotSupported: 'JoinReqFailed',
   JoinNonceExhausted: 'JoinReqFailed',
   UnknownSession: 'UnknownDevEUI',
   SessionNotYours: 'ActivationDisallowed',

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { createLogger } from '../log/logger';
+import { parseJoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { ParseError } from '../lorawan/parse-error';
 import { formatListenAddress, parseListenAddress } from '../server/listen-address';
 import { openBackends } from '../server/open-backends';
@@ -12,6 +13,8 @@ interface ServeFlags extends BackendFlags {
   readonly adminListen: string;
   readonly publicHost?: string[];
   readonly usedDevNonces: string;
+  readonly sessionHistory: string;
+  readonly joinEuiPrefix?: string[];
   readonly logLevel?: string;
 }
 
@@ -25,9 +28,15 @@ export function addServeCommand(program: Command): void {
       .addOption(
         new Option('--public-host <host...>', 'names or addresses network servers use to reach the BI listener (server certificate SANs)')
           .env('JOINERY_PUBLIC_HOST')
-          .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)]),
+          .argParser(commaList),
       )
       .addOption(new Option('--used-dev-nonces <n>', 'used DevNonces remembered per 1.0.0-1.0.3 device').env('JOINERY_USED_DEV_NONCES').default('64'))
+      .addOption(new Option('--session-history <n>', 'issued sessions (AppSKeys for AppSKeyReq) kept per device').env('JOINERY_SESSION_HISTORY').default('10'))
+      .addOption(
+        new Option('--join-eui-prefix <prefix...>', 'JoinEUI ranges served, e.g. 70b3d57ed0000000/40 (others get UnknownReceiver; default: all)')
+          .env('JOINERY_JOIN_EUI_PREFIXES')
+          .argParser(commaList),
+      )
       .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace').env('JOINERY_LOG_LEVEL')),
   ).action(async (flags: ServeFlags) => {
     const biListen = parseListenAddress(flags.biListen, '--bi-listen');
@@ -36,12 +45,17 @@ export function addServeCommand(program: Command): void {
     if (!Number.isInteger(usedDevNonces) || usedDevNonces < 1 || usedDevNonces > 65536) {
       throw new ParseError('--used-dev-nonces', 'expected an integer 1..65536');
     }
+    const sessionHistory = Number(flags.sessionHistory);
+    if (!Number.isInteger(sessionHistory) || sessionHistory < 1 || sessionHistory > 1000) {
+      throw new ParseError('--session-history', 'expected an integer 1..1000');
+    }
+    const servedJoinEUIs = (flags.joinEuiPrefix ?? []).map((p) => parseJoinEUIPrefix(p, '--join-eui-prefix'));
     const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
     const backends = await openBackends(backendSettings(flags));
     for (const c of backends.created) note(`joinery: created ${c}`);
     let server;
     try {
-      server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces } });
+      server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory }, backendInterfaces: { servedJoinEUIs } });
     } catch (err) {
       await backends.close();
       throw err;
@@ -69,4 +83,9 @@ export function addServeCommand(program: Command): void {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/** Repeatable flag that also takes comma-separated values (and so does its JOINERY_* variable). */
+function commaList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }

@@ -13,6 +13,7 @@ export type FailureCode =
   | 'MICFailed'
   | 'DevNonceReplayed'
   | 'RJCountReplayed'
+  | 'RejoinNotSupported'
   | 'JoinNonceExhausted'
   | 'UnknownSession'
   | 'SessionNotYours'

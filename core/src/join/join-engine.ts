@@ -4,12 +4,13 @@ import { jsKeyBlock, sessionKeyBlock10, sessionKeyBlock11 } from '../lorawan/der
 import { FrameError } from '../lorawan/frame-error';
 import type { EUI64, NetID } from '../lorawan/identifiers';
 import { DL_SETTINGS_OPT_NEG, encodeJoinAcceptPlain, joinAcceptMICInput11, type JoinAcceptFields } from '../lorawan/join-accept';
-import { decodeJoinRequest, joinRequestMICInput, type JoinRequest } from '../lorawan/join-request';
+import { decodeJoinRequest, joinRequestMICInput } from '../lorawan/join-request';
 import { isLegacy } from '../lorawan/mac-version';
 import type { DevNonce, JoinNonce } from '../lorawan/nonces';
+import { decodeRejoinRequest, rejoinRequestMICInput, type RejoinRequest } from '../lorawan/rejoin-request';
 import type { NetworkServerPeer } from '../peers/peer';
 import { dialectOf } from '../peers/vendor-dialect';
-import type { Device } from '../store/device';
+import type { Device, NonceState } from '../store/device';
 import type { Store } from '../store/store';
 import { acceptDevNonce, DEFAULT_USED_DEV_NONCES } from './dev-nonce-policy';
 import { failure, type Failure } from './failure';
@@ -28,13 +29,32 @@ export interface JoinEngineOptions {
   readonly maxCommitAttempts?: number;
 }
 
-const JOIN_REQUEST_TYPE = 0xff;
+/** JoinReqType of the 1.1 join-accept MIC: 0xFF answering a join-request, else the rejoin type. */
+type JoinReqType = 0xff | 0 | 1 | 2;
+
 const JOIN_ACCEPT_MHDR = 0x20;
 
 /**
- * The join engine: from a parsed JoinReq and the network server that sent it, to a join-accept
- * and wrapped session keys, or a refusal. Root keys are used only through the key vault; the
- * nonce state changes in one conditional, durable write before any session key exists.
+ * What differs between answering a join-request and answering a rejoin-request; the rest (the
+ * device, the binding, the nonce commit, the join-accept and the keys) is one path.
+ */
+interface Activation {
+  readonly joinReqType: JoinReqType;
+  readonly devEUI: EUI64;
+  /** The JoinEUI the request names (a rejoin type 0/2 names none: the device's is used). */
+  readonly joinEUI: EUI64 | undefined;
+  /** DevNonce, or the rejoin's RJcount0/RJcount1 in its place. */
+  readonly counter: DevNonce;
+  /** Checks the request's MIC with the device's root keys; false = MICFailed. Absent: the NS checked it. */
+  readonly verifyMIC: ((root: RootKeyHandles, derive: Derive) => Promise<boolean>) | undefined;
+  /** The nonce state to write if the request is accepted (JoinNonce is added by the engine). */
+  readonly nextNonces: (device: Device) => { readonly ok: true; readonly next: Partial<NonceState> } | Failure;
+}
+
+/**
+ * The join engine: from a parsed JoinReq or RejoinReq and the network server that sent it, to a
+ * join-accept and wrapped session keys, or a refusal. Root keys are used only through the key
+ * vault; the nonce state changes in one conditional, durable write before any session key exists.
  */
 export class JoinEngine {
   private readonly usedDevNonces: number;
@@ -51,39 +71,103 @@ export class JoinEngine {
     this.maxCommitAttempts = options.maxCommitAttempts ?? 64;
   }
 
+  /** JoinReq: a join-request (any MAC version). */
   async join(input: JoinRequestInput, peer: NetworkServerPeer): Promise<JoinAnswer | Failure> {
-    let frame: JoinRequest;
+    let frame;
     try {
       frame = decodeJoinRequest(input.phyPayload);
     } catch (err) {
-      if (err instanceof FrameError) {
-        return failure(err.code === 'FrameSize' ? 'FrameSize' : 'Malformed', `PHYPayload is not a join-request: ${err.message}`);
-      }
-      throw err;
+      return frameFailure(err, 'join-request');
     }
-    if (frame.devEUI !== input.devEUI) {
-      return failure('Malformed', `DevEUI ${input.devEUI} does not match the join-request's DevEUI ${frame.devEUI}`);
+    const usedLimit = this.usedDevNonces;
+    return this.activate(input, peer, {
+      joinReqType: 0xff,
+      devEUI: frame.devEUI,
+      joinEUI: frame.joinEUI,
+      counter: frame.devNonce,
+      // A 1.1 device MICs its join-request with NwkKey, a 1.0.x device with its only root key.
+      verifyMIC: async (root) => {
+        const tag = await this.vault.cmac(root.kind === '1.1' ? root.nwkKey : root.appKey, joinRequestMICInput(input.phyPayload));
+        return timingSafeEqual(tag.subarray(0, 4), frame.mic);
+      },
+      nextNonces: (device) => acceptDevNonce(device.macVersion, device.nonces, frame.devNonce, usedLimit),
+    });
+  }
+
+  /**
+   * RejoinReq: a LoRaWAN 1.1 rejoin-request. Type 1 is MIC'd with JSIntKey and checked here; its
+   * RJcount1 must be greater than the last accepted one (kept for the device's lifetime, never
+   * reset by a join). Types 0 and 2 are MIC'd with SNwkSIntKey, which only the network server
+   * has: it checked the MIC and RJcount0 (reset by every join-accept) before forwarding. Every
+   * accepted rejoin gets a fresh JoinNonce, so no answer repeats.
+   */
+  async rejoin(input: JoinRequestInput, peer: NetworkServerPeer): Promise<JoinAnswer | Failure> {
+    let frame: RejoinRequest;
+    try {
+      frame = decodeRejoinRequest(input.phyPayload);
+    } catch (err) {
+      return frameFailure(err, 'rejoin-request');
     }
-    if (frame.joinEUI !== input.receiverJoinEUI) {
-      return failure('UnknownReceiver', `ReceiverID ${input.receiverJoinEUI} is not the join-request's JoinEUI ${frame.joinEUI}`);
+    if (frame.rejoinType === 1) {
+      const type1 = frame;
+      return this.activate(input, peer, {
+        joinReqType: 1,
+        devEUI: type1.devEUI,
+        joinEUI: type1.joinEUI,
+        counter: type1.rjCount1,
+        verifyMIC: async (root, derive) => {
+          if (root.kind !== '1.1') return false;
+          const jsIntKey = await derive(root.nwkKey, jsKeyBlock(0x06, type1.devEUI));
+          const tag = await this.vault.cmac(jsIntKey, rejoinRequestMICInput(input.phyPayload));
+          return timingSafeEqual(tag.subarray(0, 4), type1.mic);
+        },
+        nextNonces: (device) =>
+          device.nonces.lastRJCount1 !== null && type1.rjCount1 <= device.nonces.lastRJCount1
+            ? failure('RJCountReplayed', `RJcount1 ${type1.rjCount1} is not greater than the last accepted RJcount1 ${device.nonces.lastRJCount1}`)
+            : { ok: true, next: { lastRJCount1: type1.rjCount1 } },
+      });
+    }
+    return this.activate(input, peer, {
+      joinReqType: frame.rejoinType,
+      devEUI: frame.devEUI,
+      joinEUI: undefined,
+      counter: frame.rjCount0,
+      verifyMIC: undefined,
+      nextNonces: () => ({ ok: true, next: {} }),
+    });
+  }
+
+  private async activate(input: JoinRequestInput, peer: NetworkServerPeer, activation: Activation): Promise<JoinAnswer | Failure> {
+    const what = activation.joinReqType === 0xff ? 'join-request' : `rejoin-request type ${activation.joinReqType}`;
+    if (activation.devEUI !== input.devEUI) {
+      return failure('Malformed', `DevEUI ${input.devEUI} does not match the ${what}'s DevEUI ${activation.devEUI}`);
+    }
+    const receiver = activation.joinEUI ?? input.receiverJoinEUI;
+    if (receiver !== input.receiverJoinEUI) {
+      return failure('UnknownReceiver', `ReceiverID ${input.receiverJoinEUI} is not the ${what}'s JoinEUI ${receiver}`);
     }
 
-    let device = await this.store.getDevice(frame.devEUI);
-    if (!device || device.joinEUI !== frame.joinEUI) {
-      return failure('UnknownDevEUI', `no device ${frame.devEUI} with JoinEUI ${frame.joinEUI}`);
+    let device = await this.store.getDevice(activation.devEUI);
+    if (!device || device.joinEUI !== receiver) {
+      return failure('UnknownDevEUI', `no device ${activation.devEUI} with JoinEUI ${receiver}`);
     }
     if (device.nsPeer !== peer.name) {
-      return failure('NotBound', `device ${frame.devEUI} is not bound to network server ${peer.name}`);
+      return failure('NotBound', `device ${activation.devEUI} is not bound to network server ${peer.name}`);
+    }
+    if (activation.joinReqType !== 0xff && isLegacy(device.macVersion)) {
+      return failure('RejoinNotSupported', `device ${activation.devEUI} is LoRaWAN ${device.macVersion}: rejoin-requests are LoRaWAN 1.1`);
     }
 
     const root = await this.vault.openRootKeys(device.sealedRootKeys, device.devEUI);
     const temporaries: KeyHandle[] = [];
+    const derive: Derive = async (key, block) => {
+      const derived = await this.vault.deriveKey(key, block);
+      temporaries.push(derived);
+      return derived;
+    };
     try {
-      // A 1.1 device MICs its join-request with NwkKey, a 1.0.x device with its only root key.
-      const micKey = root.kind === '1.1' ? root.nwkKey : root.appKey;
-      const tag = await this.vault.cmac(micKey, joinRequestMICInput(input.phyPayload));
-      if (!timingSafeEqual(tag.subarray(0, 4), frame.mic)) {
-        return failure('MICFailed', 'join-request MIC does not verify');
+      if (activation.verifyMIC && !(await activation.verifyMIC(root, derive))) {
+        return failure('MICFailed', `${what} MIC does not verify`);
       }
 
       // The nonce check-and-update: decide on the state read, write only if nobody else wrote
@@ -91,28 +175,28 @@ export class JoinEngine {
       let joinNonce: JoinNonce | undefined;
       for (let attempt = 0; joinNonce === undefined; attempt++) {
         if (attempt >= this.maxCommitAttempts) {
-          return failure('Contention', `too many concurrent joins for device ${frame.devEUI}; retry`);
+          return failure('Contention', `too many concurrent requests for device ${activation.devEUI}; retry`);
         }
         if (attempt > 0) {
-          const reread = await this.store.getDevice(frame.devEUI);
-          if (!reread || reread.nsPeer !== peer.name) return failure('NotBound', `device ${frame.devEUI} is no longer bound to ${peer.name}`);
+          const reread = await this.store.getDevice(activation.devEUI);
+          if (!reread || reread.nsPeer !== peer.name) return failure('NotBound', `device ${activation.devEUI} is no longer bound to ${peer.name}`);
           device = reread;
         }
-        const nonce = acceptDevNonce(device.macVersion, device.nonces, frame.devNonce, this.usedDevNonces);
-        if (!nonce.ok) return nonce;
+        const nonces = activation.nextNonces(device);
+        if (!nonces.ok) return nonces;
         const next = nextJoinNonce(device.nonces.lastJoinNonce);
         if (!next.ok) return next;
         const committed = await this.store.commitJoin({
           devEUI: device.devEUI,
           expectedVersion: device.version,
-          nonces: { ...device.nonces, ...nonce.next, lastJoinNonce: next.joinNonce },
+          nonces: { ...device.nonces, ...nonces.next, lastJoinNonce: next.joinNonce },
           joinedAt: new Date(),
           peer: peer.name,
         });
         if (committed) joinNonce = next.joinNonce;
       }
 
-      return await this.accept(input, peer, device, frame, root, joinNonce, temporaries);
+      return await this.accept(input, peer, device, activation, root, joinNonce, derive, temporaries);
     } finally {
       this.vault.release(...temporaries);
     }
@@ -122,20 +206,19 @@ export class JoinEngine {
     input: JoinRequestInput,
     peer: NetworkServerPeer,
     device: Device,
-    frame: JoinRequest,
+    activation: Activation,
     root: RootKeyHandles,
     joinNonce: JoinNonce,
+    derive: Derive,
     temporaries: KeyHandle[],
   ): Promise<JoinAnswer> {
     const vault = this.vault;
-    const derive = async (key: KeyHandle, block: Buffer): Promise<KeyHandle> => {
-      const derived = await vault.deriveKey(key, block);
-      temporaries.push(derived);
-      return derived;
-    };
-    // OptNeg: only a 1.1 device, and only when the network server asked for it. A 1.0.x
-    // device gets the bit cleared whatever the network server set (it is RFU there).
-    const optNeg = root.kind === '1.1' && !isLegacy(device.macVersion) && (input.dlSettings & DL_SETTINGS_OPT_NEG) !== 0;
+    const joinEUI = device.joinEUI;
+    const counter = activation.counter;
+    const rejoin = activation.joinReqType !== 0xff;
+    // OptNeg: only a 1.1 device, and only when the network server asked for it (a rejoin is
+    // 1.1 by definition). A 1.0.x device gets the bit cleared whatever the network server set.
+    const optNeg = root.kind === '1.1' && !isLegacy(device.macVersion) && (rejoin || (input.dlSettings & DL_SETTINGS_OPT_NEG) !== 0);
     const fields: JoinAcceptFields = {
       joinNonce,
       netID: peer.netID,
@@ -149,19 +232,20 @@ export class JoinEngine {
     const legacyRoot = root.kind === '1.1' ? root.nwkKey : root.appKey;
 
     let mic: Buffer;
+    let encryptionKey: KeyHandle;
     let sessionKeys: { network: NetworkKeyHandles; appSKey: KeyHandle };
     if (optNeg && root.kind === '1.1') {
       const jsIntKey = await derive(root.nwkKey, jsKeyBlock(0x06, device.devEUI));
-      mic = await vault.cmac(jsIntKey, joinAcceptMICInput11(JOIN_REQUEST_TYPE, frame.joinEUI, frame.devNonce, plain));
-      sessionKeys = await derive11(derive, root.nwkKey, root.appKey, joinNonce, frame.joinEUI, frame.devNonce);
+      mic = await vault.cmac(jsIntKey, joinAcceptMICInput11(activation.joinReqType, joinEUI, counter, plain));
+      sessionKeys = await derive11(derive, root.nwkKey, root.appKey, joinNonce, joinEUI, counter);
+      // Answering a rejoin, the join-accept is encrypted with JSEncKey; a join, with NwkKey.
+      encryptionKey = rejoin ? await derive(root.nwkKey, jsKeyBlock(0x05, device.devEUI)) : root.nwkKey;
     } else {
       mic = await vault.cmac(legacyRoot, plain);
-      sessionKeys = await derive10(derive, legacyRoot, joinNonce, peer.netID, frame.devNonce);
+      sessionKeys = await derive10(derive, legacyRoot, joinNonce, peer.netID, counter);
+      encryptionKey = legacyRoot;
     }
-    const encrypted = await vault.decryptBlocks(
-      legacyRoot,
-      Buffer.concat([plain.subarray(1), mic.subarray(0, 4)]),
-    );
+    const encrypted = await vault.decryptBlocks(encryptionKey, Buffer.concat([plain.subarray(1), mic.subarray(0, 4)]));
     const phyPayload = Buffer.concat([Buffer.of(JOIN_ACCEPT_MHDR), encrypted]);
 
     const nsKEK = await this.openKEK(peer.sealedKEK, peer.name);
@@ -203,7 +287,7 @@ export class JoinEngine {
       appSKey,
       sessionKeyID,
       joinNonce,
-      devNonce: frame.devNonce,
+      devNonce: counter,
       optNeg,
     };
   }
@@ -241,6 +325,13 @@ export class JoinEngine {
   }
 }
 
+function frameFailure(err: unknown, what: string): Failure {
+  if (err instanceof FrameError) {
+    return failure(err.code === 'FrameSize' ? 'FrameSize' : 'Malformed', `PHYPayload is not a ${what}: ${err.message}`);
+  }
+  throw err;
+}
+
 type NetworkKeyHandles =
   | { readonly kind: 'legacy'; readonly nwkSKey: KeyHandle }
   | { readonly kind: '1.1'; readonly fNwkSIntKey: KeyHandle; readonly sNwkSIntKey: KeyHandle; readonly nwkSEncKey: KeyHandle };
@@ -254,7 +345,10 @@ async function derive10(derive: Derive, root: KeyHandle, joinNonce: JoinNonce, n
   return { network: { kind: 'legacy' as const, nwkSKey }, appSKey };
 }
 
-/** 1.1 with OptNeg: three network keys from NwkKey, AppSKey from AppKey, keyed by JoinEUI. */
+/**
+ * 1.1 with OptNeg: three network keys from NwkKey, AppSKey from AppKey, keyed by JoinEUI. A
+ * rejoin's RJcount takes DevNonce's place (the counter of the request the join-accept answers).
+ */
 async function derive11(derive: Derive, nwkKey: KeyHandle, appKey: KeyHandle, joinNonce: JoinNonce, joinEUI: EUI64, devNonce: DevNonce) {
   const fNwkSIntKey = await derive(nwkKey, sessionKeyBlock11(0x01, joinNonce, joinEUI, devNonce));
   const appSKey = await derive(appKey, sessionKeyBlock11(0x02, joinNonce, joinEUI, devNonce));

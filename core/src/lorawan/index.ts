@@ -15,3 +15,4 @@ export * from './nonces';
 export * from './parse-error';
 export * from './rejoin-request';
 export * from './redacted-secret';
+export * from './join-eui-prefix';

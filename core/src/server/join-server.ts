@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import { BackendInterfacesHandler } from '../backend-interfaces/bi-handler';
+import { BackendInterfacesHandler, type BackendInterfacesOptions } from '../backend-interfaces/bi-handler';
 import { createBIServer } from '../backend-interfaces/bi-server';
 import { AppSKeyService } from '../join/app-s-key-service';
 import { JoinEngine, type JoinEngineOptions } from '../join/join-engine';
 import type { Logger } from '../log/logger';
+import { JoineryMetrics } from '../metrics/metrics';
 import { loadOrCreatePKI } from '../pki/pki-files';
 import { createAdminServer } from './admin-server';
 import { formatListenAddress, type ListenAddress } from './listen-address';
@@ -19,6 +20,7 @@ export interface JoinServerOptions {
   readonly publicHosts: readonly string[];
   readonly log: Logger;
   readonly engine?: JoinEngineOptions;
+  readonly backendInterfaces?: BackendInterfacesOptions;
 }
 
 export interface RunningJoinServer {
@@ -40,10 +42,12 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   if (pki.created.ca) created.push(`certificate authority ${backends.settings.dataDir}/ca.crt (ca.key mode 0600)`);
   if (pki.created.server) created.push(`server certificate ${backends.settings.dataDir}/server.crt for ${hosts.join(', ')}`);
 
+  const metrics = new JoineryMetrics();
   const engine = new JoinEngine(backends.store, backends.vault, options.engine);
-  const handler = new BackendInterfacesHandler(backends.store, engine, new AppSKeyService(backends.store, backends.vault), log);
+  const appSKeys = new AppSKeyService(backends.store, backends.vault);
+  const handler = new BackendInterfacesHandler(backends.store, engine, appSKeys, log, metrics, options.backendInterfaces);
   const bi = createBIServer({ handler, log, tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } });
-  const admin = createAdminServer(backends, VERSION);
+  const admin = createAdminServer(backends, metrics, VERSION);
 
   await bi.listen({ host: options.biListen.host, port: options.biListen.port });
   try {

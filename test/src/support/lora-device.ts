@@ -55,10 +55,15 @@ export interface AcceptedJoin {
   readonly keys: Record<string, string>;
 }
 
-/** Decrypts a join-accept and checks its MIC and derives the session keys, all with lora-packet. */
-export function acceptJoin(device: DeviceKeys, devNonce: number, phyPayloadHex: string): AcceptedJoin {
+/**
+ * Decrypts a join-accept and checks its MIC and derives the session keys, all with lora-packet.
+ * `joinReqType` 0xFF answers a join-request (`devNonce` its DevNonce); 0, 1 or 2 a rejoin-request
+ * of that type (`devNonce` its RJcount), encrypted with JSEncKey.
+ */
+export function acceptJoin(device: DeviceKeys, devNonce: number, phyPayloadHex: string, joinReqType = 0xff): AcceptedJoin {
   const v11 = device.nwkKey !== undefined;
-  const encKey = Buffer.from(device.nwkKey ?? device.appKey, 'hex');
+  const rootKey = Buffer.from(device.nwkKey ?? device.appKey, 'hex');
+  const encKey = joinReqType === 0xff ? rootKey : lora.generateJSKeys(rootKey, Buffer.from(device.devEUI, 'hex')).JSEncKey;
   const plain = lora.decryptJoinAccept(lora.fromWire(Buffer.from(phyPayloadHex, 'hex')), encKey);
   const packet = lora.fromWire(plain);
   const optNeg = v11 && packet.getDLSettingsOptNeg() === true;
@@ -67,16 +72,16 @@ export function acceptJoin(device: DeviceKeys, devNonce: number, phyPayloadHex: 
   let micValid: boolean;
   let keys: Record<string, string>;
   if (optNeg) {
-    const { JSIntKey } = lora.generateJSKeys(encKey, Buffer.from(device.devEUI, 'hex'));
-    packet.JoinReqType = Buffer.of(0xff);
+    const { JSIntKey } = lora.generateJSKeys(rootKey, Buffer.from(device.devEUI, 'hex'));
+    packet.JoinReqType = Buffer.of(joinReqType);
     packet.JoinEUI = Buffer.from(device.joinEUI, 'hex');
     packet.DevNonce = nonceBytes(devNonce);
     micValid = lora.verifyMIC(packet, JSIntKey);
-    const k = lora.generateSessionKeys11(Buffer.from(device.appKey, 'hex'), encKey, Buffer.from(device.joinEUI, 'hex'), joinNonceBE, nonceBytes(devNonce));
+    const k = lora.generateSessionKeys11(Buffer.from(device.appKey, 'hex'), rootKey, Buffer.from(device.joinEUI, 'hex'), joinNonceBE, nonceBytes(devNonce));
     keys = { FNwkSIntKey: hex(k.FNwkSIntKey), SNwkSIntKey: hex(k.SNwkSIntKey), NwkSEncKey: hex(k.NwkSEncKey), AppSKey: hex(k.AppSKey) };
   } else {
-    micValid = lora.verifyMIC(packet, undefined, encKey);
-    const k = lora.generateSessionKeys10(encKey, netID, joinNonceBE, nonceBytes(devNonce));
+    micValid = lora.verifyMIC(packet, undefined, rootKey);
+    const k = lora.generateSessionKeys10(rootKey, netID, joinNonceBE, nonceBytes(devNonce));
     keys = { NwkSKey: hex(k.NwkSKey), AppSKey: hex(k.AppSKey) };
   }
   return {
@@ -90,6 +95,25 @@ export function acceptJoin(device: DeviceKeys, devNonce: number, phyPayloadHex: 
     optNeg,
     keys,
   };
+}
+
+/**
+ * A LoRaWAN 1.1 rejoin-request as the device sends it. lora-packet cannot build one from fields,
+ * so the frame is laid out here (little-endian fields) and lora-packet computes its MIC: type 1
+ * with JSIntKey (derived by lora-packet from NwkKey), types 0/2 with the session's SNwkSIntKey.
+ */
+export function rejoinRequest(device: DeviceKeys, rejoinType: 0 | 1 | 2, rjCount: number, opts: { netID?: string; sNwkSIntKey?: string } = {}): Buffer {
+  const le = (h: string): Buffer => Buffer.from(h, 'hex').reverse();
+  const count = Buffer.alloc(2);
+  count.writeUInt16LE(rjCount);
+  const body =
+    rejoinType === 1
+      ? Buffer.concat([Buffer.of(0xc0, 1), le(device.joinEUI), le(device.devEUI), count])
+      : Buffer.concat([Buffer.of(0xc0, rejoinType), le(opts.netID ?? '000000'), le(device.devEUI), count]);
+  const packet = lora.fromWire(Buffer.concat([body, Buffer.alloc(4)]));
+  const key = rejoinType === 1 ? lora.generateJSKeys(Buffer.from(device.nwkKey!, 'hex'), Buffer.from(device.devEUI, 'hex')).JSIntKey : undefined;
+  const mic = rejoinType === 1 ? lora.calculateMIC(packet, undefined, key) : lora.calculateMIC(packet, Buffer.from(opts.sNwkSIntKey ?? randomKey(), 'hex'));
+  return Buffer.concat([body, mic]);
 }
 
 function hex(b: Buffer): string {

@@ -1,0 +1,193 @@
+import { randomInt } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { cli, makeTempDir, startServer, type ServerProcess } from '../support/joinery-cli';
+import { acceptJoin, joinRequest, randomKey, rejoinRequest, type DeviceKeys } from '../support/lora-device';
+import { openEnvelope, postJSON, readBundle, type PeerBundle } from '../support/network-server';
+
+/**
+ * The Backend Interfaces beyond JoinReq: RejoinReq (LoRaWAN 1.1, types 0, 1, 2), HomeNSReq,
+ * ErrorNotif, the served JoinEUI ranges, the session history limit and the metrics, through a
+ * real `joinery serve` with lora-packet as the device.
+ */
+const JOIN_EUI = '70b3d57ed0000000';
+const OTHER_JOIN_EUI = '0016c001fffe0001';
+const NSID = '70b3d57ed0000abc';
+
+let work: string;
+let dataDir: string;
+let server: ServerProcess;
+let nsA: PeerBundle;
+let nsB: PeerBundle;
+let as1: PeerBundle;
+const d11: DeviceKeys = { devEUI: '0000000000001101', joinEUI: JOIN_EUI, macVersion: '1.1', appKey: randomKey(), nwkKey: randomKey() };
+const d10: DeviceKeys = { devEUI: '0000000000001001', joinEUI: JOIN_EUI, macVersion: '1.0.3', appKey: randomKey() };
+const outside: DeviceKeys = { devEUI: '0000000000001002', joinEUI: OTHER_JOIN_EUI, macVersion: '1.0.3', appKey: randomKey() };
+
+beforeAll(async () => {
+  work = await makeTempDir('bi');
+  dataDir = path.join(work, 'data');
+  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-a', '--net-id', '000013', '--ns-id', NSID, '--vendor', 'generic', '--out', path.join(work, 'ns-a')]);
+  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-b', '--net-id', '000042', '--vendor', 'chirpstack', '--out', path.join(work, 'ns-b')]);
+  await cli(['as', 'add', '--data-dir', dataDir, '--name', 'as-1', '--as-id', 'as1', '--out', path.join(work, 'as-1')]);
+  nsA = await readBundle(path.join(work, 'ns-a'));
+  nsB = await readBundle(path.join(work, 'ns-b'));
+  as1 = await readBundle(path.join(work, 'as-1'));
+  const csv = ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...[d11, d10, outside].map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},${d.nwkKey ?? ''}`)];
+  await fs.writeFile(path.join(work, 'devices.csv'), csv.join('\n'));
+  await cli(['devices', 'import', path.join(work, 'devices.csv'), '--data-dir', dataDir, '--ns', 'ns-a']);
+  server = await startServer(dataDir, ['--join-eui-prefix', '70b3d57ed0000000/40', '--session-history', '2']);
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+function request(messageType: string, d: DeviceKeys, phy: Buffer, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ProtocolVersion: '1.0',
+    SenderID: '000013',
+    ReceiverID: d.joinEUI,
+    TransactionID: randomInt(1, 2 ** 31),
+    MessageType: messageType,
+    MACVersion: d.macVersion,
+    PHYPayload: phy.toString('hex'),
+    DevEUI: d.devEUI,
+    DevAddr: '26011234',
+    DLSettings: d.nwkKey ? '80' : '00',
+    RxDelay: 1,
+    ...extra,
+  };
+}
+
+async function send(message: Record<string, unknown>, bundle = nsA): Promise<Record<string, any>> {
+  const r = await postJSON(server.biURL, message, bundle);
+  expect(r.status).toBe(200);
+  return r.body as Record<string, any>;
+}
+
+function checkKeys(d: DeviceKeys, answer: Record<string, any>, keys: Record<string, string>): void {
+  for (const [name, value] of Object.entries(keys)) {
+    expect({ name, key: openEnvelope(answer[name], { label: nsA.kekLabel, key: nsA.kek }) }).toEqual({ name, key: value });
+  }
+}
+
+describe('e2e/rejoin', () => {
+  test('1.1/type 1: checked with JSIntKey, answered with JSEncKey and fresh keys; an old RJcount1 is refused', async () => {
+    const first = await send(request('RejoinReq', d11, rejoinRequest(d11, 1, 5)));
+    expect(first['MessageType']).toBe('RejoinAns');
+    expect(first['Result']).toEqual({ ResultCode: 'Success' });
+    const a = acceptJoin(d11, 5, first['PHYPayload'], 1);
+    expect(a.micValid).toBe(true);
+    expect(a.optNeg).toBe(true);
+    checkKeys(d11, first, { FNwkSIntKey: a.keys['FNwkSIntKey']!, SNwkSIntKey: a.keys['SNwkSIntKey']!, NwkSEncKey: a.keys['NwkSEncKey']! });
+
+    const second = await send(request('RejoinReq', d11, rejoinRequest(d11, 1, 6)));
+    const b = acceptJoin(d11, 6, second['PHYPayload'], 1);
+    expect(b.micValid).toBe(true);
+    expect(b.joinNonce).toBe(a.joinNonce + 1);
+    expect(b.keys['FNwkSIntKey']).not.toBe(a.keys['FNwkSIntKey']);
+
+    for (const replayed of [6, 5]) {
+      const refused = await send(request('RejoinReq', d11, rejoinRequest(d11, 1, replayed)));
+      expect(refused['Result']['ResultCode']).toBe('JoinReqFailed');
+      expect(refused['Result']['Description']).toMatch(/RJcount1/);
+      expect(refused).not.toHaveProperty('PHYPayload');
+    }
+  });
+
+  test('1.1/type 1: RJcount1 is not reset by a join-request', async () => {
+    const joined = await send(request('JoinReq', d11, joinRequest(d11, 100)));
+    expect(acceptJoin(d11, 100, joined['PHYPayload']).micValid).toBe(true);
+    expect((await send(request('RejoinReq', d11, rejoinRequest(d11, 1, 6))))['Result']['ResultCode']).toBe('JoinReqFailed');
+    expect((await send(request('RejoinReq', d11, rejoinRequest(d11, 1, 7))))['Result']['ResultCode']).toBe('Success');
+  });
+
+  test('1.1/type 1 with a wrong MIC → MICFailed, RJcount1 not burnt', async () => {
+    const forged = rejoinRequest({ ...d11, nwkKey: randomKey() }, 1, 50);
+    expect((await send(request('RejoinReq', d11, forged)))['Result']['ResultCode']).toBe('MICFailed');
+    expect((await send(request('RejoinReq', d11, rejoinRequest(d11, 1, 50))))['Result']['ResultCode']).toBe('Success');
+  });
+
+  test.each([0, 2] as const)('1.1/type %i: forwarded by the network server (which checked its MIC), answered with fresh keys', async (type) => {
+    const first = await send(request('RejoinReq', d11, rejoinRequest(d11, type, 0, { netID: '000013' })));
+    expect(first['Result']).toEqual({ ResultCode: 'Success' });
+    const a = acceptJoin(d11, 0, first['PHYPayload'], type);
+    expect(a.micValid).toBe(true);
+    checkKeys(d11, first, { FNwkSIntKey: a.keys['FNwkSIntKey']! });
+    // RJcount0 is the network server's to check: the same value again still gets a new JoinNonce.
+    const again = await send(request('RejoinReq', d11, rejoinRequest(d11, type, 0, { netID: '000013' })));
+    expect(acceptJoin(d11, 0, again['PHYPayload'], type).joinNonce).toBe(a.joinNonce + 1);
+  });
+
+  test('1.0.x device: rejoin-requests are LoRaWAN 1.1 → JoinReqFailed', async () => {
+    const pseudo: DeviceKeys = { ...d10, nwkKey: d10.appKey };
+    const r = await send(request('RejoinReq', d10, rejoinRequest(pseudo, 1, 1)));
+    expect(r['Result']['ResultCode']).toBe('JoinReqFailed');
+    expect(r['Result']['Description']).toMatch(/1\.1/);
+  });
+
+  test('a join-request sent as RejoinReq is malformed, not a crash', async () => {
+    const r = await send(request('RejoinReq', d11, joinRequest(d11, 200)));
+    expect(['MalformedRequest', 'FrameSizeError']).toContain(r['Result']['ResultCode']);
+  });
+});
+
+describe('e2e/home-ns', () => {
+  const homeNSReq = (devEUI: string, version = '1.0') => ({ ProtocolVersion: version, SenderID: '000013', ReceiverID: JOIN_EUI, TransactionID: 9, MessageType: 'HomeNSReq', DevEUI: devEUI, ...(version === '1.1' ? { SenderNSID: NSID } : {}) });
+
+  test('BI 1.0: HNetID of the device\'s network server; BI 1.1 adds HNSID', async () => {
+    const r10 = await send(homeNSReq(d11.devEUI));
+    expect(r10).toMatchObject({ MessageType: 'HomeNSAns', Result: { ResultCode: 'Success' }, HNetID: '000013', TransactionID: 9 });
+    expect(r10).not.toHaveProperty('HNSID');
+    const r11 = await send(homeNSReq(d11.devEUI, '1.1'));
+    expect(r11).toMatchObject({ ProtocolVersion: '1.1', HNetID: '000013', HNSID: NSID });
+  });
+
+  test('unknown DevEUI → UnknownDevEUI; an application server may not ask', async () => {
+    expect((await send(homeNSReq('ffffffffffffffff')))['Result']['ResultCode']).toBe('UnknownDevEUI');
+    const byAS = await send({ ...homeNSReq(d11.devEUI), SenderID: 'as1' }, as1);
+    expect(byAS['Result']['ResultCode']).toBe('UnknownSender');
+    expect(byAS).not.toHaveProperty('HNetID');
+  });
+
+  test('another known network server may ask (roaming)', async () => {
+    const r = await send({ ...homeNSReq(d11.devEUI), SenderID: '000042' }, nsB);
+    expect(r['HNetID']).toBe('000013');
+  });
+});
+
+describe('e2e/operator controls', () => {
+  test('a JoinEUI outside the served ranges → UnknownReceiver', async () => {
+    const r = await send(request('JoinReq', outside, joinRequest(outside, 1)));
+    expect(r['Result']['ResultCode']).toBe('UnknownReceiver');
+  });
+
+  test('session history: the oldest SessionKeyID is forgotten beyond the limit', async () => {
+    const ids: string[] = [];
+    for (const n of [300, 301, 302]) ids.push((await send(request('JoinReq', d10, joinRequest(d10, n))))['SessionKeyID']);
+    const fetch = (id: string) => send({ ProtocolVersion: '1.0', SenderID: 'as1', ReceiverID: JOIN_EUI, TransactionID: 1, MessageType: 'AppSKeyReq', DevEUI: d10.devEUI, SessionKeyID: id });
+    // d10 has no application server: its network server (generic dialect) may fetch its own sessions.
+    expect((await fetch(ids[0]!))['Result']['ResultCode']).toBe('UnknownDevEUI');
+    expect((await fetch(ids[2]!))['Result']['ResultCode']).toBe('Success');
+  });
+});
+
+describe('e2e/error-notif and metrics', () => {
+  test('ErrorNotif is acknowledged (HTTP 200), logged and counted; misspelt codes understood', async () => {
+    const r = await postJSON(server.biURL, { ProtocolVersion: '1.0', SenderID: '000013', ReceiverID: JOIN_EUI, TransactionID: 77, MessageType: 'ErrorNotif', Result: { ResultCode: 'UnkownReceiver', Description: 'test' } }, nsA);
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('');
+    const metrics = await (await fetch(`${server.adminURL}metrics`)).text();
+    expect(metrics).toMatch(/joinery_error_notifs_received_total\{result="UnknownReceiver",peer="ns-a"\} 1/);
+    expect(server.output()).toMatch(/ErrorNotif received/);
+  });
+
+  test('/metrics counts BI requests by message type, result and peer, with a latency histogram', async () => {
+    const metrics = await (await fetch(`${server.adminURL}metrics`)).text();
+    expect(metrics).toMatch(/joinery_bi_requests_total\{message_type="JoinReq",result="Success",peer="ns-a"\} \d+/);
+    expect(metrics).toMatch(/joinery_bi_requests_total\{message_type="RejoinReq",result="JoinReqFailed",peer="ns-a"\} \d+/);
+    expect(metrics).toMatch(/joinery_bi_request_duration_seconds_bucket\{le="0.05",message_type="JoinReq"\} \d+/);
+    for (const k of [d11.appKey, d11.nwkKey!, d10.appKey]) expect(metrics).not.toContain(k);
+  });
+});
