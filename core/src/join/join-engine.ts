@@ -283,7 +283,7 @@ export class JoinEngine {
       ok: true,
       phyPayload,
       networkKeys,
-      legacyKeysAs11: networkKeys.kind === 'legacy' && !isLegacy(input.macVersion),
+      legacyKeysAs11: networkKeys.kind === 'legacy' && !isLegacy(input.macVersion) && dialectOf(peer.vendor).legacyKeysAs11,
       appSKey,
       sessionKeyID,
       joinNonce,
