@@ -1,29 +1,7 @@
 import type { Database } from 'better-sqlite3';
+import { checkMigrations, SchemaTooNewError, type Migration } from '../migration';
 
-/**
- * A schema change. Migrations are numbered from 1, applied in order, each exactly once, and
- * never edited after release: a change to the schema is a new migration at the end.
- */
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly up: string;
-}
-
-/** The database was written by a newer Joinery: this code does not know its schema. */
-export class SchemaTooNewError extends Error {
-  override readonly name = 'SchemaTooNewError';
-  constructor(
-    readonly databaseVersion: number,
-    readonly supportedVersion: number,
-  ) {
-    super(
-      `the database schema is at version ${databaseVersion}, newer than this Joinery supports ` +
-        `(${supportedVersion}): it was written by a newer release. Run that release (or newer), ` +
-        `or restore a backup taken before the upgrade`,
-    );
-  }
-}
+export { SchemaTooNewError, type Migration } from '../migration';
 
 /**
  * Dates are INTEGER epoch milliseconds (UTC). Identifiers are lower-case hex TEXT. Sealed keys
@@ -117,10 +95,4 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
     return applied;
   });
   return run.immediate();
-}
-
-function checkMigrations(migrations: readonly Migration[]): void {
-  migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration "${m.name}" has version ${m.version}; expected ${i + 1} (numbered 1, 2, 3... in order)`);
-  });
 }

@@ -1,0 +1,99 @@
+export interface GroupCommitOptions {
+  /** Most items in one batch (one transaction). Default 256. */
+  readonly maxBatch?: number;
+  /** Batches running at once. Default 1: arrivals wait for the batch in flight and go together in the next. */
+  readonly maxInFlight?: number;
+}
+
+interface Pending<T, R> {
+  readonly item: T;
+  readonly resolve: (result: R) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: calls that arrive together (in the same turn of the event loop, or while a
+ * batch is being committed) are handed to `runBatch` together, so one transaction (one
+ * durable flush) serves them all. `runBatch` returns one result per item, in order; each
+ * caller gets its own. When `runBatch` throws, every caller of that batch gets the error.
+ *
+ * Latency stays that of one commit when there is no concurrency (a lone call is dispatched at
+ * the end of its event-loop turn), and throughput grows with the batch size when there is.
+ */
+export class GroupCommitter<T, R> {
+  readonly #runBatch: (items: readonly T[]) => Promise<readonly R[]>;
+  readonly #maxBatch: number;
+  readonly #maxInFlight: number;
+  readonly #queue: Pending<T, R>[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+  #batches = 0;
+  #items = 0;
+
+  constructor(runBatch: (items: readonly T[]) => Promise<readonly R[]>, options: GroupCommitOptions = {}) {
+    this.#runBatch = runBatch;
+    this.#maxBatch = positiveInteger(options.maxBatch ?? 256, 'maxBatch');
+    this.#maxInFlight = positiveInteger(options.maxInFlight ?? 1, 'maxInFlight');
+  }
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Batches run and items committed so far (for measurements and tests). */
+  get stats(): { readonly batches: number; readonly items: number } {
+    return { batches: this.#batches, items: this.#items };
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  async drain(): Promise<void> {
+    while (this.#queue.length > 0 || this.#inFlight > 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= this.#maxInFlight || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    // setImmediate, not a microtask: every call that arrives in this turn of the event loop (one
+    // I/O callback per request) joins the batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#dispatch();
+    });
+  }
+
+  #dispatch(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#maxBatch);
+      this.#inFlight++;
+      this.#batches++;
+      this.#items += batch.length;
+      let run: Promise<readonly R[]>;
+      try {
+        run = this.#runBatch(batch.map((p) => p.item));
+      } catch (err) {
+        run = Promise.reject(err);
+      }
+      run
+        .then(
+          (results) => {
+            if (results.length !== batch.length) throw new Error(`group commit: ${results.length} results for ${batch.length} items`);
+            batch.forEach((p, i) => p.resolve(results[i] as R));
+          },
+          (err: unknown) => batch.forEach((p) => p.reject(err)),
+        )
+        .catch((err: unknown) => batch.forEach((p) => p.reject(err)))
+        .finally(() => {
+          this.#inFlight--;
+          this.#schedule();
+        });
+    }
+  }
+}
+
+function positiveInteger(n: number, name: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`group commit: ${name} must be a positive integer, got ${n}`);
+  return n;
+}

@@ -1,0 +1,551 @@
+import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import { parseEUI64, parseNetID, type EUI64 } from '../../lorawan/identifiers';
+import { parseMACVersion } from '../../lorawan/mac-version';
+import { devNonce, joinNonce } from '../../lorawan/nonces';
+import type { Peer } from '../../peers/peer';
+import { parseVendor } from '../../peers/vendor';
+import type { Device, JoinCommit, NewDevice } from '../device';
+import { GroupCommitter, type GroupCommitOptions } from '../group-commit';
+import type { SessionRecord } from '../session';
+import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Store } from '../store';
+import { migratePostgres } from './migrations';
+import { parsePostgresLocation, type PostgresLocation, type PostgresLocationOptions } from './postgres-location';
+
+export interface PostgresStoreOptions extends PostgresLocationOptions {
+  /**
+   * Group commit of `commitJoin` (default on): concurrent nonce updates share one transaction.
+   * `false` commits each on its own (one statement, one transaction), for comparison.
+   */
+  readonly groupCommit?: GroupCommitOptions | false;
+  /** How long to wait for a connection (opening, or a busy pool). Default 10000 ms. */
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * A PostgreSQL error turned into one Joinery can print: the operation, the server's message
+ * and its SQLSTATE. The server's `detail` (which can quote a whole failing row) is left out,
+ * so nothing stored, sealed or not, ever reaches a log through an error.
+ */
+export class PostgresStoreError extends Error {
+  override readonly name = 'PostgresStoreError';
+  constructor(
+    readonly operation: string,
+    readonly code: string | undefined,
+    reason: string,
+  ) {
+    super(`PostgreSQL store: ${operation}: ${reason}${code && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : ''}`);
+  }
+}
+
+interface DeviceRow {
+  dev_eui: string;
+  join_eui: string;
+  mac_version: string;
+  sealed_root_keys: Buffer;
+  vault_kind: string;
+  ns_peer: string | null;
+  as_peer: string | null;
+  last_dev_nonce: number | string | null;
+  used_dev_nonces: Array<number | string>;
+  last_join_nonce: number | string | null;
+  last_rj_count1: number | string | null;
+  version: number | string;
+  last_join_at: Date | null;
+  last_join_peer: string | null;
+  created_at: Date;
+}
+
+interface SessionRow {
+  dev_eui: string;
+  session_key_id: string;
+  join_nonce: number | string;
+  ns_peer: string;
+  as_peer: string | null;
+  sealed_app_s_key: Buffer;
+  created_at: Date;
+}
+
+interface PeerRow {
+  name: string;
+  kind: string;
+  cert_fingerprint: string;
+  kek_label: string;
+  sealed_kek: Buffer;
+  net_id: string | null;
+  ns_id: string | null;
+  vendor: string | null;
+  as_id: string | null;
+  created_at: Date;
+}
+
+const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer,
+  last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at`;
+const SESSION_COLUMNS = 'dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at';
+const PEER_COLUMNS = 'name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at';
+
+/** The conditional nonce write of one join: the statement the whole design rests on. */
+const COMMIT_JOIN = `
+  UPDATE devices
+     SET last_dev_nonce = $1, used_dev_nonces = $2::INTEGER[], last_join_nonce = $3, last_rj_count1 = $4,
+         last_join_at = $5, last_join_peer = $6, version = version + 1
+   WHERE dev_eui = $7 AND version = $8`;
+
+/** Rows of a multi-row INSERT of devices (8 parameters each; PostgreSQL allows 65535 per statement). */
+const INSERT_CHUNK = 500;
+/** Serialization failure, deadlock: the transaction did nothing and may simply be run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 5;
+
+/** A commit of a group that failed on its own (its error), while the others of the group went through. */
+class FailedCommit {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * The scale-out store: one PostgreSQL database shared by any number of Joinery instances (and
+ * the CLI). Every write is a committed transaction when its promise resolves; nothing that
+ * matters lives in the process.
+ *
+ * - The nonce check-and-update is one conditional UPDATE (`... WHERE dev_eui = $7 AND version
+ *   = $8`): under PostgreSQL's READ COMMITTED a racing UPDATE waits for the row lock, then
+ *   re-checks the version against the committed row, so of any number of instances committing
+ *   with the same expected version exactly one succeeds. There is no read-then-write window.
+ * - Group commit: concurrent `commitJoin` calls of this process are batched (see
+ *   GroupCommitter) into one transaction: the rows are locked in DevEUI order (so two
+ *   instances' batches never deadlock), then one conditional `UPDATE ... FROM (VALUES ...)
+ *   RETURNING dev_eui` per round, where a round holds at most one commit per device, in
+ *   arrival order: two commits of one device in one batch behave as if run one after the
+ *   other (the second sees the first's version). One COMMIT, one WAL flush, for the batch.
+ * - Migrations run under a transaction-level advisory lock (see migratePostgres).
+ * - Tables live in the schema named by `?schema=` (or the option), else in the default one.
+ *
+ * CockroachDB and other PostgreSQL-compatible databases: the SQL is kept to what CockroachDB
+ * accepts. What differs there: it runs SERIALIZABLE, so a transaction can fail with SQLSTATE
+ * 40001 and must be retried (every transaction here is retried on 40001 and 40P01, up to 5
+ * times; the conditional UPDATE makes a retry safe); `pg_advisory_xact_lock` is enforced only
+ * from CockroachDB 26.2 (before, a racing migrator fails on the `schema_migrations` key and
+ * retries); the identity column of `sessions` is unique but only roughly ordered across nodes
+ * there, which only matters for two sessions of one device created in the same millisecond.
+ */
+export class PostgresStore implements Store {
+  readonly #pool: Pool;
+  readonly #location: PostgresLocation;
+  readonly #committer: GroupCommitter<JoinCommit, boolean | FailedCommit> | null;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Connects, creates the schema if missing and migrates it. Throws a clear error when the
+   * server cannot be reached (never quoting the password), and SchemaTooNewError for a
+   * database written by a newer release.
+   */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const location = parsePostgresLocation(url, options);
+    const pool = new Pool({
+      connectionString: location.connectionString,
+      max: location.poolSize,
+      connectionTimeoutMillis: Math.max(1, Math.floor(options.connectTimeoutMs ?? 10_000)),
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+    });
+    // An idle connection that the server drops (restart, failover) is an 'error' on the pool:
+    // the pool discards it and opens a new one when needed. Unhandled, it would end the process.
+    pool.on('error', () => {});
+    try {
+      await migratePostgres(pool, location.schema);
+    } catch (err) {
+      await pool.end().catch(() => {});
+      if (err instanceof Error && err.name === 'SchemaTooNewError') throw err;
+      throw wrap(`opening ${location.display}${location.schema ? ` (schema ${location.schema})` : ''}`, err);
+    }
+    return new PostgresStore(pool, location, options.groupCommit ?? {});
+  }
+
+  private constructor(pool: Pool, location: PostgresLocation, groupCommit: GroupCommitOptions | false) {
+    this.#pool = pool;
+    this.#location = location;
+    this.#committer = groupCommit === false ? null : new GroupCommitter((commits) => this.#commitGroup(commits), groupCommit);
+  }
+
+  /** The schema the tables live in (null: the server's default). */
+  get schema(): string | null {
+    return this.#location.schema;
+  }
+
+  /** Group-commit batches and commits so far; null when group commit is off. */
+  get groupCommitStats(): { readonly batches: number; readonly items: number } | null {
+    return this.#committer?.stats ?? null;
+  }
+
+  async insertDevices(devices: readonly NewDevice[]): Promise<void> {
+    const seen = new Set<string>();
+    for (const d of devices) {
+      if (seen.has(d.devEUI)) throw new DeviceExistsError(d.devEUI);
+      seen.add(d.devEUI);
+    }
+    if (devices.length === 0) return;
+    const now = new Date();
+    await this.#transaction('inserting devices', async (client) => {
+      for (let start = 0; start < devices.length; start += INSERT_CHUNK) {
+        const chunk = devices.slice(start, start + INSERT_CHUNK);
+        const values: unknown[] = [];
+        const rows = chunk.map((d) => {
+          const base = values.length;
+          values.push(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now);
+          return `(${Array.from({ length: 8 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
+        });
+        // ON CONFLICT DO NOTHING: a DevEUI already there (or being inserted by a concurrent
+        // import, which this waits for) is simply not returned; the first such one is named.
+        const inserted = await client.query<{ dev_eui: string }>(
+          `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at)
+           VALUES ${rows.join(', ')}
+           ON CONFLICT (dev_eui) DO NOTHING
+           RETURNING dev_eui`,
+          values,
+        );
+        if (inserted.rowCount !== chunk.length) {
+          const got = new Set(inserted.rows.map((r) => r.dev_eui));
+          const existing = chunk.find((d) => !got.has(d.devEUI));
+          throw new DeviceExistsError((existing ?? chunk[0]!).devEUI);
+        }
+      }
+    });
+  }
+
+  async getDevice(devEUI: EUI64): Promise<Device | null> {
+    const rows = await this.#query<DeviceRow>('reading a device', `SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = $1`, [devEUI]);
+    return rows[0] ? toDevice(rows[0]) : null;
+  }
+
+  async listDevices(query: DeviceListQuery): Promise<Device[]> {
+    const rows =
+      query.nsPeer === undefined
+        ? await this.#query<DeviceRow>('listing devices', `SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY dev_eui LIMIT $1 OFFSET $2`, [query.limit, query.offset])
+        : await this.#query<DeviceRow>('listing devices', `SELECT ${DEVICE_COLUMNS} FROM devices WHERE ns_peer = $1 ORDER BY dev_eui LIMIT $2 OFFSET $3`, [
+            query.nsPeer,
+            query.limit,
+            query.offset,
+          ]);
+    return rows.map(toDevice);
+  }
+
+  async countDevices(): Promise<number> {
+    const rows = await this.#query<{ n: string | number }>('counting devices', 'SELECT COUNT(*) AS n FROM devices', []);
+    return toInt(rows[0]?.n ?? 0, 'COUNT(*)');
+  }
+
+  async commitJoin(commit: JoinCommit): Promise<boolean> {
+    if (this.#committer === null) return this.#commitOne(commit);
+    const result = await this.#committer.submit(commit);
+    if (result instanceof FailedCommit) throw result.error;
+    return result;
+  }
+
+  /** One commit, one statement, its own (implicit) transaction. */
+  async #commitOne(commit: JoinCommit): Promise<boolean> {
+    const n = commit.nonces;
+    return this.#withRetry('committing a join', async () => {
+      const result = await this.#pool.query(COMMIT_JOIN, [
+        n.lastDevNonce,
+        n.usedDevNonces,
+        n.lastJoinNonce,
+        n.lastRJCount1,
+        commit.joinedAt,
+        commit.peer,
+        commit.devEUI,
+        commit.expectedVersion,
+      ]);
+      return result.rowCount === 1;
+    });
+  }
+
+  /**
+   * A group of concurrent commits in one transaction. Falls back to committing them one by one
+   * (in arrival order) when the group fails on bad data (SQLSTATE class 22 or 23), so one bad
+   * commit does not fail the others; any other failure (the server gone) fails the whole group.
+   * Running a commit again after an ambiguous failure is safe: it is conditional on its
+   * version, so it cannot apply twice.
+   */
+  async #commitGroup(commits: readonly JoinCommit[]): Promise<Array<boolean | FailedCommit>> {
+    if (commits.length === 1) {
+      try {
+        return [await this.#commitOne(commits[0]!)];
+      } catch (err) {
+        return [new FailedCommit(err)];
+      }
+    }
+    try {
+      return await this.#transaction('committing joins', (client) => commitRounds(client, commits));
+    } catch (err) {
+      const code = sqlState(err);
+      if (code === undefined || !(code.startsWith('22') || code.startsWith('23'))) throw err;
+      const results: Array<boolean | FailedCommit> = [];
+      for (const c of commits) {
+        try {
+          results.push(await this.#commitOne(c));
+        } catch (e) {
+          results.push(new FailedCommit(e));
+        }
+      }
+      return results;
+    }
+  }
+
+  /**
+   * Inserts the session and deletes all but the newest `keep` of the device (newest = latest
+   * `createdAt`, then latest inserted), in one transaction that holds the device's row lock, so
+   * two sessions of one device added at once still leave exactly `keep`.
+   */
+  async addSession(session: SessionRecord, keep: number): Promise<void> {
+    if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`addSession: keep must be a positive integer, got ${keep}`);
+    const s = session;
+    await this.#transaction('adding a session', async (client) => {
+      await client.query('SELECT dev_eui FROM devices WHERE dev_eui = $1 FOR UPDATE', [s.devEUI]);
+      await client.query(`INSERT INTO sessions (${SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+        s.devEUI,
+        s.sessionKeyID,
+        s.joinNonce,
+        s.nsPeer,
+        s.asPeer,
+        s.sealedAppSKey,
+        s.createdAt,
+      ]);
+      await client.query(
+        `DELETE FROM sessions
+          WHERE dev_eui = $1
+            AND seq NOT IN (SELECT seq FROM sessions WHERE dev_eui = $1 ORDER BY created_at DESC, seq DESC LIMIT $2)`,
+        [s.devEUI, keep],
+      );
+    });
+  }
+
+  async getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null> {
+    const rows = await this.#query<SessionRow>('reading a session', `SELECT ${SESSION_COLUMNS} FROM sessions WHERE dev_eui = $1 AND session_key_id = $2`, [
+      devEUI,
+      sessionKeyID,
+    ]);
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  async insertPeer(peer: Peer): Promise<void> {
+    const ns = peer.kind === 'ns' ? peer : null;
+    try {
+      await this.#pool.query(`INSERT INTO peers (${PEER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
+        peer.name,
+        peer.kind,
+        peer.certFingerprint,
+        peer.kekLabel,
+        peer.sealedKEK,
+        ns ? ns.netID : null,
+        ns ? ns.nsID : null,
+        ns ? ns.vendor : null,
+        peer.kind === 'as' ? peer.asID : null,
+        peer.createdAt,
+      ]);
+    } catch (err) {
+      if (sqlState(err) === '23505') throw new PeerExistsError(peer.name);
+      throw wrap('adding a peer', err);
+    }
+  }
+
+  async getPeer(name: string): Promise<Peer | null> {
+    const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMNS} FROM peers WHERE name = $1`, [name]);
+    return rows[0] ? toPeer(rows[0]) : null;
+  }
+
+  async getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
+    const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMNS} FROM peers WHERE cert_fingerprint = $1`, [certFingerprint]);
+    return rows[0] ? toPeer(rows[0]) : null;
+  }
+
+  async listPeers(): Promise<Peer[]> {
+    return (await this.#query<PeerRow>('listing peers', `SELECT ${PEER_COLUMNS} FROM peers ORDER BY name COLLATE "C"`, [])).map(toPeer);
+  }
+
+  async ping(): Promise<void> {
+    await this.#query('ping', 'SELECT 1 AS ok', []);
+  }
+
+  /** Lets queued commits finish, then closes every connection (idempotent). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#committer?.drain();
+      await this.#pool.end();
+    })();
+    return this.#closing;
+  }
+
+  async #query<R extends QueryResultRow>(operation: string, text: string, values: readonly unknown[]): Promise<R[]> {
+    try {
+      return (await this.#pool.query<R>(text, values as unknown[])).rows;
+    } catch (err) {
+      throw wrap(operation, err);
+    }
+  }
+
+  /** Runs `fn` in a transaction on one connection: COMMIT on success, ROLLBACK on a throw. */
+  async #transaction<T>(operation: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.#withRetry(operation, async () => {
+      const client = await this.#pool.connect();
+      // A connection whose state is unknown (BEGIN, COMMIT or ROLLBACK did not get an answer from
+      // the server) is destroyed rather than given back to the pool.
+      let broken = false;
+      const control = async (sql: string): Promise<void> => {
+        try {
+          await client.query(sql);
+        } catch (err) {
+          if (sqlState(err) === undefined) broken = true;
+          throw err;
+        }
+      };
+      try {
+        await control('BEGIN');
+        let result: T;
+        try {
+          result = await fn(client);
+        } catch (err) {
+          await control('ROLLBACK').catch(() => {
+            broken = true;
+          });
+          throw err;
+        }
+        await control('COMMIT');
+        return result;
+      } finally {
+        client.release(broken);
+      }
+    });
+  }
+
+  /** Runs again after a serialization failure or a deadlock (nothing was written), then gives up. */
+  async #withRetry<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (err instanceof DeviceExistsError || err instanceof PeerExistsError) throw err;
+        const code = sqlState(err);
+        if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 5 * attempt)));
+          continue;
+        }
+        throw wrap(operation, err);
+      }
+    }
+  }
+}
+
+/**
+ * The commits of a group, on one connection inside a transaction: lock the rows in DevEUI
+ * order, then one conditional UPDATE per round. A round holds at most one commit per device;
+ * the second commit of a device goes to the next round and sees the first's version bump.
+ */
+async function commitRounds(client: PoolClient, commits: readonly JoinCommit[]): Promise<boolean[]> {
+  const results = commits.map(() => false);
+  const rounds: Array<Array<{ index: number; commit: JoinCommit }>> = [];
+  const perDevice = new Map<string, number>();
+  commits.forEach((commit, index) => {
+    const round = perDevice.get(commit.devEUI) ?? 0;
+    perDevice.set(commit.devEUI, round + 1);
+    (rounds[round] ??= []).push({ index, commit });
+  });
+  const devEUIs = [...perDevice.keys()].sort();
+  await client.query('SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR UPDATE', [devEUIs]);
+  for (const round of rounds) {
+    const values: unknown[] = [];
+    const rows = round.map(({ commit }) => {
+      const n = commit.nonces;
+      const b = values.length;
+      values.push(commit.devEUI, commit.expectedVersion, n.lastDevNonce, n.usedDevNonces, n.lastJoinNonce, n.lastRJCount1, commit.joinedAt, commit.peer);
+      return `($${b + 1}::TEXT, $${b + 2}::BIGINT, $${b + 3}::INTEGER, $${b + 4}::INTEGER[], $${b + 5}::INTEGER, $${b + 6}::INTEGER, $${b + 7}::TIMESTAMPTZ, $${b + 8}::TEXT)`;
+    });
+    const updated = await client.query<{ dev_eui: string }>(
+      `UPDATE devices AS d
+          SET last_dev_nonce = v.last_dev_nonce, used_dev_nonces = v.used_dev_nonces, last_join_nonce = v.last_join_nonce,
+              last_rj_count1 = v.last_rj_count1, last_join_at = v.joined_at, last_join_peer = v.peer, version = d.version + 1
+         FROM (VALUES ${rows.join(', ')})
+           AS v (dev_eui, expected_version, last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, joined_at, peer)
+        WHERE d.dev_eui = v.dev_eui AND d.version = v.expected_version
+        RETURNING d.dev_eui`,
+      values,
+    );
+    const ok = new Set(updated.rows.map((r) => r.dev_eui));
+    for (const { index, commit } of round) results[index] = ok.has(commit.devEUI);
+  }
+  return results;
+}
+
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+function wrap(operation: string, err: unknown): Error {
+  if (err instanceof PostgresStoreError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return new PostgresStoreError(operation, typeof code === 'string' ? code : undefined, message || (typeof code === 'string' ? code : 'failed'));
+}
+
+function toInt(value: number | string, field: string): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`${field}: not an integer`);
+  return n;
+}
+
+function toDevice(row: DeviceRow): Device {
+  return {
+    devEUI: parseEUI64(row.dev_eui, 'devices.dev_eui'),
+    joinEUI: parseEUI64(row.join_eui, 'devices.join_eui'),
+    macVersion: parseMACVersion(row.mac_version, 'devices.mac_version'),
+    sealedRootKeys: row.sealed_root_keys,
+    vaultKind: row.vault_kind,
+    nsPeer: row.ns_peer,
+    asPeer: row.as_peer,
+    nonces: {
+      lastDevNonce: row.last_dev_nonce === null ? null : devNonce(toInt(row.last_dev_nonce, 'devices.last_dev_nonce'), 'devices.last_dev_nonce'),
+      usedDevNonces: row.used_dev_nonces.map((n) => devNonce(toInt(n, 'devices.used_dev_nonces'), 'devices.used_dev_nonces')),
+      lastJoinNonce: row.last_join_nonce === null ? null : joinNonce(toInt(row.last_join_nonce, 'devices.last_join_nonce'), 'devices.last_join_nonce'),
+      lastRJCount1: row.last_rj_count1 === null ? null : toInt(row.last_rj_count1, 'devices.last_rj_count1'),
+    },
+    version: toInt(row.version, 'devices.version'),
+    lastJoinAt: row.last_join_at,
+    lastJoinPeer: row.last_join_peer,
+    createdAt: row.created_at,
+  };
+}
+
+function toSession(row: SessionRow): SessionRecord {
+  return {
+    devEUI: parseEUI64(row.dev_eui, 'sessions.dev_eui'),
+    sessionKeyID: row.session_key_id,
+    joinNonce: joinNonce(toInt(row.join_nonce, 'sessions.join_nonce'), 'sessions.join_nonce'),
+    nsPeer: row.ns_peer,
+    asPeer: row.as_peer,
+    sealedAppSKey: row.sealed_app_s_key,
+    createdAt: row.created_at,
+  };
+}
+
+function toPeer(row: PeerRow): Peer {
+  const base = {
+    name: row.name,
+    certFingerprint: row.cert_fingerprint,
+    kekLabel: row.kek_label,
+    sealedKEK: row.sealed_kek,
+    createdAt: row.created_at,
+  };
+  if (row.kind === 'ns') {
+    return {
+      ...base,
+      kind: 'ns',
+      netID: parseNetID(row.net_id, 'peers.net_id'),
+      nsID: row.ns_id === null ? null : parseEUI64(row.ns_id, 'peers.ns_id'),
+      vendor: parseVendor(row.vendor, 'peers.vendor'),
+    };
+  }
+  if (row.kind === 'as') {
+    if (row.as_id === null) throw new Error(`peer ${row.name}: application server without as_id`);
+    return { ...base, kind: 'as', asID: row.as_id };
+  }
+  throw new Error(`peer ${row.name}: unknown kind "${row.kind}"`);
+}

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { parseEUI64, type EUI64 } from '../../../core/src/lorawan/identifiers';
+import { devNonce, joinNonce, type JoinNonce } from '../../../core/src/lorawan/nonces';
+import type { JoinCommit, NewDevice } from '../../../core/src/store/device';
+import { PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS, SchemaTooNewError } from '../../../core/src/store/postgres/migrations';
+import { PostgresStore, PostgresStoreError } from '../../../core/src/store/postgres/postgres-store';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { describeStoreConformance } from './store-conformance';
+
+/**
+ * The store conformance suite on PostgreSQL (the real server on 127.0.0.1:5432), run twice on
+ * one database with group commit, and a third time with group commit off; then what only
+ * PostgreSQL has: concurrent migrations, schemas, connection errors, group-commit batching.
+ * The database is this file's own, created here and dropped at the end.
+ */
+let db: TestDatabase;
+const stores: PostgresStore[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  await db?.drop();
+});
+
+const withSchema = (schema: string): string => `${db.url}?schema=${schema}`;
+
+describeStoreConformance('postgres (first run)', () => PostgresStore.open(withSchema('joinery')));
+describeStoreConformance('postgres (second run, same database)', () => PostgresStore.open(withSchema('joinery')));
+describeStoreConformance('postgres (group commit off, same database)', () => PostgresStore.open(withSchema('joinery'), { groupCommit: false }));
+
+async function open(url: string, options: Parameters<typeof PostgresStore.open>[1] = {}): Promise<PostgresStore> {
+  const s = await PostgresStore.open(url, options);
+  stores.push(s);
+  return s;
+}
+
+async function sql<T extends Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function device(devEUI: EUI64): NewDevice {
+  return { devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.4', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: 'ns', asPeer: null };
+}
+
+function commit(devEUI: EUI64, expectedVersion: number, n: number): JoinCommit {
+  return {
+    devEUI,
+    expectedVersion,
+    nonces: { lastDevNonce: devNonce(n), usedDevNonces: [], lastJoinNonce: joinNonce(n), lastRJCount1: null },
+    joinedAt: new Date(),
+    peer: 'ns',
+  };
+}
+
+const euis = (n: number): EUI64[] => Array.from({ length: n }, (_, i) => parseEUI64(`${randomBytes(4).toString('hex')}${i.toString(16).padStart(8, '0')}`));
+
+describe('postgres', () => {
+  test('migrations/eight instances starting at once on a new schema: migrated once, all usable', async () => {
+    const url = withSchema('racing');
+    const opened = await Promise.all(Array.from({ length: 8 }, () => open(url, { poolSize: 2 })));
+    const rows = await sql<{ version: number }>('SELECT version FROM racing.schema_migrations ORDER BY version');
+    expect(rows.map((r) => r.version)).toEqual(PG_MIGRATIONS.map((m) => m.version));
+    const [e] = euis(1);
+    await opened[0]!.insertDevices([device(e!)]);
+    for (const s of opened) expect(await s.getDevice(e!)).not.toBeNull();
+  });
+
+  test('migrations/a schema from a newer release is refused, untouched', async () => {
+    const url = withSchema('future');
+    const s = await PostgresStore.open(url);
+    const [e] = euis(1);
+    await s.insertDevices([device(e!)]);
+    await s.close();
+    await sql('INSERT INTO future.schema_migrations (version, name, applied_at) VALUES ($1, $2, now())', [PG_LATEST_SCHEMA_VERSION + 1, 'from the future']);
+    const err = await PostgresStore.open(url).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(err).toBeInstanceOf(SchemaTooNewError);
+    expect((err as Error).message).toContain(`version ${PG_LATEST_SCHEMA_VERSION + 1}`);
+    expect(await sql('SELECT dev_eui FROM future.devices')).toEqual([{ dev_eui: e }]);
+  });
+
+  test('schemas/two schemas in one database are two separate stores', async () => {
+    const a = await open(withSchema('tenant_a'));
+    const b = await open(db.url, { schema: 'tenant_b' });
+    expect(a.schema).toBe('tenant_a');
+    expect(b.schema).toBe('tenant_b');
+    const [e] = euis(1);
+    await a.insertDevices([device(e!)]);
+    expect(await b.getDevice(e!)).toBeNull();
+    await b.insertDevices([device(e!)]); // no clash
+    expect(await sql("SELECT table_schema FROM information_schema.tables WHERE table_name = 'devices' ORDER BY 1")).toEqual(
+      expect.arrayContaining([{ table_schema: 'tenant_a' }, { table_schema: 'tenant_b' }]),
+    );
+  });
+
+  test('errors/bad URLs and unreachable servers: clear messages, never the password', async () => {
+    await expect(PostgresStore.open('postgres://127.0.0.1:5432/')).rejects.toThrow(/no database name/);
+    await expect(PostgresStore.open(`${db.url}?schema=Bad-Name`)).rejects.toThrow(/schema.*not a usable schema name/);
+    await expect(PostgresStore.open(`${db.url}?pool_size=0`)).rejects.toThrow(/pool_size/);
+    await expect(PostgresStore.open('mysql://127.0.0.1/x')).rejects.toThrow(/postgres:\/\//);
+
+    const refused = await PostgresStore.open('postgres://joinery:s3cr3t-pw@127.0.0.1:1/joinery', { connectTimeoutMs: 2000 }).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(refused).toBeInstanceOf(PostgresStoreError);
+    expect((refused as Error).message).toMatch(/^PostgreSQL store: opening postgres:\/\/joinery@127\.0\.0\.1:1\/joinery: .*ECONNREFUSED/);
+    expect(JSON.stringify({ m: (refused as Error).message, s: (refused as Error).stack })).not.toContain('s3cr3t-pw');
+
+    const missing = new URL(db.url);
+    missing.pathname = '/joinery_no_such_database';
+    missing.password = 'an-unused-password';
+    await expect(PostgresStore.open(missing.href)).rejects.toThrow(/database "joinery_no_such_database" does not exist \(SQLSTATE 3D000\)/);
+  });
+
+  test('group commit/50 concurrent commits go in far fewer transactions than 50', async () => {
+    const s = await open(withSchema('batching'));
+    const devices = euis(50);
+    await s.insertDevices(devices.map(device));
+    const before = s.groupCommitStats!;
+    const results = await Promise.all(devices.map((e, i) => s.commitJoin(commit(e, 0, i))));
+    expect(results.every(Boolean)).toBe(true);
+    const after = s.groupCommitStats!;
+    expect(after.items - before.items).toBe(50);
+    expect(after.batches - before.batches).toBeLessThanOrEqual(5);
+  });
+
+  test('group commit/commits of one device in one group behave as if one after the other, in arrival order', async () => {
+    const s = await open(withSchema('batching'));
+    const [e] = euis(1);
+    await s.insertDevices([device(e!)]);
+    // v0, v1, v2 together: each sees the one before it.
+    expect(await Promise.all([0, 1, 2].map((v) => s.commitJoin(commit(e!, v, 100 + v))))).toEqual([true, true, true]);
+    // v3, v3, v4, v2: the first v3 wins, the second finds v4, v4 then succeeds, v2 is stale.
+    const round = [commit(e!, 3, 200), commit(e!, 3, 201), commit(e!, 4, 202), commit(e!, 2, 203)];
+    expect(await Promise.all(round.map((c) => s.commitJoin(c)))).toEqual([true, false, true, false]);
+    expect((await s.getDevice(e!))!).toMatchObject({ version: 5, nonces: { lastJoinNonce: 202 } });
+  });
+
+  test('group commit/one bad commit in a group fails alone; the others are committed', async () => {
+    const s = await open(withSchema('batching'));
+    const devices = euis(5);
+    await s.insertDevices(devices.map(device));
+    const bad = { ...commit(devices[2]!, 0, 2), nonces: { ...commit(devices[2]!, 0, 2).nonces, lastJoinNonce: 0x1000000 as JoinNonce } };
+    const settled = await Promise.allSettled(devices.map((e, i) => s.commitJoin(i === 2 ? bad : commit(e, 0, i))));
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((settled[2] as PromiseRejectedResult).reason).toBeInstanceOf(PostgresStoreError);
+    expect(((settled[2] as PromiseRejectedResult).reason as Error).message).toMatch(/check constraint.*SQLSTATE 23514/);
+    for (const [i, e] of devices.entries()) expect((await s.getDevice(e))!.version).toBe(i === 2 ? 0 : 1);
+  });
+
+  test('group commit/instances racing on the same devices never deadlock and give one winner per device', async () => {
+    const a = await open(withSchema('batching'));
+    const b = await open(withSchema('batching'));
+    const devices = euis(20);
+    await a.insertDevices(devices.map(device));
+    // Each instance commits every device, in opposite orders, with the same expected version.
+    const [ra, rb] = await Promise.all([
+      Promise.all(devices.map((e, i) => a.commitJoin(commit(e, 0, i)))),
+      Promise.all([...devices].reverse().map((e, i) => b.commitJoin(commit(e, 0, 100 + i)))),
+    ]);
+    const rbInOrder = [...rb].reverse();
+    devices.forEach((_, i) => expect([ra[i], rbInOrder[i]].filter(Boolean)).toHaveLength(1));
+  });
+});

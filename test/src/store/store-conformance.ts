@@ -1,0 +1,414 @@
+import { randomBytes } from 'node:crypto';
+import { DeviceExistsError, PeerExistsError, type ApplicationServerPeer, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SessionRecord, type Store } from '@joinery/core';
+import { parseEUI64, parseNetID } from '../../../core/src/lorawan/identifiers';
+import { devNonce, joinNonce, MAX_DEV_NONCE, MAX_JOIN_NONCE } from '../../../core/src/lorawan/nonces';
+import { nextJoinNonce } from '../../../core/src/join/next-join-nonce';
+
+/**
+ * The store contract (design.md, "Store contract"): every Store implementation passes this
+ * suite. `openStore` gives a new handle on the SAME database each time it is called (the way
+ * a second Joinery instance, or the CLI beside a running server, opens it).
+ *
+ * The suite is meant to be run twice on one database, so it never assumes an empty store:
+ * each run works on its own DevEUIs (a random prefix) and peer names, and counts in
+ * differences. Leftover state from the first run that changes the second's results is a bug
+ * of the store (or of this suite).
+ */
+export function describeStoreConformance(name: string, openStore: () => Promise<Store>): void {
+  describe(`store conformance: ${name}`, () => {
+    const run = randomBytes(4).toString('hex');
+    const tag = `r${run}`;
+    const handles: Store[] = [];
+    let store: Store;
+
+    const open = async (): Promise<Store> => {
+      const s = await openStore();
+      handles.push(s);
+      return s;
+    };
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      for (const h of handles.splice(0)) await h.close();
+    });
+
+    /** DevEUI i of this run: the run's prefix keeps the runs apart and its devices contiguous. */
+    const eui = (i: number): EUI64 => parseEUI64(`${run}${i.toString(16).padStart(8, '0')}`);
+    const nsName = (n: string): string => `${n}-${tag}`;
+
+    function newDevice(i: number, overrides: Partial<NewDevice> = {}): NewDevice {
+      return {
+        devEUI: eui(i),
+        joinEUI: parseEUI64('70b3d57ed0000000'),
+        macVersion: i % 2 === 0 ? '1.0.3' : '1.1',
+        sealedRootKeys: randomBytes(47),
+        vaultKind: 'software',
+        nsPeer: i % 3 === 0 ? nsName('ns-eu') : null,
+        asPeer: null,
+        ...overrides,
+      };
+    }
+
+    function commit(devEUI: EUI64, expectedVersion: number, n: number): JoinCommit {
+      return {
+        devEUI,
+        expectedVersion,
+        nonces: { lastDevNonce: devNonce(n % 65536), usedDevNonces: [devNonce(1), devNonce(n % 65536)], lastJoinNonce: joinNonce(n), lastRJCount1: null },
+        joinedAt: new Date(1_700_000_000_000 + n),
+        peer: nsName('ns-eu'),
+      };
+    }
+
+    function nsPeer(base: string, overrides: Partial<NetworkServerPeer> = {}): NetworkServerPeer {
+      return {
+        kind: 'ns',
+        name: nsName(base),
+        certFingerprint: randomBytes(32).toString('hex'),
+        kekLabel: `${base}-kek`,
+        sealedKEK: randomBytes(46),
+        createdAt: new Date(1_700_000_000_123),
+        netID: parseNetID('000013'),
+        nsID: parseEUI64('0000000000000013'),
+        vendor: 'chirpstack',
+        ...overrides,
+      };
+    }
+
+    function session(devEUI: EUI64, n: number, createdAt = new Date(1_700_000_000_000 + n * 1000)): SessionRecord {
+      return {
+        devEUI,
+        sessionKeyID: randomBytes(16).toString('hex'),
+        joinNonce: joinNonce(n),
+        nsPeer: nsName('ns-eu'),
+        asPeer: n % 2 === 0 ? nsName('my-as') : null,
+        sealedAppSKey: randomBytes(46),
+        createdAt,
+      };
+    }
+
+    async function thrown(p: Promise<unknown>): Promise<unknown> {
+      try {
+        await p;
+      } catch (err) {
+        return err;
+      }
+      throw new Error('expected a rejection');
+    }
+
+    /** Every device of this run, in the store's order (the run's DevEUIs are contiguous there). */
+    async function ownDevices(s: Store = store): Promise<EUI64[]> {
+      const all = await s.listDevices({ limit: 1_000_000, offset: 0 });
+      return all.map((d) => d.devEUI).filter((e) => e.startsWith(run));
+    }
+
+    test('devices/insert, get, list in DevEUI order, pages, count', async () => {
+      const before = Date.now();
+      const count0 = await store.countDevices();
+      const devices = [3, 1, 2, 6, 5, 4].map((i) => newDevice(i));
+      await store.insertDevices(devices);
+      expect(await store.countDevices()).toBe(count0 + 6);
+
+      const d = await store.getDevice(eui(3));
+      expect(d).toMatchObject({
+        devEUI: eui(3),
+        joinEUI: '70b3d57ed0000000',
+        macVersion: '1.1',
+        vaultKind: 'software',
+        nsPeer: nsName('ns-eu'),
+        asPeer: null,
+        nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: null, lastRJCount1: null },
+        version: 0,
+        lastJoinAt: null,
+        lastJoinPeer: null,
+      });
+      expect(Buffer.isBuffer(d!.sealedRootKeys)).toBe(true);
+      expect(d!.sealedRootKeys.equals(devices[0]!.sealedRootKeys)).toBe(true);
+      expect(d!.createdAt).toBeInstanceOf(Date);
+      expect(d!.createdAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(d!.createdAt.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+      expect(await store.getDevice(eui(99))).toBeNull();
+
+      // The whole list is in DevEUI order; page through this run's part of it.
+      const all = await store.listDevices({ limit: 1_000_000, offset: 0 });
+      const order = all.map((x) => x.devEUI);
+      expect(order).toEqual([...order].sort());
+      const first = order.indexOf(eui(1));
+      const page1 = await store.listDevices({ limit: 4, offset: first });
+      const page2 = await store.listDevices({ limit: 2, offset: first + 4 });
+      expect([...page1, ...page2].map((x) => x.devEUI)).toEqual([1, 2, 3, 4, 5, 6].map(eui));
+      expect(await store.listDevices({ limit: 10, offset: all.length })).toEqual([]);
+
+      await store.insertDevices([]);
+      expect(await store.countDevices()).toBe(count0 + 6);
+    });
+
+    test('devices/a DevEUI already in the store rejects the whole batch: DeviceExistsError names it, nothing written', async () => {
+      await store.insertDevices([newDevice(11)]);
+      const count0 = await store.countDevices();
+      const err = await thrown(store.insertDevices([newDevice(12), newDevice(13), newDevice(11), newDevice(14)]));
+      expect(err).toBeInstanceOf(DeviceExistsError);
+      expect((err as DeviceExistsError).devEUI).toBe(eui(11));
+      expect((err as Error).message).toContain(eui(11));
+      expect(await store.countDevices()).toBe(count0);
+      for (const i of [12, 13, 14]) expect(await store.getDevice(eui(i))).toBeNull();
+    });
+
+    test('devices/a DevEUI twice within the batch rejects the whole batch', async () => {
+      const count0 = await store.countDevices();
+      const err = await thrown(store.insertDevices([newDevice(15), newDevice(16), newDevice(15)]));
+      expect(err).toBeInstanceOf(DeviceExistsError);
+      expect((err as DeviceExistsError).devEUI).toBe(eui(15));
+      expect(await store.countDevices()).toBe(count0);
+    });
+
+    test('devices/a large import is all or nothing (1,200 devices, the duplicate last)', async () => {
+      await store.insertDevices([newDevice(0x10000)]);
+      const count0 = await store.countDevices();
+      const batch = Array.from({ length: 1200 }, (_, i) => newDevice(0x20000 + i));
+      const err = await thrown(store.insertDevices([...batch, newDevice(0x10000)]));
+      expect((err as DeviceExistsError).devEUI).toBe(eui(0x10000));
+      expect(await store.countDevices()).toBe(count0);
+      await store.insertDevices(batch);
+      expect(await store.countDevices()).toBe(count0 + 1200);
+    });
+
+    test('bindings/network and application server kept; list by network server', async () => {
+      await store.insertDevices([
+        newDevice(21, { nsPeer: nsName('ns-b'), asPeer: nsName('as-b') }),
+        newDevice(22, { nsPeer: nsName('ns-b'), asPeer: null }),
+        newDevice(23, { nsPeer: null, asPeer: null }),
+        newDevice(24, { nsPeer: nsName('ns-c'), asPeer: nsName('as-b') }),
+      ]);
+      expect(await store.getDevice(eui(21))).toMatchObject({ nsPeer: nsName('ns-b'), asPeer: nsName('as-b') });
+      expect(await store.getDevice(eui(22))).toMatchObject({ nsPeer: nsName('ns-b'), asPeer: null });
+      expect(await store.getDevice(eui(23))).toMatchObject({ nsPeer: null, asPeer: null });
+      const ofB = await store.listDevices({ limit: 100, offset: 0, nsPeer: nsName('ns-b') });
+      expect(ofB.map((d) => d.devEUI)).toEqual([eui(21), eui(22)]);
+      expect((await store.listDevices({ limit: 1, offset: 1, nsPeer: nsName('ns-b') })).map((d) => d.devEUI)).toEqual([eui(22)]);
+      expect(await store.listDevices({ limit: 100, offset: 0, nsPeer: nsName('nobody') })).toEqual([]);
+    });
+
+    test('nonces/the whole nonce state round-trips: used DevNonces in order, extremes, RJcount1, last join', async () => {
+      await store.insertDevices([newDevice(31)]);
+      const used = Array.from({ length: 64 }, (_, i) => devNonce((i * 7919) % 65536));
+      const joinedAt = new Date(1_750_000_000_123);
+      expect(
+        await store.commitJoin({
+          devEUI: eui(31),
+          expectedVersion: 0,
+          nonces: { lastDevNonce: devNonce(MAX_DEV_NONCE), usedDevNonces: used, lastJoinNonce: joinNonce(0), lastRJCount1: 65535 },
+          joinedAt,
+          peer: nsName('ns-eu'),
+        }),
+      ).toBe(true);
+      const d = (await store.getDevice(eui(31)))!;
+      expect(d.nonces).toEqual({ lastDevNonce: MAX_DEV_NONCE, usedDevNonces: used, lastJoinNonce: 0, lastRJCount1: 65535 });
+      expect(d.lastJoinAt).toEqual(joinedAt);
+      expect(d.lastJoinPeer).toBe(nsName('ns-eu'));
+      expect(d.version).toBe(1);
+
+      // ... and back to nothing: nulls and an empty set are stored as such, not as zeros.
+      expect(
+        await store.commitJoin({
+          devEUI: eui(31),
+          expectedVersion: 1,
+          nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: joinNonce(1), lastRJCount1: null },
+          joinedAt,
+          peer: nsName('ns-other'),
+        }),
+      ).toBe(true);
+      expect((await store.getDevice(eui(31)))!).toMatchObject({
+        nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: 1, lastRJCount1: null },
+        lastJoinPeer: nsName('ns-other'),
+        version: 2,
+      });
+    });
+
+    test('nonces/an exhausted JoinNonce counter (0xffffff) is stored exactly and stays exhausted', async () => {
+      await store.insertDevices([newDevice(32)]);
+      expect(await store.commitJoin({ ...commit(eui(32), 0, 1), nonces: { ...commit(eui(32), 0, 1).nonces, lastJoinNonce: joinNonce(MAX_JOIN_NONCE) } })).toBe(true);
+      const reader = await open(); // another instance reads the same
+      const d = (await reader.getDevice(eui(32)))!;
+      expect(d.nonces.lastJoinNonce).toBe(MAX_JOIN_NONCE);
+      expect(nextJoinNonce(d.nonces.lastJoinNonce)).toMatchObject({ ok: false, code: 'JoinNonceExhausted' });
+    });
+
+    test('commitJoin/succeeds at the expected version only; a missing device is false', async () => {
+      await store.insertDevices([newDevice(41)]);
+      expect(await store.commitJoin(commit(eui(41), 0, 10))).toBe(true);
+      expect(await store.commitJoin(commit(eui(41), 0, 11))).toBe(false);
+      expect(await store.commitJoin(commit(eui(41), 5, 12))).toBe(false);
+      expect(await store.getDevice(eui(41))).toMatchObject({
+        version: 1,
+        nonces: { lastDevNonce: 10, usedDevNonces: [1, 10], lastJoinNonce: 10, lastRJCount1: null },
+        lastJoinAt: new Date(1_700_000_000_010),
+        lastJoinPeer: nsName('ns-eu'),
+      });
+      expect(await store.commitJoin(commit(eui(41), 1, 13))).toBe(true);
+      expect((await store.getDevice(eui(41)))!.version).toBe(2);
+      expect(await store.commitJoin(commit(eui(42), 0, 1))).toBe(false); // no such device
+      expect(await store.getDevice(eui(42))).toBeNull();
+    });
+
+    test('commitJoin/50 concurrent commits with the same expected version: exactly one succeeds, whole', async () => {
+      await store.insertDevices([newDevice(51)]);
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.commitJoin(commit(eui(51), 0, 1000 + i))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = 1000 + results.indexOf(true);
+      const d = (await store.getDevice(eui(51)))!;
+      expect(d.version).toBe(1);
+      expect(d.nonces).toEqual({ lastDevNonce: winner, usedDevNonces: [1, winner], lastJoinNonce: winner, lastRJCount1: null });
+    });
+
+    test('commitJoin/concurrent commits of one device with successive versions: as in some serial order', async () => {
+      await store.insertDevices([newDevice(52)]);
+      // Concurrent calls have no order, but the outcome is that of one: every success bumped the
+      // version once, and a stale version never wins.
+      const versions = [0, 1, 2, 0, 1, 2];
+      const results = await Promise.all(versions.map((v, i) => store.commitJoin(commit(eui(52), v, 100 + i))));
+      const wins = results.filter(Boolean).length;
+      expect(wins).toBeGreaterThanOrEqual(1);
+      expect(wins).toBeLessThanOrEqual(3);
+      const winners = versions.filter((_, i) => results[i]);
+      expect(new Set(winners).size).toBe(wins); // at most one winner per version
+      expect([...winners].sort()).toEqual([0, 1, 2].slice(0, wins)); // v1 only after v0, v2 only after v1
+      const d = (await store.getDevice(eui(52)))!;
+      expect(d.version).toBe(wins);
+      expect(d.nonces.lastJoinNonce).toBe(100 + results.findIndex((ok, i) => ok && versions[i] === wins - 1));
+      expect(await store.commitJoin(commit(eui(52), 0, 200))).toBe(false);
+    });
+
+    test('commitJoin/50 concurrent commits of 50 devices all succeed, each with its own state', async () => {
+      const ids = Array.from({ length: 50 }, (_, i) => 0x300 + i);
+      await store.insertDevices(ids.map((i) => newDevice(i)));
+      const results = await Promise.all(ids.map((i) => store.commitJoin(commit(eui(i), 0, i))));
+      expect(results.every(Boolean)).toBe(true);
+      for (const i of ids) expect((await store.getDevice(eui(i)))!).toMatchObject({ version: 1, nonces: { lastJoinNonce: i } });
+    });
+
+    test('commitJoin/two instances on one database: same expected version, exactly one success per round', async () => {
+      const other = await open();
+      await store.insertDevices([newDevice(53)]);
+      expect(await other.getDevice(eui(53))).not.toBeNull(); // visible at once, no restart
+      for (let v = 0; v < 20; v++) {
+        const results = await Promise.all([
+          store.commitJoin(commit(eui(53), v, 1000 + v)),
+          other.commitJoin(commit(eui(53), v, 2000 + v)),
+          store.commitJoin(commit(eui(53), v, 3000 + v)),
+          other.commitJoin(commit(eui(53), v, 4000 + v)),
+        ]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+      }
+      expect((await store.getDevice(eui(53)))!.version).toBe(20);
+    });
+
+    test('sessions/added, read back exactly, pruned to the newest keep', async () => {
+      await store.insertDevices([newDevice(61), newDevice(62)]);
+      const s = [1, 2, 3, 4, 5].map((n) => session(eui(61), n));
+      for (const x of s) await store.addSession(x, 3);
+      const other = session(eui(62), 9);
+      await store.addSession(other, 3);
+
+      expect(await store.getSession(eui(61), s[0]!.sessionKeyID)).toBeNull();
+      expect(await store.getSession(eui(61), s[1]!.sessionKeyID)).toBeNull();
+      for (const x of s.slice(2)) expect(await store.getSession(eui(61), x.sessionKeyID)).toEqual(x);
+      expect(await store.getSession(eui(62), other.sessionKeyID)).toEqual(other);
+      expect(await store.getSession(eui(62), s[4]!.sessionKeyID)).toBeNull(); // another device's id
+
+      // An older session added late is the first to go.
+      const old = session(eui(61), 0, new Date(1_600_000_000_000));
+      await store.addSession(old, 3);
+      expect(await store.getSession(eui(61), old.sessionKeyID)).toBeNull();
+      for (const x of s.slice(2)) expect(await store.getSession(eui(61), x.sessionKeyID)).toEqual(x);
+
+      // Same createdAt: the later insert is the newer.
+      const at = new Date(1_800_000_000_000);
+      const tie = [session(eui(62), 10, at), session(eui(62), 11, at)];
+      for (const x of tie) await store.addSession(x, 1);
+      expect(await store.getSession(eui(62), tie[0]!.sessionKeyID)).toBeNull();
+      expect(await store.getSession(eui(62), tie[1]!.sessionKeyID)).toEqual(tie[1]);
+
+      await expect(store.addSession(session(eui(61), 6), 0)).rejects.toThrow(RangeError);
+      await expect(store.addSession(session(eui(61), 6), 1.5)).rejects.toThrow(RangeError);
+    });
+
+    test('sessions/concurrent sessions of one device still leave exactly keep', async () => {
+      await store.insertDevices([newDevice(63)]);
+      const many = Array.from({ length: 12 }, (_, n) => session(eui(63), n + 1));
+      await Promise.all(many.map((x) => store.addSession(x, 4)));
+      const left = await Promise.all(many.map((x) => store.getSession(eui(63), x.sessionKeyID)));
+      expect(left.filter((x) => x !== null)).toHaveLength(4);
+      // The newest four by createdAt.
+      for (const x of many.slice(-4)) expect(await store.getSession(eui(63), x.sessionKeyID)).toEqual(x);
+    });
+
+    test('sessions/belong to an existing device', async () => {
+      await expect(store.addSession(session(eui(64), 1), 3)).rejects.toThrow(/foreign key/i);
+      expect(await store.getDevice(eui(64))).toBeNull();
+    });
+
+    test('peers/insert, get, by fingerprint, list in name order', async () => {
+      const ns = nsPeer('chirpstack-eu');
+      const nsNoNSID = nsPeer('tts-eu', { nsID: null, vendor: 'the-things-stack', netID: parseNetID('c00053') });
+      const as: ApplicationServerPeer = {
+        kind: 'as',
+        name: nsName('my-as'),
+        certFingerprint: randomBytes(32).toString('hex'),
+        kekLabel: 'my-as-kek',
+        sealedKEK: randomBytes(46),
+        createdAt: new Date(1_700_000_000_456),
+        asID: 'as.example.com',
+      };
+      const dashed = nsPeer('chirpstack', { vendor: 'generic' }); // "chirpstack-r..." vs "chirpstack-eu-r...": byte order
+      for (const p of [nsNoNSID, as, ns, dashed]) await store.insertPeer(p);
+      expect(await store.getPeer(ns.name)).toEqual(ns);
+      expect(await store.getPeer(nsNoNSID.name)).toEqual(nsNoNSID);
+      expect(await store.getPeer(as.name)).toEqual(as);
+      expect(await store.getPeer(nsName('nope'))).toBeNull();
+      expect(await store.getPeerByFingerprint(as.certFingerprint)).toEqual(as);
+      expect(await store.getPeerByFingerprint(randomBytes(32).toString('hex'))).toBeNull();
+      const mine = (await store.listPeers()).filter((p) => p.name.endsWith(tag));
+      const names = [ns.name, nsNoNSID.name, as.name, dashed.name];
+      expect(mine.map((p) => p.name)).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      const everyone = (await store.listPeers()).map((p) => p.name);
+      expect(everyone).toEqual([...everyone].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    });
+
+    test('peers/a duplicate name or certificate is PeerExistsError, nothing written', async () => {
+      const ns = nsPeer('dup');
+      await store.insertPeer(ns);
+      const count0 = (await store.listPeers()).length;
+      const sameName = await thrown(store.insertPeer(nsPeer('dup')));
+      expect(sameName).toBeInstanceOf(PeerExistsError);
+      expect((sameName as PeerExistsError).peerName).toBe(ns.name);
+      const sameCert = await thrown(store.insertPeer(nsPeer('dup-other', { certFingerprint: ns.certFingerprint })));
+      expect(sameCert).toBeInstanceOf(PeerExistsError);
+      expect((await store.listPeers()).length).toBe(count0);
+      expect(await store.getPeer(nsName('dup-other'))).toBeNull();
+      expect(await store.getPeer(ns.name)).toEqual(ns);
+    });
+
+    test('durability/everything survives close and reopen; close is idempotent', async () => {
+      const first = await openStore();
+      await first.insertDevices([newDevice(71), newDevice(72)]);
+      expect(await first.commitJoin(commit(eui(71), 0, 5))).toBe(true);
+      const s = session(eui(71), 5);
+      await first.addSession(s, 10);
+      const ns = nsPeer('durable');
+      await first.insertPeer(ns);
+      const count = await first.countDevices();
+      await first.close();
+      await first.close();
+
+      const second = await open();
+      await second.ping();
+      expect(await second.countDevices()).toBe(count);
+      expect(await second.getDevice(eui(71))).toMatchObject({ version: 1, nonces: { lastJoinNonce: 5 }, lastJoinPeer: nsName('ns-eu') });
+      expect(await second.getDevice(eui(72))).toMatchObject({ version: 0 });
+      expect(await second.getSession(eui(71), s.sessionKeyID)).toEqual(s);
+      expect(await second.getPeer(ns.name)).toEqual(ns);
+      expect(await ownDevices(second)).toContain(eui(71));
+    });
+  });
+}
