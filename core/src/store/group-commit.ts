@@ -3,6 +3,11 @@ export interface GroupCommitOptions {
   readonly maxBatch?: number;
   /** Batches running at once. Default 1: arrivals wait for the batch in flight and go together in the next. */
   readonly maxInFlight?: number;
+  /**
+   * When nothing is in flight, commit a call at once (default true) rather than at the end of
+   * the event-loop turn. At once is the lower latency; waiting gathers the calls of one turn.
+   */
+  readonly dispatchWhenIdle?: boolean;
 }
 
 interface Pending<T, R> {
@@ -24,6 +29,7 @@ export class GroupCommitter<T, R> {
   readonly #runBatch: (items: readonly T[]) => Promise<readonly R[]>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #immediate: boolean;
   readonly #queue: Pending<T, R>[] = [];
   #inFlight = 0;
   #scheduled = false;
@@ -34,6 +40,7 @@ export class GroupCommitter<T, R> {
     this.#runBatch = runBatch;
     this.#maxBatch = positiveInteger(options.maxBatch ?? 256, 'maxBatch');
     this.#maxInFlight = positiveInteger(options.maxInFlight ?? 1, 'maxInFlight');
+    this.#immediate = options.dispatchWhenIdle ?? true;
   }
 
   submit(item: T): Promise<R> {
@@ -55,6 +62,12 @@ export class GroupCommitter<T, R> {
 
   #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.#maxInFlight || this.#queue.length === 0) return;
+    if (this.#inFlight === 0 && this.#immediate) {
+      // Nothing in flight: no reason to wait, a lone commit goes at once. What arrives while it
+      // is being committed forms the next batch.
+      this.#dispatch();
+      return;
+    }
     this.#scheduled = true;
     // setImmediate, not a microtask: every call that arrives in this turn of the event loop (one
     // I/O callback per request) joins the batch.
