@@ -6,4 +6,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.typecheck.json' }] },
   moduleNameMapper: { '^@joinery/core$': '<rootDir>/core/src/index.ts' },
   testTimeout: 60000,
+  // A temporary SoftHSM2 token directory (SOFTHSM2_CONF) for the PKCS#11 key vault's tests.
+  globalSetup: '<rootDir>/test/jest/softhsm-global-setup.js',
+  globalTeardown: '<rootDir>/test/jest/softhsm-global-teardown.js',
 };

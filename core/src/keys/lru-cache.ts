@@ -42,6 +42,11 @@ export class LRUCache<K, V> {
     this.#insert(key, value);
   }
 
+  delete(key: K): void {
+    this.#recent.delete(key);
+    this.#old.delete(key);
+  }
+
   clear(): void {
     this.#recent = new Map();
     this.#old = new Map();

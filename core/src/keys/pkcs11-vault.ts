@@ -1,0 +1,485 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { inspect } from 'node:util';
+import * as pkcs11js from 'pkcs11js';
+import { AES128Key } from '../lorawan/aes128-key';
+import { parseEUI64, type EUI64 } from '../lorawan/identifiers';
+import { aesKeyUnwrap } from '../lorawan/key-wrap';
+import type { KeyHandle, KeyVault, RootKeyHandles, RootKeys } from './key-vault';
+import { LRUCache } from './lru-cache';
+import {
+  decodeRootKeysReference,
+  decodeSealedKey,
+  encodeRootKeysReference,
+  encodeSealedKey,
+  macInput,
+  NONCE_LENGTH,
+  rootKeyObjectId,
+  rootKeyObjectLabel,
+  SEALING_KEY_ID_LENGTH,
+  sealedKeyHeader,
+  type RootKeyRole,
+} from './pkcs11-blob';
+import { Pkcs11VaultError } from './pkcs11-error';
+import { Pkcs11KeyHandle, type Pkcs11KeyState } from './pkcs11-key-handle';
+import { findTokenSlot, loadPkcs11Library, type Pkcs11Library } from './pkcs11-module';
+import { Pkcs11SessionPool, type Pkcs11Session } from './pkcs11-session-pool';
+import {
+  ephemeralWrapTemplate,
+  internalKeySearch,
+  internalKeyTemplate,
+  rootKeySearch,
+  rootKeyTemplate,
+  sessionKeyTemplate,
+  type KeyClass,
+} from './pkcs11-templates';
+import { SealedBlobError } from './sealed-blob-error';
+
+export interface Pkcs11KeyVaultOptions {
+  /** Path of the PKCS#11 module (the HSM vendor's shared library). */
+  readonly library: string;
+  /** Label of the token holding Joinery's keys (found by label: slot ids move). */
+  readonly tokenLabel: string;
+  /** The token's user PIN. */
+  readonly pin: string;
+  /** Sessions for concurrent operations (default 8). */
+  readonly sessions?: number;
+  /** Devices whose root key object handles are remembered after the first lookup (default 10,000). */
+  readonly cacheSize?: number;
+}
+
+/** Labels of the vault's own sealing keys (token objects, created on first use). */
+export const SEAL_WRAP_LABEL = 'joinery:seal-wrap';
+export const SEAL_MAC_LABEL = 'joinery:seal-mac';
+
+const ZERO_IV = Buffer.alloc(16);
+const HANDLE_GONE = new Set(['CKR_OBJECT_HANDLE_INVALID', 'CKR_KEY_HANDLE_INVALID']);
+
+interface SealingPair {
+  readonly id: Buffer;
+  readonly wrap: Buffer;
+  readonly mac: Buffer;
+}
+
+/**
+ * The PKCS#11 key vault: every key lives inside an HSM as a key object, and every operation on a
+ * key (CMAC, derivation, decryption, wrapping) is the HSM's. Tested on SoftHSM2.
+ *
+ * - Root keys are imported as token objects with `CKA_SENSITIVE=true, CKA_EXTRACTABLE=false`
+ *   (and not modifiable): nothing, this vault included, can read, wrap or export them. What the
+ *   store keeps for them is a reference to the objects (pkcs11-blob.ts), not key material.
+ * - CMAC is `CKM_AES_CMAC` (the full 16 bytes); derivations are `CKM_AES_CBC_ENCRYPT_DATA` with a
+ *   zero IV over the one 16-byte block (= AES-128-encrypt(key, block), the LoRaWAN derivation),
+ *   giving session objects that are sensitive and extractable only by wrapping; the join-accept
+ *   "encryption" is `CKM_AES_ECB` decryption; key wrap is `CKM_AES_KEY_WRAP` (RFC 3394).
+ * - Single keys (KEKs, AppSKeys kept for AppSKeyReq) are sealed by wrapping them under the
+ *   vault's own sealing key, a non-extractable token object, and authenticating the wrapped key
+ *   with its context by CMAC under a twin MAC key (so a blob opens only for the context it was
+ *   sealed for, as with the software vault). Opening unwraps them into session objects. Sealed
+ *   blobs name their sealing key by id, so several processes creating one at the same first
+ *   moment, or a future rotation, keep every blob openable.
+ * - exportKey, for the one peer that gets a clear key by design (ChirpStack's AppSKey without an
+ *   application server) and for a new peer's KEK written into its credential bundle: the key is
+ *   wrapped inside the HSM under an ephemeral wrapping key this process made, which is then
+ *   destroyed, and unwrapped here. It works only for keys the HSM lets be wrapped; a root key is
+ *   refused by the HSM (`CKR_KEY_UNEXTRACTABLE`).
+ * - release() destroys the session objects of derived, unwrapped, generated and imported keys.
+ */
+export class Pkcs11KeyVault implements KeyVault {
+  readonly kind = 'pkcs11';
+  readonly tokenLabel: string;
+  readonly #library: Pkcs11Library;
+  readonly #module: pkcs11js.PKCS11;
+  readonly #pool: Pkcs11SessionPool;
+  readonly #roots: LRUCache<string, RootKeyHandles>;
+  readonly #pairs = new Map<string, SealingPair>();
+  #currentPair: SealingPair | null = null;
+  #closed = false;
+
+  private constructor(library: Pkcs11Library, pool: Pkcs11SessionPool, tokenLabel: string, cacheSize: number) {
+    this.#library = library;
+    this.#module = library.module;
+    this.#pool = pool;
+    this.tokenLabel = tokenLabel;
+    this.#roots = new LRUCache(cacheSize);
+  }
+
+  /** Loads the module, finds the token by label and logs in. */
+  static open(options: Pkcs11KeyVaultOptions): Pkcs11KeyVault {
+    if (options.pin === '') throw new Pkcs11VaultError('the PKCS#11 user PIN is empty');
+    const library = loadPkcs11Library(options.library);
+    try {
+      const slot = findTokenSlot(library.module, options.tokenLabel);
+      const pool = Pkcs11SessionPool.open(library.module, slot, options.tokenLabel, options.pin, options.sessions ?? 8);
+      return new Pkcs11KeyVault(library, pool, options.tokenLabel, options.cacheSize ?? 10_000);
+    } catch (err) {
+      library.release();
+      throw err;
+    }
+  }
+
+  // ---- root keys ----------------------------------------------------------------------------
+
+  async sealRootKeys(keys: RootKeys, devEUI: string): Promise<Buffer> {
+    const eui = parseEUI64(devEUI, 'devEUI');
+    const nonce = randomBytes(NONCE_LENGTH);
+    const created: Buffer[] = [];
+    try {
+      created.push(this.#createRootKey(eui, nonce, 'AppKey', keys.appKey));
+      if (keys.kind === '1.1') created.push(this.#createRootKey(eui, nonce, 'NwkKey', keys.nwkKey));
+      else if (keys.kind !== 'legacy') throw new TypeError(`unknown root key kind ${String((keys as { kind?: unknown }).kind)}`);
+    } catch (err) {
+      for (const object of created) this.#destroyQuietly(object);
+      throw err;
+    }
+    return encodeRootKeysReference({ kind: keys.kind, nonce });
+  }
+
+  async openRootKeys(sealed: Buffer, devEUI: string): Promise<RootKeyHandles> {
+    const eui = parseEUI64(devEUI, 'devEUI');
+    const context = `rootkeys:${eui}`;
+    const ref = decodeRootKeysReference(sealed, context);
+    const cacheKey = `${eui}:${ref.nonce.toString('hex')}:${ref.kind}`;
+    const cached = this.#roots.get(cacheKey);
+    if (cached) return cached;
+
+    const appKey = this.#rootHandle(this.#findRootKey(eui, ref.nonce, 'AppKey'));
+    const handles: RootKeyHandles =
+      ref.kind === 'legacy'
+        ? Object.freeze({ kind: 'legacy', appKey })
+        : Object.freeze({ kind: '1.1', appKey, nwkKey: this.#rootHandle(this.#findRootKey(eui, ref.nonce, 'NwkKey')) });
+    this.#roots.set(cacheKey, handles);
+    return handles;
+  }
+
+  /**
+   * Imports a device's root keys that arrive wrapped (RFC 3394) under a transport KEK: unwrapped
+   * by the HSM (`C_UnwrapKey`) straight into root key objects, never in clear in this process.
+   */
+  async unwrapRootKeys(wrapped: { readonly kind: 'legacy'; readonly appKey: Buffer } | { readonly kind: '1.1'; readonly appKey: Buffer; readonly nwkKey: Buffer }, transportKEK: KeyHandle, devEUI: string): Promise<Buffer> {
+    const eui = parseEUI64(devEUI, 'devEUI');
+    const kek = this.#state(transportKEK);
+    const nonce = randomBytes(NONCE_LENGTH);
+    const created: Buffer[] = [];
+    const unwrapOne = (role: RootKeyRole, blob: Buffer): Promise<Buffer> =>
+      this.#use(`C_UnwrapKey (${role} of ${eui})`, (s) =>
+        this.#module.C_UnwrapKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, kek.object, blob, rootKeyTemplate(rootKeyObjectId(eui, nonce, role), rootKeyObjectLabel(eui, role))),
+      );
+    try {
+      created.push(await unwrapOne('AppKey', wrapped.appKey));
+      if (wrapped.kind === '1.1') created.push(await unwrapOne('NwkKey', wrapped.nwkKey));
+    } catch (err) {
+      for (const object of created) this.#destroyQuietly(object);
+      throw err;
+    }
+    return encodeRootKeysReference({ kind: wrapped.kind, nonce });
+  }
+
+  /**
+   * Destroys the token objects a root key reference points to (a device deleted, or an import
+   * that was not committed). Missing objects are not an error.
+   */
+  async destroyRootKeys(sealed: Buffer, devEUI: string): Promise<void> {
+    const eui = parseEUI64(devEUI, 'devEUI');
+    const ref = decodeRootKeysReference(sealed, `rootkeys:${eui}`);
+    this.#roots.delete(`${eui}:${ref.nonce.toString('hex')}:${ref.kind}`);
+    for (const role of ref.kind === 'legacy' ? (['AppKey'] as const) : (['AppKey', 'NwkKey'] as const)) {
+      for (const object of this.#find(rootKeySearch(rootKeyObjectId(eui, ref.nonce, role)), 4)) this.#destroyQuietly(object);
+    }
+  }
+
+  // ---- single keys --------------------------------------------------------------------------
+
+  async sealKey(key: KeyHandle, context: string): Promise<Buffer> {
+    checkContext(context);
+    const state = this.#state(key);
+    if (state.keyClass === 'root') throw new Pkcs11VaultError('root keys are sealed with sealRootKeys, never as single keys');
+    const pair = this.#sealingPair();
+    const wrapped = await this.#wrap(state.object, pair.wrap, 'C_WrapKey (sealing)');
+    const header = sealedKeyHeader(pair.id, state.keyClass, wrapped);
+    const tag = await this.#cmacObject(pair.mac, macInput(header, context));
+    return encodeSealedKey(header, tag);
+  }
+
+  async openKey(sealed: Buffer, context: string): Promise<KeyHandle> {
+    checkContext(context);
+    const blob = decodeSealedKey(sealed, context);
+    const pair = this.#pairById(blob.sealingKeyId, context);
+    const tag = await this.#cmacObject(pair.mac, macInput(blob.authenticated, context));
+    if (!timingSafeEqual(tag, blob.tag)) {
+      throw new SealedBlobError(`sealed key does not open for "${context}": it was sealed for another purpose, or altered`);
+    }
+    const keyClass = blob.keyClass;
+    return this.#use('C_UnwrapKey (opening a sealed key)', async (s) => {
+      const object = await this.#module.C_UnwrapKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, pair.wrap, blob.wrapped, sessionKeyTemplate(keyClass));
+      return this.#sessionHandle(object, keyClass, s);
+    });
+  }
+
+  async importKey(key: AES128Key): Promise<KeyHandle> {
+    const value = Buffer.from(key.unsafeBytes());
+    try {
+      const object = this.#pool.sync('C_CreateObject (importing a key)', (s) => this.#module.C_CreateObject(s.handle, sessionKeyTemplate('kek', { value })));
+      return this.#anchorHandle(object, 'kek');
+    } finally {
+      value.fill(0);
+    }
+  }
+
+  async generateKey(): Promise<KeyHandle> {
+    return this.#use('C_GenerateKey (AES-128)', async (s) => {
+      const object = await this.#module.C_GenerateKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, sessionKeyTemplate('kek', { withLength: true }));
+      return this.#sessionHandle(object, 'kek', s);
+    });
+  }
+
+  // ---- primitives ---------------------------------------------------------------------------
+
+  async cmac(key: KeyHandle, message: Uint8Array): Promise<Buffer> {
+    const { object } = this.#state(key);
+    return this.#cmacObject(object, Buffer.from(message));
+  }
+
+  async deriveKey(key: KeyHandle, block: Uint8Array): Promise<KeyHandle> {
+    const { object } = this.#state(key);
+    if (block.length !== 16) throw new RangeError(`deriveKey: expected a 16-byte block, got ${block.length} bytes`);
+    const data = Buffer.from(block);
+    return this.#use('C_DeriveKey (AES-CBC-ENCRYPT-DATA)', async (s) => {
+      const mechanism = { mechanism: pkcs11js.CKM_AES_CBC_ENCRYPT_DATA, parameter: { type: pkcs11js.CK_PARAMS_AES_CBC, iv: ZERO_IV, data } };
+      const derived = await this.#module.C_DeriveKeyAsync(s.handle, mechanism, object, sessionKeyTemplate('session', { withLength: true }));
+      return this.#sessionHandle(derived, 'session', s);
+    });
+  }
+
+  async decryptBlocks(key: KeyHandle, data: Uint8Array): Promise<Buffer> {
+    const { object } = this.#state(key);
+    if (data.length === 0 || data.length % 16 !== 0) throw new RangeError(`decryptBlocks: expected whole 16-byte blocks, got ${data.length} bytes`);
+    const input = Buffer.from(data);
+    return this.#use('C_Decrypt (AES-ECB)', async (s) => {
+      this.#module.C_DecryptInit(s.handle, { mechanism: pkcs11js.CKM_AES_ECB }, object);
+      const out = await this.#module.C_DecryptAsync(s.handle, input, Buffer.alloc(input.length));
+      if (out.length !== input.length) throw new Pkcs11VaultError(`C_Decrypt gave ${out.length} bytes for ${input.length}`);
+      return out;
+    });
+  }
+
+  async wrapKey(key: KeyHandle, kek: KeyHandle): Promise<Buffer> {
+    return this.#wrap(this.#state(key).object, this.#state(kek).object, 'C_WrapKey (AES-KEY-WRAP)');
+  }
+
+  async exportKey(key: KeyHandle): Promise<AES128Key> {
+    const { object } = this.#state(key);
+    // An ephemeral wrapping key: made here, put into the HSM, used for this one wrap, destroyed.
+    const ephemeral = randomBytes(16);
+    try {
+      const wrapper = this.#pool.sync('C_CreateObject (ephemeral wrapping key)', (s) => this.#module.C_CreateObject(s.handle, ephemeralWrapTemplate(ephemeral)));
+      let wrapped: Buffer;
+      try {
+        wrapped = await this.#wrap(object, wrapper, 'C_WrapKey (exporting a key)');
+      } finally {
+        this.#destroyQuietly(wrapper);
+      }
+      const clear = aesKeyUnwrap(ephemeral, wrapped);
+      try {
+        return AES128Key.fromBytes(clear);
+      } finally {
+        clear.fill(0);
+      }
+    } finally {
+      ephemeral.fill(0);
+    }
+  }
+
+  release(...keys: KeyHandle[]): void {
+    for (const key of keys) {
+      const state = Pkcs11KeyHandle.take(key, this);
+      if (!state || !state.session) continue;
+      if (!state.session.closed && !this.#closed) this.#destroyQuietly(state.object);
+      this.#pool.objectDestroyed(state.session);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#roots.clear();
+    this.#pairs.clear();
+    try {
+      await this.#pool.close();
+    } finally {
+      this.#library.release();
+    }
+  }
+
+  /** Sessions open now (the anchor included): for tests and metrics. */
+  get openSessions(): number {
+    return this.#pool.openSessions;
+  }
+
+  toString(): string {
+    return `[Pkcs11KeyVault token "${this.tokenLabel}"]`;
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #state(handle: KeyHandle): Pkcs11KeyState {
+    if (this.#closed) throw new Pkcs11VaultError('the PKCS#11 key vault is closed');
+    return Pkcs11KeyHandle.stateOf(handle, this);
+  }
+
+  #rootHandle(object: Buffer): KeyHandle {
+    return Pkcs11KeyHandle.create({ object, keyClass: 'root', session: null }, this);
+  }
+
+  /** A session object made in pool session `s`: counted there, so `s` outlives it. */
+  #sessionHandle(object: Buffer, keyClass: KeyClass, s: Pkcs11Session): KeyHandle {
+    this.#pool.objectCreated(s);
+    return Pkcs11KeyHandle.create({ object, keyClass, session: s }, this);
+  }
+
+  /** A session object made on the anchor session (which lives as long as the vault). */
+  #anchorHandle(object: Buffer, keyClass: KeyClass): KeyHandle {
+    const anchor = this.#pool.anchor;
+    this.#pool.objectCreated(anchor);
+    return Pkcs11KeyHandle.create({ object, keyClass, session: anchor }, this);
+  }
+
+  #createRootKey(eui: EUI64, nonce: Buffer, role: RootKeyRole, key: AES128Key): Buffer {
+    const value = Buffer.from(key.unsafeBytes());
+    try {
+      return this.#pool.sync(`C_CreateObject (${role} of ${eui})`, (s) =>
+        this.#module.C_CreateObject(s.handle, rootKeyTemplate(rootKeyObjectId(eui, nonce, role), rootKeyObjectLabel(eui, role), value)),
+      );
+    } finally {
+      value.fill(0);
+    }
+  }
+
+  #findRootKey(eui: EUI64, nonce: Buffer, role: RootKeyRole): Buffer {
+    const found = this.#find(rootKeySearch(rootKeyObjectId(eui, nonce, role)), 2);
+    if (found.length === 0) {
+      throw new SealedBlobError(
+        `the ${role} of device ${eui} is not in PKCS#11 token "${this.tokenLabel}": its reference points to an object that does not exist (another token, or deleted)`,
+      );
+    }
+    if (found.length > 1) throw new SealedBlobError(`the ${role} of device ${eui} is in PKCS#11 token "${this.tokenLabel}" more than once`);
+    return found[0]!;
+  }
+
+  #find(template: pkcs11js.Template, max: number): Buffer[] {
+    return this.#pool.sync('C_FindObjects', (s) => {
+      this.#module.C_FindObjectsInit(s.handle, template);
+      try {
+        return this.#module.C_FindObjects(s.handle, max);
+      } finally {
+        this.#module.C_FindObjectsFinal(s.handle);
+      }
+    });
+  }
+
+  /** The sealing key pair new blobs are sealed with: the one with the lowest id, created if none. */
+  #sealingPair(): SealingPair {
+    if (this.#currentPair) return this.#currentPair;
+    let pairs = this.#listPairs();
+    if (pairs.length === 0) {
+      const id = randomBytes(SEALING_KEY_ID_LENGTH);
+      const mech = { mechanism: pkcs11js.CKM_AES_KEY_GEN };
+      this.#pool.sync('C_GenerateKey (sealing keys)', (s) => {
+        const mac = this.#module.C_GenerateKey(s.handle, mech, internalKeyTemplate('mac', id, SEAL_MAC_LABEL));
+        try {
+          this.#module.C_GenerateKey(s.handle, mech, internalKeyTemplate('wrap', id, SEAL_WRAP_LABEL));
+        } catch (err) {
+          this.#destroyQuietly(mac);
+          throw err;
+        }
+      });
+      // Another process may have created a pair at the same moment: everyone picks the lowest id.
+      pairs = this.#listPairs();
+    }
+    pairs.sort((a, b) => Buffer.compare(a.id, b.id));
+    const chosen = pairs[0];
+    if (!chosen) throw new Pkcs11VaultError(`cannot create the vault's sealing keys in PKCS#11 token "${this.tokenLabel}"`);
+    this.#currentPair = chosen;
+    return chosen;
+  }
+
+  #listPairs(): SealingPair[] {
+    const pairs: SealingPair[] = [];
+    for (const wrap of this.#find(internalKeySearch(SEAL_WRAP_LABEL), 64)) {
+      const id = this.#pool.sync('C_GetAttributeValue (CKA_ID)', (s) => this.#module.C_GetAttributeValue(s.handle, wrap, [{ type: pkcs11js.CKA_ID }]))[0]?.value;
+      if (!id || id.length !== SEALING_KEY_ID_LENGTH) continue;
+      const mac = this.#find(internalKeySearch(SEAL_MAC_LABEL, id), 2);
+      if (mac.length !== 1) continue;
+      const pair = { id: Buffer.from(id), wrap, mac: mac[0]! };
+      this.#pairs.set(pair.id.toString('hex'), pair);
+      pairs.push(pair);
+    }
+    return pairs;
+  }
+
+  #pairById(id: Buffer, context: string): SealingPair {
+    const cached = this.#pairs.get(id.toString('hex'));
+    if (cached) return cached;
+    const wrap = this.#find(internalKeySearch(SEAL_WRAP_LABEL, id), 2);
+    const mac = this.#find(internalKeySearch(SEAL_MAC_LABEL, id), 2);
+    if (wrap.length !== 1 || mac.length !== 1) {
+      throw new SealedBlobError(`sealed key of "${context}" was sealed by a sealing key that is not in PKCS#11 token "${this.tokenLabel}" (another token?)`);
+    }
+    const pair = { id, wrap: wrap[0]!, mac: mac[0]! };
+    this.#pairs.set(id.toString('hex'), pair);
+    return pair;
+  }
+
+  #cmacObject(object: Buffer, message: Buffer): Promise<Buffer> {
+    return this.#use('C_Sign (AES-CMAC)', async (s) => {
+      this.#module.C_SignInit(s.handle, { mechanism: pkcs11js.CKM_AES_CMAC }, object);
+      // An empty message goes through C_SignFinal: a zero-length C_Sign reaches the module as a
+      // NULL pointer, which SoftHSM2 refuses (CKR_ARGUMENTS_BAD).
+      const tag =
+        message.length === 0
+          ? await this.#module.C_SignFinalAsync(s.handle, Buffer.alloc(16))
+          : await this.#module.C_SignAsync(s.handle, message, Buffer.alloc(16));
+      if (tag.length !== 16) throw new Pkcs11VaultError(`C_Sign (AES-CMAC) gave ${tag.length} bytes, expected the full 16-byte tag`);
+      return tag;
+    });
+  }
+
+  #wrap(key: Buffer, kek: Buffer, operation: string): Promise<Buffer> {
+    return this.#use(operation, async (s) => {
+      const wrapped = await this.#module.C_WrapKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, kek, key, Buffer.alloc(24));
+      if (wrapped.length !== 24) throw new Pkcs11VaultError(`${operation} gave ${wrapped.length} bytes, expected 24`);
+      return wrapped;
+    });
+  }
+
+  /**
+   * Runs an operation on a pool session. When an object handle turned out stale (an object
+   * deleted by another process), every cached handle is forgotten so the next use looks again.
+   */
+  async #use<T>(operation: string, fn: (s: Pkcs11Session) => Promise<T> | T): Promise<T> {
+    try {
+      return await this.#pool.use(operation, fn);
+    } catch (err) {
+      if (err instanceof Pkcs11VaultError && err.ckr !== undefined && HANDLE_GONE.has(err.ckr)) {
+        this.#roots.clear();
+        this.#pairs.clear();
+        this.#currentPair = null;
+      }
+      throw err;
+    }
+  }
+
+  #destroyQuietly(object: Buffer): void {
+    try {
+      this.#pool.sync('C_DestroyObject', (s) => this.#module.C_DestroyObject(s.handle, object));
+    } catch {
+      // already gone (its session closed), or the vault is closing
+    }
+  }
+}
+
+function checkContext(context: string): void {
+  if (typeof context !== 'string' || context.length === 0) throw new TypeError('a sealing context is required');
+}
