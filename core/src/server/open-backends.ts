@@ -1,5 +1,6 @@
 import type { KeyVault } from '../keys/key-vault';
 import { loadOrCreateMasterKey } from '../keys/master-key';
+import { openPkcs11Vault } from '../keys/open-pkcs11-vault';
 import { SoftwareKeyVault } from '../keys/software-vault';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
@@ -30,7 +31,8 @@ export async function openBackends(settings: BackendSettings, env: NodeJS.Proces
       break;
     }
     case 'pkcs11':
-      throw new BackendUnavailableError('the PKCS#11 key vault is not available in this release; use --vault software');
+      vault = await openPkcs11Vault(settings.vault, env);
+      break;
   }
   let store: Store;
   switch (settings.store.kind) {

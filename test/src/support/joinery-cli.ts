@@ -19,10 +19,29 @@ export async function makeTempDir(prefix: string): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), `joinery-${prefix}-`));
 }
 
+/**
+ * Backend flags and environment every `joinery` process of this test file gets (e.g. the PKCS#11
+ * vault on a SoftHSM2 token: `--vault pkcs11 --pkcs11-lib ... --pkcs11-token ...` and
+ * `JOINERY_PKCS11_PIN`, `SOFTHSM2_CONF`). The flags go to the commands that take backend flags
+ * (`serve`, `ns`, `as`, `devices`, `keys`); the environment to every process. A call's own `env`
+ * still wins.
+ */
+let backend: { readonly args: readonly string[]; readonly env: NodeJS.ProcessEnv } = { args: [], env: {} };
+const BACKEND_COMMANDS = new Set(['serve', 'ns', 'as', 'devices', 'keys']);
+
+export function useBackend(options: { readonly args?: readonly string[]; readonly env?: NodeJS.ProcessEnv }): void {
+  backend = { args: options.args ?? [], env: options.env ?? {} };
+}
+
+function withBackend(args: readonly string[]): string[] {
+  const takesBackend = args[0] !== undefined && BACKEND_COMMANDS.has(args[0]) && !args.includes('--help');
+  return takesBackend ? [...args, ...backend.args] : [...args];
+}
+
 /** Runs `joinery ARGS` to completion. */
 export function runCLI(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CLIResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...withBackend(args)], { env: { ...process.env, ...backend.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -54,8 +73,8 @@ export interface ServerProcess {
 
 /** Starts `joinery serve` on free ports and waits until it listens. */
 export function startServer(dataDir: string, extraArgs: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...extraArgs], {
-    env: { ...process.env, ...env },
+  const child = spawn(process.execPath, [CLI, ...withBackend(['serve', '--data-dir', dataDir, '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...extraArgs])], {
+    env: { ...process.env, ...backend.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
