@@ -2,6 +2,7 @@ import type { KeyVault } from '../keys/key-vault';
 import { loadOrCreateMasterKey } from '../keys/master-key';
 import { openPkcs11Vault } from '../keys/open-pkcs11-vault';
 import { SoftwareKeyVault } from '../keys/software-vault';
+import { PostgresStore } from '../store/postgres/postgres-store';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
 import type { BackendSettings } from './backend-settings';
@@ -21,27 +22,37 @@ export class BackendUnavailableError extends Error {
 }
 
 export async function openBackends(settings: BackendSettings, env: NodeJS.ProcessEnv = process.env): Promise<Backends> {
+  // The PKCS#11 vault is opened first: a wrong module, token or PIN creates nothing.
+  const hsm = settings.vault.kind === 'pkcs11' ? await openPkcs11Vault(settings.vault, env) : null;
+  // A PostgreSQL store is opened (connected, migrated) first: a wrong URL or an unreachable
+  // server creates nothing in the data directory.
+  let postgres: PostgresStore | null;
+  try {
+    postgres = settings.store.kind === 'postgres' ? await PostgresStore.open(settings.store.url) : null;
+  } catch (err) {
+    await hsm?.close();
+    throw err;
+  }
   const created: string[] = [];
   let vault: KeyVault;
-  switch (settings.vault.kind) {
-    case 'software': {
+  try {
+    if (hsm) {
+      vault = hsm;
+    } else {
       const master = await loadOrCreateMasterKey({ dataDir: settings.dataDir, env });
       if (master.created) created.push(`master key ${settings.dataDir}/master.key (mode 0600): back it up, every root key is sealed under it`);
       vault = new SoftwareKeyVault(master.key);
-      break;
     }
-    case 'pkcs11':
-      vault = await openPkcs11Vault(settings.vault, env);
-      break;
+  } catch (err) {
+    await postgres?.close();
+    throw err;
   }
   let store: Store;
-  switch (settings.store.kind) {
-    case 'sqlite':
-      store = SqliteStore.open(settings.store.path);
-      break;
-    case 'postgres':
-      await vault.close();
-      throw new BackendUnavailableError('the PostgreSQL store is not available in this release; use the embedded SQLite store (--store sqlite:<path>)');
+  try {
+    store = settings.store.kind === 'sqlite' ? SqliteStore.open(settings.store.path) : postgres!;
+  } catch (err) {
+    await vault.close();
+    throw err;
   }
   return {
     settings,

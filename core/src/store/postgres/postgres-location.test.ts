@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { ParseError } from '../../lorawan/parse-error';
 import { DEFAULT_POOL_SIZE, parsePostgresLocation } from './postgres-location';
 
@@ -25,6 +26,21 @@ describe('parsePostgresLocation', () => {
     expect(u.searchParams.get('application_name')).toBe('mine');
     const both = new URL(parsePostgresLocation('postgres://h/js?options=-c%20a%3Db', { schema: 's1' }).connectionString);
     expect(both.searchParams.get('options')).toBe('-c a=b -c search_path=s1');
+  });
+
+  test('location/no user in the URL: PGUSER, else the operating-system user (as psql does)', () => {
+    const saved = process.env['PGUSER'];
+    try {
+      process.env['PGUSER'] = 'from-env';
+      expect(new URL(parsePostgresLocation('postgres://h/db').connectionString).username).toBe('from-env');
+      delete process.env['PGUSER'];
+      expect(new URL(parsePostgresLocation('postgres://h/db').connectionString).username).toBe(encodeURIComponent(os.userInfo().username));
+      expect(new URL(parsePostgresLocation('postgres://h/db?user=u2').connectionString).username).toBe('');
+      expect(parsePostgresLocation('postgres://h/db').display).toBe('postgres://h/db');
+    } finally {
+      if (saved === undefined) delete process.env['PGUSER'];
+      else process.env['PGUSER'] = saved;
+    }
   });
 
   test('location/options override the URL', () => {

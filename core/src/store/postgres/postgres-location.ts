@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { ParseError } from '../../lorawan/parse-error';
 
 /** A PostgreSQL schema Joinery may use: lower-case, so it never needs quoting, and at most 63 bytes. */
@@ -67,7 +68,20 @@ export function parsePostgresLocation(url: string, options: PostgresLocationOpti
     forDriver.searchParams.set('options', `${existing === null ? '' : `${existing} `}-c search_path=${schema}`);
   }
   if (!forDriver.searchParams.has('application_name')) forDriver.searchParams.set('application_name', 'joinery');
+  // No user in the URL: PGUSER, else the operating-system user, as psql and libpq do (node-postgres
+  // would otherwise send an empty user name).
+  if (forDriver.username === '' && !forDriver.searchParams.has('user')) forDriver.username = encodeURIComponent(defaultUser());
   return { connectionString: forDriver.href, schema, poolSize, display };
+}
+
+function defaultUser(): string {
+  const fromEnv = process.env['PGUSER'];
+  if (fromEnv) return fromEnv;
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'postgres';
+  }
 }
 
 /** `postgres://user@host:port/db` with the password (and the query) left out. */
