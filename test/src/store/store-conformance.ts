@@ -344,7 +344,8 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
     });
 
     test('sessions/belong to an existing device', async () => {
-      await expect(store.addSession(session(eui(64), 1), 3)).rejects.toThrow(/foreign key/i);
+      // (toMatchObject, not toThrow: an error of a native addon may come from another realm under jest.)
+      await expect(store.addSession(session(eui(64), 1), 3)).rejects.toMatchObject({ message: expect.stringMatching(/foreign key/i) });
       expect(await store.getDevice(eui(64))).toBeNull();
     });
 

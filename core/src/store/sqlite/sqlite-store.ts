@@ -329,6 +329,11 @@ function toPeer(row: PeerRow): Peer {
   throw new Error(`peer ${row.name}: unknown kind "${row.kind}"`);
 }
 
+/**
+ * By its code, not `instanceof Database.SqliteError`: the native addon keeps the error class of
+ * the first copy of better-sqlite3 loaded in the process, and a test runner that gives every
+ * test file its own module registry (jest) loads several copies in one process.
+ */
 function isConstraint(err: unknown, code: string): boolean {
-  return err instanceof Database.SqliteError && err.code === code;
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
