@@ -6,9 +6,11 @@ export type { Store, DeviceListQuery } from './store/store';
 export { DeviceExistsError, PeerExistsError } from './store/store';
 export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';
 export type { SessionRecord } from './store/session';
+export type { AuditEvent, AuditQuery } from './store/audit-event';
 
 export type { Peer, NetworkServerPeer, ApplicationServerPeer } from './peers/peer';
 export { VENDORS, parseVendor, type Vendor } from './peers/vendor';
+export { DEFAULT_PEER_SETTINGS, parsePeerSettings, type PeerSettings } from './peers/peer-settings';
 export { dialectOf, type VendorDialect } from './peers/vendor-dialect';
 export { readCredentialBundle, type CredentialBundle, type PeerDescriptor } from './peers/credential-bundle';
 

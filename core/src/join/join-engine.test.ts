@@ -5,6 +5,7 @@ import { parseDevAddr, parseEUI64, parseNetID } from '../lorawan/identifiers';
 import { encodeJoinRequest } from '../lorawan/join-request';
 import { devNonce, joinNonce } from '../lorawan/nonces';
 import type { NetworkServerPeer } from '../peers/peer';
+import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import type { JoinRequestInput } from './join-request-input';
 import { JoinEngine } from './join-engine';
@@ -27,6 +28,7 @@ async function setup() {
     certFingerprint: 'aa'.repeat(32),
     kekLabel: '000013',
     sealedKEK: await vault.sealKey(kek, kekContext('ns-a')),
+    settings: DEFAULT_PEER_SETTINGS,
     createdAt: new Date(),
   };
   await store.insertPeer(peer);

@@ -1,4 +1,5 @@
 import type { EUI64, NetID } from '../lorawan/identifiers';
+import type { PeerSettings } from './peer-settings';
 import type { Vendor } from './vendor';
 
 /**
@@ -16,6 +17,8 @@ interface PeerBase {
   readonly kekLabel: string;
   /** The KEK, sealed by the key vault (context `kek:<name>`). */
   readonly sealedKEK: Buffer;
+  /** Asynchronous answers, Authorization-header identification. */
+  readonly settings: PeerSettings;
   readonly createdAt: Date;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { KeyVault } from '../keys/key-vault';
 import { kekContext } from '../join/vault-contexts';
@@ -9,11 +9,13 @@ import { issueClientCertificate } from '../pki/certificate-authority';
 import type { Store } from '../store/store';
 import { BUNDLE_FILES, bundleReadme, writeCredentialBundle, type PeerDescriptor } from './credential-bundle';
 import { PEER_NAME, type Peer } from './peer';
+import type { PeerSettings } from './peer-settings';
+import { DEFAULT_PEER_SETTINGS } from './peer-settings';
 import type { Vendor } from './vendor';
 
 export type PeerRegistration =
-  | { readonly kind: 'ns'; readonly name: string; readonly netID: NetID; readonly nsID: EUI64 | null; readonly vendor: Vendor; readonly kekLabel?: string }
-  | { readonly kind: 'as'; readonly name: string; readonly asID: string; readonly kekLabel?: string };
+  | { readonly kind: 'ns'; readonly name: string; readonly netID: NetID; readonly nsID: EUI64 | null; readonly vendor: Vendor; readonly kekLabel?: string; readonly settings?: PeerSettings }
+  | { readonly kind: 'as'; readonly name: string; readonly asID: string; readonly kekLabel?: string; readonly settings?: PeerSettings };
 
 export interface RegisteredPeer {
   readonly peer: Peer;
@@ -28,7 +30,7 @@ export class BundleDirectoryInUseError extends Error {
 /**
  * Registers a network server or application server: issues its client certificate from
  * Joinery's CA, generates its KEK inside the vault (sealed in the store; its clear value goes
- * only into the bundle's kek.json), stores the peer, and writes its credential bundle.
+ * only into the bundle's kek.json), writes its credential bundle, and stores the peer.
  *
  * KEK labels default to what each side already uses: a network server's NetID (the label the
  * ChirpStack-family Join Server uses), an application server's AS-ID.
@@ -58,15 +60,18 @@ export async function registerPeer(
   try {
     const sealedKEK = await deps.vault.sealKey(kek, kekContext(registration.name));
     const createdAt = new Date();
+    const settings: PeerSettings = registration.settings ?? DEFAULT_PEER_SETTINGS;
     const peer: Peer =
       registration.kind === 'ns'
-        ? { kind: 'ns', name: registration.name, netID: registration.netID, nsID: registration.nsID, vendor: registration.vendor, certFingerprint: client.fingerprint, kekLabel, sealedKEK, createdAt }
-        : { kind: 'as', name: registration.name, asID: registration.asID, certFingerprint: client.fingerprint, kekLabel, sealedKEK, createdAt };
+        ? { kind: 'ns', name: registration.name, netID: registration.netID, nsID: registration.nsID, vendor: registration.vendor, certFingerprint: client.fingerprint, kekLabel, sealedKEK, settings, createdAt }
+        : { kind: 'as', name: registration.name, asID: registration.asID, certFingerprint: client.fingerprint, kekLabel, sealedKEK, settings, createdAt };
     const descriptor: PeerDescriptor =
       peer.kind === 'ns'
         ? { kind: 'ns', name: peer.name, netID: peer.netID, ...(peer.nsID ? { nsID: peer.nsID } : {}), vendor: peer.vendor, biURL }
         : { kind: 'as', name: peer.name, asID: peer.asID, biURL };
-    await deps.store.insertPeer(peer);
+    // The bundle first, then the peer: a bundle that cannot be written (a bad --out) must not
+    // leave a registered peer nobody has credentials for, whose name a retry could not reuse.
+    const outDirExisted = existsSync(outDir);
     const kekHex = (await deps.vault.exportKey(kek)).unsafeBytes().toString('hex');
     const files = await writeCredentialBundle(outDir, {
       caPem: deps.ca.certPem,
@@ -76,6 +81,14 @@ export async function registerPeer(
       peer: descriptor,
       readme: bundleReadme(descriptor, kekLabel),
     });
+    try {
+      await deps.store.insertPeer(peer);
+    } catch (err) {
+      // Not registered after all (another process took the name meanwhile): take back the credentials.
+      await Promise.all(files.map((f) => fs.rm(f, { force: true })));
+      if (!outDirExisted) await fs.rmdir(outDir).catch(() => undefined);
+      throw err;
+    }
     return { peer, files };
   } finally {
     deps.vault.release(kek);

@@ -1,5 +1,7 @@
 import type { EUI64 } from '../lorawan/identifiers';
 import type { Peer } from '../peers/peer';
+import type { PeerSettings } from '../peers/peer-settings';
+import type { AuditEvent, AuditQuery } from './audit-event';
 import type { Device, JoinCommit, NewDevice } from './device';
 import type { SessionRecord } from './session';
 
@@ -50,8 +52,20 @@ export interface Store {
   /** Throws PeerExistsError on a duplicate name or certificate fingerprint. */
   insertPeer(peer: Peer): Promise<void>;
   getPeer(name: string): Promise<Peer | null>;
+  /** Replaces a peer's settings; false when there is no such peer. */
+  updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean>;
   getPeerByFingerprint(certFingerprint: string): Promise<Peer | null>;
   listPeers(): Promise<Peer[]>;
+
+  /**
+   * The operator's way out of a "DevNonce already used" loop: forgets the device's used
+   * DevNonces (the counter of 1.0.4/1.1 devices, the set of 1.0.0-1.0.3 devices) and records
+   * `audit`, in one transaction. The JoinNonce and RJcount1 are never reset. Returns the device
+   * as it now is, or null when there is no such device.
+   */
+  resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null>;
+  /** Audit entries, newest first. */
+  listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>;
 
   /** Store reachable and usable (for readiness). */
   ping(): Promise<void>;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DeviceExistsError, PeerExistsError, type ApplicationServerPeer, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SessionRecord, type Store } from '@joinery/core';
+import { DEFAULT_PEER_SETTINGS, DeviceExistsError, PeerExistsError, type ApplicationServerPeer, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SessionRecord, type Store } from '@joinery/core';
 import { parseEUI64, parseNetID } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, MAX_DEV_NONCE, MAX_JOIN_NONCE } from '../../../core/src/lorawan/nonces';
 import { nextJoinNonce } from '../../../core/src/join/next-join-nonce';
@@ -67,6 +67,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         certFingerprint: randomBytes(32).toString('hex'),
         kekLabel: `${base}-kek`,
         sealedKEK: randomBytes(46),
+        settings: DEFAULT_PEER_SETTINGS,
         createdAt: new Date(1_700_000_000_123),
         netID: parseNetID('000013'),
         nsID: parseEUI64('0000000000000013'),
@@ -358,6 +359,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         certFingerprint: randomBytes(32).toString('hex'),
         kekLabel: 'my-as-kek',
         sealedKEK: randomBytes(46),
+        settings: DEFAULT_PEER_SETTINGS,
         createdAt: new Date(1_700_000_000_456),
         asID: 'as.example.com',
       };

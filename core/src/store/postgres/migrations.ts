@@ -68,6 +68,22 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'peer settings, audit trail',
+    up: `
+      ALTER TABLE peers ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+      CREATE TABLE audit_events (
+        id      BIGSERIAL   PRIMARY KEY,
+        at      TIMESTAMPTZ NOT NULL,
+        actor   TEXT        NOT NULL,
+        action  TEXT        NOT NULL,
+        dev_eui TEXT,
+        detail  TEXT        NOT NULL
+      );
+      CREATE INDEX audit_events_by_device ON audit_events (dev_eui, id);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

@@ -3,6 +3,8 @@ import { parseEUI64, parseNetID, type EUI64 } from '../../lorawan/identifiers';
 import { parseMACVersion } from '../../lorawan/mac-version';
 import { devNonce, joinNonce } from '../../lorawan/nonces';
 import type { Peer } from '../../peers/peer';
+import { parsePeerSettings, serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
+import type { AuditEvent, AuditQuery } from '../audit-event';
 import { parseVendor } from '../../peers/vendor';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, type GroupCommitOptions } from '../group-commit';
@@ -76,12 +78,21 @@ interface PeerRow {
   vendor: string | null;
   as_id: string | null;
   created_at: Date;
+  settings: string;
+}
+
+interface AuditRow {
+  at: Date;
+  actor: string;
+  action: string;
+  dev_eui: string | null;
+  detail: string;
 }
 
 const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer,
   last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at`;
 const SESSION_COLUMNS = 'dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at';
-const PEER_COLUMNS = 'name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at';
+const PEER_COLUMNS = 'name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at, settings';
 
 /** The conditional nonce write of one join: the statement the whole design rests on. */
 const COMMIT_JOIN = `
@@ -329,7 +340,7 @@ export class PostgresStore implements Store {
   async insertPeer(peer: Peer): Promise<void> {
     const ns = peer.kind === 'ns' ? peer : null;
     try {
-      await this.#pool.query(`INSERT INTO peers (${PEER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
+      await this.#pool.query(`INSERT INTO peers (${PEER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
         peer.name,
         peer.kind,
         peer.certFingerprint,
@@ -340,6 +351,7 @@ export class PostgresStore implements Store {
         ns ? ns.vendor : null,
         peer.kind === 'as' ? peer.asID : null,
         peer.createdAt,
+        serializePeerSettings(peer.settings),
       ]);
     } catch (err) {
       if (sqlState(err) === '23505') throw new PeerExistsError(peer.name);
@@ -355,6 +367,43 @@ export class PostgresStore implements Store {
   async getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
     const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMNS} FROM peers WHERE cert_fingerprint = $1`, [certFingerprint]);
     return rows[0] ? toPeer(rows[0]) : null;
+  }
+
+  async updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {
+    const r = await this.#pool.query('UPDATE peers SET settings = $1 WHERE name = $2', [serializePeerSettings(settings), name]).catch((err: unknown) => {
+      throw wrap('updating peer settings', err);
+    });
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null> {
+    const reset = await this.#transaction('resetting DevNonces', async (client) => {
+      const r = await client.query(`UPDATE devices SET last_dev_nonce = NULL, used_dev_nonces = '{}', version = version + 1 WHERE dev_eui = $1`, [devEUI]);
+      if ((r.rowCount ?? 0) === 0) return false;
+      await client.query('INSERT INTO audit_events (at, actor, action, dev_eui, detail) VALUES ($1, $2, $3, $4, $5)', [
+        audit.at,
+        audit.actor,
+        audit.action,
+        audit.devEUI,
+        JSON.stringify(audit.detail),
+      ]);
+      return true;
+    });
+    return reset ? this.getDevice(devEUI) : null;
+  }
+
+  async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
+    const rows =
+      query.devEUI === undefined
+        ? await this.#query<AuditRow>('listing audit events', 'SELECT at, actor, action, dev_eui, detail FROM audit_events ORDER BY id DESC LIMIT $1', [query.limit])
+        : await this.#query<AuditRow>('listing audit events', 'SELECT at, actor, action, dev_eui, detail FROM audit_events WHERE dev_eui = $1 ORDER BY id DESC LIMIT $2', [query.devEUI, query.limit]);
+    return rows.map((row) => ({
+      at: row.at,
+      actor: row.actor,
+      action: row.action,
+      devEUI: row.dev_eui === null ? null : parseEUI64(row.dev_eui, 'audit_events.dev_eui'),
+      detail: JSON.parse(row.detail) as AuditEvent['detail'],
+    }));
   }
 
   async listPeers(): Promise<Peer[]> {
@@ -532,6 +581,7 @@ function toPeer(row: PeerRow): Peer {
     certFingerprint: row.cert_fingerprint,
     kekLabel: row.kek_label,
     sealedKEK: row.sealed_kek,
+    settings: parsePeerSettings(row.settings),
     createdAt: row.created_at,
   };
   if (row.kind === 'ns') {

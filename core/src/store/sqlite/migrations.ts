@@ -60,6 +60,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'peer settings, audit trail',
+    up: `
+      ALTER TABLE peers ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+      CREATE TABLE audit_events (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      INTEGER NOT NULL,
+        actor   TEXT    NOT NULL,
+        action  TEXT    NOT NULL,
+        dev_eui TEXT,
+        detail  TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_events_by_device ON audit_events (dev_eui, id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

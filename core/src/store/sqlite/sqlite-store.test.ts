@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_PEER_SETTINGS } from '../../peers/peer-settings';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -66,6 +67,7 @@ function nsPeer(name: string, overrides: Partial<NetworkServerPeer> = {}): Netwo
     certFingerprint: randomBytes(32).toString('hex'),
     kekLabel: `${name}-kek`,
     sealedKEK: randomBytes(46),
+    settings: DEFAULT_PEER_SETTINGS,
     createdAt: new Date(1_700_000_000_123),
     netID: parseNetID('000013'),
     nsID: parseEUI64('0000000000000013'),
@@ -287,6 +289,7 @@ describe('SqliteStore', () => {
       certFingerprint: randomBytes(32).toString('hex'),
       kekLabel: 'my-as-kek',
       sealedKEK: randomBytes(46),
+    settings: DEFAULT_PEER_SETTINGS,
       createdAt: new Date(1_700_000_000_456),
       asID: 'as.example.com',
     };

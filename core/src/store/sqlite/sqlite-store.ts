@@ -5,6 +5,8 @@ import { parseEUI64, parseNetID, type EUI64 } from '../../lorawan/identifiers';
 import { parseMACVersion } from '../../lorawan/mac-version';
 import { devNonce, joinNonce } from '../../lorawan/nonces';
 import type { Peer } from '../../peers/peer';
+import { parsePeerSettings, serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
+import type { AuditEvent, AuditQuery } from '../audit-event';
 import { parseVendor } from '../../peers/vendor';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import type { SessionRecord } from '../session';
@@ -49,6 +51,7 @@ interface PeerRow {
   kind: string;
   cert_fingerprint: string;
   kek_label: string;
+  settings: string;
   sealed_kek: Buffer;
   net_id: string | null;
   ns_id: string | null;
@@ -74,6 +77,7 @@ export class SqliteStore implements Store {
   readonly #stmt: Statements;
   readonly #insertDevicesTx: (devices: readonly NewDevice[]) => void;
   readonly #addSessionTx: (session: SessionRecord, keep: number) => void;
+  readonly #resetDevNoncesTx: (devEUI: EUI64, audit: AuditEvent) => boolean;
 
   /**
    * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
@@ -120,6 +124,13 @@ export class SqliteStore implements Store {
       this.#stmt.pruneSessions.run(s.devEUI, s.devEUI, keep);
     });
     this.#addSessionTx = (session, keep) => addSession.immediate(session, keep);
+
+    const resetDevNonces = db.transaction((devEUI: EUI64, audit: AuditEvent) => {
+      if (this.#stmt.resetDevNonces.run(devEUI).changes === 0) return false;
+      this.#stmt.insertAudit.run(audit.at.getTime(), audit.actor, audit.action, audit.devEUI, JSON.stringify(audit.detail));
+      return true;
+    });
+    this.#resetDevNoncesTx = (devEUI, audit) => resetDevNonces.immediate(devEUI, audit);
   }
 
   async insertDevices(devices: readonly NewDevice[]): Promise<void> {
@@ -193,6 +204,7 @@ export class SqliteStore implements Store {
         ns ? ns.vendor : null,
         peer.kind === 'as' ? peer.asID : null,
         peer.createdAt.getTime(),
+        serializePeerSettings(peer.settings),
       );
     } catch (err) {
       if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY') || isConstraint(err, 'SQLITE_CONSTRAINT_UNIQUE')) {
@@ -210,6 +222,19 @@ export class SqliteStore implements Store {
   async getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
     const row = this.#stmt.getPeerByFingerprint.get(certFingerprint) as PeerRow | undefined;
     return row ? toPeer(row) : null;
+  }
+
+  async updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {
+    return this.#stmt.updatePeerSettings.run(serializePeerSettings(settings), name).changes > 0;
+  }
+
+  async resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null> {
+    return this.#resetDevNoncesTx(devEUI, audit) ? this.getDevice(devEUI) : null;
+  }
+
+  async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
+    const rows = (query.devEUI === undefined ? this.#stmt.listAudit.all(query.limit) : this.#stmt.listAuditOfDevice.all(query.devEUI, query.limit)) as AuditRow[];
+    return rows.map(toAuditEvent);
   }
 
   async listPeers(): Promise<Peer[]> {
@@ -257,9 +282,16 @@ function prepareStatements(db: Database.Database) {
          FROM sessions WHERE dev_eui = ? AND session_key_id = ?`,
     ),
     insertPeer: db.prepare(
-      `INSERT INTO peers (name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO peers (name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at, settings)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    updatePeerSettings: db.prepare('UPDATE peers SET settings = ? WHERE name = ?'),
+    resetDevNonces: db.prepare(
+      `UPDATE devices SET last_dev_nonce = NULL, used_dev_nonces = '[]', version = version + 1 WHERE dev_eui = ?`,
+    ),
+    insertAudit: db.prepare('INSERT INTO audit_events (at, actor, action, dev_eui, detail) VALUES (?, ?, ?, ?, ?)'),
+    listAudit: db.prepare('SELECT at, actor, action, dev_eui, detail FROM audit_events ORDER BY id DESC LIMIT ?'),
+    listAuditOfDevice: db.prepare('SELECT at, actor, action, dev_eui, detail FROM audit_events WHERE dev_eui = ? ORDER BY id DESC LIMIT ?'),
     getPeer: db.prepare('SELECT * FROM peers WHERE name = ?'),
     getPeerByFingerprint: db.prepare('SELECT * FROM peers WHERE cert_fingerprint = ?'),
     listPeers: db.prepare('SELECT * FROM peers ORDER BY name'),
@@ -311,6 +343,7 @@ function toPeer(row: PeerRow): Peer {
     certFingerprint: row.cert_fingerprint,
     kekLabel: row.kek_label,
     sealedKEK: row.sealed_kek,
+    settings: parsePeerSettings(row.settings),
     createdAt: new Date(row.created_at),
   };
   if (row.kind === 'ns') {
@@ -336,4 +369,22 @@ function toPeer(row: PeerRow): Peer {
  */
 function isConstraint(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+interface AuditRow {
+  at: number;
+  actor: string;
+  action: string;
+  dev_eui: string | null;
+  detail: string;
+}
+
+function toAuditEvent(row: AuditRow): AuditEvent {
+  return {
+    at: new Date(row.at),
+    actor: row.actor,
+    action: row.action,
+    devEUI: row.dev_eui === null ? null : parseEUI64(row.dev_eui, 'audit_events.dev_eui'),
+    detail: JSON.parse(row.detail) as AuditEvent['detail'],
+  };
 }
