@@ -392,6 +392,31 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await store.getPeer(ns.name)).toEqual(ns);
     });
 
+    test('peers/settings: stored with the peer, replaced whole, false for an unknown peer', async () => {
+      const ns = nsPeer('with-settings', { settings: { asyncAnswers: { url: 'https://ns.example:8001/', caPem: null }, authorizationSHA256: null } });
+      await store.insertPeer(ns);
+      expect((await store.getPeer(ns.name))?.settings).toEqual(ns.settings);
+      const next = { asyncAnswers: null, authorizationSHA256: 'ab'.repeat(32) };
+      expect(await store.updatePeerSettings(ns.name, next)).toBe(true);
+      expect((await store.getPeerByFingerprint(ns.certFingerprint))?.settings).toEqual(next);
+      expect(await store.updatePeerSettings(nsName('nobody'), next)).toBe(false);
+    });
+
+    test('devices/DevNonce reset: used DevNonces forgotten, JoinNonce and RJcount1 kept, audited in the same write', async () => {
+      await store.insertDevices([newDevice(81)]);
+      expect(await store.commitJoin({ ...commit(eui(81), 0, 9), nonces: { lastDevNonce: devNonce(40), usedDevNonces: [devNonce(7), devNonce(40)], lastJoinNonce: joinNonce(9), lastRJCount1: 3 } })).toBe(true);
+      const at = new Date(1_700_000_100_000);
+      const reset = await store.resetDevNonces(eui(81), { at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } });
+      expect(reset?.nonces).toEqual({ lastDevNonce: null, usedDevNonces: [], lastJoinNonce: 9, lastRJCount1: 3 });
+      expect(reset?.version).toBe(2);
+      const events = await store.listAuditEvents({ devEUI: eui(81), limit: 10 });
+      expect(events).toEqual([{ at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } }]);
+      expect((await store.listAuditEvents({ limit: 1000 })).some((e) => e.devEUI === eui(81))).toBe(true);
+      // An unknown device: nothing reset, nothing audited.
+      expect(await store.resetDevNonces(eui(82), { at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(82), detail: {} })).toBeNull();
+      expect(await store.listAuditEvents({ devEUI: eui(82), limit: 10 })).toEqual([]);
+    });
+
     test('durability/everything survives close and reopen; close is idempotent', async () => {
       const first = await openStore();
       await first.insertDevices([newDevice(71), newDevice(72)]);
