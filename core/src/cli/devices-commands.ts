@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { detectImportFormat, parseDeviceImportFile } from '../devices/device-import-file';
+import { detectImportFormat, importUnit, parseDeviceImportFile } from '../devices/device-import-file';
 import { importDevices } from '../devices/import-devices';
 import { parseEUI64 } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
@@ -63,11 +63,12 @@ export function addDevicesCommands(program: Command): void {
     } catch (e) {
       throw new ParseError('FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
-    const rows = parseDeviceImportFile(content, detectImportFormat(file, content));
+    const format = detectImportFormat(file, content);
+    const rows = parseDeviceImportFile(content, format);
     const backends = await openBackends(backendSettings(flags));
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
-      const s = await importDevices({ store: backends.store, vault: backends.vault }, rows, { nsPeer: flags.ns, asPeer: flags.as ?? null });
+      const s = await importDevices({ store: backends.store, vault: backends.vault }, rows, { nsPeer: flags.ns, asPeer: flags.as ?? null }, importUnit(format));
       say(`imported ${s.imported} device${s.imported === 1 ? '' : 's'} (${s.legacy} LoRaWAN 1.0.x, ${s.v11} LoRaWAN 1.1), bound to network server ${s.nsPeer}` + (s.asPeer ? ` and application server ${s.asPeer}` : ''));
     } finally {
       await backends.close();
@@ -87,6 +88,7 @@ export function addDevicesCommands(program: Command): void {
     const offset = positiveInt(flags.offset, '--offset', Number.MAX_SAFE_INTEGER);
     const backends = await openBackends(backendSettings(flags));
     try {
+      for (const c of backends.created) note(`joinery: created ${c}`);
       const list = await backends.store.listDevices({ limit, offset, ...(flags.ns ? { nsPeer: flags.ns } : {}) });
       if (flags.json) {
         say(JSON.stringify(list.map(deviceView), null, 2));
@@ -124,6 +126,7 @@ export function addDevicesCommands(program: Command): void {
     const devEUI = parseEUI64(devEUIArg, 'DEVEUI');
     const backends = await openBackends(backendSettings(flags));
     try {
+      for (const c of backends.created) note(`joinery: created ${c}`);
       const d = await backends.store.getDevice(devEUI);
       if (!d) {
         process.exitCode = 1;

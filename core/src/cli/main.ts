@@ -21,7 +21,9 @@ addSimulateCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
-    process.exit(err.exitCode);
+    // --help and --version exit 0; a usage error (unknown command or option, a missing
+    // argument or required option) exits 2, like every other bad input.
+    process.exit(err.exitCode === 0 ? 0 : 2);
   }
   if (err instanceof ParseError) {
     process.stderr.write(`joinery: ${err.message}\n`);

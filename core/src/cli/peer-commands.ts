@@ -2,9 +2,8 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseEUI64, parseNetID } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
-import { registerPeer, type PeerRegistration } from '../peers/register-peer';
+import type { PeerRegistration } from '../peers/register-peer';
 import { parseVendor, VENDORS } from '../peers/vendor';
-import { loadOrCreatePKI } from '../pki/pki-files';
 import { openBackends } from '../server/open-backends';
 import { serverHosts } from '../server/server-hosts';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
@@ -55,6 +54,8 @@ async function register(flags: PeerFlags, registration: PeerRegistration): Promi
   const backends = await openBackends(backendSettings(flags));
   try {
     for (const c of backends.created) note(`joinery: created ${c}`);
+    // Loaded here, not at start-up: the X.509 code is slow to load and only these commands use it.
+    const [{ loadOrCreatePKI }, { registerPeer }] = await Promise.all([import('../pki/pki-files.js'), import('../peers/register-peer.js')]);
     const pki = await loadOrCreatePKI(backends.settings.dataDir, serverHosts([new URL(flags.publicUrl).hostname]));
     if (pki.created.ca) note(`joinery: created certificate authority ${backends.settings.dataDir}/ca.crt`);
     const outDir = path.resolve(flags.out);

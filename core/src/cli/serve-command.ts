@@ -4,7 +4,6 @@ import { parseJoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { ParseError } from '../lorawan/parse-error';
 import { formatListenAddress, parseListenAddress } from '../server/listen-address';
 import { openBackends } from '../server/open-backends';
-import { startJoinServer } from '../server/join-server';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { note } from './output';
 
@@ -55,15 +54,15 @@ export function addServeCommand(program: Command): void {
     for (const c of backends.created) note(`joinery: created ${c}`);
     let server;
     try {
+      // Loaded here, not at start-up: the listeners' code is slow to load and only serve uses it.
+      const { startJoinServer } = await import('../server/join-server.js');
       server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory }, backendInterfaces: { servedJoinEUIs } });
     } catch (err) {
       await backends.close();
       throw err;
     }
-    for (const c of server.created) note(`joinery: created ${c}`);
-    note(`joinery: data directory ${backends.settings.dataDir}`);
-    note(`joinery: Backend Interfaces on https://${formatListenAddress(server.biAddress)}/ (client certificate required), admin on http://${formatListenAddress(server.adminAddress)}/`);
-
+    // The handlers go in before the server says it is listening: whoever waits for that line
+    // (a supervisor, a script, a test) may signal it at once, and must get a graceful stop.
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
@@ -82,6 +81,9 @@ export function addServeCommand(program: Command): void {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    for (const c of server.created) note(`joinery: created ${c}`);
+    note(`joinery: data directory ${backends.settings.dataDir}`);
+    note(`joinery: Backend Interfaces on https://${formatListenAddress(server.biAddress)}/ (client certificate required), admin on http://${formatListenAddress(server.adminAddress)}/`);
   });
 }
 

@@ -75,7 +75,7 @@ export function addSimulateCommands(program: Command): void {
         ? Object.fromEntries(Object.entries(result.deviceKeys).map(([k, v]) => [k, v.unsafeBytes().toString('hex')]))
         : undefined;
       if (flags.json) {
-        say(JSON.stringify({ ok, ...result, deviceKeys: keys, latencyMs: Math.round(result.latencyMs * 100) / 100 }, null, 2));
+        say(JSON.stringify({ ok, ...result, deviceKeys: keys, latencyMs: Math.round(result.latencyMs * 100) / 100 }, hexBuffers, 2));
       } else {
         say(`JoinReq DevNonce ${result.devNonce} (TransactionID ${result.transactionID}) -> ${result.resultCode}${result.description ? `: ${result.description}` : ''} in ${result.latencyMs.toFixed(1)} ms`);
         if (result.joinAccept) {
@@ -92,4 +92,10 @@ export function addSimulateCommands(program: Command): void {
       }
       if (!ok) process.exitCode = 1;
     });
+}
+
+/** JSON output shows bytes (the join-accept's MIC, a CFList) as hex, not as Buffer objects. */
+function hexBuffers(_key: string, value: unknown): unknown {
+  const v = value as { type?: unknown; data?: unknown } | null;
+  return typeof v === 'object' && v !== null && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data as number[]).toString('hex') : value;
 }

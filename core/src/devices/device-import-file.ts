@@ -2,7 +2,7 @@ import { parse as parseCSV } from 'csv-parse/sync';
 import type { RootKeys } from '../keys/key-vault';
 import { AES128Key } from '../lorawan/aes128-key';
 import { parseEUI64, type EUI64 } from '../lorawan/identifiers';
-import { isLegacy, parseMACVersion, type MACVersion } from '../lorawan/mac-version';
+import { isLegacy, MAC_VERSIONS, parseMACVersion, type MACVersion } from '../lorawan/mac-version';
 import { ParseError } from '../lorawan/parse-error';
 
 /** One device of an import file, parsed: its root keys are AES128Key objects (never printable). */
@@ -24,10 +24,11 @@ export interface ImportProblem {
 export class DeviceImportError extends Error {
   override readonly name = 'DeviceImportError';
   constructor(
-    readonly unit: 'line' | 'entry',
+    readonly unit: ImportUnit,
     readonly problems: readonly ImportProblem[],
   ) {
-    super(`${problems.length} bad ${unit}${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${unit} ${p.line}: ${p.message}`).join('\n')}`);
+    const units = problems.length === 1 ? unit : unit === 'entry' ? 'entries' : 'lines';
+    super(`${problems.length} bad ${units}:\n${problems.map((p) => `  ${unit} ${p.line}: ${p.message}`).join('\n')}`);
   }
 }
 
@@ -36,6 +37,12 @@ const REQUIRED_COLUMNS = ['dev_eui', 'join_eui', 'mac_version', 'app_key'] as co
 const MAX_PROBLEMS = 100;
 
 export type ImportFormat = 'csv' | 'json';
+/** How a row of the file is pointed at: CSV lines, JSON array entries. */
+export type ImportUnit = 'line' | 'entry';
+
+export function importUnit(format: ImportFormat): ImportUnit {
+  return format === 'csv' ? 'line' : 'entry';
+}
 
 /** `.json` files, or content starting with `[`, are JSON; everything else CSV. */
 export function detectImportFormat(fileName: string, content: string): ImportFormat {
@@ -53,7 +60,7 @@ export function detectImportFormat(fileName: string, content: string): ImportFor
  */
 export function parseDeviceImportFile(content: string, format: ImportFormat): DeviceImportRow[] {
   const records = format === 'csv' ? readCSV(content) : readJSON(content);
-  const unit = format === 'csv' ? 'line' : 'entry';
+  const unit = importUnit(format);
   const rows: DeviceImportRow[] = [];
   const problems: ImportProblem[] = [];
   const seen = new Map<string, number>();
@@ -75,13 +82,33 @@ export function parseDeviceImportFile(content: string, format: ImportFormat): De
   return rows;
 }
 
+/** What a CSV syntax error says, without csv-parse's message: that one can quote the field (a key). */
+const CSV_ERRORS: Readonly<Record<string, string>> = {
+  INVALID_OPENING_QUOTE: 'a quote inside a field that does not start with one',
+  CSV_INVALID_CLOSING_QUOTE: 'a quoted field goes on after its closing quote',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'a quoted field goes on after its closing quote',
+  CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'not as many fields as the header',
+  CSV_MAX_RECORD_SIZE: 'a line is too long',
+};
+
 function readCSV(content: string): { line: number; record: Record<string, unknown> }[] {
-  let parsed: { record: Record<string, string>; info: { lines: number } }[];
+  let parsed: { record: Record<string, string>; info: { lines: number; columns?: unknown[]; error?: { code?: string; record?: unknown[] } } }[];
   try {
-    parsed = parseCSV(content, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, info: true, comment: '#' });
+    parsed = parseCSV(content, {
+      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+      // A line with too few or too many fields is one bad line among the others, not the end of the file.
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+      info: true,
+      comment: '#',
+    });
   } catch (e) {
-    const err = e as { lines?: number; message?: string };
-    throw new DeviceImportError('line', [{ line: err.lines ?? 1, message: `not valid CSV (${String(err.message).split('\n')[0]})` }]);
+    const err = e as { lines?: number; code?: string };
+    const what = (err.code !== undefined ? CSV_ERRORS[err.code] : undefined) ?? 'cannot be read as CSV';
+    throw new DeviceImportError('line', [{ line: err.lines ?? 1, message: `not valid CSV (${what})` }]);
   }
   const header = content.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
   const columns = header.split(',').map((c) => c.trim().toLowerCase());
@@ -89,7 +116,11 @@ function readCSV(content: string): { line: number; record: Record<string, unknow
   if (missing.length > 0) {
     throw new DeviceImportError('line', [{ line: 1, message: `the header lacks ${missing.join(', ')} (expected ${IMPORT_COLUMNS.join(',')})` }]);
   }
-  return parsed.map((p) => ({ line: p.info.lines, record: p.record }));
+  return parsed.map((p) => {
+    const fields = p.info.error?.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' ? p.info.error.record?.length : undefined;
+    if (fields === undefined) return { line: p.info.lines, record: p.record };
+    return { line: p.info.lines, record: { __fields: { expected: p.info.columns?.length ?? columns.length, got: fields } } };
+  });
 }
 
 function readJSON(content: string): { line: number; record: Record<string, unknown> }[] {
@@ -112,9 +143,11 @@ function present(v: unknown): boolean {
 
 function parseRow(line: number, r: Record<string, unknown>): DeviceImportRow {
   if (r['__invalid']) throw new ParseError('device', 'expected an object');
+  const fields = r['__fields'] as { expected: number; got: number } | undefined;
+  if (fields) throw new ParseError('fields', `expected ${fields.expected} (one per header column), got ${fields.got}`);
   const devEUI = parseEUI64(r['dev_eui'], 'dev_eui');
   const joinEUI = parseEUI64(r['join_eui'], 'join_eui');
-  const macVersion = parseMACVersion(r['mac_version'], 'mac_version');
+  const macVersion = parseImportMACVersion(r['mac_version']);
   const appKey = present(r['app_key']) ? AES128Key.fromHex(r['app_key'], 'app_key') : undefined;
   const nwkKey = present(r['nwk_key']) ? AES128Key.fromHex(r['nwk_key'], 'nwk_key') : undefined;
   let rootKeys: RootKeys;
@@ -131,4 +164,22 @@ function parseRow(line: number, r: Record<string, unknown>): DeviceImportRow {
     rootKeys = { kind: '1.1', appKey, nwkKey };
   }
   return { line, devEUI, joinEUI, macVersion, rootKeys };
+}
+
+/**
+ * parseMACVersion quotes what it was given; in an import file that may be a key (columns
+ * swapped or shifted), so a value that could be one is not repeated.
+ */
+function parseImportMACVersion(value: unknown): MACVersion {
+  try {
+    return parseMACVersion(value, 'mac_version');
+  } catch (e) {
+    if (!(e instanceof ParseError) || typeof value !== 'string' || mayQuote(value)) throw e;
+    throw new ParseError('mac_version', `unknown LoRaWAN MAC version (expected one of ${MAC_VERSIONS.join(', ')})`);
+  }
+}
+
+/** Short, and not a run of hex digits (with the separators hex input allows) long enough to be part of a key. */
+function mayQuote(value: string): boolean {
+  return value.length <= 20 && !/[0-9a-f]{8}/i.test(value.replace(/[-:\s]|0x/gi, ''));
 }

@@ -3,7 +3,7 @@ import { ParseError } from '../lorawan/parse-error';
 import { isLegacy } from '../lorawan/mac-version';
 import type { NewDevice } from '../store/device';
 import { DeviceExistsError, type Store } from '../store/store';
-import { DeviceImportError, type DeviceImportRow } from './device-import-file';
+import { DeviceImportError, type DeviceImportRow, type ImportProblem, type ImportUnit } from './device-import-file';
 
 export interface ImportSummary {
   readonly imported: number;
@@ -13,14 +13,18 @@ export interface ImportSummary {
   readonly asPeer: string | null;
 }
 
+const MAX_PROBLEMS = 100;
+
 /**
  * Seals every device's root keys in the vault and inserts the whole batch bound to a network
- * server (and optionally an application server): all of it, or nothing.
+ * server (and optionally an application server): all of it, or nothing. Devices that already
+ * exist refuse the batch, each one named by its `unit` (line or entry) in the file.
  */
 export async function importDevices(
   deps: { readonly store: Store; readonly vault: KeyVault },
   rows: readonly DeviceImportRow[],
   binding: { readonly nsPeer: string; readonly asPeer: string | null },
+  unit: ImportUnit = 'line',
 ): Promise<ImportSummary> {
   const ns = await deps.store.getPeer(binding.nsPeer);
   if (!ns || ns.kind !== 'ns') throw new ParseError('--ns', `no network server named ${binding.nsPeer} (add it with: joinery ns add)`);
@@ -28,6 +32,12 @@ export async function importDevices(
     const as = await deps.store.getPeer(binding.asPeer);
     if (!as || as.kind !== 'as') throw new ParseError('--as', `no application server named ${binding.asPeer} (add it with: joinery as add)`);
   }
+  const existing: ImportProblem[] = [];
+  for (const row of rows) {
+    if (existing.length >= MAX_PROBLEMS) break;
+    if (await deps.store.getDevice(row.devEUI)) existing.push({ line: row.line, message: `device ${row.devEUI} already exists` });
+  }
+  if (existing.length > 0) throw new DeviceImportError(unit, existing);
   const devices: NewDevice[] = [];
   for (const row of rows) {
     devices.push({
@@ -44,8 +54,9 @@ export async function importDevices(
     await deps.store.insertDevices(devices);
   } catch (e) {
     if (e instanceof DeviceExistsError) {
+      // Imported by someone else since the check above.
       const row = rows.find((r) => r.devEUI === e.devEUI);
-      throw new DeviceImportError('line', [{ line: row?.line ?? 0, message: `device ${e.devEUI} already exists; nothing was imported` }]);
+      throw new DeviceImportError(unit, [{ line: row?.line ?? 0, message: `device ${e.devEUI} already exists` }]);
     }
     throw e;
   }

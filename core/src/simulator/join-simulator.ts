@@ -113,8 +113,11 @@ export async function simulateJoin(options: SimulateJoinOptions): Promise<Simula
   if (answer['TransactionID'] !== transactionID) problems.push(`answer TransactionID ${String(answer['TransactionID'])} is not the request's ${transactionID}`);
 
   const base = { resultCode, description, httpStatus: response.status, devNonce, transactionID, latencyMs, problems };
-  // A device that sent a join-request has used that DevNonce, whatever the answer.
-  state[options.devEUI] = { ...previous, lastDevNonce: devNonce };
+  // A device that sent a join-request has used that DevNonce, whatever the answer; a counter
+  // device's counter never goes back (a replayed --dev-nonce does not rewind it).
+  const lastDevNonce =
+    devNonceIsCounter(options.macVersion) && previous.lastDevNonce !== undefined ? Math.max(previous.lastDevNonce, devNonce) : devNonce;
+  state[options.devEUI] = { ...previous, lastDevNonce };
   if (resultCode !== 'Success' || typeof answer['PHYPayload'] !== 'string') {
     await writeSimulatorState(stateFile, state);
     return base;
@@ -146,7 +149,7 @@ export async function simulateJoin(options: SimulateJoinOptions): Promise<Simula
   for (const [name, wire] of Object.entries(wireNames)) {
     keyChecks[name] = checkEnvelope(answer[wire], deviceKeys[name]!, bundle.kek.label, kek);
   }
-  state[options.devEUI] = { lastDevNonce: devNonce, lastJoinNonce: fields.joinNonce };
+  state[options.devEUI] = { lastDevNonce, lastJoinNonce: fields.joinNonce };
   await writeSimulatorState(stateFile, state);
   return {
     ...base,
