@@ -38,4 +38,19 @@ describe('LRU cache', () => {
     cache.clear();
     expect(cache.size).toBe(0);
   });
+
+  test('onEvict hears of every entry dropped for room, deleted or cleared, once', () => {
+    const evicted: string[] = [];
+    const cache = new LRUCache<string, number>(4, (k) => evicted.push(k));
+    for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) cache.set(k, 1);
+    expect(evicted).toEqual(['a', 'b']);
+    cache.delete('c');
+    cache.delete('nope');
+    expect(evicted).toEqual(['a', 'b', 'c']);
+    cache.clear();
+    expect(evicted.sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    const none = new LRUCache<string, number>(0, (k) => evicted.push(`0:${k}`));
+    none.set('x', 1);
+    expect(evicted).toContain('0:x');
+  });
 });

@@ -10,12 +10,21 @@
  */
 export class LRUCache<K, V> {
   readonly #generationSize: number;
+  readonly #onEvict: ((key: K, value: V) => void) | undefined;
   #recent = new Map<K, V>();
   #old = new Map<K, V>();
 
-  constructor(readonly capacity: number) {
+  /**
+   * `onEvict`, when given, is told of every entry that leaves the cache other than by `set`
+   * replacing it: dropped for room, deleted, or cleared (a PKCS#11 vault frees HSM objects there).
+   */
+  constructor(
+    readonly capacity: number,
+    onEvict?: (key: K, value: V) => void,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError('LRU capacity must be a non-negative integer');
     this.#generationSize = capacity === 0 ? 0 : Math.max(1, Math.floor(capacity / 2));
+    this.#onEvict = onEvict;
   }
 
   get size(): number {
@@ -33,7 +42,10 @@ export class LRUCache<K, V> {
   }
 
   set(key: K, value: V): void {
-    if (this.#generationSize === 0) return;
+    if (this.#generationSize === 0) {
+      this.#onEvict?.(key, value);
+      return;
+    }
     if (this.#recent.has(key)) {
       this.#recent.set(key, value);
       return;
@@ -43,17 +55,22 @@ export class LRUCache<K, V> {
   }
 
   delete(key: K): void {
+    const value = this.#recent.get(key) ?? this.#old.get(key);
     this.#recent.delete(key);
     this.#old.delete(key);
+    if (value !== undefined) this.#onEvict?.(key, value);
   }
 
   clear(): void {
+    const dropped = [this.#recent, this.#old];
     this.#recent = new Map();
     this.#old = new Map();
+    if (this.#onEvict) for (const generation of dropped) for (const [k, v] of generation) this.#onEvict(k, v);
   }
 
   #insert(key: K, value: V): void {
     if (this.#recent.size >= this.#generationSize) {
+      if (this.#onEvict) for (const [k, v] of this.#old) this.#onEvict(k, v);
       this.#old = this.#recent;
       this.#recent = new Map();
     }

@@ -21,7 +21,7 @@ import type { KeyClass } from './pkcs11-templates';
  * The objects' `CKA_ID` is `"JR" || DevEUI (8 bytes, big-endian) || nonce || role`, role `A`
  * (AppKey) or `N` (NwkKey); their `CKA_LABEL` is `joinery:<deveui>:AppKey` (or `NwkKey`). The
  * id is rebuilt from the DevEUI the caller opens for, so a reference copied to another device's
- * row finds nothing, and the objects are not modifiable, so their id cannot be changed either.
+ * row finds nothing.
  *
  * A single key (type 0x02: a KEK, an AppSKey kept for AppSKeyReq) is the key wrapped (RFC 3394,
  * `CKM_AES_KEY_WRAP`) under one of the vault's own sealing keys and authenticated together with

@@ -5,8 +5,10 @@ import * as pkcs11js from 'pkcs11js';
  * private (readable only after login) and sensitive (`CKA_VALUE` can never be read).
  *
  * - `root`: a device's AppKey / NwkKey. A token object (persists), never extractable (no wrap,
- *   no export, ever), not modifiable (its label and id, which bind it to its DevEUI, cannot be
- *   changed). Allowed: CMAC (`CKA_SIGN`, the join-request and 1.0 join-accept MICs), ECB
+ *   no export, ever: PKCS#11 lets neither CKA_SENSITIVE go back to false nor CKA_EXTRACTABLE
+ *   to true, on the object or on any copy of it). It stays CKA_MODIFIABLE: SoftHSM2 refuses
+ *   C_CopyObject with a template on an unmodifiable object, and the vault works on a session
+ *   copy of each root key (see Pkcs11KeyVault). Allowed: CMAC (`CKA_SIGN`, the join-request and 1.0 join-accept MICs), ECB
  *   decryption (`CKA_DECRYPT`, the join-accept "encryption") and derivation (`CKA_DERIVE`,
  *   every session key and JSIntKey / JSEncKey).
  * - `session`: a key derived from a root key (NwkSKey, AppSKey, the 1.1 network keys,
@@ -35,7 +37,6 @@ function aesSecretKey(token: boolean): Template {
 const USES: Record<KeyClass, Template> = {
   root: [
     { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-    { type: pkcs11js.CKA_MODIFIABLE, value: false },
     { type: pkcs11js.CKA_SIGN, value: true },
     { type: pkcs11js.CKA_DECRYPT, value: true },
     { type: pkcs11js.CKA_DERIVE, value: true },
@@ -63,7 +64,7 @@ const USES: Record<KeyClass, Template> = {
   ],
 };
 
-/** A device's root key as a token object, with its value (import) or without (unwrap, find). */
+/** A device's root key as a token object, with its value (import) or without (unwrap). */
 export function rootKeyTemplate(id: Buffer, label: string, value?: Buffer): Template {
   return [
     ...aesSecretKey(true),
@@ -101,7 +102,6 @@ export function internalKeyTemplate(role: 'wrap' | 'mac', id: Buffer, label: str
   return [
     ...aesSecretKey(true),
     { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-    { type: pkcs11js.CKA_MODIFIABLE, value: false },
     { type: pkcs11js.CKA_VALUE_LEN, value: 16 },
     { type: pkcs11js.CKA_ID, value: id },
     { type: pkcs11js.CKA_LABEL, value: label },

@@ -317,10 +317,11 @@ describe('pkcs11 key vault', () => {
           { type: pkcs11js.CKA_SENSITIVE },
           { type: pkcs11js.CKA_EXTRACTABLE },
           { type: pkcs11js.CKA_TOKEN },
-          { type: pkcs11js.CKA_MODIFIABLE },
         ]);
-        expect(attrs.map((a) => (a.value as Buffer)[0])).toEqual([1, 0, 1, 0]);
+        expect(attrs.map((a) => (a.value as Buffer)[0])).toEqual([1, 0, 1]);
         expect(() => raw.C_SetAttributeValue(session, object, [{ type: pkcs11js.CKA_EXTRACTABLE, value: true }])).toThrow(/CKR_/);
+        expect(() => raw.C_SetAttributeValue(session, object, [{ type: pkcs11js.CKA_SENSITIVE, value: false }])).toThrow(/CKR_/);
+        expect(() => raw.C_CopyObject(session, object, [{ type: pkcs11js.CKA_TOKEN, value: false }, { type: pkcs11js.CKA_EXTRACTABLE, value: true }])).toThrow(/CKR_/);
         const kek = raw.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
           { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
           { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
@@ -390,17 +391,44 @@ describe('pkcs11 key vault', () => {
 
   test('handles/release destroys the session objects (none left behind by a join\'s worth of work)', async () => {
     const count = (): number => sessionObjectCount(token);
-    const before = count();
     const keys = await vault.openRootKeys(await vault.sealRootKeys({ kind: '1.1', appKey: randomAES(), nwkKey: randomAES() }, devEUI), devEUI);
     if (keys.kind !== '1.1') throw new Error('expected 1.1 root keys');
-    const kek = await vault.openKey(await vault.sealKey(await vault.generateKey(), 'kek:x'), 'kek:x');
+    const generated = await vault.generateKey();
+    const sealedKEK = await vault.sealKey(generated, 'kek:x');
+    vault.release(generated);
+    const kek = await vault.openKey(sealedKEK, 'kek:x');
+    // Open root keys (session copies) and opened KEKs stay open for the next join.
+    const before = count();
+    expect(await vault.openKey(sealedKEK, 'kek:x')).toBe(kek);
     const temporaries: KeyHandle[] = [kek];
     for (let i = 0; i < 6; i++) temporaries.push(await vault.deriveKey(i % 2 ? keys.appKey : keys.nwkKey, randomBytes(16)));
     for (const t of temporaries.slice(1)) await vault.wrapKey(t, kek);
     await vault.exportKey(temporaries[1]!); // its ephemeral wrapping key is gone at once
-    expect(count()).toBe(before + 1 + temporaries.length); // + the generated KEK, not yet released
+    expect(count()).toBe(before + 6);
     vault.release(...temporaries);
-    expect(count()).toBe(before + 1);
+    expect(count()).toBe(before);
+    await expect(vault.wrapKey(await vault.deriveKey(keys.appKey, randomBytes(16)), kek)).resolves.toHaveLength(24); // the KEK is still open
+  });
+
+  test('handles/evicted root keys and KEKs keep working for a grace period, then their objects are destroyed', async () => {
+    const tiny = Pkcs11KeyVault.open({ library: token.library, tokenLabel: token.label, pin: token.pin, cacheSize: 2, evictionGraceMs: 300 });
+    try {
+      const before = sessionObjectCount(token);
+      const eui = (i: number): EUI64 => parseEUI64(`00000000000001${i.toString(16).padStart(2, '0')}`);
+      const sealed = await Promise.all([0, 1, 2, 3].map((i) => tiny.sealRootKeys({ kind: 'legacy', appKey: randomAES() }, eui(i))));
+      const first = (await tiny.openRootKeys(sealed[0]!, eui(0))).appKey;
+      for (let i = 1; i < 4; i++) await tiny.openRootKeys(sealed[i]!, eui(i)); // pushes the first one out
+      await expect(tiny.cmac(first, Buffer.alloc(16))).resolves.toHaveLength(16);
+      const again = (await tiny.openRootKeys(sealed[0]!, eui(0))).appKey;
+      expect(again).not.toBe(first);
+      await expect(tiny.cmac(again, Buffer.alloc(16))).resolves.toHaveLength(16);
+      expect(sessionObjectCount(token)).toBeGreaterThanOrEqual(before + 4); // 2 cached + evicted ones not yet destroyed
+      await new Promise((r) => setTimeout(r, 600));
+      expect(sessionObjectCount(token)).toBe(before + 2); // at most 2 devices stay open
+      await expect(tiny.cmac(again, Buffer.alloc(16))).resolves.toHaveLength(16);
+    } finally {
+      await tiny.close();
+    }
   });
 
   test('concurrency/many parallel CMACs, derivations and wraps on a small pool give the right answers', async () => {

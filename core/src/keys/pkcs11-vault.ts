@@ -43,8 +43,14 @@ export interface Pkcs11KeyVaultOptions {
   readonly pin: string;
   /** Sessions for concurrent operations (default 8). */
   readonly sessions?: number;
-  /** Devices whose root key object handles are remembered after the first lookup (default 10,000). */
+  /**
+   * Devices whose root keys stay open (as session copies of their token objects) after a join,
+   * and sealed single keys (KEKs, AppSKeys) that stay unwrapped; each is least recently used
+   * first out (default 10,000 of each). 0 opens everything afresh every time.
+   */
   readonly cacheSize?: number;
+  /** How long a key evicted from a cache stays usable for an operation already holding it (default 30 s). */
+  readonly evictionGraceMs?: number;
 }
 
 /** Labels of the vault's own sealing keys (token objects, created on first use). */
@@ -53,6 +59,17 @@ export const SEAL_MAC_LABEL = 'joinery:seal-mac';
 
 const ZERO_IV = Buffer.alloc(16);
 const HANDLE_GONE = new Set(['CKR_OBJECT_HANDLE_INVALID', 'CKR_KEY_HANDLE_INVALID']);
+
+interface OpenRootKeys {
+  readonly handles: RootKeyHandles;
+  /** The session copies behind the handles (destroyed when evicted). */
+  readonly copies: readonly Buffer[];
+}
+
+interface OpenKey {
+  readonly handle: KeyHandle;
+  readonly object: Buffer;
+}
 
 interface SealingPair {
   readonly id: Buffer;
@@ -64,9 +81,11 @@ interface SealingPair {
  * The PKCS#11 key vault: every key lives inside an HSM as a key object, and every operation on a
  * key (CMAC, derivation, decryption, wrapping) is the HSM's. Tested on SoftHSM2.
  *
- * - Root keys are imported as token objects with `CKA_SENSITIVE=true, CKA_EXTRACTABLE=false`
- *   (and not modifiable): nothing, this vault included, can read, wrap or export them. What the
- *   store keeps for them is a reference to the objects (pkcs11-blob.ts), not key material.
+ * - Root keys are imported as token objects with `CKA_SENSITIVE=true, CKA_EXTRACTABLE=false`:
+ *   nothing, this vault included, can read, wrap or export them. What the store keeps for them
+ *   is a reference to the objects (pkcs11-blob.ts), not key material. Opened, a device's root
+ *   keys are copied into session objects (as protected as the originals) that stay open for
+ *   later joins, least recently used first out.
  * - CMAC is `CKM_AES_CMAC` (the full 16 bytes); derivations are `CKM_AES_CBC_ENCRYPT_DATA` with a
  *   zero IV over the one 16-byte block (= AES-128-encrypt(key, block), the LoRaWAN derivation),
  *   giving session objects that are sensitive and extractable only by wrapping; the join-accept
@@ -74,7 +93,9 @@ interface SealingPair {
  * - Single keys (KEKs, AppSKeys kept for AppSKeyReq) are sealed by wrapping them under the
  *   vault's own sealing key, a non-extractable token object, and authenticating the wrapped key
  *   with its context by CMAC under a twin MAC key (so a blob opens only for the context it was
- *   sealed for, as with the software vault). Opening unwraps them into session objects. Sealed
+ *   sealed for, as with the software vault). Opening unwraps them into session objects, kept
+ *   open for later use like the software vault's cache (release() leaves them alone; eviction
+ *   destroys them after a grace period, for operations still holding them). Sealed
  *   blobs name their sealing key by id, so several processes creating one at the same first
  *   moment, or a future rotation, keep every blob openable.
  * - exportKey, for the one peer that gets a clear key by design (ChirpStack's AppSKey without an
@@ -90,17 +111,26 @@ export class Pkcs11KeyVault implements KeyVault {
   readonly #library: Pkcs11Library;
   readonly #module: pkcs11js.PKCS11;
   readonly #pool: Pkcs11SessionPool;
-  readonly #roots: LRUCache<string, RootKeyHandles>;
+  readonly #roots: LRUCache<string, OpenRootKeys>;
+  readonly #keys: LRUCache<string, OpenKey>;
   readonly #pairs = new Map<string, SealingPair>();
   #currentPair: SealingPair | null = null;
+  /** Session objects evicted from a cache, destroyed once no operation can still be using them. */
+  #graveyard: { readonly objects: readonly Buffer[]; readonly due: number }[] = [];
+  readonly #sweeper: NodeJS.Timeout;
+  readonly #graceMs: number;
   #closed = false;
 
-  private constructor(library: Pkcs11Library, pool: Pkcs11SessionPool, tokenLabel: string, cacheSize: number) {
+  private constructor(library: Pkcs11Library, pool: Pkcs11SessionPool, tokenLabel: string, cacheSize: number, graceMs: number) {
     this.#library = library;
     this.#module = library.module;
     this.#pool = pool;
     this.tokenLabel = tokenLabel;
-    this.#roots = new LRUCache(cacheSize);
+    this.#roots = new LRUCache(cacheSize, (_k, open) => this.#bury(open.copies));
+    this.#keys = new LRUCache(cacheSize, (_k, open) => this.#bury([open.object]));
+    this.#graceMs = graceMs;
+    this.#sweeper = setInterval(() => this.#sweep(), Math.max(10, graceMs / 3));
+    this.#sweeper.unref();
   }
 
   /** Loads the module, finds the token by label and logs in. */
@@ -110,7 +140,7 @@ export class Pkcs11KeyVault implements KeyVault {
     try {
       const slot = findTokenSlot(library.module, options.tokenLabel);
       const pool = Pkcs11SessionPool.open(library.module, slot, options.tokenLabel, options.pin, options.sessions ?? 8);
-      return new Pkcs11KeyVault(library, pool, options.tokenLabel, options.cacheSize ?? 10_000);
+      return new Pkcs11KeyVault(library, pool, options.tokenLabel, options.cacheSize ?? 10_000, options.evictionGraceMs ?? 30_000);
     } catch (err) {
       library.release();
       throw err;
@@ -140,14 +170,15 @@ export class Pkcs11KeyVault implements KeyVault {
     const ref = decodeRootKeysReference(sealed, context);
     const cacheKey = `${eui}:${ref.nonce.toString('hex')}:${ref.kind}`;
     const cached = this.#roots.get(cacheKey);
-    if (cached) return cached;
+    if (cached) return cached.handles;
 
-    const appKey = this.#rootHandle(this.#findRootKey(eui, ref.nonce, 'AppKey'));
+    const copies: Buffer[] = [];
+    const appKey = this.#rootHandle(this.#findRootKey(eui, ref.nonce, 'AppKey'), copies);
     const handles: RootKeyHandles =
       ref.kind === 'legacy'
         ? Object.freeze({ kind: 'legacy', appKey })
-        : Object.freeze({ kind: '1.1', appKey, nwkKey: this.#rootHandle(this.#findRootKey(eui, ref.nonce, 'NwkKey')) });
-    this.#roots.set(cacheKey, handles);
+        : Object.freeze({ kind: '1.1', appKey, nwkKey: this.#rootHandle(this.#findRootKey(eui, ref.nonce, 'NwkKey'), copies) });
+    this.#roots.set(cacheKey, { handles, copies });
     return handles;
   }
 
@@ -202,6 +233,9 @@ export class Pkcs11KeyVault implements KeyVault {
 
   async openKey(sealed: Buffer, context: string): Promise<KeyHandle> {
     checkContext(context);
+    const cacheKey = `${sealed.toString('hex')}:${context}`;
+    const cached = this.#keys.get(cacheKey);
+    if (cached) return cached.handle;
     const blob = decodeSealedKey(sealed, context);
     const pair = this.#pairById(blob.sealingKeyId, context);
     const tag = await this.#cmacObject(pair.mac, macInput(blob.authenticated, context));
@@ -209,10 +243,13 @@ export class Pkcs11KeyVault implements KeyVault {
       throw new SealedBlobError(`sealed key does not open for "${context}": it was sealed for another purpose, or altered`);
     }
     const keyClass = blob.keyClass;
-    return this.#use('C_UnwrapKey (opening a sealed key)', async (s) => {
-      const object = await this.#module.C_UnwrapKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, pair.wrap, blob.wrapped, sessionKeyTemplate(keyClass));
-      return this.#sessionHandle(object, keyClass, s);
-    });
+    const object = await this.#use('C_UnwrapKey (opening a sealed key)', (s) =>
+      this.#module.C_UnwrapKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, pair.wrap, blob.wrapped, sessionKeyTemplate(keyClass)),
+    );
+    // Owned by the vault, not by the caller: release() leaves it; eviction destroys it (later).
+    const handle = Pkcs11KeyHandle.create({ object, keyClass, session: null }, this);
+    this.#keys.set(cacheKey, { handle, object });
+    return handle;
   }
 
   async importKey(key: AES128Key): Promise<KeyHandle> {
@@ -301,8 +338,9 @@ export class Pkcs11KeyVault implements KeyVault {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#roots.clear();
-    this.#pairs.clear();
+    clearInterval(this.#sweeper);
+    // Closing the sessions destroys every session object: nothing to bury or sweep.
+    this.#graveyard = [];
     try {
       await this.#pool.close();
     } finally {
@@ -329,8 +367,36 @@ export class Pkcs11KeyVault implements KeyVault {
     return Pkcs11KeyHandle.stateOf(handle, this);
   }
 
-  #rootHandle(object: Buffer): KeyHandle {
-    return Pkcs11KeyHandle.create({ object, keyClass: 'root', session: null }, this);
+  /**
+   * A handle for a root key: a session copy of its token object when the HSM allows it (SoftHSM2
+   * works several times faster on session objects than on token objects, which it checks
+   * against their files on every use), else the token object itself. A copy is as protected as
+   * the original: PKCS#11 never lets a copy become less sensitive or more extractable.
+   */
+  #rootHandle(tokenObject: Buffer, copies: Buffer[]): KeyHandle {
+    const copy = this.#sessionCopy(tokenObject);
+    if (copy) copies.push(copy);
+    return Pkcs11KeyHandle.create({ object: copy ?? tokenObject, keyClass: 'root', session: null }, this);
+  }
+
+  #sessionCopy(tokenObject: Buffer): Buffer | null {
+    if (this.#closed) return null;
+    try {
+      return this.#module.C_CopyObject(this.#pool.anchor.handle, tokenObject, [{ type: pkcs11js.CKA_TOKEN, value: false }]);
+    } catch {
+      return null; // not copyable on this HSM: use the token object
+    }
+  }
+
+  #bury(objects: readonly Buffer[]): void {
+    if (objects.length > 0 && !this.#closed) this.#graveyard.push({ objects, due: Date.now() + this.#graceMs });
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    while (this.#graveyard.length > 0 && this.#graveyard[0]!.due <= now) {
+      for (const object of this.#graveyard.shift()!.objects) this.#destroyQuietly(object);
+    }
   }
 
   /** A session object made in pool session `s`: counted there, so `s` outlives it. */
@@ -412,8 +478,7 @@ export class Pkcs11KeyVault implements KeyVault {
       if (!id || id.length !== SEALING_KEY_ID_LENGTH) continue;
       const mac = this.#find(internalKeySearch(SEAL_MAC_LABEL, id), 2);
       if (mac.length !== 1) continue;
-      const pair = { id: Buffer.from(id), wrap, mac: mac[0]! };
-      this.#pairs.set(pair.id.toString('hex'), pair);
+      const pair = this.#openPair(Buffer.from(id), wrap, mac[0]!);
       pairs.push(pair);
     }
     return pairs;
@@ -427,7 +492,14 @@ export class Pkcs11KeyVault implements KeyVault {
     if (wrap.length !== 1 || mac.length !== 1) {
       throw new SealedBlobError(`sealed key of "${context}" was sealed by a sealing key that is not in PKCS#11 token "${this.tokenLabel}" (another token?)`);
     }
-    const pair = { id, wrap: wrap[0]!, mac: mac[0]! };
+    return this.#openPair(id, wrap[0]!, mac[0]!);
+  }
+
+  /** A sealing key pair, as session copies when the HSM allows (kept for the vault's lifetime). */
+  #openPair(id: Buffer, wrap: Buffer, mac: Buffer): SealingPair {
+    const known = this.#pairs.get(id.toString('hex'));
+    if (known) return known;
+    const pair = { id, wrap: this.#sessionCopy(wrap) ?? wrap, mac: this.#sessionCopy(mac) ?? mac };
     this.#pairs.set(id.toString('hex'), pair);
     return pair;
   }
@@ -464,6 +536,8 @@ export class Pkcs11KeyVault implements KeyVault {
     } catch (err) {
       if (err instanceof Pkcs11VaultError && err.ckr !== undefined && HANDLE_GONE.has(err.ckr)) {
         this.#roots.clear();
+        this.#keys.clear();
+        for (const pair of this.#pairs.values()) this.#bury([pair.wrap, pair.mac]);
         this.#pairs.clear();
         this.#currentPair = null;
       }
