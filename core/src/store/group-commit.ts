@@ -10,6 +10,14 @@ export interface GroupCommitOptions {
   readonly dispatchWhenIdle?: boolean;
 }
 
+/**
+ * What `runBatch` returns for an item that failed on its own while the rest of the batch went
+ * through: that caller's promise is rejected with `error`, the others get their results.
+ */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
 interface Pending<T, R> {
   readonly item: T;
   readonly resolve: (result: R) => void;
@@ -20,13 +28,14 @@ interface Pending<T, R> {
  * Group commit: calls that arrive together (in the same turn of the event loop, or while a
  * batch is being committed) are handed to `runBatch` together, so one transaction (one
  * durable flush) serves them all. `runBatch` returns one result per item, in order; each
- * caller gets its own. When `runBatch` throws, every caller of that batch gets the error.
+ * caller gets its own (an ItemFailure rejects that caller alone). When `runBatch` throws, every
+ * caller of that batch gets the error.
  *
  * Latency stays that of one commit when there is no concurrency (a lone call is dispatched at
  * the end of its event-loop turn), and throughput grows with the batch size when there is.
  */
 export class GroupCommitter<T, R> {
-  readonly #runBatch: (items: readonly T[]) => Promise<readonly R[]>;
+  readonly #runBatch: (items: readonly T[]) => Promise<ReadonlyArray<R | ItemFailure>>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   readonly #immediate: boolean;
@@ -36,7 +45,7 @@ export class GroupCommitter<T, R> {
   #batches = 0;
   #items = 0;
 
-  constructor(runBatch: (items: readonly T[]) => Promise<readonly R[]>, options: GroupCommitOptions = {}) {
+  constructor(runBatch: (items: readonly T[]) => Promise<ReadonlyArray<R | ItemFailure>>, options: GroupCommitOptions = {}) {
     this.#runBatch = runBatch;
     this.#maxBatch = positiveInteger(options.maxBatch ?? 256, 'maxBatch');
     this.#maxInFlight = positiveInteger(options.maxInFlight ?? 1, 'maxInFlight');
@@ -83,7 +92,7 @@ export class GroupCommitter<T, R> {
       this.#inFlight++;
       this.#batches++;
       this.#items += batch.length;
-      let run: Promise<readonly R[]>;
+      let run: Promise<ReadonlyArray<R | ItemFailure>>;
       try {
         run = this.#runBatch(batch.map((p) => p.item));
       } catch (err) {
@@ -93,7 +102,11 @@ export class GroupCommitter<T, R> {
         .then(
           (results) => {
             if (results.length !== batch.length) throw new Error(`group commit: ${results.length} results for ${batch.length} items`);
-            batch.forEach((p, i) => p.resolve(results[i] as R));
+            batch.forEach((p, i) => {
+              const result = results[i] as R | ItemFailure;
+              if (result instanceof ItemFailure) p.reject(result.error);
+              else p.resolve(result);
+            });
           },
           (err: unknown) => batch.forEach((p) => p.reject(err)),
         )

@@ -1,10 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { parseEUI64, type EUI64 } from '../../../core/src/lorawan/identifiers';
+import { devNonce, joinNonce } from '../../../core/src/lorawan/nonces';
+import type { JoinCommit } from '../../../core/src/store/device';
 import { SqliteStore } from '../../../core/src/store/sqlite/sqlite-store';
 import { makeTempDir } from '../support/joinery-cli';
 import { describeStoreConformance } from './store-conformance';
 
-/** The store conformance suite on SQLite, run twice on one database file. */
+/**
+ * The store conformance suite on SQLite, run twice on one database file with group commit, and
+ * a third time with group commit off; then SQLite's group commit itself.
+ */
 let dir: string;
 let file: string;
 
@@ -16,6 +23,35 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const open = async (): Promise<SqliteStore> => SqliteStore.open(file);
-describeStoreConformance('sqlite (first run)', open);
-describeStoreConformance('sqlite (second run, same database)', open);
+describeStoreConformance('sqlite (first run)', async () => SqliteStore.open(file));
+describeStoreConformance('sqlite (second run, same database)', async () => SqliteStore.open(file));
+describeStoreConformance('sqlite (group commit off, same database)', async () => SqliteStore.open(file, { groupCommit: false }));
+
+describe('sqlite', () => {
+  const euis = (n: number): EUI64[] => Array.from({ length: n }, (_, i) => parseEUI64(`${randomBytes(4).toString('hex')}${i.toString(16).padStart(8, '0')}`));
+  const commit = (devEUI: EUI64, expectedVersion: number, n: number): JoinCommit => ({
+    devEUI,
+    expectedVersion,
+    nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null },
+    joinedAt: new Date(),
+    peer: 'ns',
+  });
+
+  test('group commit/the commits of one event-loop turn share one transaction, in arrival order', async () => {
+    const store = SqliteStore.open(file);
+    try {
+      const devices = euis(50);
+      await store.insertDevices(devices.map((devEUI) => ({ devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.4', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: 'ns', asPeer: null })));
+      const results = await Promise.all([
+        ...devices.map((e, i) => store.commitJoin(commit(e, 0, i))),
+        store.commitJoin(commit(devices[0]!, 0, 100)), // same version again: loses to the first
+        store.commitJoin(commit(devices[0]!, 1, 101)), // the next version: sees the first's bump
+      ]);
+      expect(results).toEqual([...devices.map(() => true), false, true]);
+      expect(store.groupCommitStats).toEqual({ batches: 1, items: 52 });
+      expect((await store.getDevice(devices[0]!))!).toMatchObject({ version: 2, nonces: { lastJoinNonce: 101 } });
+    } finally {
+      await store.close();
+    }
+  });
+});

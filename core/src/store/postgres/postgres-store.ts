@@ -7,7 +7,7 @@ import { parsePeerSettings, serializePeerSettings, type PeerSettings } from '../
 import type { AuditEvent, AuditQuery } from '../audit-event';
 import { parseVendor } from '../../peers/vendor';
 import type { Device, JoinCommit, NewDevice } from '../device';
-import { GroupCommitter, type GroupCommitOptions } from '../group-commit';
+import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
 import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Store } from '../store';
 import { migratePostgres } from './migrations';
@@ -107,11 +107,6 @@ const INSERT_CHUNK = 500;
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
 
-/** A commit of a group that failed on its own (its error), while the others of the group went through. */
-class FailedCommit {
-  constructor(readonly error: unknown) {}
-}
-
 /**
  * The scale-out store: one PostgreSQL database shared by any number of Joinery instances (and
  * the CLI). Every write is a committed transaction when its promise resolves; nothing that
@@ -141,7 +136,7 @@ class FailedCommit {
 export class PostgresStore implements Store {
   readonly #pool: Pool;
   readonly #location: PostgresLocation;
-  readonly #committer: GroupCommitter<JoinCommit, boolean | FailedCommit> | null;
+  readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
   #closing: Promise<void> | undefined;
 
   /**
@@ -246,9 +241,7 @@ export class PostgresStore implements Store {
 
   async commitJoin(commit: JoinCommit): Promise<boolean> {
     if (this.#committer === null) return this.#commitOne(commit);
-    const result = await this.#committer.submit(commit);
-    if (result instanceof FailedCommit) throw result.error;
-    return result;
+    return this.#committer.submit(commit);
   }
 
   /** One commit, one statement, its own (implicit) transaction. */
@@ -276,12 +269,12 @@ export class PostgresStore implements Store {
    * Running a commit again after an ambiguous failure is safe: it is conditional on its
    * version, so it cannot apply twice.
    */
-  async #commitGroup(commits: readonly JoinCommit[]): Promise<Array<boolean | FailedCommit>> {
+  async #commitGroup(commits: readonly JoinCommit[]): Promise<Array<boolean | ItemFailure>> {
     if (commits.length === 1) {
       try {
         return [await this.#commitOne(commits[0]!)];
       } catch (err) {
-        return [new FailedCommit(err)];
+        return [new ItemFailure(err)];
       }
     }
     try {
@@ -289,12 +282,12 @@ export class PostgresStore implements Store {
     } catch (err) {
       const code = sqlState(err);
       if (code === undefined || !(code.startsWith('22') || code.startsWith('23'))) throw err;
-      const results: Array<boolean | FailedCommit> = [];
+      const results: Array<boolean | ItemFailure> = [];
       for (const c of commits) {
         try {
           results.push(await this.#commitOne(c));
         } catch (e) {
-          results.push(new FailedCommit(e));
+          results.push(new ItemFailure(e));
         }
       }
       return results;

@@ -9,6 +9,7 @@ import { parsePeerSettings, serializePeerSettings, type PeerSettings } from '../
 import type { AuditEvent, AuditQuery } from '../audit-event';
 import { parseVendor } from '../../peers/vendor';
 import type { Device, JoinCommit, NewDevice } from '../device';
+import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
 import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Store } from '../store';
 import { migrate } from './migrations';
@@ -16,6 +17,11 @@ import { migrate } from './migrations';
 export interface SqliteStoreOptions {
   /** How long a statement waits for another connection's write lock. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Group commit of `commitJoin` (default on): the commits that arrive in one turn of the event
+   * loop share one transaction, so one fsync. `false` commits each on its own.
+   */
+  readonly groupCommit?: GroupCommitOptions | false;
 }
 
 interface DeviceRow {
@@ -70,7 +76,12 @@ const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_
  * foreign keys on. The schema is migrated when the file is opened.
  *
  * better-sqlite3 is synchronous, so every method does its work before returning its (already
- * settled) promise; the statements are short, indexed and prepared once.
+ * settled) promise; the statements are short, indexed and prepared once. The exception is
+ * `commitJoin` under group commit: the commits of one event-loop turn (the joins of the requests
+ * that turn read) are run at the end of it, in arrival order, in one IMMEDIATE transaction, so
+ * each is still conditional on its own version and a second commit of one device sees the
+ * first's. One fsync for all of them: measured here, about 3,000 single-row durable commits/s,
+ * 39,000/s in batches of 10.
  */
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
@@ -78,6 +89,8 @@ export class SqliteStore implements Store {
   readonly #insertDevicesTx: (devices: readonly NewDevice[]) => void;
   readonly #addSessionTx: (session: SessionRecord, keep: number) => void;
   readonly #resetDevNoncesTx: (devEUI: EUI64, audit: AuditEvent) => boolean;
+  readonly #commitManyTx: (commits: readonly JoinCommit[]) => boolean[];
+  readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
 
   /**
    * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
@@ -93,16 +106,23 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       migrate(db);
-      return new SqliteStore(db);
+      return new SqliteStore(db, options.groupCommit ?? {});
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, groupCommit: GroupCommitOptions | false) {
     this.#db = db;
     this.#stmt = prepareStatements(db);
+
+    const commitMany = db.transaction((commits: readonly JoinCommit[]) => commits.map((c) => this.#commitOne(c)));
+    this.#commitManyTx = (commits) => commitMany.immediate(commits);
+    // Dispatched at the end of the event-loop turn even when idle: a commit is synchronous here,
+    // so "while one is in flight" never happens; the turn is what gathers concurrent joins.
+    this.#committer =
+      groupCommit === false ? null : new GroupCommitter(async (commits) => this.#commitGroup(commits), { dispatchWhenIdle: false, ...groupCommit });
 
     // IMMEDIATE: take the write lock first (waiting up to busy_timeout), so a transaction never
     // fails half-way because another connection wrote after it started reading.
@@ -161,6 +181,37 @@ export class SqliteStore implements Store {
   }
 
   async commitJoin(commit: JoinCommit): Promise<boolean> {
+    return this.#committer === null ? this.#commitOne(commit) : this.#committer.submit(commit);
+  }
+
+  /** Group-commit batches and commits so far; null when group commit is off. */
+  get groupCommitStats(): { readonly batches: number; readonly items: number } | null {
+    return this.#committer?.stats ?? null;
+  }
+
+  /**
+   * The commits of one turn in one transaction. If the write lock is not had within the busy
+   * timeout, they all fail; any other failure, each is tried on its own, so one bad commit fails
+   * alone. Running a commit again is safe: it is conditional on its version.
+   */
+  #commitGroup(commits: readonly JoinCommit[]): Array<boolean | ItemFailure> {
+    if (commits.length > 1) {
+      try {
+        return this.#commitManyTx(commits);
+      } catch (err) {
+        if (sqliteCode(err)?.startsWith('SQLITE_BUSY')) throw err;
+      }
+    }
+    return commits.map((c) => {
+      try {
+        return this.#commitOne(c);
+      } catch (err) {
+        return new ItemFailure(err);
+      }
+    });
+  }
+
+  #commitOne(commit: JoinCommit): boolean {
     const n = commit.nonces;
     const result = this.#stmt.commitJoin.run(
       n.lastDevNonce,
@@ -245,8 +296,9 @@ export class SqliteStore implements Store {
     this.#stmt.ping.get();
   }
 
-  /** Closes the connection (idempotent). */
+  /** Lets queued commits finish, then closes the connection (idempotent). */
   async close(): Promise<void> {
+    await this.#committer?.drain();
     if (this.#db.open) this.#db.close();
   }
 }
@@ -368,7 +420,12 @@ function toPeer(row: PeerRow): Peer {
  * test file its own module registry (jest) loads several copies in one process.
  */
 function isConstraint(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+  return sqliteCode(err) === code;
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 interface AuditRow {
