@@ -12,6 +12,8 @@ import type { JoineryMetrics } from '../metrics/metrics';
 import type { Peer } from '../peers/peer';
 import type { Store } from '../store/store';
 import { answerHeader } from './answer-header';
+import type { AsyncAnswerSender } from './async-answer-sender';
+import { resolveCaller, type Caller } from './caller';
 import type { WireAnswer, WireAnswerHeader, WireKeyEnvelope, WireResult } from './messages';
 import { parseAppSKeyReq } from './parse-app-s-key-req';
 import { parseHomeNSReq } from './parse-home-ns-req';
@@ -20,19 +22,23 @@ import { parseRequestHeader, type RequestHeader } from './request-header';
 import { parseResultCode } from './result-code';
 import { resultCodeFor } from './result-table';
 
-/** Who is asking, as the transport established it (the TLS client certificate). */
-export interface CallerIdentity {
-  /** SHA-256 of the client certificate's DER; null when there is none. */
-  readonly certFingerprint: string | null;
-}
-
 export interface BackendInterfacesOptions {
   /** JoinEUI ranges this Join Server serves; a JoinReq/RejoinReq for another gets UnknownReceiver. Empty = all. */
   readonly servedJoinEUIs?: readonly JoinEUIPrefix[];
 }
 
-/** What the transport sends back: a BI answer, or a bare acknowledgement (HTTP 200, no body). */
-export type BIReply = { readonly kind: 'answer'; readonly answer: WireAnswer } | { readonly kind: 'acknowledge' };
+/**
+ * What the transport sends back: a BI answer; a bare acknowledgement (HTTP 200, no body: an
+ * ErrorNotif, or a request of an asynchronous peer whose answer follows separately); or a
+ * refusal of a caller with no credential at all (HTTP 401).
+ */
+export type BIReply =
+  | { readonly kind: 'answer'; readonly answer: WireAnswer }
+  | { readonly kind: 'acknowledge' }
+  | { readonly kind: 'unauthenticated'; readonly message: string };
+
+/** Messages answered by an answer message, which an asynchronous peer receives separately. */
+const REQUESTS = new Set(['JoinReq', 'RejoinReq', 'AppSKeyReq', 'HomeNSReq']);
 
 /**
  * The Backend Interfaces request handler, independent of HTTP: one JSON object in, one BI
@@ -41,6 +47,8 @@ export type BIReply = { readonly kind: 'answer'; readonly answer: WireAnswer } |
  */
 export class BackendInterfacesHandler {
   private readonly servedJoinEUIs: readonly JoinEUIPrefix[];
+  /** Answers of asynchronous peers being computed or delivered. */
+  private readonly pendingAsync = new Set<Promise<unknown>>();
 
   constructor(
     private readonly store: Store,
@@ -48,24 +56,71 @@ export class BackendInterfacesHandler {
     private readonly appSKeys: AppSKeyService,
     private readonly log: Logger,
     private readonly metrics: JoineryMetrics,
+    private readonly asyncAnswers: AsyncAnswerSender | undefined,
     options: BackendInterfacesOptions = {},
   ) {
     this.servedJoinEUIs = options.servedJoinEUIs ?? [];
   }
 
-  async handle(body: Record<string, unknown>, caller: CallerIdentity): Promise<BIReply> {
+  async handle(body: Record<string, unknown>, caller: Caller): Promise<BIReply> {
     const started = process.hrtime.bigint();
     const { header, problem } = parseRequestHeader(body);
-    const devEUI = typeof body['DevEUI'] === 'string' ? body['DevEUI'] : undefined;
     let peer: Peer | null = null;
+    try {
+      const resolved = await resolveCaller(this.store, caller);
+      if (resolved.kind === 'unauthenticated') {
+        this.log.warn({ messageType: header.messageType, pathPeer: caller.pathPeer ?? undefined, reason: resolved.reason }, 'bi request refused: not authenticated');
+        return { kind: 'unauthenticated', message: resolved.reason };
+      }
+      if (resolved.kind === 'unknown') {
+        return this.record(body, header, null, started, refusal(header, failure('UnknownSender', resolved.reason)));
+      }
+      peer = resolved.peer;
+    } catch (err) {
+      return this.record(body, header, null, started, this.internalError(err, header));
+    }
+
+    const target = peer.settings.asyncAnswers;
+    if (target && this.asyncAnswers && header.protocolVersionValid && !problem && REQUESTS.has(header.messageType)) {
+      // Asynchronous peer: HTTP 200 now; the answer, computed once, goes to its answer URL.
+      const receivedAt = Date.now();
+      const asyncPeer = peer;
+      const sender = this.asyncAnswers;
+      const work: Promise<unknown> = this.answer(body, header, problem, asyncPeer, started)
+        .then((reply) => {
+          if (reply.kind === 'answer') return sender.send({ peerName: asyncPeer.name, url: target.url, caPem: target.caPem ?? undefined }, reply.answer, receivedAt);
+          return undefined;
+        })
+        .finally(() => this.pendingAsync.delete(work));
+      this.pendingAsync.add(work);
+      return { kind: 'acknowledge' };
+    }
+    return this.answer(body, header, problem, peer, started);
+  }
+
+  /** Waits until every acknowledged asynchronous request has been answered (graceful shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.pendingAsync]);
+  }
+
+  /** Computes the reply to an identified peer's message and records it (log line, metrics). */
+  private async answer(body: Record<string, unknown>, header: RequestHeader, problem: ParseError | undefined, peer: Peer, started: bigint): Promise<BIReply> {
     let reply: BIReply;
     try {
-      peer = caller.certFingerprint === null ? null : await this.store.getPeerByFingerprint(caller.certFingerprint);
       reply = await this.dispatch(body, header, problem, peer);
     } catch (err) {
-      this.log.error({ err: describeError(err), messageType: header.messageType, devEUI }, 'backend interfaces request failed');
-      reply = refusal(header, failure('Internal', 'internal error in the Join Server; see its log'));
+      reply = this.internalError(err, header);
     }
+    return this.record(body, header, peer, started, reply);
+  }
+
+  private internalError(err: unknown, header: RequestHeader): BIReply {
+    this.log.error({ err: describeError(err), messageType: header.messageType }, 'backend interfaces request failed');
+    return refusal(header, failure('Internal', 'internal error in the Join Server; see its log'));
+  }
+
+  /** One log line and the metrics of every answered request. */
+  private record(body: Record<string, unknown>, header: RequestHeader, peer: Peer | null, started: bigint, reply: BIReply): BIReply {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const result = reply.kind === 'answer' ? reply.answer.Result : undefined;
     const messageType = metricLabel(header.messageType);
@@ -75,7 +130,7 @@ export class BackendInterfacesHandler {
       {
         messageType: header.messageType,
         transactionID: header.transactionID,
-        devEUI,
+        devEUI: typeof body['DevEUI'] === 'string' ? body['DevEUI'] : undefined,
         peer: peer?.name,
         result: result?.ResultCode ?? 'Acknowledged',
         ...(result && result.ResultCode !== 'Success' ? { description: result.Description } : {}),
@@ -86,12 +141,11 @@ export class BackendInterfacesHandler {
     return reply;
   }
 
-  private async dispatch(body: Record<string, unknown>, header: RequestHeader, problem: ParseError | undefined, peer: Peer | null): Promise<BIReply> {
+  private async dispatch(body: Record<string, unknown>, header: RequestHeader, problem: ParseError | undefined, peer: Peer): Promise<BIReply> {
     if (!header.protocolVersionValid) {
       return refusal(header, failure('InvalidProtocolVersion', `ProtocolVersion ${JSON.stringify(body['ProtocolVersion'] ?? null)} is not 1.0 or 1.1`));
     }
     if (problem) return refusal(header, failure('Malformed', problem.message));
-    if (peer === null) return refusal(header, failure('UnknownSender', 'the client certificate does not belong to a registered peer'));
 
     switch (header.messageType) {
       case 'JoinReq':

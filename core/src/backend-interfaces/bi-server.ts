@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger';
 import type { BackendInterfacesHandler } from './bi-handler';
+import { forwardedCertificateFingerprint } from './forwarded-certificate';
 
 /** Larger bodies are refused with HTTP 400: no BI message comes near it. */
 export const BI_BODY_LIMIT = 32 * 1024;
@@ -11,6 +12,16 @@ export interface BIServerOptions {
   readonly handler: BackendInterfacesHandler;
   readonly log: Logger;
   readonly tls: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
+  /**
+   * `required` (default): no client certificate from Joinery's CA, no TLS handshake.
+   * `optional`: connections without one are accepted, for peers identified on their endpoint
+   * `/bi/<name>` by an Authorization header secret, and for a trusted proxy.
+   */
+  readonly clientCertificates?: 'required' | 'optional';
+  /** Addresses of TLS-terminating proxies whose client-certificate header is believed. */
+  readonly trustedProxies?: readonly string[];
+  /** The header such a proxy puts the client certificate in (default `x-client-cert`). */
+  readonly clientCertHeader?: string;
 }
 
 const fingerprints = new WeakMap<TLSSocket, string | null>();
@@ -30,20 +41,29 @@ class BadRequest extends Error {
   readonly statusCode = 400;
 }
 
+/** `::ffff:127.0.0.1` and `127.0.0.1` are the same proxy. */
+function normalizeAddress(address: string | undefined): string {
+  return (address ?? '').replace(/^::ffff:/, '');
+}
+
 /**
  * The Backend Interfaces listener: HTTPS that requires a client certificate issued by
  * Joinery's CA (no certificate, or another CA's, fails the TLS handshake). Every path is
- * accepted (`/`, `/bi/<peer-name>`, whatever a network server is configured with): the
- * certificate, not the path, identifies the peer.
+ * accepted (`/`, whatever a network server is configured with): the certificate identifies the
+ * peer. `/bi/<peer-name>` is a peer's own endpoint: a certificate there must be that peer's,
+ * and in `optional` mode a peer without one is identified by its Authorization header secret.
  */
 export function createBIServer(options: BIServerOptions): FastifyInstance {
+  const required = (options.clientCertificates ?? 'required') === 'required';
+  const trustedProxies = new Set((options.trustedProxies ?? []).map(normalizeAddress));
+  const certHeader = (options.clientCertHeader ?? 'x-client-cert').toLowerCase();
   const app = Fastify({
     https: {
       cert: options.tls.certPem,
       key: options.tls.keyPem,
       ca: options.tls.caPem,
       requestCert: true,
-      rejectUnauthorized: true,
+      rejectUnauthorized: required,
       minVersion: 'TLSv1.2',
     },
     bodyLimit: BI_BODY_LIMIT,
@@ -83,11 +103,26 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return reply.code(400).send({ message: 'expected a JSON object (a Backend Interfaces message)' });
     }
+    const socket = req.raw.socket as TLSSocket;
+    let certFingerprint = peerFingerprint(socket);
+    const forwarded = req.headers[certHeader];
+    if (certFingerprint === null && typeof forwarded === 'string' && trustedProxies.has(normalizeAddress(socket.remoteAddress))) {
+      certFingerprint = forwardedCertificateFingerprint(forwarded, options.tls.caPem);
+    }
+    const m = /^\/bi\/([^/?#]+)\/?(?:[?#].*)?$/.exec(req.url);
     const result = await options.handler.handle(body as Record<string, unknown>, {
-      certFingerprint: peerFingerprint(req.raw.socket as TLSSocket),
+      certFingerprint,
+      pathPeer: m ? m[1]! : null,
+      authorization: req.headers.authorization,
     });
-    if (result.kind === 'acknowledge') return reply.code(200).send();
-    return reply.code(200).header('content-type', 'application/json').send(result.answer);
+    switch (result.kind) {
+      case 'acknowledge':
+        return reply.code(200).send();
+      case 'unauthenticated':
+        return reply.code(401).send({ message: result.message });
+      case 'answer':
+        return reply.code(200).header('content-type', 'application/json').send(result.answer);
+    }
   });
 
   return app;

@@ -8,8 +8,10 @@ import { openBackends } from '../server/open-backends';
 import { serverHosts } from '../server/server-hosts';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say } from './output';
+import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
+import { describePeerSettings, peerSettingsFrom, withPeerSettingsOptions, type PeerSettingsFlags } from './peer-settings-options';
 
-interface PeerFlags extends BackendFlags {
+interface PeerFlags extends BackendFlags, PeerSettingsFlags {
   readonly name: string;
   readonly kekLabel?: string;
   readonly out: string;
@@ -29,7 +31,7 @@ interface AsFlags extends PeerFlags {
 
 function commonPeerOptions(cmd: Command): Command {
   return withBackendOptions(
-    cmd
+    withPeerSettingsOptions(cmd, false)
       .requiredOption('--name <name>', 'peer name: lower-case letters, digits, "-"')
       .requiredOption('--out <dir>', 'directory to write the credential bundle into (must not hold one already)')
       .option('--kek-label <label>', 'label of the KEK that wraps session keys for this peer')
@@ -63,6 +65,7 @@ async function register(flags: PeerFlags, registration: PeerRegistration): Promi
     const { peer, files } = await registerPeer({ store: backends.store, vault: backends.vault, ca: pki.ca }, registration, outDir, biURL);
     say(`registered ${peer.kind === 'ns' ? 'network server' : 'application server'} ${peer.name}` + (peer.kind === 'ns' ? ` (NetID ${peer.netID}${peer.nsID ? `, NSID ${peer.nsID}` : ''}, vendor ${peer.vendor})` : ` (AS-ID ${peer.asID})`));
     say(`KEK label: ${peer.kekLabel}`);
+    for (const line of describePeerSettings(peer.settings)) say(line);
     say(`BI URL: ${biURL}`);
     say(`credential bundle in ${outDir}:`);
     for (const f of files) say(`  ${path.basename(f)}`);
@@ -83,6 +86,7 @@ export function addPeerCommands(program: Command): void {
       .requiredOption('--vendor <vendor>', `network server vendor: ${VENDORS.join(', ')}`),
   ).action(async (flags: NsFlags) => {
     await register(flags, {
+      settings: await peerSettingsFrom(flags, DEFAULT_PEER_SETTINGS),
       kind: 'ns',
       name: flags.name,
       netID: parseNetID(flags.netId, '--net-id'),
@@ -100,6 +104,36 @@ export function addPeerCommands(program: Command): void {
       .requiredOption('--as-id <id>', 'the application server\'s AS-ID: its BI SenderID'),
   ).action(async (flags: AsFlags) => {
     if (flags.asId.trim() === '') throw new ParseError('--as-id', 'must not be empty');
-    await register(flags, { kind: 'as', name: flags.name, asID: flags.asId.trim(), ...(flags.kekLabel !== undefined ? { kekLabel: flags.kekLabel } : {}) });
+    await register(flags, {
+      settings: await peerSettingsFrom(flags, DEFAULT_PEER_SETTINGS),
+      kind: 'as',
+      name: flags.name,
+      asID: flags.asId.trim(),
+      ...(flags.kekLabel !== undefined ? { kekLabel: flags.kekLabel } : {}),
+    });
   });
+
+  for (const [group, kind] of [[ns, 'ns'], [as, 'as']] as const) {
+    withBackendOptions(
+      withPeerSettingsOptions(
+        group
+          .command('set')
+          .description(`change how a registered ${kind === 'ns' ? 'network' : 'application'} server is talked to (async answers, Authorization header); takes effect at once`)
+          .argument('<name>', 'peer name'),
+        true,
+      ),
+    ).action(async (name: string, flags: PeerSettingsFlags & BackendFlags) => {
+      const backends = await openBackends(backendSettings(flags));
+      try {
+        const peer = await backends.store.getPeer(name);
+        if (!peer || peer.kind !== kind) throw new ParseError('NAME', `no ${kind === 'ns' ? 'network' : 'application'} server named ${name}`);
+        const settings = await peerSettingsFrom(flags, peer.settings);
+        await backends.store.updatePeerSettings(name, settings);
+        say(`${name}:`);
+        for (const line of describePeerSettings(settings)) say(`  ${line}`);
+      } finally {
+        await backends.close();
+      }
+    });
+  }
 }

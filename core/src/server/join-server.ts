@@ -1,10 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { BackendInterfacesHandler, type BackendInterfacesOptions } from '../backend-interfaces/bi-handler';
+import { AsyncAnswerSender } from '../backend-interfaces/async-answer-sender';
 import { createBIServer } from '../backend-interfaces/bi-server';
 import { AppSKeyService } from '../join/app-s-key-service';
 import { JoinEngine, type JoinEngineOptions } from '../join/join-engine';
 import type { Logger } from '../log/logger';
 import { JoineryMetrics } from '../metrics/metrics';
+import { loadOrCreateJoinServerClientIdentity } from '../pki/join-server-client-identity';
 import { loadOrCreatePKI } from '../pki/pki-files';
 import { createAdminServer } from './admin-server';
 import { formatListenAddress, type ListenAddress } from './listen-address';
@@ -21,6 +23,14 @@ export interface JoinServerOptions {
   readonly log: Logger;
   readonly engine?: JoinEngineOptions;
   readonly backendInterfaces?: BackendInterfacesOptions;
+  /** Client certificates on the BI listener, and TLS-terminating proxies (see createBIServer). */
+  readonly biTransport?: {
+    readonly clientCertificates?: 'required' | 'optional';
+    readonly trustedProxies?: readonly string[];
+    readonly clientCertHeader?: string;
+  };
+  /** Asynchronous answers: attempts and first retry delay. */
+  readonly asyncAnswers?: { readonly attempts?: number; readonly baseDelayMs?: number; readonly windowMs?: number };
 }
 
 export interface RunningJoinServer {
@@ -45,8 +55,15 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   const metrics = new JoineryMetrics();
   const engine = new JoinEngine(backends.store, backends.vault, options.engine);
   const appSKeys = new AppSKeyService(backends.store, backends.vault);
-  const handler = new BackendInterfacesHandler(backends.store, engine, appSKeys, log, metrics, options.backendInterfaces);
-  const bi = createBIServer({ handler, log, tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } });
+  const clientIdentity = await loadOrCreateJoinServerClientIdentity(backends.settings.dataDir, pki.ca);
+  const asyncAnswers = new AsyncAnswerSender({ clientCertPem: clientIdentity.certPem, clientKeyPem: clientIdentity.keyPem, ...options.asyncAnswers }, log, metrics);
+  const handler = new BackendInterfacesHandler(backends.store, engine, appSKeys, log, metrics, asyncAnswers, options.backendInterfaces);
+  const bi = createBIServer({
+    handler,
+    log,
+    tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem },
+    ...options.biTransport,
+  });
   const admin = createAdminServer(backends, metrics, VERSION);
 
   await bi.listen({ host: options.biListen.host, port: options.biListen.port });
@@ -72,6 +89,9 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     close() {
       closing ??= (async () => {
         await Promise.all([bi.close(), admin.close()]);
+        // Answers already computed for asynchronous peers still go out (bounded by their window).
+        await handler.drain();
+        await asyncAnswers.drain();
         await backends.close();
         log.info('join server stopped');
       })();
