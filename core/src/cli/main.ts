@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { DeviceImportError } from '../devices/device-import-file';
 import { ParseError } from '../lorawan/parse-error';
 import { VERSION } from '../server/version';
+import { addDeviceMaintenanceCommands } from './device-maintenance-commands';
 import { addDevicesCommands } from './devices-commands';
 import { addPeerCommands } from './peer-commands';
 import { addServeCommand } from './serve-command';
@@ -17,6 +18,7 @@ const program = new Command('joinery')
 addServeCommand(program);
 addPeerCommands(program);
 addDevicesCommands(program);
+addDeviceMaintenanceCommands(program);
 addSimulateCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

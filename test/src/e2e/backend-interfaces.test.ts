@@ -163,6 +163,20 @@ describe('e2e/operator controls', () => {
     expect(r['Result']['ResultCode']).toBe('UnknownReceiver');
   });
 
+  test('DevNonce reset: audited, lets a reset device join again, never resets the JoinNonce', async () => {
+    const first = await send(request('JoinReq', d11, joinRequest(d11, 1000)));
+    const before = acceptJoin(d11, 1000, first['PHYPayload']).joinNonce;
+    // The device was reset and counts from 0 again: refused until the operator resets.
+    expect((await send(request('JoinReq', d11, joinRequest(d11, 0))))['Result']['ResultCode']).toBe('JoinReqFailed');
+    const reset = await cli(['devices', 'reset-dev-nonce', d11.devEUI, '--reason', 'factory reset of the device', '--data-dir', dataDir]);
+    expect(reset.stdout).toMatch(/JoinNonce stays at \d+/);
+    const again = await send(request('JoinReq', d11, joinRequest(d11, 0)));
+    expect(again['Result']['ResultCode']).toBe('Success');
+    expect(acceptJoin(d11, 0, again['PHYPayload']).joinNonce).toBeGreaterThan(before);
+    const audit = JSON.parse((await cli(['audit', 'list', '--dev-eui', d11.devEUI, '--json', '--data-dir', dataDir])).stdout) as any[];
+    expect(audit[0]).toMatchObject({ action: 'device.dev-nonce.reset', devEUI: d11.devEUI, actor: expect.stringMatching(/^cli:/), detail: { reason: 'factory reset of the device', lastDevNonce: 1000 } });
+  });
+
   test('session history: the oldest SessionKeyID is forgotten beyond the limit', async () => {
     const ids: string[] = [];
     for (const n of [300, 301, 302]) ids.push((await send(request('JoinReq', d10, joinRequest(d10, n))))['SessionKeyID']);
