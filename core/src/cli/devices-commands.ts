@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { detectImportFormat, importUnit, parseDeviceImportFile } from '../devices/device-import-file';
 import { importDevices } from '../devices/import-devices';
+import { readTransportKEK } from '../keys/transport-kek';
 import { parseEUI64 } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
 import { openBackends } from '../server/open-backends';
@@ -12,6 +13,7 @@ import { note, say, table } from './output';
 interface ImportFlags extends BackendFlags {
   readonly ns: string;
   readonly as?: string;
+  readonly transportKekFile?: string;
 }
 interface ListFlags extends BackendFlags {
   readonly ns?: string;
@@ -55,7 +57,11 @@ export function addDevicesCommands(program: Command): void {
       .description('import devices from CSV (header dev_eui,join_eui,mac_version,app_key,nwk_key) or a JSON array; all or nothing')
       .argument('<file>', 'CSV or JSON file')
       .requiredOption('--ns <name>', 'network server the devices are bound to (may join through)')
-      .option('--as <name>', 'application server that receives the AppSKeys'),
+      .option('--as <name>', 'application server that receives the AppSKeys')
+      .option(
+        '--transport-kek-file <file>',
+        'the keys in FILE are RFC 3394-wrapped (48 hex digits) under this transport KEK (32 hex digits, mode 0600); the vault unwraps them (a PKCS#11 vault inside the HSM)',
+      ),
   ).action(async (file: string, flags: ImportFlags) => {
     let content: string;
     try {
@@ -64,13 +70,26 @@ export function addDevicesCommands(program: Command): void {
       throw new ParseError('FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
     const format = detectImportFormat(file, content);
-    const rows = parseDeviceImportFile(content, format);
+    const wrapped = flags.transportKekFile !== undefined;
+    const rows = parseDeviceImportFile(content, format, { wrappedKeys: wrapped });
+    const kek = wrapped ? await readTransportKEK(flags.transportKekFile!) : undefined;
     const backends = await openBackends(backendSettings(flags));
+    const transportKEK = kek ? await backends.vault.importKey(kek) : undefined;
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
-      const s = await importDevices({ store: backends.store, vault: backends.vault }, rows, { nsPeer: flags.ns, asPeer: flags.as ?? null }, importUnit(format));
+      const s = await importDevices(
+        { store: backends.store, vault: backends.vault },
+        rows,
+        { nsPeer: flags.ns, asPeer: flags.as ?? null },
+        importUnit(format),
+        transportKEK ? { transportKEK } : {},
+      );
+      if (!wrapped) {
+        note(`joinery: warning: the root keys were read in clear from ${file}; delete it, or have the keys sent wrapped under a transport KEK (--transport-kek-file)`);
+      }
       say(`imported ${s.imported} device${s.imported === 1 ? '' : 's'} (${s.legacy} LoRaWAN 1.0.x, ${s.v11} LoRaWAN 1.1), bound to network server ${s.nsPeer}` + (s.asPeer ? ` and application server ${s.asPeer}` : ''));
     } finally {
+      if (transportKEK) backends.vault.release(transportKEK);
       await backends.close();
     }
   });

@@ -1,18 +1,30 @@
 import { parse as parseCSV } from 'csv-parse/sync';
-import type { RootKeys } from '../keys/key-vault';
+import type { RootKeys, WrappedRootKeys } from '../keys/key-vault';
 import { AES128Key } from '../lorawan/aes128-key';
+import { parseHex } from '../lorawan/hex';
 import { parseEUI64, type EUI64 } from '../lorawan/identifiers';
 import { isLegacy, MAC_VERSIONS, parseMACVersion, type MACVersion } from '../lorawan/mac-version';
 import { ParseError } from '../lorawan/parse-error';
 
-/** One device of an import file, parsed: its root keys are AES128Key objects (never printable). */
+/**
+ * One device of an import file, parsed: its root keys are AES128Key objects (never printable),
+ * or, in a file whose keys are wrapped under a transport KEK, the wrapped keys.
+ */
 export interface DeviceImportRow {
   /** Where it was: the CSV line number, or the JSON array entry (1-based). */
   readonly line: number;
   readonly devEUI: EUI64;
   readonly joinEUI: EUI64;
   readonly macVersion: MACVersion;
-  readonly rootKeys: RootKeys;
+  readonly rootKeys: RootKeys | WrappedRootKeys;
+}
+
+export interface ImportFileOptions {
+  /**
+   * The keys are RFC 3394-wrapped under a transport KEK (48 hex digits each), not in clear
+   * (`joinery devices import --transport-kek-file`).
+   */
+  readonly wrappedKeys?: boolean;
 }
 
 export interface ImportProblem {
@@ -58,7 +70,7 @@ export function detectImportFormat(fileName: string, content: string): ImportFor
  * in `nwk_key`, as some network servers export it, is accepted too). Every bad row is
  * reported with its line, and the error messages never repeat a key.
  */
-export function parseDeviceImportFile(content: string, format: ImportFormat): DeviceImportRow[] {
+export function parseDeviceImportFile(content: string, format: ImportFormat, options: ImportFileOptions = {}): DeviceImportRow[] {
   const records = format === 'csv' ? readCSV(content) : readJSON(content);
   const unit = importUnit(format);
   const rows: DeviceImportRow[] = [];
@@ -66,7 +78,7 @@ export function parseDeviceImportFile(content: string, format: ImportFormat): De
   const seen = new Map<string, number>();
   for (const { line, record } of records) {
     try {
-      const row = parseRow(line, record);
+      const row = parseRow(line, record, options.wrappedKeys === true);
       const first = seen.get(row.devEUI);
       if (first !== undefined) throw new ParseError('dev_eui', `${row.devEUI} is already in ${unit} ${first}`);
       seen.set(row.devEUI, line);
@@ -141,29 +153,85 @@ function present(v: unknown): boolean {
   return v !== undefined && v !== null && !(typeof v === 'string' && v.trim() === '');
 }
 
-function parseRow(line: number, r: Record<string, unknown>): DeviceImportRow {
+function parseRow(line: number, r: Record<string, unknown>, wrappedKeys: boolean): DeviceImportRow {
   if (r['__invalid']) throw new ParseError('device', 'expected an object');
   const fields = r['__fields'] as { expected: number; got: number } | undefined;
   if (fields) throw new ParseError('fields', `expected ${fields.expected} (one per header column), got ${fields.got}`);
   const devEUI = parseEUI64(r['dev_eui'], 'dev_eui');
   const joinEUI = parseEUI64(r['join_eui'], 'join_eui');
   const macVersion = parseImportMACVersion(r['mac_version']);
-  const appKey = present(r['app_key']) ? AES128Key.fromHex(r['app_key'], 'app_key') : undefined;
-  const nwkKey = present(r['nwk_key']) ? AES128Key.fromHex(r['nwk_key'], 'nwk_key') : undefined;
-  let rootKeys: RootKeys;
-  if (isLegacy(macVersion)) {
-    if (appKey && nwkKey && !appKey.equals(nwkKey)) {
+  const legacy = isLegacy(macVersion);
+  if (wrappedKeys) {
+    const appKey = present(r['app_key']) ? wrappedKey(r['app_key'], 'app_key') : undefined;
+    const nwkKey = present(r['nwk_key']) ? wrappedKey(r['nwk_key'], 'nwk_key') : undefined;
+    const rootKeys = rootKeysOf<Buffer, WrappedRootKeys>(
+      macVersion,
+      legacy,
+      appKey,
+      nwkKey,
+      (a, b) => a.equals(b),
+      (k) => ({ kind: 'legacy', wrapped: true, appKey: k }),
+      (a, n) => ({ kind: '1.1', wrapped: true, appKey: a, nwkKey: n }),
+    );
+    return { line, devEUI, joinEUI, macVersion, rootKeys };
+  }
+  const appKey = present(r['app_key']) ? clearKey(r['app_key'], 'app_key') : undefined;
+  const nwkKey = present(r['nwk_key']) ? clearKey(r['nwk_key'], 'nwk_key') : undefined;
+  const rootKeys = rootKeysOf<AES128Key, RootKeys>(
+    macVersion,
+    legacy,
+    appKey,
+    nwkKey,
+    (a, b) => a.equals(b),
+    (k) => ({ kind: 'legacy', appKey: k }),
+    (a, n) => ({ kind: '1.1', appKey: a, nwkKey: n }),
+  );
+  return { line, devEUI, joinEUI, macVersion, rootKeys };
+}
+
+function rootKeysOf<K, R>(
+  macVersion: MACVersion,
+  legacy: boolean,
+  appKey: K | undefined,
+  nwkKey: K | undefined,
+  same: (a: K, b: K) => boolean,
+  legacyKeys: (k: K) => R,
+  keys11: (a: K, n: K) => R,
+): R {
+  if (legacy) {
+    if (appKey && nwkKey && !same(appKey, nwkKey)) {
       throw new ParseError('nwk_key', `a LoRaWAN ${macVersion} device has one root key (app_key): leave nwk_key empty`);
     }
     const only = appKey ?? nwkKey;
     if (!only) throw new ParseError('app_key', `missing (the root key of a LoRaWAN ${macVersion} device)`);
-    rootKeys = { kind: 'legacy', appKey: only };
-  } else {
-    if (!appKey) throw new ParseError('app_key', 'missing (LoRaWAN 1.1 devices have AppKey and NwkKey)');
-    if (!nwkKey) throw new ParseError('nwk_key', 'missing (LoRaWAN 1.1 devices have AppKey and NwkKey)');
-    rootKeys = { kind: '1.1', appKey, nwkKey };
+    return legacyKeys(only);
   }
-  return { line, devEUI, joinEUI, macVersion, rootKeys };
+  if (!appKey) throw new ParseError('app_key', 'missing (LoRaWAN 1.1 devices have AppKey and NwkKey)');
+  if (!nwkKey) throw new ParseError('nwk_key', 'missing (LoRaWAN 1.1 devices have AppKey and NwkKey)');
+  return keys11(appKey, nwkKey);
+}
+
+/** A clear key (32 hex digits); 48 hex digits look like a wrapped key, and are said to. */
+function clearKey(value: unknown, field: string): AES128Key {
+  try {
+    return AES128Key.fromHex(value, field);
+  } catch (e) {
+    if (e instanceof ParseError && typeof value === 'string' && value.trim().replace(/^0x/i, '').length === 48) {
+      throw new ParseError(field, 'expected a clear key (32 hex digits), got 48 hex digits: a key wrapped under a transport KEK? then give the KEK with --transport-kek-file');
+    }
+    throw e;
+  }
+}
+
+/** A key RFC 3394-wrapped under the transport KEK: 24 bytes. A clear key here is refused, never used. */
+function wrappedKey(value: unknown, field: string): Buffer {
+  const bytes = parseHex(value, field);
+  if (bytes.length === 16) {
+    bytes.fill(0);
+    throw new ParseError(field, 'is a clear key (32 hex digits), but with --transport-kek-file every key must be wrapped under the transport KEK (RFC 3394, 48 hex digits)');
+  }
+  if (bytes.length !== 24) throw new ParseError(field, `expected a key wrapped under the transport KEK (RFC 3394: 24 bytes, 48 hex digits), got ${bytes.length} bytes`);
+  return bytes;
 }
 
 /**

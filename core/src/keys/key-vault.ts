@@ -20,6 +20,14 @@ export type RootKeys =
   | { readonly kind: 'legacy'; readonly appKey: AES128Key }
   | { readonly kind: '1.1'; readonly appKey: AES128Key; readonly nwkKey: AES128Key };
 
+/**
+ * A device's root keys as a manufacturer sends them: each RFC 3394-wrapped (24 bytes) under a
+ * transport KEK agreed with Joinery's operator, so they are never in clear outside the vault.
+ */
+export type WrappedRootKeys =
+  | { readonly kind: 'legacy'; readonly wrapped: true; readonly appKey: Buffer }
+  | { readonly kind: '1.1'; readonly wrapped: true; readonly appKey: Buffer; readonly nwkKey: Buffer };
+
 /** Root keys opened for one operation: handles, never bytes. */
 export type RootKeyHandles =
   | { readonly kind: 'legacy'; readonly appKey: KeyHandle }
@@ -41,6 +49,18 @@ export interface KeyVault {
   sealRootKeys(keys: RootKeys, devEUI: string): Promise<Buffer>;
   /** Opens sealed root keys; `devEUI` must be the one they were sealed for. */
   openRootKeys(sealed: Buffer, devEUI: string): Promise<RootKeyHandles>;
+  /**
+   * Seals root keys that arrive wrapped under a transport KEK (a handle from importKey). The
+   * PKCS#11 vault unwraps them inside the HSM (`C_UnwrapKey`), so they are never in clear in
+   * this process; the software vault unwraps them only to seal them. A key that does not unwrap
+   * (another KEK, altered) throws WrappedKeyError.
+   */
+  unwrapRootKeys(keys: WrappedRootKeys, transportKEK: KeyHandle, devEUI: string): Promise<Buffer>;
+  /**
+   * Forgets sealed root keys that will not be stored after all (an import refused after
+   * sealing): the PKCS#11 vault destroys their token objects; a no-op for the software vault.
+   */
+  discardRootKeys(sealed: Buffer, devEUI: string): Promise<void>;
 
   /** Seals a single key (a KEK, an AppSKey kept for AppSKeyReq); `context` binds it to its owner. */
   sealKey(key: KeyHandle, context: string): Promise<Buffer>;

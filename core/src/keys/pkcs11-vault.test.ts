@@ -15,6 +15,7 @@ import { Pkcs11VaultError } from './pkcs11-error';
 import { Pkcs11KeyVault } from './pkcs11-vault';
 import { SealedBlobError } from './sealed-blob-error';
 import { SoftwareKeyVault } from './software-vault';
+import { WrappedKeyError } from './wrapped-key-error';
 import { createSoftHsmToken, type SoftHsmToken } from './softhsm-token.test-helper';
 
 /**
@@ -337,6 +338,55 @@ describe('pkcs11 key vault', () => {
     }
   });
 
+  test('transport import/root keys wrapped under a transport KEK are unwrapped inside the HSM into root key objects', async () => {
+    for (const v of [vault, software] as const) {
+      const kekBytes = randomAES();
+      const app = randomAES();
+      const nwk = randomAES();
+      const eui = parseEUI64(randomBytes(8).toString('hex'));
+      const kek = await v.importKey(kekBytes);
+      const wrap = (k: AES128Key): Buffer => aesKeyWrap(kekBytes.unsafeBytes(), k.unsafeBytes());
+      const sealed = await v.unwrapRootKeys({ kind: '1.1', wrapped: true, appKey: wrap(app), nwkKey: wrap(nwk) }, kek, eui);
+      const opened = await v.openRootKeys(sealed, eui);
+      if (opened.kind !== '1.1') throw new Error('expected 1.1 root keys');
+      const clear = await software.openRootKeys(await software.sealRootKeys({ kind: '1.1', appKey: app, nwkKey: nwk }, eui), eui);
+      if (clear.kind !== '1.1') throw new Error('expected 1.1 root keys');
+      const message = randomBytes(23);
+      expect((await v.cmac(opened.nwkKey, message)).toString('hex')).toBe((await software.cmac(clear.nwkKey, message)).toString('hex'));
+      expect((await v.cmac(opened.appKey, message)).toString('hex')).toBe((await software.cmac(clear.appKey, message)).toString('hex'));
+      if (v === vault) expect((await rejects(v.exportKey(opened.appKey), Pkcs11VaultError)).ckr).toBe('CKR_KEY_UNEXTRACTABLE');
+      v.release(kek);
+    }
+  });
+
+  test('transport import/a key wrapped under another KEK or altered is refused, and leaves nothing in the token', async () => {
+    const kekBytes = randomAES();
+    const eui = parseEUI64('00000000000000bb');
+    for (const v of [vault, software] as const) {
+      const kek = await v.importKey(kekBytes);
+      const good = aesKeyWrap(kekBytes.unsafeBytes(), randomBytes(16));
+      const foreign = aesKeyWrap(randomBytes(16), randomBytes(16));
+      const altered = Buffer.from(good);
+      altered[9]! ^= 0x01;
+      for (const bad of [foreign, altered]) {
+        const err = await rejects(v.unwrapRootKeys({ kind: '1.1', wrapped: true, appKey: good, nwkKey: bad }, kek, eui), WrappedKeyError);
+        expect(err.message).toMatch(/NwkKey does not unwrap under the transport KEK/);
+      }
+      await rejects(v.unwrapRootKeys({ kind: 'legacy', wrapped: true, appKey: good.subarray(0, 16) }, kek, eui), WrappedKeyError);
+      v.release(kek);
+    }
+    expect(tokenObjectsLabelled(token, `joinery:${eui}:AppKey`)).toBe(0); // the AppKey that did unwrap was destroyed again
+  });
+
+  test('transport import/discardRootKeys destroys the token objects of an import that was not stored', async () => {
+    const eui = parseEUI64('00000000000000cc');
+    const sealed = await vault.sealRootKeys({ kind: '1.1', appKey: randomAES(), nwkKey: randomAES() }, eui);
+    expect(tokenObjectsLabelled(token, `joinery:${eui}:NwkKey`)).toBe(1);
+    await vault.discardRootKeys(sealed, eui);
+    expect(tokenObjectsLabelled(token, `joinery:${eui}:AppKey`) + tokenObjectsLabelled(token, `joinery:${eui}:NwkKey`)).toBe(0);
+    await rejects(vault.openRootKeys(sealed, eui), SealedBlobError);
+  });
+
   test('single keys/sealed under the vault\'s own sealing key, bound to their context', async () => {
     const kek = await vault.generateKey();
     const sealed = await vault.sealKey(kek, 'kek:ns-a');
@@ -507,6 +557,33 @@ describe('pkcs11 key vault', () => {
     await expect(vault.sealRootKeys({ kind: 'legacy', appKey: randomAES() }, 'not-an-eui')).rejects.toThrow(/devEUI/);
   });
 });
+
+/** Token objects with this label. */
+function tokenObjectsLabelled(t: SoftHsmToken, label: string): number {
+  return withRawSession(t, (raw, session) => {
+    raw.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_TOKEN, value: true }]);
+    const found = raw.C_FindObjects(session, 100);
+    raw.C_FindObjectsFinal(session);
+    return found.length;
+  });
+}
+
+function withRawSession<T>(t: SoftHsmToken, fn: (raw: pkcs11js.PKCS11, session: Buffer) => T): T {
+  const raw = new pkcs11js.PKCS11();
+  raw.load(t.library);
+  try {
+    raw.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+  } catch {
+    // already initialised by the vault
+  }
+  const slot = raw.C_GetSlotList(true).find((s) => raw.C_GetTokenInfo(s).label.trim() === t.label)!;
+  const session = raw.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+  try {
+    return fn(raw, session);
+  } finally {
+    raw.C_CloseSession(session);
+  }
+}
 
 /** Session objects visible on the token (all of this process's sessions share them). */
 function sessionObjectCount(t: SoftHsmToken): number {

@@ -4,7 +4,7 @@ import * as pkcs11js from 'pkcs11js';
 import { AES128Key } from '../lorawan/aes128-key';
 import { parseEUI64, type EUI64 } from '../lorawan/identifiers';
 import { aesKeyUnwrap } from '../lorawan/key-wrap';
-import type { KeyHandle, KeyVault, RootKeyHandles, RootKeys } from './key-vault';
+import type { KeyHandle, KeyVault, RootKeyHandles, RootKeys, WrappedRootKeys } from './key-vault';
 import { LRUCache } from './lru-cache';
 import {
   decodeRootKeysReference,
@@ -33,6 +33,7 @@ import {
   type KeyClass,
 } from './pkcs11-templates';
 import { SealedBlobError } from './sealed-blob-error';
+import { WrappedKeyError } from './wrapped-key-error';
 
 export interface Pkcs11KeyVaultOptions {
   /** Path of the PKCS#11 module (the HSM vendor's shared library). */
@@ -59,6 +60,7 @@ export const SEAL_MAC_LABEL = 'joinery:seal-mac';
 
 const ZERO_IV = Buffer.alloc(16);
 const HANDLE_GONE = new Set(['CKR_OBJECT_HANDLE_INVALID', 'CKR_KEY_HANDLE_INVALID']);
+const UNWRAP_REFUSED = new Set(['CKR_WRAPPED_KEY_INVALID', 'CKR_WRAPPED_KEY_LEN_RANGE', 'CKR_ENCRYPTED_DATA_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_GENERAL_ERROR']);
 
 interface OpenRootKeys {
   readonly handles: RootKeyHandles;
@@ -183,26 +185,39 @@ export class Pkcs11KeyVault implements KeyVault {
   }
 
   /**
-   * Imports a device's root keys that arrive wrapped (RFC 3394) under a transport KEK: unwrapped
-   * by the HSM (`C_UnwrapKey`) straight into root key objects, never in clear in this process.
+   * Root keys that arrive wrapped (RFC 3394) under a transport KEK are unwrapped by the HSM
+   * (`C_UnwrapKey`) straight into root key objects: never in clear in this process.
    */
-  async unwrapRootKeys(wrapped: { readonly kind: 'legacy'; readonly appKey: Buffer } | { readonly kind: '1.1'; readonly appKey: Buffer; readonly nwkKey: Buffer }, transportKEK: KeyHandle, devEUI: string): Promise<Buffer> {
+  async unwrapRootKeys(keys: WrappedRootKeys, transportKEK: KeyHandle, devEUI: string): Promise<Buffer> {
     const eui = parseEUI64(devEUI, 'devEUI');
     const kek = this.#state(transportKEK);
     const nonce = randomBytes(NONCE_LENGTH);
     const created: Buffer[] = [];
-    const unwrapOne = (role: RootKeyRole, blob: Buffer): Promise<Buffer> =>
-      this.#use(`C_UnwrapKey (${role} of ${eui})`, (s) =>
-        this.#module.C_UnwrapKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, kek.object, blob, rootKeyTemplate(rootKeyObjectId(eui, nonce, role), rootKeyObjectLabel(eui, role))),
-      );
+    const unwrapOne = async (role: RootKeyRole, wrapped: Buffer): Promise<Buffer> => {
+      try {
+        return await this.#use(`C_UnwrapKey (${role} of ${eui})`, (s) =>
+          this.#module.C_UnwrapKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, kek.object, wrapped, rootKeyTemplate(rootKeyObjectId(eui, nonce, role), rootKeyObjectLabel(eui, role))),
+        );
+      } catch (err) {
+        // SoftHSM2 answers a failed RFC 3394 integrity check with CKR_GENERAL_ERROR.
+        if (err instanceof Pkcs11VaultError && err.ckr !== undefined && UNWRAP_REFUSED.has(err.ckr)) {
+          throw new WrappedKeyError(`${role} does not unwrap under the transport KEK (another KEK, or altered: ${err.ckr})`);
+        }
+        throw err;
+      }
+    };
     try {
-      created.push(await unwrapOne('AppKey', wrapped.appKey));
-      if (wrapped.kind === '1.1') created.push(await unwrapOne('NwkKey', wrapped.nwkKey));
+      created.push(await unwrapOne('AppKey', keys.appKey));
+      if (keys.kind === '1.1') created.push(await unwrapOne('NwkKey', keys.nwkKey));
     } catch (err) {
       for (const object of created) this.#destroyQuietly(object);
       throw err;
     }
-    return encodeRootKeysReference({ kind: wrapped.kind, nonce });
+    return encodeRootKeysReference({ kind: keys.kind, nonce });
+  }
+
+  async discardRootKeys(sealed: Buffer, devEUI: string): Promise<void> {
+    await this.destroyRootKeys(sealed, devEUI);
   }
 
   /**

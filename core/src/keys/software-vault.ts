@@ -4,12 +4,13 @@ import { AES128Key } from '../lorawan/aes128-key';
 import { aesDecryptECB, aesEncryptBlock } from '../lorawan/aes';
 import { aesCmac } from '../lorawan/cmac';
 import { parseEUI64 } from '../lorawan/identifiers';
-import { aesKeyWrap } from '../lorawan/key-wrap';
-import type { KeyHandle, KeyVault, RootKeyHandles, RootKeys } from './key-vault';
+import { aesKeyUnwrap, aesKeyWrap, KeyWrapError } from '../lorawan/key-wrap';
+import type { KeyHandle, KeyVault, RootKeyHandles, RootKeys, WrappedRootKeys } from './key-vault';
 import { LRUCache } from './lru-cache';
 import type { MasterKey } from './master-key';
 import { openBlob, sealBlob, SealPurpose, type SealingKey } from './sealed-blob';
 import { SealedBlobError } from './sealed-blob-error';
+import { WrappedKeyError } from './wrapped-key-error';
 
 export interface SoftwareKeyVaultOptions {
   /**
@@ -84,6 +85,38 @@ export class SoftwareKeyVault implements KeyVault {
     } finally {
       plaintext.fill(0);
     }
+  }
+
+  async unwrapRootKeys(keys: WrappedRootKeys, transportKEK: KeyHandle, devEUI: string): Promise<Buffer> {
+    this.#open();
+    const kek = this.#keyOf(transportKEK).unsafeBytes();
+    const unwrap = (wrapped: Buffer, name: string): AES128Key => {
+      let clear: Buffer;
+      try {
+        clear = aesKeyUnwrap(kek, wrapped);
+      } catch (err) {
+        if (err instanceof KeyWrapError) throw new WrappedKeyError(`${name} does not unwrap under the transport KEK (${err.code === 'Integrity' ? 'another KEK, or altered' : 'not a wrapped AES-128 key'})`);
+        throw err;
+      }
+      try {
+        if (clear.length !== 16) throw new WrappedKeyError(`${name} unwraps to ${clear.length} bytes, not an AES-128 key`);
+        return AES128Key.fromBytes(clear);
+      } finally {
+        clear.fill(0);
+      }
+    };
+    const appKey = unwrap(keys.appKey, 'AppKey');
+    const clear: RootKeys = keys.kind === '1.1' ? { kind: '1.1', appKey, nwkKey: unwrap(keys.nwkKey, 'NwkKey') } : { kind: 'legacy', appKey };
+    try {
+      return await this.sealRootKeys(clear, devEUI);
+    } finally {
+      clear.appKey.unsafeBytes().fill(0);
+      if (clear.kind === '1.1') clear.nwkKey.unsafeBytes().fill(0);
+    }
+  }
+
+  async discardRootKeys(_sealed: Buffer, _devEUI: string): Promise<void> {
+    // Nothing outside the blob: a software blob that is not stored is gone.
   }
 
   async sealKey(key: KeyHandle, context: string): Promise<Buffer> {
