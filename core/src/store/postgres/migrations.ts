@@ -10,7 +10,7 @@ export { SchemaTooNewError } from '../migration';
  * (oldest first), names and identifiers TEXT. Sessions carry an identity column `seq`
  * standing for SQLite's rowid: the later insert of two with the same `created_at` is the newer.
  *
- * Kept to SQL that CockroachDB also accepts: no SERIAL, no PL/pgSQL, no column collations
+ * Kept to SQL that CockroachDB also accepts: no PL/pgSQL, no column collations
  * (CockroachDB cannot create a `COLLATE "C"` column; the query that lists peers by name says
  * `ORDER BY name COLLATE "C"` instead, so the order is byte order, as in SQLite, whatever the
  * database's locale; DevEUIs are lower-case hex of one length, ordered alike in every locale).
@@ -104,8 +104,8 @@ export function migrationLockKey(schema: string | null): string {
  * DDL is transactional: a failed migration leaves nothing behind. Throws SchemaTooNewError,
  * changing nothing, when the database is ahead of this code. Returns the versions it applied.
  *
- * On a database where the advisory lock is not enforced (CockroachDB before 26.2, where it is
- * a no-op), two migrators can race; the loser fails on the `schema_migrations` primary key or
+ * On a database where the advisory lock is not enforced (CockroachDB releases before its 2026
+ * transaction-level advisory locks, where the function is a no-op), two migrators can race; the loser fails on the `schema_migrations` primary key or
  * a serialization conflict, rolls back, and tries again, then finds the work done.
  */
 export async function migratePostgres(pool: Pool, schema: string | null, migrations: readonly Migration[] = PG_MIGRATIONS): Promise<number[]> {

@@ -129,9 +129,10 @@ const MAX_ATTEMPTS = 5;
  * accepts. What differs there: it runs SERIALIZABLE, so a transaction can fail with SQLSTATE
  * 40001 and must be retried (every transaction here is retried on 40001 and 40P01, up to 5
  * times; the conditional UPDATE makes a retry safe); `pg_advisory_xact_lock` is enforced only
- * from CockroachDB 26.2 (before, a racing migrator fails on the `schema_migrations` key and
- * retries); the identity column of `sessions` is unique but only roughly ordered across nodes
- * there, which only matters for two sessions of one device created in the same millisecond.
+ * by recent CockroachDB releases (it was a no-op before 2026: a racing migrator then fails on
+ * the `schema_migrations` key and retries); identity and SERIAL columns are unique but only
+ * roughly ordered across nodes there, which only matters for two sessions of one device created
+ * in the same millisecond.
  */
 export class PostgresStore implements Store {
   readonly #pool: Pool;
