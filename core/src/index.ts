@@ -2,7 +2,7 @@
 export * from './lorawan/index';
 
 export type { KeyHandle, KeyVault, RootKeys, RootKeyHandles } from './keys/key-vault';
-export type { Store, DeviceListQuery } from './store/store';
+export type { Store, DeviceListQuery, SealedBlobOwner, Resealer } from './store/store';
 export { DeviceExistsError, PeerExistsError } from './store/store';
 export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';
 export type { SessionRecord } from './store/session';

@@ -5,6 +5,7 @@ import { ParseError } from '../lorawan/parse-error';
 import { VERSION } from '../server/version';
 import { addDeviceMaintenanceCommands } from './device-maintenance-commands';
 import { addDevicesCommands } from './devices-commands';
+import { addKeysCommands } from './keys-commands';
 import { addPeerCommands } from './peer-commands';
 import { addServeCommand } from './serve-command';
 import { addSimulateCommands } from './simulate-command';
@@ -20,6 +21,7 @@ addPeerCommands(program);
 addDevicesCommands(program);
 addDeviceMaintenanceCommands(program);
 addSimulateCommands(program);
+addKeysCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

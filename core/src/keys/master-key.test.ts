@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { format, inspect } from 'node:util';
-import { loadOrCreateMasterKey, MasterKey, MasterKeyError, MASTER_KEY_ENV } from './master-key';
+import { formatMasterKeyFile, loadOrCreateMasterKey, MasterKey, MasterKeyError, MASTER_KEY_ENV, parseMasterKeyFile, readMasterKeyRing, writeMasterKeyRing } from './master-key';
 
 const posix = process.platform !== 'win32';
 
@@ -139,5 +139,42 @@ describe('master key', () => {
 
   test('fromBytes/only 32 bytes', () => {
     expect(() => MasterKey.fromBytes(Buffer.alloc(16))).toThrow(MasterKeyError);
+  });
+
+  test('key ring/the first file is key 0; a rotated file lists id:key lines, the last one current', async () => {
+    const k0 = MasterKey.generate();
+    const k7 = MasterKey.generate();
+    const legacy = parseMasterKeyFile(`${k0.unsafeBytes().toString('hex')}\n`, 'f');
+    expect(legacy.current).toBe(0);
+    expect(legacy.keys.get(0)!.unsafeBytes().equals(k0.unsafeBytes())).toBe(true);
+    const text = formatMasterKeyFile({ current: 7, keys: new Map([[7, k7], [0, k0]]) });
+    expect(text).toMatch(/^# .*\n0:[0-9a-f]{64}\n7:[0-9a-f]{64}\n$/);
+    const ring = parseMasterKeyFile(text, 'f');
+    expect(ring.current).toBe(7);
+    expect([...ring.keys.keys()].sort()).toEqual([0, 7]);
+    expect(ring.keys.get(7)!.unsafeBytes().equals(k7.unsafeBytes())).toBe(true);
+
+    const file = path.join(tmp, 'master.key');
+    await writeMasterKeyRing(file, ring);
+    if (posix) expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+    expect((await readMasterKeyRing(file))!.current).toBe(7);
+    expect(await fs.readdir(tmp)).toEqual(['master.key']);
+    const loaded = await loadOrCreateMasterKey({ dataDir: tmp, env: {} });
+    expect(loaded.key.unsafeBytes().equals(k7.unsafeBytes())).toBe(true);
+    expect(loaded.file).toBe(file);
+  });
+
+  test('key ring/bad lines are refused without echoing them', () => {
+    const secret = randomBytes(32).toString('hex');
+    for (const text of [`0:${secret}\n0:${secret}\n`, `256:${secret}\n`, `1:${secret}\n${secret.slice(3)}\n`, '# nothing\n']) {
+      let err: unknown;
+      try {
+        parseMasterKeyFile(text, 'master.key');
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(MasterKeyError);
+      expect((err as Error).message).not.toContain(secret.slice(3, 40));
+    }
   });
 });

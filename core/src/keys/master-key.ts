@@ -55,11 +55,87 @@ export class MasterKey extends RedactedSecret {
   }
 }
 
+/**
+ * Every master key the software vault knows, by id (0..255, the id written into each sealed
+ * blob): each opens what it sealed; `current` seals. One key (id 0) until the first rotation.
+ */
+export interface MasterKeyRing {
+  readonly current: number;
+  readonly keys: ReadonlyMap<number, MasterKey>;
+}
+
+export function singleKeyRing(key: MasterKey): MasterKeyRing {
+  return { current: 0, keys: new Map([[0, key]]) };
+}
+
 export interface LoadedMasterKey {
+  /** The current master key (the one that seals). */
   readonly key: MasterKey;
+  readonly ring: MasterKeyRing;
+  /** The key file, when the keys came from one (not from JOINERY_MASTER_KEY). */
+  readonly file?: string;
   /** True when this call generated the key and wrote the file. */
   readonly created: boolean;
   readonly source: 'env' | 'file';
+}
+
+const KEY_LINE = /^(\d{1,3}):([0-9a-fA-F]{64})$/;
+
+/**
+ * Parses the master key file: 64 hex digits (one key, id 0: the file as first written), or,
+ * after a rotation, one `<id>:<64 hex digits>` line per key, the last line the current key
+ * (`#` comment lines and blank lines ignored). Messages never echo the file's text.
+ */
+export function parseMasterKeyFile(text: string, source: string): MasterKeyRing {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  if (lines.length === 1 && !lines[0]!.includes(':')) return singleKeyRing(MasterKey.fromHex(lines[0]!, source));
+  const keys = new Map<number, MasterKey>();
+  let current = -1;
+  lines.forEach((line, i) => {
+    const m = KEY_LINE.exec(line);
+    if (!m) throw new MasterKeyError(`${source}: key line ${i + 1} is not <id>:<64 hex digits>`);
+    const id = Number(m[1]);
+    if (id > 255) throw new MasterKeyError(`${source}: key line ${i + 1} has id ${id}; ids are 0..255`);
+    if (keys.has(id)) throw new MasterKeyError(`${source}: master key id ${id} appears twice`);
+    keys.set(id, MasterKey.fromHex(m[2]!, source));
+    current = id;
+  });
+  if (current < 0) throw new MasterKeyError(`${source}: no master key in the file`);
+  return { current, keys };
+}
+
+/** The file text of a key ring (the current key last). */
+export function formatMasterKeyFile(ring: MasterKeyRing): string {
+  const ids = [...ring.keys.keys()].filter((id) => id !== ring.current).sort((a, b) => a - b);
+  const lines = [...ids, ring.current].map((id) => `${id}:${ring.keys.get(id)!.unsafeBytes().toString('hex')}`);
+  return `# Joinery master keys: each opens what it sealed, the last one seals. Secret (mode 0600): back it up.\n${lines.join('\n')}\n`;
+}
+
+/** Reads the key ring of a master key file, or null when there is none (mode checked as for loading). */
+export async function readMasterKeyRing(file: string): Promise<MasterKeyRing | null> {
+  return readKeyFile(file);
+}
+
+/**
+ * Replaces the master key file with `ring`, atomically (a fsynced 0600 temporary file renamed
+ * over it): a reader sees the old keys or the new ones, never a part.
+ */
+export async function writeMasterKeyRing(file: string, ring: MasterKeyRing): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await fs.open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+  try {
+    await handle.chmod(0o600);
+    await handle.writeFile(formatMasterKeyFile(ring), { encoding: 'utf8' });
+    await handle.sync();
+    await handle.close();
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dir);
 }
 
 /**
@@ -81,24 +157,26 @@ export async function loadOrCreateMasterKey(opts: { dataDir: string; env?: NodeJ
     if (fromEnv.trim() === '') {
       throw new MasterKeyError(`${MASTER_KEY_ENV} is set but empty: set it to 64 hex digits, or unset it to use ${MASTER_KEY_FILE} in the data directory`);
     }
-    return { key: MasterKey.fromHex(fromEnv, MASTER_KEY_ENV), created: false, source: 'env' };
+    const key = MasterKey.fromHex(fromEnv, MASTER_KEY_ENV);
+    return { key, ring: singleKeyRing(key), created: false, source: 'env' };
   }
 
   const file = path.join(opts.dataDir, MASTER_KEY_FILE);
+  const loaded = (ring: MasterKeyRing, created: boolean): LoadedMasterKey => ({ key: ring.keys.get(ring.current)!, ring, file, created, source: 'file' });
   const existing = await readKeyFile(file);
-  if (existing) return { key: existing, created: false, source: 'file' };
+  if (existing) return loaded(existing, false);
 
   await fs.mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const key = MasterKey.generate();
   const won = await createKeyFile(file, key);
-  if (won) return { key, created: true, source: 'file' };
+  if (won) return loaded(singleKeyRing(key), true);
   const other = await readKeyFile(file);
   if (!other) throw new MasterKeyError(`${file}: appeared and vanished while being created; try again`);
-  return { key: other, created: false, source: 'file' };
+  return loaded(other, false);
 }
 
-/** The key in the file, or null when there is no file. */
-async function readKeyFile(file: string): Promise<MasterKey | null> {
+/** The keys in the file, or null when there is no file. */
+async function readKeyFile(file: string): Promise<MasterKeyRing | null> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(file, fsConstants.O_RDONLY);
@@ -117,7 +195,7 @@ async function readKeyFile(file: string): Promise<MasterKey | null> {
       );
     }
     const text = await handle.readFile({ encoding: 'utf8' });
-    return MasterKey.fromHex(text, file);
+    return parseMasterKeyFile(text, file);
   } finally {
     await handle.close();
   }

@@ -8,7 +8,7 @@ import { SealedBlobError } from './sealed-blob-error';
  * ```
  * offset  size  field
  *      0     1  format version: 0x01
- *      1     1  master key id (0..255): which master key sealed it (0 today; room for rotation)
+ *      1     1  master key id (0..255): which master key sealed it (`joinery keys rotate-master`)
  *      2    12  IV, random per blob
  *     14    16  AES-GCM authentication tag
  *     30     n  ciphertext: AES-256-GCM under the master key
@@ -54,11 +54,17 @@ export function sealBlob(sealing: SealingKey, purpose: SealPurpose, context: str
   return Buffer.concat([header, iv, cipher.getAuthTag(), ciphertext]);
 }
 
+/** The master key id a blob says it was sealed with (byte 1), or undefined for a blob too short to say. */
+export function sealedBlobKeyId(sealed: Uint8Array): number | undefined {
+  return sealed.length > 1 ? sealed[1] : undefined;
+}
+
 /**
- * Opens a blob sealed with the same purpose and context, or throws SealedBlobError. The caller
- * owns the returned plaintext and should zero it once copied.
+ * Opens a blob sealed with the same purpose and context, or throws SealedBlobError. `sealing`
+ * is the one master key, or a lookup of the key with the blob's key id. The caller owns the
+ * returned plaintext and should zero it once copied.
  */
-export function openBlob(sealing: SealingKey, purpose: SealPurpose, context: string, sealed: Uint8Array): Buffer {
+export function openBlob(sealing: SealingKey | ((keyId: number) => SealingKey | undefined), purpose: SealPurpose, context: string, sealed: Uint8Array): Buffer {
   const blob = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   if (blob.length <= CIPHERTEXT_OFFSET) {
     throw new SealedBlobError(`sealed blob too short (${blob.length} bytes): not a software vault blob`);
@@ -68,13 +74,15 @@ export function openBlob(sealing: SealingKey, purpose: SealPurpose, context: str
     throw new SealedBlobError(`sealed blob has format version ${version}; this vault reads version ${SEALED_BLOB_VERSION}`);
   }
   const keyId = blob[1]!;
-  if (keyId !== sealing.keyId) {
-    throw new SealedBlobError(`sealed blob was sealed with master key id ${keyId}; this vault holds master key id ${sealing.keyId}`);
+  const key = typeof sealing === 'function' ? sealing(keyId) : sealing.keyId === keyId ? sealing : undefined;
+  if (!key) {
+    const held = typeof sealing === 'function' ? 'not this master key id' : `master key id ${sealing.keyId}`;
+    throw new SealedBlobError(`sealed blob was sealed with master key id ${keyId}; this vault holds ${held}`);
   }
   const header = blob.subarray(0, HEADER_LENGTH);
   const iv = blob.subarray(HEADER_LENGTH, HEADER_LENGTH + IV_LENGTH);
   const tag = blob.subarray(HEADER_LENGTH + IV_LENGTH, CIPHERTEXT_OFFSET);
-  const decipher = createDecipheriv('aes-256-gcm', sealing.key, iv, { authTagLength: TAG_LENGTH });
+  const decipher = createDecipheriv('aes-256-gcm', key.key, iv, { authTagLength: TAG_LENGTH });
   decipher.setAAD(additionalData(header, purpose, context));
   decipher.setAuthTag(tag);
   const plaintext = decipher.update(blob.subarray(CIPHERTEXT_OFFSET));

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { format, inspect } from 'node:util';
 import { AES128Key } from '../lorawan/aes128-key';
 import { parseEUI64 } from '../lorawan/identifiers';
 import type { KeyHandle, RootKeys } from './key-vault';
-import { MasterKey } from './master-key';
+import { MasterKey, readMasterKeyRing, writeMasterKeyRing } from './master-key';
 import { SEALED_BLOB_VERSION } from './sealed-blob';
 import { SealedBlobError } from './sealed-blob-error';
 import { SoftwareKeyVault } from './software-vault';
@@ -293,5 +294,47 @@ describe('software key vault', () => {
     await vault.close();
     expect(vault.cachedKeys).toBe(0);
     await expect(vault.openRootKeys(a, devEUI)).rejects.toThrow(/closed/);
+  });
+
+  test('key ring/every key opens what it sealed, the current one seals; reseal moves a blob to the current key', async () => {
+    const k0 = MasterKey.generate();
+    const k1 = MasterKey.generate();
+    const before = new SoftwareKeyVault(k0);
+    const app = randomKey();
+    const old = await before.sealRootKeys({ kind: 'legacy', appKey: app.key }, devEUI);
+    const ring = new SoftwareKeyVault({ current: 1, keys: new Map([[0, k0], [1, k1]]) });
+    expect(ring.currentMasterKeyId).toBe(1);
+    expect(ring.masterKeyIds).toEqual([0, 1]);
+    expect(await hexOf(ring, (await ring.openRootKeys(old, devEUI)).appKey)).toBe(app.hex);
+    const fresh = await ring.sealRootKeys({ kind: 'legacy', appKey: app.key }, devEUI);
+    expect(fresh[1]).toBe(1);
+    const moved = (await ring.reseal(old, 'rootkeys', `rootkeys:${devEUI}`))!;
+    expect(moved[1]).toBe(1);
+    expect(await ring.reseal(moved, 'rootkeys', `rootkeys:${devEUI}`)).toBeNull();
+    const onlyNew = new SoftwareKeyVault(k1, { masterKeyId: 1 });
+    expect(await hexOf(onlyNew, (await onlyNew.openRootKeys(moved, devEUI)).appKey)).toBe(app.hex);
+    await sealedError(ring.reseal(old, 'rootkeys', `rootkeys:${otherDevEUI}`)); // the context still binds
+  });
+
+  test('key ring/a vault with a key file follows a rotation: seals with the new key, opens blobs of keys it did not have', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'joinery-ring-'));
+    try {
+      const file = path.join(dir, 'master.key');
+      const k0 = MasterKey.generate();
+      await writeMasterKeyRing(file, { current: 0, keys: new Map([[0, k0]]) });
+      const server = new SoftwareKeyVault((await readMasterKeyRing(file))!, { keyFile: file });
+      const kek = await server.generateKey();
+      expect((await server.sealKey(kek, 'kek:a'))[1]).toBe(0);
+
+      const k1 = MasterKey.generate();
+      await writeMasterKeyRing(file, { current: 1, keys: new Map([[0, k0], [1, k1]]) });
+      const cli = new SoftwareKeyVault((await readMasterKeyRing(file))!, { keyFile: file });
+      const byCLI = await cli.sealKey(await cli.importKey(await server.exportKey(kek)), 'kek:b');
+      expect(byCLI[1]).toBe(1);
+      expect(await hexOf(server, await server.openKey(byCLI, 'kek:b'))).toBe(await hexOf(server, kek)); // re-read the file for key 1
+      expect((await server.sealKey(kek, 'kek:a'))[1]).toBe(1); // and seals with it
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { inspect } from 'node:util';
 import { AES128Key } from '../lorawan/aes128-key';
 import { aesDecryptECB, aesEncryptBlock } from '../lorawan/aes';
@@ -7,8 +8,8 @@ import { parseEUI64 } from '../lorawan/identifiers';
 import { aesKeyUnwrap, aesKeyWrap, KeyWrapError } from '../lorawan/key-wrap';
 import type { KeyHandle, KeyVault, RootKeyHandles, RootKeys, WrappedRootKeys } from './key-vault';
 import { LRUCache } from './lru-cache';
-import type { MasterKey } from './master-key';
-import { openBlob, sealBlob, SealPurpose, type SealingKey } from './sealed-blob';
+import { MasterKey, readMasterKeyRing, type MasterKeyRing } from './master-key';
+import { openBlob, sealBlob, sealedBlobKeyId, SealPurpose, type SealingKey } from './sealed-blob';
 import { SealedBlobError } from './sealed-blob-error';
 import { WrappedKeyError } from './wrapped-key-error';
 
@@ -19,8 +20,14 @@ export interface SoftwareKeyVaultOptions {
    * same KEK). Least recently used first out. Default 10,000; 0 disables the cache.
    */
   readonly cacheSize?: number;
-  /** The master key id written into every blob (0..255). Default 0. */
+  /** With a single master key: the id written into every blob (0..255). Default 0. */
   readonly masterKeyId?: number;
+  /**
+   * The master key file the keys came from. The vault re-reads it when it changed before
+   * sealing, and when a blob names a key id it does not hold, so a running server follows a
+   * `joinery keys rotate-master` at once, with no restart.
+   */
+  readonly keyFile?: string;
 }
 
 const ROOT_KEYS_LEGACY = 0x01;
@@ -33,15 +40,48 @@ const ROOT_KEYS_1_1 = 0x02;
  */
 export class SoftwareKeyVault implements KeyVault {
   readonly kind = 'software';
-  readonly #sealing: SealingKey;
+  #keys = new Map<number, SealingKey>();
+  #sealing!: SealingKey;
+  readonly #keyFile: string | undefined;
+  #keyFileStamp = '';
   readonly #cache: LRUCache<string, KeyHandle | RootKeyHandles>;
   #closed = false;
 
-  constructor(masterKey: MasterKey, options: SoftwareKeyVaultOptions = {}) {
+  /** One master key, or a key ring (every key opens what it sealed, `current` seals). */
+  constructor(master: MasterKey | MasterKeyRing, options: SoftwareKeyVaultOptions = {}) {
     const keyId = options.masterKeyId ?? 0;
     if (!Number.isInteger(keyId) || keyId < 0 || keyId > 255) throw new RangeError('masterKeyId must be an integer 0..255');
-    this.#sealing = { key: createSecretKey(masterKey.unsafeBytes()), keyId };
+    this.#useRing(master instanceof MasterKey ? { current: keyId, keys: new Map([[keyId, master]]) } : master);
+    this.#keyFile = options.keyFile;
     this.#cache = new LRUCache(options.cacheSize ?? 10_000);
+  }
+
+  /** The id of the master key that seals. */
+  get currentMasterKeyId(): number {
+    return this.#sealing.keyId;
+  }
+
+  /** The ids of every master key held (each opens what it sealed). */
+  get masterKeyIds(): number[] {
+    return [...this.#keys.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Master-key rotation: a blob sealed under an older master key, opened and sealed again
+   * under the current one (same purpose and context), never leaving this process in clear.
+   * Null when it already is under the current key.
+   */
+  async reseal(sealed: Buffer, purpose: 'rootkeys' | 'key', context: string): Promise<Buffer | null> {
+    this.#open();
+    await this.#refresh();
+    if (sealedBlobKeyId(sealed) === this.#sealing.keyId) return null;
+    const p = purpose === 'rootkeys' ? SealPurpose.rootKeys : SealPurpose.key;
+    const plaintext = await this.#openBlob(p, context, sealed);
+    try {
+      return sealBlob(this.#sealing, p, context, plaintext);
+    } finally {
+      plaintext.fill(0);
+    }
   }
 
   async sealRootKeys(keys: RootKeys, devEUI: string): Promise<Buffer> {
@@ -53,6 +93,7 @@ export class SoftwareKeyVault implements KeyVault {
           ? Buffer.concat([Buffer.from([ROOT_KEYS_1_1]), keys.appKey.unsafeBytes(), keys.nwkKey.unsafeBytes()])
           : unknownRootKeyKind(keys);
     try {
+      await this.#refresh();
       return sealBlob(this.#sealing, SealPurpose.rootKeys, rootKeysContext(devEUI), plaintext);
     } finally {
       plaintext.fill(0);
@@ -66,7 +107,7 @@ export class SoftwareKeyVault implements KeyVault {
     const cached = this.#cache.get(cacheKey);
     if (cached) return cached as RootKeyHandles;
 
-    const plaintext = openBlob(this.#sealing, SealPurpose.rootKeys, context, sealed);
+    const plaintext = await this.#openBlob(SealPurpose.rootKeys, context, sealed);
     try {
       let handles: RootKeyHandles;
       if (plaintext.length === 17 && plaintext[0] === ROOT_KEYS_LEGACY) {
@@ -122,6 +163,7 @@ export class SoftwareKeyVault implements KeyVault {
   async sealKey(key: KeyHandle, context: string): Promise<Buffer> {
     this.#open();
     checkContext(context);
+    await this.#refresh();
     return sealBlob(this.#sealing, SealPurpose.key, context, this.#keyOf(key).unsafeBytes());
   }
 
@@ -132,7 +174,7 @@ export class SoftwareKeyVault implements KeyVault {
     const cached = this.#cache.get(cacheKey);
     if (cached) return cached as KeyHandle;
 
-    const plaintext = openBlob(this.#sealing, SealPurpose.key, context, sealed);
+    const plaintext = await this.#openBlob(SealPurpose.key, context, sealed);
     try {
       if (plaintext.length !== 16) throw new SealedBlobError(`sealed key of "${context}" is not a 16-byte key`);
       const handle = this.#handle(AES128Key.fromBytes(plaintext));
@@ -206,6 +248,38 @@ export class SoftwareKeyVault implements KeyVault {
 
   #open(): void {
     if (this.#closed) throw new Error('the software key vault is closed');
+  }
+
+  #useRing(ring: MasterKeyRing): void {
+    const keys = new Map<number, SealingKey>();
+    for (const [id, key] of ring.keys) keys.set(id, { key: createSecretKey(key.unsafeBytes()), keyId: id });
+    const current = keys.get(ring.current);
+    if (!current) throw new RangeError(`the master key ring has no key with its current id ${ring.current}`);
+    this.#keys = keys;
+    this.#sealing = current;
+  }
+
+  /** Opens a blob with the master key it names; a key id not held sends the vault to re-read its key file once. */
+  async #openBlob(purpose: SealPurpose, context: string, sealed: Buffer): Promise<Buffer> {
+    const id = sealedBlobKeyId(sealed);
+    if (id !== undefined && !this.#keys.has(id) && this.#keyFile) await this.#refresh(true);
+    return openBlob((keyId) => this.#keys.get(keyId), purpose, context, sealed);
+  }
+
+  /** Re-reads the key file when it changed (or always, with `force`). */
+  async #refresh(force = false): Promise<void> {
+    if (!this.#keyFile) return;
+    let stamp: string;
+    try {
+      const st = await fs.stat(this.#keyFile);
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return; // gone for a moment (an editor's rename): keep the keys we have
+    }
+    if (!force && stamp === this.#keyFileStamp) return;
+    const ring = await readMasterKeyRing(this.#keyFile);
+    if (ring) this.#useRing(ring);
+    this.#keyFileStamp = stamp;
   }
 
   #handle(key: AES128Key): KeyHandle {

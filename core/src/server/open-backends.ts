@@ -41,7 +41,8 @@ export async function openBackends(settings: BackendSettings, env: NodeJS.Proces
     } else {
       const master = await loadOrCreateMasterKey({ dataDir: settings.dataDir, env });
       if (master.created) created.push(`master key ${settings.dataDir}/master.key (mode 0600): back it up, every root key is sealed under it`);
-      vault = new SoftwareKeyVault(master.key);
+      // Every key of the key file, and the file itself: the vault follows a rotation live.
+      vault = new SoftwareKeyVault(master.ring, master.file !== undefined ? { keyFile: master.file } : {});
     }
   } catch (err) {
     await postgres?.close();

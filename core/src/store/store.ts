@@ -21,6 +21,15 @@ export class PeerExistsError extends Error {
   }
 }
 
+/** Whose sealed blob it is (what the vault's sealing context is built from). */
+export type SealedBlobOwner =
+  | { readonly kind: 'device'; readonly devEUI: EUI64 }
+  | { readonly kind: 'peer'; readonly name: string }
+  | { readonly kind: 'session'; readonly devEUI: EUI64; readonly sessionKeyID: string };
+
+/** Gives a sealed blob's replacement, or null to leave it as it is. */
+export type Resealer = (sealed: Buffer, owner: SealedBlobOwner) => Promise<Buffer | null>;
+
 export interface DeviceListQuery {
   readonly limit: number;
   readonly offset: number;
@@ -68,6 +77,14 @@ export interface Store {
   listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>;
 
   /** Store reachable and usable (for readiness). */
+  /**
+   * Master-key rotation: hands every sealed blob (devices' root keys, peers' KEKs, sessions'
+   * AppSKeys) to `reseal`, a batch at a time, and stores what it returns in place of the blob,
+   * only if the blob is still the one handed over (a session pruned meanwhile is skipped).
+   * Returns how many blobs were replaced.
+   */
+  resealAll(reseal: Resealer): Promise<number>;
+
   ping(): Promise<void>;
   close(): Promise<void>;
 }

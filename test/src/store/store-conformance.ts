@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_PEER_SETTINGS, DeviceExistsError, PeerExistsError, type ApplicationServerPeer, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SessionRecord, type Store } from '@joinery/core';
+import { DEFAULT_PEER_SETTINGS, DeviceExistsError, PeerExistsError, type ApplicationServerPeer, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SealedBlobOwner, type SessionRecord, type Store } from '@joinery/core';
 import { parseEUI64, parseNetID } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, MAX_DEV_NONCE, MAX_JOIN_NONCE } from '../../../core/src/lorawan/nonces';
 import { nextJoinNonce } from '../../../core/src/join/next-join-nonce';
@@ -415,6 +415,40 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       // An unknown device: nothing reset, nothing audited.
       expect(await store.resetDevNonces(eui(82), { at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(82), detail: {} })).toBeNull();
       expect(await store.listAuditEvents({ devEUI: eui(82), limit: 10 })).toEqual([]);
+    });
+
+    test('reseal/every sealed blob is handed over once with its owner and replaced in place, only while unchanged', async () => {
+      await store.insertDevices([newDevice(90), newDevice(91)]);
+      const peer = nsPeer('reseal');
+      await store.insertPeer(peer);
+      const pruned = session(eui(90), 1);
+      await store.addSession(pruned, 10);
+      const ours = new Map<string, Buffer>([
+        [`device:${eui(90)}`, (await store.getDevice(eui(90)))!.sealedRootKeys],
+        [`device:${eui(91)}`, (await store.getDevice(eui(91)))!.sealedRootKeys],
+        [`peer:${peer.name}`, peer.sealedKEK],
+        [`session:${eui(90)}:${pruned.sessionKeyID}`, pruned.sealedAppSKey],
+      ]);
+      const seen: string[] = [];
+      const replaced = await store.resealAll(async (blob, owner: SealedBlobOwner) => {
+        const id = owner.kind === 'peer' ? `peer:${owner.name}` : owner.kind === 'device' ? `device:${owner.devEUI}` : `session:${owner.devEUI}:${owner.sessionKeyID}`;
+        const original = ours.get(id);
+        if (!original) return null; // another run's, or the session added below
+        expect(blob.equals(original)).toBe(true);
+        seen.push(id);
+        // The session is pruned (a newer one, keep 1) between being read and being replaced.
+        if (owner.kind === 'session') await store.addSession(session(eui(90), 2), 1);
+        return Buffer.concat([Buffer.from('resealed:'), blob]);
+      });
+      expect(seen.sort()).toEqual([...ours.keys()].sort());
+      expect(replaced).toBe(3);
+      const resealed = (b: Buffer): Buffer => Buffer.concat([Buffer.from('resealed:'), b]);
+      expect((await store.getDevice(eui(90)))!.sealedRootKeys.equals(resealed(ours.get(`device:${eui(90)}`)!))).toBe(true);
+      expect((await store.getDevice(eui(91)))!.sealedRootKeys.equals(resealed(ours.get(`device:${eui(91)}`)!))).toBe(true);
+      expect((await store.getPeer(peer.name))!.sealedKEK.equals(resealed(peer.sealedKEK))).toBe(true);
+      expect(await store.getSession(eui(90), pruned.sessionKeyID)).toBeNull();
+      // Nothing to replace: nothing replaced.
+      expect(await store.resealAll(async () => null)).toBe(0);
     });
 
     test('durability/everything survives close and reopen; close is idempotent', async () => {

@@ -9,9 +9,12 @@ import { parseVendor } from '../../peers/vendor';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
-import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Store } from '../store';
+import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migratePostgres } from './migrations';
 import { parsePostgresLocation, type PostgresLocation, type PostgresLocationOptions } from './postgres-location';
+
+/** Blobs read per page by resealAll. */
+const RESEAL_BATCH = 500;
 
 export interface PostgresStoreOptions extends PostgresLocationOptions {
   /**
@@ -402,6 +405,55 @@ export class PostgresStore implements Store {
 
   async listPeers(): Promise<Peer[]> {
     return (await this.#query<PeerRow>('listing peers', `SELECT ${PEER_COLUMNS} FROM peers ORDER BY name COLLATE "C"`, [])).map(toPeer);
+  }
+
+  async resealAll(reseal: Resealer): Promise<number> {
+    let replaced = 0;
+    const pass = async <R extends QueryResultRow>(what: string, page: string, update: string, first: unknown[], key: (r: R) => unknown[], blob: (r: R) => Buffer, owner: (r: R) => SealedBlobOwner): Promise<void> => {
+      let after = first;
+      for (;;) {
+        const rows = await this.#query<R>(`resealing ${what}`, page, [...after, RESEAL_BATCH]);
+        if (rows.length === 0) return;
+        for (const r of rows) {
+          const next = await reseal(blob(r), owner(r));
+          if (!next) continue;
+          const values = [next, ...key(r), blob(r)];
+          const result = await this.#pool.query(update, values).catch((err: unknown) => {
+            throw wrap(`resealing ${what}`, err);
+          });
+          if (result.rowCount === 1) replaced++;
+        }
+        after = key(rows[rows.length - 1]!);
+      }
+    };
+    await pass<{ dev_eui: string; sealed_root_keys: Buffer }>(
+      'devices',
+      'SELECT dev_eui, sealed_root_keys FROM devices WHERE dev_eui COLLATE "C" > $1 ORDER BY dev_eui COLLATE "C" LIMIT $2',
+      'UPDATE devices SET sealed_root_keys = $1 WHERE dev_eui = $2 AND sealed_root_keys = $3',
+      [''],
+      (r) => [r.dev_eui],
+      (r) => r.sealed_root_keys,
+      (r) => ({ kind: 'device', devEUI: parseEUI64(r.dev_eui) }),
+    );
+    await pass<{ name: string; sealed_kek: Buffer }>(
+      'peers',
+      'SELECT name, sealed_kek FROM peers WHERE name COLLATE "C" > $1 ORDER BY name COLLATE "C" LIMIT $2',
+      'UPDATE peers SET sealed_kek = $1 WHERE name = $2 AND sealed_kek = $3',
+      [''],
+      (r) => [r.name],
+      (r) => r.sealed_kek,
+      (r) => ({ kind: 'peer', name: r.name }),
+    );
+    await pass<{ dev_eui: string; session_key_id: string; sealed_app_s_key: Buffer }>(
+      'sessions',
+      'SELECT dev_eui, session_key_id, sealed_app_s_key FROM sessions WHERE (dev_eui COLLATE "C", session_key_id COLLATE "C") > ($1, $2) ORDER BY dev_eui COLLATE "C", session_key_id COLLATE "C" LIMIT $3',
+      'UPDATE sessions SET sealed_app_s_key = $1 WHERE dev_eui = $2 AND session_key_id = $3 AND sealed_app_s_key = $4',
+      ['', ''],
+      (r) => [r.dev_eui, r.session_key_id],
+      (r) => r.sealed_app_s_key,
+      (r) => ({ kind: 'session', devEUI: parseEUI64(r.dev_eui), sessionKeyID: r.session_key_id }),
+    );
+    return replaced;
   }
 
   async ping(): Promise<void> {

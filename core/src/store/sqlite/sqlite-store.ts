@@ -11,7 +11,7 @@ import { parseVendor } from '../../peers/vendor';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
-import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Store } from '../store';
+import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migrate } from './migrations';
 
 export interface SqliteStoreOptions {
@@ -292,6 +292,51 @@ export class SqliteStore implements Store {
     return (this.#stmt.listPeers.all() as PeerRow[]).map(toPeer);
   }
 
+  async resealAll(reseal: Resealer): Promise<number> {
+    const db = this.#db;
+    let replaced = 0;
+    const pass = async <R>(page: Database.Statement, update: Database.Statement, first: unknown[], key: (r: R) => unknown[], blob: (r: R) => Buffer, owner: (r: R) => SealedBlobOwner): Promise<void> => {
+      let after = first;
+      for (;;) {
+        const rows = page.all(...after, RESEAL_BATCH) as R[];
+        if (rows.length === 0) return;
+        for (const r of rows) {
+          const next = await reseal(blob(r), owner(r));
+          if (next && update.run(next, ...key(r), blob(r)).changes === 1) replaced++;
+        }
+        after = key(rows[rows.length - 1]!);
+      }
+    };
+    type DeviceBlob = { dev_eui: string; sealed_root_keys: Buffer };
+    await pass<DeviceBlob>(
+      db.prepare('SELECT dev_eui, sealed_root_keys FROM devices WHERE dev_eui > ? ORDER BY dev_eui LIMIT ?'),
+      db.prepare('UPDATE devices SET sealed_root_keys = ? WHERE dev_eui = ? AND sealed_root_keys = ?'),
+      [''],
+      (r) => [r.dev_eui],
+      (r) => r.sealed_root_keys,
+      (r) => ({ kind: 'device', devEUI: parseEUI64(r.dev_eui) }),
+    );
+    type PeerBlob = { name: string; sealed_kek: Buffer };
+    await pass<PeerBlob>(
+      db.prepare('SELECT name, sealed_kek FROM peers WHERE name > ? ORDER BY name LIMIT ?'),
+      db.prepare('UPDATE peers SET sealed_kek = ? WHERE name = ? AND sealed_kek = ?'),
+      [''],
+      (r) => [r.name],
+      (r) => r.sealed_kek,
+      (r) => ({ kind: 'peer', name: r.name }),
+    );
+    type SessionBlob = { dev_eui: string; session_key_id: string; sealed_app_s_key: Buffer };
+    await pass<SessionBlob>(
+      db.prepare('SELECT dev_eui, session_key_id, sealed_app_s_key FROM sessions WHERE (dev_eui, session_key_id) > (?, ?) ORDER BY dev_eui, session_key_id LIMIT ?'),
+      db.prepare('UPDATE sessions SET sealed_app_s_key = ? WHERE dev_eui = ? AND session_key_id = ? AND sealed_app_s_key = ?'),
+      ['', ''],
+      (r) => [r.dev_eui, r.session_key_id],
+      (r) => r.sealed_app_s_key,
+      (r) => ({ kind: 'session', devEUI: parseEUI64(r.dev_eui), sessionKeyID: r.session_key_id }),
+    );
+    return replaced;
+  }
+
   async ping(): Promise<void> {
     this.#stmt.ping.get();
   }
@@ -302,6 +347,9 @@ export class SqliteStore implements Store {
     if (this.#db.open) this.#db.close();
   }
 }
+
+/** Blobs read per page by resealAll. */
+const RESEAL_BATCH = 500;
 
 /** Every statement the store runs, prepared once per connection. */
 function prepareStatements(db: Database.Database) {
