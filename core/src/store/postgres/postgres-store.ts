@@ -5,6 +5,7 @@ import { devNonce, joinNonce } from '../../lorawan/nonces';
 import type { Peer } from '../../peers/peer';
 import { parsePeerSettings, serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
 import type { AuditEvent, AuditQuery } from '../audit-event';
+import { deviceFromRow, peerFromRow, sessionFromRow } from '../row-mapping';
 import { parseVendor } from '../../peers/vendor';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
@@ -588,60 +589,21 @@ function toInt(value: number | string, field: string): number {
 }
 
 function toDevice(row: DeviceRow): Device {
-  return {
-    devEUI: parseEUI64(row.dev_eui, 'devices.dev_eui'),
-    joinEUI: parseEUI64(row.join_eui, 'devices.join_eui'),
-    macVersion: parseMACVersion(row.mac_version, 'devices.mac_version'),
-    sealedRootKeys: row.sealed_root_keys,
-    vaultKind: row.vault_kind,
-    nsPeer: row.ns_peer,
-    asPeer: row.as_peer,
-    nonces: {
-      lastDevNonce: row.last_dev_nonce === null ? null : devNonce(toInt(row.last_dev_nonce, 'devices.last_dev_nonce'), 'devices.last_dev_nonce'),
-      usedDevNonces: row.used_dev_nonces.map((n) => devNonce(toInt(n, 'devices.used_dev_nonces'), 'devices.used_dev_nonces')),
-      lastJoinNonce: row.last_join_nonce === null ? null : joinNonce(toInt(row.last_join_nonce, 'devices.last_join_nonce'), 'devices.last_join_nonce'),
-      lastRJCount1: row.last_rj_count1 === null ? null : toInt(row.last_rj_count1, 'devices.last_rj_count1'),
-    },
-    version: toInt(row.version, 'devices.version'),
-    lastJoinAt: row.last_join_at,
-    lastJoinPeer: row.last_join_peer,
-    createdAt: row.created_at,
-  };
+  const int = (v: number | string, column: string): number => toInt(v, `devices.${column}`);
+  return deviceFromRow({
+    ...row,
+    last_dev_nonce: row.last_dev_nonce === null ? null : int(row.last_dev_nonce, 'last_dev_nonce'),
+    used_dev_nonces: row.used_dev_nonces.map((n) => int(n, 'used_dev_nonces')),
+    last_join_nonce: row.last_join_nonce === null ? null : int(row.last_join_nonce, 'last_join_nonce'),
+    last_rj_count1: row.last_rj_count1 === null ? null : int(row.last_rj_count1, 'last_rj_count1'),
+    version: int(row.version, 'version'),
+  });
 }
 
 function toSession(row: SessionRow): SessionRecord {
-  return {
-    devEUI: parseEUI64(row.dev_eui, 'sessions.dev_eui'),
-    sessionKeyID: row.session_key_id,
-    joinNonce: joinNonce(toInt(row.join_nonce, 'sessions.join_nonce'), 'sessions.join_nonce'),
-    nsPeer: row.ns_peer,
-    asPeer: row.as_peer,
-    sealedAppSKey: row.sealed_app_s_key,
-    createdAt: row.created_at,
-  };
+  return sessionFromRow({ ...row, join_nonce: toInt(row.join_nonce, 'sessions.join_nonce') });
 }
 
 function toPeer(row: PeerRow): Peer {
-  const base = {
-    name: row.name,
-    certFingerprint: row.cert_fingerprint,
-    kekLabel: row.kek_label,
-    sealedKEK: row.sealed_kek,
-    settings: parsePeerSettings(row.settings),
-    createdAt: row.created_at,
-  };
-  if (row.kind === 'ns') {
-    return {
-      ...base,
-      kind: 'ns',
-      netID: parseNetID(row.net_id, 'peers.net_id'),
-      nsID: row.ns_id === null ? null : parseEUI64(row.ns_id, 'peers.ns_id'),
-      vendor: parseVendor(row.vendor, 'peers.vendor'),
-    };
-  }
-  if (row.kind === 'as') {
-    if (row.as_id === null) throw new Error(`peer ${row.name}: application server without as_id`);
-    return { ...base, kind: 'as', asID: row.as_id };
-  }
-  throw new Error(`peer ${row.name}: unknown kind "${row.kind}"`);
+  return peerFromRow(row);
 }

@@ -7,6 +7,7 @@ import { devNonce, joinNonce } from '../../lorawan/nonces';
 import type { Peer } from '../../peers/peer';
 import { parsePeerSettings, serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
 import type { AuditEvent, AuditQuery } from '../audit-event';
+import { deviceFromRow, peerFromRow, sessionFromRow } from '../row-mapping';
 import { parseVendor } from '../../peers/vendor';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
@@ -404,62 +405,20 @@ type Statements = ReturnType<typeof prepareStatements>;
 function toDevice(row: DeviceRow): Device {
   const used: unknown = JSON.parse(row.used_dev_nonces);
   if (!Array.isArray(used)) throw new Error(`device ${row.dev_eui}: used_dev_nonces is not a JSON array`);
-  return {
-    devEUI: parseEUI64(row.dev_eui, 'devices.dev_eui'),
-    joinEUI: parseEUI64(row.join_eui, 'devices.join_eui'),
-    macVersion: parseMACVersion(row.mac_version, 'devices.mac_version'),
-    sealedRootKeys: row.sealed_root_keys,
-    vaultKind: row.vault_kind,
-    nsPeer: row.ns_peer,
-    asPeer: row.as_peer,
-    nonces: {
-      lastDevNonce: row.last_dev_nonce === null ? null : devNonce(row.last_dev_nonce, 'devices.last_dev_nonce'),
-      usedDevNonces: used.map((n) => devNonce(n as number, 'devices.used_dev_nonces')),
-      lastJoinNonce: row.last_join_nonce === null ? null : joinNonce(row.last_join_nonce, 'devices.last_join_nonce'),
-      lastRJCount1: row.last_rj_count1,
-    },
-    version: row.version,
-    lastJoinAt: row.last_join_at === null ? null : new Date(row.last_join_at),
-    lastJoinPeer: row.last_join_peer,
-    createdAt: new Date(row.created_at),
-  };
+  return deviceFromRow({
+    ...row,
+    used_dev_nonces: used as number[],
+    last_join_at: row.last_join_at === null ? null : new Date(row.last_join_at),
+    created_at: new Date(row.created_at),
+  });
 }
 
 function toSession(row: SessionRow): SessionRecord {
-  return {
-    devEUI: parseEUI64(row.dev_eui, 'sessions.dev_eui'),
-    sessionKeyID: row.session_key_id,
-    joinNonce: joinNonce(row.join_nonce, 'sessions.join_nonce'),
-    nsPeer: row.ns_peer,
-    asPeer: row.as_peer,
-    sealedAppSKey: row.sealed_app_s_key,
-    createdAt: new Date(row.created_at),
-  };
+  return sessionFromRow({ ...row, created_at: new Date(row.created_at) });
 }
 
 function toPeer(row: PeerRow): Peer {
-  const base = {
-    name: row.name,
-    certFingerprint: row.cert_fingerprint,
-    kekLabel: row.kek_label,
-    sealedKEK: row.sealed_kek,
-    settings: parsePeerSettings(row.settings),
-    createdAt: new Date(row.created_at),
-  };
-  if (row.kind === 'ns') {
-    return {
-      ...base,
-      kind: 'ns',
-      netID: parseNetID(row.net_id, 'peers.net_id'),
-      nsID: row.ns_id === null ? null : parseEUI64(row.ns_id, 'peers.ns_id'),
-      vendor: parseVendor(row.vendor, 'peers.vendor'),
-    };
-  }
-  if (row.kind === 'as') {
-    if (row.as_id === null) throw new Error(`peer ${row.name}: application server without as_id`);
-    return { ...base, kind: 'as', asID: row.as_id };
-  }
-  throw new Error(`peer ${row.name}: unknown kind "${row.kind}"`);
+  return peerFromRow({ ...row, created_at: new Date(row.created_at) });
 }
 
 /**
