@@ -1,12 +1,9 @@
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
-import { parseEUI64, parseNetID, type EUI64 } from '../../lorawan/identifiers';
-import { parseMACVersion } from '../../lorawan/mac-version';
-import { devNonce, joinNonce } from '../../lorawan/nonces';
+import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
 import type { Peer } from '../../peers/peer';
-import { parsePeerSettings, serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
+import { serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
 import type { AuditEvent, AuditQuery } from '../audit-event';
 import { deviceFromRow, peerFromRow, sessionFromRow } from '../row-mapping';
-import { parseVendor } from '../../peers/vendor';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
