@@ -4,7 +4,7 @@ import type { JoinAnswer } from '../join/join-answer';
 import type { JoinEngine } from '../join/join-engine';
 import type { KeyEnvelope } from '../join/key-envelope';
 import { toHex } from '../lorawan/hex';
-import { parseEUI64, parseNetID } from '../lorawan/identifiers';
+import { parseNetID } from '../lorawan/identifiers';
 import { joinEUIInPrefix, type JoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { ParseError } from '../lorawan/parse-error';
 import type { Logger } from '../log/logger';
