@@ -1,4 +1,4 @@
-import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createSoftHsmToken } from '../../../core/src/keys/softhsm-token.test-helper';
