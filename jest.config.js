@@ -4,7 +4,10 @@ module.exports = {
   roots: ['<rootDir>/core/src', '<rootDir>/test/src', '<rootDir>/adapters'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.typecheck.json' }] },
-  moduleNameMapper: { '^@joinery/core$': '<rootDir>/core/src/index.ts' },
+  moduleNameMapper: {
+    '^@joinery/core$': '<rootDir>/core/src/index.ts',
+    '^@joinery/adapter-([a-z0-9-]+)$': '<rootDir>/adapters/$1/src/index.ts',
+  },
   testTimeout: 60000,
   // A temporary SoftHSM2 token directory (SOFTHSM2_CONF) for the PKCS#11 key vault's tests.
   globalSetup: '<rootDir>/test/jest/softhsm-global-setup.js',

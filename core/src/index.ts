@@ -31,3 +31,6 @@ export { openBackends, type Backends } from './server/open-backends';
 export { parseBackendSettings, type BackendSettings } from './server/backend-settings';
 export { createLogger, type Logger } from './log/logger';
 export { VERSION } from './server/version';
+
+export * from './adapters/index';
+export type { PeerAdapterSettings } from './peers/peer-settings';

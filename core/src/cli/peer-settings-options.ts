@@ -62,7 +62,7 @@ export async function peerSettingsFrom(flags: PeerSettingsFlags, base: PeerSetti
     }
     authorizationSHA256 = authorizationDigest(flags.authorizationHeader);
   }
-  return { asyncAnswers, authorizationSHA256 };
+  return { ...base, asyncAnswers, authorizationSHA256 };
 }
 
 /** How the CLI shows settings: never the secret, only whether there is one. */

@@ -16,6 +16,19 @@ export interface PeerSettings {
    * call its own endpoint `/bi/<name>` without a client certificate. Null: certificate only.
    */
   readonly authorizationSHA256: string | null;
+  /**
+   * Network servers only: how Joinery reaches the network server's management API through its
+   * vendor adapter (`ns sync`). Never the API key: that is a secret kept apart (see the CLI's
+   * adapter-api-key file). Null: no adapter configured.
+   */
+  readonly adapter?: PeerAdapterSettings | null;
+}
+
+export interface PeerAdapterSettings {
+  /** The management API's base URL (ChirpStack gRPC `http(s)://host:port`, TTS `https://host`). */
+  readonly apiUrl: string;
+  /** The vendor's own options (application id, tenant, ...), as the adapter reads them. */
+  readonly options: Readonly<Record<string, string>>;
 }
 
 export const DEFAULT_PEER_SETTINGS: PeerSettings = { asyncAnswers: null, authorizationSHA256: null };
@@ -33,9 +46,22 @@ export function parsePeerSettings(json: string | null | undefined): PeerSettings
   const asyncAnswers =
     a && typeof a === 'object' && typeof a['url'] === 'string' ? { url: a['url'], caPem: typeof a['caPem'] === 'string' ? a['caPem'] : null } : null;
   const h = o['authorizationSHA256'];
-  return { asyncAnswers, authorizationSHA256: typeof h === 'string' && /^[0-9a-f]{64}$/.test(h) ? h : null };
+  const adapter = parseAdapterSettings(o['adapter']);
+  return { asyncAnswers, authorizationSHA256: typeof h === 'string' && /^[0-9a-f]{64}$/.test(h) ? h : null, ...(adapter ? { adapter } : {}) };
+}
+
+function parseAdapterSettings(raw: unknown): PeerAdapterSettings | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const r = raw as Record<string, unknown>;
+  if (typeof r['apiUrl'] !== 'string') return null;
+  const options: Record<string, string> = {};
+  if (typeof r['options'] === 'object' && r['options'] !== null) {
+    for (const [k, v] of Object.entries(r['options'] as Record<string, unknown>)) if (typeof v === 'string') options[k] = v;
+  }
+  return { apiUrl: r['apiUrl'], options };
 }
 
 export function serializePeerSettings(settings: PeerSettings): string {
-  return JSON.stringify(settings);
+  const { adapter, ...rest } = settings;
+  return JSON.stringify(adapter ? { ...rest, adapter } : rest);
 }

@@ -1,0 +1,37 @@
+import type { AdapterCapability, NetworkServerAdapter, RetryPolicy } from '@joinery/core';
+
+/** One request a fake network server API received, as the adapter sent it. */
+export interface RecordedRequest {
+  /** The API operation (`/api.DeviceService/Create`, `POST /api/v3/applications/app/devices`). */
+  readonly operation: string;
+  /** The Authorization header / metadata value, null when absent. */
+  readonly authorization: string | null;
+  /** Everything the request carried, as text (JSON of the message or body, plus the raw bytes in hex). */
+  readonly body: string;
+  /** The fault the fake answered with instead of serving it, if any. */
+  readonly fault: Fault | null;
+}
+
+/** Faults a fake injects: the vendor's 429, 503 and a plain client error, or no answer at all. */
+export type Fault = 'rate-limited' | 'unavailable' | 'bad-request' | 'hang';
+
+/** A fake of one vendor's management API, fresh for each conformance case. */
+export interface FakeNetworkServer {
+  readonly apiKey: string;
+  /** An adapter pointed at this fake (with another API key to test auth failures). */
+  adapter(options?: { apiKey?: string; retry?: Partial<RetryPolicy> }): NetworkServerAdapter;
+  requests(): readonly RecordedRequest[];
+  /** The next `count` requests fail with `fault` (`retryAfterSeconds`: sent with rate-limited). */
+  failNext(count: number, fault: Fault, retryAfterSeconds?: number): void;
+  /** Whether the vendor's protocol carries Retry-After (HTTP does, gRPC does not). */
+  readonly sendsRetryAfter: boolean;
+  /** Publishes a join or uplink event on the MQTT broker as the vendor's NS would. */
+  publishEvent(kind: 'join' | 'up', devEUI: string, payload: Buffer, fCnt: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ConformanceTarget {
+  readonly vendor: string;
+  readonly capabilities: ReadonlySet<AdapterCapability>;
+  startFake(): Promise<FakeNetworkServer>;
+}
