@@ -1,6 +1,9 @@
-import { parse } from 'smol-toml';
+import type * as SmolTOML from 'smol-toml' with { 'resolution-mode': 'require' };
 import { adapterModule } from '@joinery/adapter-chirpstack';
 import { parseJoinEUIPrefix, type AdapterSetupInput } from '@joinery/core';
+
+// smol-toml ships CommonJS for require() but declares ESM types only.
+const { parse } = require('smol-toml') as typeof SmolTOML;
 
 const input: AdapterSetupInput = {
   name: 'acme-cs',
