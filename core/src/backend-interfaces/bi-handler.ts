@@ -1,3 +1,5 @@
+import { recordJoin, type SeenActivation } from '../events/record-join';
+import type { JoinEventListener } from '../events/join-event';
 import { AppSKeyService } from '../join/app-s-key-service';
 import { failure, type Failure } from '../join/failure';
 import type { JoinAnswer } from '../join/join-answer';
@@ -25,6 +27,8 @@ import { resultCodeFor } from './result-table';
 export interface BackendInterfacesOptions {
   /** JoinEUI ranges this Join Server serves; a JoinReq/RejoinReq for another gets UnknownReceiver. Empty = all. */
   readonly servedJoinEUIs?: readonly JoinEUIPrefix[];
+  /** Told of every JoinReq/RejoinReq whose DevEUI parsed, after its answer is computed (MQTT events). */
+  readonly onJoin?: JoinEventListener;
 }
 
 /**
@@ -47,6 +51,7 @@ const REQUESTS = new Set(['JoinReq', 'RejoinReq', 'AppSKeyReq', 'HomeNSReq']);
  */
 export class BackendInterfacesHandler {
   private readonly servedJoinEUIs: readonly JoinEUIPrefix[];
+  private readonly onJoin: JoinEventListener | undefined;
   /** Answers of asynchronous peers being computed or delivered. */
   private readonly pendingAsync = new Set<Promise<unknown>>();
 
@@ -60,6 +65,7 @@ export class BackendInterfacesHandler {
     options: BackendInterfacesOptions = {},
   ) {
     this.servedJoinEUIs = options.servedJoinEUIs ?? [];
+    this.onJoin = options.onJoin;
   }
 
   async handle(body: Record<string, unknown>, caller: Caller): Promise<BIReply> {
@@ -162,14 +168,29 @@ export class BackendInterfacesHandler {
     }
   }
 
-  /** JoinReq and RejoinReq: the same fields, the same answer shape (JoinAns, RejoinAns). */
+  /** JoinReq and RejoinReq, recorded as joins (metrics, join event) whatever the outcome. */
   private async activation(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
+    const started = process.hrtime.bigint();
+    const seen: SeenActivation = {};
+    let reply: BIReply;
+    try {
+      reply = await this.activationReply(body, header, peer, seen);
+    } catch (err) {
+      reply = this.internalError(err, header);
+    }
+    recordJoin(this.metrics, this.onJoin, header, peer, seen, reply, started);
+    return reply;
+  }
+
+  /** JoinReq and RejoinReq: the same fields, the same answer shape (JoinAns, RejoinAns). */
+  private async activationReply(body: Record<string, unknown>, header: RequestHeader, peer: Peer, seen: SeenActivation): Promise<BIReply> {
     if (peer.kind !== 'ns') return refusal(header, failure('UnknownSender', `${peer.name} is not a network server`));
     const senderMismatch = this.checkNetworkServerSender(header, peer.netID, peer.nsID, peer.name);
     if (senderMismatch) return refusal(header, senderMismatch);
     let input;
     try {
       input = parseJoinReq(body, header);
+      seen.input = input;
     } catch (e) {
       if (e instanceof ParseError) return refusal(header, failure('Malformed', e.message));
       throw e;
@@ -178,6 +199,7 @@ export class BackendInterfacesHandler {
       return refusal(header, failure('UnknownReceiver', `JoinEUI ${input.receiverJoinEUI} is not served by this Join Server`));
     }
     const outcome = header.messageType === 'RejoinReq' ? await this.engine.rejoin(input, peer) : await this.engine.join(input, peer);
+    seen.outcome = outcome;
     if (!outcome.ok) return refusal(header, outcome, input.receiverJoinEUI);
     return joinAns(header, input.receiverJoinEUI, outcome);
   }

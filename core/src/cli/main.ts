@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { DeviceImportError } from '../devices/device-import-file';
 import { ParseError } from '../lorawan/parse-error';
 import { VERSION } from '../server/version';
+import { applyConfiguration } from '../config/config-file';
+import { addConfigCommands } from './config-commands';
 import { addDeviceMaintenanceCommands } from './device-maintenance-commands';
 import { addDevicesCommands } from './devices-commands';
 import { addKeysCommands } from './keys-commands';
@@ -14,7 +16,9 @@ const program = new Command('joinery')
   .description('Joinery: an open LoRaWAN Join Server (LoRa Alliance Backend Interfaces 1.0 and 1.1)')
   .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
+  .exitOverride()
+  // The configuration file (--config / JOINERY_CONFIG) under the environment and the flags.
+  .hook('preAction', (_program, command) => applyConfiguration(command));
 
 addServeCommand(program);
 addPeerCommands(program);
@@ -22,6 +26,7 @@ addDevicesCommands(program);
 addDeviceMaintenanceCommands(program);
 addSimulateCommands(program);
 addKeysCommands(program);
+addConfigCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

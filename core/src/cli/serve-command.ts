@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { SETTINGS } from '../config/config-schema';
 import { createLogger } from '../log/logger';
 import { parseJoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { ParseError } from '../lorawan/parse-error';
@@ -7,6 +8,7 @@ import { formatListenAddress, parseListenAddress } from '../server/listen-addres
 import { openBackends } from '../server/open-backends';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { note } from './output';
+import { withSettings } from './setting-options';
 
 interface ServeFlags extends BackendFlags {
   readonly biListen: string;
@@ -21,38 +23,23 @@ interface ServeFlags extends BackendFlags {
   readonly asyncAttempts: string;
   readonly asyncRetryDelay: string;
   readonly logLevel?: string;
+  readonly logFormat: string;
+  readonly mqttUrl?: string;
+  readonly mqttTopicPrefix: string;
+  readonly mqttQos: string;
+  readonly mqttQueueSize: string;
 }
 
 export function addServeCommand(program: Command): void {
   withBackendOptions(
-    program
-      .command('serve')
-      .description('run the Join Server: Backend Interfaces over HTTPS with client certificates, and the admin listener')
-      .addOption(new Option('--bi-listen <host:port>', 'Backend Interfaces listener (HTTPS, mTLS)').env('JOINERY_BI_LISTEN').default('127.0.0.1:8003'))
-      .addOption(new Option('--admin-listen <host:port>', 'admin listener (HTTP: /healthz, /readyz)').env('JOINERY_ADMIN_LISTEN').default('127.0.0.1:8090'))
-      .addOption(
-        new Option('--public-host <host...>', 'names or addresses network servers use to reach the BI listener (server certificate SANs)')
-          .env('JOINERY_PUBLIC_HOST')
-          .argParser(commaList),
-      )
-      .addOption(new Option('--used-dev-nonces <n>', 'used DevNonces remembered per 1.0.0-1.0.3 device').env('JOINERY_USED_DEV_NONCES').default('64'))
-      .addOption(new Option('--session-history <n>', 'issued sessions (AppSKeys for AppSKeyReq) kept per device').env('JOINERY_SESSION_HISTORY').default('10'))
-      .addOption(
-        new Option('--join-eui-prefix <prefix...>', 'JoinEUI ranges served, e.g. 70b3d57ed0000000/40 (others get UnknownReceiver; default: all)')
-          .env('JOINERY_JOIN_EUI_PREFIXES')
-          .argParser(commaList),
-      )
-      .addOption(
-        new Option('--bi-client-certificates <mode>', 'required: TLS refuses callers without a client certificate from the CA; optional: also peers on /bi/<name> with their Authorization header, and trusted proxies')
-          .env('JOINERY_BI_CLIENT_CERTIFICATES')
-          .choices(['required', 'optional'])
-          .default('required'),
-      )
-      .addOption(new Option('--trusted-proxy <address...>', 'TLS-terminating proxies whose client-certificate header is believed').env('JOINERY_TRUSTED_PROXIES').argParser(commaList))
-      .addOption(new Option('--client-cert-header <name>', 'the header a trusted proxy puts the client certificate in (PEM, URL-encoded PEM or base64 DER)').env('JOINERY_CLIENT_CERT_HEADER').default('x-client-cert'))
-      .addOption(new Option('--async-attempts <n>', 'delivery attempts of an answer to an asynchronous peer').env('JOINERY_ASYNC_ATTEMPTS').default('5'))
-      .addOption(new Option('--async-retry-delay <ms>', 'first retry delay of an async answer, doubled each retry (all within 30 s)').env('JOINERY_ASYNC_RETRY_DELAY').default('250'))
-      .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace').env('JOINERY_LOG_LEVEL')),
+    withSettings(
+      program
+        .command('serve')
+        .description('run the Join Server: Backend Interfaces over HTTPS with client certificates, and the admin listener'),
+      // Every serve setting comes from the configuration schema: flag, JOINERY_* variable,
+      // default and description, and the key of the configuration file (--config).
+      SETTINGS.filter((s) => s.scope === 'serve'),
+    ),
   ).action(async (flags: ServeFlags) => {
     const biListen = parseListenAddress(flags.biListen, '--bi-listen');
     const adminListen = parseListenAddress(flags.adminListen, '--admin-listen');
@@ -69,7 +56,10 @@ export function addServeCommand(program: Command): void {
     const asyncRetryDelay = boundedInt(flags.asyncRetryDelay, '--async-retry-delay', 0, 30_000);
     const trustedProxies = flags.trustedProxy ?? [];
     for (const p of trustedProxies) if (isIP(p.replace(/^\[(.*)\]$/, '$1')) === 0) throw new ParseError('--trusted-proxy', `expected an IP address, got "${p}"`);
-    const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
+    const mqttQos = boundedInt(flags.mqttQos, '--mqtt-qos', 0, 1) as 0 | 1;
+    const mqttQueueSize = boundedInt(flags.mqttQueueSize, '--mqtt-queue-size', 1, 1_000_000);
+    const logFormat = flags.logFormat === 'json' || flags.logFormat === 'pretty' ? flags.logFormat : 'auto';
+    const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel.toLowerCase() } : {}), format: logFormat });
     const backends = await openBackends(backendSettings(flags));
     for (const c of backends.created) note(`joinery: created ${c}`);
     let server;
@@ -83,6 +73,7 @@ export function addServeCommand(program: Command): void {
           clientCertHeader: flags.clientCertHeader,
         },
         asyncAnswers: { attempts: asyncAttempts, baseDelayMs: asyncRetryDelay },
+        ...(flags.mqttUrl ? { joinEvents: { url: flags.mqttUrl, topicPrefix: flags.mqttTopicPrefix, qos: mqttQos, queueSize: mqttQueueSize } } : {}),
       });
     } catch (err) {
       await backends.close();
@@ -112,11 +103,6 @@ export function addServeCommand(program: Command): void {
     note(`joinery: data directory ${backends.settings.dataDir}`);
     note(`joinery: Backend Interfaces on https://${formatListenAddress(server.biAddress)}/ (client certificate ${flags.biClientCertificates}), admin on http://${formatListenAddress(server.adminAddress)}/`);
   });
-}
-
-/** Repeatable flag that also takes comma-separated values (and so does its JOINERY_* variable). */
-function commaList(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
 function boundedInt(value: string, field: string, min: number, max: number): number {

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -15,21 +16,96 @@ const KEY_FIELDS = [
 
 export const REDACT_PATHS = [...KEY_FIELDS, ...KEY_FIELDS.map((f) => `*.${f}`), ...KEY_FIELDS.map((f) => `*.*.${f}`)];
 
+export const REDACTED = '[redacted]';
+
+/**
+ * The third belt, applied to everything logged at any depth (the message, the fields, errors,
+ * child bindings): a field whose name says key or secret (`...key`, `kek`, `pin`, `password`,
+ * `secret`, `token`, `authorization`) is replaced whatever its value; Buffers and typed arrays
+ * print as their length only (a key's bytes would otherwise print as a list of numbers); a
+ * redacted secret (AES128Key, MasterKey) prints as its marker; and a string that is exactly 32
+ * or 64 hex digits (an AES-128 key, a master key), alone or as a word in a longer string such
+ * as an error message, is masked. DevEUIs (16 digits), wrapped keys (48), PHYPayloads and
+ * SessionKeyIDs are not.
+ */
+const SECRET_NAME = /(key|kek|pin|password|passwd|secret|token|authorization|credential)$/i;
+const NOT_SECRET_NAME = /^(kek_?label|session_?key_?id|key_?id|keklabel)$/i;
+const KEY_HEX = /(?<![0-9a-f])(?:0x)?(?:[0-9a-f]{64}|[0-9a-f]{32})(?![0-9a-f])/gi;
+
+export function scrubString(s: string): string {
+  return s.replace(KEY_HEX, '[key-like hex redacted]');
+}
+
+function isSecretName(name: string): boolean {
+  const n = name.replace(/[-_]/g, '');
+  return SECRET_NAME.test(n) && !NOT_SECRET_NAME.test(name) && !NOT_SECRET_NAME.test(n);
+}
+
+export function scrub(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return scrubString(value);
+  if (typeof value !== 'object' || value === null) return value;
+  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return `[${(value as ArrayBufferView).byteLength} bytes]`;
+  if (value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
+  if (seen.has(value)) return '[circular]';
+  if (depth > 8) return '[too deep]';
+  seen.add(value);
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function' && !(value instanceof Date)) {
+    return scrub((value as { toJSON(): unknown }).toJSON(), depth + 1, seen);
+  }
+  if (value instanceof Date) return value;
+  if (value instanceof Error) {
+    const out: Record<string, unknown> = { type: value.name, message: scrubString(value.message) };
+    if (value.stack) out['stack'] = scrubString(value.stack);
+    for (const [k, v] of Object.entries(value)) out[k] = isSecretName(k) ? REDACTED : scrub(v, depth + 1, seen);
+    if (value.cause !== undefined) out['cause'] = scrub(value.cause, depth + 1, seen);
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1, seen));
+  if (value instanceof Map) return scrub(Object.fromEntries(value), depth + 1, seen);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = isSecretName(k) && v !== undefined && v !== null ? REDACTED : scrub(v, depth + 1, seen);
+  return out;
+}
+
+export type LogFormat = 'json' | 'pretty' | 'auto';
+
 export interface LoggerOptions {
   readonly level?: string;
+  /** json; pretty (pino-pretty, for a person); auto: pretty when stdout is a terminal. */
+  readonly format?: LogFormat;
   readonly destination?: DestinationStream;
 }
 
-/** Structured JSON logs (one object per line) with key fields redacted. */
+/**
+ * Structured JSON logs (one object per line), or pino-pretty on a terminal, with key material
+ * redacted by construction: key fields by name, and everything scrubbed (see `scrub`).
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const format = options.format ?? 'auto';
+  const pretty = format === 'pretty' || (format === 'auto' && options.destination === undefined && process.stdout.isTTY === true);
+  const destination =
+    options.destination ??
+    (pretty ? pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:standard', ignore: 'pid,hostname', sync: true }) : pino.destination({ dest: 1, sync: false }));
   return pino(
     {
       name: 'joinery',
       level: options.level ?? process.env['JOINERY_LOG_LEVEL'] ?? 'info',
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        log: (object) => scrub(object) as Record<string, unknown>,
+        bindings: (bindings) => scrub(bindings) as Record<string, unknown>,
+      },
+      hooks: {
+        // The message string (and printf-style arguments) are scrubbed as well.
+        logMethod(args, method) {
+          // The merging object (first, if any) goes through formatters.log, where pino has put an
+          // Error under `err`.
+          method.apply(this, args.map((a, i) => (i === 0 && typeof a === 'object' && a !== null ? a : scrub(a))) as Parameters<typeof method>);
+        },
+      },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    destination,
   );
 }

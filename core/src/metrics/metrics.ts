@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The Join Server's Prometheus metrics, one registry per server (served at `/metrics` on the
@@ -36,6 +36,68 @@ export class JoineryMetrics {
     name: 'joinery_async_answers_total',
     help: 'Asynchronous BI answers, by outcome (delivered, retry, failed) and peer',
     labelNames: ['outcome', 'peer'] as const,
+    registers: [this.registry],
+  });
+
+  /** JoinReq and RejoinReq answered, by BI result code, the MAC version the NS gave, and peer. */
+  readonly joins = new Counter({
+    name: 'joinery_joins_total',
+    help: 'Joins (JoinReq and RejoinReq) answered, by message type, BI result code, MAC version and peer',
+    labelNames: ['message_type', 'result', 'mac_version', 'peer'] as const,
+    registers: [this.registry],
+  });
+
+  readonly joinLatency = new Histogram({
+    name: 'joinery_join_duration_seconds',
+    help: 'Time to answer a join (JoinReq, RejoinReq), by MAC version and outcome (success, refused)',
+    labelNames: ['mac_version', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  /** Joins refused for a DevNonce (or rejoin counter) already used: a device reset, or a replay. */
+  readonly devNonceRefusals = new Counter({
+    name: 'joinery_dev_nonce_refusals_total',
+    help: 'Joins refused because the DevNonce (or RJcount of a rejoin) was already used, by MAC version and peer',
+    labelNames: ['mac_version', 'peer'] as const,
+    registers: [this.registry],
+  });
+
+  /** Store calls, by operation (method name: a fixed set) and outcome (ok, error). */
+  readonly storeLatency = new Histogram({
+    name: 'joinery_store_operation_duration_seconds',
+    help: 'Store operations, by operation and outcome (ok, error)',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  /** Key vault calls, by operation (method name: a fixed set) and outcome (ok, error). */
+  readonly vaultLatency = new Histogram({
+    name: 'joinery_vault_operation_duration_seconds',
+    help: 'Key vault operations, by operation and outcome (ok, error)',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: [0.00005, 0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  /** Join events for MQTT: published, dropped (queue full), failed (the broker refused). */
+  readonly joinEvents = new Counter({
+    name: 'joinery_join_events_total',
+    help: 'Join events for the MQTT broker, by outcome (published, dropped, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly joinEventsQueued = new Gauge({
+    name: 'joinery_join_events_queued',
+    help: 'Join events waiting for the MQTT broker',
+    registers: [this.registry],
+  });
+
+  readonly mqttConnected = new Gauge({
+    name: 'joinery_mqtt_connected',
+    help: '1 while connected to the MQTT broker for join events, else 0',
     registers: [this.registry],
   });
 

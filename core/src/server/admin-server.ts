@@ -11,8 +11,9 @@ export function createAdminServer(backends: Backends, metrics: JoineryMetrics, v
   app.get('/healthz', async () => ({ status: 'ok', version }));
   app.get('/readyz', async (_req, reply) => {
     try {
-      await backends.store.ping();
-      const probe = await backends.vault.generateKey();
+      // Bounded: an unreachable database may not refuse, only never answer.
+      await withTimeout(backends.store.ping(), READY_TIMEOUT_MS, 'the store did not answer');
+      const probe = await withTimeout(backends.vault.generateKey(), READY_TIMEOUT_MS, 'the key vault did not answer');
       backends.vault.release(probe);
       return { status: 'ready' };
     } catch (err) {
@@ -24,4 +25,14 @@ export function createAdminServer(backends: Backends, metrics: JoineryMetrics, v
     return metrics.registry.metrics();
   });
   return app;
+}
+
+const READY_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -5,6 +5,8 @@ import { createBIServer } from '../backend-interfaces/bi-server';
 import { AppSKeyService } from '../join/app-s-key-service';
 import { JoinEngine, type JoinEngineOptions } from '../join/join-engine';
 import type { Logger } from '../log/logger';
+import { MqttJoinEvents, type MqttJoinEventsOptions } from '../events/mqtt-join-events';
+import { instrumented } from '../metrics/instrument';
 import { JoineryMetrics } from '../metrics/metrics';
 import { loadOrCreateJoinServerClientIdentity } from '../pki/join-server-client-identity';
 import { loadOrCreatePKI } from '../pki/pki-files';
@@ -31,6 +33,8 @@ export interface JoinServerOptions {
   };
   /** Asynchronous answers: attempts and first retry delay. */
   readonly asyncAnswers?: { readonly attempts?: number; readonly baseDelayMs?: number; readonly windowMs?: number };
+  /** Publish join events to an MQTT broker (optional). */
+  readonly joinEvents?: MqttJoinEventsOptions;
 }
 
 export interface RunningJoinServer {
@@ -53,24 +57,37 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   if (pki.created.server) created.push(`server certificate ${backends.settings.dataDir}/server.crt for ${hosts.join(', ')}`);
 
   const metrics = new JoineryMetrics();
-  const engine = new JoinEngine(backends.store, backends.vault, options.engine);
-  const appSKeys = new AppSKeyService(backends.store, backends.vault);
+  // Store and vault latencies: the same objects, every call timed (their classes unchanged).
+  const store = instrumented(backends.store, metrics.storeLatency);
+  const vault = instrumented(backends.vault, metrics.vaultLatency);
+  const engine = new JoinEngine(store, vault, options.engine);
+  const appSKeys = new AppSKeyService(store, vault);
   const clientIdentity = await loadOrCreateJoinServerClientIdentity(backends.settings.dataDir, pki.ca);
   const asyncAnswers = new AsyncAnswerSender({ clientCertPem: clientIdentity.certPem, clientKeyPem: clientIdentity.keyPem, ...options.asyncAnswers }, log, metrics);
-  const handler = new BackendInterfacesHandler(backends.store, engine, appSKeys, log, metrics, asyncAnswers, options.backendInterfaces);
+  const joinEvents = options.joinEvents ? new MqttJoinEvents(options.joinEvents, log, metrics) : undefined;
+  const handler = new BackendInterfacesHandler(store, engine, appSKeys, log, metrics, asyncAnswers, {
+    ...options.backendInterfaces,
+    ...(joinEvents ? { onJoin: (event) => joinEvents.publish(event) } : {}),
+  });
   const bi = createBIServer({
     handler,
     log,
     tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem },
     ...options.biTransport,
   });
-  const admin = createAdminServer(backends, metrics, VERSION);
+  const admin = createAdminServer({ ...backends, store, vault }, metrics, VERSION);
 
-  await bi.listen({ host: options.biListen.host, port: options.biListen.port });
+  try {
+    await bi.listen({ host: options.biListen.host, port: options.biListen.port });
+  } catch (err) {
+    await joinEvents?.close();
+    throw err;
+  }
   try {
     await admin.listen({ host: options.adminListen.host, port: options.adminListen.port });
   } catch (err) {
     await bi.close();
+    await joinEvents?.close();
     throw err;
   }
   const boundAddress = (server: typeof bi): ListenAddress => {
@@ -92,6 +109,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
         // Answers already computed for asynchronous peers still go out (bounded by their window).
         await handler.drain();
         await asyncAnswers.drain();
+        await joinEvents?.close();
         await backends.close();
         log.info('join server stopped');
       })();

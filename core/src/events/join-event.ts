@@ -1,0 +1,36 @@
+/**
+ * What happened to one join-request or rejoin-request, for integrations (MQTT) and metrics.
+ * Identifiers, the outcome and the JoinNonce issued: never a key, wrapped or not.
+ */
+export interface JoinEvent {
+  readonly messageType: 'JoinReq' | 'RejoinReq';
+  /** Canonical lower-case hex (parsed, so safe in a topic). */
+  readonly devEUI: string;
+  readonly joinEUI: string;
+  /** Tenants do not exist yet: `default`. */
+  readonly tenant: string;
+  /** The network server (peer name) that asked. */
+  readonly peer: string;
+  /** The MAC version the network server gave. */
+  readonly macVersion: string;
+  /** The BI result code answered (`Success`, `MICFailed`, `JoinReqFailed`...). */
+  readonly result: string;
+  /** Why it was refused (the BI Result Description); absent on success. */
+  readonly description?: string;
+  /** The JoinNonce issued, on success. */
+  readonly joinNonce?: number;
+  /** The DevNonce (or rejoin counter) of the request, on success. */
+  readonly devNonce?: number;
+  /** When it was answered (ISO 8601). */
+  readonly time: string;
+  readonly latencyMs: number;
+}
+
+export type JoinEventListener = (event: JoinEvent) => void;
+
+export const DEFAULT_TENANT = 'default';
+
+/** The MQTT topic of a join event: `<prefix>/<tenant>/devices/<devEUI>/join`. */
+export function joinEventTopic(prefix: string, event: Pick<JoinEvent, 'tenant' | 'devEUI'>): string {
+  return `${prefix}/${event.tenant}/devices/${event.devEUI}/join`;
+}

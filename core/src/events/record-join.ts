@@ -1,0 +1,51 @@
+import type { BIReply } from '../backend-interfaces/bi-handler';
+import type { RequestHeader } from '../backend-interfaces/request-header';
+import type { Failure } from '../join/failure';
+import type { JoinAnswer } from '../join/join-answer';
+import type { JoinRequestInput } from '../join/join-request-input';
+import type { JoineryMetrics } from '../metrics/metrics';
+import type { Peer } from '../peers/peer';
+import { DEFAULT_TENANT, type JoinEventListener } from './join-event';
+
+/** What the handler learnt of a JoinReq/RejoinReq on its way to the answer. */
+export interface SeenActivation {
+  input?: JoinRequestInput;
+  outcome?: JoinAnswer | Failure;
+}
+
+/**
+ * The metrics of one answered join (joins by result, MAC version and peer; latency; DevNonce
+ * refusals) and its join event. Labels are bounded: message type, BI result code, MAC version
+ * (`unknown` when the request did not parse), peer name. Never a DevEUI, never a key.
+ */
+export function recordJoin(metrics: JoineryMetrics, onJoin: JoinEventListener | undefined, header: RequestHeader, peer: Peer, seen: SeenActivation, reply: BIReply, started: bigint): void {
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const resultObject = reply.kind === 'answer' ? reply.answer.Result : undefined;
+  const result = resultObject?.ResultCode ?? 'Acknowledged';
+  const macVersion = seen.input?.macVersion ?? 'unknown';
+  const messageType = header.messageType === 'RejoinReq' ? 'RejoinReq' : 'JoinReq';
+  metrics.joins.inc({ message_type: messageType, result, mac_version: macVersion, peer: peer.name });
+  metrics.joinLatency.observe({ mac_version: macVersion, outcome: result === 'Success' ? 'success' : 'refused' }, seconds);
+  const outcome = seen.outcome;
+  if (outcome && !outcome.ok && (outcome.code === 'DevNonceReplayed' || outcome.code === 'RJCountReplayed')) {
+    metrics.devNonceRefusals.inc({ mac_version: macVersion, peer: peer.name });
+  }
+  if (!onJoin || !seen.input) return;
+  try {
+    onJoin({
+      messageType,
+      devEUI: seen.input.devEUI,
+      joinEUI: seen.input.receiverJoinEUI,
+      tenant: DEFAULT_TENANT,
+      peer: peer.name,
+      macVersion,
+      result,
+      ...(result !== 'Success' && resultObject?.Description ? { description: resultObject.Description } : {}),
+      ...(outcome?.ok ? { joinNonce: outcome.joinNonce, devNonce: outcome.devNonce } : {}),
+      time: new Date().toISOString(),
+      latencyMs: Math.round(seconds * 1e6) / 1000,
+    });
+  } catch {
+    // A listener never fails a join.
+  }
+}
