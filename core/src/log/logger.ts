@@ -54,7 +54,9 @@ export function scrub(value: unknown, depth = 0, seen = new WeakSet<object>()): 
   }
   if (value instanceof Date) return value;
   if (value instanceof Error) {
-    const out: Record<string, unknown> = { type: value.name, message: scrubString(value.message) };
+    // A scrubbed copy that is still an error of its class, for pino's error serializer.
+    const out = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
+    out['message'] = scrubString(value.message);
     if (value.stack) out['stack'] = scrubString(value.stack);
     for (const [k, v] of Object.entries(value)) out[k] = isSecretName(k) ? REDACTED : scrub(v, depth + 1, seen);
     if (value.cause !== undefined) out['cause'] = scrub(value.cause, depth + 1, seen);
@@ -86,7 +88,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const destination =
     options.destination ??
     (pretty ? pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:standard', ignore: 'pid,hostname', sync: true }) : pino.destination({ dest: 1, sync: false }));
-  return pino(
+  const logger = pino(
     {
       name: 'joinery',
       level: options.level ?? process.env['JOINERY_LOG_LEVEL'] ?? 'info',
@@ -108,4 +110,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     destination,
   );
+  // Child bindings are serialized once, when the child is made: scrubbed there (for children of
+  // children too, which inherit this method).
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, childOptions) {
+    return child.call(this, scrub(bindings) as typeof bindings, childOptions);
+  } as typeof logger.child;
+  return logger;
 }
