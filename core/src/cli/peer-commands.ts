@@ -10,6 +10,10 @@ import { backendSettings, withBackendOptions, type BackendFlags } from './backen
 import { note, say } from './output';
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import { describePeerSettings, peerSettingsFrom, withPeerSettingsOptions, type PeerSettingsFlags } from './peer-settings-options';
+import type { Peer } from '../peers/peer';
+import { writeAdapterAPIKey } from './adapter-api-key';
+import { nsAdapterSetupFrom, withNsAdapterOptions, writeAdapterSetup, type NsAdapterFlags } from './ns-adapter-options';
+import { addNsSyncCommand } from './ns-sync-command';
 
 interface PeerFlags extends BackendFlags, PeerSettingsFlags {
   readonly name: string;
@@ -19,7 +23,7 @@ interface PeerFlags extends BackendFlags, PeerSettingsFlags {
   readonly publicHost?: string[];
 }
 
-interface NsFlags extends PeerFlags {
+interface NsFlags extends PeerFlags, NsAdapterFlags {
   readonly netId: string;
   readonly nsId?: string;
   readonly vendor: string;
@@ -52,7 +56,10 @@ function biURLFor(publicUrl: string, name: string): string {
   return new URL(`bi/${name}`, u.href.endsWith('/') ? u.href : `${u.href}/`).href;
 }
 
-async function register(flags: PeerFlags, registration: PeerRegistration): Promise<void> {
+/** After the peer and its bundle exist: more files for the bundle (the adapter's setup). */
+type AfterRegister = (peer: Peer, outDir: string, biURL: string, dataDir: string) => Promise<string[]>;
+
+async function register(flags: PeerFlags, registration: PeerRegistration, after?: AfterRegister): Promise<void> {
   const backends = await openBackends(backendSettings(flags));
   try {
     for (const c of backends.created) note(`joinery: created ${c}`);
@@ -62,7 +69,8 @@ async function register(flags: PeerFlags, registration: PeerRegistration): Promi
     if (pki.created.ca) note(`joinery: created certificate authority ${backends.settings.dataDir}/ca.crt`);
     const outDir = path.resolve(flags.out);
     const biURL = biURLFor(flags.publicUrl, registration.name);
-    const { peer, files } = await registerPeer({ store: backends.store, vault: backends.vault, ca: pki.ca }, registration, outDir, biURL);
+    const { peer, files: bundleFiles } = await registerPeer({ store: backends.store, vault: backends.vault, ca: pki.ca }, registration, outDir, biURL);
+    const files = [...bundleFiles, ...(after ? await after(peer, outDir, biURL, backends.settings.dataDir) : [])];
     say(`registered ${peer.kind === 'ns' ? 'network server' : 'application server'} ${peer.name}` + (peer.kind === 'ns' ? ` (NetID ${peer.netID}${peer.nsID ? `, NSID ${peer.nsID}` : ''}, vendor ${peer.vendor})` : ` (AS-ID ${peer.asID})`));
     say(`KEK label: ${peer.kekLabel}`);
     for (const line of describePeerSettings(peer.settings)) say(line);
@@ -77,24 +85,34 @@ async function register(flags: PeerFlags, registration: PeerRegistration): Promi
 
 export function addPeerCommands(program: Command): void {
   const ns = program.command('ns').description('network servers allowed to join devices');
-  commonPeerOptions(
+  withNsAdapterOptions(commonPeerOptions(
     ns
       .command('add')
       .description('register a network server and write its credential bundle (CA, client certificate and key, KEK, README)')
       .requiredOption('--net-id <netid>', 'the network server\'s NetID (6 hex digits): its BI SenderID')
       .option('--ns-id <eui>', 'its NSID (16 hex digits), sent as SenderNSID in BI 1.1')
       .requiredOption('--vendor <vendor>', `network server vendor: ${VENDORS.join(', ')}`),
-  ).action(async (flags: NsFlags) => {
+  )).action(async (flags: NsFlags) => {
+    const vendor = parseVendor(flags.vendor, '--vendor');
+    const adapterSetup = await nsAdapterSetupFrom(flags, vendor, flags.name);
+    const settings = await peerSettingsFrom(flags, DEFAULT_PEER_SETTINGS);
+    const after: AfterRegister | undefined = adapterSetup && (async (peer, outDir, biURL, dataDir) => {
+      if (peer.kind !== 'ns') return [];
+      const keyFile = await writeAdapterAPIKey(dataDir, peer.name, adapterSetup.apiKey);
+      note(`joinery: ${vendor} API key stored in ${keyFile} (mode 0600)`);
+      return writeAdapterSetup(adapterSetup, outDir, { name: peer.name, netID: peer.netID, nsID: peer.nsID, biURL });
+    });
     await register(flags, {
-      settings: await peerSettingsFrom(flags, DEFAULT_PEER_SETTINGS),
+      settings: adapterSetup ? { ...settings, adapter: adapterSetup.settings } : settings,
       kind: 'ns',
       name: flags.name,
       netID: parseNetID(flags.netId, '--net-id'),
       nsID: flags.nsId ? parseEUI64(flags.nsId, '--ns-id') : null,
-      vendor: parseVendor(flags.vendor, '--vendor'),
+      vendor,
       ...(flags.kekLabel !== undefined ? { kekLabel: flags.kekLabel } : {}),
-    });
+    }, after);
   });
+  addNsSyncCommand(ns);
 
   const as = program.command('as').description('application servers that fetch AppSKeys (AppSKeyReq)');
   commonPeerOptions(

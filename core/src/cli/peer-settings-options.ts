@@ -70,5 +70,6 @@ export function describePeerSettings(s: PeerSettings): string[] {
   return [
     `answers: ${s.asyncAnswers ? `asynchronous, to ${s.asyncAnswers.url}${s.asyncAnswers.caPem ? ' (own CA)' : ''}` : 'synchronous'}`,
     `Authorization header: ${s.authorizationSHA256 ? 'required (secret set)' : 'not used'}`,
+    ...(s.adapter ? [`management API: ${s.adapter.apiUrl} (${Object.entries(s.adapter.options).map(([k, v]) => `${k}=${v}`).join(', ') || 'no options'}; API key kept in the data dir)`] : []),
   ];
 }

@@ -1,0 +1,111 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Option, type Command } from 'commander';
+import { loadAdapter } from '../adapters/load-adapter';
+import type { AdapterModule } from '../adapters/network-server-adapter';
+import { parseJoinEUIPrefix, type JoinEUIPrefix } from '../lorawan/join-eui-prefix';
+import { ParseError } from '../lorawan/parse-error';
+import type { PeerAdapterSettings } from '../peers/peer-settings';
+import { writeFileAtomic } from '../pki/atomic-file';
+import { apiKeyFromFlags } from './adapter-api-key';
+
+/** `ns add` flags for the vendor adapter (management API, setup files). */
+export interface NsAdapterFlags {
+  readonly apiUrl?: string;
+  readonly apiKey?: string;
+  readonly apiKeyFile?: string;
+  readonly applicationId?: string;
+  readonly tenantId?: string;
+  readonly deviceProfileId?: string;
+  readonly region?: string;
+  readonly frequencyPlanId?: string;
+  readonly mqttUrl?: string;
+  readonly mqttTopicPrefix?: string;
+  readonly joinEuiPrefix?: string[];
+  readonly nsConfigDir?: string;
+}
+
+/** Flag → adapter option key (each adapter says which keys it reads). */
+const OPTION_FLAGS: ReadonlyArray<readonly [keyof NsAdapterFlags, string, string]> = [
+  ['applicationId', 'applicationId', '--application-id'],
+  ['tenantId', 'tenantId', '--tenant-id'],
+  ['deviceProfileId', 'deviceProfileId', '--device-profile-id'],
+  ['region', 'region', '--region'],
+  ['frequencyPlanId', 'frequencyPlanId', '--frequency-plan-id'],
+  ['mqttUrl', 'mqttUrl', '--mqtt-url'],
+  ['mqttTopicPrefix', 'mqttTopicPrefix', '--mqtt-topic-prefix'],
+];
+
+export function withNsAdapterOptions(cmd: Command): Command {
+  return cmd
+    .option('--api-url <url>', 'the network server\'s management API (ChirpStack gRPC http(s)://host:port, TTS https://host): loads @joinery/adapter-<vendor>, writes its setup files into the bundle, enables ns sync')
+    .option('--api-key <key>', 'API token / key of that API (stored 0600 in the data dir, never printed); prefer --api-key-file')
+    .addOption(new Option('--api-key-file <file>', 'file holding the API token / key').env('JOINERY_NS_API_KEY_FILE'))
+    .option('--application-id <id>', 'ChirpStack application UUID / TTS application id the devices go into')
+    .option('--tenant-id <id>', 'ChirpStack tenant UUID (device profiles) / TTS tenant (MQTT topics, default ttn)')
+    .option('--device-profile-id <uuid>', 'ChirpStack: use this device profile instead of ensuring one per MAC version')
+    .option('--region <region>', 'ChirpStack: region of ensured device profiles (default EU868)')
+    .option('--frequency-plan-id <id>', 'TTS: frequency plan of registered devices (default EU_863_870_TTN)')
+    .option('--mqtt-url <url>', 'the network server\'s MQTT events (ChirpStack integration / TTS MQTT server), for watching joins and uplinks')
+    .option('--mqtt-topic-prefix <prefix>', 'first topic level of those events, when not the vendor default')
+    .option('--join-eui-prefix <prefix...>', 'JoinEUI range(s) the network server sends to Joinery (e.g. 70b3d57ed0000000/40; default all)')
+    .option('--ns-config-dir <dir>', 'where the bundle\'s files will sit on the network server host (absolute; used in the rendered config)');
+}
+
+export interface NsAdapterSetup {
+  readonly module: AdapterModule;
+  readonly settings: PeerAdapterSettings;
+  readonly apiKey: string;
+  readonly joinEUIPrefixes: readonly JoinEUIPrefix[];
+  readonly installDir: string;
+}
+
+/**
+ * Reads and checks the adapter flags before anything is registered: the adapter package is
+ * loaded and its config validated (a bad option fails here, leaving nothing behind). Undefined
+ * when no --api-url was given (then no adapter flag may be).
+ */
+export async function nsAdapterSetupFrom(flags: NsAdapterFlags, vendor: string, name: string): Promise<NsAdapterSetup | undefined> {
+  const given = OPTION_FLAGS.filter(([k]) => flags[k] !== undefined);
+  if (flags.apiUrl === undefined) {
+    const stray = [...given.map(([, , f]) => f), ...(flags.apiKey !== undefined || flags.apiKeyFile !== undefined ? ['--api-key'] : [])];
+    if (stray.length > 0) throw new ParseError(stray[0]!, 'needs --api-url (the network server\'s management API)');
+    return undefined;
+  }
+  const apiKey = await apiKeyFromFlags(flags);
+  if (apiKey === undefined) throw new ParseError('--api-key', 'needed with --api-url (or --api-key-file)');
+  const module = loadAdapter(vendor);
+  const options: Record<string, string> = {};
+  for (const [k, option, flag] of given) {
+    if (!(option in module.optionHelp)) throw new ParseError(flag, `is not an option of the ${vendor} adapter`);
+    options[option] = String(flags[k]);
+  }
+  const settings: PeerAdapterSettings = { apiUrl: flags.apiUrl, options };
+  const adapter = module.createAdapter({ apiUrl: settings.apiUrl, apiKey, options }); // validates, throws ParseError
+  await adapter.close();
+  const joinEUIPrefixes = (flags.joinEuiPrefix ?? ['0000000000000000/0']).map((p) => parseJoinEUIPrefix(p, '--join-eui-prefix'));
+  const installDir = flags.nsConfigDir ?? (vendor === 'chirpstack' ? `/etc/chirpstack/joinery-${name}` : `/etc/joinery-${name}`);
+  if (!path.isAbsolute(installDir)) throw new ParseError('--ns-config-dir', 'must be an absolute path');
+  return { module, settings, apiKey, joinEUIPrefixes, installDir };
+}
+
+/** Renders the vendor's setup files into the bundle directory (secret ones 0600) and SETUP.txt. */
+export async function writeAdapterSetup(
+  setup: NsAdapterSetup,
+  outDir: string,
+  peer: { readonly name: string; readonly netID: string; readonly nsID: string | null; readonly biURL: string },
+): Promise<string[]> {
+  const kek = JSON.parse(await fs.readFile(path.join(outDir, 'kek.json'), 'utf8')) as { label: string; kek: string };
+  const rendered = setup.module.renderSetup({ ...peer, joinEUIPrefixes: setup.joinEUIPrefixes, kek: { label: kek.label, kekHex: kek.kek }, installDir: setup.installDir });
+  const written: string[] = [];
+  for (const f of rendered.files) {
+    const file = path.join(outDir, f.name);
+    await writeFileAtomic(file, f.content.endsWith('\n') ? f.content : `${f.content}\n`, { mode: f.secret ? 0o600 : 0o644, replace: false });
+    written.push(file);
+  }
+  const steps = rendered.instructions.map((s, i) => `${i + 1}. ${s}`).join('\n');
+  const sheet = path.join(outDir, 'SETUP.txt');
+  await writeFileAtomic(sheet, `Setting up ${setup.module.vendor} for Joinery (${peer.name})\n\n${steps}\n\nFiles: ${rendered.files.map((f) => `${f.name}${f.secret ? ' (secret: holds the KEK)' : ''}`).join(', ')}\n`, { mode: 0o644, replace: false });
+  written.push(sheet);
+  return written;
+}
