@@ -1,0 +1,57 @@
+# syntax=docker/dockerfile:1
+# Joinery Join Server. Multi-stage: build with the compilers native modules need
+# (better-sqlite3, pkcs11js), run as an unprivileged user on a slim image.
+#   docker build -t joinery .
+#   docker run -v joinery-data:/var/lib/joinery -p 8003:8003 -p 127.0.0.1:8090:8090 joinery
+# See docs/install.md. (Written and reviewed without a Docker daemon on the machine it was
+# written on: build it once in CI before relying on it.)
+
+FROM node:20-bookworm-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Manifests first: the dependency layer is rebuilt only when they change. Every workspace's
+# package.json must be present for `npm ci` (the lock file lists them all).
+COPY package.json package-lock.json tsconfig.base.json tsconfig.json lerna.json ./
+COPY core/package.json core/
+COPY test/package.json test/
+COPY adapters/ adapters/
+COPY examples/ examples/
+RUN npm ci --ignore-scripts \
+ && npm rebuild better-sqlite3 pkcs11js
+COPY core/ core/
+RUN npx tsc -b core \
+ && npm prune --omit=dev --ignore-scripts
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    JOINERY_DATA_DIR=/var/lib/joinery \
+    JOINERY_BI_LISTEN=0.0.0.0:8003 \
+    JOINERY_ADMIN_LISTEN=0.0.0.0:8090 \
+    JOINERY_LOG_FORMAT=json
+RUN groupadd --system --gid 10001 joinery \
+ && useradd --system --uid 10001 --gid joinery --home-dir /var/lib/joinery --shell /usr/sbin/nologin joinery \
+ && mkdir -p /var/lib/joinery /etc/joinery \
+ && chown joinery:joinery /var/lib/joinery \
+ && chmod 0700 /var/lib/joinery
+WORKDIR /app
+# Code and dependencies are owned by root and read-only to the service user.
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/core/package.json ./core/package.json
+COPY --from=build /src/core/bin ./core/bin
+COPY --from=build /src/core/dist ./core/dist
+USER joinery
+# The data directory holds master.key (every root key is sealed under it), the CA and, with
+# the default store, the SQLite database: keep it on a volume and back it up.
+VOLUME ["/var/lib/joinery"]
+# 8003: Backend Interfaces (HTTPS, mutual TLS) for network servers.
+# 8090: admin (plain HTTP: /healthz, /readyz, /metrics): publish it on a private address only.
+EXPOSE 8003 8090
+# /healthz: the process is up (use /readyz, store and vault reachable, for a load balancer).
+# Assumes the admin listener's port 8090; change both together.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "require('http').get('http://127.0.0.1:8090/healthz', r => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
+ENTRYPOINT ["node", "/app/core/dist/cli/main.js"]
+CMD ["serve"]
