@@ -11,7 +11,7 @@ import { note, say } from './output';
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import { describePeerSettings, peerSettingsFrom, withPeerSettingsOptions, type PeerSettingsFlags } from './peer-settings-options';
 import type { Peer } from '../peers/peer';
-import { writeAdapterAPIKey } from './adapter-api-key';
+import { apiKeyFromFlags, writeAdapterAPIKey } from './adapter-api-key';
 import { nsAdapterSetupFrom, withNsAdapterOptions, writeAdapterSetup, type NsAdapterFlags } from './ns-adapter-options';
 import { addNsSyncCommand } from './ns-sync-command';
 
@@ -132,20 +132,25 @@ export function addPeerCommands(program: Command): void {
   });
 
   for (const [group, kind] of [[ns, 'ns'], [as, 'as']] as const) {
-    withBackendOptions(
-      withPeerSettingsOptions(
-        group
-          .command('set')
-          .description(`change how a registered ${kind === 'ns' ? 'network' : 'application'} server is talked to (async answers, Authorization header); takes effect at once`)
-          .argument('<name>', 'peer name'),
-        true,
-      ),
-    ).action(async (name: string, flags: PeerSettingsFlags & BackendFlags) => {
+    const set = withPeerSettingsOptions(
+      group
+        .command('set')
+        .description(`change how a registered ${kind === 'ns' ? 'network' : 'application'} server is talked to (async answers, Authorization header); takes effect at once`)
+        .argument('<name>', 'peer name'),
+      true,
+    );
+    if (kind === 'ns') set.option('--api-key-file <file>', 'replace the stored API key of its management API (ns sync)');
+    withBackendOptions(set).action(async (name: string, flags: PeerSettingsFlags & BackendFlags & { apiKeyFile?: string }) => {
       const backends = await openBackends(backendSettings(flags));
       try {
         const peer = await backends.store.getPeer(name);
         if (!peer || peer.kind !== kind) throw new ParseError('NAME', `no ${kind === 'ns' ? 'network' : 'application'} server named ${name}`);
         const settings = await peerSettingsFrom(flags, peer.settings);
+        if (flags.apiKeyFile !== undefined) {
+          if (!settings.adapter) throw new ParseError('--api-key-file', `network server ${name} has no adapter configured (ns add --api-url ...)`);
+          const file = await writeAdapterAPIKey(backends.settings.dataDir, name, (await apiKeyFromFlags({ apiKeyFile: flags.apiKeyFile }))!);
+          note(`joinery: API key replaced in ${file} (mode 0600)`);
+        }
         await backends.store.updatePeerSettings(name, settings);
         say(`${name}:`);
         for (const line of describePeerSettings(settings)) say(`  ${line}`);

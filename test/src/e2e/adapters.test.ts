@@ -86,6 +86,9 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     const sync = await cli(['ns', 'sync', 'ns-x', '--data-dir', dataDir]);
     expect(sync.stdout).toContain('2 registered');
     expect(c.devicesOnFake(fake)).toBe(2);
+    // ns set keeps the adapter settings; --api-key-file replaces the stored key.
+    const set = await cli(['ns', 'set', 'ns-x', '--data-dir', dataDir, '--no-authorization', '--api-key-file', keyFile]);
+    expect(set.stdout).toContain('management API');
     const again = await cli(['ns', 'sync', 'ns-x', '--data-dir', dataDir]);
     expect(again.stdout).toContain('0 registered, 2 already there');
 
