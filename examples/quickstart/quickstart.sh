@@ -23,13 +23,16 @@ trap cleanup EXIT
 export JOINERY_DATA_DIR="$WORK/data"
 
 echo "== 1. start the Join Server (data in $JOINERY_DATA_DIR)"
-joinery serve --bi-listen "127.0.0.1:$BI_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" >"$WORK/server.log" 2>&1 &
+# node itself in the background (not through the joinery function), so $! is the server's PID.
+node "$ROOT/core/bin/joinery.js" serve --bi-listen "127.0.0.1:$BI_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do
-  if http_get "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null 2>&1; then break; fi
+# Ready when it says where it listens; if it exits first (a port in use...), show why.
+for _ in $(seq 1 300); do
+  if grep -q "Backend Interfaces on" "$WORK/server.log"; then break; fi
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then cat "$WORK/server.log"; exit 1; fi
   sleep 0.1
 done
+grep -q "Backend Interfaces on" "$WORK/server.log" || { echo "the server did not start" >&2; cat "$WORK/server.log"; exit 1; }
 http_get "http://127.0.0.1:$ADMIN_PORT/readyz"; echo
 
 echo "== 2. register a network server (a ChirpStack with NetID 000013) and get its credential bundle"
