@@ -3,8 +3,9 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createSoftHsmToken } from '../../../core/src/keys/softhsm-token.test-helper';
 import { cli, makeTempDir, runCLI, startServer, transcript } from '../support/joinery-cli';
-import { acceptJoin, joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
+import { acceptJoin, randomKey, type DeviceKeys } from '../support/lora-device';
 import { openEnvelope, postJSON, readBundle, type PeerBundle } from '../support/network-server';
+import { joinReqMessage } from '../support/bi-request';
 
 /**
  * `joinery devices import --transport-kek-file`: a manufacturer's batch whose root keys are
@@ -69,19 +70,7 @@ describe.each(vaults)('e2e/encrypted import/%s vault', (_vault, env) => {
     try {
       for (const d of [d10, d11]) {
         const devNonce = randomInt(1, 60000);
-        const request = {
-          ProtocolVersion: '1.0',
-          SenderID: '000013',
-          ReceiverID: JOIN_EUI,
-          TransactionID: randomInt(1, 2 ** 31),
-          MessageType: 'JoinReq',
-          MACVersion: d.macVersion,
-          PHYPayload: joinRequest(d, devNonce).toString('hex'),
-          DevEUI: d.devEUI,
-          DevAddr: '26011234',
-          DLSettings: d.nwkKey ? '80' : '00',
-          RxDelay: 1,
-        };
+        const request = joinReqMessage(d, devNonce, { senderID: '000013' });
         const answer = (await postJSON(server.biURL, request, ns)).body as Record<string, any>;
         expect(answer['Result']).toEqual({ ResultCode: 'Success' });
         const accepted = acceptJoin(d, devNonce, answer['PHYPayload']);

@@ -8,8 +8,9 @@ import type { RealDevice } from '../fuzz/frames';
 import { keepAliveAgent, send, type Exchange } from '../fuzz/http';
 import { judge } from '../fuzz/oracle';
 import { cli, makeTempDir, startServer, type ServerProcess } from '../support/joinery-cli';
-import { acceptJoin, joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
+import { acceptJoin, randomKey, type DeviceKeys } from '../support/lora-device';
 import { postJSON, readBundle, type PeerBundle } from '../support/network-server';
+import { joinReqMessage } from '../support/bi-request';
 
 /**
  * Hostile input at the real BI listener (issue 3): FUZZ_RUNS (default 100,000) generated bad
@@ -65,20 +66,7 @@ async function deviceState(): Promise<DeviceState> {
 function joinReqFor(d: DeviceKeys & { ns: string }, devNonce: number): Record<string, unknown> {
   const b = bundles[d.ns]!;
   const bi11 = b.peer['nsID'] !== undefined && b.peer['nsID'] !== '';
-  return {
-    ProtocolVersion: bi11 ? '1.1' : '1.0',
-    SenderID: b.peer['netID'],
-    ...(bi11 ? { SenderNSID: b.peer['nsID'] } : {}),
-    ReceiverID: d.joinEUI,
-    TransactionID: 4242,
-    MessageType: 'JoinReq',
-    MACVersion: d.macVersion,
-    PHYPayload: joinRequest(d, devNonce).toString('hex'),
-    DevEUI: d.devEUI,
-    DevAddr: '26011234',
-    DLSettings: d.nwkKey ? '80' : '00',
-    RxDelay: 1,
-  };
+  return joinReqMessage(d, devNonce, { senderID: b.peer['netID']!, protocolVersion: bi11 ? '1.1' : '1.0', ...(bi11 ? { senderNSID: b.peer['nsID']! } : {}), transactionID: 4242 });
 }
 
 async function join(d: DeviceKeys & { ns: string }, devNonce: number): Promise<Record<string, any>> {

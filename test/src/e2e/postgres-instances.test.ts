@@ -2,9 +2,10 @@ import { promises as fs } from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { cli, makeTempDir, startServer, transcript, type ServerProcess } from '../support/joinery-cli';
-import { acceptJoin, joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
+import { acceptJoin, randomKey, type DeviceKeys } from '../support/lora-device';
 import { postJSON, readBundle, type PeerBundle } from '../support/network-server';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { joinReqMessage } from '../support/bi-request';
 
 /**
  * Issue 6's acceptance, end to end: two `joinery serve` processes on one PostgreSQL database
@@ -95,19 +96,7 @@ afterAll(async () => {
 });
 
 function joinReq(d: DeviceKeys, devNonce: number): Record<string, unknown> {
-  return {
-    ProtocolVersion: '1.1',
-    SenderID: ns.peer['netID'],
-    ReceiverID: d.joinEUI,
-    TransactionID: Math.floor(Math.random() * 2 ** 31),
-    MessageType: 'JoinReq',
-    MACVersion: d.macVersion,
-    PHYPayload: joinRequest(d, devNonce).toString('hex'),
-    DevEUI: d.devEUI,
-    DevAddr: '26011234',
-    DLSettings: d.nwkKey ? '80' : '00',
-    RxDelay: 1,
-  };
+  return joinReqMessage(d, devNonce, { senderID: ns.peer['netID']!, protocolVersion: '1.1' });
 }
 
 type Outcome = { readonly kind: 'success'; readonly joinNonce: number } | { readonly kind: 'refused'; readonly code: string } | { readonly kind: 'lost'; readonly error: string };

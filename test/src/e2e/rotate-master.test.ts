@@ -1,10 +1,10 @@
-import { randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { cli, makeTempDir, runCLI, startServer, transcript, type ServerProcess } from '../support/joinery-cli';
-import { acceptJoin, joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
+import { acceptJoin, randomKey, type DeviceKeys } from '../support/lora-device';
 import { openEnvelope, postJSON, readBundle, type PeerBundle } from '../support/network-server';
+import { joinReqMessage } from '../support/bi-request';
 
 /**
  * `joinery keys rotate-master` while a server runs: every sealed blob (root keys, KEKs, the
@@ -47,19 +47,7 @@ let nextDevNonce = 100; // 1.0.4 and 1.1 DevNonces count up
 
 async function join(d: DeviceKeys): Promise<Record<string, any>> {
   const devNonce = nextDevNonce++;
-  const request = {
-    ProtocolVersion: '1.0',
-    SenderID: '000013',
-    ReceiverID: JOIN_EUI,
-    TransactionID: randomInt(1, 2 ** 31),
-    MessageType: 'JoinReq',
-    MACVersion: d.macVersion,
-    PHYPayload: joinRequest(d, devNonce).toString('hex'),
-    DevEUI: d.devEUI,
-    DevAddr: '26011234',
-    DLSettings: d.nwkKey ? '80' : '00',
-    RxDelay: 1,
-  };
+  const request = joinReqMessage(d, devNonce, { senderID: '000013' });
   const answer = (await postJSON(server.biURL, request, ns)).body as Record<string, any>;
   expect(answer['Result']).toEqual({ ResultCode: 'Success' });
   const accepted = acceptJoin(d, devNonce, answer['PHYPayload']);
