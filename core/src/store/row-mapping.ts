@@ -2,7 +2,7 @@ import { parseEUI64, parseNetID } from '../lorawan/identifiers';
 import { parseMACVersion } from '../lorawan/mac-version';
 import { devNonce, joinNonce } from '../lorawan/nonces';
 import type { Peer } from '../peers/peer';
-import { parsePeerSettings } from '../peers/peer-settings';
+import { parsePeerSettings, serializePeerSettings } from '../peers/peer-settings';
 import { parseVendor } from '../peers/vendor';
 import type { Device } from './device';
 import type { SessionRecord } from './session';
@@ -111,4 +111,26 @@ export function peerFromRow(row: PeerRowValues): Peer {
     return { ...base, kind: 'as', asID: row.as_id };
   }
   throw new Error(`peer ${row.name}: unknown kind "${row.kind}"`);
+}
+
+/** The peers table's columns, in the order `peerRowValues` gives their values. */
+export const PEER_COLUMNS = ['name', 'kind', 'cert_fingerprint', 'kek_label', 'sealed_kek', 'net_id', 'ns_id', 'vendor', 'as_id', 'created_at', 'settings'] as const;
+
+/** The inverse of `peerFromRow`: a peer's column values, in `PEER_COLUMNS` order. */
+export function peerRowValues(peer: Peer): Array<PeerRowValues[(typeof PEER_COLUMNS)[number]]> {
+  const ns = peer.kind === 'ns' ? peer : null;
+  const row: PeerRowValues = {
+    name: peer.name,
+    kind: peer.kind,
+    cert_fingerprint: peer.certFingerprint,
+    kek_label: peer.kekLabel,
+    sealed_kek: peer.sealedKEK,
+    net_id: ns ? ns.netID : null,
+    ns_id: ns ? ns.nsID : null,
+    vendor: ns ? ns.vendor : null,
+    as_id: peer.kind === 'as' ? peer.asID : null,
+    created_at: peer.createdAt,
+    settings: serializePeerSettings(peer.settings),
+  };
+  return PEER_COLUMNS.map((c) => row[c]);
 }

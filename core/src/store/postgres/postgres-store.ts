@@ -3,7 +3,7 @@ import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
 import type { Peer } from '../../peers/peer';
 import { serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
 import type { AuditEvent, AuditQuery } from '../audit-event';
-import { deviceFromRow, peerFromRow, sessionFromRow } from '../row-mapping';
+import { deviceFromRow, PEER_COLUMNS, peerFromRow, peerRowValues, sessionFromRow } from '../row-mapping';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
@@ -93,7 +93,7 @@ interface AuditRow {
 const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer,
   last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at`;
 const SESSION_COLUMNS = 'dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at';
-const PEER_COLUMNS = 'name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at, settings';
+const PEER_COLUMN_LIST = PEER_COLUMNS.join(', ');
 
 /** The conditional nonce write of one join: the statement the whole design rests on. */
 const COMMIT_JOIN = `
@@ -333,21 +333,8 @@ export class PostgresStore implements Store {
   }
 
   async insertPeer(peer: Peer): Promise<void> {
-    const ns = peer.kind === 'ns' ? peer : null;
     try {
-      await this.#pool.query(`INSERT INTO peers (${PEER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
-        peer.name,
-        peer.kind,
-        peer.certFingerprint,
-        peer.kekLabel,
-        peer.sealedKEK,
-        ns ? ns.netID : null,
-        ns ? ns.nsID : null,
-        ns ? ns.vendor : null,
-        peer.kind === 'as' ? peer.asID : null,
-        peer.createdAt,
-        serializePeerSettings(peer.settings),
-      ]);
+      await this.#pool.query(`INSERT INTO peers (${PEER_COLUMN_LIST}) VALUES (${PEER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`, peerRowValues(peer));
     } catch (err) {
       if (sqlState(err) === '23505') throw new PeerExistsError(peer.name);
       throw wrap('adding a peer', err);
@@ -355,12 +342,12 @@ export class PostgresStore implements Store {
   }
 
   async getPeer(name: string): Promise<Peer | null> {
-    const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMNS} FROM peers WHERE name = $1`, [name]);
+    const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMN_LIST} FROM peers WHERE name = $1`, [name]);
     return rows[0] ? toPeer(rows[0]) : null;
   }
 
   async getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
-    const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMNS} FROM peers WHERE cert_fingerprint = $1`, [certFingerprint]);
+    const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMN_LIST} FROM peers WHERE cert_fingerprint = $1`, [certFingerprint]);
     return rows[0] ? toPeer(rows[0]) : null;
   }
 
@@ -402,7 +389,7 @@ export class PostgresStore implements Store {
   }
 
   async listPeers(): Promise<Peer[]> {
-    return (await this.#query<PeerRow>('listing peers', `SELECT ${PEER_COLUMNS} FROM peers ORDER BY name COLLATE "C"`, [])).map(toPeer);
+    return (await this.#query<PeerRow>('listing peers', `SELECT ${PEER_COLUMN_LIST} FROM peers ORDER BY name COLLATE "C"`, [])).map(toPeer);
   }
 
   async resealAll(reseal: Resealer): Promise<number> {

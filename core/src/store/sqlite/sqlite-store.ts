@@ -5,7 +5,7 @@ import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
 import type { Peer } from '../../peers/peer';
 import { serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
 import type { AuditEvent, AuditQuery } from '../audit-event';
-import { deviceFromRow, peerFromRow, sessionFromRow } from '../row-mapping';
+import { deviceFromRow, PEER_COLUMNS, peerFromRow, peerRowValues, sessionFromRow } from '../row-mapping';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
@@ -240,21 +240,8 @@ export class SqliteStore implements Store {
   }
 
   async insertPeer(peer: Peer): Promise<void> {
-    const ns = peer.kind === 'ns' ? peer : null;
     try {
-      this.#stmt.insertPeer.run(
-        peer.name,
-        peer.kind,
-        peer.certFingerprint,
-        peer.kekLabel,
-        peer.sealedKEK,
-        ns ? ns.netID : null,
-        ns ? ns.nsID : null,
-        ns ? ns.vendor : null,
-        peer.kind === 'as' ? peer.asID : null,
-        peer.createdAt.getTime(),
-        serializePeerSettings(peer.settings),
-      );
+      this.#stmt.insertPeer.run(...peerRowValues(peer).map((v) => (v instanceof Date ? v.getTime() : v)));
     } catch (err) {
       if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY') || isConstraint(err, 'SQLITE_CONSTRAINT_UNIQUE')) {
         throw new PeerExistsError(peer.name);
@@ -380,8 +367,7 @@ function prepareStatements(db: Database.Database) {
          FROM sessions WHERE dev_eui = ? AND session_key_id = ?`,
     ),
     insertPeer: db.prepare(
-      `INSERT INTO peers (name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at, settings)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO peers (${PEER_COLUMNS.join(', ')}) VALUES (${PEER_COLUMNS.map(() => '?').join(', ')})`,
     ),
     updatePeerSettings: db.prepare('UPDATE peers SET settings = ? WHERE name = ?'),
     resetDevNonces: db.prepare(
