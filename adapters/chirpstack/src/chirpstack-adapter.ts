@@ -9,6 +9,7 @@ import {
   dialectOf,
   parseEUI64,
   retryPolicy,
+  rateLimiter,
   withRetry,
   type AdapterCapability,
   type AdapterDevice,
@@ -22,6 +23,7 @@ import {
   type NetworkServerAdapter,
   type RemoteDevice,
   type RenderedSetup,
+  type RateLimiter,
   type RetryPolicy,
 } from '@joinery/core';
 import type { ChirpStackOptions } from './chirpstack-options';
@@ -62,10 +64,12 @@ export class ChirpStackAdapter implements NetworkServerAdapter {
   private readonly devices: DeviceServiceClient;
   private readonly profiles: DeviceProfileServiceClient;
   private readonly policy: RetryPolicy;
+  private readonly limiter: RateLimiter;
   private readonly profileIDs = new Map<string, Promise<string>>();
 
   constructor(private readonly o: ChirpStackOptions) {
     this.policy = retryPolicy(o.retry);
+    this.limiter = rateLimiter(o.rateLimit);
     const credentials = o.tls ? grpc.credentials.createSsl(o.caCertFile ? readFileSync(o.caCertFile) : null) : grpc.credentials.createInsecure();
     this.devices = new DeviceServiceClient(o.target, credentials);
     this.profiles = new DeviceProfileServiceClient(o.target, credentials, { channelOverride: this.devices.getChannel() } as grpc.ClientOptions);
@@ -77,7 +81,7 @@ export class ChirpStackAdapter implements NetworkServerAdapter {
 
   private call<Req, Res>(operation: AdapterOperation, method: Parameters<typeof unary<Req, Res>>[0], request: Req): Promise<Res> {
     return withRetry(this.policy, { vendor: this.vendor, operation }, (signal) =>
-      unary(method, request, { operation, apiKey: this.o.apiKey, timeoutMs: this.policy.timeoutMs, signal }),
+      this.limiter.schedule(() => unary(method, request, { operation, apiKey: this.o.apiKey, timeoutMs: this.policy.timeoutMs, signal })),
     );
   }
 
@@ -149,6 +153,7 @@ export class ChirpStackAdapter implements NetworkServerAdapter {
   }
 
   async close(): Promise<void> {
+    await this.limiter.stop();
     this.devices.close();
     this.profiles.close();
   }

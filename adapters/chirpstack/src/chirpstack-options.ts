@@ -1,4 +1,4 @@
-import { ParseError, type AdapterConfig, type RetryPolicy } from '@joinery/core';
+import { ParseError, parseRateLimitOptions, RATE_LIMIT_OPTION_HELP, type AdapterConfig, type RateLimit, type RetryPolicy } from '@joinery/core';
 
 export const CHIRPSTACK_REGIONS = ['EU868', 'US915', 'CN779', 'EU433', 'AU915', 'CN470', 'AS923', 'AS923_2', 'AS923_3', 'AS923_4', 'KR920', 'IN865', 'RU864', 'ISM2400'] as const;
 export type ChirpStackRegion = (typeof CHIRPSTACK_REGIONS)[number];
@@ -13,6 +13,7 @@ export const CHIRPSTACK_OPTION_HELP: Readonly<Record<string, string>> = {
   mqttUrl: 'MQTT broker of ChirpStack\'s MQTT integration, for watch (mqtt://host:1883 or mqtts://...)',
   mqttTopicPrefix: 'first topic level of the integration\'s event_topic (default "application")',
   mqttUsername: 'MQTT user name, when the broker wants one',
+  ...RATE_LIMIT_OPTION_HELP,
 };
 
 export interface ChirpStackOptions {
@@ -27,6 +28,8 @@ export interface ChirpStackOptions {
   readonly mqttUrl: string | null;
   readonly mqttTopicPrefix: string;
   readonly mqttUsername: string | null;
+  /** Default: no limit (a self-hosted ChirpStack). */
+  readonly rateLimit: RateLimit;
   readonly retry: Partial<RetryPolicy>;
 }
 
@@ -71,6 +74,7 @@ export function parseChirpStackConfig(config: AdapterConfig): ChirpStackOptions 
     mqttUrl,
     mqttTopicPrefix,
     mqttUsername: o['mqttUsername'] ?? null,
+    rateLimit: parseRateLimitOptions(o),
     retry: config.retry ?? {},
   };
 }

@@ -2,6 +2,7 @@ import {
   dialectOf,
   parseEUI64,
   retryPolicy,
+  rateLimiter,
   withRetry,
   type AdapterCapability,
   type AdapterDevice,
@@ -14,6 +15,7 @@ import {
   type NetworkServerAdapter,
   type RemoteDevice,
   type RenderedSetup,
+  type RateLimiter,
   type RetryPolicy,
 } from '@joinery/core';
 import type { AxiosInstance, Method } from 'axios';
@@ -42,9 +44,11 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
   readonly dialect = dialectOf('the-things-stack');
   private readonly http: AxiosInstance;
   private readonly policy: RetryPolicy;
+  private readonly limiter: RateLimiter;
 
   constructor(private readonly o: TTSOptions) {
     this.policy = retryPolicy(o.retry);
+    this.limiter = rateLimiter(o.rateLimit);
     this.http = ttsHTTP(o.baseURL, o.apiKey);
   }
 
@@ -53,13 +57,13 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
   }
 
   private call(operation: AdapterOperation, method: Method, url: string, extra: { data?: unknown; params?: Record<string, string | number>; accept?: number[] } = {}): Promise<TTSResponse> {
-    return withRetry(this.policy, { vendor: this.vendor, operation }, (signal) =>
+    return withRetry(this.policy, { vendor: this.vendor, operation }, (signal) => this.limiter.schedule(() =>
       ttsCall(
         this.http,
         { method, url, ...(extra.data !== undefined ? { data: extra.data } : {}), ...(extra.params ? { params: extra.params } : {}) },
         { operation, signal, timeoutMs: this.policy.timeoutMs, ...(extra.accept ? { accept: extra.accept } : {}) },
       ),
-    );
+    ));
   }
 
   private path(registry: '' | 'ns/' | 'as/', deviceID?: string): string {
@@ -130,6 +134,7 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
 
   async close(): Promise<void> {
     // axios keeps no connections open beyond node's default agent.
+    await this.limiter.stop();
   }
 }
 

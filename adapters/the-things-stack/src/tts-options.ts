@@ -1,4 +1,4 @@
-import { ParseError, type AdapterConfig, type RetryPolicy } from '@joinery/core';
+import { ParseError, parseRateLimitOptions, RATE_LIMIT_OPTION_HELP, type AdapterConfig, type RateLimit, type RetryPolicy } from '@joinery/core';
 
 /** The `options` keys of a The Things Stack adapter config (`joinery ns add` flags of the same name). */
 export const TTS_OPTION_HELP: Readonly<Record<string, string>> = {
@@ -9,6 +9,7 @@ export const TTS_OPTION_HELP: Readonly<Record<string, string>> = {
   applicationServerAddress: 'application_server_address of created devices (default: the API URL\'s host)',
   mqttUrl: 'TTS MQTT server, for watch (mqtts://host:8883 or mqtt://host:1883); the API key is the MQTT password',
   mqttTopicPrefix: 'first topic level (default "v3")',
+  ...RATE_LIMIT_OPTION_HELP,
 };
 
 export interface TTSOptions {
@@ -21,6 +22,8 @@ export interface TTSOptions {
   readonly applicationServerAddress: string;
   readonly mqttUrl: string | null;
   readonly mqttTopicPrefix: string;
+  /** Default: no limit (The Things Stack Cloud has its own; set it with --rate-limit). */
+  readonly rateLimit: RateLimit;
   readonly retry: Partial<RetryPolicy>;
 }
 
@@ -57,6 +60,7 @@ export function parseTTSConfig(config: AdapterConfig): TTSOptions {
     applicationServerAddress: o['applicationServerAddress'] ?? url.host,
     mqttUrl,
     mqttTopicPrefix,
+    rateLimit: parseRateLimitOptions(o),
     retry: config.retry ?? {},
   };
 }

@@ -16,6 +16,9 @@ export interface AdapterSetupInput {
    * (an absolute directory): config files name `ca.crt`, `client.crt`, `client.key` there.
    */
   readonly installDir: string;
+  /** The bundle's ca.crt and client.crt (PEM), for setup sheets that carry them; absent: sheets name the files. */
+  readonly caCertificatePEM?: string;
+  readonly clientCertificatePEM?: string;
 }
 
 /** A file for the network server's configuration; `secret` files carry the KEK (mode 0600). */

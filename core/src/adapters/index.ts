@@ -7,3 +7,6 @@ export { EventQueue } from './event-queue';
 export { listAllDevices, type AdapterConfig, type AdapterModule, type NetworkServerAdapter } from './network-server-adapter';
 export { DEFAULT_RETRY_POLICY, retryDelay, retryPolicy, withRetry, type RetryPolicy } from './retry';
 export { AdapterNotInstalledError, adapterPackageName, loadAdapter } from './load-adapter';
+export { NO_RATE_LIMIT, RATE_LIMIT_OPTION_HELP, parseRateLimitOptions, rateLimiter, type RateLimit, type RateLimiter } from './rate-limit';
+export { renderSetupSheet, type SetupSheet, type SetupSheetVendor } from './setup-sheet';
+export { httpAttempt, type HTTPAnswer, type HTTPAttemptContext } from './http-attempt';

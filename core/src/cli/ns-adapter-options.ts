@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadAdapter } from '../adapters/load-adapter';
 import type { AdapterModule } from '../adapters/network-server-adapter';
+import type { AdapterSetupInput, RenderedSetup } from '../adapters/adapter-setup';
 import { parseJoinEUIPrefix, type JoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { ParseError } from '../lorawan/parse-error';
 import type { PeerAdapterSettings } from '../peers/peer-settings';
@@ -21,6 +22,17 @@ export interface NsAdapterFlags {
   readonly frequencyPlanId?: string;
   readonly mqttUrl?: string;
   readonly mqttTopicPrefix?: string;
+  readonly clientId?: string;
+  readonly tokenUrl?: string;
+  readonly connectivityPlanId?: string;
+  readonly routingProfileId?: string;
+  readonly joinServerId?: string;
+  readonly deviceClass?: string;
+  readonly serviceProfileId?: string;
+  readonly authScheme?: string;
+  readonly pageSize?: string;
+  readonly rateLimit?: string;
+  readonly maxConcurrency?: string;
   readonly joinEuiPrefix?: string[];
   readonly nsConfigDir?: string;
 }
@@ -34,26 +46,50 @@ const OPTION_FLAGS: ReadonlyArray<readonly [keyof NsAdapterFlags, string, string
   ['frequencyPlanId', 'frequencyPlanId', '--frequency-plan-id'],
   ['mqttUrl', 'mqttUrl', '--mqtt-url'],
   ['mqttTopicPrefix', 'mqttTopicPrefix', '--mqtt-topic-prefix'],
+  ['clientId', 'clientId', '--client-id'],
+  ['tokenUrl', 'tokenUrl', '--token-url'],
+  ['connectivityPlanId', 'connectivityPlanId', '--connectivity-plan-id'],
+  ['routingProfileId', 'routingProfileId', '--routing-profile-id'],
+  ['joinServerId', 'joinServerId', '--join-server-id'],
+  ['deviceClass', 'deviceClass', '--device-class'],
+  ['serviceProfileId', 'serviceProfileId', '--service-profile-id'],
+  ['authScheme', 'authScheme', '--auth-scheme'],
+  ['pageSize', 'pageSize', '--page-size'],
+  ['rateLimit', 'rateLimit', '--rate-limit'],
+  ['maxConcurrency', 'maxConcurrency', '--max-concurrency'],
 ];
 
 export function withNsAdapterOptions(cmd: Command): Command {
   return cmd
-    .option('--api-url <url>', 'the network server\'s management API (ChirpStack gRPC http(s)://host:port, TTS https://host): loads @joinery/adapter-<vendor>, writes its setup files into the bundle, enables ns sync')
-    .option('--api-key <key>', 'API token / key of that API (stored 0600 in the data dir, never printed); prefer --api-key-file')
+    .option('--api-url <url>', 'the network server\'s management API (ChirpStack gRPC http(s)://host:port, TTS https://host, ThingPark https://host, LORIOT server name such as eu1, OrbiWAN https://host): loads @joinery/adapter-<vendor>, writes its setup files into the bundle, enables ns sync')
+    .option('--api-key <key>', 'API token / key of that API (ThingPark: the OAuth2 client secret; OrbiWAN with --auth-scheme basic: user:password); stored 0600 in the data dir, never printed; prefer --api-key-file')
     .addOption(new Option('--api-key-file <file>', 'file holding the API token / key').env('JOINERY_NS_API_KEY_FILE'))
-    .option('--application-id <id>', 'ChirpStack application UUID / TTS application id the devices go into')
+    .option('--application-id <id>', 'ChirpStack application UUID / TTS application id / LORIOT application id (APPID, hex) the devices go into')
     .option('--tenant-id <id>', 'ChirpStack tenant UUID (device profiles) / TTS tenant (MQTT topics, default ttn)')
-    .option('--device-profile-id <uuid>', 'ChirpStack: use this device profile instead of ensuring one per MAC version')
+    .option('--device-profile-id <id>', 'ChirpStack: use this device profile UUID instead of ensuring one per MAC version; ThingPark: device profile of created devices (required)')
     .option('--region <region>', 'ChirpStack: region of ensured device profiles (default EU868)')
     .option('--frequency-plan-id <id>', 'TTS: frequency plan of registered devices (default EU_863_870_TTN)')
     .option('--mqtt-url <url>', 'the network server\'s MQTT events (ChirpStack integration / TTS MQTT server), for watching joins and uplinks')
     .option('--mqtt-topic-prefix <prefix>', 'first topic level of those events, when not the vendor default')
+    .option('--client-id <id>', 'ThingPark: OAuth2 client id of the API client (--api-key is its secret)')
+    .option('--token-url <url>', 'ThingPark: OAuth2 token endpoint, when it cannot be derived from --api-url')
+    .option('--connectivity-plan-id <id>', 'ThingPark: connectivity plan of created devices (required)')
+    .option('--routing-profile-id <id>', 'ThingPark: routing profile of created devices')
+    .option('--join-server-id <eui>', 'LORIOT: the Join Server EUI LORIOT registered Joinery under, set as the application\'s joinServerId (required)')
+    .option('--device-class <class>', 'LORIOT: LoRaWAN class of created devices, A, B or C (default A)')
+    .option('--service-profile-id <id>', 'OrbiWAN: service profile of created nodes')
+    .option('--auth-scheme <scheme>', 'OrbiWAN: bearer (default) or basic (then --api-key is user:password)')
+    .option('--page-size <n>', 'ThingPark: devices per page when listing (default 100)')
+    .option('--rate-limit <per-second>', 'at most this many API requests per second (0: no limit; default: none for ChirpStack and TTS, 10 for ThingPark and OrbiWAN, 5 for LORIOT)')
+    .option('--max-concurrency <n>', 'at most this many API requests in flight (0: no limit; default: none for ChirpStack and TTS, 4 for ThingPark and OrbiWAN, 2 for LORIOT)')
     .option('--join-eui-prefix <prefix...>', 'JoinEUI range(s) the network server sends to Joinery (e.g. 70b3d57ed0000000/40; default all)')
     .option('--ns-config-dir <dir>', 'where the bundle\'s files will sit on the network server host (absolute; used in the rendered config)');
 }
 
 export interface NsAdapterSetup {
   readonly module: AdapterModule;
+  /** The configured adapter's renderSetup (it may add what its options know, e.g. LORIOT's joinServerId). */
+  readonly render: (input: AdapterSetupInput) => RenderedSetup;
   readonly settings: PeerAdapterSettings;
   readonly apiKey: string;
   readonly joinEUIPrefixes: readonly JoinEUIPrefix[];
@@ -82,11 +118,12 @@ export async function nsAdapterSetupFrom(flags: NsAdapterFlags, vendor: string, 
   }
   const settings: PeerAdapterSettings = { apiUrl: flags.apiUrl, options };
   const adapter = module.createAdapter({ apiUrl: settings.apiUrl, apiKey, options }); // validates, throws ParseError
-  await adapter.close();
+  await adapter.close(); // renderSetup needs no connection
+  const render = (input: AdapterSetupInput): RenderedSetup => adapter.renderSetup(input);
   const joinEUIPrefixes = (flags.joinEuiPrefix ?? ['0000000000000000/0']).map((p) => parseJoinEUIPrefix(p, '--join-eui-prefix'));
   const installDir = flags.nsConfigDir ?? (vendor === 'chirpstack' ? `/etc/chirpstack/joinery-${name}` : `/etc/joinery-${name}`);
   if (!path.isAbsolute(installDir)) throw new ParseError('--ns-config-dir', 'must be an absolute path');
-  return { module, settings, apiKey, joinEUIPrefixes, installDir };
+  return { module, render, settings, apiKey, joinEUIPrefixes, installDir };
 }
 
 /** Renders the vendor's setup files into the bundle directory (secret ones 0600) and SETUP.txt. */
@@ -96,7 +133,14 @@ export async function writeAdapterSetup(
   peer: { readonly name: string; readonly netID: string; readonly nsID: string | null; readonly biURL: string },
 ): Promise<string[]> {
   const kek = JSON.parse(await fs.readFile(path.join(outDir, 'kek.json'), 'utf8')) as { label: string; kek: string };
-  const rendered = setup.module.renderSetup({ ...peer, joinEUIPrefixes: setup.joinEUIPrefixes, kek: { label: kek.label, kekHex: kek.kek }, installDir: setup.installDir });
+  const rendered = setup.render({
+    ...peer,
+    joinEUIPrefixes: setup.joinEUIPrefixes,
+    kek: { label: kek.label, kekHex: kek.kek },
+    installDir: setup.installDir,
+    caCertificatePEM: await fs.readFile(path.join(outDir, 'ca.crt'), 'utf8'),
+    clientCertificatePEM: await fs.readFile(path.join(outDir, 'client.crt'), 'utf8'),
+  });
   const written: string[] = [];
   for (const f of rendered.files) {
     const file = path.join(outDir, f.name);
