@@ -150,6 +150,7 @@ export async function startChirpStackFake(): Promise<ChirpStackFake> {
   return {
     url,
     apiKey,
+    accepts: (authorization) => authorization === `Bearer ${apiKey}`,
     applicationId,
     tenantId,
     topicPrefix,

@@ -10,6 +10,11 @@ export interface RecordedRequest {
   readonly body: string;
   /** The fault the fake answered with instead of serving it, if any. */
   readonly fault: Fault | null;
+  /**
+   * An OAuth2 token request (Actility) rather than an API call: it carries the client secret,
+   * not the API's Authorization header, and faults are never injected into it.
+   */
+  readonly tokenExchange?: boolean;
 }
 
 /** Faults a fake injects: the vendor's 429, 503 and a plain client error, or no answer at all. */
@@ -18,6 +23,8 @@ export type Fault = 'rate-limited' | 'unavailable' | 'bad-request' | 'hang';
 /** A fake of one vendor's management API, fresh for each conformance case. */
 export interface FakeNetworkServer {
   readonly apiKey: string;
+  /** Whether an API call's Authorization header is one this fake's credentials allow. */
+  accepts(authorization: string | null): boolean;
   /** An adapter pointed at this fake (with another API key to test auth failures). */
   adapter(options?: { apiKey?: string; retry?: Partial<RetryPolicy> }): NetworkServerAdapter;
   requests(): readonly RecordedRequest[];
@@ -25,8 +32,8 @@ export interface FakeNetworkServer {
   failNext(count: number, fault: Fault, retryAfterSeconds?: number): void;
   /** Whether the vendor's protocol carries Retry-After (HTTP does, gRPC does not). */
   readonly sendsRetryAfter: boolean;
-  /** Publishes a join or uplink event on the MQTT broker as the vendor's NS would. */
-  publishEvent(kind: 'join' | 'up', devEUI: string, payload: Buffer, fCnt: number): Promise<void>;
+  /** Publishes a join or uplink event on the MQTT broker as the vendor's NS would (`watch` capability). */
+  publishEvent?(kind: 'join' | 'up', devEUI: string, payload: Buffer, fCnt: number): Promise<void>;
   stop(): Promise<void>;
 }
 

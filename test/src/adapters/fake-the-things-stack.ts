@@ -141,6 +141,7 @@ export async function startTTSFake(): Promise<TTSFake> {
   return {
     url,
     apiKey,
+    accepts: (authorization) => authorization === `Bearer ${apiKey}`,
     applicationId,
     tenantId,
     topicPrefix,

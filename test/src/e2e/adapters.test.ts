@@ -129,8 +129,8 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     const w = adapter.watch!([parseEUI64(d.devEUI)]);
     try {
       await w.ready;
-      await fake.publishEvent('join', d.devEUI, Buffer.alloc(0), 0);
-      await fake.publishEvent('up', d.devEUI, Buffer.from('temperature=21'), 1);
+      await fake.publishEvent!('join', d.devEUI, Buffer.alloc(0), 0);
+      await fake.publishEvent!('up', d.devEUI, Buffer.from('temperature=21'), 1);
       const it = w[Symbol.asyncIterator]();
       expect((await it.next()).value).toMatchObject({ kind: 'join', devEUI: d.devEUI });
       const up = (await it.next()).value;
