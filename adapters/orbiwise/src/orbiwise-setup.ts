@@ -15,7 +15,7 @@ export function renderOrbiwiseSetup(input: AdapterSetupInput): RenderedSetup {
     ],
     instructions: [
       'The OrbiWAN operator declares the Join Server with the sheet\'s URL, JoinEUI ranges, CA certificate, client certificate and key, and KEK (label and value).',
-      `OrbiWAN sends Backend Interfaces 1.0: its NetID (SenderID) must be ${input.netID.toUpperCase()}.`,
+      `OrbiWAN's documentation cites Backend Interfaces 1.0 (Joinery answers 1.0 and 1.1 at the same URL): its NetID (SenderID) must be ${input.netID.toUpperCase()}.`,
     ],
   });
 }

@@ -9,7 +9,7 @@ const BACKEND_FLAGS = ['--data-dir', '--store', '--vault', '--pkcs11-lib', '--pk
 
 const COMMANDS: ReadonlyArray<{ readonly command: string; readonly flags: readonly string[]; readonly backend: boolean }> = [
   { command: 'serve', flags: ['--bi-listen', '--admin-listen', '--public-host', '--used-dev-nonces', '--log-level'], backend: true },
-  { command: 'ns add', flags: ['--name', '--net-id', '--ns-id', '--vendor', '--kek-label', '--out', '--public-url', '--api-url', '--api-key', '--api-key-file', '--application-id', '--tenant-id', '--join-eui-prefix', '--mqtt-url', '--ns-config-dir'], backend: true },
+  { command: 'ns add', flags: ['--name', '--net-id', '--ns-id', '--vendor', '--kek-label', '--out', '--public-url', '--api-url', '--api-key', '--api-key-file', '--application-id', '--tenant-id', '--join-eui-prefix', '--mqtt-url', '--ns-config-dir', '--client-id', '--token-url', '--device-profile-id', '--connectivity-plan-id', '--routing-profile-id', '--join-server-id', '--device-class', '--service-profile-id', '--auth-scheme', '--page-size', '--rate-limit', '--max-concurrency'], backend: true },
   { command: 'ns sync', flags: ['--dry-run'], backend: true },
   { command: 'as add', flags: ['--name', '--as-id', '--kek-label', '--out', '--public-url'], backend: true },
   { command: 'devices import', flags: ['--ns', '--as'], backend: true },
