@@ -1,10 +1,9 @@
 import {
   dialectOf,
-  httpAttempt,
+  limitedHTTPCall,
   parseEUI64,
   rateLimiter,
   retryPolicy,
-  withRetry,
   type AdapterCapability,
   type AdapterDevice,
   type AdapterOperation,
@@ -63,12 +62,8 @@ export class LoriotAdapter implements NetworkServerAdapter {
   }
 
   private call(operation: AdapterOperation, method: Method, url: string, extra: { data?: unknown; params?: Record<string, string | number>; accept?: readonly number[] } = {}): Promise<HTTPAnswer> {
-    return withRetry(this.policy, { vendor: this.vendor, operation }, (signal) =>
-      this.limiter.schedule(() =>
-        httpAttempt({ vendor: this.vendor, operation, messageOf: loriotError, ...(extra.accept ? { accept: extra.accept } : {}) }, () =>
-          this.http.request({ method, url, ...(extra.data !== undefined ? { data: extra.data } : {}), ...(extra.params ? { params: extra.params } : {}), signal, timeout: this.policy.timeoutMs }),
-        ),
-      ),
+    return limitedHTTPCall(this.policy, this.limiter, { vendor: this.vendor, operation, messageOf: loriotError, ...(extra.accept ? { accept: extra.accept } : {}) }, (signal) =>
+      this.http.request({ method, url, ...(extra.data !== undefined ? { data: extra.data } : {}), ...(extra.params ? { params: extra.params } : {}), signal, timeout: this.policy.timeoutMs }),
     );
   }
 

@@ -3,7 +3,7 @@ import {
   parseEUI64,
   retryPolicy,
   rateLimiter,
-  withRetry,
+  limitedHTTPCall,
   type AdapterCapability,
   type AdapterDevice,
   type AdapterOperation,
@@ -12,6 +12,7 @@ import {
   type DevicePageRequest,
   type EUI64,
   type EventWatch,
+  type HTTPAnswer,
   type NetworkServerAdapter,
   type RemoteDevice,
   type RenderedSetup,
@@ -19,7 +20,7 @@ import {
   type RetryPolicy,
 } from '@joinery/core';
 import type { AxiosInstance, Method } from 'axios';
-import { ttsCall, ttsHTTP, type TTSResponse } from './tts-http';
+import { ttsHTTP } from './tts-http';
 import type { TTSOptions } from './tts-options';
 import { renderTTSSetup } from './tts-setup';
 import { TTS_MAC_VERSION, TTS_PHY_VERSION, ttsDeviceID } from './tts-versions';
@@ -56,14 +57,10 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
     return renderTTSSetup(input);
   }
 
-  private call(operation: AdapterOperation, method: Method, url: string, extra: { data?: unknown; params?: Record<string, string | number>; accept?: number[] } = {}): Promise<TTSResponse> {
-    return withRetry(this.policy, { vendor: this.vendor, operation }, (signal) => this.limiter.schedule(() =>
-      ttsCall(
-        this.http,
-        { method, url, ...(extra.data !== undefined ? { data: extra.data } : {}), ...(extra.params ? { params: extra.params } : {}) },
-        { operation, signal, timeoutMs: this.policy.timeoutMs, ...(extra.accept ? { accept: extra.accept } : {}) },
-      ),
-    ));
+  private call(operation: AdapterOperation, method: Method, url: string, extra: { data?: unknown; params?: Record<string, string | number>; accept?: number[] } = {}): Promise<HTTPAnswer> {
+    return limitedHTTPCall(this.policy, this.limiter, { vendor: this.vendor, operation, ...(extra.accept ? { accept: extra.accept } : {}) }, (signal) =>
+      this.http.request({ method, url, ...(extra.data !== undefined ? { data: extra.data } : {}), ...(extra.params ? { params: extra.params } : {}), signal, timeout: this.policy.timeoutMs }),
+    );
   }
 
   private path(registry: '' | 'ns/' | 'as/', deviceID?: string): string {

@@ -1,4 +1,6 @@
 import { AdapterError, isRetryableHTTPStatus, parseRetryAfter, type AdapterOperation } from './adapter-error';
+import type { RateLimiter } from './rate-limit';
+import { withRetry, type RetryPolicy } from './retry';
 
 /** An HTTP answer as adapters' clients (axios) give it: any status, never thrown. */
 export interface HTTPAnswer {
@@ -47,4 +49,12 @@ export async function httpAttempt<A extends HTTPAnswer>(what: HTTPAttemptContext
 function messageField(data: unknown): string | undefined {
   const m = (data as { message?: unknown } | null | undefined)?.message;
   return typeof m === 'string' && m !== '' ? m.slice(0, 500) : undefined;
+}
+
+/**
+ * An adapter's HTTP API call: every attempt scheduled through the rate limiter (retries count
+ * against it), its outcome read by httpAttempt, retried by the policy.
+ */
+export function limitedHTTPCall<A extends HTTPAnswer>(policy: RetryPolicy, limiter: RateLimiter, what: HTTPAttemptContext, send: (signal: AbortSignal) => Promise<A>): Promise<A> {
+  return withRetry(policy, what, (signal) => limiter.schedule(() => httpAttempt(what, () => send(signal))));
 }

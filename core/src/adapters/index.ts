@@ -9,4 +9,4 @@ export { DEFAULT_RETRY_POLICY, retryDelay, retryPolicy, withRetry, type RetryPol
 export { AdapterNotInstalledError, adapterPackageName, loadAdapter } from './load-adapter';
 export { NO_RATE_LIMIT, RATE_LIMIT_OPTION_HELP, parseRateLimitOptions, rateLimiter, type RateLimit, type RateLimiter } from './rate-limit';
 export { renderSetupSheet, type SetupSheet, type SetupSheetVendor } from './setup-sheet';
-export { httpAttempt, type HTTPAnswer, type HTTPAttemptContext } from './http-attempt';
+export { httpAttempt, limitedHTTPCall, type HTTPAnswer, type HTTPAttemptContext } from './http-attempt';

@@ -1,12 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { adapterModule } from '@joinery/adapter-actility';
-import type { NetworkServerAdapter, RetryPolicy } from '@joinery/core';
-import { bearer, startFakeHTTPAPI, type FakeReply, type FakeRequest } from './fake-http-api';
+import type { NetworkServerAdapter } from '@joinery/core';
+import { bearer, fakePlumbing, startFakeHTTPAPI, type AdapterOverrides, type FakeReply, type FakeRequest } from './fake-http-api';
 import type { FakeNetworkServer } from './fake-network-server';
-
-export const TEST_RETRY: Partial<RetryPolicy> = { attempts: 4, baseDelayMs: 10, maxDelayMs: 3000, timeoutMs: 500 };
-/** Fakes answer at once: no rate limit in the conformance runs (the limiter has its own test). */
-export const NO_LIMIT = { rateLimit: '0', maxConcurrency: '0' } as const;
 
 export interface ActilityFake extends FakeNetworkServer {
   readonly url: string;
@@ -24,7 +20,7 @@ export interface ActilityFake extends FakeNetworkServer {
   filterByEUI: boolean;
   /** The server forgets every token it issued (expired or revoked before the announced time). */
   expireTokens(): void;
-  adapter(options?: { apiKey?: string; retry?: Partial<RetryPolicy>; options?: Record<string, string> }): NetworkServerAdapter;
+  adapter(options?: AdapterOverrides): NetworkServerAdapter;
 }
 
 const CORE = '/thingpark/dx/core/latest/api';
@@ -47,6 +43,9 @@ export async function startActilityFake(): Promise<ActilityFake> {
   const tokens = new Map<string, number>();
   const error = (status: number, message: string): FakeReply => ({ status, body: { code: status, message } });
 
+  /** Every token ever issued (valid or not): what a correct client may have sent. */
+  const issued = new Set<string>();
+  const api = startFakeHTTPAPI({ origin: url, handle, faultBody: (status, f) => ({ code: status, message: `injected ${f}` }), isTokenExchange: (r) => r.path === TOKEN_PATH });
   const fake: ActilityFake = {
     url,
     apiKey,
@@ -56,31 +55,11 @@ export async function startActilityFake(): Promise<ActilityFake> {
     tokens,
     tokenLifetimeSeconds: 3600,
     filterByEUI: true,
-    sendsRetryAfter: true,
     expireTokens: () => tokens.clear(),
-    accepts: (authorization) => tokens.has(bearer(authorization) ?? '') || issued.has(bearer(authorization) ?? ''),
-    adapter(o = {}) {
-      const a = adapterModule.createAdapter({
-        apiUrl: url,
-        apiKey: o.apiKey ?? apiKey,
-        options: { clientId, ...ids, ...NO_LIMIT, ...(o.options ?? {}) },
-        retry: o.retry ?? TEST_RETRY,
-      });
-      adapters.push(a);
-      return a;
-    },
-    requests: () => api.requests(),
-    failNext: (count, fault, retryAfterSeconds) => api.failNext(count, fault, retryAfterSeconds),
-    async stop() {
-      await Promise.all(adapters.map((a) => a.close()));
-      api.stop();
-    },
+    accepts: (authorization) => issued.has(bearer(authorization) ?? ''),
+    ...fakePlumbing(api, adapterModule, { apiUrl: url, apiKey, options: { clientId, ...ids } }),
   };
-  /** Every token ever issued (valid or not): what a correct client may have sent. */
-  const issued = new Set<string>();
-  const adapters: NetworkServerAdapter[] = [];
-
-  const handle = (req: FakeRequest): FakeReply => {
+  function handle(req: FakeRequest): FakeReply {
     if (req.path === TOKEN_PATH) {
       if (req.method !== 'POST') return error(405, 'method not allowed');
       if (req.body?.grant_type !== 'client_credentials') return { status: 400, body: { error: 'unsupported_grant_type' } };
@@ -118,7 +97,6 @@ export async function startActilityFake(): Promise<ActilityFake> {
     const m = /^\/devices\/([^/]+)$/.exec(path);
     if (m && req.method === 'DELETE') return devices.delete(decodeURIComponent(m[1]!)) ? { status: 204 } : error(404, 'Device not found');
     return error(405, 'fake: method not allowed');
-  };
-  const api = startFakeHTTPAPI({ origin: url, handle, faultBody: (status, f) => ({ code: status, message: `injected ${f}` }), isTokenExchange: (r) => r.path === TOKEN_PATH });
+  }
   return fake;
 }

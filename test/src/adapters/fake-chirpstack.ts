@@ -8,10 +8,10 @@ import { Empty } from 'google-protobuf/google/protobuf/empty_pb';
 import * as mqtt from 'mqtt';
 import { adapterModule } from '@joinery/adapter-chirpstack';
 import type { NetworkServerAdapter, RetryPolicy } from '@joinery/core';
-import type { FakeNetworkServer, Fault, RecordedRequest } from './fake-network-server';
+import { TEST_RETRY, type FakeNetworkServer, type Fault, type RecordedRequest } from './fake-network-server';
 
 export const MQTT_URL = 'mqtt://127.0.0.1:1883';
-export const TEST_RETRY: Partial<RetryPolicy> = { attempts: 4, baseDelayMs: 10, maxDelayMs: 3000, timeoutMs: 500 };
+export { TEST_RETRY } from './fake-network-server';
 
 export interface ChirpStackFake extends FakeNetworkServer {
   readonly url: string;

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { adapterModule } from '@joinery/adapter-loriot';
-import type { NetworkServerAdapter, RetryPolicy } from '@joinery/core';
-import { NO_LIMIT, TEST_RETRY } from './fake-actility';
-import { startFakeHTTPAPI, type FakeReply, type FakeRequest } from './fake-http-api';
+import type { NetworkServerAdapter } from '@joinery/core';
+import { fakePlumbing, startFakeHTTPAPI, type AdapterOverrides, type FakeReply, type FakeRequest } from './fake-http-api';
 import type { FakeNetworkServer } from './fake-network-server';
 
 export interface LoriotFake extends FakeNetworkServer {
@@ -14,7 +13,7 @@ export interface LoriotFake extends FakeNetworkServer {
   readonly app: { joinServerId?: string };
   /** DEVEUI (upper case) → the device as stored, `appkey` included while it has one. */
   readonly devices: Map<string, any>;
-  adapter(options?: { apiKey?: string; retry?: Partial<RetryPolicy>; options?: Record<string, string> }): NetworkServerAdapter;
+  adapter(options?: AdapterOverrides): NetworkServerAdapter;
 }
 
 /**
@@ -31,7 +30,6 @@ export async function startLoriotFake(): Promise<LoriotFake> {
   const joinServerId = `70B3D57ED0${randomBytes(3).toString('hex').toUpperCase()}`;
   const app: { joinServerId?: string } = {};
   const devices = new Map<string, any>();
-  const adapters: NetworkServerAdapter[] = [];
   const error = (status: number, message: string): FakeReply => ({ status, body: { error: message } });
   const view = (d: any): unknown => ({ _id: d.deveui, deveui: d.deveui, appeui: d.appeui, title: d.title, devclass: d.devclass });
 
@@ -83,18 +81,7 @@ export async function startLoriotFake(): Promise<LoriotFake> {
     joinServerId,
     app,
     devices,
-    sendsRetryAfter: true,
     accepts: (authorization) => authorization === `Bearer ${apiKey}`,
-    adapter(o = {}) {
-      const a = adapterModule.createAdapter({ apiUrl: url, apiKey: o.apiKey ?? apiKey, options: { applicationId, joinServerId, ...NO_LIMIT, ...(o.options ?? {}) }, retry: o.retry ?? TEST_RETRY });
-      adapters.push(a);
-      return a;
-    },
-    requests: () => api.requests(),
-    failNext: (count, fault, retryAfterSeconds) => api.failNext(count, fault, retryAfterSeconds),
-    async stop() {
-      await Promise.all(adapters.map((a) => a.close()));
-      api.stop();
-    },
+    ...fakePlumbing(api, adapterModule, { apiUrl: url, apiKey, options: { applicationId, joinServerId } }),
   };
 }

@@ -42,3 +42,6 @@ export interface ConformanceTarget {
   readonly capabilities: ReadonlySet<AdapterCapability>;
   startFake(): Promise<FakeNetworkServer>;
 }
+
+/** Quick retries for the fakes: answers come at once, so failures need not wait long. */
+export const TEST_RETRY: Partial<RetryPolicy> = { attempts: 4, baseDelayMs: 10, maxDelayMs: 3000, timeoutMs: 500 };

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { adapterModule } from '@joinery/adapter-orbiwise';
-import type { NetworkServerAdapter, RetryPolicy } from '@joinery/core';
-import { NO_LIMIT, TEST_RETRY } from './fake-actility';
-import { startFakeHTTPAPI, type FakeReply, type FakeRequest } from './fake-http-api';
+import type { NetworkServerAdapter } from '@joinery/core';
+import { fakePlumbing, startFakeHTTPAPI, type AdapterOverrides, type FakeReply, type FakeRequest } from './fake-http-api';
 import type { FakeNetworkServer } from './fake-network-server';
 
 export interface OrbiwiseFake extends FakeNetworkServer {
@@ -12,7 +11,7 @@ export interface OrbiwiseFake extends FakeNetworkServer {
   readonly serviceProfileId: string;
   /** deveui (lower case) → the node as created. */
   readonly nodes: Map<string, any>;
-  adapter(options?: { apiKey?: string; retry?: Partial<RetryPolicy>; options?: Record<string, string> }): NetworkServerAdapter;
+  adapter(options?: AdapterOverrides): NetworkServerAdapter;
 }
 
 /**
@@ -28,7 +27,6 @@ export async function startOrbiwiseFake(): Promise<OrbiwiseFake> {
   const basicCredentials = `joinery:${randomBytes(9).toString('base64url')}`;
   const serviceProfileId = `sp-${randomBytes(4).toString('hex')}`;
   const nodes = new Map<string, any>();
-  const adapters: NetworkServerAdapter[] = [];
   const accepted = new Set([`Bearer ${apiKey}`, `Basic ${Buffer.from(basicCredentials).toString('base64')}`]);
   const error = (status: number, message: string): FakeReply => ({ status, body: { status: 'ERROR', message } });
   const view = (n: any): unknown => ({ deveui: n.deveui, appeui: n.appeui, comment: n.comment, lora_device_class: n.lora_device_class });
@@ -69,18 +67,7 @@ export async function startOrbiwiseFake(): Promise<OrbiwiseFake> {
     basicCredentials,
     serviceProfileId,
     nodes,
-    sendsRetryAfter: true,
     accepts: (authorization) => accepted.has(authorization ?? ''),
-    adapter(o = {}) {
-      const a = adapterModule.createAdapter({ apiUrl: url, apiKey: o.apiKey ?? apiKey, options: { serviceProfileId, ...NO_LIMIT, ...(o.options ?? {}) }, retry: o.retry ?? TEST_RETRY });
-      adapters.push(a);
-      return a;
-    },
-    requests: () => api.requests(),
-    failNext: (count, fault, retryAfterSeconds) => api.failNext(count, fault, retryAfterSeconds),
-    async stop() {
-      await Promise.all(adapters.map((a) => a.close()));
-      api.stop();
-    },
+    ...fakePlumbing(api, adapterModule, { apiUrl: url, apiKey, options: { serviceProfileId } }),
   };
 }
