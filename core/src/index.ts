@@ -2,6 +2,9 @@
 export * from './lorawan/index';
 
 export type { KeyHandle, KeyVault, RootKeys, RootKeyHandles } from './keys/key-vault';
+export { SoftwareKeyVault, type SoftwareKeyVaultOptions } from './keys/software-vault';
+export { Pkcs11KeyVault } from './keys/pkcs11-vault';
+export { MasterKey } from './keys/master-key';
 export type { Store, DeviceListQuery, SealedBlobOwner, Resealer } from './store/store';
 export { DeviceExistsError, PeerExistsError } from './store/store';
 export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';

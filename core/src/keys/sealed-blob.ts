@@ -45,9 +45,26 @@ export interface SealingKey {
   readonly keyId: number;
 }
 
+/**
+ * IVs are cut from a buffer of random bytes filled 4,096 IVs at a time, each slice used once:
+ * the same CSPRNG output as one randomBytes call per blob, without a call per blob (a bulk
+ * import seals a million).
+ */
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+function freshIV(): Buffer {
+  if (ivOffset + IV_LENGTH > ivPool.length) {
+    ivPool = randomBytes(IV_LENGTH * 4096);
+    ivOffset = 0;
+  }
+  const iv = Buffer.from(ivPool.subarray(ivOffset, ivOffset + IV_LENGTH));
+  ivOffset += IV_LENGTH;
+  return iv;
+}
+
 export function sealBlob(sealing: SealingKey, purpose: SealPurpose, context: string, plaintext: Uint8Array): Buffer {
   const header = Buffer.from([SEALED_BLOB_VERSION, sealing.keyId]);
-  const iv = randomBytes(IV_LENGTH);
+  const iv = freshIV();
   const cipher = createCipheriv('aes-256-gcm', sealing.key, iv, { authTagLength: TAG_LENGTH });
   cipher.setAAD(additionalData(header, purpose, context));
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);

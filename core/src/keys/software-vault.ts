@@ -1,5 +1,5 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { statSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { AES128Key } from '../lorawan/aes128-key';
 import { aesDecryptECB, aesEncryptBlock } from '../lorawan/aes';
@@ -271,7 +271,9 @@ export class SoftwareKeyVault implements KeyVault {
     if (!this.#keyFile) return;
     let stamp: string;
     try {
-      const st = await fs.stat(this.#keyFile);
+      // statSync: a few microseconds on a local file, where an asynchronous stat costs a round
+      // trip through the thread pool for every seal (it made bulk imports wait, not work).
+      const st = statSync(this.#keyFile);
       stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
     } catch {
       return; // gone for a moment (an editor's rename): keep the keys we have

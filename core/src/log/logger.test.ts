@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { MasterKey } from '../keys/master-key';
 import { AES128Key } from '../lorawan/aes128-key';
-import { createLogger } from './logger';
+import { createLogger, KEY_FIELDS } from './logger';
 
 /** Everything the logger writes, for a test to grep. */
 function capture(): { log: ReturnType<typeof createLogger>; text: () => string } {
@@ -60,5 +60,15 @@ describe('log/redaction by construction', () => {
     log.info({ devEUI: '0004a30b001c0530', AESKey: undefined, wrapped, sessionKeyID: 'abc', kekLabel: '000013', result: 'Success' }, 'bi request');
     const line = JSON.parse(text()) as Record<string, unknown>;
     expect(line).toMatchObject({ devEUI: '0004a30b001c0530', wrapped, sessionKeyID: 'abc', kekLabel: '000013', result: 'Success', msg: 'bi request' });
+  });
+
+  test('every key field name is redacted at every depth (the scrub, not only pino\'s top-level paths)', () => {
+    const { log, text } = capture();
+    const hex = randomBytes(24).toString('hex'); // 48 digits: not masked as key-like hex, only by name
+    for (const name of KEY_FIELDS) {
+      log.info({ [name]: hex, a: { [name]: hex, b: { [name]: hex, c: { d: [{ [name]: hex }] } } } }, 'deep');
+    }
+    expect(text().split('\n').filter(Boolean)).toHaveLength(KEY_FIELDS.length);
+    expect(text()).not.toContain(hex);
   });
 });

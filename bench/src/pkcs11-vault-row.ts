@@ -1,18 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pkcs11js from 'pkcs11js';
-import type { KeyHandle, KeyVault } from '../keys/key-vault';
-import { MasterKey } from '../keys/master-key';
-import { Pkcs11KeyVault } from '../keys/pkcs11-vault';
-import { SoftwareKeyVault } from '../keys/software-vault';
-import { AES128Key } from '../lorawan/aes128-key';
-import { parseEUI64 } from '../lorawan/identifiers';
+import { AES128Key, MasterKey, parseEUI64, Pkcs11KeyVault, SoftwareKeyVault, type KeyHandle, type KeyVault } from '@joinery/core';
+import type { BenchOptions } from './bench-options';
+import type { OptionalRow } from './results';
 
 /**
- * Key vault benchmark: the vault calls of full LoRaWAN 1.1 joins (OptNeg, an application
+ * The PKCS#11 vault row: the vault calls of full LoRaWAN 1.1 joins (OptNeg, an application
  * server: join-request MIC, JSIntKey, join-accept MIC, four session keys, join-accept
  * encryption, both KEKs opened, four wraps, the AppSKey sealed for AppSKeyReq, temporaries
  * released), exactly as the join engine issues them, on
@@ -23,18 +19,20 @@ import { parseEUI64 } from '../lorawan/identifiers';
  *   (one session per concurrent join): the HSM's own throughput for those operations, so the
  *   vault's overhead shows as a ratio.
  *
- * `node core/dist/bench/vault-bench.js [seconds per run, default 1] [concurrency, default 32]
- * [rounds, default 5]` (`npm run bench`): the three runs alternate, round after round, and the
- * medians are reported, so a machine busy with something else skews all three alike. Needs
- * softhsm2 (`/usr/lib/softhsm/libsofthsm2.so`, or JOINERY_BENCH_PKCS11_LIB);
- * JOINERY_PKCS11_SESSIONS sets the vault's session pool (default 8).
+ * The three runs alternate, round after round, and the medians are reported, so a machine busy
+ * with something else skews all three alike. Needs softhsm2 (`/usr/lib/softhsm/libsofthsm2.so`,
+ * or JOINERY_BENCH_PKCS11_LIB); JOINERY_PKCS11_SESSIONS sets the vault's session pool (default 8).
  */
 
 const LIBRARY = process.env['JOINERY_BENCH_PKCS11_LIB'] ?? '/usr/lib/softhsm/libsofthsm2.so';
-const seconds = Number(process.argv[2] ?? 1);
-const concurrency = Number(process.argv[3] ?? 32);
-const rounds = Number(process.argv[4] ?? 5);
 const DEVICES = 64;
+
+/** Seconds per run, concurrent joins, interleaved rounds. */
+interface VaultRunConfig {
+  readonly seconds: number;
+  readonly concurrency: number;
+  readonly rounds: number;
+}
 
 interface Fixture {
   readonly vault: KeyVault;
@@ -104,7 +102,7 @@ class RawJoins {
   sealedNS!: Buffer;
   sealedAS!: Buffer;
 
-  constructor(label: string, pin: string) {
+  constructor(label: string, pin: string, concurrency: number) {
     this.m.load(LIBRARY);
     try {
       this.m.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
@@ -204,7 +202,7 @@ class RawJoins {
   }
 }
 
-async function run(join: (worker: number, i: number) => Promise<void>): Promise<number> {
+async function run({ seconds, concurrency }: VaultRunConfig, join: (worker: number, i: number) => Promise<void>): Promise<number> {
   const until = Date.now() + seconds * 1000;
   let done = 0;
   let next = 0;
@@ -225,47 +223,54 @@ const median = (xs: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'joinery-bench-'));
+export async function pkcs11VaultRow(work: string, o: BenchOptions, progress: (line: string) => void): Promise<OptionalRow> {
+  if (!existsSync(LIBRARY)) return { status: 'not-available', reason: `no PKCS#11 library at ${LIBRARY} (install softhsm2, or set JOINERY_BENCH_PKCS11_LIB)` };
+  const config: VaultRunConfig = o.quick ? { seconds: 0.2, concurrency: 8, rounds: 1 } : { seconds: 1, concurrency: 32, rounds: 5 };
+  const dir = path.join(work, 'softhsm');
+  mkdirSync(dir, { recursive: true });
+  const conf = path.join(dir, 'softhsm2.conf');
+  writeFileSync(conf, `directories.tokendir = ${dir}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  process.env['SOFTHSM2_CONF'] = conf;
+  const pin = randomBytes(8).toString('hex');
   try {
-    const conf = path.join(dir, 'softhsm2.conf');
-    writeFileSync(conf, `directories.tokendir = ${dir}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-    process.env['SOFTHSM2_CONF'] = conf;
-    const pin = randomBytes(8).toString('hex');
     execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--so-pin', pin, '--pin', pin], { stdio: 'ignore' });
-    const sessions = Number(process.env['JOINERY_PKCS11_SESSIONS'] ?? 8);
-    console.log(
-      `vault benchmark: full LoRaWAN 1.1 joins (vault calls only), ${concurrency} concurrent, ${rounds} interleaved rounds of ${seconds} s, ` +
-        `${sessions} PKCS#11 sessions, UV_THREADPOOL_SIZE=${process.env['UV_THREADPOOL_SIZE'] ?? '4 (default)'}, load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`,
-    );
+  } catch (err) {
+    return { status: 'not-available', reason: `softhsm2-util --init-token failed: ${(err as Error).message}` };
+  }
+  const sessions = Number(process.env['JOINERY_PKCS11_SESSIONS'] ?? 8);
+  progress(`PKCS#11 vault: ${config.rounds} interleaved rounds of ${config.seconds} s, ${config.concurrency} concurrent, ${sessions} sessions`);
 
-    const software = await fixture(new SoftwareKeyVault(MasterKey.generate()));
-    const hsm = await fixture(Pkcs11KeyVault.open({ library: LIBRARY, tokenLabel: 'bench', pin, sessions }));
+  const software = await fixture(new SoftwareKeyVault(MasterKey.generate()));
+  const hsm = await fixture(Pkcs11KeyVault.open({ library: LIBRARY, tokenLabel: 'bench', pin, sessions }));
+  try {
     // Warm: each device's first join finds its token objects (a linear search on SoftHSM2).
     for (let i = 0; i < DEVICES; i++) await joinThroughVault(hsm, i);
-    const raw = new RawJoins('bench', pin);
+    const raw = new RawJoins('bench', pin, config.concurrency);
     const rates = { software: [] as number[], vault: [] as number[], raw: [] as number[] };
-    for (let round = 0; round < rounds; round++) {
-      rates.software.push(await run((_w, i) => joinThroughVault(software, i)));
-      rates.vault.push(await run((_w, i) => joinThroughVault(hsm, i)));
-      rates.raw.push(await run((w, i) => raw.join(w, i)));
+    try {
+      for (let round = 0; round < config.rounds; round++) {
+        rates.software.push(await run(config, (_w, i) => joinThroughVault(software, i)));
+        rates.vault.push(await run(config, (_w, i) => joinThroughVault(hsm, i)));
+        rates.raw.push(await run(config, (w, i) => raw.join(w, i)));
+      }
+    } finally {
+      raw.close();
     }
-    const line = (name: string, xs: number[]): void =>
-      console.log(`${name.padEnd(42)} ${median(xs).toFixed(0).padStart(7)} joins/s median  (rounds: ${xs.map((x) => x.toFixed(0)).join(', ')})`);
-    line('software vault', rates.software);
-    line('PKCS#11 vault on SoftHSM2', rates.vault);
-    line('SoftHSM2, the same calls issued directly', rates.raw);
-    const ratios = rates.vault.map((v, i) => v / rates.raw[i]!);
-    console.log(`PKCS#11 vault / direct calls: ${(median(ratios) * 100).toFixed(0)}% (median of the rounds' ratios)`);
-    raw.close();
+    const ratio = median(rates.vault.map((v, i) => v / rates.raw[i]!));
+    const line = (name: string, xs: number[]): string => `${name}: ${median(xs).toFixed(0)} joins/s (median of ${xs.map((x) => x.toFixed(0)).join(', ')})`;
+    return {
+      status: 'measured',
+      lines: [
+        `vault calls of full 1.1 joins, ${config.concurrency} concurrent, ${sessions} PKCS#11 sessions`,
+        line('software vault', rates.software),
+        line('PKCS#11 vault on SoftHSM2', rates.vault),
+        line('SoftHSM2, the same calls issued directly', rates.raw),
+        `PKCS#11 vault / direct calls: ${(ratio * 100).toFixed(0)}%`,
+      ],
+      values: { softwareJoinsPerSecond: median(rates.software), pkcs11JoinsPerSecond: median(rates.vault), directJoinsPerSecond: median(rates.raw), vaultToDirectRatio: ratio },
+    };
+  } finally {
     await hsm.vault.close();
     await software.vault.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});

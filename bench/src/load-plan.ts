@@ -1,0 +1,61 @@
+import type { BenchMACVersion } from './bench-devices';
+import type { LatencySummary } from './latency';
+
+/** PEM of the client's credentials (a network server's bundle) and of the CA. */
+export interface ClientTLS {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** What is sent: one fixed body (the HTTP floor), or JoinReqs of the registry's devices. */
+export type Traffic =
+  | { readonly kind: 'fixed'; readonly body: string }
+  | {
+      readonly kind: 'joins';
+      readonly seed: string;
+      readonly registrySize: number;
+      /** Devices of one MAC version, or `null`: all of them. */
+      readonly macVersion: BenchMACVersion | null;
+      /** DevNonce of each device's first join in this run (higher than any it used before). */
+      readonly nonceBase: number;
+      /** Every `replayEvery`th successful join is sent a second time: a deliberate replay, which must be refused. */
+      readonly replayEvery?: number;
+    };
+
+/**
+ * How requests are paced:
+ * - `duration`: `concurrency` requests always in flight (closed loop), measured for `seconds`
+ *   after `warmupSeconds` unmeasured;
+ * - `each-once`: every device once (JoinReqs only), `concurrency` in flight;
+ * - `rate`: open loop at `perSecond`, latency counted from each request's scheduled time (no
+ *   coordinated omission), at most `concurrency` in flight.
+ */
+export type Schedule =
+  | { readonly kind: 'duration'; readonly seconds: number; readonly warmupSeconds: number }
+  | { readonly kind: 'each-once' }
+  | { readonly kind: 'rate'; readonly perSecond: number; readonly seconds: number };
+
+export interface LoadPlan {
+  /** The server's URL; with several (instances sharing one store), worker w uses urls[w % n]. */
+  readonly urls: readonly string[];
+  readonly tls: ClientTLS;
+  readonly concurrency: number;
+  readonly traffic: Traffic;
+  readonly schedule: Schedule;
+}
+
+export interface LoadReport {
+  readonly requests: number;
+  /** HTTP 200 and, for joins, ResultCode Success. */
+  readonly ok: number;
+  readonly seconds: number;
+  /** `ok` per second. */
+  readonly perSecond: number;
+  readonly latencyMs: LatencySummary;
+  /** Outcomes other than success, by HTTP status or ResultCode, replays apart. */
+  readonly failures: Readonly<Record<string, number>>;
+  readonly replays: { readonly sent: number; readonly refused: number; readonly accepted: number; readonly other: number };
+  /** Highest join count of one device in this run (the next run's DevNonces start above it). */
+  readonly visitsPerDevice: number;
+}

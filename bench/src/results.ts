@@ -1,0 +1,95 @@
+import type { BenchMACVersion } from './bench-devices';
+import type { LatencySummary } from './latency';
+import type { LoadReport } from './load-plan';
+
+/** The shape of bench-results.json. */
+export interface BenchResults {
+  readonly benchmark: 'joinery';
+  readonly version: string;
+  readonly quick: boolean;
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly machine: Machine;
+  readonly floors: {
+    readonly http: readonly { readonly concurrency: number; readonly requestsPerSecond: number; readonly latencyMs: LatencySummary }[];
+    readonly crypto: Readonly<Record<BenchMACVersion, number>>;
+    readonly storage: { readonly updatesPerSecond: number };
+  };
+  readonly joins: readonly JoinRow[];
+  readonly halfLoad: null | { readonly macVersion: BenchMACVersion; readonly targetPerSecond: number; readonly joinsPerSecond: number; readonly latencyMs: LatencySummary; readonly failures: LoadReport['failures'] };
+  readonly scale: readonly ScaleRow[];
+  readonly storm: StormRow | null;
+  readonly optional: {
+    readonly pkcs11Vault: OptionalRow;
+    readonly postgres: OptionalRow;
+    readonly migrationRate: OptionalRow;
+  };
+  readonly targets: readonly Target[];
+}
+
+export interface Machine {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryBytes: number;
+  readonly node: string;
+  readonly platform: string;
+  readonly loadAverageAtStart: number;
+}
+
+export interface JoinRow {
+  readonly macVersion: BenchMACVersion;
+  readonly concurrency: number;
+  readonly joinsPerSecond: number;
+  readonly latencyMs: LatencySummary;
+  readonly ratioToHttpFloor: number;
+  readonly ratioToCryptoFloor: number;
+  readonly failures: LoadReport['failures'];
+}
+
+export interface ScaleRow {
+  readonly devices: number;
+  readonly import: { readonly seconds: number; readonly devicesPerSecond: number };
+  readonly databaseBytes: number;
+  readonly serverRssBytes: number;
+  readonly serverPeakRssBytes: number;
+  readonly concurrency: number;
+  readonly joinsPerSecond: number;
+  readonly latencyMs: LatencySummary;
+  readonly failures: LoadReport['failures'];
+}
+
+export interface StormRow {
+  readonly devices: number;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly joinsPerSecond: number;
+  readonly joined: number;
+  readonly withinOneMinute: boolean;
+  readonly failures: LoadReport['failures'];
+  readonly replays: LoadReport['replays'];
+  readonly latencyMs: LatencySummary;
+}
+
+/** A row that is measured when its capability (and what it needs on the machine) is there. */
+export type OptionalRow =
+  | { readonly status: 'measured'; readonly lines: readonly string[]; readonly values: Readonly<Record<string, number>> }
+  | { readonly status: 'skipped' | 'not-available'; readonly reason: string };
+
+export interface Target {
+  readonly name: string;
+  readonly measured: number;
+  readonly threshold: number;
+  /** `>=` or `<`: how `measured` must compare with `threshold`. */
+  readonly comparison: '>=' | '<';
+  readonly unit: string;
+  readonly met: boolean;
+}
+
+export function target(name: string, measured: number, comparison: Target['comparison'], threshold: number, unit: string): Target {
+  return { name, measured: round(measured), threshold, comparison, unit, met: comparison === '>=' ? measured >= threshold : measured < threshold };
+}
+
+export function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

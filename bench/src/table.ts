@@ -1,0 +1,76 @@
+import type { LatencySummary } from './latency';
+import type { BenchResults, OptionalRow } from './results';
+
+const n = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ms = (l: LatencySummary): string => `${n(l.p50, 2)} / ${n(l.p99, 2)} / ${n(l.p999, 2)}`;
+const mib = (bytes: number): string => `${n(bytes / 2 ** 20, 0)} MiB`;
+const failed = (f: Readonly<Record<string, number>>): string => {
+  const entries = Object.entries(f);
+  return entries.length === 0 ? '0' : entries.map(([k, v]) => `${v} ${k}`).join(', ');
+};
+
+/** Fixed-width table: every column as wide as its widest cell. */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function optional(name: string, row: OptionalRow): string {
+  return row.status === 'measured' ? `${name}:\n${row.lines.map((l) => `  ${l}`).join('\n')}` : `${name}: ${row.status} (${row.reason})`;
+}
+
+export function printTable(r: BenchResults): void {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(`Joinery ${r.version} benchmark${r.quick ? ' (QUICK: smoke test, numbers mean nothing)' : ''}: ${m.cpus} × ${m.cpuModel}, ${mib(m.memoryBytes)}, node ${m.node}, ${m.platform}, load ${m.loadAverageAtStart} at start, ${n(r.durationSeconds, 0)} s`);
+  out.push('', 'Floors (same machine, same run)');
+  out.push(
+    table(
+      ['floor', 'rate/s', 'p50 / p99 / p99.9 ms'],
+      [
+        ...r.floors.http.map((h) => [`HTTPS+mTLS, 400 B JSON in, 300 B out, concurrency ${h.concurrency}`, n(h.requestsPerSecond), ms(h.latencyMs)]),
+        ['crypto of one 1.0.3 join, one core', n(r.floors.crypto['1.0.3']), ''],
+        ['crypto of one 1.1 join, one core', n(r.floors.crypto['1.1']), ''],
+        ['SQLite durable single-row UPDATE (WAL, synchronous=FULL)', n(r.floors.storage.updatesPerSecond), ''],
+      ],
+    ),
+  );
+  if (r.joins.length > 0) {
+    out.push('', 'Joins: JoinReq -> JoinAns through the BI listener (HTTPS+mTLS), durable nonces, load generator in its own process');
+    out.push(
+      table(
+        ['MAC', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'x HTTP floor', 'x crypto floor', 'failures'],
+        r.joins.map((j) => [j.macVersion, String(j.concurrency), n(j.joinsPerSecond), ms(j.latencyMs), n(j.ratioToHttpFloor, 2), n(j.ratioToCryptoFloor, 2), failed(j.failures)]),
+      ),
+    );
+  }
+  if (r.halfLoad) {
+    const h = r.halfLoad;
+    out.push(`at half the maximum (open loop, ${n(h.targetPerSecond)}/s offered): ${n(h.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(h.latencyMs)} ms, failures ${failed(h.failures)}`);
+  }
+  if (r.scale.length > 0) {
+    out.push('', 'Scale (1.0.3 joins)');
+    out.push(
+      table(
+        ['devices', 'import s', 'import devices/s', 'database', 'server RSS (peak)', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'failures'],
+        r.scale.map((s) => [n(s.devices), n(s.import.seconds, 1), n(s.import.devicesPerSecond), mib(s.databaseBytes), `${mib(s.serverRssBytes)} (${mib(s.serverPeakRssBytes)})`, String(s.concurrency), n(s.joinsPerSecond), ms(s.latencyMs), failed(s.failures)]),
+      ),
+    );
+  }
+  if (r.storm) {
+    const s = r.storm;
+    out.push('', `Storm: ${n(s.devices)} devices (half 1.0.3, half 1.1) join once each, ${s.concurrency} at a time, every 100th join replayed`);
+    out.push(
+      `  ${n(s.joined)} joined in ${n(s.seconds, 1)} s (${n(s.joinsPerSecond)} joins/s, ${s.withinOneMinute ? 'within' : 'NOT within'} one minute); p50 / p99 / p99.9 / max ${ms(s.latencyMs)} / ${n(s.latencyMs.max, 2)} ms`,
+      `  failures: ${failed(s.failures)}; replays: ${s.replays.sent} sent, ${s.replays.refused} refused (JoinReqFailed), ${s.replays.accepted} accepted, ${s.replays.other} other`,
+    );
+  }
+  out.push('', 'Optional rows');
+  out.push(optional('PKCS#11 vault', r.optional.pkcs11Vault), optional('PostgreSQL', r.optional.postgres), optional('migration rate', r.optional.migrationRate));
+  if (r.targets.length > 0) {
+    out.push('', 'Targets');
+    out.push(table(['target', 'measured', 'needed', 'met'], r.targets.map((t) => [t.name, `${n(t.measured, 2)} ${t.unit}`, `${t.comparison} ${n(t.threshold, 2)}`, t.met ? 'yes' : 'NO'])));
+  }
+  console.log(out.join('\n'));
+}

@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BenchResults } from '../../../bench/src/results';
+
+const MAIN = path.resolve(__dirname, '../../../bench/dist/main.js');
+
+/**
+ * `npm run bench` in its quick mode, end to end: every section runs (a few hundred devices,
+ * fractions of a second per run) and bench-results.json has the shape the table and the README
+ * rely on, so the benchmark cannot rot unnoticed. The numbers themselves mean nothing here.
+ */
+describe('bench/quick mode', () => {
+  let dir: string;
+  let results: BenchResults;
+  let stdout: string;
+
+  beforeAll(async () => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npx tsc -b)`);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'joinery-bench-test-'));
+    const out = path.join(dir, 'bench-results.json');
+    stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [MAIN, '--quick', '--out', out], { maxBuffer: 8 * 1024 * 1024 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so)));
+    });
+    results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+  }, 180_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('floors are measured in the same run', () => {
+    expect(results.quick).toBe(true);
+    expect(results.floors.http.map((h) => h.concurrency)).toEqual([1, 16, 64, 256]);
+    for (const h of results.floors.http) expect(h.requestsPerSecond).toBeGreaterThan(0);
+    expect(results.floors.crypto['1.0.3']).toBeGreaterThan(0);
+    expect(results.floors.crypto['1.1']).toBeGreaterThan(0);
+    expect(results.floors.storage.updatesPerSecond).toBeGreaterThan(0);
+  });
+
+  test('joins of both MAC versions at every concurrency, all successful, with latencies and ratios', () => {
+    expect(results.joins.map((j) => `${j.macVersion}@${j.concurrency}`)).toEqual(['1.0.3@1', '1.0.3@16', '1.0.3@64', '1.0.3@256', '1.1@1', '1.1@16', '1.1@64', '1.1@256']);
+    for (const j of results.joins) {
+      expect(j.joinsPerSecond).toBeGreaterThan(0);
+      expect(j.failures).toEqual({});
+      expect(j.latencyMs.p50).toBeLessThanOrEqual(j.latencyMs.p99);
+      expect(j.latencyMs.p99).toBeLessThanOrEqual(j.latencyMs.p999);
+      expect(j.ratioToHttpFloor).toBeGreaterThan(0);
+    }
+    expect(results.halfLoad?.failures).toEqual({});
+  });
+
+  test('scale: two registry sizes with import rate, database size, server memory and joins', () => {
+    expect(results.scale).toHaveLength(2);
+    for (const s of results.scale) {
+      expect(s.import.devicesPerSecond).toBeGreaterThan(0);
+      expect(s.databaseBytes).toBeGreaterThan(0);
+      expect(s.serverRssBytes).toBeGreaterThan(0);
+      expect(s.joinsPerSecond).toBeGreaterThan(0);
+      expect(s.failures).toEqual({});
+    }
+  });
+
+  test('storm: every device joined once, and every deliberate replay was refused', () => {
+    const storm = results.storm!;
+    expect(storm.joined).toBe(storm.devices);
+    expect(storm.failures).toEqual({});
+    expect(storm.replays.sent).toBeGreaterThan(0);
+    expect(storm.replays.refused).toBe(storm.replays.sent);
+    expect(storm.replays.accepted).toBe(0);
+  });
+
+  test('optional rows say whether they were measured, and the migration row is an extension point, not a number', () => {
+    for (const row of Object.values(results.optional)) expect(['measured', 'skipped', 'not-available']).toContain(row.status);
+    expect(results.optional.migrationRate).toMatchObject({ status: 'not-available', reason: expect.stringContaining('bench/src/migration-rate.ts') });
+  });
+
+  test('targets are computed and the table is printed', () => {
+    expect(results.targets.map((t) => t.name)).toEqual(expect.arrayContaining(['1.0.3 joins at concurrency 64 / HTTP floor', 'p99 join latency at half the maximum throughput']));
+    expect(results.targets.length).toBeGreaterThanOrEqual(7);
+    expect(stdout).toContain('Floors (same machine, same run)');
+    expect(stdout).toContain('Targets');
+  });
+});
