@@ -218,7 +218,17 @@ test('audit/every step is on the record (who, tenant, from where); audit verify 
   expect(broken.stderr).toContain(`entry ${row.id}`);
 });
 
-test('exposure/no root key, KEK or API key secret in any output of the run', () => {
-  const all = transcript.join('\n').toLowerCase();
+test('exposure/no root key or KEK in any output of the run, nor in any admin API answer; no owner token outside the answers that make one', async () => {
+  server = await startServer(dataDir);
+  const answers: string[] = [];
+  for (const route of ['/devices?limit=1000', `/devices/${devices[1]!.devEUI}`, `/devices/${devices[1]!.devEUI}/session`, '/audit?limit=1000', '/network-servers', '/application-servers', '/tenants', '/usage?since=2000-01-01']) {
+    const r = await api(server.adminURL, adminKey, 'GET', route);
+    expect(r.status).toBe(200);
+    answers.push(r.text);
+  }
+  const all = [...transcript, ...answers].join('\n').toLowerCase();
   for (const s of secrets) expect(all).not.toContain(s.toLowerCase());
+  const reads = answers.join('\n');
+  for (const t of tokens.values()) expect(reads).not.toContain(`"${t}"`);
+  for (const k of Object.values(keys)) expect(reads).not.toContain(k.slice('jny_0123456789abcdef_'.length));
 });
