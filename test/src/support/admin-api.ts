@@ -1,7 +1,6 @@
 import { promises as fs } from 'node:fs';
-import * as https from 'node:https';
 import * as path from 'node:path';
-import type { PeerBundle } from './network-server';
+import { send, type PeerBundle } from './network-server';
 
 export interface APIAnswer {
   readonly status: number;
@@ -34,29 +33,7 @@ export async function writeBundle(dir: string, bundle: Record<string, string>): 
 
 /** Any method, with a peer's client certificate (the TTJS claim API on the BI listener). */
 export function peerRequest(url: string, method: string, bundle: PeerBundle, body?: unknown): Promise<APIAnswer> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = https.request(
-      url,
-      { method, ca: bundle.ca, cert: bundle.cert, key: bundle.key, agent: false, headers: payload ? { 'content-type': 'application/json' } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed, text });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return send(method, url, body === undefined ? undefined : JSON.stringify(body), { ca: bundle.ca, cert: bundle.cert, key: bundle.key });
 }
 
 /** The API key a `joinery tenants add` / `api-keys create` printed. */
