@@ -47,3 +47,9 @@ export { verifyAuditChain, auditHash, type AuditChainCheck } from './store/audit
 export type { AuditRecord, AuditContext } from './store/audit-event';
 export type { DeviceOwnership, DeviceChange, Activation } from './store/device';
 export type { DeviceFilter, ActivationQuery } from './store/store';
+
+// The admin listener's REST API: one fastify plugin per resource, reusable by code that mounts more.
+export { registerAdminApi, registerOpenAPI, ADMIN_API_PREFIX, OPENAPI_PATH } from './admin/admin-api';
+export { addApiKeyAuth, requireScope, principalOf, BEARER_SECURITY, type Authenticate } from './admin/admin-auth';
+export { addAdminErrorHandling, ERROR_SCHEMA, ERROR_RESPONSES } from './admin/admin-errors';
+export type { AdminContext } from './admin/admin-context';
