@@ -1,10 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { JoineryMetrics } from '../metrics/metrics';
+import { registerConsole } from './console-assets';
 import type { Backends } from './open-backends';
 
 /**
  * The admin listener (plain HTTP, bind it to a private address): `/healthz` says the process
- * is up, `/readyz` that the store and the key vault answer, `/metrics` is for Prometheus.
+ * is up, `/readyz` that the store and the key vault answer, `/metrics` is for Prometheus, and
+ * `/` serves the web console.
  */
 export function createAdminServer(backends: Backends, metrics: JoineryMetrics, version: string): FastifyInstance {
   const app = Fastify({ logger: false, return503OnClosing: true });
@@ -24,6 +26,7 @@ export function createAdminServer(backends: Backends, metrics: JoineryMetrics, v
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+  void app.register(async (scope) => registerConsole(scope));
   return app;
 }
 

@@ -1,0 +1,56 @@
+import { createContext } from 'preact';
+import { useContext, useState } from 'preact/hooks';
+import { ApiClient } from './api/client';
+import { Layout } from './components/layout';
+import { useRoute, type Route } from './router';
+import { forgetApiKey, storedApiKey, storeApiKey } from './session';
+import { SignIn } from './pages/sign-in';
+import { Devices } from './pages/devices';
+import { DevicePage } from './pages/device';
+
+const ClientContext = createContext<ApiClient | undefined>(undefined);
+
+/** The signed-in API client (pages are only rendered once signed in). */
+export function useClient(): ApiClient {
+  const client = useContext(ClientContext);
+  if (!client) throw new Error('not signed in');
+  return client;
+}
+
+export function App() {
+  const [client, setClient] = useState(() => {
+    const key = storedApiKey();
+    return key ? new ApiClient(key) : undefined;
+  });
+  const route = useRoute();
+  if (!client) {
+    return (
+      <SignIn
+        onSignedIn={(apiKey) => {
+          storeApiKey(apiKey);
+          setClient(new ApiClient(apiKey));
+        }}
+      />
+    );
+  }
+  const signOut = () => {
+    forgetApiKey();
+    setClient(undefined);
+  };
+  return (
+    <ClientContext.Provider value={client}>
+      <Layout route={route} onSignOut={signOut}>
+        <Page route={route} />
+      </Layout>
+    </ClientContext.Provider>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'devices':
+      return <Devices />;
+    case 'device':
+      return <DevicePage devEUI={route.devEUI} />;
+  }
+}

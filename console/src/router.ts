@@ -1,0 +1,40 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/** The console's pages, addressed by the URL fragment (`#/devices/0004a30b001c0530`). */
+export type Route =
+  | { readonly page: 'devices' }
+  | { readonly page: 'device'; readonly devEUI: string }
+  ;
+
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  switch (parts[0]) {
+    case 'devices':
+      return parts[1] ? { page: 'device', devEUI: parts[1] } : { page: 'devices' };
+    default:
+      return { page: 'devices' };
+  }
+}
+
+export function href(route: Route): string {
+  switch (route.page) {
+    case 'device':
+      return `#/devices/${encodeURIComponent(route.devEUI)}`;
+    default:
+      return `#/${route.page}`;
+  }
+}
+
+export function navigate(route: Route): void {
+  location.hash = href(route);
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
