@@ -7,6 +7,11 @@ import { forgetApiKey, storedApiKey, storeApiKey } from './session';
 import { SignIn } from './pages/sign-in';
 import { Devices } from './pages/devices';
 import { DevicePage } from './pages/device';
+import { Claim } from './pages/claim';
+import { Networks } from './pages/networks';
+import { Migrations } from './pages/migrations';
+import { MigrationPage } from './pages/migration';
+import { Usage } from './pages/usage';
 
 const ClientContext = createContext<ApiClient | undefined>(undefined);
 
@@ -52,5 +57,15 @@ function Page({ route }: { route: Route }) {
       return <Devices />;
     case 'device':
       return <DevicePage devEUI={route.devEUI} />;
+    case 'claim':
+      return <Claim />;
+    case 'networks':
+      return <Networks />;
+    case 'migrations':
+      return <Migrations />;
+    case 'migration':
+      return <MigrationPage id={route.id} />;
+    case 'usage':
+      return <Usage />;
   }
 }

@@ -4,13 +4,23 @@ import { useEffect, useState } from 'preact/hooks';
 export type Route =
   | { readonly page: 'devices' }
   | { readonly page: 'device'; readonly devEUI: string }
-  ;
+  | { readonly page: 'claim' }
+  | { readonly page: 'networks' }
+  | { readonly page: 'migrations' }
+  | { readonly page: 'migration'; readonly id: string }
+  | { readonly page: 'usage' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   switch (parts[0]) {
     case 'devices':
       return parts[1] ? { page: 'device', devEUI: parts[1] } : { page: 'devices' };
+    case 'migrations':
+      return parts[1] ? { page: 'migration', id: parts[1] } : { page: 'migrations' };
+    case 'claim':
+    case 'networks':
+    case 'usage':
+      return { page: parts[0] };
     default:
       return { page: 'devices' };
   }
@@ -20,6 +30,8 @@ export function href(route: Route): string {
   switch (route.page) {
     case 'device':
       return `#/devices/${encodeURIComponent(route.devEUI)}`;
+    case 'migration':
+      return `#/migrations/${encodeURIComponent(route.id)}`;
     default:
       return `#/${route.page}`;
   }

@@ -3,6 +3,10 @@ import { href, type Route } from '../router';
 
 const NAV: readonly { readonly label: string; readonly route: Route; readonly pages: readonly Route['page'][] }[] = [
   { label: 'Devices', route: { page: 'devices' }, pages: ['devices', 'device'] },
+  { label: 'Claim', route: { page: 'claim' }, pages: ['claim'] },
+  { label: 'Networks', route: { page: 'networks' }, pages: ['networks'] },
+  { label: 'Migrations', route: { page: 'migrations' }, pages: ['migrations', 'migration'] },
+  { label: 'Usage', route: { page: 'usage' }, pages: ['usage'] },
 ];
 
 export function Layout({ route, onSignOut, children }: { route: Route; onSignOut: () => void; children: ComponentChildren }) {

@@ -1,0 +1,158 @@
+import { useEffect, useState } from 'preact/hooks';
+import { useClient } from '../app';
+import { MIGRATION_STATES, migrationReport, migrationStatus, rollbackMigration, type MigrationState, type MigrationStatus } from '../api/endpoints';
+import { messageOf, useLoad } from '../components/async';
+import { LineChart } from '../components/charts';
+import { ConfirmButton } from '../components/confirm-button';
+import { formatTime } from '../components/format';
+import { Alert, Status } from '../components/status';
+
+const POLL_MS = 1000;
+
+interface Sample {
+  readonly at: number;
+  readonly counts: MigrationStatus['counts'];
+}
+
+/** One migration, live: devices per state (now and over time), failures, rollback. */
+export function MigrationPage({ id }: { id: string }) {
+  const client = useClient();
+  const [samples, setSamples] = useState<readonly Sample[]>([]);
+  const [status, setStatus] = useState<MigrationStatus>();
+  const [error, setError] = useState<string>();
+  const [tick, setTick] = useState(0);
+  const settled = status !== undefined && (status.migration.status === 'finished' || status.migration.status === 'rolled-back');
+  // Poll while the migration moves; each answer is one point of the chart.
+  useEffect(() => {
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        const s = await migrationStatus(client, id);
+        if (!live) return;
+        setStatus(s);
+        setError(undefined);
+        setSamples((prev) => [...prev, { at: Date.now(), counts: s.counts }].slice(-600));
+        if (s.migration.status === 'finished' || s.migration.status === 'rolled-back') return;
+      } catch (err) {
+        if (live) setError(messageOf(err));
+      }
+      if (live) timer = setTimeout(poll, POLL_MS);
+    };
+    void poll();
+    return () => {
+      live = false;
+      if (timer) clearTimeout(timer);
+    };
+  }, [id, tick]);
+  const [report] = useLoad(() => migrationReport(client, id), [id, settled, samples.length % 5 === 0]);
+  const states = MIGRATION_STATES.filter((s) => samples.some((x) => (x.counts[s] ?? 0) > 0));
+  const total = status ? Object.values(status.counts).reduce((a, b) => a + (b ?? 0), 0) : 0;
+  return (
+    <>
+      <div class="page-head">
+        <h1>
+          Migration <span class="mono">{id}</span>
+        </h1>
+        <a href="#/migrations">All migrations</a>
+      </div>
+      {error && <Alert kind="error">{error}</Alert>}
+      {status && (
+        <div class="card">
+          <dl class="facts">
+            <dt>From → to</dt>
+            <dd>
+              {status.migration.sourcePeer} → {status.migration.targetPeer} ({status.migration.strategy})
+            </dd>
+            <dt>Status</dt>
+            <dd>
+              <span class={`badge ${status.migration.status === 'finished' ? 'ok' : status.migration.status === 'running' ? '' : 'warn'}`} data-testid="migration-status">
+                {status.migration.status}
+              </span>
+            </dd>
+            <dt>Started</dt>
+            <dd>{formatTime(status.migration.createdAt)}</dd>
+            <dt>Finished</dt>
+            <dd>{formatTime(status.migration.finishedAt)}</dd>
+          </dl>
+          <h3>Devices by state</h3>
+          <div class="progress" aria-hidden="true">
+            {MIGRATION_STATES.map((s, i) => {
+              const n = status.counts[s] ?? 0;
+              return n > 0 ? <span key={s} class={`s${i % 8}`} style={{ width: `${(100 * n) / Math.max(1, total)}%` }} /> : null;
+            })}
+          </div>
+          <div class="legend">
+            {MIGRATION_STATES.map((s, i) =>
+              (status.counts[s] ?? 0) > 0 ? (
+                <span key={s} class={`s${i % 8}`}>
+                  {s}: {status.counts[s]}
+                </span>
+              ) : null,
+            )}
+          </div>
+          {status.migration.status === 'running' && (
+            <div class="actions">
+              <ConfirmButton
+                label="Roll back"
+                title="Roll this migration back?"
+                confirmLabel="Roll back"
+                danger
+                onConfirm={async () => {
+                  await rollbackMigration(client, id);
+                  setTick((t) => t + 1);
+                }}
+              >
+                <p>Every device that is not done yet goes back to {status.migration.sourcePeer}: registered and bound there again, removed from the target.</p>
+              </ConfirmButton>
+            </div>
+          )}
+        </div>
+      )}
+      {samples.length > 1 && (
+        <div class="card">
+          <h2>Devices by state over time</h2>
+          <LineChart
+            label="Devices by state over time"
+            times={samples.map((s) => s.at)}
+            series={states.map((state: MigrationState) => ({ name: state, values: samples.map((x) => x.counts[state] ?? 0) }))}
+          />
+        </div>
+      )}
+      <h2>Failures</h2>
+      <Status loaded={report}>
+        {(devices) => {
+          const failed = devices.filter((d) => d.state === 'parked' || d.state === 'expired' || d.lastError);
+          return failed.length === 0 ? (
+            <p class="muted">No device has failed.</p>
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>DevEUI</th>
+                    <th>State</th>
+                    <th>Step</th>
+                    <th>Error</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {failed.map((d) => (
+                    <tr key={d.devEUI}>
+                      <td class="mono">{d.devEUI}</td>
+                      <td>
+                        <span class="badge bad">{d.state}</span>
+                      </td>
+                      <td>{d.failedStep ?? '—'}</td>
+                      <td class="wrap">{d.lastError ?? '—'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          );
+        }}
+      </Status>
+    </>
+  );
+}

@@ -1,0 +1,176 @@
+import { useState } from 'preact/hooks';
+import { useClient } from '../app';
+import { listMigrations, listNetworkServers, planMigration, startMigration, type MigrationPlan, type MigrationRequest } from '../api/endpoints';
+import { messageOf, useLoad } from '../components/async';
+import { formatTime } from '../components/format';
+import { Alert, Status } from '../components/status';
+import { href, navigate } from '../router';
+
+/** Migrations: plan one (a dry run first), start it, and the list of past and running ones. */
+export function Migrations() {
+  const client = useClient();
+  const [list] = useLoad(() => listMigrations(client), []);
+  return (
+    <>
+      <div class="page-head">
+        <h1>Migrations</h1>
+      </div>
+      <div class="grid2">
+        <PlanMigration />
+        <div>
+          <h2 class="section-first">Migrations</h2>
+          <Status loaded={list}>
+            {(items) => (
+              <div class="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Migration</th>
+                      <th>From → to</th>
+                      <th>Status</th>
+                      <th>Started</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.length === 0 && (
+                      <tr>
+                        <td class="empty" colSpan={4}>
+                          No migration yet.
+                        </td>
+                      </tr>
+                    )}
+                    {items.map((m) => (
+                      <tr key={m.id}>
+                        <td class="mono">
+                          <a href={href({ page: 'migration', id: m.id })}>{m.id}</a>
+                        </td>
+                        <td>
+                          {m.sourcePeer} → {m.targetPeer}
+                        </td>
+                        <td>
+                          <span class={`badge ${m.status === 'finished' ? 'ok' : m.status === 'running' ? '' : 'warn'}`}>{m.status}</span>
+                        </td>
+                        <td>{formatTime(m.createdAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </Status>
+        </div>
+      </div>
+    </>
+  );
+}
+
+function PlanMigration() {
+  const client = useClient();
+  const [servers] = useLoad(() => listNetworkServers(client), []);
+  const [source, setSource] = useState('');
+  const [target, setTarget] = useState('');
+  const [strategy, setStrategy] = useState<'overlap' | 'cutover'>('overlap');
+  const [devEUIs, setDevEUIs] = useState('');
+  const [plan, setPlan] = useState<{ request: MigrationRequest; value: MigrationPlan }>();
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const request = (): MigrationRequest => {
+    const list = devEUIs.split(/[\s,;]+/).filter(Boolean);
+    return { sourcePeer: source, targetPeer: target, strategy, selection: list.length ? { kind: 'dev-euis', devEUIs: list } : { kind: 'all' } };
+  };
+  const act = async (fn: () => Promise<void>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await fn();
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const preview = (e: Event) => {
+    e.preventDefault();
+    const r = request();
+    void act(async () => setPlan({ request: r, value: await planMigration(client, r) }));
+  };
+  const start = () => void act(async () => navigate({ page: 'migration', id: (await startMigration(client, plan!.request)).id }));
+  return (
+    <div class="card">
+      <form onSubmit={preview}>
+        <h2>Plan a migration</h2>
+        <Status loaded={servers}>
+          {(list) => (
+            <>
+              <label for="mig-source">From network server</label>
+              <select id="mig-source" value={source} onChange={(e) => (setSource(e.currentTarget.value), setPlan(undefined))} required>
+                <option value="">Choose…</option>
+                {list.map((n) => (
+                  <option key={n.name} value={n.name}>
+                    {n.name} ({n.vendor})
+                  </option>
+                ))}
+              </select>
+              <label for="mig-target">To network server</label>
+              <select id="mig-target" value={target} onChange={(e) => (setTarget(e.currentTarget.value), setPlan(undefined))} required>
+                <option value="">Choose…</option>
+                {list.map((n) => (
+                  <option key={n.name} value={n.name}>
+                    {n.name} ({n.vendor})
+                  </option>
+                ))}
+              </select>
+            </>
+          )}
+        </Status>
+        <label for="mig-strategy">Strategy</label>
+        <select id="mig-strategy" value={strategy} onChange={(e) => (setStrategy(e.currentTarget.value as 'overlap' | 'cutover'), setPlan(undefined))}>
+          <option value="overlap">overlap: both networks may join a device until it joins through the target</option>
+          <option value="cutover">cutover: the target only, at once</option>
+        </select>
+        <label for="mig-devices">Devices (DevEUIs; empty: every device on the source)</label>
+        <textarea id="mig-devices" value={devEUIs} onInput={(e) => (setDevEUIs(e.currentTarget.value), setPlan(undefined))} spellcheck={false} />
+        {error && <Alert kind="error">{error}</Alert>}
+        <div class="actions">
+          <button type="submit" disabled={busy || !source || !target}>
+            Preview (dry run)
+          </button>
+          <button type="button" class="primary" disabled={busy || !plan || plan.value.devEUIs.length === 0} onClick={start}>
+            Start the migration
+          </button>
+        </div>
+      </form>
+      {plan && <PlanPreview plan={plan.value} />}
+    </div>
+  );
+}
+
+function PlanPreview({ plan }: { plan: MigrationPlan }) {
+  return (
+    <div class="plan-preview">
+      <h3>Dry run: nothing has changed yet</h3>
+      <p>
+        {plan.devEUIs.length} device{plan.devEUIs.length === 1 ? '' : 's'} would move
+        {plan.skipped.length > 0 ? `, ${plan.skipped.length} would be skipped` : ''}.
+      </p>
+      {plan.calls.length > 0 && (
+        <ul class="small">
+          {plan.calls.map((c) => (
+            <li key={c.peer}>
+              {c.peer} ({c.vendor}): {c.calls} API calls at {c.ratePerSecond}/s, at least {Math.ceil(c.seconds)} s
+            </li>
+          ))}
+        </ul>
+      )}
+      {plan.skipped.length > 0 && (
+        <ul class="small">
+          {plan.skipped.map((s) => (
+            <li key={s.devEUI}>
+              <span class="mono">{s.devEUI}</span>: {s.reason}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
