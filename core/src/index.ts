@@ -34,3 +34,16 @@ export { VERSION } from './server/version';
 
 export * from './adapters/index';
 export type { PeerAdapterSettings } from './peers/peer-settings';
+
+export { OPERATOR_TENANT, TENANT_ROLES, parseTenantID, parseTenantRoles, TenantExistsError, type Tenant, type TenantID, type TenantRole } from './tenants/tenant';
+export { SCOPES, parseScopes, issueApiKey, type Scope, type ApiKeyRecord, type IssuedApiKey } from './tenants/api-key';
+export { Refusal, REFUSALS, type RefusalCode } from './tenants/refusal';
+export { isInstanceAdmin, type Principal } from './tenants/principal';
+export { TenantService } from './tenants/tenant-service';
+export { ClaimService, type BindingRequest, type NetworkServerRef, type NewOwnerToken } from './claims/claim-service';
+export { ClaimRateLimiter, type ClaimRateLimits } from './claims/claim-rate-limiter';
+export { generateOwnerToken, parseOwnerToken, qrPayload, type OwnerToken, type ProfileID } from './claims/owner-token';
+export { verifyAuditChain, auditHash, type AuditChainCheck } from './store/audit-chain';
+export type { AuditRecord, AuditContext } from './store/audit-event';
+export type { DeviceOwnership, DeviceChange, Activation } from './store/device';
+export type { DeviceFilter, ActivationQuery } from './store/store';

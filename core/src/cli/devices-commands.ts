@@ -80,7 +80,7 @@ export function addDevicesCommands(program: Command): void {
       const s = await importDevices(
         { store: backends.store, vault: backends.vault },
         rows,
-        { nsPeer: flags.ns, asPeer: flags.as ?? null },
+        { kind: 'bound', nsPeer: flags.ns, asPeer: flags.as ?? null },
         importUnit(format),
         transportKEK ? { transportKEK } : {},
       );

@@ -151,6 +151,9 @@ export class JoinEngine {
     if (!device || device.joinEUI !== receiver) {
       return failure('UnknownDevEUI', `no device ${activation.devEUI} with JoinEUI ${receiver}`);
     }
+    if (device.ownership.owner === null) {
+      return failure('NotBound', `device ${activation.devEUI} is not claimed: its owner must claim it and bind it to a network server`);
+    }
     if (device.nsPeer !== peer.name) {
       return failure('NotBound', `device ${activation.devEUI} is not bound to network server ${peer.name}`);
     }
@@ -179,7 +182,7 @@ export class JoinEngine {
         }
         if (attempt > 0) {
           const reread = await this.store.getDevice(activation.devEUI);
-          if (!reread || reread.nsPeer !== peer.name) return failure('NotBound', `device ${activation.devEUI} is no longer bound to ${peer.name}`);
+          if (!reread || reread.ownership.owner === null || reread.nsPeer !== peer.name) return failure('NotBound', `device ${activation.devEUI} is no longer bound to ${peer.name}`);
           device = reread;
         }
         const nonces = activation.nextNonces(device);

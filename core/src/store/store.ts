@@ -1,8 +1,10 @@
 import type { EUI64 } from '../lorawan/identifiers';
 import type { Peer } from '../peers/peer';
 import type { PeerSettings } from '../peers/peer-settings';
-import type { AuditEvent, AuditQuery } from './audit-event';
-import type { Device, JoinCommit, NewDevice } from './device';
+import type { ApiKeyRecord } from '../tenants/api-key';
+import type { Tenant, TenantID } from '../tenants/tenant';
+import type { AuditEvent, AuditQuery, AuditRecord } from './audit-event';
+import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from './device';
 import type { SessionRecord } from './session';
 
 /** A device import hit a DevEUI that already exists: nothing of the batch was written. */
@@ -30,11 +32,30 @@ export type SealedBlobOwner =
 /** Gives a sealed blob's replacement, or null to leave it as it is. */
 export type Resealer = (sealed: Buffer, owner: SealedBlobOwner) => Promise<Buffer | null>;
 
-export interface DeviceListQuery {
-  readonly limit: number;
-  readonly offset: number;
+export interface DeviceFilter {
   /** Only devices bound to this network server peer. */
   readonly nsPeer?: string;
+  /**
+   * Only the devices this tenant holds: those it owns, and those it made that nobody claimed
+   * yet.
+   */
+  readonly holder?: TenantID;
+  /** Only claimed (true) or only unclaimed (false) devices. */
+  readonly claimed?: boolean;
+}
+
+export interface DeviceListQuery extends DeviceFilter {
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export interface ActivationQuery {
+  /** Only devices activated while this tenant owned them. */
+  readonly tenantID?: TenantID;
+  /** Activated at or after. */
+  readonly since: Date;
+  /** Activated before (default: now and later). */
+  readonly until?: Date;
 }
 
 /**
@@ -42,11 +63,25 @@ export interface DeviceListQuery {
  * suite. Writes are durable when the promise resolves.
  */
 export interface Store {
-  /** Inserts all devices or none (one transaction); a duplicate DevEUI throws DeviceExistsError. */
-  insertDevices(devices: readonly NewDevice[]): Promise<void>;
+  /**
+   * Inserts all devices or none (one transaction), with the audit entry if given; a duplicate
+   * DevEUI throws DeviceExistsError.
+   */
+  insertDevices(devices: readonly NewDevice[], audit?: AuditEvent): Promise<void>;
   getDevice(devEUI: EUI64): Promise<Device | null>;
+  /** In DevEUI order. */
   listDevices(query: DeviceListQuery): Promise<Device[]>;
-  countDevices(): Promise<number>;
+  countDevices(filter?: DeviceFilter): Promise<number>;
+  /**
+   * Writes a device's ownership and binding (and bumps its version) if, and only if, it is still
+   * at `change.expectedVersion`, with the audit entry, in one transaction. False: it changed
+   * meanwhile (or is gone); the caller reads it again and decides again.
+   */
+  changeDevice(change: DeviceChange, audit: AuditEvent): Promise<boolean>;
+  /** Deletes a device (and its sessions) with the audit entry; false when there is none. */
+  deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean>;
+  /** Devices' first accepted joins, oldest first. */
+  listActivations(query: ActivationQuery): Promise<Activation[]>;
   /**
    * The nonce check-and-update: writes the commit's nonce state if, and only if, the device is
    * still at `expectedVersion` (one conditional statement, atomic and durable). Returns false
@@ -58,13 +93,26 @@ export interface Store {
   addSession(session: SessionRecord, keep: number): Promise<void>;
   getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null>;
 
-  /** Throws PeerExistsError on a duplicate name or certificate fingerprint. */
-  insertPeer(peer: Peer): Promise<void>;
+  /** Throws PeerExistsError on a duplicate name or certificate fingerprint. Audited when given an entry. */
+  insertPeer(peer: Peer, audit?: AuditEvent): Promise<void>;
   getPeer(name: string): Promise<Peer | null>;
   /** Replaces a peer's settings; false when there is no such peer. */
   updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean>;
   getPeerByFingerprint(certFingerprint: string): Promise<Peer | null>;
-  listPeers(): Promise<Peer[]>;
+  /** By name; only the tenant's when given. */
+  listPeers(tenantID?: TenantID): Promise<Peer[]>;
+
+  /** Throws TenantExistsError on a duplicate id. */
+  insertTenant(tenant: Tenant, audit: AuditEvent): Promise<void>;
+  getTenant(id: TenantID): Promise<Tenant | null>;
+  listTenants(): Promise<Tenant[]>;
+
+  insertApiKey(key: ApiKeyRecord, audit: AuditEvent): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | null>;
+  /** The tenant's keys, revoked ones included, oldest first. */
+  listApiKeys(tenantID: TenantID): Promise<ApiKeyRecord[]>;
+  /** Marks a key revoked (it stops working at once); false when there is no such live key. */
+  revokeApiKey(id: string, at: Date, audit: AuditEvent): Promise<boolean>;
 
   /**
    * The operator's way out of a "DevNonce already used" loop: forgets the device's used
@@ -75,6 +123,10 @@ export interface Store {
   resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null>;
   /** Audit entries, newest first. */
   listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Appends an entry to the audit trail (hash-chained to the one before it). */
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** The audit trail as stored, with its chain: entries with an id above `afterID`, ascending. */
+  readAuditChain(afterID: number, limit: number): Promise<AuditRecord[]>;
 
   /** Store reachable and usable (for readiness). */
   /**

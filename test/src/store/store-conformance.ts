@@ -3,6 +3,11 @@ import { DEFAULT_PEER_SETTINGS, DeviceExistsError, PeerExistsError, type Applica
 import { parseEUI64, parseNetID } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, MAX_DEV_NONCE, MAX_JOIN_NONCE } from '../../../core/src/lorawan/nonces';
 import { nextJoinNonce } from '../../../core/src/join/next-join-nonce';
+import { issueApiKey } from '../../../core/src/tenants/api-key';
+import { OPERATOR_TENANT, TenantExistsError, type TenantID } from '../../../core/src/tenants/tenant';
+import { verifyAuditChain } from '../../../core/src/store/audit-chain';
+import type { AuditEvent } from '../../../core/src/store/audit-event';
+import type { DeviceChange } from '../../../core/src/store/device';
 
 /**
  * The store contract (design.md, "Store contract"): every Store implementation passes this
@@ -68,6 +73,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         kekLabel: `${base}-kek`,
         sealedKEK: randomBytes(46),
         settings: DEFAULT_PEER_SETTINGS,
+        tenantID: OPERATOR_TENANT,
         createdAt: new Date(1_700_000_000_123),
         netID: parseNetID('000013'),
         nsID: parseEUI64('0000000000000013'),
@@ -360,6 +366,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         kekLabel: 'my-as-kek',
         sealedKEK: randomBytes(46),
         settings: DEFAULT_PEER_SETTINGS,
+        tenantID: OPERATOR_TENANT,
         createdAt: new Date(1_700_000_000_456),
         asID: 'as.example.com',
       };
@@ -406,14 +413,14 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       await store.insertDevices([newDevice(81)]);
       expect(await store.commitJoin({ ...commit(eui(81), 0, 9), nonces: { lastDevNonce: devNonce(40), usedDevNonces: [devNonce(7), devNonce(40)], lastJoinNonce: joinNonce(9), lastRJCount1: 3 } })).toBe(true);
       const at = new Date(1_700_000_100_000);
-      const reset = await store.resetDevNonces(eui(81), { at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } });
+      const reset = await store.resetDevNonces(eui(81), { at, actor: 'cli:test', tenantID: 'operator', source: 'cli@host', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } });
       expect(reset?.nonces).toEqual({ lastDevNonce: null, usedDevNonces: [], lastJoinNonce: 9, lastRJCount1: 3 });
       expect(reset?.version).toBe(2);
       const events = await store.listAuditEvents({ devEUI: eui(81), limit: 10 });
-      expect(events).toEqual([{ at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } }]);
+      expect(events).toEqual([{ at, actor: 'cli:test', tenantID: 'operator', source: 'cli@host', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } }]);
       expect((await store.listAuditEvents({ limit: 1000 })).some((e) => e.devEUI === eui(81))).toBe(true);
       // An unknown device: nothing reset, nothing audited.
-      expect(await store.resetDevNonces(eui(82), { at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(82), detail: {} })).toBeNull();
+      expect(await store.resetDevNonces(eui(82), { at, actor: 'cli:test', tenantID: null, source: null, action: 'device.dev-nonce.reset', devEUI: eui(82), detail: {} })).toBeNull();
       expect(await store.listAuditEvents({ devEUI: eui(82), limit: 10 })).toEqual([]);
     });
 
@@ -449,6 +456,136 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await store.getSession(eui(90), pruned.sessionKeyID)).toBeNull();
       // Nothing to replace: nothing replaced.
       expect(await store.resealAll(async () => null)).toBe(0);
+    });
+
+    const audit = (action: string, devEUI: EUI64 | null = null, tenantID: string | null = null): AuditEvent => ({
+      at: new Date(),
+      actor: `test:${tag}`,
+      tenantID,
+      source: '127.0.0.1',
+      action,
+      devEUI,
+      detail: { run: tag },
+    });
+    const tenantOf = (base: string): TenantID => `${base}-${tag}` as TenantID;
+    const change = (d: { devEUI: EUI64; version: number }, fields: Partial<DeviceChange>): DeviceChange => ({
+      devEUI: d.devEUI,
+      expectedVersion: d.version,
+      owner: null,
+      ownerTokenHash: null,
+      nsPeer: null,
+      asPeer: null,
+      locked: false,
+      claimedAt: null,
+      ...fields,
+    });
+
+    test('tenants/insert (audited), get, list; a duplicate id is TenantExistsError', async () => {
+      const t = { id: tenantOf('maker'), name: 'Maker Inc.', roles: ['manufacturer', 'owner'] as const, createdAt: new Date(1_700_000_000_789) };
+      await store.insertTenant({ ...t, roles: [...t.roles] }, audit('tenant.add', null, t.id));
+      expect(await store.getTenant(t.id)).toEqual({ ...t, roles: ['manufacturer', 'owner'] });
+      expect((await store.listTenants()).map((x) => x.id)).toEqual(expect.arrayContaining([t.id, OPERATOR_TENANT]));
+      expect(await store.getTenant(tenantOf('nobody'))).toBeNull();
+      expect(await thrown(store.insertTenant({ ...t, roles: ['owner'] }, audit('tenant.add')))).toBeInstanceOf(TenantExistsError);
+      expect((await store.listAuditEvents({ tenantID: t.id, limit: 10 })).map((e) => e.action)).toEqual(['tenant.add']);
+    });
+
+    test('tenants/the operator tenant exists from the start, with the admin role', async () => {
+      expect((await store.getTenant(OPERATOR_TENANT))?.roles).toContain('admin');
+    });
+
+    test('api keys/stored hashed, listed per tenant, revoked once', async () => {
+      const tenantID = tenantOf('keys');
+      await store.insertTenant({ id: tenantID, name: 'k', roles: ['owner'], createdAt: new Date() }, audit('tenant.add'));
+      const issued = issueApiKey(tenantID, ['devices:read', 'claims'], 'ci');
+      await store.insertApiKey(issued.record, audit('api-key.add', null, tenantID));
+      expect(await store.getApiKey(issued.record.id)).toEqual(issued.record);
+      expect(JSON.stringify(await store.getApiKey(issued.record.id))).not.toContain(issued.key.split('_')[2]!);
+      expect(await store.listApiKeys(tenantID)).toEqual([issued.record]);
+      const at = new Date(1_700_000_500_000);
+      expect(await store.revokeApiKey(issued.record.id, at, audit('api-key.revoke', null, tenantID))).toBe(true);
+      expect((await store.getApiKey(issued.record.id))?.revokedAt).toEqual(at);
+      expect(await store.revokeApiKey(issued.record.id, at, audit('api-key.revoke', null, tenantID))).toBe(false);
+      expect((await store.listAuditEvents({ tenantID, limit: 10 })).map((e) => e.action)).toEqual(['api-key.revoke', 'api-key.add']);
+    });
+
+    test('ownership/a device without ownership is the operator\'s, claimed; a pre-provisioned one is unclaimed, unbound, with its token hash', async () => {
+      const maker = tenantOf('own-maker');
+      await store.insertDevices([
+        newDevice(100, { nsPeer: nsName('ns-eu') }),
+        newDevice(101, { nsPeer: null, ownership: { manufacturer: maker, owner: null, ownerTokenHash: 'salt:hash', profileID: 'AABB0001' } }),
+      ], audit('device.import', null, maker));
+      const operators = (await store.getDevice(eui(100)))!;
+      expect(operators.ownership).toMatchObject({ manufacturer: OPERATOR_TENANT, owner: OPERATOR_TENANT, ownerTokenHash: null, locked: false, activatedAt: null });
+      expect(operators.ownership.claimedAt).toBeInstanceOf(Date);
+      expect((await store.getDevice(eui(101)))!.ownership).toEqual({
+        manufacturer: maker, owner: null, ownerTokenHash: 'salt:hash', profileID: 'AABB0001', locked: false, claimedAt: null, activatedAt: null, activatedTenant: null,
+      });
+      expect((await store.listAuditEvents({ tenantID: maker, limit: 5 })).map((e) => e.action)).toEqual(['device.import']);
+      // A device that is not claimed cannot be bound.
+      expect(await thrown(store.insertDevices([newDevice(102, { nsPeer: nsName('ns-eu'), ownership: { manufacturer: maker, owner: null, ownerTokenHash: null, profileID: '00000000' } })]))).toBeInstanceOf(TypeError);
+      expect(await store.getDevice(eui(102))).toBeNull();
+    });
+
+    test('ownership/changeDevice writes at the expected version only, with its audit entry; holder and claimed filters', async () => {
+      const maker = tenantOf('chg-maker');
+      const owner = tenantOf('chg-owner');
+      await store.insertDevices([103, 104, 105].map((i) => newDevice(i, { nsPeer: null, ownership: { manufacturer: maker, owner: null, ownerTokenHash: `t${i}`, profileID: '00000000' } })));
+      const d = (await store.getDevice(eui(103)))!;
+      const claimedAt = new Date(1_700_000_900_000);
+      expect(await store.changeDevice(change(d, { owner, ownerTokenHash: 'new', nsPeer: nsName('ns-eu'), asPeer: nsName('my-as'), locked: true, claimedAt }), audit('device.claim', d.devEUI, owner))).toBe(true);
+      // A stale version writes nothing, and audits nothing.
+      expect(await store.changeDevice(change(d, { owner: maker }), audit('device.stale', d.devEUI, owner))).toBe(false);
+      expect(await store.changeDevice(change({ devEUI: eui(199), version: 0 }, {}), audit('device.none', eui(199), owner))).toBe(false);
+      const after = (await store.getDevice(eui(103)))!;
+      expect(after).toMatchObject({ version: d.version + 1, nsPeer: nsName('ns-eu'), asPeer: nsName('my-as') });
+      expect(after.ownership).toMatchObject({ owner, ownerTokenHash: 'new', locked: true, claimedAt, manufacturer: maker });
+      expect((await store.listAuditEvents({ devEUI: d.devEUI, limit: 5 })).map((e) => e.action)).toEqual(['device.claim']);
+
+      const held = async (t: TenantID, claimed?: boolean): Promise<EUI64[]> =>
+        (await store.listDevices({ limit: 100, offset: 0, holder: t, ...(claimed === undefined ? {} : { claimed }) })).map((x) => x.devEUI);
+      expect(await held(owner)).toEqual([eui(103)]);
+      expect(await held(maker)).toEqual([eui(104), eui(105)]);
+      expect(await held(maker, true)).toEqual([]);
+      expect(await store.countDevices({ holder: maker })).toBe(2);
+      expect(await store.countDevices({ holder: owner, claimed: true })).toBe(1);
+      expect(await store.countDevices({ holder: owner, nsPeer: nsName('ns-eu') })).toBe(1);
+    });
+
+    test('ownership/deleteDevice deletes with its audit entry; false for none', async () => {
+      await store.insertDevices([newDevice(106)]);
+      await store.addSession(session(eui(106), 1), 10);
+      expect(await store.deleteDevice(eui(106), audit('device.delete', eui(106)))).toBe(true);
+      expect(await store.getDevice(eui(106))).toBeNull();
+      expect(await store.deleteDevice(eui(106), audit('device.delete.again', eui(106)))).toBe(false);
+      expect((await store.listAuditEvents({ devEUI: eui(106), limit: 5 })).map((e) => e.action)).toEqual(['device.delete']);
+    });
+
+    test('usage/the first accepted join activates a device, charged to its owner then; later joins change nothing', async () => {
+      const owner = tenantOf('usage');
+      await store.insertDevices([newDevice(107, { nsPeer: null, ownership: { manufacturer: owner, owner, ownerTokenHash: null, profileID: '00000000' } }), newDevice(108)]);
+      const first = new Date(1_800_000_000_000);
+      expect(await store.commitJoin({ ...commit(eui(107), 0, 1), joinedAt: first })).toBe(true);
+      expect(await store.commitJoin({ ...commit(eui(107), 1, 2), joinedAt: new Date(1_800_000_500_000) })).toBe(true);
+      const d = (await store.getDevice(eui(107)))!;
+      expect(d.ownership.activatedAt).toEqual(first);
+      expect(d.ownership.activatedTenant).toBe(owner);
+      expect(await store.listActivations({ tenantID: owner, since: new Date(0) })).toEqual([{ devEUI: eui(107), joinEUI: d.joinEUI, tenantID: owner, activatedAt: first }]);
+      expect(await store.listActivations({ tenantID: owner, since: new Date(first.getTime() + 1) })).toEqual([]);
+      expect(await store.listActivations({ tenantID: owner, since: new Date(0), until: first })).toEqual([]);
+      expect((await store.getDevice(eui(108)))!.ownership.activatedAt).toBeNull();
+    });
+
+    test('audit/every entry is chained to the one before it; the whole chain verifies', async () => {
+      await store.appendAudit(audit('test.one'));
+      await Promise.all([1, 2, 3, 4, 5].map((i) => store.appendAudit(audit(`test.concurrent.${i}`))));
+      const chain = await store.readAuditChain(0, 1_000_000);
+      expect(chain.length).toBeGreaterThanOrEqual(6);
+      chain.forEach((r, i) => {
+        expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
+        if (i > 0) expect(r.prevHash).toBe(chain[i - 1]!.hash);
+      });
+      expect(await verifyAuditChain((after, limit) => store.readAuditChain(after, limit), 7)).toEqual({ ok: true, entries: chain.length });
     });
 
     test('durability/everything survives close and reopen; close is idempotent', async () => {

@@ -84,6 +84,53 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_by_device ON audit_events (dev_eui, id);
     `,
   },
+  {
+    version: 3,
+    name: 'tenants, API keys, device ownership and claims, hash-chained audit trail, activations',
+    up: `
+      CREATE TABLE tenants (
+        id         TEXT        NOT NULL PRIMARY KEY,
+        name       TEXT        NOT NULL,
+        roles      TEXT        NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL
+      );
+      INSERT INTO tenants (id, name, roles, created_at) VALUES ('operator', 'Operator', '["manufacturer","owner","admin"]', now());
+
+      CREATE TABLE api_keys (
+        id          TEXT        NOT NULL PRIMARY KEY,
+        tenant_id   TEXT        NOT NULL REFERENCES tenants (id),
+        scopes      TEXT        NOT NULL,
+        label       TEXT        NOT NULL,
+        secret_hash TEXT        NOT NULL,
+        created_at  TIMESTAMPTZ NOT NULL,
+        revoked_at  TIMESTAMPTZ
+      );
+      CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, id);
+
+      ALTER TABLE devices ADD COLUMN manufacturer_tenant TEXT NOT NULL DEFAULT 'operator';
+      ALTER TABLE devices ADD COLUMN owner_tenant TEXT;
+      ALTER TABLE devices ADD COLUMN owner_token_hash TEXT;
+      ALTER TABLE devices ADD COLUMN profile_id TEXT NOT NULL DEFAULT '00000000';
+      ALTER TABLE devices ADD COLUMN locked BOOLEAN NOT NULL DEFAULT FALSE;
+      ALTER TABLE devices ADD COLUMN claimed_at TIMESTAMPTZ;
+      ALTER TABLE devices ADD COLUMN activated_at TIMESTAMPTZ;
+      ALTER TABLE devices ADD COLUMN activated_tenant TEXT;
+      UPDATE devices SET owner_tenant = 'operator', claimed_at = created_at;
+      UPDATE devices SET activated_at = last_join_at, activated_tenant = 'operator' WHERE last_join_at IS NOT NULL;
+      ALTER TABLE devices ADD CONSTRAINT devices_unclaimed_unbound CHECK (owner_tenant IS NOT NULL OR (ns_peer IS NULL AND as_peer IS NULL));
+      CREATE INDEX devices_by_owner ON devices (owner_tenant, dev_eui);
+      CREATE INDEX devices_by_manufacturer ON devices (manufacturer_tenant, dev_eui);
+      CREATE INDEX devices_by_activation ON devices (activated_tenant, activated_at);
+
+      ALTER TABLE peers ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'operator';
+
+      ALTER TABLE audit_events ADD COLUMN tenant_id TEXT;
+      ALTER TABLE audit_events ADD COLUMN source TEXT;
+      ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
+      ALTER TABLE audit_events ADD COLUMN hash TEXT;
+      CREATE INDEX audit_events_by_tenant ON audit_events (tenant_id, id);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

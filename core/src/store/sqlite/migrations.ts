@@ -76,6 +76,55 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_by_device ON audit_events (dev_eui, id);
     `,
   },
+  {
+    version: 3,
+    name: 'tenants, API keys, device ownership and claims, hash-chained audit trail, activations',
+    up: `
+      CREATE TABLE tenants (
+        id         TEXT    NOT NULL PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        roles      TEXT    NOT NULL,  -- JSON array
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO tenants (id, name, roles, created_at)
+        VALUES ('operator', 'Operator', '["manufacturer","owner","admin"]', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+
+      CREATE TABLE api_keys (
+        id          TEXT    NOT NULL PRIMARY KEY,
+        tenant_id   TEXT    NOT NULL REFERENCES tenants (id),
+        scopes      TEXT    NOT NULL,  -- JSON array
+        label       TEXT    NOT NULL,
+        secret_hash TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+      ) STRICT;
+      CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, id);
+
+      -- Devices that existed are the operator's, claimed when they were imported.
+      ALTER TABLE devices ADD COLUMN manufacturer_tenant TEXT NOT NULL DEFAULT 'operator';
+      ALTER TABLE devices ADD COLUMN owner_tenant TEXT;
+      ALTER TABLE devices ADD COLUMN owner_token_hash TEXT;
+      ALTER TABLE devices ADD COLUMN profile_id TEXT NOT NULL DEFAULT '00000000';
+      ALTER TABLE devices ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE devices ADD COLUMN claimed_at INTEGER;
+      ALTER TABLE devices ADD COLUMN activated_at INTEGER;
+      ALTER TABLE devices ADD COLUMN activated_tenant TEXT;
+      UPDATE devices SET owner_tenant = 'operator', claimed_at = created_at;
+      UPDATE devices SET activated_at = last_join_at, activated_tenant = 'operator' WHERE last_join_at IS NOT NULL;
+      CREATE INDEX devices_by_owner ON devices (owner_tenant, dev_eui);
+      CREATE INDEX devices_by_manufacturer ON devices (manufacturer_tenant, dev_eui);
+      CREATE INDEX devices_by_activation ON devices (activated_tenant, activated_at);
+
+      ALTER TABLE peers ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'operator';
+
+      -- Rows written before the chain get their hashes when the store is opened.
+      ALTER TABLE audit_events ADD COLUMN tenant_id TEXT;
+      ALTER TABLE audit_events ADD COLUMN source TEXT;
+      ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
+      ALTER TABLE audit_events ADD COLUMN hash TEXT;
+      CREATE INDEX audit_events_by_tenant ON audit_events (tenant_id, id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

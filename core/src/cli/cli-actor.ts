@@ -1,0 +1,14 @@
+import * as os from 'node:os';
+import type { AuditContext } from '../store/audit-event';
+import { OPERATOR_TENANT } from '../tenants/tenant';
+
+/** Who runs the local CLI, as the audit trail records it: the operator, on this host. */
+export function cliAuditContext(): AuditContext {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry (containers): keep "unknown"
+  }
+  return { actor: `cli:${user}@${os.hostname()}`, tenantID: OPERATOR_TENANT, source: `cli@${os.hostname()}` };
+}
