@@ -70,7 +70,12 @@ export function addDeviceMaintenanceCommands(program: Command): void {
         say(JSON.stringify(events, null, 2));
         return;
       }
-      say(table(['AT', 'ACTOR', 'ACTION', 'DEVEUI', 'DETAIL'], events.map((e) => [e.at.toISOString(), e.actor, e.action, e.devEUI ?? '-', JSON.stringify(e.detail)])));
+      say(
+        table(
+          ['AT', 'ACTOR', 'TENANT', 'FROM', 'ACTION', 'DEVEUI', 'DETAIL'],
+          events.map((e) => [e.at.toISOString(), e.actor, e.tenantID ?? '-', e.source ?? '-', e.action, e.devEUI ?? '-', JSON.stringify(e.detail)]),
+        ),
+      );
     } finally {
       await backends.close();
     }

@@ -55,6 +55,14 @@ export class JoineryMetrics {
     registers: [this.registry],
   });
 
+  /** Claims refused for a wrong owner token, or refused unheard while rate-limited. */
+  readonly claimFailures = new Counter({
+    name: 'joinery_claim_failures_total',
+    help: 'Claims refused: a wrong owner token (wrong-token), or too many of them for the device or tenant (rate-limited)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   /** Joins refused for a DevNonce (or rejoin counter) already used: a device reset, or a replay. */
   readonly devNonceRefusals = new Counter({
     name: 'joinery_dev_nonce_refusals_total',
