@@ -4,83 +4,94 @@ import type { ApiClient } from './client';
 export interface Identity {
   readonly tenant: { readonly id: string; readonly name: string; readonly roles: readonly string[] };
   readonly scopes: readonly string[];
+  readonly actor: string;
 }
 
 export function whoami(client: ApiClient): Promise<Identity> {
   return client.get<Identity>('/whoami');
 }
 
-export interface DeviceBinding {
-  readonly netID?: string | null;
-  readonly nsID?: string | null;
-  readonly networkServer?: string | null;
-  readonly applicationServer?: string | null;
-}
-
-/** A device as the admin API shows it (identities, binding and nonces' dates: never a key). */
-export interface DeviceSummary {
+/** A device as the admin API shows it: identities, ownership, binding, last join. Never a key or a token. */
+export interface Device {
   readonly devEUI: string;
   readonly joinEUI: string;
   readonly macVersion: string;
-  readonly owner?: string | null;
-  readonly binding?: DeviceBinding | null;
-  readonly lastJoinAt?: string | null;
-  readonly lastNetwork?: string | null;
+  readonly profileID: string;
+  readonly manufacturer: string;
+  readonly owner: string | null;
+  readonly claimed: boolean;
+  readonly locked: boolean;
+  readonly networkServer: string | null;
+  readonly applicationServer: string | null;
+  readonly claimedAt: string | null;
+  readonly activatedAt: string | null;
+  readonly lastJoinAt: string | null;
+  readonly lastJoinNetworkServer: string | null;
+  readonly createdAt: string;
 }
 
-export interface Page<T> {
-  readonly items: readonly T[];
+export interface DevicePage {
+  readonly devices: readonly Device[];
   readonly total: number;
 }
 
-export function listDevices(client: ApiClient, query: { search?: string; limit: number; offset: number }): Promise<Page<DeviceSummary>> {
-  return client.get<Page<DeviceSummary>>('/devices', query);
+/** The API's largest page: what a search looks through (the list route has no text search). */
+export const SEARCH_LIMIT = 10_000;
+
+export function listDevices(client: ApiClient, query: { limit: number; offset: number; networkServer?: string }): Promise<DevicePage> {
+  return client.get<DevicePage>('/devices', query);
 }
 
-export function getDevice(client: ApiClient, devEUI: string): Promise<DeviceSummary> {
-  return client.get<DeviceSummary>(`/devices/${devEUI}`);
+export function getDevice(client: ApiClient, devEUI: string): Promise<Device> {
+  return client.get<Device>(`/devices/${devEUI}`);
 }
 
-export interface JoinRecord {
-  readonly at: string;
-  readonly network: string;
-  readonly result: string;
+/** A device's join state: nonces and its last join (never a key). */
+export interface DeviceSession {
+  readonly devEUI: string;
+  readonly lastDevNonce: number | null;
+  readonly usedDevNonces: number;
+  readonly lastJoinNonce: number | null;
+  readonly lastRJCount1: number | null;
+  readonly lastJoinAt: string | null;
+  readonly lastJoinNetworkServer: string | null;
+  readonly activatedAt: string | null;
 }
 
-export function deviceJoins(client: ApiClient, devEUI: string): Promise<readonly JoinRecord[]> {
-  return client.get<readonly JoinRecord[]>(`/devices/${devEUI}/joins`);
+export function deviceSession(client: ApiClient, devEUI: string): Promise<DeviceSession> {
+  return client.get<DeviceSession>(`/devices/${devEUI}/session`);
 }
 
-export function resetDevNonce(client: ApiClient, devEUI: string, reason: string): Promise<void> {
-  return client.post<void>(`/devices/${devEUI}/dev-nonce-reset`, { reason });
+export function resetDevNonce(client: ApiClient, devEUI: string, reason: string): Promise<Device> {
+  return client.post<Device>(`/devices/${devEUI}/dev-nonce-reset`, { reason });
 }
 
-export function claimDevice(client: ApiClient, devEUI: string, ownerToken: string): Promise<DeviceSummary> {
-  return client.post<DeviceSummary>(`/devices/${devEUI}/claim`, { ownerToken });
+export function claimDevice(client: ApiClient, devEUI: string, ownerToken: string): Promise<Device> {
+  return client.post<Device>('/claims', { devEUI, ownerToken });
 }
 
-export function bindDevice(client: ApiClient, devEUI: string, binding: { networkServer: string; applicationServer?: string }): Promise<DeviceSummary> {
-  return client.put<DeviceSummary>(`/devices/${devEUI}/binding`, binding);
+export function bindDevice(client: ApiClient, devEUI: string, binding: { networkServer: string; applicationServer: string | null }): Promise<Device> {
+  return client.put<Device>(`/devices/${devEUI}/binding`, binding);
 }
 
-export interface NetworkServer {
+export interface Peer {
   readonly name: string;
-  readonly netID: string;
+  readonly kind: 'ns' | 'as';
+  readonly tenant: string;
+  readonly netID?: string;
   readonly nsID?: string | null;
-  readonly vendor: string;
+  readonly vendor?: string;
+  readonly asID?: string;
+  readonly kekLabel: string;
+  readonly createdAt: string;
 }
 
-export interface ApplicationServer {
-  readonly name: string;
-  readonly asID: string;
+export async function listNetworkServers(client: ApiClient): Promise<readonly Peer[]> {
+  return (await client.get<{ peers: readonly Peer[] }>('/network-servers')).peers;
 }
 
-export function listNetworkServers(client: ApiClient): Promise<readonly NetworkServer[]> {
-  return client.get<readonly NetworkServer[]>('/network-servers');
-}
-
-export function listApplicationServers(client: ApiClient): Promise<readonly ApplicationServer[]> {
-  return client.get<readonly ApplicationServer[]>('/application-servers');
+export async function listApplicationServers(client: ApiClient): Promise<readonly Peer[]> {
+  return (await client.get<{ peers: readonly Peer[] }>('/application-servers')).peers;
 }
 
 export const VENDORS = ['chirpstack', 'the-things-stack', 'actility', 'loriot', 'orbiwise', 'generic'] as const;
@@ -92,27 +103,29 @@ export interface NewNetworkServer {
   readonly vendor: string;
 }
 
-/** The credential bundle: file name → content, and what to do with it. */
-export interface CredentialBundle {
-  readonly files: Readonly<Record<string, string>>;
-  readonly instructions: string;
+/** A registered peer and its credential bundle: file name → content (shown only once). */
+export interface CreatedPeer {
+  readonly peer: Peer;
+  readonly bundle: Readonly<Record<string, string>>;
 }
 
-export function addNetworkServer(client: ApiClient, ns: NewNetworkServer): Promise<CredentialBundle> {
-  return client.post<CredentialBundle>('/network-servers', ns);
+export function addNetworkServer(client: ApiClient, ns: NewNetworkServer): Promise<CreatedPeer> {
+  return client.post<CreatedPeer>('/network-servers', ns);
 }
 
-export interface MonthlyUsage {
-  readonly month: string;
+export interface UsageReport {
   readonly activated: number;
+  readonly devices: readonly { readonly devEUI: string; readonly joinEUI: string; readonly tenant: string; readonly activatedAt: string }[];
 }
 
-export function usage(client: ApiClient): Promise<readonly MonthlyUsage[]> {
-  return client.get<readonly MonthlyUsage[]>('/usage');
+/** Devices activated (first accepted join) since a date (YYYY-MM-DD). */
+export function usage(client: ApiClient, since: string): Promise<UsageReport> {
+  return client.get<UsageReport>('/usage', { since });
 }
 
-export function usageCSV(client: ApiClient): Promise<Blob> {
-  return client.download('/usage', { format: 'csv' });
+/** The same as the API's CSV: one line per activated device. */
+export function usageCSV(client: ApiClient, since: string): Promise<Blob> {
+  return client.download('/usage', { since, format: 'csv' });
 }
 
 export const MIGRATION_STATES = ['planned', 'registered', 'rebound', 'joined', 'removed', 'done', 'expired', 'parked', 'returning', 'rolled-back'] as const;

@@ -1,19 +1,39 @@
+import type { RefObject } from 'preact';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+
 /**
  * Two small charts drawn as inline SVG (no canvas, no inline styles: colours come from the
- * stylesheet's series classes s0..s7, so they work under the Content-Security-Policy).
+ * stylesheet's series classes s0..s7, so they work under the Content-Security-Policy). The
+ * drawing is as wide as its frame, in CSS pixels, so text stays the same size on any screen.
  */
-const W = 640;
-const H = 240;
-const PAD = { left: 44, right: 12, top: 12, bottom: 28 };
+const H = 220;
+const PAD = { left: 40, right: 12, top: 12, bottom: 28 };
 
-function niceMax(v: number): number {
-  if (v <= 5) return 5;
-  const p = 10 ** Math.floor(Math.log10(v));
-  return Math.ceil(v / p) * p;
+/** The frame's width, followed as it changes. */
+function useWidth(): [RefObject<HTMLDivElement | null>, number] {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(640);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => setWidth(Math.max(200, Math.floor(el.clientWidth))));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width];
 }
 
-function YAxis({ max }: { max: number }) {
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => Math.round(max * f));
+/** An axis top and a whole step: at most 5 gridlines, at round numbers. */
+function scale(v: number): { max: number; step: number } {
+  const raw = Math.max(1, v) / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p);
+  return { max: Math.max(step, Math.ceil(v / step) * step), step };
+}
+
+function YAxis({ max, step, W }: { max: number; step: number; W: number }) {
+  const ticks: number[] = [];
+  for (let t = 0; t <= max; t += step) ticks.push(t);
   const y = (v: number) => PAD.top + (H - PAD.top - PAD.bottom) * (1 - v / max);
   return (
     <g>
@@ -32,30 +52,34 @@ function YAxis({ max }: { max: number }) {
 
 /** One bar per label (e.g. activated devices per month). */
 export function BarChart({ data, label }: { data: readonly { readonly label: string; readonly value: number }[]; label: string }) {
-  const max = niceMax(Math.max(0, ...data.map((d) => d.value)));
+  const [ref, W] = useWidth();
+  const { max, step } = scale(Math.max(0, ...data.map((d) => d.value)));
   const slot = (W - PAD.left - PAD.right) / Math.max(1, data.length);
-  const bar = Math.min(48, slot * 0.7);
+  const bar = Math.min(40, slot * 0.7);
   const h = (v: number) => (H - PAD.top - PAD.bottom) * (v / max);
-  const every = Math.ceil(data.length / 12);
+  // Labels at least 64 px apart.
+  const every = Math.max(1, Math.ceil(64 / slot));
   return (
-    <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
-      <YAxis max={max} />
-      {data.map((d, i) => {
-        const x = PAD.left + slot * i + (slot - bar) / 2;
-        return (
-          <g key={d.label}>
-            <rect class="s0" x={x} y={H - PAD.bottom - h(d.value)} width={bar} height={h(d.value)} rx={2}>
-              <title>{`${d.label}: ${d.value}`}</title>
-            </rect>
-            {i % every === 0 && (
-              <text x={x + bar / 2} y={H - PAD.bottom + 16} text-anchor="middle">
-                {d.label}
-              </text>
-            )}
-          </g>
-        );
-      })}
-    </svg>
+    <div ref={ref} class="chart-frame">
+      <svg class="chart" width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
+        <YAxis max={max} step={step} W={W} />
+        {data.map((d, i) => {
+          const x = PAD.left + slot * i + (slot - bar) / 2;
+          return (
+            <g key={d.label}>
+              <rect class="s0" x={x} y={H - PAD.bottom - h(d.value)} width={bar} height={h(d.value)} rx={2}>
+                <title>{`${d.label}: ${d.value}`}</title>
+              </rect>
+              {(data.length - 1 - i) % every === 0 && (
+                <text x={x + bar / 2} y={H - PAD.bottom + 16} text-anchor="middle">
+                  {d.label}
+                </text>
+              )}
+            </g>
+          );
+        })}
+      </svg>
+    </div>
   );
 }
 
@@ -66,16 +90,17 @@ export interface Series {
 
 /** Lines over time (e.g. devices per migration state); `times` in milliseconds. */
 export function LineChart({ times, series, label }: { times: readonly number[]; series: readonly Series[]; label: string }) {
-  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
+  const [ref, W] = useWidth();
+  const { max, step } = scale(Math.max(0, ...series.flatMap((s) => s.values)));
   const t0 = times[0] ?? 0;
   const span = Math.max(1, (times[times.length - 1] ?? 0) - t0);
   const x = (t: number) => PAD.left + (W - PAD.left - PAD.right) * ((t - t0) / span);
   const y = (v: number) => PAD.top + (H - PAD.top - PAD.bottom) * (1 - v / max);
   const seconds = (t: number) => `${Math.round((t - t0) / 1000)} s`;
   return (
-    <>
-      <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
-        <YAxis max={max} />
+    <div ref={ref} class="chart-frame">
+      <svg class="chart" width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
+        <YAxis max={max} step={step} W={W} />
         {times.length > 0 && (
           <>
             <text x={PAD.left} y={H - PAD.bottom + 16} text-anchor="start">
@@ -97,6 +122,6 @@ export function LineChart({ times, series, label }: { times: readonly number[]; 
           </span>
         ))}
       </div>
-    </>
+    </div>
   );
 }

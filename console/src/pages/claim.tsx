@@ -184,7 +184,7 @@ function Bind({ devEUI }: { devEUI: string | undefined }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
-      await bindDevice(client, target, { networkServer: ns, ...(as ? { applicationServer: as } : {}) });
+      await bindDevice(client, target, { networkServer: ns, applicationServer: as || null });
       setResult({ kind: 'success', text: `Device ${target} may now join through ${ns}.` });
     } catch (err) {
       setResult({ kind: 'error', text: messageOf(err) });

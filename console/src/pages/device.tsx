@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { deviceJoins, getDevice, resetDevNonce } from '../api/endpoints';
+import { deviceSession, getDevice, resetDevNonce } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { ConfirmButton } from '../components/confirm-button';
 import { formatTime, orDash } from '../components/format';
@@ -11,7 +11,7 @@ import { bindingText } from './devices';
 export function DevicePage({ devEUI }: { devEUI: string }) {
   const client = useClient();
   const [device, reloadDevice] = useLoad(() => getDevice(client, devEUI), [devEUI]);
-  const [joins, reloadJoins] = useLoad(() => deviceJoins(client, devEUI), [devEUI]);
+  const [session, reloadSession] = useLoad(() => deviceSession(client, devEUI), [devEUI]);
   const [done, setDone] = useState<string>();
   return (
     <>
@@ -32,14 +32,18 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
               <dd class="mono">{d.joinEUI}</dd>
               <dt>MAC version</dt>
               <dd>{d.macVersion}</dd>
+              <dt>Profile</dt>
+              <dd class="mono">{d.profileID}</dd>
+              <dt>Maker</dt>
+              <dd>{d.manufacturer}</dd>
               <dt>Owner</dt>
-              <dd>{orDash(d.owner)}</dd>
+              <dd>{d.owner ? `${d.owner} (claimed ${formatTime(d.claimedAt)})` : 'not claimed'}</dd>
               <dt>Binding</dt>
               <dd>{bindingText(d)}</dd>
               <dt>Last join</dt>
               <dd>{formatTime(d.lastJoinAt)}</dd>
-              <dt>Last network</dt>
-              <dd>{orDash(d.lastNetwork)}</dd>
+              <dt>Activated</dt>
+              <dd>{formatTime(d.activatedAt)}</dd>
             </dl>
             <div class="actions">
               <ConfirmButton
@@ -52,7 +56,7 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
                   await resetDevNonce(client, devEUI, reason);
                   setDone('The DevNonces this device used are forgotten: its next join is accepted whatever its DevNonce. Its JoinNonce is unchanged.');
                   reloadDevice();
-                  reloadJoins();
+                  reloadSession();
                 }}
               >
                 <p>
@@ -64,38 +68,47 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
           </div>
         )}
       </Status>
-      <h2>Join history</h2>
-      <Status loaded={joins}>
-        {(list) => (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Network</th>
-                  <th>Result</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.length === 0 && (
+      <h2>Joins</h2>
+      <Status loaded={session}>
+        {(j) => (
+          <>
+            <div class="table-wrap">
+              <table>
+                <thead>
                   <tr>
-                    <td class="empty" colSpan={3}>
-                      No join yet.
-                    </td>
+                    <th>Time</th>
+                    <th>Network</th>
+                    <th>Result</th>
+                    <th>DevNonce</th>
+                    <th>JoinNonce</th>
                   </tr>
-                )}
-                {list.map((j, i) => (
-                  <tr key={i}>
-                    <td>{formatTime(j.at)}</td>
-                    <td>{j.network}</td>
-                    <td>
-                      <span class={`badge ${j.result === 'Success' ? 'ok' : 'bad'}`}>{j.result}</span>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                </thead>
+                <tbody>
+                  {j.lastJoinAt ? (
+                    <tr>
+                      <td data-label="Time">{formatTime(j.lastJoinAt)}</td>
+                      <td data-label="Network">{orDash(j.lastJoinNetworkServer)}</td>
+                      <td data-label="Result">
+                        <span class="badge ok">Success</span>
+                      </td>
+                      <td data-label="DevNonce">{orDash(j.lastDevNonce)}</td>
+                      <td data-label="JoinNonce">{orDash(j.lastJoinNonce)}</td>
+                    </tr>
+                  ) : (
+                    <tr>
+                      <td class="empty" colSpan={5}>
+                        No join yet.
+                      </td>
+                    </tr>
+                  )}
+                </tbody>
+              </table>
+            </div>
+            <p class="muted small">
+              The last accepted join; {j.usedDevNonces} DevNonce{j.usedDevNonces === 1 ? '' : 's'} remembered
+              {j.lastRJCount1 !== null ? `, RJcount1 ${j.lastRJCount1}` : ''}. Refused joins are counted in the metrics, not kept per device.
+            </p>
+          </>
         )}
       </Status>
     </>

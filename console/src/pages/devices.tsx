@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { listDevices, type DeviceSummary } from '../api/endpoints';
+import type { ApiClient } from '../api/client';
+import { listDevices, SEARCH_LIMIT, type Device, type DevicePage } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { formatTime, orDash } from '../components/format';
 import { Status } from '../components/status';
@@ -8,11 +9,24 @@ import { href } from '../router';
 
 const PAGE_SIZE = 25;
 
-export function bindingText(d: DeviceSummary): string {
-  const b = d.binding;
-  if (!b) return '—';
-  const parts = [b.networkServer ?? (b.netID ? `NetID ${b.netID}` : undefined), b.applicationServer ? `AS ${b.applicationServer}` : undefined].filter(Boolean);
-  return parts.length ? parts.join(' · ') : '—';
+export function bindingText(d: Device): string {
+  if (!d.networkServer) return d.claimed ? 'not bound' : 'not claimed';
+  return [d.networkServer, d.applicationServer ? `AS ${d.applicationServer}` : undefined, d.locked ? 'locked' : undefined].filter(Boolean).join(' · ');
+}
+
+function matches(d: Device, q: string): boolean {
+  const needle = q.toLowerCase().replace(/^0x/, '');
+  return [d.devEUI, d.joinEUI, d.owner ?? '', d.networkServer ?? '', d.lastJoinNetworkServer ?? ''].some((v) => v.toLowerCase().includes(needle));
+}
+
+/**
+ * A page of devices. The list route pages in DevEUI order and filters by network server only,
+ * so a search looks through the tenant's first SEARCH_LIMIT devices here, in the browser.
+ */
+async function devicePage(client: ApiClient, query: string, limit: number, offset: number): Promise<DevicePage> {
+  if (!query) return listDevices(client, { limit, offset });
+  const all = (await listDevices(client, { limit: SEARCH_LIMIT, offset: 0 })).devices.filter((d) => matches(d, query));
+  return { devices: all.slice(offset, offset + limit), total: all.length };
 }
 
 /** Every device of the tenant: searchable, paged. */
@@ -29,7 +43,7 @@ export function Devices() {
     }, 250);
     return () => clearTimeout(t);
   }, [search]);
-  const [page] = useLoad(() => listDevices(client, { search: query || undefined, limit: PAGE_SIZE, offset }), [query, offset]);
+  const [page] = useLoad(() => devicePage(client, query, PAGE_SIZE, offset), [query, offset]);
   return (
     <>
       <div class="page-head">
@@ -37,7 +51,7 @@ export function Devices() {
         <a href="#/claim">Claim devices</a>
       </div>
       <div class="toolbar">
-        <input type="search" placeholder="Search DevEUI, JoinEUI or owner" aria-label="Search devices" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+        <input type="search" placeholder="Search DevEUI, JoinEUI, owner or network" aria-label="Search devices" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
       </div>
       <Status loaded={page}>
         {(p) => (
@@ -56,24 +70,24 @@ export function Devices() {
                   </tr>
                 </thead>
                 <tbody>
-                  {p.items.length === 0 && (
+                  {p.devices.length === 0 && (
                     <tr>
                       <td class="empty" colSpan={7}>
                         {query ? 'No device matches.' : 'No devices yet.'}
                       </td>
                     </tr>
                   )}
-                  {p.items.map((d) => (
+                  {p.devices.map((d) => (
                     <tr key={d.devEUI}>
-                      <td class="mono">
+                      <td data-label="DevEUI" class="mono">
                         <a href={href({ page: 'device', devEUI: d.devEUI })}>{d.devEUI}</a>
                       </td>
-                      <td class="mono">{d.joinEUI}</td>
-                      <td>{d.macVersion}</td>
-                      <td>{orDash(d.owner)}</td>
-                      <td>{bindingText(d)}</td>
-                      <td>{formatTime(d.lastJoinAt)}</td>
-                      <td>{orDash(d.lastNetwork)}</td>
+                      <td data-label="JoinEUI" class="mono">{d.joinEUI}</td>
+                      <td data-label="MAC version">{d.macVersion}</td>
+                      <td data-label="Owner">{orDash(d.owner)}</td>
+                      <td data-label="Binding">{bindingText(d)}</td>
+                      <td data-label="Last join">{formatTime(d.lastJoinAt)}</td>
+                      <td data-label="Last network">{orDash(d.lastJoinNetworkServer)}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -81,7 +95,7 @@ export function Devices() {
             </div>
             <div class="pager">
               <span class="muted small">
-                {p.total === 0 ? '0 devices' : `${offset + 1}–${offset + p.items.length} of ${p.total}`}
+                {p.total === 0 ? '0 devices' : `${offset + 1}–${offset + p.devices.length} of ${p.total}`}
               </span>
               <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
                 Previous

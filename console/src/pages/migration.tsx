@@ -139,12 +139,12 @@ export function MigrationPage({ id }: { id: string }) {
                 <tbody>
                   {failed.map((d) => (
                     <tr key={d.devEUI}>
-                      <td class="mono">{d.devEUI}</td>
-                      <td>
+                      <td data-label="DevEUI" class="mono">{d.devEUI}</td>
+                      <td data-label="State">
                         <span class="badge bad">{d.state}</span>
                       </td>
-                      <td>{d.failedStep ?? '—'}</td>
-                      <td class="wrap">{d.lastError ?? '—'}</td>
+                      <td data-label="Step">{d.failedStep ?? '—'}</td>
+                      <td data-label="Error" class="wrap">{d.lastError ?? '—'}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -41,16 +41,16 @@ export function Migrations() {
                     )}
                     {items.map((m) => (
                       <tr key={m.id}>
-                        <td class="mono">
+                        <td data-label="Migration" class="mono">
                           <a href={href({ page: 'migration', id: m.id })}>{m.id}</a>
                         </td>
-                        <td>
+                        <td data-label="From → to">
                           {m.sourcePeer} → {m.targetPeer}
                         </td>
-                        <td>
+                        <td data-label="Status">
                           <span class={`badge ${m.status === 'finished' ? 'ok' : m.status === 'running' ? '' : 'warn'}`}>{m.status}</span>
                         </td>
-                        <td>{formatTime(m.createdAt)}</td>
+                        <td data-label="Started">{formatTime(m.createdAt)}</td>
                       </tr>
                     ))}
                   </tbody>

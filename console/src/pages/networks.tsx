@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { addNetworkServer, listApplicationServers, listNetworkServers, VENDORS, type CredentialBundle } from '../api/endpoints';
+import { addNetworkServer, listApplicationServers, listNetworkServers, VENDORS } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { saveBlob, zipFiles } from '../components/download';
 import { orDash } from '../components/format';
@@ -42,10 +42,10 @@ export function Networks() {
                     )}
                     {list.map((n) => (
                       <tr key={n.name}>
-                        <td>{n.name}</td>
-                        <td class="mono">{n.netID}</td>
-                        <td class="mono">{orDash(n.nsID)}</td>
-                        <td>{n.vendor}</td>
+                        <td data-label="Name">{n.name}</td>
+                        <td data-label="NetID" class="mono">{n.netID}</td>
+                        <td data-label="NSID" class="mono">{orDash(n.nsID)}</td>
+                        <td data-label="Vendor">{n.vendor}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -74,8 +74,8 @@ export function Networks() {
                     )}
                     {list.map((a) => (
                       <tr key={a.name}>
-                        <td>{a.name}</td>
-                        <td class="mono">{a.asID}</td>
+                        <td data-label="Name">{a.name}</td>
+                        <td data-label="AS-ID" class="mono">{a.asID}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -96,16 +96,16 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
   const [nsID, setNSID] = useState('');
   const [vendor, setVendor] = useState<string>('chirpstack');
   const [error, setError] = useState<string>();
-  const [bundle, setBundle] = useState<{ name: string; value: CredentialBundle }>();
+  const [bundle, setBundle] = useState<{ name: string; files: Readonly<Record<string, string>> }>();
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
-      const value = await addNetworkServer(client, { name: name.trim(), netID: netID.trim(), vendor, ...(nsID.trim() ? { nsID: nsID.trim() } : {}) });
-      setBundle({ name: name.trim(), value });
-      download(name.trim(), value);
+      const created = await addNetworkServer(client, { name: name.trim(), netID: netID.trim(), vendor, ...(nsID.trim() ? { nsID: nsID.trim() } : {}) });
+      setBundle({ name: created.peer.name, files: created.bundle });
+      download(created.peer.name, created.bundle);
       onAdded();
     } catch (err) {
       setError(messageOf(err));
@@ -141,24 +141,24 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
       {bundle && (
         <>
           <Alert kind="success">
-            {bundle.name} is registered. Its credential bundle ({Object.keys(bundle.value.files).length} files) was downloaded as {bundle.name}.zip: it holds the
+            {bundle.name} is registered. Its credential bundle ({Object.keys(bundle.files).length} files) was downloaded as {bundle.name}.zip: it holds the
             network server's private key and KEK, keep it safe.
           </Alert>
           <div class="actions">
-            <button type="button" onClick={() => download(bundle.name, bundle.value)}>
+            <button type="button" onClick={() => download(bundle.name, bundle.files)}>
               Download {bundle.name}.zip again
             </button>
           </div>
           <h3>What to do with it</h3>
-          <pre class="instructions">{bundle.value.instructions}</pre>
+          <pre class="instructions">{bundle.files['README.txt'] ?? 'The bundle has no README.txt.'}</pre>
         </>
       )}
     </div>
   );
 }
 
-function download(name: string, bundle: CredentialBundle): void {
+function download(name: string, bundle: Readonly<Record<string, string>>): void {
   const files: Record<string, string> = {};
-  for (const [file, content] of Object.entries(bundle.files)) files[`${name}/${file}`] = content;
+  for (const [file, content] of Object.entries(bundle)) files[`${name}/${file}`] = content;
   saveBlob(zipFiles(files), `${name}.zip`);
 }
