@@ -1,4 +1,4 @@
-import * as os from 'node:os';
+import { cliActor } from './cli-actor';
 import type { Command } from 'commander';
 import { parseEUI64 } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
@@ -6,16 +6,6 @@ import { openBackends } from '../server/open-backends';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say, table } from './output';
 
-/** Who runs the CLI, as the audit trail records it. */
-function cliActor(): string {
-  let user = 'unknown';
-  try {
-    user = os.userInfo().username;
-  } catch {
-    // no passwd entry (containers): keep "unknown"
-  }
-  return `cli:${user}@${os.hostname()}`;
-}
 
 export function addDeviceMaintenanceCommands(program: Command): void {
   const devices = program.commands.find((c) => c.name() === 'devices');

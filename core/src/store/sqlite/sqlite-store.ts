@@ -5,11 +5,27 @@ import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
 import type { Peer } from '../../peers/peer';
 import { serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
 import type { AuditEvent, AuditQuery } from '../audit-event';
-import { deviceFromRow, PEER_COLUMNS, peerFromRow, peerRowValues, sessionFromRow } from '../row-mapping';
+import {
+  DEVICE_COLUMN_LIST,
+  deviceFromRow,
+  FLEET_MIGRATION_COLUMNS,
+  fleetMigrationFromRow,
+  fleetMigrationRowValues,
+  MIGRATION_ENTRY_COLUMNS,
+  migrationEntryFromRow,
+  PEER_COLUMNS,
+  peerFromRow,
+  peerRowValues,
+  RELEASED_STATES_SQL,
+  sessionFromRow,
+} from '../row-mapping';
+import type { DeviceMigrationState } from '../../migration/device-migration-state';
+import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
+import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
 import type { Device, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
-import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Resealer, type SealedBlobOwner, type Store } from '../store';
+import { DeviceExistsError, MigrationConflictError, PeerExistsError, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migrate } from './migrations';
 
 export interface SqliteStoreOptions {
@@ -29,6 +45,7 @@ interface DeviceRow {
   sealed_root_keys: Buffer;
   vault_kind: string;
   ns_peer: string | null;
+  overlap_ns_peer: string | null;
   as_peer: string | null;
   last_dev_nonce: number | null;
   used_dev_nonces: string;
@@ -64,8 +81,7 @@ interface PeerRow {
   created_at: number;
 }
 
-const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer,
-  last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at`;
+const DEVICE_COLUMNS = DEVICE_COLUMN_LIST;
 
 /**
  * The embedded default store: one SQLite file, shared safely by a running server and the CLI
@@ -87,6 +103,9 @@ export class SqliteStore implements Store {
   readonly #insertDevicesTx: (devices: readonly NewDevice[]) => void;
   readonly #addSessionTx: (session: SessionRecord, keep: number) => void;
   readonly #resetDevNoncesTx: (devEUI: EUI64, audit: AuditEvent) => boolean;
+  readonly #insertMigrationTx: (m: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent) => void;
+  readonly #setMigrationStatusTx: (id: string, status: MigrationStatus, audit: AuditEvent) => boolean;
+  readonly #rebindTx: (r: Rebinding) => RebindOutcome;
   readonly #commitManyTx: (commits: readonly JoinCommit[]) => boolean[];
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
 
@@ -149,6 +168,114 @@ export class SqliteStore implements Store {
       return true;
     });
     this.#resetDevNoncesTx = (devEUI, audit) => resetDevNonces.immediate(devEUI, audit);
+
+    const audit = (a: AuditEvent): void => {
+      this.#stmt.insertAudit.run(a.at.getTime(), a.actor, a.action, a.devEUI, JSON.stringify(a.detail));
+    };
+    const insertMigration = db.transaction((m: FleetMigration, devEUIs: readonly EUI64[], a: AuditEvent) => {
+      const now = Date.now();
+      for (const devEUI of devEUIs) {
+        const busy = this.#stmt.activeMigrationOf.get(devEUI, m.id) as { migration_id: string } | undefined;
+        if (busy) throw new MigrationConflictError(devEUI, busy.migration_id);
+      }
+      this.#stmt.insertMigration.run(...fleetMigrationRowValues(m).map(sqliteValue));
+      for (const devEUI of devEUIs) this.#stmt.insertEntry.run(m.id, devEUI, now);
+      audit(a);
+    });
+    this.#insertMigrationTx = (m, devEUIs, a) => insertMigration.immediate(m, devEUIs, a);
+
+    const setStatus = db.transaction((id: string, status: MigrationStatus, a: AuditEvent) => {
+      const finished = status === 'finished' || status === 'rolled-back' ? Date.now() : null;
+      if (this.#stmt.setMigrationStatus.run(status, finished, id).changes === 0) return false;
+      audit(a);
+      return true;
+    });
+    this.#setMigrationStatusTx = (id, status, a) => setStatus.immediate(id, status, a);
+
+    const rebind = db.transaction((r: Rebinding): RebindOutcome => {
+      if (!this.#advance(r.migrationID, r.devEUI, r.from, r.change)) return 'already';
+      const moved = r.bindingFrom.some(
+        (b) => this.#stmt.rebindDevice.run(r.bindingTo.nsPeer, r.bindingTo.overlapNsPeer, r.devEUI, b.nsPeer, b.overlapNsPeer).changes === 1,
+      );
+      if (!moved) throw new BindingChanged();
+      audit(r.audit);
+      return 'rebound';
+    });
+    this.#rebindTx = (r) => {
+      try {
+        return rebind.immediate(r);
+      } catch (err) {
+        if (err instanceof BindingChanged) return 'binding-changed';
+        throw err;
+      }
+    };
+  }
+
+  #advance(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, c: MigrationEntryChange): boolean {
+    return (
+      this.#stmt.advanceEntry.run(
+        c.state,
+        c.attempts ?? null,
+        c.failedStep === undefined ? 0 : 1,
+        c.failedStep ?? null,
+        c.lastError === undefined ? 0 : 1,
+        c.lastError ?? null,
+        c.reboundAt?.getTime() ?? null,
+        c.joinedAt?.getTime() ?? null,
+        Date.now(),
+        migrationID,
+        devEUI,
+        from,
+      ).changes === 1
+    );
+  }
+
+  async insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void> {
+    this.#insertMigrationTx(migration, [...new Set(devEUIs)], audit);
+  }
+
+  async getFleetMigration(id: string): Promise<FleetMigration | null> {
+    const row = this.#stmt.getMigration.get(id) as FleetMigrationRow | undefined;
+    return row ? toFleetMigration(row) : null;
+  }
+
+  async listFleetMigrations(limit: number): Promise<FleetMigration[]> {
+    return (this.#stmt.listMigrations.all(limit) as FleetMigrationRow[]).map(toFleetMigration);
+  }
+
+  async setFleetMigrationStatus(id: string, status: MigrationStatus, audit: AuditEvent): Promise<boolean> {
+    return this.#setMigrationStatusTx(id, status, audit);
+  }
+
+  async listMigrationEntries(migrationID: string, query: MigrationEntryQuery): Promise<MigrationEntry[]> {
+    const states = query.states ?? null;
+    if (states !== null && states.length === 0) return [];
+    const rows = this.#db
+      .prepare(
+        `SELECT ${MIGRATION_ENTRY_COLUMNS} FROM fleet_migration_devices
+          WHERE migration_id = ? AND dev_eui > ? ${states ? `AND state IN (${states.map(() => '?').join(', ')})` : ''}
+          ORDER BY dev_eui LIMIT ?`,
+      )
+      .all(migrationID, query.afterDevEUI ?? '', ...(states ?? []), query.limit) as MigrationEntryRow[];
+    return rows.map(toMigrationEntry);
+  }
+
+  async countMigrationEntries(migrationID: string): Promise<Partial<Record<DeviceMigrationState, number>>> {
+    const rows = this.#stmt.countEntries.all(migrationID) as Array<{ state: DeviceMigrationState; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  async advanceMigrationEntry(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, change: MigrationEntryChange): Promise<boolean> {
+    return this.#advance(migrationID, devEUI, from, change);
+  }
+
+  async rebindMigratingDevice(rebinding: Rebinding): Promise<RebindOutcome> {
+    return this.#rebindTx(rebinding);
+  }
+
+  async listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]> {
+    const rows = this.#stmt.arrivals.all(migrationID, targetPeer, limit) as Array<{ dev_eui: string; last_join_at: number }>;
+    return rows.map((r) => ({ devEUI: parseEUI64(r.dev_eui, 'devices.dev_eui'), joinedAt: new Date(r.last_join_at) }));
   }
 
   async insertDevices(devices: readonly NewDevice[]): Promise<void> {
@@ -380,6 +507,33 @@ function prepareStatements(db: Database.Database) {
     getPeerByFingerprint: db.prepare('SELECT * FROM peers WHERE cert_fingerprint = ?'),
     listPeers: db.prepare('SELECT * FROM peers ORDER BY name'),
     ping: db.prepare('SELECT 1 AS ok'),
+    activeMigrationOf: db.prepare(
+      `SELECT migration_id FROM fleet_migration_devices WHERE dev_eui = ? AND migration_id <> ? AND state NOT IN ${RELEASED_STATES_SQL} LIMIT 1`,
+    ),
+    insertMigration: db.prepare(
+      `INSERT INTO fleet_migrations (${FLEET_MIGRATION_COLUMNS.join(', ')}) VALUES (${FLEET_MIGRATION_COLUMNS.map(() => '?').join(', ')})`,
+    ),
+    insertEntry: db.prepare(`INSERT INTO fleet_migration_devices (migration_id, dev_eui, state, attempts, updated_at) VALUES (?, ?, 'planned', 0, ?)`),
+    getMigration: db.prepare(`SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations WHERE id = ?`),
+    listMigrations: db.prepare(`SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations ORDER BY created_at DESC, id DESC LIMIT ?`),
+    setMigrationStatus: db.prepare('UPDATE fleet_migrations SET status = ?, finished_at = ? WHERE id = ?'),
+    countEntries: db.prepare('SELECT state, COUNT(*) AS n FROM fleet_migration_devices WHERE migration_id = ? GROUP BY state'),
+    advanceEntry: db.prepare(
+      `UPDATE fleet_migration_devices
+          SET state = ?1, attempts = COALESCE(?2, attempts),
+              failed_step = CASE WHEN ?3 = 1 THEN ?4 ELSE failed_step END,
+              last_error = CASE WHEN ?5 = 1 THEN ?6 ELSE last_error END,
+              rebound_at = COALESCE(?7, rebound_at), joined_at = COALESCE(?8, joined_at), updated_at = ?9
+        WHERE migration_id = ?10 AND dev_eui = ?11 AND state = ?12`,
+    ),
+    rebindDevice: db.prepare(
+      'UPDATE devices SET ns_peer = ?, overlap_ns_peer = ?, version = version + 1 WHERE dev_eui = ? AND ns_peer = ? AND overlap_ns_peer IS ?',
+    ),
+    arrivals: db.prepare(
+      `SELECT e.dev_eui, d.last_join_at FROM fleet_migration_devices e JOIN devices d ON d.dev_eui = e.dev_eui
+        WHERE e.migration_id = ? AND e.state = 'rebound' AND d.last_join_peer = ? AND d.last_join_at >= e.rebound_at
+        ORDER BY e.dev_eui LIMIT ?`,
+    ),
   };
 }
 
@@ -434,4 +588,46 @@ function toAuditEvent(row: AuditRow): AuditEvent {
     devEUI: row.dev_eui === null ? null : parseEUI64(row.dev_eui, 'audit_events.dev_eui'),
     detail: JSON.parse(row.detail) as AuditEvent['detail'],
   };
+}
+
+/** Thrown inside a rebinding transaction to roll it back when the device's binding moved. */
+class BindingChanged extends Error {}
+
+function sqliteValue(v: unknown): unknown {
+  return v instanceof Date ? v.getTime() : v;
+}
+
+interface FleetMigrationRow {
+  id: string;
+  source_peer: string;
+  target_peer: string;
+  strategy: string;
+  plan: string;
+  status: string;
+  deadline: number | null;
+  created_at: number;
+  created_by: string;
+  finished_at: number | null;
+}
+
+function toFleetMigration(row: FleetMigrationRow): FleetMigration {
+  const date = (v: number | null): Date | null => (v === null ? null : new Date(v));
+  return fleetMigrationFromRow({ ...row, deadline: date(row.deadline), created_at: new Date(row.created_at), finished_at: date(row.finished_at) });
+}
+
+interface MigrationEntryRow {
+  migration_id: string;
+  dev_eui: string;
+  state: string;
+  attempts: number;
+  failed_step: string | null;
+  last_error: string | null;
+  rebound_at: number | null;
+  joined_at: number | null;
+  updated_at: number;
+}
+
+function toMigrationEntry(row: MigrationEntryRow): MigrationEntry {
+  const date = (v: number | null): Date | null => (v === null ? null : new Date(v));
+  return migrationEntryFromRow({ ...row, rebound_at: date(row.rebound_at), joined_at: date(row.joined_at), updated_at: new Date(row.updated_at) });
 }
