@@ -3,7 +3,7 @@ export * from './lorawan/index';
 
 export type { KeyHandle, KeyVault, RootKeys, RootKeyHandles } from './keys/key-vault';
 export type { Store, DeviceListQuery, SealedBlobOwner, Resealer } from './store/store';
-export { DeviceExistsError, PeerExistsError } from './store/store';
+export { DeviceExistsError, MigrationConflictError, PeerExistsError } from './store/store';
 export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';
 export type { SessionRecord } from './store/session';
 export type { AuditEvent, AuditQuery } from './store/audit-event';
@@ -34,3 +34,8 @@ export { VERSION } from './server/version';
 
 export * from './adapters/index';
 export type { PeerAdapterSettings } from './peers/peer-settings';
+
+export type { FleetMigration, MigrationStrategy, MigrationStatus } from './migration/fleet-migration';
+export type { DeviceMigrationState } from './migration/device-migration-state';
+export type { MigrationEntry, DeviceBinding } from './migration/migration-entry';
+export { registerMigrationRoutes, type MigrationRoutesDeps } from './migration/migration-routes';

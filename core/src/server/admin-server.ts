@@ -1,13 +1,22 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { JoineryMetrics } from '../metrics/metrics';
 import type { Backends } from './open-backends';
+import { readAdapterAPIKey } from '../cli/adapter-api-key';
+import { registerMigrationRoutes } from '../migration/migration-routes';
 
 /**
  * The admin listener (plain HTTP, bind it to a private address): `/healthz` says the process
- * is up, `/readyz` that the store and the key vault answer, `/metrics` is for Prometheus.
+ * is up, `/readyz` that the store and the key vault answer, `/metrics` is for Prometheus, and
+ * `/api/v1/migrations` drives fleet migrations.
  */
-export function createAdminServer(backends: Backends, metrics: JoineryMetrics, version: string): FastifyInstance {
+export function createAdminServer(backends: Backends, metrics: JoineryMetrics, version: string, onMigrationError?: (id: string, err: unknown) => void): FastifyInstance {
   const app = Fastify({ logger: false, return503OnClosing: true });
+  registerMigrationRoutes(app, {
+    store: backends.store,
+    apiKeyOf: (peer) => readAdapterAPIKey(backends.settings.dataDir, peer),
+    metrics: metrics.migration,
+    ...(onMigrationError ? { onRunError: onMigrationError } : {}),
+  });
   app.get('/healthz', async () => ({ status: 'ok', version }));
   app.get('/readyz', async (_req, reply) => {
     try {

@@ -75,7 +75,9 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem },
     ...options.biTransport,
   });
-  const admin = createAdminServer({ ...backends, store, vault }, metrics, VERSION);
+  const admin = createAdminServer({ ...backends, store, vault }, metrics, VERSION, (id, err) =>
+    log.error({ migration: id, err: err instanceof Error ? err.message : String(err) }, 'fleet migration stopped on an error'),
+  );
 
   try {
     await bi.listen({ host: options.biListen.host, port: options.biListen.port });

@@ -213,20 +213,20 @@ export class SqliteStore implements Store {
 
   #advance(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, c: MigrationEntryChange): boolean {
     return (
-      this.#stmt.advanceEntry.run(
-        c.state,
-        c.attempts ?? null,
-        c.failedStep === undefined ? 0 : 1,
-        c.failedStep ?? null,
-        c.lastError === undefined ? 0 : 1,
-        c.lastError ?? null,
-        c.reboundAt?.getTime() ?? null,
-        c.joinedAt?.getTime() ?? null,
-        Date.now(),
+      this.#stmt.advanceEntry.run({
+        state: c.state,
+        attempts: c.attempts ?? null,
+        setFailedStep: c.failedStep === undefined ? 0 : 1,
+        failedStep: c.failedStep ?? null,
+        setLastError: c.lastError === undefined ? 0 : 1,
+        lastError: c.lastError ?? null,
+        reboundAt: c.reboundAt?.getTime() ?? null,
+        joinedAt: c.joinedAt?.getTime() ?? null,
+        now: Date.now(),
         migrationID,
         devEUI,
         from,
-      ).changes === 1
+      }).changes === 1
     );
   }
 
@@ -520,11 +520,11 @@ function prepareStatements(db: Database.Database) {
     countEntries: db.prepare('SELECT state, COUNT(*) AS n FROM fleet_migration_devices WHERE migration_id = ? GROUP BY state'),
     advanceEntry: db.prepare(
       `UPDATE fleet_migration_devices
-          SET state = ?1, attempts = COALESCE(?2, attempts),
-              failed_step = CASE WHEN ?3 = 1 THEN ?4 ELSE failed_step END,
-              last_error = CASE WHEN ?5 = 1 THEN ?6 ELSE last_error END,
-              rebound_at = COALESCE(?7, rebound_at), joined_at = COALESCE(?8, joined_at), updated_at = ?9
-        WHERE migration_id = ?10 AND dev_eui = ?11 AND state = ?12`,
+          SET state = @state, attempts = COALESCE(@attempts, attempts),
+              failed_step = CASE WHEN @setFailedStep = 1 THEN @failedStep ELSE failed_step END,
+              last_error = CASE WHEN @setLastError = 1 THEN @lastError ELSE last_error END,
+              rebound_at = COALESCE(@reboundAt, rebound_at), joined_at = COALESCE(@joinedAt, joined_at), updated_at = @now
+        WHERE migration_id = @migrationID AND dev_eui = @devEUI AND state = @from`,
     ),
     rebindDevice: db.prepare(
       'UPDATE devices SET ns_peer = ?, overlap_ns_peer = ?, version = version + 1 WHERE dev_eui = ? AND ns_peer = ? AND overlap_ns_peer IS ?',
