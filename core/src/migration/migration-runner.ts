@@ -221,7 +221,7 @@ class MigrationRun {
           if (!identity) return;
           await this.#call(this.#sourceGate, source, 'registerDevice', () => source.registerDevice(identity));
         }
-        await this.#rebind(e, { state: 'returning', attempts: 0, lastError: null }, [bindOverlap, bindTargetOnly, bindSourceOnly], bindSourceOnly, 'rollback');
+        await this.#rebind(e, { state: 'returning', attempts: 0 }, [bindOverlap, bindTargetOnly, bindSourceOnly], bindSourceOnly, 'rollback');
         return;
       }
       switch (e.state) {
@@ -245,7 +245,7 @@ class MigrationRun {
           return;
         case 'returning':
           await this.#call(this.#targetGate, target, 'deregisterDevice', () => target.deregisterDevice(e.devEUI));
-          await this.#advance(e, { state: 'rolled-back', attempts: 0, lastError: null });
+          await this.#advance(e, { state: 'rolled-back', attempts: 0 });
           return;
         default:
           return;
