@@ -172,7 +172,9 @@ class MigrationRun {
       void this.#step(e).finally(() => {
         this.#inFlight.delete(devEUI);
         const now = this.#entries.get(devEUI);
-        if (now && this.#actionable(now) && !this.#delayed.has(devEUI)) this.#ready.push(devEUI);
+        // Depth first: a device that moved on takes its next step before new devices start, so
+        // both vendors' APIs are kept busy at once (registrations and deregistrations overlap).
+        if (now && this.#actionable(now) && !this.#delayed.has(devEUI)) this.#ready.unshift(devEUI);
         this.#wake?.();
       });
     }
