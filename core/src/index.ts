@@ -3,7 +3,7 @@ export * from './lorawan/index';
 
 export type { KeyHandle, KeyVault, RootKeys, RootKeyHandles } from './keys/key-vault';
 export type { Store, DeviceListQuery, SealedBlobOwner, Resealer } from './store/store';
-export { DeviceExistsError, PeerExistsError } from './store/store';
+export { DeviceExistsError, MigrationConflictError, PeerExistsError } from './store/store';
 export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';
 export type { SessionRecord } from './store/session';
 export type { AuditEvent, AuditQuery } from './store/audit-event';
@@ -47,3 +47,7 @@ export { verifyAuditChain, auditHash, type AuditChainCheck } from './store/audit
 export type { AuditRecord, AuditContext } from './store/audit-event';
 export type { DeviceOwnership, DeviceChange, Activation } from './store/device';
 export type { DeviceFilter, ActivationQuery } from './store/store';
+export type { FleetMigration, MigrationStrategy, MigrationStatus } from './migration/fleet-migration';
+export type { DeviceMigrationState } from './migration/device-migration-state';
+export type { MigrationEntry, DeviceBinding } from './migration/migration-entry';
+export { registerMigrationRoutes, type MigrationRoutesDeps } from './migration/migration-routes';
