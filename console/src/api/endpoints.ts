@@ -138,12 +138,17 @@ export interface MigrationRequest {
   readonly selection: { readonly kind: 'all' } | { readonly kind: 'dev-euis'; readonly devEUIs: readonly string[] };
 }
 
+/** The dry run: what a migration would do, nothing changed. */
 export interface MigrationPlan {
-  readonly devEUIs: readonly string[];
+  readonly sourcePeer: string;
+  readonly targetPeer: string;
+  readonly strategy: string;
+  readonly devices: number;
   readonly skipped: readonly { readonly devEUI: string; readonly reason: string }[];
   readonly calls: readonly { readonly peer: string; readonly vendor: string; readonly calls: number; readonly ratePerSecond: number; readonly seconds: number }[];
 }
 
+/** A migration and how many of its devices are in each state. */
 export interface Migration {
   readonly id: string;
   readonly sourcePeer: string;
@@ -151,19 +156,22 @@ export interface Migration {
   readonly strategy: string;
   readonly status: 'running' | 'rolling-back' | 'finished' | 'rolled-back';
   readonly createdAt: string;
+  readonly createdBy: string;
   readonly finishedAt: string | null;
-}
-
-export interface MigrationStatus {
-  readonly migration: Migration;
+  readonly deadline: string | null;
+  readonly total: number;
   readonly counts: Readonly<Partial<Record<MigrationState, number>>>;
 }
 
-export interface MigrationDeviceReport {
-  readonly devEUI: string;
-  readonly state: MigrationState;
-  readonly failedStep?: string | null;
-  readonly lastError?: string | null;
+export interface MigrationReport extends Migration {
+  readonly devices: readonly {
+    readonly devEUI: string;
+    readonly state: MigrationState;
+    readonly failedStep: string | null;
+    readonly lastError: string | null;
+    readonly attempts: number;
+    readonly updatedAt: string;
+  }[];
 }
 
 export function planMigration(client: ApiClient, request: MigrationRequest): Promise<MigrationPlan> {
@@ -174,16 +182,16 @@ export function startMigration(client: ApiClient, request: MigrationRequest): Pr
   return client.post<Migration>('/migrations', request);
 }
 
-export function listMigrations(client: ApiClient): Promise<readonly Migration[]> {
-  return client.get<readonly Migration[]>('/migrations');
+export async function listMigrations(client: ApiClient): Promise<readonly Migration[]> {
+  return (await client.get<{ migrations: readonly Migration[] }>('/migrations')).migrations;
 }
 
-export function migrationStatus(client: ApiClient, id: string): Promise<MigrationStatus> {
-  return client.get<MigrationStatus>(`/migrations/${id}`);
+export function getMigration(client: ApiClient, id: string): Promise<Migration> {
+  return client.get<Migration>(`/migrations/${id}`);
 }
 
-export function migrationReport(client: ApiClient, id: string): Promise<readonly MigrationDeviceReport[]> {
-  return client.get<readonly MigrationDeviceReport[]>(`/migrations/${id}/report`);
+export function migrationReport(client: ApiClient, id: string): Promise<MigrationReport> {
+  return client.get<MigrationReport>(`/migrations/${id}/report`);
 }
 
 export function rollbackMigration(client: ApiClient, id: string): Promise<Migration> {

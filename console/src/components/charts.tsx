@@ -86,6 +86,8 @@ export function BarChart({ data, label }: { data: readonly { readonly label: str
 export interface Series {
   readonly name: string;
   readonly values: readonly number[];
+  /** Its colour, s0..s7 (default: its position). */
+  readonly tone?: number;
 }
 
 /** Lines over time (e.g. devices per migration state); `times` in milliseconds. */
@@ -112,12 +114,12 @@ export function LineChart({ times, series, label }: { times: readonly number[]; 
           </>
         )}
         {series.map((s, i) => (
-          <polyline key={s.name} class={`s${i % 8}`} points={s.values.map((v, j) => `${x(times[j] ?? t0)},${y(v)}`).join(' ')} />
+          <polyline key={s.name} class={`s${(s.tone ?? i) % 8}`} points={s.values.map((v, j) => `${x(times[j] ?? t0)},${y(v)}`).join(' ')} />
         ))}
       </svg>
       <div class="legend">
         {series.map((s, i) => (
-          <span key={s.name} class={`s${i % 8}`}>
+          <span key={s.name} class={`s${(s.tone ?? i) % 8}`}>
             {s.name} ({s.values[s.values.length - 1] ?? 0})
           </span>
         ))}

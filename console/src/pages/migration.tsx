@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { MIGRATION_STATES, migrationReport, migrationStatus, rollbackMigration, type MigrationState, type MigrationStatus } from '../api/endpoints';
+import { getMigration, MIGRATION_STATES, migrationReport, rollbackMigration, type Migration, type MigrationState } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { LineChart } from '../components/charts';
 import { ConfirmButton } from '../components/confirm-button';
@@ -9,31 +9,45 @@ import { Alert, Status } from '../components/status';
 
 const POLL_MS = 1000;
 
+/** One colour per state (stylesheet series s0..s7): done green, parked red, waiting blue. */
+const TONE: Readonly<Record<MigrationState, number>> = {
+  planned: 6,
+  registered: 1,
+  rebound: 0,
+  joined: 2,
+  removed: 4,
+  done: 3,
+  expired: 5,
+  parked: 7,
+  returning: 4,
+  'rolled-back': 6,
+};
+
 interface Sample {
   readonly at: number;
-  readonly counts: MigrationStatus['counts'];
+  readonly counts: Migration['counts'];
 }
 
 /** One migration, live: devices per state (now and over time), failures, rollback. */
 export function MigrationPage({ id }: { id: string }) {
   const client = useClient();
   const [samples, setSamples] = useState<readonly Sample[]>([]);
-  const [status, setStatus] = useState<MigrationStatus>();
+  const [status, setStatus] = useState<Migration>();
   const [error, setError] = useState<string>();
   const [tick, setTick] = useState(0);
-  const settled = status !== undefined && (status.migration.status === 'finished' || status.migration.status === 'rolled-back');
+  const settled = status !== undefined && (status.status === 'finished' || status.status === 'rolled-back');
   // Poll while the migration moves; each answer is one point of the chart.
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {
       try {
-        const s = await migrationStatus(client, id);
+        const s = await getMigration(client, id);
         if (!live) return;
         setStatus(s);
         setError(undefined);
         setSamples((prev) => [...prev, { at: Date.now(), counts: s.counts }].slice(-600));
-        if (s.migration.status === 'finished' || s.migration.status === 'rolled-back') return;
+        if (s.status === 'finished' || s.status === 'rolled-back') return;
       } catch (err) {
         if (live) setError(messageOf(err));
       }
@@ -45,9 +59,9 @@ export function MigrationPage({ id }: { id: string }) {
       if (timer) clearTimeout(timer);
     };
   }, [id, tick]);
-  const [report] = useLoad(() => migrationReport(client, id), [id, settled, samples.length % 5 === 0]);
+  const [report] = useLoad(() => migrationReport(client, id), [id, settled, Math.floor(samples.length / 5)]);
   const states = MIGRATION_STATES.filter((s) => samples.some((x) => (x.counts[s] ?? 0) > 0));
-  const total = status ? Object.values(status.counts).reduce((a, b) => a + (b ?? 0), 0) : 0;
+  const total = status?.total ?? 0;
   return (
     <>
       <div class="page-head">
@@ -62,36 +76,36 @@ export function MigrationPage({ id }: { id: string }) {
           <dl class="facts">
             <dt>From → to</dt>
             <dd>
-              {status.migration.sourcePeer} → {status.migration.targetPeer} ({status.migration.strategy})
+              {status.sourcePeer} → {status.targetPeer} ({status.strategy})
             </dd>
             <dt>Status</dt>
             <dd>
-              <span class={`badge ${status.migration.status === 'finished' ? 'ok' : status.migration.status === 'running' ? '' : 'warn'}`} data-testid="migration-status">
-                {status.migration.status}
+              <span class={`badge ${status.status === 'finished' ? 'ok' : status.status === 'running' ? '' : 'warn'}`} data-testid="migration-status">
+                {status.status}
               </span>
             </dd>
             <dt>Started</dt>
-            <dd>{formatTime(status.migration.createdAt)}</dd>
+            <dd>{formatTime(status.createdAt)}</dd>
             <dt>Finished</dt>
-            <dd>{formatTime(status.migration.finishedAt)}</dd>
+            <dd>{formatTime(status.finishedAt)}</dd>
           </dl>
           <h3>Devices by state</h3>
           <div class="progress" aria-hidden="true">
-            {MIGRATION_STATES.map((s, i) => {
+            {MIGRATION_STATES.map((s) => {
               const n = status.counts[s] ?? 0;
-              return n > 0 ? <span key={s} class={`s${i % 8}`} style={{ width: `${(100 * n) / Math.max(1, total)}%` }} /> : null;
+              return n > 0 ? <span key={s} class={`s${TONE[s]}`} style={{ width: `${(100 * n) / Math.max(1, total)}%` }} /> : null;
             })}
           </div>
           <div class="legend">
-            {MIGRATION_STATES.map((s, i) =>
+            {MIGRATION_STATES.map((s) =>
               (status.counts[s] ?? 0) > 0 ? (
-                <span key={s} class={`s${i % 8}`}>
+                <span key={s} class={`s${TONE[s]}`}>
                   {s}: {status.counts[s]}
                 </span>
               ) : null,
             )}
           </div>
-          {status.migration.status === 'running' && (
+          {status.status === 'running' && (
             <div class="actions">
               <ConfirmButton
                 label="Roll back"
@@ -103,7 +117,7 @@ export function MigrationPage({ id }: { id: string }) {
                   setTick((t) => t + 1);
                 }}
               >
-                <p>Every device that is not done yet goes back to {status.migration.sourcePeer}: registered and bound there again, removed from the target.</p>
+                <p>Every device that is not done yet goes back to {status.sourcePeer}: registered and bound there again, removed from the target.</p>
               </ConfirmButton>
             </div>
           )}
@@ -115,14 +129,14 @@ export function MigrationPage({ id }: { id: string }) {
           <LineChart
             label="Devices by state over time"
             times={samples.map((s) => s.at)}
-            series={states.map((state: MigrationState) => ({ name: state, values: samples.map((x) => x.counts[state] ?? 0) }))}
+            series={states.map((state: MigrationState) => ({ name: state, tone: TONE[state], values: samples.map((x) => x.counts[state] ?? 0) }))}
           />
         </div>
       )}
       <h2>Failures</h2>
       <Status loaded={report}>
-        {(devices) => {
-          const failed = devices.filter((d) => d.state === 'parked' || d.state === 'expired' || d.lastError);
+        {(r) => {
+          const failed = r.devices.filter((d) => d.state === 'parked' || d.state === 'expired' || d.lastError);
           return failed.length === 0 ? (
             <p class="muted">No device has failed.</p>
           ) : (

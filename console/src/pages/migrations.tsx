@@ -18,7 +18,7 @@ export function Migrations() {
       <div class="grid2">
         <PlanMigration />
         <div>
-          <h2 class="section-first">Migrations</h2>
+          <h2 class="section-first">Started migrations</h2>
           <Status loaded={list}>
             {(items) => (
               <div class="table-wrap">
@@ -28,13 +28,14 @@ export function Migrations() {
                       <th>Migration</th>
                       <th>From → to</th>
                       <th>Status</th>
+                      <th>Devices</th>
                       <th>Started</th>
                     </tr>
                   </thead>
                   <tbody>
                     {items.length === 0 && (
                       <tr>
-                        <td class="empty" colSpan={4}>
+                        <td class="empty" colSpan={5}>
                           No migration yet.
                         </td>
                       </tr>
@@ -49,6 +50,9 @@ export function Migrations() {
                         </td>
                         <td data-label="Status">
                           <span class={`badge ${m.status === 'finished' ? 'ok' : m.status === 'running' ? '' : 'warn'}`}>{m.status}</span>
+                        </td>
+                        <td data-label="Devices">
+                          {m.counts.done ?? 0} of {m.total} done
                         </td>
                         <td data-label="Started">{formatTime(m.createdAt)}</td>
                       </tr>
@@ -125,9 +129,14 @@ function PlanMigration() {
         </Status>
         <label for="mig-strategy">Strategy</label>
         <select id="mig-strategy" value={strategy} onChange={(e) => (setStrategy(e.currentTarget.value as 'overlap' | 'cutover'), setPlan(undefined))}>
-          <option value="overlap">overlap: both networks may join a device until it joins through the target</option>
-          <option value="cutover">cutover: the target only, at once</option>
+          <option value="overlap">overlap</option>
+          <option value="cutover">cutover</option>
         </select>
+        <p class="muted small">
+          {strategy === 'overlap'
+            ? 'Both networks may join a device until it joins through the target; only then is it removed from the source.'
+            : 'Each device is bound to the target only and removed from the source at once: its next join must go through the target.'}
+        </p>
         <label for="mig-devices">Devices (DevEUIs; empty: every device on the source)</label>
         <textarea id="mig-devices" value={devEUIs} onInput={(e) => (setDevEUIs(e.currentTarget.value), setPlan(undefined))} spellcheck={false} />
         {error && <Alert kind="error">{error}</Alert>}
@@ -135,7 +144,7 @@ function PlanMigration() {
           <button type="submit" disabled={busy || !source || !target}>
             Preview (dry run)
           </button>
-          <button type="button" class="primary" disabled={busy || !plan || plan.value.devEUIs.length === 0} onClick={start}>
+          <button type="button" class="primary" disabled={busy || !plan || plan.value.devices === 0} onClick={start}>
             Start the migration
           </button>
         </div>
@@ -150,7 +159,7 @@ function PlanPreview({ plan }: { plan: MigrationPlan }) {
     <div class="plan-preview">
       <h3>Dry run: nothing has changed yet</h3>
       <p>
-        {plan.devEUIs.length} device{plan.devEUIs.length === 1 ? '' : 's'} would move
+        {plan.devices} device{plan.devices === 1 ? '' : 's'} would move from {plan.sourcePeer} to {plan.targetPeer} ({plan.strategy})
         {plan.skipped.length > 0 ? `, ${plan.skipped.length} would be skipped` : ''}.
       </p>
       {plan.calls.length > 0 && (
