@@ -1,6 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ParseError } from '../lorawan/parse-error';
-import type { TenantID } from './tenant';
+import { parseNameList, type TenantID } from './tenant';
 
 /**
  * What an API key may do. `devices:read` lists and reads the tenant's devices, sessions, audit
@@ -13,14 +12,7 @@ export const SCOPES = ['devices:read', 'devices:write', 'claims', 'peers', 'admi
 export type Scope = (typeof SCOPES)[number];
 
 export function parseScopes(value: unknown, field = 'scopes'): Scope[] {
-  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
-  if (!Array.isArray(list) || list.length === 0) throw new ParseError(field, `expected one or more of ${SCOPES.join(', ')}`);
-  const scopes = new Set<Scope>();
-  for (const s of list) {
-    if (!(SCOPES as readonly unknown[]).includes(s)) throw new ParseError(field, `unknown scope ${JSON.stringify(s)}: expected ${SCOPES.join(', ')}`);
-    scopes.add(s as Scope);
-  }
-  return SCOPES.filter((s) => scopes.has(s));
+  return parseNameList(value, SCOPES, field, 'scope');
 }
 
 /** An API key as stored: its secret only as a SHA-256 (the secret is 256 random bits). */

@@ -37,14 +37,22 @@ export function parseTenantID(value: unknown, field = 'tenant'): TenantID {
 }
 
 export function parseTenantRoles(value: unknown, field = 'roles'): TenantRole[] {
+  return parseNameList(value, TENANT_ROLES, field, 'role');
+}
+
+/**
+ * A non-empty list of names from `allowed` (an array, or a comma-separated string), without
+ * duplicates, in `allowed`'s order.
+ */
+export function parseNameList<T extends string>(value: unknown, allowed: readonly T[], field: string, what: string): T[] {
   const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
-  if (!Array.isArray(list) || list.length === 0) throw new ParseError(field, `expected one or more of ${TENANT_ROLES.join(', ')}`);
-  const roles = new Set<TenantRole>();
-  for (const r of list) {
-    if (!(TENANT_ROLES as readonly unknown[]).includes(r)) throw new ParseError(field, `unknown role ${JSON.stringify(r)}: expected ${TENANT_ROLES.join(', ')}`);
-    roles.add(r as TenantRole);
+  if (!Array.isArray(list) || list.length === 0) throw new ParseError(field, `expected one or more of ${allowed.join(', ')}`);
+  const seen = new Set<T>();
+  for (const v of list) {
+    if (!(allowed as readonly unknown[]).includes(v)) throw new ParseError(field, `unknown ${what} ${JSON.stringify(v)}: expected ${allowed.join(', ')}`);
+    seen.add(v as T);
   }
-  return TENANT_ROLES.filter((r) => roles.has(r));
+  return allowed.filter((a) => seen.has(a));
 }
 
 export class TenantExistsError extends Error {
