@@ -5,25 +5,27 @@ import type { Logger } from '../log/logger';
 import type { JoineryMetrics } from '../metrics/metrics';
 import { registerConsole } from './console-assets';
 import type { Backends } from './open-backends';
-import { readAdapterAPIKey } from '../cli/adapter-api-key';
-import { registerMigrationRoutes } from '../migration/migration-routes';
+import { registerMigrationApi } from './migration-api';
 
 /**
  * The admin listener (plain HTTP, bind it to a private address): `/healthz` says the process
  * is up, `/readyz` that the store and the key vault answer, `/metrics` is for Prometheus (these
- * three unauthenticated), the admin REST API under /api/v1 (API keys),
- * fleet migrations under /api/v1/migrations, and `/` serves the web console (static files
+ * three unauthenticated), the admin REST API under /api/v1 (API keys; fleet migrations under
+ * /api/v1/migrations for the operator only), and `/` serves the web console (static files
  * calling that API).
  */
 export async function createAdminServer(backends: Backends, metrics: JoineryMetrics, version: string, api?: { readonly context: AdminContext; readonly log: Logger; readonly onMigrationError?: (id: string, err: unknown) => void }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, return503OnClosing: true, trustProxy: false });
   await registerOpenAPI(app);
-  registerMigrationRoutes(app, {
-    store: backends.store,
-    apiKeyOf: (peer) => readAdapterAPIKey(backends.settings.dataDir, peer),
-    metrics: metrics.migration,
-    ...(api?.onMigrationError ? { onRunError: api.onMigrationError } : {}),
-  });
+  if (api) {
+    await registerMigrationApi(app, {
+      store: backends.store,
+      dataDir: backends.settings.dataDir,
+      metrics,
+      context: api.context,
+      ...(api.onMigrationError ? { onRunError: api.onMigrationError } : {}),
+    });
+  }
   const probe = { tags: ['health'], response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } } };
   app.get('/healthz', { schema: { ...probe, summary: 'The process is up' } }, async () => ({ status: 'ok', version }));
   app.get('/readyz', { schema: { ...probe, summary: 'The store and the key vault answer' } }, async (_req, reply) => {

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * The web console's Content-Security-Policy: scripts, styles and API calls from this origin
@@ -41,25 +42,36 @@ export function consoleDirectory(): string | undefined {
   }
 }
 
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+
 /**
- * Serves the console at `/` on the admin listener: only the files the build made (no wildcard
- * route, so the admin API's routes and answers are untouched), each with the security headers.
+ * Serves the console at `/` on the admin listener: the files the build made, read once at
+ * start (a handful of small files), one GET route each (no wildcard route, so the admin API's
+ * routes and answers are untouched), each with the security headers and an ETag.
  */
 export async function registerConsole(app: FastifyInstance, dir: string | undefined = consoleDirectory()): Promise<void> {
+  const schema = { tags: ['console'], summary: 'The web console', hide: false };
   if (dir === undefined) {
-    app.get('/', async (_req, reply) =>
+    app.get('/', { schema: { ...schema, summary: 'The web console (not built here)' } }, async (_req, reply) =>
       reply.code(404).send({ code: 'console_not_built', message: 'the web console is not built: run npm run build' }),
     );
     return;
   }
-  await app.register(fastifyStatic, {
-    root: dir,
-    prefix: '/',
-    wildcard: false,
-    index: 'index.html',
-    cacheControl: false,
-    setHeaders(res) {
-      for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    },
-  });
+  for (const name of await readdir(dir)) {
+    const type = CONTENT_TYPES[path.extname(name)];
+    if (type === undefined) continue;
+    const body = await readFile(path.join(dir, name));
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    const send = async (req: FastifyRequest, reply: FastifyReply) => {
+      reply.headers({ ...SECURITY_HEADERS, etag });
+      if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+      return reply.type(type).send(body);
+    };
+    for (const url of name === 'index.html' ? ['/', '/index.html'] : [`/${name}`]) app.get(url, { schema }, send);
+  }
 }

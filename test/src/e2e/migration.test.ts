@@ -345,10 +345,14 @@ describe('e2e/migration', () => {
 
   test('admin API: plan, create, status, report; bad input gets {code, message}', async () => {
     const route = await fleet(await addPeers('api', ['000053', '000054']), 3);
-    const api = async (method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> => {
-      const res = await fetch(`${server.adminURL}api/v1/migrations${p}`, { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+    // The operator's API key (migrations are the operator's alone).
+    const apiKey = /(jny_\S+)/.exec((await cli(['api-keys', 'create', '--data-dir', dataDir, '--tenant', 'operator', '--scopes', 'admin'])).stdout)![1]!;
+    const api = async (method: string, p: string, body?: unknown, key: string | null = apiKey): Promise<{ status: number; body: any }> => {
+      const headers: Record<string, string> = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
+      const res = await fetch(`${server.adminURL}api/v1/migrations${p}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       return { status: res.status, body: await res.json() };
     };
+    expect(await api('GET', '', undefined, null)).toMatchObject({ status: 401, body: { code: 'unauthenticated' } });
     expect(await api('GET', '/mig-000000000000')).toMatchObject({ status: 404, body: { code: 'migration-not-found' } });
     expect((await api('GET', '/nope')).status).toBe(400);
     expect(await api('POST', '/plan', { sourcePeer: route.source, targetPeer: route.source })).toMatchObject({ status: 400, body: { code: 'same-peer' } });
