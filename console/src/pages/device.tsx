@@ -4,6 +4,7 @@ import { deviceSession, getDevice, resetDevNonce } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { ConfirmButton } from '../components/confirm-button';
 import { formatTime, orDash } from '../components/format';
+import { DataTable } from '../components/data-table';
 import { Alert, Status } from '../components/status';
 import { bindingText } from './devices';
 
@@ -72,38 +73,18 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
       <Status loaded={session}>
         {(j) => (
           <>
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Time</th>
-                    <th>Network</th>
-                    <th>Result</th>
-                    <th>DevNonce</th>
-                    <th>JoinNonce</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {j.lastJoinAt ? (
-                    <tr>
-                      <td data-label="Time">{formatTime(j.lastJoinAt)}</td>
-                      <td data-label="Network">{orDash(j.lastJoinNetworkServer)}</td>
-                      <td data-label="Result">
-                        <span class="badge ok">Success</span>
-                      </td>
-                      <td data-label="DevNonce">{orDash(j.lastDevNonce)}</td>
-                      <td data-label="JoinNonce">{orDash(j.lastJoinNonce)}</td>
-                    </tr>
-                  ) : (
-                    <tr>
-                      <td class="empty" colSpan={5}>
-                        No join yet.
-                      </td>
-                    </tr>
-                  )}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={j.lastJoinAt ? [j] : []}
+              rowKey={(x) => x.lastJoinAt ?? ''}
+              empty="No join yet."
+              columns={[
+                { label: 'Time', cell: (x) => formatTime(x.lastJoinAt) },
+                { label: 'Network', cell: (x) => orDash(x.lastJoinNetworkServer) },
+                { label: 'Result', cell: () => <span class="badge ok">Success</span> },
+                { label: 'DevNonce', cell: (x) => orDash(x.lastDevNonce) },
+                { label: 'JoinNonce', cell: (x) => orDash(x.lastJoinNonce) },
+              ]}
+            />
             <p class="muted small">
               The last accepted join; {j.usedDevNonces} DevNonce{j.usedDevNonces === 1 ? '' : 's'} remembered
               {j.lastRJCount1 !== null ? `, RJcount1 ${j.lastRJCount1}` : ''}. Refused joins are counted in the metrics, not kept per device.

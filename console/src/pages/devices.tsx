@@ -4,6 +4,7 @@ import type { ApiClient } from '../api/client';
 import { listDevices, SEARCH_LIMIT, type Device, type DevicePage } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { formatTime, orDash } from '../components/format';
+import { DataTable } from '../components/data-table';
 import { Status } from '../components/status';
 import { href } from '../router';
 
@@ -56,43 +57,20 @@ export function Devices() {
       <Status loaded={page}>
         {(p) => (
           <>
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>DevEUI</th>
-                    <th>JoinEUI</th>
-                    <th>MAC version</th>
-                    <th>Owner</th>
-                    <th>Binding</th>
-                    <th>Last join</th>
-                    <th>Last network</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {p.devices.length === 0 && (
-                    <tr>
-                      <td class="empty" colSpan={7}>
-                        {query ? 'No device matches.' : 'No devices yet.'}
-                      </td>
-                    </tr>
-                  )}
-                  {p.devices.map((d) => (
-                    <tr key={d.devEUI}>
-                      <td data-label="DevEUI" class="mono">
-                        <a href={href({ page: 'device', devEUI: d.devEUI })}>{d.devEUI}</a>
-                      </td>
-                      <td data-label="JoinEUI" class="mono">{d.joinEUI}</td>
-                      <td data-label="MAC version">{d.macVersion}</td>
-                      <td data-label="Owner">{orDash(d.owner)}</td>
-                      <td data-label="Binding">{bindingText(d)}</td>
-                      <td data-label="Last join">{formatTime(d.lastJoinAt)}</td>
-                      <td data-label="Last network">{orDash(d.lastJoinNetworkServer)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={p.devices}
+              rowKey={(d) => d.devEUI}
+              empty={query ? 'No device matches.' : 'No devices yet.'}
+              columns={[
+                { label: 'DevEUI', class: 'mono', cell: (d) => <a href={href({ page: 'device', devEUI: d.devEUI })}>{d.devEUI}</a> },
+                { label: 'JoinEUI', class: 'mono', cell: (d) => d.joinEUI },
+                { label: 'MAC version', cell: (d) => d.macVersion },
+                { label: 'Owner', cell: (d) => orDash(d.owner) },
+                { label: 'Binding', cell: bindingText },
+                { label: 'Last join', cell: (d) => formatTime(d.lastJoinAt) },
+                { label: 'Last network', cell: (d) => orDash(d.lastJoinNetworkServer) },
+              ]}
+            />
             <div class="pager">
               <span class="muted small">
                 {p.total === 0 ? '0 devices' : `${offset + 1}–${offset + p.devices.length} of ${p.total}`}

@@ -5,6 +5,7 @@ import { messageOf, useLoad } from '../components/async';
 import { LineChart } from '../components/charts';
 import { ConfirmButton } from '../components/confirm-button';
 import { formatTime } from '../components/format';
+import { DataTable } from '../components/data-table';
 import { Alert, Status } from '../components/status';
 
 const POLL_MS = 1000;
@@ -140,30 +141,17 @@ export function MigrationPage({ id }: { id: string }) {
           return failed.length === 0 ? (
             <p class="muted">No device has failed.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>DevEUI</th>
-                    <th>State</th>
-                    <th>Step</th>
-                    <th>Error</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {failed.map((d) => (
-                    <tr key={d.devEUI}>
-                      <td data-label="DevEUI" class="mono">{d.devEUI}</td>
-                      <td data-label="State">
-                        <span class="badge bad">{d.state}</span>
-                      </td>
-                      <td data-label="Step">{d.failedStep ?? '—'}</td>
-                      <td data-label="Error" class="wrap">{d.lastError ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={failed}
+              rowKey={(d) => d.devEUI}
+              empty=""
+              columns={[
+                { label: 'DevEUI', class: 'mono', cell: (d) => d.devEUI },
+                { label: 'State', cell: (d) => <span class="badge bad">{d.state}</span> },
+                { label: 'Step', cell: (d) => d.failedStep ?? '—' },
+                { label: 'Error', class: 'wrap', cell: (d) => d.lastError ?? '—' },
+              ]}
+            />
           );
         }}
       </Status>

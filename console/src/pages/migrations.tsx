@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { listMigrations, listNetworkServers, planMigration, startMigration, type MigrationPlan, type MigrationRequest } from '../api/endpoints';
+import { listMigrations, listNetworkServers, planMigration, startMigration, type MigrationPlan, type MigrationRequest, type Peer } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { formatTime } from '../components/format';
+import { DataTable } from '../components/data-table';
 import { Alert, Status } from '../components/status';
 import { href, navigate } from '../router';
 
@@ -15,54 +16,25 @@ export function Migrations() {
       <div class="page-head">
         <h1>Migrations</h1>
       </div>
-      <div class="grid2">
-        <PlanMigration />
-        <div>
-          <h2 class="section-first">Started migrations</h2>
-          <Status loaded={list}>
-            {(items) => (
-              <div class="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>Migration</th>
-                      <th>From → to</th>
-                      <th>Status</th>
-                      <th>Devices</th>
-                      <th>Started</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.length === 0 && (
-                      <tr>
-                        <td class="empty" colSpan={5}>
-                          No migration yet.
-                        </td>
-                      </tr>
-                    )}
-                    {items.map((m) => (
-                      <tr key={m.id}>
-                        <td data-label="Migration" class="mono">
-                          <a href={href({ page: 'migration', id: m.id })}>{m.id}</a>
-                        </td>
-                        <td data-label="From → to">
-                          {m.sourcePeer} → {m.targetPeer}
-                        </td>
-                        <td data-label="Status">
-                          <span class={`badge ${m.status === 'finished' ? 'ok' : m.status === 'running' ? '' : 'warn'}`}>{m.status}</span>
-                        </td>
-                        <td data-label="Devices">
-                          {m.counts.done ?? 0} of {m.total} done
-                        </td>
-                        <td data-label="Started">{formatTime(m.createdAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
-          </Status>
-        </div>
+      <PlanMigration />
+      <div>
+        <h2>Started migrations</h2>
+        <Status loaded={list}>
+          {(items) => (
+            <DataTable
+              rows={items}
+              rowKey={(m) => m.id}
+              empty="No migration yet."
+              columns={[
+                { label: 'Migration', class: 'mono', cell: (m) => <a href={href({ page: 'migration', id: m.id })}>{m.id}</a> },
+                { label: 'From → to', cell: (m) => `${m.sourcePeer} → ${m.targetPeer}` },
+                { label: 'Status', cell: (m) => <span class={`badge ${m.status === 'finished' ? 'ok' : m.status === 'running' ? '' : 'warn'}`}>{m.status}</span> },
+                { label: 'Devices', cell: (m) => `${m.counts.done ?? 0} of ${m.total} done` },
+                { label: 'Started', cell: (m) => formatTime(m.createdAt) },
+              ]}
+            />
+          )}
+        </Status>
       </div>
     </>
   );
@@ -100,30 +72,14 @@ function PlanMigration() {
   };
   const start = () => void act(async () => navigate({ page: 'migration', id: (await startMigration(client, plan!.request)).id }));
   return (
-    <div class="card">
+    <div class="card planner">
       <form onSubmit={preview}>
         <h2>Plan a migration</h2>
         <Status loaded={servers}>
           {(list) => (
             <>
-              <label for="mig-source">From network server</label>
-              <select id="mig-source" value={source} onChange={(e) => (setSource(e.currentTarget.value), setPlan(undefined))} required>
-                <option value="">Choose…</option>
-                {list.map((n) => (
-                  <option key={n.name} value={n.name}>
-                    {n.name} ({n.vendor})
-                  </option>
-                ))}
-              </select>
-              <label for="mig-target">To network server</label>
-              <select id="mig-target" value={target} onChange={(e) => (setTarget(e.currentTarget.value), setPlan(undefined))} required>
-                <option value="">Choose…</option>
-                {list.map((n) => (
-                  <option key={n.name} value={n.name}>
-                    {n.name} ({n.vendor})
-                  </option>
-                ))}
-              </select>
+              <PeerSelect id="mig-source" label="From network server" peers={list} value={source} onChange={(v) => (setSource(v), setPlan(undefined))} />
+              <PeerSelect id="mig-target" label="To network server" peers={list} value={target} onChange={(v) => (setTarget(v), setPlan(undefined))} />
             </>
           )}
         </Status>
@@ -151,6 +107,22 @@ function PlanMigration() {
       </form>
       {plan && <PlanPreview plan={plan.value} />}
     </div>
+  );
+}
+
+function PeerSelect(props: { id: string; label: string; peers: readonly Peer[]; value: string; onChange: (name: string) => void }) {
+  return (
+    <>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)} required>
+        <option value="">Choose…</option>
+        {props.peers.map((n) => (
+          <option key={n.name} value={n.name}>
+            {n.name} ({n.vendor})
+          </option>
+        ))}
+      </select>
+    </>
   );
 }
 

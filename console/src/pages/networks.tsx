@@ -4,6 +4,7 @@ import { addNetworkServer, listApplicationServers, listNetworkServers, VENDORS }
 import { messageOf, useLoad } from '../components/async';
 import { saveBlob, zipFiles } from '../components/download';
 import { orDash } from '../components/format';
+import { DataTable } from '../components/data-table';
 import { Alert, Status } from '../components/status';
 
 /** Network and application servers, and adding a network server with its credential bundle. */
@@ -22,65 +23,31 @@ export function Networks() {
           <h2 class="section-first">Network servers</h2>
           <Status loaded={ns}>
             {(list) => (
-              <div class="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>Name</th>
-                      <th>NetID</th>
-                      <th>NSID</th>
-                      <th>Vendor</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {list.length === 0 && (
-                      <tr>
-                        <td class="empty" colSpan={4}>
-                          None yet.
-                        </td>
-                      </tr>
-                    )}
-                    {list.map((n) => (
-                      <tr key={n.name}>
-                        <td data-label="Name">{n.name}</td>
-                        <td data-label="NetID" class="mono">{n.netID}</td>
-                        <td data-label="NSID" class="mono">{orDash(n.nsID)}</td>
-                        <td data-label="Vendor">{n.vendor}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                rows={list}
+                rowKey={(n) => n.name}
+                empty="None yet."
+                columns={[
+                  { label: 'Name', cell: (n) => n.name },
+                  { label: 'NetID', class: 'mono', cell: (n) => n.netID },
+                  { label: 'NSID', class: 'mono', cell: (n) => orDash(n.nsID) },
+                  { label: 'Vendor', cell: (n) => n.vendor },
+                ]}
+              />
             )}
           </Status>
           <h2>Application servers</h2>
           <Status loaded={as}>
             {(list) => (
-              <div class="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>Name</th>
-                      <th>AS-ID</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {list.length === 0 && (
-                      <tr>
-                        <td class="empty" colSpan={2}>
-                          None yet.
-                        </td>
-                      </tr>
-                    )}
-                    {list.map((a) => (
-                      <tr key={a.name}>
-                        <td data-label="Name">{a.name}</td>
-                        <td data-label="AS-ID" class="mono">{a.asID}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                rows={list}
+                rowKey={(a) => a.name}
+                empty="None yet."
+                columns={[
+                  { label: 'Name', cell: (a) => a.name },
+                  { label: 'AS-ID', class: 'mono', cell: (a) => a.asID },
+                ]}
+              />
             )}
           </Status>
         </div>

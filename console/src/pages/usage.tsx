@@ -4,6 +4,7 @@ import { usage, usageCSV, type UsageReport } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { BarChart } from '../components/charts';
 import { saveBlob } from '../components/download';
+import { DataTable } from '../components/data-table';
 import { Status } from '../components/status';
 
 interface Month {
@@ -73,24 +74,16 @@ export function Usage() {
                   </button>
                 </div>
               </div>
-              <div class="table-wrap compact">
-                <table>
-                  <thead>
-                    <tr>
-                      <th>Month</th>
-                      <th>Devices activated</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {[...list].reverse().map((m) => (
-                      <tr key={m.month}>
-                        <td data-label="Month">{m.month}</td>
-                        <td data-label="Devices activated">{m.activated}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                compact
+                rows={[...list].reverse()}
+                rowKey={(m) => m.month}
+                empty=""
+                columns={[
+                  { label: 'Month', cell: (m) => m.month },
+                  { label: 'Devices activated', cell: (m) => m.activated },
+                ]}
+              />
             </>
           );
         }}

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';
 import type { Page } from 'playwright-core';
 import { randomKey } from '../support/lora-device';
-import { launchBrowser, screenshots, type Browser } from '../support/browser';
+import { apiKeyIn, launchBrowser, screenshots, signIn, type Browser } from '../support/browser';
 import { cli, makeTempDir, startServer, type ServerProcess } from '../support/joinery-cli';
 
 /**
@@ -24,18 +24,12 @@ let browser: Browser;
 let page: Page;
 let ownerKey: string;
 
-function apiKeyOf(stdout: string): string {
-  const m = /(jny_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/.exec(stdout);
-  if (!m) throw new Error(`no API key in: ${stdout}`);
-  return m[1]!;
-}
-
 beforeAll(async () => {
   dataDir = await makeTempDir('console-e2e');
   // A device maker pre-provisions the device (its owner token printed on its label); the
   // owner is another tenant, with its own API key.
   await cli(['tenants', 'add', '--data-dir', dataDir, '--id', 'maker', '--roles', 'manufacturer']);
-  ownerKey = apiKeyOf((await cli(['tenants', 'add', '--data-dir', dataDir, '--id', 'acme', '--name', 'Acme Farms', '--roles', 'owner'])).stdout);
+  ownerKey = apiKeyIn((await cli(['tenants', 'add', '--data-dir', dataDir, '--id', 'acme', '--name', 'Acme Farms', '--roles', 'owner'])).stdout);
   const csv = path.join(dataDir, 'made.csv');
   await fs.writeFile(csv, `dev_eui,join_eui,mac_version,app_key,nwk_key,owner_token\n${DEV_EUI},${JOIN_EUI},1.0.3,${APP_KEY},,${OWNER_TOKEN}\n`);
   await cli(['devices', 'import', csv, '--data-dir', dataDir, '--as-tenant', 'maker', '--labels', path.join(dataDir, 'labels.csv')]);
@@ -58,9 +52,7 @@ test('a wrong API key is refused; the right one signs in and is kept for the tab
   await page.getByLabel('API key').fill('jny_0000000000000000_' + 'A'.repeat(43));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
-  await page.getByLabel('API key').fill(ownerKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+  await signIn(page, server.adminURL, ownerKey);
   expect(await page.evaluate('sessionStorage.length')).toBe(1);
   expect(await page.evaluate('localStorage.length')).toBe(0);
   expect(await page.context().cookies()).toEqual([]);

@@ -5,7 +5,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { MQTT_URL, startChirpStackFake, type ChirpStackFake } from '../adapters/fake-chirpstack';
 import { startTTSFake, type TTSFake } from '../adapters/fake-the-things-stack';
-import { launchBrowser, screenshots, type Browser } from '../support/browser';
+import { apiKeyIn, launchBrowser, screenshots, signIn, type Browser } from '../support/browser';
 import { cli, makeTempDir, startServer, type ServerProcess } from '../support/joinery-cli';
 import { joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
 import { postJSON, readBundle, type PeerBundle } from '../support/network-server';
@@ -56,7 +56,7 @@ beforeAll(async () => {
   await cli(['devices', 'import', csv, '--data-dir', dataDir, '--ns', 'farm-chirpstack']);
   await cli(['ns', 'sync', 'farm-chirpstack', '--data-dir', dataDir]);
   const created = await cli(['api-keys', 'create', '--data-dir', dataDir, '--tenant', 'operator', '--scopes', 'devices:read,devices:write,claims,peers,admin', '--label', 'console']);
-  operatorKey = /(jny_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/.exec(created.stdout)![1]!;
+  operatorKey = apiKeyIn(created.stdout);
   server = await startServer(dataDir);
   browser = await launchBrowser();
   page = await browser.newPage();
@@ -94,9 +94,7 @@ async function joinThroughTarget(d: DeviceKeys, devNonce: number): Promise<strin
 }
 
 test('plan with a dry run, start, follow it live, the devices join through the target, done', async () => {
-  await page.goto(server.adminURL);
-  await page.getByLabel('API key').fill(operatorKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, server.adminURL, operatorKey);
   await page.getByRole('link', { name: 'Migrations' }).click();
   await page.getByLabel('From network server').selectOption('farm-chirpstack');
   await page.getByLabel('To network server').selectOption('farm-tts');

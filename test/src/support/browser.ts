@@ -67,3 +67,18 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}-phone.png`), fullPage: true });
   await page.setViewportSize(DESKTOP);
 }
+
+/** The API key a `joinery tenants add` or `api-keys create` printed. */
+export function apiKeyIn(stdout: string): string {
+  const m = /(jny_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/.exec(stdout);
+  if (!m) throw new Error(`no API key in: ${stdout}`);
+  return m[1]!;
+}
+
+/** Signs in to the console at `adminURL` with an API key, and waits for the first page. */
+export async function signIn(page: Page, adminURL: string, apiKey: string): Promise<void> {
+  if (!page.url().startsWith(adminURL)) await page.goto(adminURL);
+  await page.getByLabel('API key').fill(apiKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+}
