@@ -1,6 +1,7 @@
 import { createContext } from 'preact';
-import { useContext, useState } from 'preact/hooks';
+import { useContext, useEffect, useState } from 'preact/hooks';
 import { ApiClient } from './api/client';
+import { whoami, type Identity } from './api/endpoints';
 import { Layout } from './components/layout';
 import { useRoute, type Route } from './router';
 import { forgetApiKey, storedApiKey, storeApiKey } from './session';
@@ -27,24 +28,31 @@ export function App() {
     const key = storedApiKey();
     return key ? new ApiClient(key) : undefined;
   });
+  const [identity, setIdentity] = useState<Identity>();
   const route = useRoute();
+  const signOut = () => {
+    forgetApiKey();
+    setClient(undefined);
+    setIdentity(undefined);
+  };
+  // A key kept from before a reload: who it is (a revoked key signs out).
+  useEffect(() => {
+    if (client && !identity) whoami(client).then(setIdentity, signOut);
+  }, [client]);
   if (!client) {
     return (
       <SignIn
-        onSignedIn={(apiKey) => {
+        onSignedIn={(apiKey, who) => {
           storeApiKey(apiKey);
+          setIdentity(who);
           setClient(new ApiClient(apiKey));
         }}
       />
     );
   }
-  const signOut = () => {
-    forgetApiKey();
-    setClient(undefined);
-  };
   return (
     <ClientContext.Provider value={client}>
-      <Layout route={route} onSignOut={signOut}>
+      <Layout route={route} identity={identity} onSignOut={signOut}>
         <Page route={route} />
       </Layout>
     </ClientContext.Provider>

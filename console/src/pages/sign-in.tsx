@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks';
 import { ApiClient, ApiError } from '../api/client';
-import { whoami } from '../api/endpoints';
+import { whoami, type Identity } from '../api/endpoints';
 import { Alert } from '../components/status';
 import { messageOf } from '../components/async';
 
 /** Sign-in with an API key: checked against the API before it is kept for this tab. */
-export function SignIn({ onSignedIn }: { onSignedIn: (apiKey: string) => void }) {
+export function SignIn({ onSignedIn }: { onSignedIn: (apiKey: string, identity: Identity) => void }) {
   const [apiKey, setApiKey] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -16,8 +16,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (apiKey: string) => void })
     setBusy(true);
     setError(undefined);
     try {
-      await whoami(new ApiClient(key));
-      onSignedIn(key);
+      onSignedIn(key, await whoami(new ApiClient(key)));
     } catch (err) {
       setError(err instanceof ApiError && err.status === 401 ? 'This API key is not valid (unknown, revoked or mistyped).' : messageOf(err));
     } finally {

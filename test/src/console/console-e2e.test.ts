@@ -129,6 +129,17 @@ test('usage: the activation of this month, as a chart and a CSV', async () => {
   await screenshots(page, 'usage');
 });
 
+test('no page shows a root key or the network server KEK', async () => {
+  const kek = (JSON.parse(await fs.readFile(path.join(dataDir, 'bundle', 'kek.json'), 'utf8')) as { kek: string }).kek;
+  for (const hash of ['devices', `devices/${DEV_EUI}`, 'claim', 'networks', 'usage', 'migrations']) {
+    await go(hash);
+    await page.getByRole('heading').first().waitFor();
+    await page.waitForLoadState('networkidle');
+    const html = (await page.content()).toLowerCase();
+    expect([hash, html.includes(APP_KEY.toLowerCase()) || html.includes(kek.toLowerCase())]).toEqual([hash, false]);
+  }
+});
+
 test('the API key never appears in a URL, the server output, or a console message; no CSP violation', async () => {
   expect(browser.requestURLs.length).toBeGreaterThan(10);
   expect(browser.requestURLs.filter((u) => u.includes(ownerKey) || u.includes(ownerKey.slice(21)))).toEqual([]);
