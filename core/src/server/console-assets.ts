@@ -31,14 +31,14 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * Where the built console is: the `dist/` folder of the @joinery/console package, found at run
- * time (the console is static files, not code core depends on). Undefined when not built.
+ * time (the console is static files, not code core depends on). Null when not built.
  */
-export function consoleDirectory(): string | undefined {
+export function consoleDirectory(): string | null {
   try {
     const dir = path.join(path.dirname(require.resolve('@joinery/console/package.json')), 'dist');
-    return existsSync(path.join(dir, 'index.html')) ? dir : undefined;
+    return existsSync(path.join(dir, 'index.html')) ? dir : null;
   } catch {
-    return undefined;
+    return null;
   }
 }
 
@@ -54,9 +54,9 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
  * start (a handful of small files), one GET route each (no wildcard route, so the admin API's
  * routes and answers are untouched), each with the security headers and an ETag.
  */
-export async function registerConsole(app: FastifyInstance, dir: string | undefined = consoleDirectory()): Promise<void> {
+export async function registerConsole(app: FastifyInstance, dir: string | null = consoleDirectory()): Promise<void> {
   const schema = { tags: ['console'], summary: 'The web console', hide: false };
-  if (dir === undefined) {
+  if (dir === null) {
     app.get('/', { schema: { ...schema, summary: 'The web console (not built here)' } }, async (_req, reply) =>
       reply.code(404).send({ code: 'console_not_built', message: 'the web console is not built: run npm run build' }),
     );
