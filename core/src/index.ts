@@ -6,7 +6,7 @@ export { SoftwareKeyVault, type SoftwareKeyVaultOptions } from './keys/software-
 export { Pkcs11KeyVault } from './keys/pkcs11-vault';
 export { MasterKey } from './keys/master-key';
 export type { Store, DeviceListQuery, SealedBlobOwner, Resealer } from './store/store';
-export { DeviceExistsError, PeerExistsError } from './store/store';
+export { DeviceExistsError, MigrationConflictError, PeerExistsError } from './store/store';
 export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';
 export type { SessionRecord } from './store/session';
 export type { AuditEvent, AuditQuery } from './store/audit-event';
@@ -56,3 +56,7 @@ export { registerAdminApi, registerOpenAPI, ADMIN_API_PREFIX, OPENAPI_PATH } fro
 export { addApiKeyAuth, requireScope, principalOf, BEARER_SECURITY, type Authenticate } from './admin/admin-auth';
 export { addAdminErrorHandling, ERROR_SCHEMA, ERROR_RESPONSES } from './admin/admin-errors';
 export type { AdminContext } from './admin/admin-context';
+export type { FleetMigration, MigrationStrategy, MigrationStatus } from './migration/fleet-migration';
+export type { DeviceMigrationState } from './migration/device-migration-state';
+export type { MigrationEntry, DeviceBinding } from './migration/migration-entry';
+export { registerMigrationRoutes, type MigrationRoutesDeps } from './migration/migration-routes';

@@ -36,6 +36,7 @@ export function deviceView(d: Device): Record<string, string | number | null> {
     joinEUI: d.joinEUI,
     macVersion: d.macVersion,
     networkServer: d.nsPeer,
+    migratingTo: d.overlapNsPeer,
     applicationServer: d.asPeer,
     lastDevNonce: d.nonces.lastDevNonce,
     usedDevNonces: d.nonces.usedDevNonces.length,

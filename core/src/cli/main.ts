@@ -10,6 +10,8 @@ import { addDevicesCommands } from './devices-commands';
 import { addKeysCommands } from './keys-commands';
 import { addOwnershipCommands } from './ownership-commands';
 import { AdminRequestError } from './admin-client';
+import { addMigrateCommands } from './migrate-commands';
+import { MigrationError } from '../migration/migration-error';
 import { addPeerCommands } from './peer-commands';
 import { addServeCommand } from './serve-command';
 import { addSimulateCommands } from './simulate-command';
@@ -29,6 +31,7 @@ addDeviceMaintenanceCommands(program);
 addOwnershipCommands(program);
 addSimulateCommands(program);
 addKeysCommands(program);
+addMigrateCommands(program);
 addConfigCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
@@ -44,6 +47,10 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof AdminRequestError) {
     process.stderr.write(`joinery: ${err.message}\n`);
     process.exit(err.status === 400 || err.status === 422 ? 2 : 1);
+  }
+  if (err instanceof MigrationError) {
+    process.stderr.write(`joinery: ${err.message}\n`);
+    process.exit(err.code === 'bad-request' ? 2 : 1);
   }
   if (err instanceof DeviceImportError) {
     process.stderr.write(`joinery: import refused, nothing was imported. ${err.message}\n`);

@@ -1,3 +1,4 @@
+import { MigrationMetrics } from './migration-metrics';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -6,6 +7,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  */
 export class JoineryMetrics {
   readonly registry = new Registry();
+
+  /** Fleet migrations run by this process (admin API). */
+  readonly migration = new MigrationMetrics(this.registry);
 
   /** Every BI request answered, by message type, BI result code and peer. */
   readonly biRequests = new Counter({

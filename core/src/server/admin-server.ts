@@ -3,16 +3,29 @@ import { registerAdminApi, registerOpenAPI } from '../admin/admin-api';
 import type { AdminContext } from '../admin/admin-context';
 import type { Logger } from '../log/logger';
 import type { JoineryMetrics } from '../metrics/metrics';
+import { registerConsole } from './console-assets';
 import type { Backends } from './open-backends';
+import { registerMigrationApi } from './migration-api';
 
 /**
  * The admin listener (plain HTTP, bind it to a private address): `/healthz` says the process
  * is up, `/readyz` that the store and the key vault answer, `/metrics` is for Prometheus (these
- * three unauthenticated), and the admin REST API under /api/v1 (API keys).
+ * three unauthenticated), the admin REST API under /api/v1 (API keys; fleet migrations under
+ * /api/v1/migrations for the operator only), and `/` serves the web console (static files
+ * calling that API).
  */
-export async function createAdminServer(backends: Backends, metrics: JoineryMetrics, version: string, api?: { readonly context: AdminContext; readonly log: Logger }): Promise<FastifyInstance> {
+export async function createAdminServer(backends: Backends, metrics: JoineryMetrics, version: string, api?: { readonly context: AdminContext; readonly log: Logger; readonly onMigrationError?: (id: string, err: unknown) => void }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, return503OnClosing: true, trustProxy: false });
   await registerOpenAPI(app);
+  if (api) {
+    await registerMigrationApi(app, {
+      store: backends.store,
+      dataDir: backends.settings.dataDir,
+      metrics,
+      context: api.context,
+      ...(api.onMigrationError ? { onRunError: api.onMigrationError } : {}),
+    });
+  }
   const probe = { tags: ['health'], response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } } };
   app.get('/healthz', { schema: { ...probe, summary: 'The process is up' } }, async () => ({ status: 'ok', version }));
   app.get('/readyz', { schema: { ...probe, summary: 'The store and the key vault answer' } }, async (_req, reply) => {
@@ -31,6 +44,7 @@ export async function createAdminServer(backends: Backends, metrics: JoineryMetr
     return metrics.registry.metrics();
   });
   if (api) await registerAdminApi(app, api.context, api.log);
+  await app.register(async (scope) => registerConsole(scope));
   return app;
 }
 

@@ -98,6 +98,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
       authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
     },
     log,
+    onMigrationError: (id, err) => log.error({ migration: id, err: err instanceof Error ? err.message : String(err) }, 'fleet migration stopped on an error'),
   });
 
   try {

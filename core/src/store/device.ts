@@ -35,6 +35,11 @@ export interface Device {
   readonly vaultKind: string;
   /** Name of the network server peer the device is bound to (may join through); null = none. */
   readonly nsPeer: string | null;
+  /**
+   * During an overlap fleet migration: the target network server peer, which may join the
+   * device as well as `nsPeer`; null otherwise.
+   */
+  readonly overlapNsPeer: string | null;
   /** Name of the application server peer that gets the AppSKey; null = none. */
   readonly asPeer: string | null;
   readonly nonces: NonceState;
@@ -110,4 +115,9 @@ export interface JoinCommit {
   readonly nonces: NonceState;
   readonly joinedAt: Date;
   readonly peer: string;
+}
+
+/** Whether a network server peer may join the device: its own, or a migration's overlap target. */
+export function mayJoinThrough(device: Pick<Device, 'nsPeer' | 'overlapNsPeer'>, peerName: string): boolean {
+  return device.nsPeer === peerName || device.overlapNsPeer === peerName;
 }

@@ -10,6 +10,11 @@ import { auditHash } from './audit-chain';
 import type { AuditEvent, AuditRecord } from './audit-event';
 import type { Device, NewDevice } from './device';
 import type { SessionRecord } from './session';
+import { parseDeviceMigrationState, parseMigrationStep } from '../migration/device-migration-state';
+import { deviceSelectionJSON, parseDeviceSelection, type DeviceSelectionJSON } from '../migration/device-selection';
+import { parseMigrationStatus, parseMigrationStrategy, type FleetMigration } from '../migration/fleet-migration';
+import type { MigrationEntry } from '../migration/migration-entry';
+import { parseVendorLimit, type VendorLimits } from '../migration/vendor-limits';
 
 /**
  * The rows every SQL store reads, once its driver's own types are normalised (numbers as
@@ -23,6 +28,7 @@ export interface DeviceRowValues {
   readonly sealed_root_keys: Buffer;
   readonly vault_kind: string;
   readonly ns_peer: string | null;
+  readonly overlap_ns_peer: string | null;
   readonly as_peer: string | null;
   readonly last_dev_nonce: number | null;
   readonly used_dev_nonces: readonly number[];
@@ -43,7 +49,7 @@ export interface DeviceRowValues {
 }
 
 /** The devices table's columns every read selects. */
-export const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer,
+export const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, overlap_ns_peer, as_peer,
   last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at,
   manufacturer_tenant, owner_tenant, owner_token_hash, profile_id, locked, claimed_at, activated_at, activated_tenant`;
 
@@ -55,6 +61,7 @@ export function deviceFromRow(row: DeviceRowValues): Device {
     sealedRootKeys: row.sealed_root_keys,
     vaultKind: row.vault_kind,
     nsPeer: row.ns_peer,
+    overlapNsPeer: row.overlap_ns_peer,
     asPeer: row.as_peer,
     nonces: {
       lastDevNonce: row.last_dev_nonce === null ? null : devNonce(row.last_dev_nonce, 'devices.last_dev_nonce'),
@@ -242,3 +249,95 @@ export function auditRecordFromRow(row: AuditRowValues): AuditRecord {
 export function auditRowValues(id: number, event: AuditEvent, prevHash: string): unknown[] {
   return [id, event.at, event.actor, event.tenantID, event.source, event.action, event.devEUI, JSON.stringify(event.detail), prevHash, auditHash(id, event, prevHash)];
 }
+
+/** What a fleet migration keeps beside its columns, as JSON in `fleet_migrations.plan`. */
+interface MigrationPlanJSON {
+  readonly selection: DeviceSelectionJSON;
+  readonly limits: Record<string, { ratePerSecond: number; concurrency: number }>;
+  readonly rollbackAtDeadline: boolean;
+  readonly maxAttempts: number;
+}
+
+export interface FleetMigrationRowValues {
+  readonly id: string;
+  readonly source_peer: string;
+  readonly target_peer: string;
+  readonly strategy: string;
+  readonly plan: string;
+  readonly status: string;
+  readonly deadline: Date | null;
+  readonly created_at: Date;
+  readonly created_by: string;
+  readonly finished_at: Date | null;
+}
+
+export const FLEET_MIGRATION_COLUMNS = ['id', 'source_peer', 'target_peer', 'strategy', 'plan', 'status', 'deadline', 'created_at', 'created_by', 'finished_at'] as const;
+
+export function fleetMigrationRowValues(m: FleetMigration): Array<FleetMigrationRowValues[(typeof FLEET_MIGRATION_COLUMNS)[number]]> {
+  const plan: MigrationPlanJSON = { selection: deviceSelectionJSON(m.selection), limits: { ...m.limits }, rollbackAtDeadline: m.rollbackAtDeadline, maxAttempts: m.maxAttempts };
+  const row: FleetMigrationRowValues = {
+    id: m.id,
+    source_peer: m.sourcePeer,
+    target_peer: m.targetPeer,
+    strategy: m.strategy,
+    plan: JSON.stringify(plan),
+    status: m.status,
+    deadline: m.deadline,
+    created_at: m.createdAt,
+    created_by: m.createdBy,
+    finished_at: m.finishedAt,
+  };
+  return FLEET_MIGRATION_COLUMNS.map((c) => row[c]);
+}
+
+export function fleetMigrationFromRow(row: FleetMigrationRowValues): FleetMigration {
+  const plan = JSON.parse(row.plan) as MigrationPlanJSON;
+  const limits: Record<string, ReturnType<typeof parseVendorLimit>> = {};
+  for (const [vendor, l] of Object.entries(plan.limits ?? {})) limits[vendor] = parseVendorLimit(l, `fleet_migrations.plan.limits.${vendor}`);
+  return {
+    id: row.id,
+    sourcePeer: row.source_peer,
+    targetPeer: row.target_peer,
+    strategy: parseMigrationStrategy(row.strategy, 'fleet_migrations.strategy'),
+    selection: parseDeviceSelection(plan.selection, 'fleet_migrations.plan.selection'),
+    limits: limits as VendorLimits,
+    deadline: row.deadline,
+    rollbackAtDeadline: plan.rollbackAtDeadline === true,
+    maxAttempts: plan.maxAttempts,
+    status: parseMigrationStatus(row.status, 'fleet_migrations.status'),
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    finishedAt: row.finished_at,
+  };
+}
+
+export interface MigrationEntryRowValues {
+  readonly migration_id: string;
+  readonly dev_eui: string;
+  readonly state: string;
+  readonly attempts: number;
+  readonly failed_step: string | null;
+  readonly last_error: string | null;
+  readonly rebound_at: Date | null;
+  readonly joined_at: Date | null;
+  readonly updated_at: Date;
+}
+
+export const MIGRATION_ENTRY_COLUMNS = 'migration_id, dev_eui, state, attempts, failed_step, last_error, rebound_at, joined_at, updated_at';
+
+export function migrationEntryFromRow(row: MigrationEntryRowValues): MigrationEntry {
+  return {
+    migrationID: row.migration_id,
+    devEUI: parseEUI64(row.dev_eui, 'fleet_migration_devices.dev_eui'),
+    state: parseDeviceMigrationState(row.state, 'fleet_migration_devices.state'),
+    attempts: row.attempts,
+    failedStep: row.failed_step === null ? null : parseMigrationStep(row.failed_step),
+    lastError: row.last_error,
+    reboundAt: row.rebound_at,
+    joinedAt: row.joined_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A device in a migration in any other state may not enter another migration. */
+export const RELEASED_STATES_SQL = "('done', 'rolled-back')";

@@ -6,6 +6,9 @@ import type { Tenant, TenantID } from '../tenants/tenant';
 import type { AuditEvent, AuditQuery, AuditRecord } from './audit-event';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from './device';
 import type { SessionRecord } from './session';
+import type { DeviceMigrationState } from '../migration/device-migration-state';
+import type { FleetMigration, MigrationStatus } from '../migration/fleet-migration';
+import type { DeviceBinding, MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../migration/migration-entry';
 
 /** A device import hit a DevEUI that already exists: nothing of the batch was written. */
 export class DeviceExistsError extends Error {
@@ -31,6 +34,38 @@ export type SealedBlobOwner =
 
 /** Gives a sealed blob's replacement, or null to leave it as it is. */
 export type Resealer = (sealed: Buffer, owner: SealedBlobOwner) => Promise<Buffer | null>;
+
+/** A device selected for a migration is still being moved by another one: nothing was written. */
+export class MigrationConflictError extends Error {
+  override readonly name = 'MigrationConflictError';
+  constructor(
+    readonly devEUI: EUI64,
+    readonly otherMigrationID: string,
+  ) {
+    super(`device ${devEUI} is still in migration ${otherMigrationID}`);
+  }
+}
+
+export interface MigrationEntryQuery {
+  readonly limit: number;
+  /** Entries after this DevEUI (keyset paging); from the first when absent. */
+  readonly afterDevEUI?: EUI64;
+  /** Only entries in these states. */
+  readonly states?: readonly DeviceMigrationState[];
+}
+
+/** A rebinding: the journal transition and the binding change, in one transaction. */
+export interface Rebinding {
+  readonly migrationID: string;
+  readonly devEUI: EUI64;
+  /** The journal entry must be in this state (else nothing is written: 'already'). */
+  readonly from: DeviceMigrationState;
+  readonly change: MigrationEntryChange;
+  /** The device must be bound as one of these (else nothing is written: 'binding-changed'). */
+  readonly bindingFrom: readonly DeviceBinding[];
+  readonly bindingTo: DeviceBinding;
+  readonly audit: AuditEvent;
+}
 
 export interface DeviceFilter {
   /** Only devices bound to this network server peer. */
@@ -127,6 +162,40 @@ export interface Store {
   appendAudit(event: AuditEvent): Promise<void>;
   /** The audit trail as stored, with its chain: entries with an id above `afterID`, ascending. */
   readAuditChain(afterID: number, limit: number): Promise<AuditRecord[]>;
+
+  /**
+   * Fleet migrations. `insertFleetMigration` writes the migration, one `planned` journal entry
+   * per device and `audit`, in one transaction; it throws MigrationConflictError (writing
+   * nothing) when a device is in a migration that is not settled for it.
+   */
+  insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void>;
+  getFleetMigration(id: string): Promise<FleetMigration | null>;
+  /** Newest first. */
+  listFleetMigrations(limit: number): Promise<FleetMigration[]>;
+  /** Sets the status (and `finishedAt` for finished, rolled-back) and records `audit`; false when no such migration. */
+  setFleetMigrationStatus(id: string, status: MigrationStatus, audit: AuditEvent): Promise<boolean>;
+  /** Journal entries in DevEUI order. */
+  listMigrationEntries(migrationID: string, query: MigrationEntryQuery): Promise<MigrationEntry[]>;
+  /** How many entries are in each state (states with none are absent). */
+  countMigrationEntries(migrationID: string): Promise<Partial<Record<DeviceMigrationState, number>>>;
+  /**
+   * A journal transition: writes `change` if, and only if, the entry is still in state `from`
+   * (one conditional write). False when it was not (another runner, or a run before a crash,
+   * already moved it): the caller re-reads.
+   */
+  advanceMigrationEntry(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, change: MigrationEntryChange): Promise<boolean>;
+  /**
+   * Moves a device's binding and its journal entry together, with an audit entry, in one
+   * transaction. The binding always names a network server (`bindingTo.nsPeer` is required),
+   * so a device is never bound to no network. Bumps the device's version, so a join that read
+   * the old binding re-checks it before committing.
+   */
+  rebindMigratingDevice(rebinding: Rebinding): Promise<RebindOutcome>;
+  /**
+   * Devices of the migration in state `rebound` whose last accepted join came through
+   * `targetPeer` at or after their `reboundAt` (read from what every join already writes).
+   */
+  listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]>;
 
   /** Store reachable and usable (for readiness). */
   /**

@@ -158,7 +158,7 @@ test('errors/bad input is a 400 {code, message}, never a 500', async () => {
 test("isolation/every endpoint, with another tenant's key (every scope), on alice's resources: 403 or 404, nothing changed", async () => {
   const doc = (await call(null, 'GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
   const before = JSON.stringify(await store.getDevice(aliceDevice as never));
-  const params: Record<string, string> = { devEUI: aliceDevice, tenantID: 'alice', keyID: aliceKeyID, name: 'alice-ns' };
+  const params: Record<string, string> = { devEUI: aliceDevice, tenantID: 'alice', keyID: aliceKeyID, name: 'alice-ns', id: 'mig-000000000000' };
   /** Valid bodies, so refusals are about rights, not shape. */
   const bodies: Record<string, unknown> = {
     'PUT /api/v1/devices/{devEUI}/binding': { networkServer: 'alice-ns', locked: true },
@@ -186,6 +186,10 @@ test("isolation/every endpoint, with another tenant's key (every scope), on alic
     },
     'GET /api/v1/audit/verify': async () => expect((await call('mallory', 'GET', '/audit/verify')).status).toBe(403),
     'GET /api/v1/usage': async () => expect((await call('mallory', 'GET', '/usage?since=2000-01-01&tenant=alice')).status).toBe(404),
+    // Fleet migrations are the operator's alone.
+    'GET /api/v1/migrations': async () => expect((await call('mallory', 'GET', '/migrations')).status).toBe(403),
+    'POST /api/v1/migrations': async () => expect((await call('mallory', 'POST', '/migrations', { sourcePeer: 'alice-ns', targetPeer: 'alice-ns' })).status).toBe(403),
+    'POST /api/v1/migrations/plan': async () => expect((await call('mallory', 'POST', '/migrations/plan', { sourcePeer: 'alice-ns', targetPeer: 'alice-ns' })).status).toBe(403),
   };
   const walked: string[] = [];
   for (const [p, ops] of Object.entries(doc.paths)) {

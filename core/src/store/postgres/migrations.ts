@@ -131,6 +131,39 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_by_tenant ON audit_events (tenant_id, id);
     `,
   },
+  {
+    version: 4,
+    name: 'fleet migrations: overlap binding, migrations, per-device journal',
+    up: `
+      ALTER TABLE devices ADD COLUMN overlap_ns_peer TEXT;
+      CREATE TABLE fleet_migrations (
+        id          TEXT        NOT NULL PRIMARY KEY,
+        source_peer TEXT        NOT NULL,
+        target_peer TEXT        NOT NULL,
+        strategy    TEXT        NOT NULL CHECK (strategy IN ('overlap', 'cutover')),
+        plan        TEXT        NOT NULL,
+        status      TEXT        NOT NULL,
+        deadline    TIMESTAMPTZ,
+        created_at  TIMESTAMPTZ NOT NULL,
+        created_by  TEXT        NOT NULL,
+        finished_at TIMESTAMPTZ
+      );
+      CREATE TABLE fleet_migration_devices (
+        migration_id TEXT        NOT NULL REFERENCES fleet_migrations (id) ON DELETE CASCADE,
+        dev_eui      TEXT        NOT NULL,
+        state        TEXT        NOT NULL,
+        attempts     INTEGER     NOT NULL DEFAULT 0,
+        failed_step  TEXT,
+        last_error   TEXT,
+        rebound_at   TIMESTAMPTZ,
+        joined_at    TIMESTAMPTZ,
+        updated_at   TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (migration_id, dev_eui)
+      );
+      CREATE INDEX fleet_migration_devices_by_state ON fleet_migration_devices (migration_id, state, dev_eui);
+      CREATE INDEX fleet_migration_devices_by_device ON fleet_migration_devices (dev_eui, state);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

@@ -15,20 +15,31 @@ import {
   auditRowValues,
   DEVICE_COLUMNS,
   deviceFromRow,
+  FLEET_MIGRATION_COLUMNS,
+  fleetMigrationFromRow,
+  fleetMigrationRowValues,
+  MIGRATION_ENTRY_COLUMNS,
+  migrationEntryFromRow,
   newDeviceOwnershipValues,
   PEER_COLUMNS,
   peerFromRow,
   peerRowValues,
+  RELEASED_STATES_SQL,
   sessionFromRow,
   tenantFromRow,
   type ApiKeyRowValues,
   type AuditRowValues,
+  type FleetMigrationRowValues,
+  type MigrationEntryRowValues,
   type TenantRowValues,
 } from '../row-mapping';
+import type { DeviceMigrationState } from '../../migration/device-migration-state';
+import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
+import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
-import { DeviceExistsError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type Resealer, type SealedBlobOwner, type Store } from '../store';
+import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migratePostgres } from './migrations';
 import { parsePostgresLocation, type PostgresLocation, type PostgresLocationOptions } from './postgres-location';
 
@@ -68,6 +79,7 @@ interface DeviceRow {
   sealed_root_keys: Buffer;
   vault_kind: string;
   ns_peer: string | null;
+  overlap_ns_peer: string | null;
   as_peer: string | null;
   last_dev_nonce: number | string | null;
   used_dev_nonces: Array<number | string>;
@@ -605,6 +617,118 @@ export class PostgresStore implements Store {
     return replaced;
   }
 
+  async insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void> {
+    const list = [...new Set(devEUIs)];
+    await this.#transaction('creating a migration', async (client) => {
+      const busy = await client.query<{ dev_eui: string; migration_id: string }>(
+        `SELECT dev_eui, migration_id FROM fleet_migration_devices
+          WHERE dev_eui = ANY($1::TEXT[]) AND migration_id <> $2 AND state NOT IN ${RELEASED_STATES_SQL} LIMIT 1`,
+        [list, migration.id],
+      );
+      const b = busy.rows[0];
+      if (b) throw new MigrationConflictError(parseEUI64(b.dev_eui), b.migration_id);
+      await client.query(
+        `INSERT INTO fleet_migrations (${FLEET_MIGRATION_COLUMNS.join(', ')}) VALUES (${FLEET_MIGRATION_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
+        fleetMigrationRowValues(migration),
+      );
+      for (let start = 0; start < list.length; start += 5000) {
+        await client.query(
+          `INSERT INTO fleet_migration_devices (migration_id, dev_eui, state, attempts, updated_at)
+           SELECT $1, e, 'planned', 0, now() FROM unnest($2::TEXT[]) AS e`,
+          [migration.id, list.slice(start, start + 5000)],
+        );
+      }
+      await this.#appendAudit(client, audit);
+    });
+  }
+
+  async getFleetMigration(id: string): Promise<FleetMigration | null> {
+    const rows = await this.#query<FleetMigrationRowValues>('reading a migration', `SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations WHERE id = $1`, [id]);
+    return rows[0] ? fleetMigrationFromRow(rows[0]) : null;
+  }
+
+  async listFleetMigrations(limit: number): Promise<FleetMigration[]> {
+    const rows = await this.#query<FleetMigrationRowValues>(
+      'listing migrations',
+      `SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations ORDER BY created_at DESC, id DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map(fleetMigrationFromRow);
+  }
+
+  async setFleetMigrationStatus(id: string, status: MigrationStatus, audit: AuditEvent): Promise<boolean> {
+    return this.#transaction('setting a migration status', async (client) => {
+      const finished = status === 'finished' || status === 'rolled-back' ? new Date() : null;
+      const r = await client.query('UPDATE fleet_migrations SET status = $1, finished_at = $2 WHERE id = $3', [status, finished, id]);
+      if ((r.rowCount ?? 0) === 0) return false;
+      await this.#appendAudit(client, audit);
+      return true;
+    });
+  }
+
+  async listMigrationEntries(migrationID: string, query: MigrationEntryQuery): Promise<MigrationEntry[]> {
+    const states = query.states ?? null;
+    if (states !== null && states.length === 0) return [];
+    const rows = await this.#query<MigrationEntryRowValues>(
+      'listing migration entries',
+      `SELECT ${MIGRATION_ENTRY_COLUMNS} FROM fleet_migration_devices
+        WHERE migration_id = $1 AND dev_eui COLLATE "C" > $2 ${states ? 'AND state = ANY($4::TEXT[])' : 'AND $4::TEXT[] IS NULL'}
+        ORDER BY dev_eui COLLATE "C" LIMIT $3`,
+      [migrationID, query.afterDevEUI ?? '', query.limit, states],
+    );
+    return rows.map((r) => migrationEntryFromRow({ ...r, attempts: toInt(r.attempts, 'fleet_migration_devices.attempts') }));
+  }
+
+  async countMigrationEntries(migrationID: string): Promise<Partial<Record<DeviceMigrationState, number>>> {
+    const rows = await this.#query<{ state: DeviceMigrationState; n: string | number }>(
+      'counting migration entries',
+      'SELECT state, COUNT(*) AS n FROM fleet_migration_devices WHERE migration_id = $1 GROUP BY state',
+      [migrationID],
+    );
+    return Object.fromEntries(rows.map((r) => [r.state, toInt(r.n, 'COUNT(*)')]));
+  }
+
+  async advanceMigrationEntry(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, change: MigrationEntryChange): Promise<boolean> {
+    return this.#withRetry('advancing a migration entry', async () => advanceEntry(this.#pool, migrationID, devEUI, from, change));
+  }
+
+  async rebindMigratingDevice(r: Rebinding): Promise<RebindOutcome> {
+    try {
+      return await this.#transaction('rebinding a device', async (client) => {
+        if (!(await advanceEntry(client, r.migrationID, r.devEUI, r.from, r.change))) return 'already';
+        let moved = false;
+        for (const b of r.bindingFrom) {
+          const u = await client.query(
+            `UPDATE devices SET ns_peer = $1, overlap_ns_peer = $2, version = version + 1
+              WHERE dev_eui = $3 AND ns_peer = $4 AND overlap_ns_peer IS NOT DISTINCT FROM $5`,
+            [r.bindingTo.nsPeer, r.bindingTo.overlapNsPeer, r.devEUI, b.nsPeer, b.overlapNsPeer],
+          );
+          if (u.rowCount === 1) {
+            moved = true;
+            break;
+          }
+        }
+        if (!moved) throw new BindingChanged();
+        await this.#appendAudit(client, r.audit);
+        return 'rebound' as const;
+      });
+    } catch (err) {
+      if (err instanceof BindingChanged) return 'binding-changed';
+      throw err;
+    }
+  }
+
+  async listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]> {
+    const rows = await this.#query<{ dev_eui: string; last_join_at: Date }>(
+      'listing migration arrivals',
+      `SELECT e.dev_eui, d.last_join_at FROM fleet_migration_devices e JOIN devices d ON d.dev_eui = e.dev_eui
+        WHERE e.migration_id = $1 AND e.state = 'rebound' AND d.last_join_peer = $2 AND d.last_join_at >= e.rebound_at
+        ORDER BY e.dev_eui COLLATE "C" LIMIT $3`,
+      [migrationID, targetPeer, limit],
+    );
+    return rows.map((r) => ({ devEUI: parseEUI64(r.dev_eui, 'devices.dev_eui'), joinedAt: r.last_join_at }));
+  }
+
   async ping(): Promise<void> {
     await this.#query('ping', 'SELECT 1 AS ok', []);
   }
@@ -666,7 +790,7 @@ export class PostgresStore implements Store {
       try {
         return await run();
       } catch (err) {
-        if (err instanceof DeviceExistsError || err instanceof PeerExistsError || err instanceof TypeError) throw err;
+        if (err instanceof DeviceExistsError || err instanceof PeerExistsError || err instanceof TypeError || err instanceof MigrationConflictError || err instanceof BindingChanged) throw err;
         const code = sqlState(err);
         if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 5 * attempt)));
@@ -776,4 +900,25 @@ function toSession(row: SessionRow): SessionRecord {
 
 function toPeer(row: PeerRow): Peer {
   return peerFromRow(row);
+}
+
+/** Thrown inside a rebinding transaction to roll it back when the device's binding moved. */
+class BindingChanged extends Error {
+  constructor() {
+    super('the device binding changed');
+  }
+}
+
+/** The journal's conditional transition (on the pool or inside a transaction). */
+async function advanceEntry(q: Pick<Pool, 'query'> | PoolClient, migrationID: string, devEUI: EUI64, from: DeviceMigrationState, c: MigrationEntryChange): Promise<boolean> {
+  const r = await q.query(
+    `UPDATE fleet_migration_devices
+        SET state = $1, attempts = COALESCE($2, attempts),
+            failed_step = CASE WHEN $3 THEN $4 ELSE failed_step END,
+            last_error = CASE WHEN $5 THEN $6 ELSE last_error END,
+            rebound_at = COALESCE($7, rebound_at), joined_at = COALESCE($8, joined_at), updated_at = now()
+      WHERE migration_id = $9 AND dev_eui = $10 AND state = $11`,
+    [c.state, c.attempts ?? null, c.failedStep !== undefined, c.failedStep ?? null, c.lastError !== undefined, c.lastError ?? null, c.reboundAt ?? null, c.joinedAt ?? null, migrationID, devEUI, from],
+  );
+  return r.rowCount === 1;
 }

@@ -16,20 +16,29 @@ import {
   auditRowValues,
   DEVICE_COLUMNS,
   deviceFromRow,
+  FLEET_MIGRATION_COLUMNS,
+  fleetMigrationFromRow,
+  fleetMigrationRowValues,
+  MIGRATION_ENTRY_COLUMNS,
+  migrationEntryFromRow,
   newDeviceOwnershipValues,
   PEER_COLUMNS,
   peerFromRow,
   peerRowValues,
+  RELEASED_STATES_SQL,
   sessionFromRow,
   tenantFromRow,
   type ApiKeyRowValues,
   type AuditRowValues,
   type TenantRowValues,
 } from '../row-mapping';
+import type { DeviceMigrationState } from '../../migration/device-migration-state';
+import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
+import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
-import { DeviceExistsError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type Resealer, type SealedBlobOwner, type Store } from '../store';
+import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migrate } from './migrations';
 
 export interface SqliteStoreOptions {
@@ -49,6 +58,7 @@ interface DeviceRow {
   sealed_root_keys: Buffer;
   vault_kind: string;
   ns_peer: string | null;
+  overlap_ns_peer: string | null;
   as_peer: string | null;
   last_dev_nonce: number | null;
   used_dev_nonces: string;
@@ -115,6 +125,9 @@ export class SqliteStore implements Store {
   readonly #resetDevNoncesTx: (devEUI: EUI64, audit: AuditEvent) => boolean;
   /** Runs `write` and appends `audit` in one IMMEDIATE transaction; `write` false = nothing written. */
   readonly #auditedTx: (write: () => boolean, audit: AuditEvent | undefined) => boolean;
+  readonly #insertMigrationTx: (m: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent) => void;
+  readonly #setMigrationStatusTx: (id: string, status: MigrationStatus, audit: AuditEvent) => boolean;
+  readonly #rebindTx: (r: Rebinding) => RebindOutcome;
   readonly #commitManyTx: (commits: readonly JoinCommit[]) => boolean[];
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
 
@@ -187,6 +200,111 @@ export class SqliteStore implements Store {
       return true;
     });
     this.#auditedTx = (write, audit) => audited.immediate(write, audit);
+    const audit = (a: AuditEvent): void => this.#appendAudit(a);
+    const insertMigration = db.transaction((m: FleetMigration, devEUIs: readonly EUI64[], a: AuditEvent) => {
+      const now = Date.now();
+      for (const devEUI of devEUIs) {
+        const busy = this.#stmt.activeMigrationOf.get(devEUI, m.id) as { migration_id: string } | undefined;
+        if (busy) throw new MigrationConflictError(devEUI, busy.migration_id);
+      }
+      this.#stmt.insertMigration.run(...fleetMigrationRowValues(m).map(sqliteValue));
+      for (const devEUI of devEUIs) this.#stmt.insertEntry.run(m.id, devEUI, now);
+      audit(a);
+    });
+    this.#insertMigrationTx = (m, devEUIs, a) => insertMigration.immediate(m, devEUIs, a);
+
+    const setStatus = db.transaction((id: string, status: MigrationStatus, a: AuditEvent) => {
+      const finished = status === 'finished' || status === 'rolled-back' ? Date.now() : null;
+      if (this.#stmt.setMigrationStatus.run(status, finished, id).changes === 0) return false;
+      audit(a);
+      return true;
+    });
+    this.#setMigrationStatusTx = (id, status, a) => setStatus.immediate(id, status, a);
+
+    const rebind = db.transaction((r: Rebinding): RebindOutcome => {
+      if (!this.#advance(r.migrationID, r.devEUI, r.from, r.change)) return 'already';
+      const moved = r.bindingFrom.some(
+        (b) => this.#stmt.rebindDevice.run(r.bindingTo.nsPeer, r.bindingTo.overlapNsPeer, r.devEUI, b.nsPeer, b.overlapNsPeer).changes === 1,
+      );
+      if (!moved) throw new BindingChanged();
+      audit(r.audit);
+      return 'rebound';
+    });
+    this.#rebindTx = (r) => {
+      try {
+        return rebind.immediate(r);
+      } catch (err) {
+        if (err instanceof BindingChanged) return 'binding-changed';
+        throw err;
+      }
+    };
+  }
+
+  #advance(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, c: MigrationEntryChange): boolean {
+    return (
+      this.#stmt.advanceEntry.run({
+        state: c.state,
+        attempts: c.attempts ?? null,
+        setFailedStep: c.failedStep === undefined ? 0 : 1,
+        failedStep: c.failedStep ?? null,
+        setLastError: c.lastError === undefined ? 0 : 1,
+        lastError: c.lastError ?? null,
+        reboundAt: c.reboundAt?.getTime() ?? null,
+        joinedAt: c.joinedAt?.getTime() ?? null,
+        now: Date.now(),
+        migrationID,
+        devEUI,
+        from,
+      }).changes === 1
+    );
+  }
+
+  async insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void> {
+    this.#insertMigrationTx(migration, [...new Set(devEUIs)], audit);
+  }
+
+  async getFleetMigration(id: string): Promise<FleetMigration | null> {
+    const row = this.#stmt.getMigration.get(id) as FleetMigrationRow | undefined;
+    return row ? toFleetMigration(row) : null;
+  }
+
+  async listFleetMigrations(limit: number): Promise<FleetMigration[]> {
+    return (this.#stmt.listMigrations.all(limit) as FleetMigrationRow[]).map(toFleetMigration);
+  }
+
+  async setFleetMigrationStatus(id: string, status: MigrationStatus, audit: AuditEvent): Promise<boolean> {
+    return this.#setMigrationStatusTx(id, status, audit);
+  }
+
+  async listMigrationEntries(migrationID: string, query: MigrationEntryQuery): Promise<MigrationEntry[]> {
+    const states = query.states ?? null;
+    if (states !== null && states.length === 0) return [];
+    const rows = this.#db
+      .prepare(
+        `SELECT ${MIGRATION_ENTRY_COLUMNS} FROM fleet_migration_devices
+          WHERE migration_id = ? AND dev_eui > ? ${states ? `AND state IN (${states.map(() => '?').join(', ')})` : ''}
+          ORDER BY dev_eui LIMIT ?`,
+      )
+      .all(migrationID, query.afterDevEUI ?? '', ...(states ?? []), query.limit) as MigrationEntryRow[];
+    return rows.map(toMigrationEntry);
+  }
+
+  async countMigrationEntries(migrationID: string): Promise<Partial<Record<DeviceMigrationState, number>>> {
+    const rows = this.#stmt.countEntries.all(migrationID) as Array<{ state: DeviceMigrationState; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  async advanceMigrationEntry(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, change: MigrationEntryChange): Promise<boolean> {
+    return this.#advance(migrationID, devEUI, from, change);
+  }
+
+  async rebindMigratingDevice(rebinding: Rebinding): Promise<RebindOutcome> {
+    return this.#rebindTx(rebinding);
+  }
+
+  async listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]> {
+    const rows = this.#stmt.arrivals.all(migrationID, targetPeer, limit) as Array<{ dev_eui: string; last_join_at: number }>;
+    return rows.map((r) => ({ devEUI: parseEUI64(r.dev_eui, 'devices.dev_eui'), joinedAt: new Date(r.last_join_at) }));
   }
 
   /** Inside a write transaction: the next entry, chained to the last one. */
@@ -517,6 +635,33 @@ function prepareStatements(db: Database.Database) {
     listApiKeys: db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id'),
     revokeApiKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     ping: db.prepare('SELECT 1 AS ok'),
+    activeMigrationOf: db.prepare(
+      `SELECT migration_id FROM fleet_migration_devices WHERE dev_eui = ? AND migration_id <> ? AND state NOT IN ${RELEASED_STATES_SQL} LIMIT 1`,
+    ),
+    insertMigration: db.prepare(
+      `INSERT INTO fleet_migrations (${FLEET_MIGRATION_COLUMNS.join(', ')}) VALUES (${FLEET_MIGRATION_COLUMNS.map(() => '?').join(', ')})`,
+    ),
+    insertEntry: db.prepare(`INSERT INTO fleet_migration_devices (migration_id, dev_eui, state, attempts, updated_at) VALUES (?, ?, 'planned', 0, ?)`),
+    getMigration: db.prepare(`SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations WHERE id = ?`),
+    listMigrations: db.prepare(`SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations ORDER BY created_at DESC, id DESC LIMIT ?`),
+    setMigrationStatus: db.prepare('UPDATE fleet_migrations SET status = ?, finished_at = ? WHERE id = ?'),
+    countEntries: db.prepare('SELECT state, COUNT(*) AS n FROM fleet_migration_devices WHERE migration_id = ? GROUP BY state'),
+    advanceEntry: db.prepare(
+      `UPDATE fleet_migration_devices
+          SET state = @state, attempts = COALESCE(@attempts, attempts),
+              failed_step = CASE WHEN @setFailedStep = 1 THEN @failedStep ELSE failed_step END,
+              last_error = CASE WHEN @setLastError = 1 THEN @lastError ELSE last_error END,
+              rebound_at = COALESCE(@reboundAt, rebound_at), joined_at = COALESCE(@joinedAt, joined_at), updated_at = @now
+        WHERE migration_id = @migrationID AND dev_eui = @devEUI AND state = @from`,
+    ),
+    rebindDevice: db.prepare(
+      'UPDATE devices SET ns_peer = ?, overlap_ns_peer = ?, version = version + 1 WHERE dev_eui = ? AND ns_peer = ? AND overlap_ns_peer IS ?',
+    ),
+    arrivals: db.prepare(
+      `SELECT e.dev_eui, d.last_join_at FROM fleet_migration_devices e JOIN devices d ON d.dev_eui = e.dev_eui
+        WHERE e.migration_id = ? AND e.state = 'rebound' AND d.last_join_peer = ? AND d.last_join_at >= e.rebound_at
+        ORDER BY e.dev_eui LIMIT ?`,
+    ),
   };
 }
 
@@ -608,4 +753,46 @@ function fromAuditRow(row: AuditRow): AuditRowValues {
 
 function toApiKey(row: ApiKeyRow): ApiKeyRecord {
   return apiKeyFromRow({ ...row, created_at: new Date(row.created_at), revoked_at: row.revoked_at === null ? null : new Date(row.revoked_at) });
+}
+
+/** Thrown inside a rebinding transaction to roll it back when the device's binding moved. */
+class BindingChanged extends Error {}
+
+function sqliteValue(v: unknown): unknown {
+  return v instanceof Date ? v.getTime() : v;
+}
+
+interface FleetMigrationRow {
+  id: string;
+  source_peer: string;
+  target_peer: string;
+  strategy: string;
+  plan: string;
+  status: string;
+  deadline: number | null;
+  created_at: number;
+  created_by: string;
+  finished_at: number | null;
+}
+
+function toFleetMigration(row: FleetMigrationRow): FleetMigration {
+  const date = (v: number | null): Date | null => (v === null ? null : new Date(v));
+  return fleetMigrationFromRow({ ...row, deadline: date(row.deadline), created_at: new Date(row.created_at), finished_at: date(row.finished_at) });
+}
+
+interface MigrationEntryRow {
+  migration_id: string;
+  dev_eui: string;
+  state: string;
+  attempts: number;
+  failed_step: string | null;
+  last_error: string | null;
+  rebound_at: number | null;
+  joined_at: number | null;
+  updated_at: number;
+}
+
+function toMigrationEntry(row: MigrationEntryRow): MigrationEntry {
+  const date = (v: number | null): Date | null => (v === null ? null : new Date(v));
+  return migrationEntryFromRow({ ...row, rebound_at: date(row.rebound_at), joined_at: date(row.joined_at), updated_at: new Date(row.updated_at) });
 }
