@@ -42,6 +42,11 @@ export interface FakeHTTPAPI {
 }
 
 const FAULT_STATUS: Record<Exclude<Fault, 'hang'>, number> = { 'rate-limited': 429, unavailable: 503, 'bad-request': 400 };
+/** Fakes started and not yet stopped in this jest worker. */
+let runningFakes = 0;
+// Loading nock turns it on; it stays off until a fake starts.
+if (nock.isActive()) nock.restore();
+
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /**
@@ -51,6 +56,11 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
  * handler. Other hosts are untouched.
  */
 export function startFakeHTTPAPI(o: FakeHTTPAPIOptions): FakeHTTPAPI {
+  // nock patches node:http for the whole jest worker, which later test files share: it is on
+  // only while a fake is running, so other files' real HTTP requests never meet it.
+  if (!nock.isActive()) nock.activate();
+  runningFakes++;
+  let stopped = false;
   const recorded: RecordedRequest[] = [];
   const faults: Array<{ fault: Fault; retryAfter?: number }> = [];
   const scope = nock(o.origin).persist();
@@ -90,8 +100,11 @@ export function startFakeHTTPAPI(o: FakeHTTPAPIOptions): FakeHTTPAPI {
       for (let i = 0; i < count; i++) faults.push({ fault, ...(retryAfterSeconds !== undefined ? { retryAfter: retryAfterSeconds } : {}) });
     },
     stop() {
+      if (stopped) return;
+      stopped = true;
       scope.persist(false);
       for (const i of interceptors) nock.removeInterceptor(i);
+      if (--runningFakes === 0) nock.restore();
     },
   };
 }
