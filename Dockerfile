@@ -15,13 +15,16 @@ WORKDIR /src
 # package.json must be present for `npm ci` (the lock file lists them all).
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json lerna.json ./
 COPY core/package.json core/
+COPY console/package.json console/
 COPY test/package.json test/
 COPY adapters/ adapters/
 COPY examples/ examples/
 RUN npm ci --ignore-scripts \
  && npm rebuild better-sqlite3 pkcs11js
 COPY core/ core/
+COPY console/ console/
 RUN npx tsc -b core \
+ && npm run build -w @joinery/console \
  && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim AS runtime
@@ -42,12 +45,16 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/core/package.json ./core/package.json
 COPY --from=build /src/core/bin ./core/bin
 COPY --from=build /src/core/dist ./core/dist
+# The web console's built files (served by the admin listener at /).
+COPY --from=build /src/console/package.json ./console/package.json
+COPY --from=build /src/console/dist ./console/dist
 USER joinery
 # The data directory holds master.key (every root key is sealed under it), the CA and, with
 # the default store, the SQLite database: keep it on a volume and back it up.
 VOLUME ["/var/lib/joinery"]
 # 8003: Backend Interfaces (HTTPS, mutual TLS) for network servers.
-# 8090: admin (plain HTTP: /healthz, /readyz, /metrics): publish it on a private address only.
+# 8090: admin (plain HTTP: the web console at /, /healthz, /readyz, /metrics): publish it on a
+# private address only.
 EXPOSE 8003 8090
 # /healthz: the process is up (use /readyz, store and vault reachable, for a load balancer).
 # Assumes the admin listener's port 8090; change both together.

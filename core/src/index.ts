@@ -6,7 +6,7 @@ export { SoftwareKeyVault, type SoftwareKeyVaultOptions } from './keys/software-
 export { Pkcs11KeyVault } from './keys/pkcs11-vault';
 export { MasterKey } from './keys/master-key';
 export type { Store, DeviceListQuery, SealedBlobOwner, Resealer } from './store/store';
-export { DeviceExistsError, PeerExistsError } from './store/store';
+export { DeviceExistsError, MigrationConflictError, PeerExistsError } from './store/store';
 export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';
 export type { SessionRecord } from './store/session';
 export type { AuditEvent, AuditQuery } from './store/audit-event';
@@ -37,3 +37,26 @@ export { VERSION } from './server/version';
 
 export * from './adapters/index';
 export type { PeerAdapterSettings } from './peers/peer-settings';
+
+export { OPERATOR_TENANT, TENANT_ROLES, parseTenantID, parseTenantRoles, TenantExistsError, type Tenant, type TenantID, type TenantRole } from './tenants/tenant';
+export { SCOPES, parseScopes, issueApiKey, type Scope, type ApiKeyRecord, type IssuedApiKey } from './tenants/api-key';
+export { Refusal, REFUSALS, type RefusalCode } from './tenants/refusal';
+export { isInstanceAdmin, type Principal } from './tenants/principal';
+export { TenantService } from './tenants/tenant-service';
+export { ClaimService, type BindingRequest, type NetworkServerRef, type NewOwnerToken } from './claims/claim-service';
+export { ClaimRateLimiter, type ClaimRateLimits } from './claims/claim-rate-limiter';
+export { generateOwnerToken, parseOwnerToken, qrPayload, type OwnerToken, type ProfileID } from './claims/owner-token';
+export { verifyAuditChain, auditHash, type AuditChainCheck } from './store/audit-chain';
+export type { AuditRecord, AuditContext } from './store/audit-event';
+export type { DeviceOwnership, DeviceChange, Activation } from './store/device';
+export type { DeviceFilter, ActivationQuery } from './store/store';
+
+// The admin listener's REST API: one fastify plugin per resource, reusable by code that mounts more.
+export { registerAdminApi, registerOpenAPI, ADMIN_API_PREFIX, OPENAPI_PATH } from './admin/admin-api';
+export { addApiKeyAuth, requireScope, principalOf, BEARER_SECURITY, type Authenticate } from './admin/admin-auth';
+export { addAdminErrorHandling, ERROR_SCHEMA, ERROR_RESPONSES } from './admin/admin-errors';
+export type { AdminContext } from './admin/admin-context';
+export type { FleetMigration, MigrationStrategy, MigrationStatus } from './migration/fleet-migration';
+export type { DeviceMigrationState } from './migration/device-migration-state';
+export type { MigrationEntry, DeviceBinding } from './migration/migration-entry';
+export { registerMigrationRoutes, type MigrationRoutesDeps } from './migration/migration-routes';

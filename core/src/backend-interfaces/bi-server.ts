@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '../log/logger';
+import type { ClaimService } from '../claims/claim-service';
+import { registerTTJSClaimRoutes } from '../claims/ttjs-claim-routes';
+import type { Store } from '../store/store';
 import type { BackendInterfacesHandler } from './bi-handler';
+import { resolveCaller, type Caller } from './caller';
 import { forwardedCertificateFingerprint } from './forwarded-certificate';
 
 /** Larger bodies are refused with HTTP 400: no BI message comes near it. */
@@ -23,6 +27,8 @@ export interface BIServerOptions {
   readonly trustedProxies?: readonly string[];
   /** The header such a proxy puts the client certificate in (default `x-client-cert`). */
   readonly clientCertHeader?: string;
+  /** The TTJS-v2-compatible claim API (`/api/v2/devices/...`) for registered peers. */
+  readonly claims?: { readonly service: ClaimService; readonly store: Store };
 }
 
 const fingerprints = new WeakMap<TLSSocket, string | null>();
@@ -129,11 +135,8 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
     reply.code(405).header('allow', 'POST').send({ message: `${req.method} is not supported: POST a Backend Interfaces message` });
   });
 
-  app.post('/*', async (req, reply) => {
-    const body = req.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return reply.code(400).send({ message: 'expected a JSON object (a Backend Interfaces message)' });
-    }
+  /** Who the transport says is calling: the client certificate (or a trusted proxy's header), the path's peer, the secret. */
+  const callerOf = (req: FastifyRequest): Caller => {
     const socket = req.raw.socket as TLSSocket;
     let certFingerprint = peerFingerprint(socket);
     const forwarded = req.headers[certHeader];
@@ -141,11 +144,29 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
       certFingerprint = forwardedCertificateFingerprint(forwarded, options.tls.caPem);
     }
     const m = /^\/bi\/([^/?#]+)\/?(?:[?#].*)?$/.exec(req.url);
-    const result = await options.handler.handle(body as Record<string, unknown>, {
-      certFingerprint,
-      pathPeer: m ? m[1]! : null,
-      authorization: req.headers.authorization,
+    return { certFingerprint, pathPeer: m ? m[1]! : null, authorization: req.headers.authorization };
+  };
+
+  if (options.claims) {
+    const { service, store } = options.claims;
+    registerTTJSClaimRoutes(app, {
+      store,
+      claims: service,
+      identify: async (req) => {
+        const caller = callerOf(req);
+        if (caller.certFingerprint === null) return null;
+        const resolved = await resolveCaller(store, { ...caller, pathPeer: null });
+        return resolved.kind === 'peer' ? resolved.peer : null;
+      },
     });
+  }
+
+  app.post('/*', async (req, reply) => {
+    const body = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return reply.code(400).send({ message: 'expected a JSON object (a Backend Interfaces message)' });
+    }
+    const result = await options.handler.handle(body as Record<string, unknown>, callerOf(req));
     switch (result.kind) {
       case 'acknowledge':
         return reply.code(200).send();

@@ -1,21 +1,12 @@
-import * as os from 'node:os';
 import type { Command } from 'commander';
 import { parseEUI64 } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
 import { openBackends } from '../server/open-backends';
+import { auditEvent } from '../store/audit-event';
+import { cliAuditContext } from './cli-actor';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say, table } from './output';
 
-/** Who runs the CLI, as the audit trail records it. */
-function cliActor(): string {
-  let user = 'unknown';
-  try {
-    user = os.userInfo().username;
-  } catch {
-    // no passwd entry (containers): keep "unknown"
-  }
-  return `cli:${user}@${os.hostname()}`;
-}
 
 export function addDeviceMaintenanceCommands(program: Command): void {
   const devices = program.commands.find((c) => c.name() === 'devices');
@@ -40,13 +31,15 @@ export function addDeviceMaintenanceCommands(program: Command): void {
         note(`joinery: no device ${devEUI}`);
         return;
       }
-      const after = await backends.store.resetDevNonces(devEUI, {
-        at: new Date(),
-        actor: cliActor(),
-        action: 'device.dev-nonce.reset',
+      const after = await backends.store.resetDevNonces(
         devEUI,
-        detail: { reason: reason.slice(0, 500), lastDevNonce: before.nonces.lastDevNonce, usedDevNonces: before.nonces.usedDevNonces.length, lastJoinNonce: before.nonces.lastJoinNonce },
-      });
+        auditEvent(cliAuditContext(), 'device.dev-nonce.reset', devEUI, {
+          reason: reason.slice(0, 500),
+          lastDevNonce: before.nonces.lastDevNonce,
+          usedDevNonces: before.nonces.usedDevNonces.length,
+          lastJoinNonce: before.nonces.lastJoinNonce,
+        }),
+      );
       if (!after) {
         process.exitCode = 1;
         note(`joinery: no device ${devEUI}`);
@@ -77,7 +70,12 @@ export function addDeviceMaintenanceCommands(program: Command): void {
         say(JSON.stringify(events, null, 2));
         return;
       }
-      say(table(['AT', 'ACTOR', 'ACTION', 'DEVEUI', 'DETAIL'], events.map((e) => [e.at.toISOString(), e.actor, e.action, e.devEUI ?? '-', JSON.stringify(e.detail)])));
+      say(
+        table(
+          ['AT', 'ACTOR', 'TENANT', 'FROM', 'ACTION', 'DEVEUI', 'DETAIL'],
+          events.map((e) => [e.at.toISOString(), e.actor, e.tenantID ?? '-', e.source ?? '-', e.action, e.devEUI ?? '-', JSON.stringify(e.detail)]),
+        ),
+      );
     } finally {
       await backends.close();
     }

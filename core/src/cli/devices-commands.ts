@@ -7,11 +7,15 @@ import { parseEUI64 } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
 import { openBackends } from '../server/open-backends';
 import type { Device } from '../store/device';
+import { cliAuditContext } from './cli-actor';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say, table } from './output';
+import { withAdminClientOptions, type RemoteFlags } from './admin-client';
+import { importPreProvisioned } from './ownership-commands';
 
-interface ImportFlags extends BackendFlags {
-  readonly ns: string;
+interface ImportFlags extends RemoteFlags {
+  readonly ns?: string;
+  readonly labels?: string;
   readonly as?: string;
   readonly transportKekFile?: string;
 }
@@ -32,6 +36,7 @@ export function deviceView(d: Device): Record<string, string | number | null> {
     joinEUI: d.joinEUI,
     macVersion: d.macVersion,
     networkServer: d.nsPeer,
+    migratingTo: d.overlapNsPeer,
     applicationServer: d.asPeer,
     lastDevNonce: d.nonces.lastDevNonce,
     usedDevNonces: d.nonces.usedDevNonces.length,
@@ -51,12 +56,16 @@ function positiveInt(value: string, field: string, max: number): number {
 export function addDevicesCommands(program: Command): void {
   const devices = program.command('devices').description('devices and their root keys (keys go in, never out)');
 
-  withBackendOptions(
+  withAdminClientOptions(
     devices
       .command('import')
-      .description('import devices from CSV (header dev_eui,join_eui,mac_version,app_key,nwk_key) or a JSON array; all or nothing')
+      .description(
+        'import devices from CSV (header dev_eui,join_eui,mac_version,app_key,nwk_key[,owner_token,profile_id]) or a JSON array; all or nothing. ' +
+          'With --ns: the operator\'s own devices, bound to it. Without: pre-provisioned devices of a manufacturer, not claimed, each with an owner token',
+      )
       .argument('<file>', 'CSV or JSON file')
-      .requiredOption('--ns <name>', 'network server the devices are bound to (may join through)')
+      .option('--ns <name>', 'network server the devices are bound to (may join through): the operator\'s own devices (local data directory only)')
+      .option('--labels <file>', 'pre-provisioned devices: write their owner tokens and QR code payloads to this CSV file (mode 0600)')
       .option('--as <name>', 'application server that receives the AppSKeys')
       .option(
         '--transport-kek-file <file>',
@@ -70,6 +79,12 @@ export function addDevicesCommands(program: Command): void {
       throw new ParseError('FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
     const format = detectImportFormat(file, content);
+    if (flags.ns === undefined) {
+      if (flags.as !== undefined) throw new ParseError('--as', 'only with --ns (a claimed device is bound by its owner: joinery devices bind)');
+      await importPreProvisioned(file, content, { ...flags, ...(flags.transportKekFile !== undefined ? { transportKek: flags.transportKekFile } : {}) }, format);
+      return;
+    }
+    if (flags.url !== undefined || flags.asTenant !== undefined) throw new ParseError('--ns', 'binds the operator\'s own devices on the local data directory: not with --url or --as-tenant');
     const wrapped = flags.transportKekFile !== undefined;
     const rows = parseDeviceImportFile(content, format, { wrappedKeys: wrapped });
     const kek = wrapped ? await readTransportKEK(flags.transportKekFile!) : undefined;
@@ -80,9 +95,9 @@ export function addDevicesCommands(program: Command): void {
       const s = await importDevices(
         { store: backends.store, vault: backends.vault },
         rows,
-        { nsPeer: flags.ns, asPeer: flags.as ?? null },
+        { kind: 'bound', nsPeer: flags.ns, asPeer: flags.as ?? null },
         importUnit(format),
-        transportKEK ? { transportKEK } : {},
+        { audit: cliAuditContext(), ...(transportKEK ? { transportKEK } : {}) },
       );
       if (!wrapped) {
         note(`joinery: warning: the root keys were read in clear from ${file}; delete it, or have the keys sent wrapped under a transport KEK (--transport-kek-file)`);

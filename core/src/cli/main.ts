@@ -8,6 +8,10 @@ import { addConfigCommands } from './config-commands';
 import { addDeviceMaintenanceCommands } from './device-maintenance-commands';
 import { addDevicesCommands } from './devices-commands';
 import { addKeysCommands } from './keys-commands';
+import { addOwnershipCommands } from './ownership-commands';
+import { AdminRequestError } from './admin-client';
+import { addMigrateCommands } from './migrate-commands';
+import { MigrationError } from '../migration/migration-error';
 import { addPeerCommands } from './peer-commands';
 import { addServeCommand } from './serve-command';
 import { addSimulateCommands } from './simulate-command';
@@ -24,8 +28,10 @@ addServeCommand(program);
 addPeerCommands(program);
 addDevicesCommands(program);
 addDeviceMaintenanceCommands(program);
+addOwnershipCommands(program);
 addSimulateCommands(program);
 addKeysCommands(program);
+addMigrateCommands(program);
 addConfigCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
@@ -37,6 +43,14 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ParseError) {
     process.stderr.write(`joinery: ${err.message}\n`);
     process.exit(2);
+  }
+  if (err instanceof AdminRequestError) {
+    process.stderr.write(`joinery: ${err.message}\n`);
+    process.exit(err.status === 400 || err.status === 422 ? 2 : 1);
+  }
+  if (err instanceof MigrationError) {
+    process.stderr.write(`joinery: ${err.message}\n`);
+    process.exit(err.code === 'bad-request' ? 2 : 1);
   }
   if (err instanceof DeviceImportError) {
     process.stderr.write(`joinery: import refused, nothing was imported. ${err.message}\n`);

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
+import { cliAuditContext } from './cli-actor';
 import { parseEUI64, parseNetID } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
 import type { PeerRegistration } from '../peers/register-peer';
@@ -69,7 +70,7 @@ async function register(flags: PeerFlags, registration: PeerRegistration, after?
     if (pki.created.ca) note(`joinery: created certificate authority ${backends.settings.dataDir}/ca.crt`);
     const outDir = path.resolve(flags.out);
     const biURL = biURLFor(flags.publicUrl, registration.name);
-    const { peer, files: bundleFiles } = await registerPeer({ store: backends.store, vault: backends.vault, ca: pki.ca }, registration, outDir, biURL);
+    const { peer, files: bundleFiles } = await registerPeer({ store: backends.store, vault: backends.vault, ca: pki.ca }, registration, outDir, biURL, cliAuditContext());
     const files = [...bundleFiles, ...(after ? await after(peer, outDir, biURL, backends.settings.dataDir) : [])];
     say(`registered ${peer.kind === 'ns' ? 'network server' : 'application server'} ${peer.name}` + (peer.kind === 'ns' ? ` (NetID ${peer.netID}${peer.nsID ? `, NSID ${peer.nsID}` : ''}, vendor ${peer.vendor})` : ` (AS-ID ${peer.asID})`));
     say(`KEK label: ${peer.kekLabel}`);

@@ -5,6 +5,7 @@ import { parseHex } from '../lorawan/hex';
 import { parseEUI64, type EUI64 } from '../lorawan/identifiers';
 import { isLegacy, MAC_VERSIONS, parseMACVersion, type MACVersion } from '../lorawan/mac-version';
 import { ParseError } from '../lorawan/parse-error';
+import { parseOwnerToken, parseProfileID, type OwnerToken, type ProfileID } from '../claims/owner-token';
 
 /**
  * One device of an import file, parsed: its root keys are AES128Key objects (never printable),
@@ -17,6 +18,10 @@ export interface DeviceImportRow {
   readonly joinEUI: EUI64;
   readonly macVersion: MACVersion;
   readonly rootKeys: RootKeys | WrappedRootKeys;
+  /** `owner_token` (TR005 claim code; a secret): generated at import when absent. */
+  readonly ownerToken?: OwnerToken;
+  /** `profile_id` (TR005 VendorID + ProfileID) for the device's QR code. */
+  readonly profileID?: ProfileID;
 }
 
 export interface ImportFileOptions {
@@ -161,6 +166,10 @@ function parseRow(line: number, r: Record<string, unknown>, wrappedKeys: boolean
   const joinEUI = parseEUI64(r['join_eui'], 'join_eui');
   const macVersion = parseImportMACVersion(r['mac_version']);
   const legacy = isLegacy(macVersion);
+  const claim = {
+    ...(present(r['owner_token']) ? { ownerToken: parseOwnerToken(typeof r['owner_token'] === 'string' ? r['owner_token'].trim() : r['owner_token'], 'owner_token') } : {}),
+    ...(present(r['profile_id']) ? { profileID: parseProfileID(typeof r['profile_id'] === 'string' ? r['profile_id'].trim() : r['profile_id'], 'profile_id') } : {}),
+  };
   if (wrappedKeys) {
     const appKey = present(r['app_key']) ? wrappedKey(r['app_key'], 'app_key') : undefined;
     const nwkKey = present(r['nwk_key']) ? wrappedKey(r['nwk_key'], 'nwk_key') : undefined;
@@ -173,7 +182,7 @@ function parseRow(line: number, r: Record<string, unknown>, wrappedKeys: boolean
       (k) => ({ kind: 'legacy', wrapped: true, appKey: k }),
       (a, n) => ({ kind: '1.1', wrapped: true, appKey: a, nwkKey: n }),
     );
-    return { line, devEUI, joinEUI, macVersion, rootKeys };
+    return { line, devEUI, joinEUI, macVersion, rootKeys, ...claim };
   }
   const appKey = present(r['app_key']) ? clearKey(r['app_key'], 'app_key') : undefined;
   const nwkKey = present(r['nwk_key']) ? clearKey(r['nwk_key'], 'nwk_key') : undefined;
@@ -186,7 +195,7 @@ function parseRow(line: number, r: Record<string, unknown>, wrappedKeys: boolean
     (k) => ({ kind: 'legacy', appKey: k }),
     (a, n) => ({ kind: '1.1', appKey: a, nwkKey: n }),
   );
-  return { line, devEUI, joinEUI, macVersion, rootKeys };
+  return { line, devEUI, joinEUI, macVersion, rootKeys, ...claim };
 }
 
 function rootKeysOf<K, R>(

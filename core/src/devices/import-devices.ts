@@ -2,7 +2,11 @@ import type { KeyHandle, KeyVault } from '../keys/key-vault';
 import { WrappedKeyError } from '../keys/wrapped-key-error';
 import { ParseError } from '../lorawan/parse-error';
 import { isLegacy } from '../lorawan/mac-version';
+import { DEFAULT_PROFILE_ID, generateOwnerToken, hashOwnerToken, qrPayload, type OwnerToken, type ProfileID } from '../claims/owner-token';
+import type { EUI64 } from '../lorawan/identifiers';
+import { auditEvent, type AuditContext } from '../store/audit-event';
 import type { NewDevice } from '../store/device';
+import type { TenantID } from '../tenants/tenant';
 import { DeviceExistsError, type Store } from '../store/store';
 import { DeviceImportError, type DeviceImportRow, type ImportProblem, type ImportUnit } from './device-import-file';
 
@@ -10,9 +14,29 @@ export interface ImportSummary {
   readonly imported: number;
   readonly legacy: number;
   readonly v11: number;
-  readonly nsPeer: string;
+  readonly nsPeer: string | null;
   readonly asPeer: string | null;
+  /** Pre-provisioned devices: each one's owner token and TR005 QR payload (shown once). */
+  readonly labels: readonly DeviceLabel[];
 }
+
+/** What goes on a pre-provisioned device's label. */
+export interface DeviceLabel {
+  readonly devEUI: EUI64;
+  readonly joinEUI: EUI64;
+  readonly profileID: ProfileID;
+  readonly ownerToken: OwnerToken;
+  readonly qrPayload: string;
+}
+
+/**
+ * Where imported devices go: bound to a network server (and application server), the
+ * operator's own devices (the local CLI's `--ns`); or pre-provisioned by a manufacturer,
+ * unclaimed, each with an owner token (the file's `owner_token`, else generated).
+ */
+export type ImportTarget =
+  | { readonly kind: 'bound'; readonly nsPeer: string; readonly asPeer: string | null }
+  | { readonly kind: 'pre-provisioned'; readonly manufacturer: TenantID };
 
 const MAX_PROBLEMS = 100;
 
@@ -26,16 +50,19 @@ const MAX_PROBLEMS = 100;
 export async function importDevices(
   deps: { readonly store: Store; readonly vault: KeyVault },
   rows: readonly DeviceImportRow[],
-  binding: { readonly nsPeer: string; readonly asPeer: string | null },
+  target: ImportTarget,
   unit: ImportUnit = 'line',
-  options: { readonly transportKEK?: KeyHandle } = {},
+  options: { readonly transportKEK?: KeyHandle; readonly audit?: AuditContext } = {},
 ): Promise<ImportSummary> {
-  const ns = await deps.store.getPeer(binding.nsPeer);
-  if (!ns || ns.kind !== 'ns') throw new ParseError('--ns', `no network server named ${binding.nsPeer} (add it with: joinery ns add)`);
-  if (binding.asPeer !== null) {
-    const as = await deps.store.getPeer(binding.asPeer);
-    if (!as || as.kind !== 'as') throw new ParseError('--as', `no application server named ${binding.asPeer} (add it with: joinery as add)`);
+  if (target.kind === 'bound') {
+    const ns = await deps.store.getPeer(target.nsPeer);
+    if (!ns || ns.kind !== 'ns') throw new ParseError('--ns', `no network server named ${target.nsPeer} (add it with: joinery ns add)`);
+    if (target.asPeer !== null) {
+      const as = await deps.store.getPeer(target.asPeer);
+      if (!as || as.kind !== 'as') throw new ParseError('--as', `no application server named ${target.asPeer} (add it with: joinery as add)`);
+    }
   }
+  const labels: DeviceLabel[] = [];
   const devices: NewDevice[] = [];
   const unwrapProblems: ImportProblem[] = [];
   // Nothing sealed stays behind when the batch is refused (a PKCS#11 vault's token objects).
@@ -58,18 +85,22 @@ export async function importDevices(
       } else {
         sealedRootKeys = await deps.vault.sealRootKeys(row.rootKeys, row.devEUI);
       }
-      devices.push({
-        devEUI: row.devEUI,
-        joinEUI: row.joinEUI,
-        macVersion: row.macVersion,
-        sealedRootKeys,
-        vaultKind: deps.vault.kind,
-        nsPeer: binding.nsPeer,
-        asPeer: binding.asPeer,
-      });
+      const base = { devEUI: row.devEUI, joinEUI: row.joinEUI, macVersion: row.macVersion, sealedRootKeys, vaultKind: deps.vault.kind };
+      if (target.kind === 'bound') {
+        devices.push({ ...base, nsPeer: target.nsPeer, asPeer: target.asPeer });
+      } else {
+        const ownerToken = row.ownerToken ?? generateOwnerToken();
+        const profileID = row.profileID ?? DEFAULT_PROFILE_ID;
+        labels.push({ devEUI: row.devEUI, joinEUI: row.joinEUI, profileID, ownerToken, qrPayload: qrPayload(row.joinEUI, row.devEUI, profileID, ownerToken) });
+        devices.push({ ...base, nsPeer: null, asPeer: null, ownership: { manufacturer: target.manufacturer, owner: null, ownerTokenHash: hashOwnerToken(row.devEUI, ownerToken), profileID } });
+      }
     }
     if (unwrapProblems.length > 0) throw new DeviceImportError(unit, unwrapProblems);
-    await deps.store.insertDevices(devices);
+    const detail: Record<string, string | number | boolean | null> =
+      target.kind === 'bound'
+        ? { devices: devices.length, networkServer: target.nsPeer, applicationServer: target.asPeer, wrapped: options.transportKEK !== undefined, first: devices[0]?.devEUI ?? null }
+        : { devices: devices.length, manufacturer: target.manufacturer, wrapped: options.transportKEK !== undefined, first: devices[0]?.devEUI ?? null };
+    await deps.store.insertDevices(devices, options.audit ? auditEvent(options.audit, 'device.import', null, detail) : undefined);
   } catch (e) {
     await discard();
     if (e instanceof DeviceExistsError) {
@@ -85,5 +116,12 @@ export async function importDevices(
     throw e;
   }
   const legacy = rows.filter((r) => isLegacy(r.macVersion)).length;
-  return { imported: rows.length, legacy, v11: rows.length - legacy, nsPeer: binding.nsPeer, asPeer: binding.asPeer };
+  return {
+    imported: rows.length,
+    legacy,
+    v11: rows.length - legacy,
+    nsPeer: target.kind === 'bound' ? target.nsPeer : null,
+    asPeer: target.kind === 'bound' ? target.asPeer : null,
+    labels,
+  };
 }

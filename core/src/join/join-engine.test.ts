@@ -1,3 +1,4 @@
+import { OPERATOR_TENANT } from '../tenants/tenant';
 import { MasterKey } from '../keys/master-key';
 import { SoftwareKeyVault } from '../keys/software-vault';
 import { AES128Key } from '../lorawan/aes128-key';
@@ -26,6 +27,7 @@ async function setup() {
     nsID: null,
     vendor: 'generic',
     certFingerprint: 'aa'.repeat(32),
+    tenantID: OPERATOR_TENANT,
     kekLabel: '000013',
     sealedKEK: await vault.sealKey(kek, kekContext('ns-a')),
     settings: DEFAULT_PEER_SETTINGS,

@@ -10,7 +10,7 @@ import type { DevNonce, JoinNonce } from '../lorawan/nonces';
 import { decodeRejoinRequest, rejoinRequestMICInput, type RejoinRequest } from '../lorawan/rejoin-request';
 import type { NetworkServerPeer } from '../peers/peer';
 import { dialectOf } from '../peers/vendor-dialect';
-import type { Device, NonceState } from '../store/device';
+import { mayJoinThrough, type Device, type NonceState } from '../store/device';
 import type { Store } from '../store/store';
 import { acceptDevNonce, DEFAULT_USED_DEV_NONCES } from './dev-nonce-policy';
 import { failure, type Failure } from './failure';
@@ -151,7 +151,10 @@ export class JoinEngine {
     if (!device || device.joinEUI !== receiver) {
       return failure('UnknownDevEUI', `no device ${activation.devEUI} with JoinEUI ${receiver}`);
     }
-    if (device.nsPeer !== peer.name) {
+    if (device.ownership.owner === null) {
+      return failure('NotBound', `device ${activation.devEUI} is not claimed: its owner must claim it and bind it to a network server`);
+    }
+    if (!mayJoinThrough(device, peer.name)) {
       return failure('NotBound', `device ${activation.devEUI} is not bound to network server ${peer.name}`);
     }
     if (activation.joinReqType !== 0xff && isLegacy(device.macVersion)) {
@@ -179,7 +182,7 @@ export class JoinEngine {
         }
         if (attempt > 0) {
           const reread = await this.store.getDevice(activation.devEUI);
-          if (!reread || reread.nsPeer !== peer.name) return failure('NotBound', `device ${activation.devEUI} is no longer bound to ${peer.name}`);
+          if (!reread || reread.ownership.owner === null || !mayJoinThrough(reread, peer.name)) return failure('NotBound', `device ${activation.devEUI} is no longer bound to ${peer.name}`);
           device = reread;
         }
         const nonces = activation.nextNonces(device);

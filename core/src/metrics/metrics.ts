@@ -1,3 +1,4 @@
+import { MigrationMetrics } from './migration-metrics';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -6,6 +7,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  */
 export class JoineryMetrics {
   readonly registry = new Registry();
+
+  /** Fleet migrations run by this process (admin API). */
+  readonly migration = new MigrationMetrics(this.registry);
 
   /** Every BI request answered, by message type, BI result code and peer. */
   readonly biRequests = new Counter({
@@ -52,6 +56,14 @@ export class JoineryMetrics {
     help: 'Time to answer a join (JoinReq, RejoinReq), by MAC version and outcome (success, refused)',
     labelNames: ['mac_version', 'outcome'] as const,
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  /** Claims refused for a wrong owner token, or refused unheard while rate-limited. */
+  readonly claimFailures = new Counter({
+    name: 'joinery_claim_failures_total',
+    help: 'Claims refused: a wrong owner token (wrong-token), or too many of them for the device or tenant (rate-limited)',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 

@@ -1,4 +1,5 @@
 import type { EUI64, NetID } from '../lorawan/identifiers';
+import type { TenantID } from '../tenants/tenant';
 import type { PeerSettings } from './peer-settings';
 import type { Vendor } from './vendor';
 
@@ -19,6 +20,8 @@ interface PeerBase {
   readonly sealedKEK: Buffer;
   /** Asynchronous answers, Authorization-header identification. */
   readonly settings: PeerSettings;
+  /** The tenant that registered it (the operator's for `ns add` / `as add` on the local CLI). */
+  readonly tenantID: TenantID;
   readonly createdAt: Date;
 }
 

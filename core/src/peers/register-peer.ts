@@ -6,16 +6,22 @@ import type { EUI64, NetID } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
 import type { CAMaterial } from '../pki/certificate-authority';
 import { issueClientCertificate } from '../pki/certificate-authority';
+import { auditEvent, type AuditContext } from '../store/audit-event';
 import type { Store } from '../store/store';
+import { OPERATOR_TENANT, type TenantID } from '../tenants/tenant';
 import { BUNDLE_FILES, bundleReadme, writeCredentialBundle, type PeerDescriptor } from './credential-bundle';
 import { PEER_NAME, type Peer } from './peer';
 import type { PeerSettings } from './peer-settings';
 import { DEFAULT_PEER_SETTINGS } from './peer-settings';
 import type { Vendor } from './vendor';
 
-export type PeerRegistration =
+export type PeerRegistration = (
   | { readonly kind: 'ns'; readonly name: string; readonly netID: NetID; readonly nsID: EUI64 | null; readonly vendor: Vendor; readonly kekLabel?: string; readonly settings?: PeerSettings }
-  | { readonly kind: 'as'; readonly name: string; readonly asID: string; readonly kekLabel?: string; readonly settings?: PeerSettings };
+  | { readonly kind: 'as'; readonly name: string; readonly asID: string; readonly kekLabel?: string; readonly settings?: PeerSettings }
+) & {
+  /** The tenant that registers it (default: the operator's). */
+  readonly tenantID?: TenantID;
+};
 
 export interface RegisteredPeer {
   readonly peer: Peer;
@@ -40,6 +46,7 @@ export async function registerPeer(
   registration: PeerRegistration,
   outDir: string,
   biURL: string,
+  audit?: AuditContext,
 ): Promise<RegisteredPeer> {
   if (!PEER_NAME.test(registration.name)) {
     throw new ParseError('--name', 'expected 1-63 characters: lower-case letters, digits and "-", starting with a letter or digit');
@@ -61,10 +68,11 @@ export async function registerPeer(
     const sealedKEK = await deps.vault.sealKey(kek, kekContext(registration.name));
     const createdAt = new Date();
     const settings: PeerSettings = registration.settings ?? DEFAULT_PEER_SETTINGS;
+    const tenantID = registration.tenantID ?? OPERATOR_TENANT;
     const peer: Peer =
       registration.kind === 'ns'
-        ? { kind: 'ns', name: registration.name, netID: registration.netID, nsID: registration.nsID, vendor: registration.vendor, certFingerprint: client.fingerprint, kekLabel, sealedKEK, settings, createdAt }
-        : { kind: 'as', name: registration.name, asID: registration.asID, certFingerprint: client.fingerprint, kekLabel, sealedKEK, settings, createdAt };
+        ? { kind: 'ns', name: registration.name, netID: registration.netID, nsID: registration.nsID, vendor: registration.vendor, certFingerprint: client.fingerprint, kekLabel, sealedKEK, settings, tenantID, createdAt }
+        : { kind: 'as', name: registration.name, asID: registration.asID, certFingerprint: client.fingerprint, kekLabel, sealedKEK, settings, tenantID, createdAt };
     const descriptor: PeerDescriptor =
       peer.kind === 'ns'
         ? { kind: 'ns', name: peer.name, netID: peer.netID, ...(peer.nsID ? { nsID: peer.nsID } : {}), vendor: peer.vendor, biURL }
@@ -82,7 +90,8 @@ export async function registerPeer(
       readme: bundleReadme(descriptor, kekLabel),
     });
     try {
-      await deps.store.insertPeer(peer);
+      const detail: Record<string, string | null> = peer.kind === 'ns' ? { name: peer.name, kind: peer.kind, netID: peer.netID, nsID: peer.nsID, vendor: peer.vendor } : { name: peer.name, kind: peer.kind, asID: peer.asID };
+      await deps.store.insertPeer(peer, audit ? auditEvent(audit, 'peer.add', null, detail) : undefined);
     } catch (err) {
       // Not registered after all (another process took the name meanwhile): take back the credentials.
       await Promise.all(files.map((f) => fs.rm(f, { force: true })));

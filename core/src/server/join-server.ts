@@ -11,6 +11,11 @@ import { JoineryMetrics } from '../metrics/metrics';
 import { loadOrCreateJoinServerClientIdentity } from '../pki/join-server-client-identity';
 import { loadOrCreatePKI } from '../pki/pki-files';
 import { createAdminServer } from './admin-server';
+import { ClaimRateLimiter, type ClaimRateLimits } from '../claims/claim-rate-limiter';
+import { ClaimService } from '../claims/claim-service';
+import { DeviceService } from '../devices/device-service';
+import { PeerService } from '../peers/peer-service';
+import { TenantService } from '../tenants/tenant-service';
 import { formatListenAddress, type ListenAddress } from './listen-address';
 import type { Backends } from './open-backends';
 import { serverHosts } from './server-hosts';
@@ -35,6 +40,10 @@ export interface JoinServerOptions {
   readonly asyncAnswers?: { readonly attempts?: number; readonly baseDelayMs?: number; readonly windowMs?: number };
   /** Publish join events to an MQTT broker (optional). */
   readonly joinEvents?: MqttJoinEventsOptions;
+  /** Wrong owner tokens allowed per device and per tenant (in memory, per instance). */
+  readonly claimRateLimits?: ClaimRateLimits;
+  /** Where peers reach the BI listener, for the credential bundles the admin API makes (default https://<first public host or localhost>:<BI port>). */
+  readonly publicURL?: string;
 }
 
 export interface RunningJoinServer {
@@ -69,13 +78,28 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     ...options.backendInterfaces,
     ...(joinEvents ? { onJoin: (event) => joinEvents.publish(event) } : {}),
   });
+  const claims = new ClaimService(store, vault, new ClaimRateLimiter(options.claimRateLimits), (reason) => metrics.claimFailures.inc({ reason }));
   const bi = createBIServer({
     handler,
     log,
     tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem },
     ...options.biTransport,
+    claims: { service: claims, store },
   });
-  const admin = createAdminServer({ ...backends, store, vault }, metrics, VERSION);
+  let publicURL = options.publicURL ?? null;
+  const tenants = new TenantService(store);
+  const admin = await createAdminServer({ ...backends, store, vault }, metrics, VERSION, {
+    context: {
+      store,
+      tenants,
+      devices: new DeviceService(store, vault),
+      claims,
+      peers: new PeerService(store, vault, async () => pki.ca, () => publicURL ?? 'https://localhost:8003'),
+      authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
+    },
+    log,
+    onMigrationError: (id, err) => log.error({ migration: id, err: err instanceof Error ? err.message : String(err) }, 'fleet migration stopped on an error'),
+  });
 
   try {
     await bi.listen({ host: options.biListen.host, port: options.biListen.port });
@@ -95,6 +119,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     return { host: a.address, port: a.port };
   };
   const biAddress = boundAddress(bi);
+  publicURL ??= `https://${options.publicHosts[0] ?? 'localhost'}:${biAddress.port}`;
   const adminAddress = boundAddress(admin);
   log.info({ bi: formatListenAddress(biAddress), admin: formatListenAddress(adminAddress), version: VERSION }, 'join server listening');
 

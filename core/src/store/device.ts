@@ -1,6 +1,7 @@
 import type { EUI64 } from '../lorawan/identifiers';
 import type { MACVersion } from '../lorawan/mac-version';
 import type { DevNonce, JoinNonce } from '../lorawan/nonces';
+import type { TenantID } from '../tenants/tenant';
 
 /**
  * What the Join Server remembers of a device's nonces. One atomic, durable write changes it
@@ -34,6 +35,11 @@ export interface Device {
   readonly vaultKind: string;
   /** Name of the network server peer the device is bound to (may join through); null = none. */
   readonly nsPeer: string | null;
+  /**
+   * During an overlap fleet migration: the target network server peer, which may join the
+   * device as well as `nsPeer`; null otherwise.
+   */
+  readonly overlapNsPeer: string | null;
   /** Name of the application server peer that gets the AppSKey; null = none. */
   readonly asPeer: string | null;
   readonly nonces: NonceState;
@@ -43,9 +49,64 @@ export interface Device {
   /** Name of the network server peer of the last accepted join. */
   readonly lastJoinPeer: string | null;
   readonly createdAt: Date;
+  readonly ownership: DeviceOwnership;
 }
 
-export type NewDevice = Pick<Device, 'devEUI' | 'joinEUI' | 'macVersion' | 'sealedRootKeys' | 'vaultKind' | 'nsPeer' | 'asPeer'>;
+/**
+ * Who a device belongs to. A maker imports it unclaimed (`owner` null, no binding); an owner
+ * claims it with its owner token, then binds it to a network server (and application server).
+ * Only a claimed device joins, and only through the network server it is bound to.
+ */
+export interface DeviceOwnership {
+  /** The tenant that imported it. */
+  readonly manufacturer: TenantID;
+  /** The tenant that claimed it; null = not claimed (a pre-provisioned device in stock). */
+  readonly owner: TenantID | null;
+  /** The owner token, hashed (see claims/owner-token.ts); null = no token (cannot be claimed). */
+  readonly ownerTokenHash: string | null;
+  /** TR005 ProfileID for the device's QR code. */
+  readonly profileID: string;
+  /** The binding can be changed, and the device unclaimed or transferred, only by its owner once unlocked. */
+  readonly locked: boolean;
+  readonly claimedAt: Date | null;
+  /** The first accepted join (what usage is metered on), and the owner at that time. */
+  readonly activatedAt: Date | null;
+  readonly activatedTenant: TenantID | null;
+}
+
+export type NewDeviceOwnership = Pick<DeviceOwnership, 'manufacturer' | 'owner' | 'ownerTokenHash' | 'profileID'>;
+
+/**
+ * A device to insert. Without `ownership` it is the operator's own device (made, owned and
+ * claimed by the operator tenant), as an import through the local CLI with `--ns` makes it.
+ * A device that is not claimed has no binding.
+ */
+export type NewDevice = Pick<Device, 'devEUI' | 'joinEUI' | 'macVersion' | 'sealedRootKeys' | 'vaultKind' | 'nsPeer' | 'asPeer'> & {
+  readonly ownership?: NewDeviceOwnership;
+};
+
+/**
+ * An ownership or binding change of one device, written if and only if the device is still at
+ * `expectedVersion` (so it never overwrites a change it did not see), with its audit entry.
+ */
+export interface DeviceChange {
+  readonly devEUI: EUI64;
+  readonly expectedVersion: number;
+  readonly owner: TenantID | null;
+  readonly ownerTokenHash: string | null;
+  readonly nsPeer: string | null;
+  readonly asPeer: string | null;
+  readonly locked: boolean;
+  readonly claimedAt: Date | null;
+}
+
+/** A device's first accepted join, for usage metering. */
+export interface Activation {
+  readonly devEUI: EUI64;
+  readonly joinEUI: EUI64;
+  readonly tenantID: TenantID;
+  readonly activatedAt: Date;
+}
 
 /** What an accepted join writes, if and only if the device is still at `expectedVersion`. */
 export interface JoinCommit {
@@ -54,4 +115,9 @@ export interface JoinCommit {
   readonly nonces: NonceState;
   readonly joinedAt: Date;
   readonly peer: string;
+}
+
+/** Whether a network server peer may join the device: its own, or a migration's overlap target. */
+export function mayJoinThrough(device: Pick<Device, 'nsPeer' | 'overlapNsPeer'>, peerName: string): boolean {
+  return device.nsPeer === peerName || device.overlapNsPeer === peerName;
 }

@@ -4,8 +4,17 @@ import { devNonce, joinNonce } from '../lorawan/nonces';
 import type { Peer } from '../peers/peer';
 import { parsePeerSettings, serializePeerSettings } from '../peers/peer-settings';
 import { parseVendor } from '../peers/vendor';
-import type { Device } from './device';
+import { parseScopes, type ApiKeyRecord } from '../tenants/api-key';
+import { OPERATOR_TENANT, parseTenantRoles, type Tenant, type TenantID } from '../tenants/tenant';
+import { auditHash } from './audit-chain';
+import type { AuditEvent, AuditRecord } from './audit-event';
+import type { Device, NewDevice } from './device';
 import type { SessionRecord } from './session';
+import { parseDeviceMigrationState, parseMigrationStep } from '../migration/device-migration-state';
+import { deviceSelectionJSON, parseDeviceSelection, type DeviceSelectionJSON } from '../migration/device-selection';
+import { parseMigrationStatus, parseMigrationStrategy, type FleetMigration } from '../migration/fleet-migration';
+import type { MigrationEntry } from '../migration/migration-entry';
+import { parseVendorLimit, type VendorLimits } from '../migration/vendor-limits';
 
 /**
  * The rows every SQL store reads, once its driver's own types are normalised (numbers as
@@ -19,6 +28,7 @@ export interface DeviceRowValues {
   readonly sealed_root_keys: Buffer;
   readonly vault_kind: string;
   readonly ns_peer: string | null;
+  readonly overlap_ns_peer: string | null;
   readonly as_peer: string | null;
   readonly last_dev_nonce: number | null;
   readonly used_dev_nonces: readonly number[];
@@ -28,7 +38,20 @@ export interface DeviceRowValues {
   readonly last_join_at: Date | null;
   readonly last_join_peer: string | null;
   readonly created_at: Date;
+  readonly manufacturer_tenant: string;
+  readonly owner_tenant: string | null;
+  readonly owner_token_hash: string | null;
+  readonly profile_id: string;
+  readonly locked: boolean;
+  readonly claimed_at: Date | null;
+  readonly activated_at: Date | null;
+  readonly activated_tenant: string | null;
 }
+
+/** The devices table's columns every read selects. */
+export const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, overlap_ns_peer, as_peer,
+  last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at,
+  manufacturer_tenant, owner_tenant, owner_token_hash, profile_id, locked, claimed_at, activated_at, activated_tenant`;
 
 export function deviceFromRow(row: DeviceRowValues): Device {
   return {
@@ -38,6 +61,7 @@ export function deviceFromRow(row: DeviceRowValues): Device {
     sealedRootKeys: row.sealed_root_keys,
     vaultKind: row.vault_kind,
     nsPeer: row.ns_peer,
+    overlapNsPeer: row.overlap_ns_peer,
     asPeer: row.as_peer,
     nonces: {
       lastDevNonce: row.last_dev_nonce === null ? null : devNonce(row.last_dev_nonce, 'devices.last_dev_nonce'),
@@ -49,7 +73,25 @@ export function deviceFromRow(row: DeviceRowValues): Device {
     lastJoinAt: row.last_join_at,
     lastJoinPeer: row.last_join_peer,
     createdAt: row.created_at,
+    ownership: {
+      manufacturer: row.manufacturer_tenant as TenantID,
+      owner: row.owner_tenant as TenantID | null,
+      ownerTokenHash: row.owner_token_hash,
+      profileID: row.profile_id,
+      locked: row.locked,
+      claimedAt: row.claimed_at,
+      activatedAt: row.activated_at,
+      activatedTenant: row.activated_tenant as TenantID | null,
+    },
   };
+}
+
+/** The values of a new device's ownership columns (the operator's own device by default). */
+export function newDeviceOwnershipValues(d: NewDevice, now: Date): { manufacturer: string; owner: string | null; tokenHash: string | null; profileID: string; claimedAt: Date | null } {
+  const o = d.ownership;
+  if (!o) return { manufacturer: OPERATOR_TENANT, owner: OPERATOR_TENANT, tokenHash: null, profileID: '00000000', claimedAt: now };
+  if (o.owner === null && (d.nsPeer !== null || d.asPeer !== null)) throw new TypeError(`device ${d.devEUI}: a device that is not claimed cannot be bound`);
+  return { manufacturer: o.manufacturer, owner: o.owner, tokenHash: o.ownerTokenHash, profileID: o.profileID, claimedAt: o.owner === null ? null : now };
 }
 
 export interface SessionRowValues {
@@ -85,6 +127,7 @@ export interface PeerRowValues {
   readonly vendor: string | null;
   readonly as_id: string | null;
   readonly settings: string;
+  readonly tenant_id: string;
   readonly created_at: Date;
 }
 
@@ -95,6 +138,7 @@ export function peerFromRow(row: PeerRowValues): Peer {
     kekLabel: row.kek_label,
     sealedKEK: row.sealed_kek,
     settings: parsePeerSettings(row.settings),
+    tenantID: row.tenant_id as TenantID,
     createdAt: row.created_at,
   };
   if (row.kind === 'ns') {
@@ -114,7 +158,7 @@ export function peerFromRow(row: PeerRowValues): Peer {
 }
 
 /** The peers table's columns, in the order `peerRowValues` gives their values. */
-export const PEER_COLUMNS = ['name', 'kind', 'cert_fingerprint', 'kek_label', 'sealed_kek', 'net_id', 'ns_id', 'vendor', 'as_id', 'created_at', 'settings'] as const;
+export const PEER_COLUMNS = ['name', 'kind', 'cert_fingerprint', 'kek_label', 'sealed_kek', 'net_id', 'ns_id', 'vendor', 'as_id', 'created_at', 'settings', 'tenant_id'] as const;
 
 /** The inverse of `peerFromRow`: a peer's column values, in `PEER_COLUMNS` order. */
 export function peerRowValues(peer: Peer): Array<PeerRowValues[(typeof PEER_COLUMNS)[number]]> {
@@ -131,6 +175,169 @@ export function peerRowValues(peer: Peer): Array<PeerRowValues[(typeof PEER_COLU
     as_id: peer.kind === 'as' ? peer.asID : null,
     created_at: peer.createdAt,
     settings: serializePeerSettings(peer.settings),
+    tenant_id: peer.tenantID,
   };
   return PEER_COLUMNS.map((c) => row[c]);
 }
+
+export interface TenantRowValues {
+  readonly id: string;
+  readonly name: string;
+  readonly roles: string;
+  readonly created_at: Date;
+}
+
+export function tenantFromRow(row: TenantRowValues): Tenant {
+  return { id: row.id as TenantID, name: row.name, roles: parseTenantRoles(JSON.parse(row.roles) as unknown, 'tenants.roles'), createdAt: row.created_at };
+}
+
+export interface ApiKeyRowValues {
+  readonly id: string;
+  readonly tenant_id: string;
+  readonly scopes: string;
+  readonly label: string;
+  readonly secret_hash: string;
+  readonly created_at: Date;
+  readonly revoked_at: Date | null;
+}
+
+export function apiKeyFromRow(row: ApiKeyRowValues): ApiKeyRecord {
+  return {
+    id: row.id,
+    tenantID: row.tenant_id as TenantID,
+    scopes: parseScopes(JSON.parse(row.scopes) as unknown, 'api_keys.scopes'),
+    label: row.label,
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+export interface AuditRowValues {
+  readonly id: number;
+  readonly at: Date;
+  readonly actor: string;
+  readonly tenant_id: string | null;
+  readonly source: string | null;
+  readonly action: string;
+  readonly dev_eui: string | null;
+  readonly detail: string;
+  readonly prev_hash: string | null;
+  readonly hash: string | null;
+}
+
+export const AUDIT_COLUMNS = 'id, at, actor, tenant_id, source, action, dev_eui, detail, prev_hash, hash';
+
+export function auditEventFromRow(row: AuditRowValues): AuditEvent {
+  return {
+    at: row.at,
+    actor: row.actor,
+    tenantID: row.tenant_id,
+    source: row.source,
+    action: row.action,
+    devEUI: row.dev_eui === null ? null : parseEUI64(row.dev_eui, 'audit_events.dev_eui'),
+    detail: JSON.parse(row.detail) as AuditEvent['detail'],
+  };
+}
+
+/** A stored entry with its chain fields (an unhashed one reads as hash ''). */
+export function auditRecordFromRow(row: AuditRowValues): AuditRecord {
+  return { ...auditEventFromRow(row), id: row.id, prevHash: row.prev_hash ?? '', hash: row.hash ?? '' };
+}
+
+/** The audit_events column values of an entry, in AUDIT_COLUMNS order. */
+export function auditRowValues(id: number, event: AuditEvent, prevHash: string): unknown[] {
+  return [id, event.at, event.actor, event.tenantID, event.source, event.action, event.devEUI, JSON.stringify(event.detail), prevHash, auditHash(id, event, prevHash)];
+}
+
+/** What a fleet migration keeps beside its columns, as JSON in `fleet_migrations.plan`. */
+interface MigrationPlanJSON {
+  readonly selection: DeviceSelectionJSON;
+  readonly limits: Record<string, { ratePerSecond: number; concurrency: number }>;
+  readonly rollbackAtDeadline: boolean;
+  readonly maxAttempts: number;
+}
+
+export interface FleetMigrationRowValues {
+  readonly id: string;
+  readonly source_peer: string;
+  readonly target_peer: string;
+  readonly strategy: string;
+  readonly plan: string;
+  readonly status: string;
+  readonly deadline: Date | null;
+  readonly created_at: Date;
+  readonly created_by: string;
+  readonly finished_at: Date | null;
+}
+
+export const FLEET_MIGRATION_COLUMNS = ['id', 'source_peer', 'target_peer', 'strategy', 'plan', 'status', 'deadline', 'created_at', 'created_by', 'finished_at'] as const;
+
+export function fleetMigrationRowValues(m: FleetMigration): Array<FleetMigrationRowValues[(typeof FLEET_MIGRATION_COLUMNS)[number]]> {
+  const plan: MigrationPlanJSON = { selection: deviceSelectionJSON(m.selection), limits: { ...m.limits }, rollbackAtDeadline: m.rollbackAtDeadline, maxAttempts: m.maxAttempts };
+  const row: FleetMigrationRowValues = {
+    id: m.id,
+    source_peer: m.sourcePeer,
+    target_peer: m.targetPeer,
+    strategy: m.strategy,
+    plan: JSON.stringify(plan),
+    status: m.status,
+    deadline: m.deadline,
+    created_at: m.createdAt,
+    created_by: m.createdBy,
+    finished_at: m.finishedAt,
+  };
+  return FLEET_MIGRATION_COLUMNS.map((c) => row[c]);
+}
+
+export function fleetMigrationFromRow(row: FleetMigrationRowValues): FleetMigration {
+  const plan = JSON.parse(row.plan) as MigrationPlanJSON;
+  const limits: Record<string, ReturnType<typeof parseVendorLimit>> = {};
+  for (const [vendor, l] of Object.entries(plan.limits ?? {})) limits[vendor] = parseVendorLimit(l, `fleet_migrations.plan.limits.${vendor}`);
+  return {
+    id: row.id,
+    sourcePeer: row.source_peer,
+    targetPeer: row.target_peer,
+    strategy: parseMigrationStrategy(row.strategy, 'fleet_migrations.strategy'),
+    selection: parseDeviceSelection(plan.selection, 'fleet_migrations.plan.selection'),
+    limits: limits as VendorLimits,
+    deadline: row.deadline,
+    rollbackAtDeadline: plan.rollbackAtDeadline === true,
+    maxAttempts: plan.maxAttempts,
+    status: parseMigrationStatus(row.status, 'fleet_migrations.status'),
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    finishedAt: row.finished_at,
+  };
+}
+
+export interface MigrationEntryRowValues {
+  readonly migration_id: string;
+  readonly dev_eui: string;
+  readonly state: string;
+  readonly attempts: number;
+  readonly failed_step: string | null;
+  readonly last_error: string | null;
+  readonly rebound_at: Date | null;
+  readonly joined_at: Date | null;
+  readonly updated_at: Date;
+}
+
+export const MIGRATION_ENTRY_COLUMNS = 'migration_id, dev_eui, state, attempts, failed_step, last_error, rebound_at, joined_at, updated_at';
+
+export function migrationEntryFromRow(row: MigrationEntryRowValues): MigrationEntry {
+  return {
+    migrationID: row.migration_id,
+    devEUI: parseEUI64(row.dev_eui, 'fleet_migration_devices.dev_eui'),
+    state: parseDeviceMigrationState(row.state, 'fleet_migration_devices.state'),
+    attempts: row.attempts,
+    failedStep: row.failed_step === null ? null : parseMigrationStep(row.failed_step),
+    lastError: row.last_error,
+    reboundAt: row.rebound_at,
+    joinedAt: row.joined_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A device in a migration in any other state may not enter another migration. */
+export const RELEASED_STATES_SQL = "('done', 'rolled-back')";

@@ -1,9 +1,14 @@
 import type { EUI64 } from '../lorawan/identifiers';
 import type { Peer } from '../peers/peer';
 import type { PeerSettings } from '../peers/peer-settings';
-import type { AuditEvent, AuditQuery } from './audit-event';
-import type { Device, JoinCommit, NewDevice } from './device';
+import type { ApiKeyRecord } from '../tenants/api-key';
+import type { Tenant, TenantID } from '../tenants/tenant';
+import type { AuditEvent, AuditQuery, AuditRecord } from './audit-event';
+import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from './device';
 import type { SessionRecord } from './session';
+import type { DeviceMigrationState } from '../migration/device-migration-state';
+import type { FleetMigration, MigrationStatus } from '../migration/fleet-migration';
+import type { DeviceBinding, MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../migration/migration-entry';
 
 /** A device import hit a DevEUI that already exists: nothing of the batch was written. */
 export class DeviceExistsError extends Error {
@@ -30,11 +35,62 @@ export type SealedBlobOwner =
 /** Gives a sealed blob's replacement, or null to leave it as it is. */
 export type Resealer = (sealed: Buffer, owner: SealedBlobOwner) => Promise<Buffer | null>;
 
-export interface DeviceListQuery {
+/** A device selected for a migration is still being moved by another one: nothing was written. */
+export class MigrationConflictError extends Error {
+  override readonly name = 'MigrationConflictError';
+  constructor(
+    readonly devEUI: EUI64,
+    readonly otherMigrationID: string,
+  ) {
+    super(`device ${devEUI} is still in migration ${otherMigrationID}`);
+  }
+}
+
+export interface MigrationEntryQuery {
   readonly limit: number;
-  readonly offset: number;
+  /** Entries after this DevEUI (keyset paging); from the first when absent. */
+  readonly afterDevEUI?: EUI64;
+  /** Only entries in these states. */
+  readonly states?: readonly DeviceMigrationState[];
+}
+
+/** A rebinding: the journal transition and the binding change, in one transaction. */
+export interface Rebinding {
+  readonly migrationID: string;
+  readonly devEUI: EUI64;
+  /** The journal entry must be in this state (else nothing is written: 'already'). */
+  readonly from: DeviceMigrationState;
+  readonly change: MigrationEntryChange;
+  /** The device must be bound as one of these (else nothing is written: 'binding-changed'). */
+  readonly bindingFrom: readonly DeviceBinding[];
+  readonly bindingTo: DeviceBinding;
+  readonly audit: AuditEvent;
+}
+
+export interface DeviceFilter {
   /** Only devices bound to this network server peer. */
   readonly nsPeer?: string;
+  /**
+   * Only the devices this tenant holds: those it owns, and those it made that nobody claimed
+   * yet.
+   */
+  readonly holder?: TenantID;
+  /** Only claimed (true) or only unclaimed (false) devices. */
+  readonly claimed?: boolean;
+}
+
+export interface DeviceListQuery extends DeviceFilter {
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export interface ActivationQuery {
+  /** Only devices activated while this tenant owned them. */
+  readonly tenantID?: TenantID;
+  /** Activated at or after. */
+  readonly since: Date;
+  /** Activated before (default: now and later). */
+  readonly until?: Date;
 }
 
 /**
@@ -42,11 +98,25 @@ export interface DeviceListQuery {
  * suite. Writes are durable when the promise resolves.
  */
 export interface Store {
-  /** Inserts all devices or none (one transaction); a duplicate DevEUI throws DeviceExistsError. */
-  insertDevices(devices: readonly NewDevice[]): Promise<void>;
+  /**
+   * Inserts all devices or none (one transaction), with the audit entry if given; a duplicate
+   * DevEUI throws DeviceExistsError.
+   */
+  insertDevices(devices: readonly NewDevice[], audit?: AuditEvent): Promise<void>;
   getDevice(devEUI: EUI64): Promise<Device | null>;
+  /** In DevEUI order. */
   listDevices(query: DeviceListQuery): Promise<Device[]>;
-  countDevices(): Promise<number>;
+  countDevices(filter?: DeviceFilter): Promise<number>;
+  /**
+   * Writes a device's ownership and binding (and bumps its version) if, and only if, it is still
+   * at `change.expectedVersion`, with the audit entry, in one transaction. False: it changed
+   * meanwhile (or is gone); the caller reads it again and decides again.
+   */
+  changeDevice(change: DeviceChange, audit: AuditEvent): Promise<boolean>;
+  /** Deletes a device (and its sessions) with the audit entry; false when there is none. */
+  deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean>;
+  /** Devices' first accepted joins, oldest first. */
+  listActivations(query: ActivationQuery): Promise<Activation[]>;
   /**
    * The nonce check-and-update: writes the commit's nonce state if, and only if, the device is
    * still at `expectedVersion` (one conditional statement, atomic and durable). Returns false
@@ -58,13 +128,26 @@ export interface Store {
   addSession(session: SessionRecord, keep: number): Promise<void>;
   getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null>;
 
-  /** Throws PeerExistsError on a duplicate name or certificate fingerprint. */
-  insertPeer(peer: Peer): Promise<void>;
+  /** Throws PeerExistsError on a duplicate name or certificate fingerprint. Audited when given an entry. */
+  insertPeer(peer: Peer, audit?: AuditEvent): Promise<void>;
   getPeer(name: string): Promise<Peer | null>;
   /** Replaces a peer's settings; false when there is no such peer. */
   updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean>;
   getPeerByFingerprint(certFingerprint: string): Promise<Peer | null>;
-  listPeers(): Promise<Peer[]>;
+  /** By name; only the tenant's when given. */
+  listPeers(tenantID?: TenantID): Promise<Peer[]>;
+
+  /** Throws TenantExistsError on a duplicate id. */
+  insertTenant(tenant: Tenant, audit: AuditEvent): Promise<void>;
+  getTenant(id: TenantID): Promise<Tenant | null>;
+  listTenants(): Promise<Tenant[]>;
+
+  insertApiKey(key: ApiKeyRecord, audit: AuditEvent): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | null>;
+  /** The tenant's keys, revoked ones included, oldest first. */
+  listApiKeys(tenantID: TenantID): Promise<ApiKeyRecord[]>;
+  /** Marks a key revoked (it stops working at once); false when there is no such live key. */
+  revokeApiKey(id: string, at: Date, audit: AuditEvent): Promise<boolean>;
 
   /**
    * The operator's way out of a "DevNonce already used" loop: forgets the device's used
@@ -75,6 +158,44 @@ export interface Store {
   resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null>;
   /** Audit entries, newest first. */
   listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Appends an entry to the audit trail (hash-chained to the one before it). */
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** The audit trail as stored, with its chain: entries with an id above `afterID`, ascending. */
+  readAuditChain(afterID: number, limit: number): Promise<AuditRecord[]>;
+
+  /**
+   * Fleet migrations. `insertFleetMigration` writes the migration, one `planned` journal entry
+   * per device and `audit`, in one transaction; it throws MigrationConflictError (writing
+   * nothing) when a device is in a migration that is not settled for it.
+   */
+  insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void>;
+  getFleetMigration(id: string): Promise<FleetMigration | null>;
+  /** Newest first. */
+  listFleetMigrations(limit: number): Promise<FleetMigration[]>;
+  /** Sets the status (and `finishedAt` for finished, rolled-back) and records `audit`; false when no such migration. */
+  setFleetMigrationStatus(id: string, status: MigrationStatus, audit: AuditEvent): Promise<boolean>;
+  /** Journal entries in DevEUI order. */
+  listMigrationEntries(migrationID: string, query: MigrationEntryQuery): Promise<MigrationEntry[]>;
+  /** How many entries are in each state (states with none are absent). */
+  countMigrationEntries(migrationID: string): Promise<Partial<Record<DeviceMigrationState, number>>>;
+  /**
+   * A journal transition: writes `change` if, and only if, the entry is still in state `from`
+   * (one conditional write). False when it was not (another runner, or a run before a crash,
+   * already moved it): the caller re-reads.
+   */
+  advanceMigrationEntry(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, change: MigrationEntryChange): Promise<boolean>;
+  /**
+   * Moves a device's binding and its journal entry together, with an audit entry, in one
+   * transaction. The binding always names a network server (`bindingTo.nsPeer` is required),
+   * so a device is never bound to no network. Bumps the device's version, so a join that read
+   * the old binding re-checks it before committing.
+   */
+  rebindMigratingDevice(rebinding: Rebinding): Promise<RebindOutcome>;
+  /**
+   * Devices of the migration in state `rebound` whose last accepted join came through
+   * `targetPeer` at or after their `reboundAt` (read from what every join already writes).
+   */
+  listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]>;
 
   /** Store reachable and usable (for readiness). */
   /**

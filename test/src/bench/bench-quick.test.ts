@@ -69,9 +69,14 @@ describe('bench/quick mode', () => {
     expect(storm.replays.accepted).toBe(0);
   });
 
-  test('optional rows say whether they were measured, and the migration row is an extension point, not a number', () => {
+  test('optional rows say whether they were measured; the migration row measures a real migration against its rate limit', () => {
     for (const row of Object.values(results.optional)) expect(['measured', 'skipped', 'not-available']).toContain(row.status);
-    expect(results.optional.migrationRate).toMatchObject({ status: 'not-available', reason: expect.stringContaining('bench/src/migration-rate.ts') });
+    const migration = results.optional.migrationRate;
+    if (migration.status !== 'measured') throw new Error(`migration row not measured: ${JSON.stringify(migration)}`);
+    expect(migration.values['devices']).toBe(200);
+    expect(migration.values['devicesPerSecond']).toBeGreaterThan(0);
+    expect(migration.values['devicesPerSecond']).toBeLessThanOrEqual(migration.values['rateLimitPerSecond']! * 1.05);
+    expect(results.targets.map((t) => t.name)).toContain('fleet migration devices/s / vendor rate limit');
   });
 
   test('targets are computed and the table is printed', () => {

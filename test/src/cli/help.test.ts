@@ -12,7 +12,20 @@ const COMMANDS: ReadonlyArray<{ readonly command: string; readonly flags: readon
   { command: 'ns add', flags: ['--name', '--net-id', '--ns-id', '--vendor', '--kek-label', '--out', '--public-url', '--api-url', '--api-key', '--api-key-file', '--application-id', '--tenant-id', '--join-eui-prefix', '--mqtt-url', '--ns-config-dir', '--client-id', '--token-url', '--device-profile-id', '--connectivity-plan-id', '--routing-profile-id', '--join-server-id', '--device-class', '--service-profile-id', '--auth-scheme', '--page-size', '--rate-limit', '--max-concurrency'], backend: true },
   { command: 'ns sync', flags: ['--dry-run'], backend: true },
   { command: 'as add', flags: ['--name', '--as-id', '--kek-label', '--out', '--public-url'], backend: true },
-  { command: 'devices import', flags: ['--ns', '--as'], backend: true },
+  { command: 'devices import', flags: ['--ns', '--as', '--labels', '--url', '--api-key', '--as-tenant'], backend: true },
+  { command: 'devices claim', flags: ['--owner-token', '--url', '--api-key', '--as-tenant'], backend: true },
+  { command: 'devices bind', flags: ['--ns', '--net-id', '--ns-id', '--as', '--no-as', '--lock', '--unlock', '--url', '--api-key'], backend: true },
+  { command: 'devices unclaim', flags: ['--url', '--api-key'], backend: true },
+  { command: 'devices transfer', flags: ['--to', '--url', '--api-key'], backend: true },
+  { command: 'devices regenerate-token', flags: ['--url', '--api-key'], backend: true },
+  { command: 'devices delete', flags: ['--url', '--api-key'], backend: true },
+  { command: 'tenants add', flags: ['--id', '--name', '--roles', '--url', '--api-key'], backend: true },
+  { command: 'tenants list', flags: ['--json', '--url', '--api-key'], backend: true },
+  { command: 'api-keys create', flags: ['--tenant', '--scopes', '--label', '--url', '--api-key'], backend: true },
+  { command: 'api-keys list', flags: ['--tenant', '--url', '--api-key'], backend: true },
+  { command: 'api-keys revoke', flags: ['--tenant', '--url', '--api-key'], backend: true },
+  { command: 'audit verify', flags: ['--url', '--api-key'], backend: true },
+  { command: 'usage', flags: ['--tenant', '--since', '--until', '--format', '--url', '--api-key'], backend: true },
   { command: 'devices list', flags: ['--ns', '--limit', '--offset', '--json'], backend: true },
   { command: 'devices show', flags: ['--json'], backend: true },
   // The simulator is a device and a network server: it never opens the Join Server's store or
@@ -32,7 +45,7 @@ function documents(help: string, flag: string): boolean {
 
 const USAGE_ERRORS = [
   ['an unknown command', ['frobnicate']],
-  ['a missing required option', ['devices', 'import', 'x.csv']],
+  ['a missing required option', ['devices', 'claim', '0004a30b001c0530']],
   ['an unknown option', ['devices', 'list', '--frobnicate']],
 ] as const;
 

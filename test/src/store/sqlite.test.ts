@@ -5,6 +5,9 @@ import { parseEUI64, type EUI64 } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce } from '../../../core/src/lorawan/nonces';
 import type { JoinCommit } from '../../../core/src/store/device';
 import { SqliteStore } from '../../../core/src/store/sqlite/sqlite-store';
+import { migrate, MIGRATIONS } from '../../../core/src/store/sqlite/migrations';
+import { verifyAuditChain } from '../../../core/src/store/audit-chain';
+import Database from 'better-sqlite3';
 import { makeTempDir } from '../support/joinery-cli';
 import { describeStoreConformance } from './store-conformance';
 
@@ -57,6 +60,49 @@ describe('sqlite', () => {
       expect(store.groupCommitStats).toEqual({ batches, items: 52 });
       expect((await store.getDevice(devices[0]!))!).toMatchObject({ version: 2, nonces: { lastJoinNonce: 101 } });
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('sqlite/schema 3', () => {
+  test('upgrade/devices of a schema-2 database are the operator\'s, claimed; its audit entries get chained', async () => {
+    const upgraded = path.join(dir, 'schema2.db');
+    const raw = new Database(upgraded);
+    migrate(raw, MIGRATIONS.slice(0, 2));
+    raw.prepare("INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, created_at, last_join_at) VALUES ('0000000000000001', '70b3d57ed0000000', '1.0.3', x'00', 'software', 'ns-a', 1000, 2000)").run();
+    for (const action of ['device.dev-nonce.reset', 'device.dev-nonce.reset']) {
+      raw.prepare("INSERT INTO audit_events (at, actor, action, dev_eui, detail) VALUES (3000, 'cli:old', ?, '0000000000000001', '{}')").run(action);
+    }
+    raw.close();
+    const store = SqliteStore.open(upgraded);
+    try {
+      const d = (await store.getDevice(parseEUI64('0000000000000001')))!;
+      expect(d.ownership).toMatchObject({ owner: 'operator', manufacturer: 'operator', locked: false, activatedTenant: 'operator' });
+      expect(d.ownership.activatedAt).toEqual(new Date(2000));
+      await store.appendAudit({ at: new Date(), actor: 'test', tenantID: null, source: null, action: 'test.after-upgrade', devEUI: null, detail: {} });
+      expect(await verifyAuditChain((a, l) => store.readAuditChain(a, l))).toEqual({ ok: true, entries: 3 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('audit/an entry edited, or removed, in the database is found by its id', async () => {
+    const file2 = path.join(dir, 'tamper.db');
+    const store = SqliteStore.open(file2);
+    for (let i = 0; i < 5; i++) await store.appendAudit({ at: new Date(), actor: 'test', tenantID: 't', source: null, action: `test.${i}`, devEUI: null, detail: { i } });
+    const read = (a: number, l: number) => store.readAuditChain(a, l);
+    expect(await verifyAuditChain(read)).toEqual({ ok: true, entries: 5 });
+    const raw = new Database(file2);
+    try {
+      raw.prepare("UPDATE audit_events SET actor = 'someone else' WHERE id = 3").run();
+      expect(await verifyAuditChain(read)).toMatchObject({ ok: false, badID: 3, entries: 2 });
+      raw.prepare("UPDATE audit_events SET actor = 'test' WHERE id = 3").run();
+      expect(await verifyAuditChain(read)).toMatchObject({ ok: true });
+      raw.prepare('DELETE FROM audit_events WHERE id = 2').run();
+      expect(await verifyAuditChain(read)).toMatchObject({ ok: false, badID: 3 });
+    } finally {
+      raw.close();
       await store.close();
     }
   });

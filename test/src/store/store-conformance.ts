@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_PEER_SETTINGS, DeviceExistsError, PeerExistsError, type ApplicationServerPeer, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SealedBlobOwner, type SessionRecord, type Store } from '@joinery/core';
+import { DEFAULT_PEER_SETTINGS, DeviceExistsError, MigrationConflictError, PeerExistsError, type FleetMigration, type ApplicationServerPeer, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SealedBlobOwner, type SessionRecord, type Store } from '@joinery/core';
 import { parseEUI64, parseNetID } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, MAX_DEV_NONCE, MAX_JOIN_NONCE } from '../../../core/src/lorawan/nonces';
 import { nextJoinNonce } from '../../../core/src/join/next-join-nonce';
+import { issueApiKey } from '../../../core/src/tenants/api-key';
+import { OPERATOR_TENANT, TenantExistsError, type TenantID } from '../../../core/src/tenants/tenant';
+import { verifyAuditChain } from '../../../core/src/store/audit-chain';
+import type { AuditEvent } from '../../../core/src/store/audit-event';
+import type { DeviceChange } from '../../../core/src/store/device';
 
 /**
  * The store contract (design.md, "Store contract"): every Store implementation passes this
@@ -68,6 +73,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         kekLabel: `${base}-kek`,
         sealedKEK: randomBytes(46),
         settings: DEFAULT_PEER_SETTINGS,
+        tenantID: OPERATOR_TENANT,
         createdAt: new Date(1_700_000_000_123),
         netID: parseNetID('000013'),
         nsID: parseEUI64('0000000000000013'),
@@ -360,6 +366,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         kekLabel: 'my-as-kek',
         sealedKEK: randomBytes(46),
         settings: DEFAULT_PEER_SETTINGS,
+        tenantID: OPERATOR_TENANT,
         createdAt: new Date(1_700_000_000_456),
         asID: 'as.example.com',
       };
@@ -406,14 +413,14 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       await store.insertDevices([newDevice(81)]);
       expect(await store.commitJoin({ ...commit(eui(81), 0, 9), nonces: { lastDevNonce: devNonce(40), usedDevNonces: [devNonce(7), devNonce(40)], lastJoinNonce: joinNonce(9), lastRJCount1: 3 } })).toBe(true);
       const at = new Date(1_700_000_100_000);
-      const reset = await store.resetDevNonces(eui(81), { at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } });
+      const reset = await store.resetDevNonces(eui(81), { at, actor: 'cli:test', tenantID: 'operator', source: 'cli@host', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } });
       expect(reset?.nonces).toEqual({ lastDevNonce: null, usedDevNonces: [], lastJoinNonce: 9, lastRJCount1: 3 });
       expect(reset?.version).toBe(2);
       const events = await store.listAuditEvents({ devEUI: eui(81), limit: 10 });
-      expect(events).toEqual([{ at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } }]);
+      expect(events).toEqual([{ at, actor: 'cli:test', tenantID: 'operator', source: 'cli@host', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } }]);
       expect((await store.listAuditEvents({ limit: 1000 })).some((e) => e.devEUI === eui(81))).toBe(true);
       // An unknown device: nothing reset, nothing audited.
-      expect(await store.resetDevNonces(eui(82), { at, actor: 'cli:test', action: 'device.dev-nonce.reset', devEUI: eui(82), detail: {} })).toBeNull();
+      expect(await store.resetDevNonces(eui(82), { at, actor: 'cli:test', tenantID: null, source: null, action: 'device.dev-nonce.reset', devEUI: eui(82), detail: {} })).toBeNull();
       expect(await store.listAuditEvents({ devEUI: eui(82), limit: 10 })).toEqual([]);
     });
 
@@ -451,6 +458,136 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await store.resealAll(async () => null)).toBe(0);
     });
 
+    const audit = (action: string, devEUI: EUI64 | null = null, tenantID: string | null = null): AuditEvent => ({
+      at: new Date(),
+      actor: `test:${tag}`,
+      tenantID,
+      source: '127.0.0.1',
+      action,
+      devEUI,
+      detail: { run: tag },
+    });
+    const tenantOf = (base: string): TenantID => `${base}-${tag}` as TenantID;
+    const change = (d: { devEUI: EUI64; version: number }, fields: Partial<DeviceChange>): DeviceChange => ({
+      devEUI: d.devEUI,
+      expectedVersion: d.version,
+      owner: null,
+      ownerTokenHash: null,
+      nsPeer: null,
+      asPeer: null,
+      locked: false,
+      claimedAt: null,
+      ...fields,
+    });
+
+    test('tenants/insert (audited), get, list; a duplicate id is TenantExistsError', async () => {
+      const t = { id: tenantOf('maker'), name: 'Maker Inc.', roles: ['manufacturer', 'owner'] as const, createdAt: new Date(1_700_000_000_789) };
+      await store.insertTenant({ ...t, roles: [...t.roles] }, audit('tenant.add', null, t.id));
+      expect(await store.getTenant(t.id)).toEqual({ ...t, roles: ['manufacturer', 'owner'] });
+      expect((await store.listTenants()).map((x) => x.id)).toEqual(expect.arrayContaining([t.id, OPERATOR_TENANT]));
+      expect(await store.getTenant(tenantOf('nobody'))).toBeNull();
+      expect(await thrown(store.insertTenant({ ...t, roles: ['owner'] }, audit('tenant.add')))).toBeInstanceOf(TenantExistsError);
+      expect((await store.listAuditEvents({ tenantID: t.id, limit: 10 })).map((e) => e.action)).toEqual(['tenant.add']);
+    });
+
+    test('tenants/the operator tenant exists from the start, with the admin role', async () => {
+      expect((await store.getTenant(OPERATOR_TENANT))?.roles).toContain('admin');
+    });
+
+    test('api keys/stored hashed, listed per tenant, revoked once', async () => {
+      const tenantID = tenantOf('keys');
+      await store.insertTenant({ id: tenantID, name: 'k', roles: ['owner'], createdAt: new Date() }, audit('tenant.add'));
+      const issued = issueApiKey(tenantID, ['devices:read', 'claims'], 'ci');
+      await store.insertApiKey(issued.record, audit('api-key.add', null, tenantID));
+      expect(await store.getApiKey(issued.record.id)).toEqual(issued.record);
+      expect(JSON.stringify(await store.getApiKey(issued.record.id))).not.toContain(issued.key.slice('jny_0123456789abcdef_'.length));
+      expect(await store.listApiKeys(tenantID)).toEqual([issued.record]);
+      const at = new Date(1_700_000_500_000);
+      expect(await store.revokeApiKey(issued.record.id, at, audit('api-key.revoke', null, tenantID))).toBe(true);
+      expect((await store.getApiKey(issued.record.id))?.revokedAt).toEqual(at);
+      expect(await store.revokeApiKey(issued.record.id, at, audit('api-key.revoke', null, tenantID))).toBe(false);
+      expect((await store.listAuditEvents({ tenantID, limit: 10 })).map((e) => e.action)).toEqual(['api-key.revoke', 'api-key.add']);
+    });
+
+    test('ownership/a device without ownership is the operator\'s, claimed; a pre-provisioned one is unclaimed, unbound, with its token hash', async () => {
+      const maker = tenantOf('own-maker');
+      await store.insertDevices([
+        newDevice(100, { nsPeer: nsName('ns-eu') }),
+        newDevice(101, { nsPeer: null, ownership: { manufacturer: maker, owner: null, ownerTokenHash: 'salt:hash', profileID: 'AABB0001' } }),
+      ], audit('device.import', null, maker));
+      const operators = (await store.getDevice(eui(100)))!;
+      expect(operators.ownership).toMatchObject({ manufacturer: OPERATOR_TENANT, owner: OPERATOR_TENANT, ownerTokenHash: null, locked: false, activatedAt: null });
+      expect(operators.ownership.claimedAt).toBeInstanceOf(Date);
+      expect((await store.getDevice(eui(101)))!.ownership).toEqual({
+        manufacturer: maker, owner: null, ownerTokenHash: 'salt:hash', profileID: 'AABB0001', locked: false, claimedAt: null, activatedAt: null, activatedTenant: null,
+      });
+      expect((await store.listAuditEvents({ tenantID: maker, limit: 5 })).map((e) => e.action)).toEqual(['device.import']);
+      // A device that is not claimed cannot be bound.
+      expect(await thrown(store.insertDevices([newDevice(102, { nsPeer: nsName('ns-eu'), ownership: { manufacturer: maker, owner: null, ownerTokenHash: null, profileID: '00000000' } })]))).toBeInstanceOf(TypeError);
+      expect(await store.getDevice(eui(102))).toBeNull();
+    });
+
+    test('ownership/changeDevice writes at the expected version only, with its audit entry; holder and claimed filters', async () => {
+      const maker = tenantOf('chg-maker');
+      const owner = tenantOf('chg-owner');
+      await store.insertDevices([103, 104, 105].map((i) => newDevice(i, { nsPeer: null, ownership: { manufacturer: maker, owner: null, ownerTokenHash: `t${i}`, profileID: '00000000' } })));
+      const d = (await store.getDevice(eui(103)))!;
+      const claimedAt = new Date(1_700_000_900_000);
+      expect(await store.changeDevice(change(d, { owner, ownerTokenHash: 'new', nsPeer: nsName('ns-eu'), asPeer: nsName('my-as'), locked: true, claimedAt }), audit('device.claim', d.devEUI, owner))).toBe(true);
+      // A stale version writes nothing, and audits nothing.
+      expect(await store.changeDevice(change(d, { owner: maker }), audit('device.stale', d.devEUI, owner))).toBe(false);
+      expect(await store.changeDevice(change({ devEUI: eui(199), version: 0 }, {}), audit('device.none', eui(199), owner))).toBe(false);
+      const after = (await store.getDevice(eui(103)))!;
+      expect(after).toMatchObject({ version: d.version + 1, nsPeer: nsName('ns-eu'), asPeer: nsName('my-as') });
+      expect(after.ownership).toMatchObject({ owner, ownerTokenHash: 'new', locked: true, claimedAt, manufacturer: maker });
+      expect((await store.listAuditEvents({ devEUI: d.devEUI, limit: 5 })).map((e) => e.action)).toEqual(['device.claim']);
+
+      const held = async (t: TenantID, claimed?: boolean): Promise<EUI64[]> =>
+        (await store.listDevices({ limit: 100, offset: 0, holder: t, ...(claimed === undefined ? {} : { claimed }) })).map((x) => x.devEUI);
+      expect(await held(owner)).toEqual([eui(103)]);
+      expect(await held(maker)).toEqual([eui(104), eui(105)]);
+      expect(await held(maker, true)).toEqual([]);
+      expect(await store.countDevices({ holder: maker })).toBe(2);
+      expect(await store.countDevices({ holder: owner, claimed: true })).toBe(1);
+      expect(await store.countDevices({ holder: owner, nsPeer: nsName('ns-eu') })).toBe(1);
+    });
+
+    test('ownership/deleteDevice deletes with its audit entry; false for none', async () => {
+      await store.insertDevices([newDevice(106)]);
+      await store.addSession(session(eui(106), 1), 10);
+      expect(await store.deleteDevice(eui(106), audit('device.delete', eui(106)))).toBe(true);
+      expect(await store.getDevice(eui(106))).toBeNull();
+      expect(await store.deleteDevice(eui(106), audit('device.delete.again', eui(106)))).toBe(false);
+      expect((await store.listAuditEvents({ devEUI: eui(106), limit: 5 })).map((e) => e.action)).toEqual(['device.delete']);
+    });
+
+    test('usage/the first accepted join activates a device, charged to its owner then; later joins change nothing', async () => {
+      const owner = tenantOf('usage');
+      await store.insertDevices([newDevice(107, { nsPeer: null, ownership: { manufacturer: owner, owner, ownerTokenHash: null, profileID: '00000000' } }), newDevice(108)]);
+      const first = new Date(1_800_000_000_000);
+      expect(await store.commitJoin({ ...commit(eui(107), 0, 1), joinedAt: first })).toBe(true);
+      expect(await store.commitJoin({ ...commit(eui(107), 1, 2), joinedAt: new Date(1_800_000_500_000) })).toBe(true);
+      const d = (await store.getDevice(eui(107)))!;
+      expect(d.ownership.activatedAt).toEqual(first);
+      expect(d.ownership.activatedTenant).toBe(owner);
+      expect(await store.listActivations({ tenantID: owner, since: new Date(0) })).toEqual([{ devEUI: eui(107), joinEUI: d.joinEUI, tenantID: owner, activatedAt: first }]);
+      expect(await store.listActivations({ tenantID: owner, since: new Date(first.getTime() + 1) })).toEqual([]);
+      expect(await store.listActivations({ tenantID: owner, since: new Date(0), until: first })).toEqual([]);
+      expect((await store.getDevice(eui(108)))!.ownership.activatedAt).toBeNull();
+    });
+
+    test('audit/every entry is chained to the one before it; the whole chain verifies', async () => {
+      await store.appendAudit(audit('test.one'));
+      await Promise.all([1, 2, 3, 4, 5].map((i) => store.appendAudit(audit(`test.concurrent.${i}`))));
+      const chain = await store.readAuditChain(0, 1_000_000);
+      expect(chain.length).toBeGreaterThanOrEqual(6);
+      chain.forEach((r, i) => {
+        expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
+        if (i > 0) expect(r.prevHash).toBe(chain[i - 1]!.hash);
+      });
+      expect(await verifyAuditChain((after, limit) => store.readAuditChain(after, limit), 7)).toEqual({ ok: true, entries: chain.length });
+    });
+
     test('durability/everything survives close and reopen; close is idempotent', async () => {
       const first = await openStore();
       await first.insertDevices([newDevice(71), newDevice(72)]);
@@ -471,6 +608,131 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await second.getSession(eui(71), s.sessionKeyID)).toEqual(s);
       expect(await second.getPeer(ns.name)).toEqual(ns);
       expect(await ownDevices(second)).toContain(eui(71));
+    });
+
+    describe('fleet migrations', () => {
+      const source = nsName('mig-src');
+      const target = nsName('mig-dst');
+      const migration = (id: string, over: Partial<FleetMigration> = {}): FleetMigration => ({
+        id,
+        sourcePeer: source,
+        targetPeer: target,
+        strategy: 'overlap',
+        selection: { kind: 'all' },
+        limits: { chirpstack: { ratePerSecond: 5, concurrency: 2 } },
+        deadline: new Date(1_900_000_000_000),
+        rollbackAtDeadline: true,
+        maxAttempts: 3,
+        status: 'running',
+        createdAt: new Date(1_800_000_000_000),
+        createdBy: 'test',
+        finishedAt: null,
+        ...over,
+      });
+      const audit = (action: string, devEUI: EUI64 | null = null): AuditEvent => ({ at: new Date(), actor: `test-${tag}`, tenantID: null, source: null, action, devEUI, detail: { run: tag } });
+      const id = (n: number): string => `mig-${run}000${n}`.slice(0, 16).padEnd(16, '0');
+      const overlap = { nsPeer: source, overlapNsPeer: target };
+      const alone = (nsPeer: string) => ({ nsPeer, overlapNsPeer: null });
+
+      test('migrations/create with its journal and audit entry, read back, list, count, page, status', async () => {
+        await store.insertDevices([200, 201, 202].map((i) => newDevice(i, { nsPeer: source })));
+        const m = migration(id(1));
+        await store.insertFleetMigration(m, [eui(202), eui(200), eui(201), eui(200)], audit('migration.created'));
+        expect(await store.getFleetMigration(m.id)).toEqual(m);
+        expect((await store.listFleetMigrations(1000)).map((x) => x.id)).toContain(m.id);
+        expect(await store.countMigrationEntries(m.id)).toEqual({ planned: 3 });
+        const first = await store.listMigrationEntries(m.id, { limit: 2 });
+        expect(first.map((e) => e.devEUI)).toEqual([eui(200), eui(201)]);
+        expect(first[0]).toMatchObject({ migrationID: m.id, state: 'planned', attempts: 0, failedStep: null, lastError: null, reboundAt: null, joinedAt: null });
+        expect((await store.listMigrationEntries(m.id, { limit: 10, afterDevEUI: eui(201) })).map((e) => e.devEUI)).toEqual([eui(202)]);
+        expect(await store.listMigrationEntries(m.id, { limit: 10, states: ['parked'] })).toEqual([]);
+        expect((await store.listAuditEvents({ limit: 50 })).some((a) => a.action === 'migration.created' && a.detail['run'] === tag)).toBe(true);
+        expect(await store.setFleetMigrationStatus(m.id, 'finished', audit('migration.finished'))).toBe(true);
+        const finished = await store.getFleetMigration(m.id);
+        expect(finished).toMatchObject({ status: 'finished' });
+        expect(finished!.finishedAt).toBeInstanceOf(Date);
+        expect(await store.setFleetMigrationStatus(`mig-${run}ffff`, 'finished', audit('x'))).toBe(false);
+        expect(await store.getFleetMigration(`mig-${run}ffff`)).toBeNull();
+      });
+
+      test('migrations/a device still in one migration cannot enter another (nothing written); a done one can', async () => {
+        await store.insertDevices([210, 211].map((i) => newDevice(i, { nsPeer: source })));
+        await store.insertFleetMigration(migration(id(2)), [eui(210)], audit('migration.created'));
+        const err = await thrown(store.insertFleetMigration(migration(id(3)), [eui(211), eui(210)], audit('migration.created')));
+        expect(err).toBeInstanceOf(MigrationConflictError);
+        expect(err).toMatchObject({ devEUI: eui(210), otherMigrationID: id(2) });
+        expect(await store.getFleetMigration(id(3))).toBeNull();
+        expect(await store.advanceMigrationEntry(id(2), eui(210), 'planned', { state: 'done' })).toBe(true);
+        await store.insertFleetMigration(migration(id(3)), [eui(211), eui(210)], audit('migration.created'));
+        expect(await store.countMigrationEntries(id(3))).toEqual({ planned: 2 });
+      });
+
+      test('migrations/journal transitions are conditional: a replayed step writes nothing', async () => {
+        await store.insertDevices([newDevice(220, { nsPeer: source })]);
+        await store.insertFleetMigration(migration(id(4)), [eui(220)], audit('migration.created'));
+        expect(await store.advanceMigrationEntry(id(4), eui(220), 'planned', { state: 'planned', attempts: 1, lastError: 'UNAVAILABLE' })).toBe(true);
+        expect(await store.advanceMigrationEntry(id(4), eui(220), 'planned', { state: 'registered', attempts: 0, lastError: null })).toBe(true);
+        // The same step again (a run killed after its write, resumed): nothing happens.
+        expect(await store.advanceMigrationEntry(id(4), eui(220), 'planned', { state: 'registered', attempts: 0 })).toBe(false);
+        expect(await store.advanceMigrationEntry(id(4), eui(221), 'planned', { state: 'registered' })).toBe(false);
+        const [e] = await store.listMigrationEntries(id(4), { limit: 1 });
+        expect(e).toMatchObject({ state: 'registered', attempts: 0, lastError: null });
+        expect(await store.advanceMigrationEntry(id(4), eui(220), 'registered', { state: 'parked', failedStep: 'registered', lastError: 'x', attempts: 3 })).toBe(true);
+        expect((await store.listMigrationEntries(id(4), { limit: 1, states: ['parked'] }))[0]).toMatchObject({ state: 'parked', failedStep: 'registered', lastError: 'x', attempts: 3 });
+      });
+
+      test('migrations/rebinding moves binding and journal together, once; a changed binding writes nothing', async () => {
+        await store.insertDevices([230, 231].map((i) => newDevice(i, { nsPeer: source })));
+        await store.insertFleetMigration(migration(id(5)), [eui(230), eui(231)], audit('migration.created'));
+        for (const i of [230, 231]) expect(await store.advanceMigrationEntry(id(5), eui(i), 'planned', { state: 'registered' })).toBe(true);
+        const reboundAt = new Date(Date.now() - 60_000);
+        const rebinding = { migrationID: id(5), devEUI: eui(230), from: 'registered' as const, change: { state: 'rebound' as const, reboundAt }, bindingFrom: [alone(source)], bindingTo: overlap, audit: audit('device.rebound', eui(230)) };
+        expect(await store.rebindMigratingDevice(rebinding)).toBe('rebound');
+        const d = await store.getDevice(eui(230));
+        expect(d).toMatchObject({ nsPeer: source, overlapNsPeer: target, version: 1 });
+        expect((await store.listMigrationEntries(id(5), { limit: 1 }))[0]).toMatchObject({ state: 'rebound', reboundAt });
+        // Replayed: the journal moved on, so nothing is written (no second audit entry either).
+        expect(await store.rebindMigratingDevice(rebinding)).toBe('already');
+        expect((await store.getDevice(eui(230)))!.version).toBe(1);
+        expect((await store.listAuditEvents({ devEUI: eui(230), limit: 10 })).filter((a) => a.action === 'device.rebound')).toHaveLength(1);
+        // Someone else rebound 231 meanwhile: neither the journal nor the binding changes.
+        expect(await store.rebindMigratingDevice({ ...rebinding, devEUI: eui(231), bindingFrom: [alone(nsName('elsewhere'))], audit: audit('device.rebound', eui(231)) })).toBe('binding-changed');
+        expect(await store.getDevice(eui(231))).toMatchObject({ nsPeer: source, overlapNsPeer: null, version: 0 });
+        expect((await store.listMigrationEntries(id(5), { limit: 1, afterDevEUI: eui(230) }))[0]).toMatchObject({ state: 'registered' });
+        expect(await store.listAuditEvents({ devEUI: eui(231), limit: 10 })).toEqual([]);
+      });
+
+      test('migrations/arrivals: a join through the target after the rebinding, and only that', async () => {
+        await store.insertDevices([240, 241, 242].map((i) => newDevice(i, { nsPeer: source })));
+        await store.insertFleetMigration(migration(id(6)), [eui(240), eui(241), eui(242)], audit('migration.created'));
+        const reboundAt = new Date(Date.now() - 10_000);
+        for (const i of [240, 241, 242]) {
+          await store.advanceMigrationEntry(id(6), eui(i), 'planned', { state: 'registered' });
+          expect(await store.rebindMigratingDevice({ migrationID: id(6), devEUI: eui(i), from: 'registered', change: { state: 'rebound', reboundAt }, bindingFrom: [alone(source)], bindingTo: overlap, audit: audit('device.rebound', eui(i)) })).toBe('rebound');
+        }
+        const join = (i: number, peer: string, at: Date): JoinCommit => ({ ...commit(eui(i), 1, 7), peer, joinedAt: at });
+        expect(await store.commitJoin(join(240, target, new Date()))).toBe(true);
+        expect(await store.commitJoin(join(241, source, new Date()))).toBe(true); // through the source: not an arrival
+        expect(await store.commitJoin(join(242, target, new Date(reboundAt.getTime() - 5000)))).toBe(true); // before the rebinding
+        const arrivals = await store.listMigrationArrivals(id(6), target, 100);
+        expect(arrivals.map((a) => a.devEUI)).toEqual([eui(240)]);
+        expect(arrivals[0]!.joinedAt).toBeInstanceOf(Date);
+        expect(await store.rebindMigratingDevice({ migrationID: id(6), devEUI: eui(240), from: 'rebound', change: { state: 'joined', joinedAt: arrivals[0]!.joinedAt }, bindingFrom: [overlap], bindingTo: alone(target), audit: audit('device.rebound', eui(240)) })).toBe('rebound');
+        expect(await store.getDevice(eui(240))).toMatchObject({ nsPeer: target, overlapNsPeer: null });
+        expect(await store.listMigrationArrivals(id(6), target, 100)).toEqual([]);
+      });
+
+      test('migrations/resume from another handle: the journal is the only state', async () => {
+        await store.insertDevices([newDevice(250, { nsPeer: source })]);
+        await store.insertFleetMigration(migration(id(7), { strategy: 'cutover', deadline: null, rollbackAtDeadline: false }), [eui(250)], audit('migration.created'));
+        await store.advanceMigrationEntry(id(7), eui(250), 'planned', { state: 'registered' });
+        const other = await open();
+        expect(await other.getFleetMigration(id(7))).toMatchObject({ strategy: 'cutover', deadline: null, selection: { kind: 'all' } });
+        expect((await other.listMigrationEntries(id(7), { limit: 1 }))[0]).toMatchObject({ state: 'registered' });
+        // Two runners racing on one step: exactly one wins.
+        const results = await Promise.all([store, other, store, other].map((s) => s.advanceMigrationEntry(id(7), eui(250), 'registered', { state: 'rebound' })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
     });
   });
 }

@@ -27,7 +27,7 @@ export async function makeTempDir(prefix: string): Promise<string> {
  * still wins.
  */
 let backend: { readonly args: readonly string[]; readonly env: NodeJS.ProcessEnv } = { args: [], env: {} };
-const BACKEND_COMMANDS = new Set(['serve', 'ns', 'as', 'devices', 'keys']);
+const BACKEND_COMMANDS = new Set(['serve', 'ns', 'as', 'devices', 'keys', 'migrate']);
 
 export function useBackend(options: { readonly args?: readonly string[]; readonly env?: NodeJS.ProcessEnv }): void {
   backend = { args: options.args ?? [], env: options.env ?? {} };

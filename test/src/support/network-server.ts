@@ -36,10 +36,15 @@ export interface HTTPAnswer {
 
 /** POSTs a raw body with the bundle's client certificate (or none, or another one). */
 export function post(url: string, body: string | Buffer, tls: { ca: string; cert?: string; key?: string }, agent?: https.Agent): Promise<HTTPAnswer> {
+  return send('POST', url, body, tls, agent);
+}
+
+/** Any method, a raw body (or none), with a client certificate (or none). */
+export function send(method: string, url: string, body: string | Buffer | undefined, tls: { ca: string; cert?: string; key?: string }, agent?: https.Agent): Promise<HTTPAnswer> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
-      { method: 'POST', ca: tls.ca, cert: tls.cert, key: tls.key, headers: { 'content-type': 'application/json' }, agent: agent ?? false },
+      { method, ca: tls.ca, cert: tls.cert, key: tls.key, headers: body === undefined ? {} : { 'content-type': 'application/json' }, agent: agent ?? false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

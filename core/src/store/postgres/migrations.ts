@@ -84,6 +84,86 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_by_device ON audit_events (dev_eui, id);
     `,
   },
+  {
+    version: 3,
+    name: 'tenants, API keys, device ownership and claims, hash-chained audit trail, activations',
+    up: `
+      CREATE TABLE tenants (
+        id         TEXT        NOT NULL PRIMARY KEY,
+        name       TEXT        NOT NULL,
+        roles      TEXT        NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL
+      );
+      INSERT INTO tenants (id, name, roles, created_at) VALUES ('operator', 'Operator', '["manufacturer","owner","admin"]', now());
+
+      CREATE TABLE api_keys (
+        id          TEXT        NOT NULL PRIMARY KEY,
+        tenant_id   TEXT        NOT NULL REFERENCES tenants (id),
+        scopes      TEXT        NOT NULL,
+        label       TEXT        NOT NULL,
+        secret_hash TEXT        NOT NULL,
+        created_at  TIMESTAMPTZ NOT NULL,
+        revoked_at  TIMESTAMPTZ
+      );
+      CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, id);
+
+      ALTER TABLE devices ADD COLUMN manufacturer_tenant TEXT NOT NULL DEFAULT 'operator';
+      ALTER TABLE devices ADD COLUMN owner_tenant TEXT;
+      ALTER TABLE devices ADD COLUMN owner_token_hash TEXT;
+      ALTER TABLE devices ADD COLUMN profile_id TEXT NOT NULL DEFAULT '00000000';
+      ALTER TABLE devices ADD COLUMN locked BOOLEAN NOT NULL DEFAULT FALSE;
+      ALTER TABLE devices ADD COLUMN claimed_at TIMESTAMPTZ;
+      ALTER TABLE devices ADD COLUMN activated_at TIMESTAMPTZ;
+      ALTER TABLE devices ADD COLUMN activated_tenant TEXT;
+      UPDATE devices SET owner_tenant = 'operator', claimed_at = created_at;
+      UPDATE devices SET activated_at = last_join_at, activated_tenant = 'operator' WHERE last_join_at IS NOT NULL;
+      ALTER TABLE devices ADD CONSTRAINT devices_unclaimed_unbound CHECK (owner_tenant IS NOT NULL OR (ns_peer IS NULL AND as_peer IS NULL));
+      CREATE INDEX devices_by_owner ON devices (owner_tenant, dev_eui);
+      CREATE INDEX devices_by_manufacturer ON devices (manufacturer_tenant, dev_eui);
+      CREATE INDEX devices_by_activation ON devices (activated_tenant, activated_at);
+
+      ALTER TABLE peers ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'operator';
+
+      ALTER TABLE audit_events ADD COLUMN tenant_id TEXT;
+      ALTER TABLE audit_events ADD COLUMN source TEXT;
+      ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
+      ALTER TABLE audit_events ADD COLUMN hash TEXT;
+      CREATE INDEX audit_events_by_tenant ON audit_events (tenant_id, id);
+    `,
+  },
+  {
+    version: 4,
+    name: 'fleet migrations: overlap binding, migrations, per-device journal',
+    up: `
+      ALTER TABLE devices ADD COLUMN overlap_ns_peer TEXT;
+      CREATE TABLE fleet_migrations (
+        id          TEXT        NOT NULL PRIMARY KEY,
+        source_peer TEXT        NOT NULL,
+        target_peer TEXT        NOT NULL,
+        strategy    TEXT        NOT NULL CHECK (strategy IN ('overlap', 'cutover')),
+        plan        TEXT        NOT NULL,
+        status      TEXT        NOT NULL,
+        deadline    TIMESTAMPTZ,
+        created_at  TIMESTAMPTZ NOT NULL,
+        created_by  TEXT        NOT NULL,
+        finished_at TIMESTAMPTZ
+      );
+      CREATE TABLE fleet_migration_devices (
+        migration_id TEXT        NOT NULL REFERENCES fleet_migrations (id) ON DELETE CASCADE,
+        dev_eui      TEXT        NOT NULL,
+        state        TEXT        NOT NULL,
+        attempts     INTEGER     NOT NULL DEFAULT 0,
+        failed_step  TEXT,
+        last_error   TEXT,
+        rebound_at   TIMESTAMPTZ,
+        joined_at    TIMESTAMPTZ,
+        updated_at   TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (migration_id, dev_eui)
+      );
+      CREATE INDEX fleet_migration_devices_by_state ON fleet_migration_devices (migration_id, state, dev_eui);
+      CREATE INDEX fleet_migration_devices_by_device ON fleet_migration_devices (dev_eui, state);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

@@ -2,12 +2,44 @@ import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
 import type { Peer } from '../../peers/peer';
 import { serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
-import type { AuditEvent, AuditQuery } from '../audit-event';
-import { deviceFromRow, PEER_COLUMNS, peerFromRow, peerRowValues, sessionFromRow } from '../row-mapping';
-import type { Device, JoinCommit, NewDevice } from '../device';
+import { createHash } from 'node:crypto';
+import type { ApiKeyRecord } from '../../tenants/api-key';
+import { TenantExistsError, type Tenant, type TenantID } from '../../tenants/tenant';
+import { AUDIT_GENESIS } from '../audit-chain';
+import type { AuditEvent, AuditQuery, AuditRecord } from '../audit-event';
+import {
+  apiKeyFromRow,
+  AUDIT_COLUMNS,
+  auditEventFromRow,
+  auditRecordFromRow,
+  auditRowValues,
+  DEVICE_COLUMNS,
+  deviceFromRow,
+  FLEET_MIGRATION_COLUMNS,
+  fleetMigrationFromRow,
+  fleetMigrationRowValues,
+  MIGRATION_ENTRY_COLUMNS,
+  migrationEntryFromRow,
+  newDeviceOwnershipValues,
+  PEER_COLUMNS,
+  peerFromRow,
+  peerRowValues,
+  RELEASED_STATES_SQL,
+  sessionFromRow,
+  tenantFromRow,
+  type ApiKeyRowValues,
+  type AuditRowValues,
+  type FleetMigrationRowValues,
+  type MigrationEntryRowValues,
+  type TenantRowValues,
+} from '../row-mapping';
+import type { DeviceMigrationState } from '../../migration/device-migration-state';
+import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
+import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
+import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
-import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Resealer, type SealedBlobOwner, type Store } from '../store';
+import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migratePostgres } from './migrations';
 import { parsePostgresLocation, type PostgresLocation, type PostgresLocationOptions } from './postgres-location';
 
@@ -47,6 +79,7 @@ interface DeviceRow {
   sealed_root_keys: Buffer;
   vault_kind: string;
   ns_peer: string | null;
+  overlap_ns_peer: string | null;
   as_peer: string | null;
   last_dev_nonce: number | string | null;
   used_dev_nonces: Array<number | string>;
@@ -56,6 +89,14 @@ interface DeviceRow {
   last_join_at: Date | null;
   last_join_peer: string | null;
   created_at: Date;
+  manufacturer_tenant: string;
+  owner_tenant: string | null;
+  owner_token_hash: string | null;
+  profile_id: string;
+  locked: boolean;
+  claimed_at: Date | null;
+  activated_at: Date | null;
+  activated_tenant: string | null;
 }
 
 interface SessionRow {
@@ -80,18 +121,10 @@ interface PeerRow {
   as_id: string | null;
   created_at: Date;
   settings: string;
+  tenant_id: string;
 }
 
-interface AuditRow {
-  at: Date;
-  actor: string;
-  action: string;
-  dev_eui: string | null;
-  detail: string;
-}
-
-const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer,
-  last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at`;
+type AuditRow = Omit<AuditRowValues, 'id'> & { id: string | number };
 const SESSION_COLUMNS = 'dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at';
 const PEER_COLUMN_LIST = PEER_COLUMNS.join(', ');
 
@@ -99,10 +132,11 @@ const PEER_COLUMN_LIST = PEER_COLUMNS.join(', ');
 const COMMIT_JOIN = `
   UPDATE devices
      SET last_dev_nonce = $1, used_dev_nonces = $2::INTEGER[], last_join_nonce = $3, last_rj_count1 = $4,
-         last_join_at = $5, last_join_peer = $6, version = version + 1
+         last_join_at = $5, last_join_peer = $6, version = version + 1,
+         activated_at = COALESCE(activated_at, $5), activated_tenant = COALESCE(activated_tenant, owner_tenant)
    WHERE dev_eui = $7 AND version = $8`;
 
-/** Rows of a multi-row INSERT of devices (8 parameters each; PostgreSQL allows 65535 per statement). */
+/** Rows of a multi-row INSERT of devices (13 parameters each; PostgreSQL allows 65535 per statement). */
 const INSERT_CHUNK = 500;
 /** Serialization failure, deadlock: the transaction did nothing and may simply be run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -165,7 +199,14 @@ export class PostgresStore implements Store {
       if (err instanceof Error && err.name === 'SchemaTooNewError') throw err;
       throw wrap(`opening ${location.display}${location.schema ? ` (schema ${location.schema})` : ''}`, err);
     }
-    return new PostgresStore(pool, location, options.groupCommit ?? {});
+    const store = new PostgresStore(pool, location, options.groupCommit ?? {});
+    try {
+      await store.chainUnhashedAuditRows();
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    return store;
   }
 
   private constructor(pool: Pool, location: PostgresLocation, groupCommit: GroupCommitOptions | false) {
@@ -184,7 +225,7 @@ export class PostgresStore implements Store {
     return this.#committer?.stats ?? null;
   }
 
-  async insertDevices(devices: readonly NewDevice[]): Promise<void> {
+  async insertDevices(devices: readonly NewDevice[], audit?: AuditEvent): Promise<void> {
     const seen = new Set<string>();
     for (const d of devices) {
       if (seen.has(d.devEUI)) throw new DeviceExistsError(d.devEUI);
@@ -198,13 +239,15 @@ export class PostgresStore implements Store {
         const values: unknown[] = [];
         const rows = chunk.map((d) => {
           const base = values.length;
-          values.push(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now);
-          return `(${Array.from({ length: 8 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
+          const o = newDeviceOwnershipValues(d, now);
+          values.push(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now, o.manufacturer, o.owner, o.tokenHash, o.profileID, o.claimedAt);
+          return `(${Array.from({ length: 13 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
         });
         // ON CONFLICT DO NOTHING: a DevEUI already there (or being inserted by a concurrent
         // import, which this waits for) is simply not returned; the first such one is named.
         const inserted = await client.query<{ dev_eui: string }>(
-          `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at)
+          `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at,
+                                manufacturer_tenant, owner_tenant, owner_token_hash, profile_id, claimed_at)
            VALUES ${rows.join(', ')}
            ON CONFLICT (dev_eui) DO NOTHING
            RETURNING dev_eui`,
@@ -216,7 +259,135 @@ export class PostgresStore implements Store {
           throw new DeviceExistsError((existing ?? chunk[0]!).devEUI);
         }
       }
+      if (audit) await this.#appendAudit(client, audit);
     });
+  }
+
+  /** Inside a transaction: the next entry, chained to the last one (one writer at a time). */
+  async #appendAudit(client: PoolClient, event: AuditEvent): Promise<void> {
+    await client.query('SELECT pg_advisory_xact_lock($1::BIGINT)', [auditLockKey(this.#location.schema)]);
+    const last = (await client.query<{ id: string | number; hash: string | null }>('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1')).rows[0];
+    const values = auditRowValues((last ? toInt(last.id, 'audit_events.id') : 0) + 1, event, last?.hash ?? AUDIT_GENESIS);
+    await client.query(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, values);
+  }
+
+  /** Runs `write` and appends `audit` in one transaction; `write` false = nothing written. */
+  async #audited(operation: string, write: (client: PoolClient) => Promise<boolean>, audit: AuditEvent | undefined): Promise<boolean> {
+    return this.#transaction(operation, async (client) => {
+      if (!(await write(client))) return false;
+      if (audit) await this.#appendAudit(client, audit);
+      return true;
+    });
+  }
+
+  /**
+   * Entries written before the chain existed (schema 3) get their hashes, in order: once, when
+   * a store is opened after the upgrade (under the audit lock, so instances do not race).
+   */
+  async chainUnhashedAuditRows(): Promise<void> {
+    await this.#transaction('chaining the audit trail', async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1::BIGINT)', [auditLockKey(this.#location.schema)]);
+      const rows = (await client.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE hash IS NULL ORDER BY id`)).rows;
+      for (const r of rows) {
+        const id = toInt(r.id, 'audit_events.id');
+        const before = (await client.query<{ hash: string | null }>('SELECT hash FROM audit_events WHERE id < $1 ORDER BY id DESC LIMIT 1', [id])).rows[0];
+        const values = auditRowValues(id, auditEventFromRow({ ...r, id }), before?.hash ?? AUDIT_GENESIS);
+        await client.query('UPDATE audit_events SET prev_hash = $1, hash = $2 WHERE id = $3', [values[8], values[9], id]);
+      }
+    });
+  }
+
+  async changeDevice(c: DeviceChange, audit: AuditEvent): Promise<boolean> {
+    return this.#audited(
+      'changing a device',
+      async (client) =>
+        (
+          await client.query(
+            `UPDATE devices SET owner_tenant = $1, owner_token_hash = $2, ns_peer = $3, as_peer = $4, locked = $5, claimed_at = $6, version = version + 1
+              WHERE dev_eui = $7 AND version = $8`,
+            [c.owner, c.ownerTokenHash, c.nsPeer, c.asPeer, c.locked, c.claimedAt, c.devEUI, c.expectedVersion],
+          )
+        ).rowCount === 1,
+      audit,
+    );
+  }
+
+  async deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
+    return this.#audited('deleting a device', async (client) => (await client.query('DELETE FROM devices WHERE dev_eui = $1', [devEUI])).rowCount === 1, audit);
+  }
+
+  async listActivations(query: ActivationQuery): Promise<Activation[]> {
+    const values: unknown[] = [query.since, query.until ?? new Date(8.64e15)];
+    let sql = 'SELECT dev_eui, join_eui, activated_tenant, activated_at FROM devices WHERE activated_at >= $1 AND activated_at < $2';
+    if (query.tenantID !== undefined) {
+      values.push(query.tenantID);
+      sql += ' AND activated_tenant = $3';
+    }
+    const rows = await this.#query<{ dev_eui: string; join_eui: string; activated_tenant: string; activated_at: Date }>('listing activations', `${sql} ORDER BY activated_at, dev_eui COLLATE "C"`, values);
+    return rows.map((r) => ({ devEUI: parseEUI64(r.dev_eui), joinEUI: parseEUI64(r.join_eui), tenantID: r.activated_tenant as TenantID, activatedAt: r.activated_at }));
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    await this.#audited('appending to the audit trail', async () => true, event);
+  }
+
+  async readAuditChain(afterID: number, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.#query<AuditRow>('reading the audit trail', `SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2`, [afterID, limit]);
+    return rows.map((r) => auditRecordFromRow({ ...r, id: toInt(r.id, 'audit_events.id') }));
+  }
+
+  async insertTenant(tenant: Tenant, audit: AuditEvent): Promise<void> {
+    try {
+      await this.#audited(
+        'adding a tenant',
+        async (client) => (await client.query('INSERT INTO tenants (id, name, roles, created_at) VALUES ($1, $2, $3, $4)', [tenant.id, tenant.name, JSON.stringify(tenant.roles), tenant.createdAt])).rowCount === 1,
+        audit,
+      );
+    } catch (err) {
+      if (err instanceof PostgresStoreError && err.code === '23505') throw new TenantExistsError(tenant.id);
+      throw err;
+    }
+  }
+
+  async getTenant(id: TenantID): Promise<Tenant | null> {
+    const rows = await this.#query<TenantRowValues>('reading a tenant', 'SELECT id, name, roles, created_at FROM tenants WHERE id = $1', [id]);
+    return rows[0] ? tenantFromRow(rows[0]) : null;
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return (await this.#query<TenantRowValues>('listing tenants', 'SELECT id, name, roles, created_at FROM tenants ORDER BY id COLLATE "C"', [])).map(tenantFromRow);
+  }
+
+  async insertApiKey(k: ApiKeyRecord, audit: AuditEvent): Promise<void> {
+    await this.#audited(
+      'adding an API key',
+      async (client) =>
+        (
+          await client.query('INSERT INTO api_keys (id, tenant_id, scopes, label, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+            k.id,
+            k.tenantID,
+            JSON.stringify(k.scopes),
+            k.label,
+            k.secretHash,
+            k.createdAt,
+            k.revokedAt,
+          ])
+        ).rowCount === 1,
+      audit,
+    );
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    const rows = await this.#query<ApiKeyRowValues>('reading an API key', 'SELECT * FROM api_keys WHERE id = $1', [id]);
+    return rows[0] ? apiKeyFromRow(rows[0]) : null;
+  }
+
+  async listApiKeys(tenantID: TenantID): Promise<ApiKeyRecord[]> {
+    return (await this.#query<ApiKeyRowValues>('listing API keys', 'SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id COLLATE "C"', [tenantID])).map(apiKeyFromRow);
+  }
+
+  async revokeApiKey(id: string, at: Date, audit: AuditEvent): Promise<boolean> {
+    return this.#audited('revoking an API key', async (client) => (await client.query('UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])).rowCount === 1, audit);
   }
 
   async getDevice(devEUI: EUI64): Promise<Device | null> {
@@ -225,19 +396,19 @@ export class PostgresStore implements Store {
   }
 
   async listDevices(query: DeviceListQuery): Promise<Device[]> {
-    const rows =
-      query.nsPeer === undefined
-        ? await this.#query<DeviceRow>('listing devices', `SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY dev_eui LIMIT $1 OFFSET $2`, [query.limit, query.offset])
-        : await this.#query<DeviceRow>('listing devices', `SELECT ${DEVICE_COLUMNS} FROM devices WHERE ns_peer = $1 ORDER BY dev_eui LIMIT $2 OFFSET $3`, [
-            query.nsPeer,
-            query.limit,
-            query.offset,
-          ]);
+    const where = deviceWhere(query);
+    const n = where.values.length;
+    const rows = await this.#query<DeviceRow>('listing devices', `SELECT ${DEVICE_COLUMNS} FROM devices ${where.sql} ORDER BY dev_eui COLLATE "C" LIMIT $${n + 1} OFFSET $${n + 2}`, [
+      ...where.values,
+      query.limit,
+      query.offset,
+    ]);
     return rows.map(toDevice);
   }
 
-  async countDevices(): Promise<number> {
-    const rows = await this.#query<{ n: string | number }>('counting devices', 'SELECT COUNT(*) AS n FROM devices', []);
+  async countDevices(filter: DeviceFilter = {}): Promise<number> {
+    const where = deviceWhere(filter);
+    const rows = await this.#query<{ n: string | number }>('counting devices', `SELECT COUNT(*) AS n FROM devices ${where.sql}`, where.values);
     return toInt(rows[0]?.n ?? 0, 'COUNT(*)');
   }
 
@@ -332,11 +503,15 @@ export class PostgresStore implements Store {
     return rows[0] ? toSession(rows[0]) : null;
   }
 
-  async insertPeer(peer: Peer): Promise<void> {
+  async insertPeer(peer: Peer, audit?: AuditEvent): Promise<void> {
     try {
-      await this.#pool.query(`INSERT INTO peers (${PEER_COLUMN_LIST}) VALUES (${PEER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`, peerRowValues(peer));
+      await this.#audited(
+        'adding a peer',
+        async (client) => (await client.query(`INSERT INTO peers (${PEER_COLUMN_LIST}) VALUES (${PEER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`, peerRowValues(peer))).rowCount === 1,
+        audit,
+      );
     } catch (err) {
-      if (sqlState(err) === '23505') throw new PeerExistsError(peer.name);
+      if (sqlState(err) === '23505' || (err instanceof PostgresStoreError && err.code === '23505')) throw new PeerExistsError(peer.name);
       throw wrap('adding a peer', err);
     }
   }
@@ -362,34 +537,35 @@ export class PostgresStore implements Store {
     const reset = await this.#transaction('resetting DevNonces', async (client) => {
       const r = await client.query(`UPDATE devices SET last_dev_nonce = NULL, used_dev_nonces = '{}', version = version + 1 WHERE dev_eui = $1`, [devEUI]);
       if ((r.rowCount ?? 0) === 0) return false;
-      await client.query('INSERT INTO audit_events (at, actor, action, dev_eui, detail) VALUES ($1, $2, $3, $4, $5)', [
-        audit.at,
-        audit.actor,
-        audit.action,
-        audit.devEUI,
-        JSON.stringify(audit.detail),
-      ]);
+      await this.#appendAudit(client, audit);
       return true;
     });
     return reset ? this.getDevice(devEUI) : null;
   }
 
   async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
-    const rows =
-      query.devEUI === undefined
-        ? await this.#query<AuditRow>('listing audit events', 'SELECT at, actor, action, dev_eui, detail FROM audit_events ORDER BY id DESC LIMIT $1', [query.limit])
-        : await this.#query<AuditRow>('listing audit events', 'SELECT at, actor, action, dev_eui, detail FROM audit_events WHERE dev_eui = $1 ORDER BY id DESC LIMIT $2', [query.devEUI, query.limit]);
-    return rows.map((row) => ({
-      at: row.at,
-      actor: row.actor,
-      action: row.action,
-      devEUI: row.dev_eui === null ? null : parseEUI64(row.dev_eui, 'audit_events.dev_eui'),
-      detail: JSON.parse(row.detail) as AuditEvent['detail'],
-    }));
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    if (query.devEUI !== undefined) {
+      values.push(query.devEUI);
+      conditions.push(`dev_eui = $${values.length}`);
+    }
+    if (query.tenantID !== undefined) {
+      values.push(query.tenantID);
+      conditions.push(`tenant_id = $${values.length}`);
+    }
+    values.push(query.limit);
+    const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+    const rows = await this.#query<AuditRow>('listing audit events', `SELECT ${AUDIT_COLUMNS} FROM audit_events ${where} ORDER BY id DESC LIMIT $${values.length}`, values);
+    return rows.map((row) => auditEventFromRow({ ...row, id: toInt(row.id, 'audit_events.id') }));
   }
 
-  async listPeers(): Promise<Peer[]> {
-    return (await this.#query<PeerRow>('listing peers', `SELECT ${PEER_COLUMN_LIST} FROM peers ORDER BY name COLLATE "C"`, [])).map(toPeer);
+  async listPeers(tenantID?: TenantID): Promise<Peer[]> {
+    const rows =
+      tenantID === undefined
+        ? await this.#query<PeerRow>('listing peers', `SELECT ${PEER_COLUMN_LIST} FROM peers ORDER BY name COLLATE "C"`, [])
+        : await this.#query<PeerRow>('listing peers', `SELECT ${PEER_COLUMN_LIST} FROM peers WHERE tenant_id = $1 ORDER BY name COLLATE "C"`, [tenantID]);
+    return rows.map(toPeer);
   }
 
   async resealAll(reseal: Resealer): Promise<number> {
@@ -439,6 +615,118 @@ export class PostgresStore implements Store {
       (r) => ({ kind: 'session', devEUI: parseEUI64(r.dev_eui), sessionKeyID: r.session_key_id }),
     );
     return replaced;
+  }
+
+  async insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void> {
+    const list = [...new Set(devEUIs)];
+    await this.#transaction('creating a migration', async (client) => {
+      const busy = await client.query<{ dev_eui: string; migration_id: string }>(
+        `SELECT dev_eui, migration_id FROM fleet_migration_devices
+          WHERE dev_eui = ANY($1::TEXT[]) AND migration_id <> $2 AND state NOT IN ${RELEASED_STATES_SQL} LIMIT 1`,
+        [list, migration.id],
+      );
+      const b = busy.rows[0];
+      if (b) throw new MigrationConflictError(parseEUI64(b.dev_eui), b.migration_id);
+      await client.query(
+        `INSERT INTO fleet_migrations (${FLEET_MIGRATION_COLUMNS.join(', ')}) VALUES (${FLEET_MIGRATION_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
+        fleetMigrationRowValues(migration),
+      );
+      for (let start = 0; start < list.length; start += 5000) {
+        await client.query(
+          `INSERT INTO fleet_migration_devices (migration_id, dev_eui, state, attempts, updated_at)
+           SELECT $1, e, 'planned', 0, now() FROM unnest($2::TEXT[]) AS e`,
+          [migration.id, list.slice(start, start + 5000)],
+        );
+      }
+      await this.#appendAudit(client, audit);
+    });
+  }
+
+  async getFleetMigration(id: string): Promise<FleetMigration | null> {
+    const rows = await this.#query<FleetMigrationRowValues>('reading a migration', `SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations WHERE id = $1`, [id]);
+    return rows[0] ? fleetMigrationFromRow(rows[0]) : null;
+  }
+
+  async listFleetMigrations(limit: number): Promise<FleetMigration[]> {
+    const rows = await this.#query<FleetMigrationRowValues>(
+      'listing migrations',
+      `SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations ORDER BY created_at DESC, id DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map(fleetMigrationFromRow);
+  }
+
+  async setFleetMigrationStatus(id: string, status: MigrationStatus, audit: AuditEvent): Promise<boolean> {
+    return this.#transaction('setting a migration status', async (client) => {
+      const finished = status === 'finished' || status === 'rolled-back' ? new Date() : null;
+      const r = await client.query('UPDATE fleet_migrations SET status = $1, finished_at = $2 WHERE id = $3', [status, finished, id]);
+      if ((r.rowCount ?? 0) === 0) return false;
+      await this.#appendAudit(client, audit);
+      return true;
+    });
+  }
+
+  async listMigrationEntries(migrationID: string, query: MigrationEntryQuery): Promise<MigrationEntry[]> {
+    const states = query.states ?? null;
+    if (states !== null && states.length === 0) return [];
+    const rows = await this.#query<MigrationEntryRowValues>(
+      'listing migration entries',
+      `SELECT ${MIGRATION_ENTRY_COLUMNS} FROM fleet_migration_devices
+        WHERE migration_id = $1 AND dev_eui COLLATE "C" > $2 ${states ? 'AND state = ANY($4::TEXT[])' : 'AND $4::TEXT[] IS NULL'}
+        ORDER BY dev_eui COLLATE "C" LIMIT $3`,
+      [migrationID, query.afterDevEUI ?? '', query.limit, states],
+    );
+    return rows.map((r) => migrationEntryFromRow({ ...r, attempts: toInt(r.attempts, 'fleet_migration_devices.attempts') }));
+  }
+
+  async countMigrationEntries(migrationID: string): Promise<Partial<Record<DeviceMigrationState, number>>> {
+    const rows = await this.#query<{ state: DeviceMigrationState; n: string | number }>(
+      'counting migration entries',
+      'SELECT state, COUNT(*) AS n FROM fleet_migration_devices WHERE migration_id = $1 GROUP BY state',
+      [migrationID],
+    );
+    return Object.fromEntries(rows.map((r) => [r.state, toInt(r.n, 'COUNT(*)')]));
+  }
+
+  async advanceMigrationEntry(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, change: MigrationEntryChange): Promise<boolean> {
+    return this.#withRetry('advancing a migration entry', async () => advanceEntry(this.#pool, migrationID, devEUI, from, change));
+  }
+
+  async rebindMigratingDevice(r: Rebinding): Promise<RebindOutcome> {
+    try {
+      return await this.#transaction('rebinding a device', async (client) => {
+        if (!(await advanceEntry(client, r.migrationID, r.devEUI, r.from, r.change))) return 'already';
+        let moved = false;
+        for (const b of r.bindingFrom) {
+          const u = await client.query(
+            `UPDATE devices SET ns_peer = $1, overlap_ns_peer = $2, version = version + 1
+              WHERE dev_eui = $3 AND ns_peer = $4 AND overlap_ns_peer IS NOT DISTINCT FROM $5`,
+            [r.bindingTo.nsPeer, r.bindingTo.overlapNsPeer, r.devEUI, b.nsPeer, b.overlapNsPeer],
+          );
+          if (u.rowCount === 1) {
+            moved = true;
+            break;
+          }
+        }
+        if (!moved) throw new BindingChanged();
+        await this.#appendAudit(client, r.audit);
+        return 'rebound' as const;
+      });
+    } catch (err) {
+      if (err instanceof BindingChanged) return 'binding-changed';
+      throw err;
+    }
+  }
+
+  async listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]> {
+    const rows = await this.#query<{ dev_eui: string; last_join_at: Date }>(
+      'listing migration arrivals',
+      `SELECT e.dev_eui, d.last_join_at FROM fleet_migration_devices e JOIN devices d ON d.dev_eui = e.dev_eui
+        WHERE e.migration_id = $1 AND e.state = 'rebound' AND d.last_join_peer = $2 AND d.last_join_at >= e.rebound_at
+        ORDER BY e.dev_eui COLLATE "C" LIMIT $3`,
+      [migrationID, targetPeer, limit],
+    );
+    return rows.map((r) => ({ devEUI: parseEUI64(r.dev_eui, 'devices.dev_eui'), joinedAt: r.last_join_at }));
   }
 
   async ping(): Promise<void> {
@@ -502,7 +790,7 @@ export class PostgresStore implements Store {
       try {
         return await run();
       } catch (err) {
-        if (err instanceof DeviceExistsError || err instanceof PeerExistsError) throw err;
+        if (err instanceof DeviceExistsError || err instanceof PeerExistsError || err instanceof TypeError || err instanceof MigrationConflictError || err instanceof BindingChanged) throw err;
         const code = sqlState(err);
         if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 5 * attempt)));
@@ -541,7 +829,8 @@ async function commitRounds(client: PoolClient, commits: readonly JoinCommit[]):
     const updated = await client.query<{ dev_eui: string }>(
       `UPDATE devices AS d
           SET last_dev_nonce = v.last_dev_nonce, used_dev_nonces = v.used_dev_nonces, last_join_nonce = v.last_join_nonce,
-              last_rj_count1 = v.last_rj_count1, last_join_at = v.joined_at, last_join_peer = v.peer, version = d.version + 1
+              last_rj_count1 = v.last_rj_count1, last_join_at = v.joined_at, last_join_peer = v.peer, version = d.version + 1,
+              activated_at = COALESCE(d.activated_at, v.joined_at), activated_tenant = COALESCE(d.activated_tenant, d.owner_tenant)
          FROM (VALUES ${rows.join(', ')})
            AS v (dev_eui, expected_version, last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, joined_at, peer)
         WHERE d.dev_eui = v.dev_eui AND d.version = v.expected_version
@@ -552,6 +841,27 @@ async function commitRounds(client: PoolClient, commits: readonly JoinCommit[]):
     for (const { index, commit } of round) results[index] = ok.has(commit.devEUI);
   }
   return results;
+}
+
+/** The WHERE clause of a device filter, with its values ($1...). */
+function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  if (filter.nsPeer !== undefined) {
+    values.push(filter.nsPeer);
+    conditions.push(`ns_peer = $${values.length}`);
+  }
+  if (filter.holder !== undefined) {
+    values.push(filter.holder);
+    conditions.push(`(owner_tenant = $${values.length} OR (owner_tenant IS NULL AND manufacturer_tenant = $${values.length}))`);
+  }
+  if (filter.claimed !== undefined) conditions.push(filter.claimed ? 'owner_tenant IS NOT NULL' : 'owner_tenant IS NULL');
+  return { sql: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, values };
+}
+
+/** The advisory-lock key that serializes appends to one schema's audit chain. */
+function auditLockKey(schema: string | null): string {
+  return createHash('sha256').update(`joinery:audit:${schema ?? ''}`).digest().readBigInt64BE(0).toString();
 }
 
 function sqlState(err: unknown): string | undefined {
@@ -590,4 +900,25 @@ function toSession(row: SessionRow): SessionRecord {
 
 function toPeer(row: PeerRow): Peer {
   return peerFromRow(row);
+}
+
+/** Thrown inside a rebinding transaction to roll it back when the device's binding moved. */
+class BindingChanged extends Error {
+  constructor() {
+    super('the device binding changed');
+  }
+}
+
+/** The journal's conditional transition (on the pool or inside a transaction). */
+async function advanceEntry(q: Pick<Pool, 'query'> | PoolClient, migrationID: string, devEUI: EUI64, from: DeviceMigrationState, c: MigrationEntryChange): Promise<boolean> {
+  const r = await q.query(
+    `UPDATE fleet_migration_devices
+        SET state = $1, attempts = COALESCE($2, attempts),
+            failed_step = CASE WHEN $3 THEN $4 ELSE failed_step END,
+            last_error = CASE WHEN $5 THEN $6 ELSE last_error END,
+            rebound_at = COALESCE($7, rebound_at), joined_at = COALESCE($8, joined_at), updated_at = now()
+      WHERE migration_id = $9 AND dev_eui = $10 AND state = $11`,
+    [c.state, c.attempts ?? null, c.failedStep !== undefined, c.failedStep ?? null, c.lastError !== undefined, c.lastError ?? null, c.reboundAt ?? null, c.joinedAt ?? null, migrationID, devEUI, from],
+  );
+  return r.rowCount === 1;
 }

@@ -2,17 +2,8 @@ import { Worker } from 'node:worker_threads';
 import type { JoinCommit } from '../device';
 import { ItemFailure } from '../group-commit';
 
-/** A commit as it crosses to the worker thread (structured clone: no Date). */
-interface WireCommit {
-  readonly devEUI: string;
-  readonly expectedVersion: number;
-  readonly lastDevNonce: number | null;
-  readonly usedDevNonces: string;
-  readonly lastJoinNonce: number | null;
-  readonly lastRJCount1: number | null;
-  readonly joinedAt: number;
-  readonly peer: string;
-}
+/** A commit as it crosses to the worker thread: the statement's parameters, plain values. */
+type WireCommit = ReadonlyArray<string | number | null>;
 
 /** An error as it crosses back: its SQLite code is kept (the callers decide on it). */
 interface WireError {
@@ -54,7 +45,7 @@ try {
   throw err;
 }
 const update = db.prepare(workerData.commitSQL);
-const one = (c) => update.run(c.lastDevNonce, c.usedDevNonces, c.lastJoinNonce, c.lastRJCount1, c.joinedAt, c.peer, c.devEUI, c.expectedVersion).changes === 1;
+const one = (params) => update.run(...params).changes === 1;
 const many = db.transaction((commits) => commits.map(one));
 parentPort.on('message', (m) => {
   if (m.close) {
@@ -96,6 +87,8 @@ export interface CommitWorkerOptions {
   readonly busyTimeoutMs: number;
   /** The conditional UPDATE of one join (the store's statement, so both threads run the same SQL). */
   readonly commitSQL: string;
+  /** The statement's parameters for one commit. */
+  readonly params: (commit: JoinCommit) => WireCommit;
 }
 
 /**
@@ -125,16 +118,7 @@ export class SqliteCommitWorker {
     if (this.#closed) return Promise.reject(new Error('sqlite store: closed'));
     const worker = this.#start();
     const id = this.#nextID++;
-    const wireCommits: WireCommit[] = commits.map((c) => ({
-      devEUI: c.devEUI,
-      expectedVersion: c.expectedVersion,
-      lastDevNonce: c.nonces.lastDevNonce,
-      usedDevNonces: JSON.stringify(c.nonces.usedDevNonces),
-      lastJoinNonce: c.nonces.lastJoinNonce,
-      lastRJCount1: c.nonces.lastRJCount1,
-      joinedAt: c.joinedAt.getTime(),
-      peer: c.peer,
-    }));
+    const wireCommits = commits.map(this.#options.params);
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       if (this.#pending.size === 1) worker.ref();
@@ -158,7 +142,7 @@ export class SqliteCommitWorker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver: require.resolve('better-sqlite3'), ...this.#options },
+      workerData: { driver: require.resolve('better-sqlite3'), file: this.#options.file, busyTimeoutMs: this.#options.busyTimeoutMs, commitSQL: this.#options.commitSQL },
     });
     worker.unref();
     worker.on('message', (reply: Reply) => {

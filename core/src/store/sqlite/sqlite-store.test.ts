@@ -1,3 +1,4 @@
+import { OPERATOR_TENANT } from '../../tenants/tenant';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_PEER_SETTINGS } from '../../peers/peer-settings';
 import { promises as fs } from 'node:fs';
@@ -68,6 +69,7 @@ function nsPeer(name: string, overrides: Partial<NetworkServerPeer> = {}): Netwo
     kekLabel: `${name}-kek`,
     sealedKEK: randomBytes(46),
     settings: DEFAULT_PEER_SETTINGS,
+    tenantID: OPERATOR_TENANT,
     createdAt: new Date(1_700_000_000_123),
     netID: parseNetID('000013'),
     nsID: parseEUI64('0000000000000013'),
@@ -292,6 +294,7 @@ describe('SqliteStore', () => {
       kekLabel: 'my-as-kek',
       sealedKEK: randomBytes(46),
     settings: DEFAULT_PEER_SETTINGS,
+    tenantID: OPERATOR_TENANT,
       createdAt: new Date(1_700_000_000_456),
       asID: 'as.example.com',
     };

@@ -4,12 +4,41 @@ import Database from 'better-sqlite3';
 import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
 import type { Peer } from '../../peers/peer';
 import { serializePeerSettings, type PeerSettings } from '../../peers/peer-settings';
-import type { AuditEvent, AuditQuery } from '../audit-event';
-import { deviceFromRow, PEER_COLUMNS, peerFromRow, peerRowValues, sessionFromRow } from '../row-mapping';
-import type { Device, JoinCommit, NewDevice } from '../device';
+import type { ApiKeyRecord } from '../../tenants/api-key';
+import { TenantExistsError, type Tenant, type TenantID } from '../../tenants/tenant';
+import { AUDIT_GENESIS } from '../audit-chain';
+import type { AuditEvent, AuditQuery, AuditRecord } from '../audit-event';
+import {
+  apiKeyFromRow,
+  AUDIT_COLUMNS,
+  auditEventFromRow,
+  auditRecordFromRow,
+  auditRowValues,
+  DEVICE_COLUMNS,
+  deviceFromRow,
+  FLEET_MIGRATION_COLUMNS,
+  fleetMigrationFromRow,
+  fleetMigrationRowValues,
+  MIGRATION_ENTRY_COLUMNS,
+  migrationEntryFromRow,
+  newDeviceOwnershipValues,
+  PEER_COLUMNS,
+  peerFromRow,
+  peerRowValues,
+  RELEASED_STATES_SQL,
+  sessionFromRow,
+  tenantFromRow,
+  type ApiKeyRowValues,
+  type AuditRowValues,
+  type TenantRowValues,
+} from '../row-mapping';
+import type { DeviceMigrationState } from '../../migration/device-migration-state';
+import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
+import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
+import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { SessionRecord } from '../session';
-import { DeviceExistsError, PeerExistsError, type DeviceListQuery, type Resealer, type SealedBlobOwner, type Store } from '../store';
+import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { SqliteCommitWorker } from './commit-worker';
 import { migrate } from './migrations';
 
@@ -36,6 +65,7 @@ interface DeviceRow {
   sealed_root_keys: Buffer;
   vault_kind: string;
   ns_peer: string | null;
+  overlap_ns_peer: string | null;
   as_peer: string | null;
   last_dev_nonce: number | null;
   used_dev_nonces: string;
@@ -45,6 +75,14 @@ interface DeviceRow {
   last_join_at: number | null;
   last_join_peer: string | null;
   created_at: number;
+  manufacturer_tenant: string;
+  owner_tenant: string | null;
+  owner_token_hash: string | null;
+  profile_id: string;
+  locked: number;
+  claimed_at: number | null;
+  activated_at: number | null;
+  activated_tenant: string | null;
 }
 
 interface SessionRow {
@@ -68,11 +106,9 @@ interface PeerRow {
   ns_id: string | null;
   vendor: string | null;
   as_id: string | null;
+  tenant_id: string;
   created_at: number;
 }
-
-const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer,
-  last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at`;
 
 /**
  * The embedded default store: one SQLite file, shared safely by a running server and the CLI
@@ -92,9 +128,14 @@ const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #stmt: Statements;
-  readonly #insertDevicesTx: (devices: readonly NewDevice[]) => void;
+  readonly #insertDevicesTx: (devices: readonly NewDevice[], audit: AuditEvent | undefined) => void;
   readonly #addSessionTx: (session: SessionRecord, keep: number) => void;
   readonly #resetDevNoncesTx: (devEUI: EUI64, audit: AuditEvent) => boolean;
+  /** Runs `write` and appends `audit` in one IMMEDIATE transaction; `write` false = nothing written. */
+  readonly #auditedTx: (write: () => boolean, audit: AuditEvent | undefined) => boolean;
+  readonly #insertMigrationTx: (m: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent) => void;
+  readonly #setMigrationStatusTx: (id: string, status: MigrationStatus, audit: AuditEvent) => boolean;
+  readonly #rebindTx: (r: Rebinding) => RebindOutcome;
   readonly #commitManyTx: (commits: readonly JoinCommit[]) => boolean[];
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
   readonly #worker: SqliteCommitWorker | null;
@@ -113,10 +154,11 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       migrate(db);
+      chainUnhashedAuditRows(db);
       const groupCommit = options.groupCommit ?? {};
       const worker =
         file !== ':memory:' && groupCommit !== false && (options.commitWorker ?? true)
-          ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: COMMIT_JOIN_SQL })
+          ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: COMMIT_JOIN_SQL, params: commitJoinParams })
           : null;
       return new SqliteStore(db, groupCommit, worker);
     } catch (err) {
@@ -145,18 +187,20 @@ export class SqliteStore implements Store {
 
     // IMMEDIATE: take the write lock first (waiting up to busy_timeout), so a transaction never
     // fails half-way because another connection wrote after it started reading.
-    const insertDevices = db.transaction((devices: readonly NewDevice[]) => {
-      const now = Date.now();
+    const insertDevices = db.transaction((devices: readonly NewDevice[], audit: AuditEvent | undefined) => {
+      const now = new Date();
+      if (audit) this.#appendAudit(audit);
       for (const d of devices) {
+        const o = newDeviceOwnershipValues(d, now);
         try {
-          this.#stmt.insertDevice.run(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now);
+          this.#stmt.insertDevice.run(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now.getTime(), o.manufacturer, o.owner, o.tokenHash, o.profileID, o.claimedAt?.getTime() ?? null);
         } catch (err) {
           if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new DeviceExistsError(d.devEUI);
           throw err;
         }
       }
     });
-    this.#insertDevicesTx = (devices) => insertDevices.immediate(devices);
+    this.#insertDevicesTx = (devices, audit) => insertDevices.immediate(devices, audit);
 
     const addSession = db.transaction((s: SessionRecord, keep: number) => {
       this.#stmt.insertSession.run(s.devEUI, s.sessionKeyID, s.joinNonce, s.nsPeer, s.asPeer, s.sealedAppSKey, s.createdAt.getTime());
@@ -166,19 +210,138 @@ export class SqliteStore implements Store {
 
     const resetDevNonces = db.transaction((devEUI: EUI64, audit: AuditEvent) => {
       if (this.#stmt.resetDevNonces.run(devEUI).changes === 0) return false;
-      this.#stmt.insertAudit.run(audit.at.getTime(), audit.actor, audit.action, audit.devEUI, JSON.stringify(audit.detail));
+      this.#appendAudit(audit);
       return true;
     });
     this.#resetDevNoncesTx = (devEUI, audit) => resetDevNonces.immediate(devEUI, audit);
+
+    const audited = db.transaction((write: () => boolean, audit: AuditEvent | undefined) => {
+      if (!write()) return false;
+      if (audit) this.#appendAudit(audit);
+      return true;
+    });
+    this.#auditedTx = (write, audit) => audited.immediate(write, audit);
+    const audit = (a: AuditEvent): void => this.#appendAudit(a);
+    const insertMigration = db.transaction((m: FleetMigration, devEUIs: readonly EUI64[], a: AuditEvent) => {
+      const now = Date.now();
+      for (const devEUI of devEUIs) {
+        const busy = this.#stmt.activeMigrationOf.get(devEUI, m.id) as { migration_id: string } | undefined;
+        if (busy) throw new MigrationConflictError(devEUI, busy.migration_id);
+      }
+      this.#stmt.insertMigration.run(...fleetMigrationRowValues(m).map(sqliteValue));
+      for (const devEUI of devEUIs) this.#stmt.insertEntry.run(m.id, devEUI, now);
+      audit(a);
+    });
+    this.#insertMigrationTx = (m, devEUIs, a) => insertMigration.immediate(m, devEUIs, a);
+
+    const setStatus = db.transaction((id: string, status: MigrationStatus, a: AuditEvent) => {
+      const finished = status === 'finished' || status === 'rolled-back' ? Date.now() : null;
+      if (this.#stmt.setMigrationStatus.run(status, finished, id).changes === 0) return false;
+      audit(a);
+      return true;
+    });
+    this.#setMigrationStatusTx = (id, status, a) => setStatus.immediate(id, status, a);
+
+    const rebind = db.transaction((r: Rebinding): RebindOutcome => {
+      if (!this.#advance(r.migrationID, r.devEUI, r.from, r.change)) return 'already';
+      const moved = r.bindingFrom.some(
+        (b) => this.#stmt.rebindDevice.run(r.bindingTo.nsPeer, r.bindingTo.overlapNsPeer, r.devEUI, b.nsPeer, b.overlapNsPeer).changes === 1,
+      );
+      if (!moved) throw new BindingChanged();
+      audit(r.audit);
+      return 'rebound';
+    });
+    this.#rebindTx = (r) => {
+      try {
+        return rebind.immediate(r);
+      } catch (err) {
+        if (err instanceof BindingChanged) return 'binding-changed';
+        throw err;
+      }
+    };
   }
 
-  async insertDevices(devices: readonly NewDevice[]): Promise<void> {
+  #advance(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, c: MigrationEntryChange): boolean {
+    return (
+      this.#stmt.advanceEntry.run({
+        state: c.state,
+        attempts: c.attempts ?? null,
+        setFailedStep: c.failedStep === undefined ? 0 : 1,
+        failedStep: c.failedStep ?? null,
+        setLastError: c.lastError === undefined ? 0 : 1,
+        lastError: c.lastError ?? null,
+        reboundAt: c.reboundAt?.getTime() ?? null,
+        joinedAt: c.joinedAt?.getTime() ?? null,
+        now: Date.now(),
+        migrationID,
+        devEUI,
+        from,
+      }).changes === 1
+    );
+  }
+
+  async insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void> {
+    this.#insertMigrationTx(migration, [...new Set(devEUIs)], audit);
+  }
+
+  async getFleetMigration(id: string): Promise<FleetMigration | null> {
+    const row = this.#stmt.getMigration.get(id) as FleetMigrationRow | undefined;
+    return row ? toFleetMigration(row) : null;
+  }
+
+  async listFleetMigrations(limit: number): Promise<FleetMigration[]> {
+    return (this.#stmt.listMigrations.all(limit) as FleetMigrationRow[]).map(toFleetMigration);
+  }
+
+  async setFleetMigrationStatus(id: string, status: MigrationStatus, audit: AuditEvent): Promise<boolean> {
+    return this.#setMigrationStatusTx(id, status, audit);
+  }
+
+  async listMigrationEntries(migrationID: string, query: MigrationEntryQuery): Promise<MigrationEntry[]> {
+    const states = query.states ?? null;
+    if (states !== null && states.length === 0) return [];
+    const rows = this.#db
+      .prepare(
+        `SELECT ${MIGRATION_ENTRY_COLUMNS} FROM fleet_migration_devices
+          WHERE migration_id = ? AND dev_eui > ? ${states ? `AND state IN (${states.map(() => '?').join(', ')})` : ''}
+          ORDER BY dev_eui LIMIT ?`,
+      )
+      .all(migrationID, query.afterDevEUI ?? '', ...(states ?? []), query.limit) as MigrationEntryRow[];
+    return rows.map(toMigrationEntry);
+  }
+
+  async countMigrationEntries(migrationID: string): Promise<Partial<Record<DeviceMigrationState, number>>> {
+    const rows = this.#stmt.countEntries.all(migrationID) as Array<{ state: DeviceMigrationState; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  async advanceMigrationEntry(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, change: MigrationEntryChange): Promise<boolean> {
+    return this.#advance(migrationID, devEUI, from, change);
+  }
+
+  async rebindMigratingDevice(rebinding: Rebinding): Promise<RebindOutcome> {
+    return this.#rebindTx(rebinding);
+  }
+
+  async listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]> {
+    const rows = this.#stmt.arrivals.all(migrationID, targetPeer, limit) as Array<{ dev_eui: string; last_join_at: number }>;
+    return rows.map((r) => ({ devEUI: parseEUI64(r.dev_eui, 'devices.dev_eui'), joinedAt: new Date(r.last_join_at) }));
+  }
+
+  /** Inside a write transaction: the next entry, chained to the last one. */
+  #appendAudit(event: AuditEvent): void {
+    const last = this.#stmt.lastAudit.get() as { id: number; hash: string | null } | undefined;
+    const values = auditRowValues((last?.id ?? 0) + 1, event, last?.hash ?? AUDIT_GENESIS);
+    this.#stmt.insertAudit.run(...values.map(toSqlite));
+  }
+
+  async insertDevices(devices: readonly NewDevice[], audit?: AuditEvent): Promise<void> {
     const seen = new Set<string>();
     for (const d of devices) {
       if (seen.has(d.devEUI)) throw new DeviceExistsError(d.devEUI);
       seen.add(d.devEUI);
     }
-    if (devices.length > 0) this.#insertDevicesTx(devices);
+    if (devices.length > 0) this.#insertDevicesTx(devices, audit);
   }
 
   async getDevice(devEUI: EUI64): Promise<Device | null> {
@@ -187,16 +350,37 @@ export class SqliteStore implements Store {
   }
 
   async listDevices(query: DeviceListQuery): Promise<Device[]> {
-    const rows = (
-      query.nsPeer === undefined
-        ? this.#stmt.listDevices.all(query.limit, query.offset)
-        : this.#stmt.listDevicesOfPeer.all(query.nsPeer, query.limit, query.offset)
-    ) as DeviceRow[];
+    const where = deviceWhere(query);
+    const rows = this.#db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ${where.sql} ORDER BY dev_eui LIMIT ? OFFSET ?`).all(...where.values, query.limit, query.offset) as DeviceRow[];
     return rows.map(toDevice);
   }
 
-  async countDevices(): Promise<number> {
-    return (this.#stmt.countDevices.get() as { n: number }).n;
+  async countDevices(filter: DeviceFilter = {}): Promise<number> {
+    const where = deviceWhere(filter);
+    return (this.#db.prepare(`SELECT COUNT(*) AS n FROM devices ${where.sql}`).get(...where.values) as { n: number }).n;
+  }
+
+  async changeDevice(c: DeviceChange, audit: AuditEvent): Promise<boolean> {
+    return this.#auditedTx(
+      () =>
+        this.#stmt.changeDevice.run(c.owner, c.ownerTokenHash, c.nsPeer, c.asPeer, c.locked ? 1 : 0, c.claimedAt?.getTime() ?? null, c.devEUI, c.expectedVersion).changes === 1,
+      audit,
+    );
+  }
+
+  async deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
+    return this.#auditedTx(() => this.#stmt.deleteDevice.run(devEUI).changes === 1, audit);
+  }
+
+  async listActivations(query: ActivationQuery): Promise<Activation[]> {
+    const values: unknown[] = [query.since.getTime(), query.until?.getTime() ?? Number.MAX_SAFE_INTEGER];
+    let sql = 'SELECT dev_eui, join_eui, activated_tenant, activated_at FROM devices WHERE activated_at >= ? AND activated_at < ?';
+    if (query.tenantID !== undefined) {
+      sql += ' AND activated_tenant = ?';
+      values.push(query.tenantID);
+    }
+    const rows = this.#db.prepare(`${sql} ORDER BY activated_at, dev_eui`).all(...values) as Array<{ dev_eui: string; join_eui: string; activated_tenant: string; activated_at: number }>;
+    return rows.map((r) => ({ devEUI: parseEUI64(r.dev_eui), joinEUI: parseEUI64(r.join_eui), tenantID: r.activated_tenant as TenantID, activatedAt: new Date(r.activated_at) }));
   }
 
   async commitJoin(commit: JoinCommit): Promise<boolean> {
@@ -231,18 +415,7 @@ export class SqliteStore implements Store {
   }
 
   #commitOne(commit: JoinCommit): boolean {
-    const n = commit.nonces;
-    const result = this.#stmt.commitJoin.run(
-      n.lastDevNonce,
-      JSON.stringify(n.usedDevNonces),
-      n.lastJoinNonce,
-      n.lastRJCount1,
-      commit.joinedAt.getTime(),
-      commit.peer,
-      commit.devEUI,
-      commit.expectedVersion,
-    );
-    return result.changes === 1;
+    return this.#stmt.commitJoin.run(...commitJoinParams(commit)).changes === 1;
   }
 
   /**
@@ -260,9 +433,9 @@ export class SqliteStore implements Store {
     return row ? toSession(row) : null;
   }
 
-  async insertPeer(peer: Peer): Promise<void> {
+  async insertPeer(peer: Peer, audit?: AuditEvent): Promise<void> {
     try {
-      this.#stmt.insertPeer.run(...peerRowValues(peer).map((v) => (v instanceof Date ? v.getTime() : v)));
+      this.#auditedTx(() => this.#stmt.insertPeer.run(...peerRowValues(peer).map(toSqlite)).changes === 1, audit);
     } catch (err) {
       if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY') || isConstraint(err, 'SQLITE_CONSTRAINT_UNIQUE')) {
         throw new PeerExistsError(peer.name);
@@ -290,12 +463,69 @@ export class SqliteStore implements Store {
   }
 
   async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
-    const rows = (query.devEUI === undefined ? this.#stmt.listAudit.all(query.limit) : this.#stmt.listAuditOfDevice.all(query.devEUI, query.limit)) as AuditRow[];
-    return rows.map(toAuditEvent);
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    if (query.devEUI !== undefined) {
+      conditions.push('dev_eui = ?');
+      values.push(query.devEUI);
+    }
+    if (query.tenantID !== undefined) {
+      conditions.push('tenant_id = ?');
+      values.push(query.tenantID);
+    }
+    const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+    const rows = this.#db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_events ${where} ORDER BY id DESC LIMIT ?`).all(...values, query.limit) as AuditRow[];
+    return rows.map((r) => auditEventFromRow(fromAuditRow(r)));
   }
 
-  async listPeers(): Promise<Peer[]> {
-    return (this.#stmt.listPeers.all() as PeerRow[]).map(toPeer);
+  async appendAudit(event: AuditEvent): Promise<void> {
+    this.#auditedTx(() => true, event);
+  }
+
+  async readAuditChain(afterID: number, limit: number): Promise<AuditRecord[]> {
+    return (this.#stmt.auditChain.all(afterID, limit) as AuditRow[]).map((r) => auditRecordFromRow(fromAuditRow(r)));
+  }
+
+  async listPeers(tenantID?: TenantID): Promise<Peer[]> {
+    return ((tenantID === undefined ? this.#stmt.listPeers.all() : this.#stmt.listPeersOfTenant.all(tenantID)) as PeerRow[]).map(toPeer);
+  }
+
+  async insertTenant(tenant: Tenant, audit: AuditEvent): Promise<void> {
+    try {
+      this.#auditedTx(() => this.#stmt.insertTenant.run(tenant.id, tenant.name, JSON.stringify(tenant.roles), tenant.createdAt.getTime()).changes === 1, audit);
+    } catch (err) {
+      if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new TenantExistsError(tenant.id);
+      throw err;
+    }
+  }
+
+  async getTenant(id: TenantID): Promise<Tenant | null> {
+    const row = this.#stmt.getTenant.get(id) as TenantRow | undefined;
+    return row ? tenantFromRow({ ...row, created_at: new Date(row.created_at) }) : null;
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return (this.#stmt.listTenants.all() as TenantRow[]).map((row) => tenantFromRow({ ...row, created_at: new Date(row.created_at) }));
+  }
+
+  async insertApiKey(k: ApiKeyRecord, audit: AuditEvent): Promise<void> {
+    this.#auditedTx(
+      () => this.#stmt.insertApiKey.run(k.id, k.tenantID, JSON.stringify(k.scopes), k.label, k.secretHash, k.createdAt.getTime(), k.revokedAt?.getTime() ?? null).changes === 1,
+      audit,
+    );
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    const row = this.#stmt.getApiKey.get(id) as ApiKeyRow | undefined;
+    return row ? toApiKey(row) : null;
+  }
+
+  async listApiKeys(tenantID: TenantID): Promise<ApiKeyRecord[]> {
+    return (this.#stmt.listApiKeys.all(tenantID) as ApiKeyRow[]).map(toApiKey);
+  }
+
+  async revokeApiKey(id: string, at: Date, audit: AuditEvent): Promise<boolean> {
+    return this.#auditedTx(() => this.#stmt.revokeApiKey.run(at.getTime(), id).changes === 1, audit);
   }
 
   async resealAll(reseal: Resealer): Promise<number> {
@@ -358,8 +588,16 @@ export class SqliteStore implements Store {
 /** A join's conditional nonce update (run here, or by the commit worker). */
 const COMMIT_JOIN_SQL = `UPDATE devices
     SET last_dev_nonce = ?, used_dev_nonces = ?, last_join_nonce = ?, last_rj_count1 = ?,
-        last_join_at = ?, last_join_peer = ?, version = version + 1
+        last_join_at = ?, last_join_peer = ?, version = version + 1,
+        activated_at = COALESCE(activated_at, ?), activated_tenant = COALESCE(activated_tenant, owner_tenant)
   WHERE dev_eui = ? AND version = ?`;
+
+/** COMMIT_JOIN_SQL's parameters for one commit (plain values: they also cross to the commit worker). */
+function commitJoinParams(commit: JoinCommit): Array<string | number | null> {
+  const n = commit.nonces;
+  const at = commit.joinedAt.getTime();
+  return [n.lastDevNonce, JSON.stringify(n.usedDevNonces), n.lastJoinNonce, n.lastRJCount1, at, commit.peer, at, commit.devEUI, commit.expectedVersion];
+}
 
 /** Blobs read per page by resealAll. */
 const RESEAL_BATCH = 500;
@@ -368,14 +606,18 @@ const RESEAL_BATCH = 500;
 function prepareStatements(db: Database.Database) {
   return {
     insertDevice: db.prepare(
-      `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at,
+                            manufacturer_tenant, owner_tenant, owner_token_hash, profile_id, claimed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = ?`),
-    listDevices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY dev_eui LIMIT ? OFFSET ?`),
-    listDevicesOfPeer: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE ns_peer = ? ORDER BY dev_eui LIMIT ? OFFSET ?`),
-    countDevices: db.prepare('SELECT COUNT(*) AS n FROM devices'),
+    // The first accepted join is the activation (usage metering), charged to the owner then.
     commitJoin: db.prepare(COMMIT_JOIN_SQL),
+    changeDevice: db.prepare(
+      `UPDATE devices SET owner_tenant = ?, owner_token_hash = ?, ns_peer = ?, as_peer = ?, locked = ?, claimed_at = ?, version = version + 1
+        WHERE dev_eui = ? AND version = ?`,
+    ),
+    deleteDevice: db.prepare('DELETE FROM devices WHERE dev_eui = ?'),
     insertSession: db.prepare(
       `INSERT INTO sessions (dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -396,13 +638,48 @@ function prepareStatements(db: Database.Database) {
     resetDevNonces: db.prepare(
       `UPDATE devices SET last_dev_nonce = NULL, used_dev_nonces = '[]', version = version + 1 WHERE dev_eui = ?`,
     ),
-    insertAudit: db.prepare('INSERT INTO audit_events (at, actor, action, dev_eui, detail) VALUES (?, ?, ?, ?, ?)'),
-    listAudit: db.prepare('SELECT at, actor, action, dev_eui, detail FROM audit_events ORDER BY id DESC LIMIT ?'),
-    listAuditOfDevice: db.prepare('SELECT at, actor, action, dev_eui, detail FROM audit_events WHERE dev_eui = ? ORDER BY id DESC LIMIT ?'),
+    insertAudit: db.prepare(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    lastAudit: db.prepare('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1'),
+    auditChain: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`),
     getPeer: db.prepare('SELECT * FROM peers WHERE name = ?'),
     getPeerByFingerprint: db.prepare('SELECT * FROM peers WHERE cert_fingerprint = ?'),
     listPeers: db.prepare('SELECT * FROM peers ORDER BY name'),
+    listPeersOfTenant: db.prepare('SELECT * FROM peers WHERE tenant_id = ? ORDER BY name'),
+    insertTenant: db.prepare('INSERT INTO tenants (id, name, roles, created_at) VALUES (?, ?, ?, ?)'),
+    getTenant: db.prepare('SELECT * FROM tenants WHERE id = ?'),
+    listTenants: db.prepare('SELECT * FROM tenants ORDER BY id'),
+    insertApiKey: db.prepare('INSERT INTO api_keys (id, tenant_id, scopes, label, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    getApiKey: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
+    listApiKeys: db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id'),
+    revokeApiKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     ping: db.prepare('SELECT 1 AS ok'),
+    activeMigrationOf: db.prepare(
+      `SELECT migration_id FROM fleet_migration_devices WHERE dev_eui = ? AND migration_id <> ? AND state NOT IN ${RELEASED_STATES_SQL} LIMIT 1`,
+    ),
+    insertMigration: db.prepare(
+      `INSERT INTO fleet_migrations (${FLEET_MIGRATION_COLUMNS.join(', ')}) VALUES (${FLEET_MIGRATION_COLUMNS.map(() => '?').join(', ')})`,
+    ),
+    insertEntry: db.prepare(`INSERT INTO fleet_migration_devices (migration_id, dev_eui, state, attempts, updated_at) VALUES (?, ?, 'planned', 0, ?)`),
+    getMigration: db.prepare(`SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations WHERE id = ?`),
+    listMigrations: db.prepare(`SELECT ${FLEET_MIGRATION_COLUMNS.join(', ')} FROM fleet_migrations ORDER BY created_at DESC, id DESC LIMIT ?`),
+    setMigrationStatus: db.prepare('UPDATE fleet_migrations SET status = ?, finished_at = ? WHERE id = ?'),
+    countEntries: db.prepare('SELECT state, COUNT(*) AS n FROM fleet_migration_devices WHERE migration_id = ? GROUP BY state'),
+    advanceEntry: db.prepare(
+      `UPDATE fleet_migration_devices
+          SET state = @state, attempts = COALESCE(@attempts, attempts),
+              failed_step = CASE WHEN @setFailedStep = 1 THEN @failedStep ELSE failed_step END,
+              last_error = CASE WHEN @setLastError = 1 THEN @lastError ELSE last_error END,
+              rebound_at = COALESCE(@reboundAt, rebound_at), joined_at = COALESCE(@joinedAt, joined_at), updated_at = @now
+        WHERE migration_id = @migrationID AND dev_eui = @devEUI AND state = @from`,
+    ),
+    rebindDevice: db.prepare(
+      'UPDATE devices SET ns_peer = ?, overlap_ns_peer = ?, version = version + 1 WHERE dev_eui = ? AND ns_peer = ? AND overlap_ns_peer IS ?',
+    ),
+    arrivals: db.prepare(
+      `SELECT e.dev_eui, d.last_join_at FROM fleet_migration_devices e JOIN devices d ON d.dev_eui = e.dev_eui
+        WHERE e.migration_id = ? AND e.state = 'rebound' AND d.last_join_peer = ? AND d.last_join_at >= e.rebound_at
+        ORDER BY e.dev_eui LIMIT ?`,
+    ),
   };
 }
 
@@ -416,7 +693,50 @@ function toDevice(row: DeviceRow): Device {
     used_dev_nonces: used as number[],
     last_join_at: row.last_join_at === null ? null : new Date(row.last_join_at),
     created_at: new Date(row.created_at),
+    locked: row.locked !== 0,
+    claimed_at: row.claimed_at === null ? null : new Date(row.claimed_at),
+    activated_at: row.activated_at === null ? null : new Date(row.activated_at),
   });
+}
+
+/** The WHERE clause of a device filter, with its values. */
+function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  if (filter.nsPeer !== undefined) {
+    conditions.push('ns_peer = ?');
+    values.push(filter.nsPeer);
+  }
+  if (filter.holder !== undefined) {
+    conditions.push('(owner_tenant = ? OR (owner_tenant IS NULL AND manufacturer_tenant = ?))');
+    values.push(filter.holder, filter.holder);
+  }
+  if (filter.claimed !== undefined) conditions.push(filter.claimed ? 'owner_tenant IS NOT NULL' : 'owner_tenant IS NULL');
+  return { sql: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, values };
+}
+
+/** Dates as epoch milliseconds, booleans as 0/1: what a STRICT table takes. */
+function toSqlite(v: unknown): unknown {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v;
+}
+
+/**
+ * Entries written before the chain existed (schema 3) get their hashes, in order, chained to
+ * the entry before them: once, when the store is opened after the upgrade.
+ */
+function chainUnhashedAuditRows(db: Database.Database): void {
+  db.transaction(() => {
+    const rows = db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE hash IS NULL ORDER BY id`).all() as AuditRow[];
+    if (rows.length === 0) return;
+    const update = db.prepare('UPDATE audit_events SET prev_hash = ?, hash = ? WHERE id = ?');
+    for (const r of rows) {
+      const before = db.prepare('SELECT hash FROM audit_events WHERE id < ? ORDER BY id DESC LIMIT 1').get(r.id) as { hash: string | null } | undefined;
+      const values = auditRowValues(r.id, auditEventFromRow(fromAuditRow(r)), before?.hash ?? AUDIT_GENESIS);
+      update.run(values[8], values[9], r.id);
+    }
+  }).immediate();
 }
 
 function toSession(row: SessionRow): SessionRecord {
@@ -441,20 +761,56 @@ function sqliteCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-interface AuditRow {
-  at: number;
-  actor: string;
-  action: string;
-  dev_eui: string | null;
-  detail: string;
+type AuditRow = Omit<AuditRowValues, 'at'> & { at: number };
+type TenantRow = Omit<TenantRowValues, 'created_at'> & { created_at: number };
+type ApiKeyRow = Omit<ApiKeyRowValues, 'created_at' | 'revoked_at'> & { created_at: number; revoked_at: number | null };
+
+function fromAuditRow(row: AuditRow): AuditRowValues {
+  return { ...row, at: new Date(row.at) };
 }
 
-function toAuditEvent(row: AuditRow): AuditEvent {
-  return {
-    at: new Date(row.at),
-    actor: row.actor,
-    action: row.action,
-    devEUI: row.dev_eui === null ? null : parseEUI64(row.dev_eui, 'audit_events.dev_eui'),
-    detail: JSON.parse(row.detail) as AuditEvent['detail'],
-  };
+function toApiKey(row: ApiKeyRow): ApiKeyRecord {
+  return apiKeyFromRow({ ...row, created_at: new Date(row.created_at), revoked_at: row.revoked_at === null ? null : new Date(row.revoked_at) });
+}
+
+/** Thrown inside a rebinding transaction to roll it back when the device's binding moved. */
+class BindingChanged extends Error {}
+
+function sqliteValue(v: unknown): unknown {
+  return v instanceof Date ? v.getTime() : v;
+}
+
+interface FleetMigrationRow {
+  id: string;
+  source_peer: string;
+  target_peer: string;
+  strategy: string;
+  plan: string;
+  status: string;
+  deadline: number | null;
+  created_at: number;
+  created_by: string;
+  finished_at: number | null;
+}
+
+function toFleetMigration(row: FleetMigrationRow): FleetMigration {
+  const date = (v: number | null): Date | null => (v === null ? null : new Date(v));
+  return fleetMigrationFromRow({ ...row, deadline: date(row.deadline), created_at: new Date(row.created_at), finished_at: date(row.finished_at) });
+}
+
+interface MigrationEntryRow {
+  migration_id: string;
+  dev_eui: string;
+  state: string;
+  attempts: number;
+  failed_step: string | null;
+  last_error: string | null;
+  rebound_at: number | null;
+  joined_at: number | null;
+  updated_at: number;
+}
+
+function toMigrationEntry(row: MigrationEntryRow): MigrationEntry {
+  const date = (v: number | null): Date | null => (v === null ? null : new Date(v));
+  return migrationEntryFromRow({ ...row, rebound_at: date(row.rebound_at), joined_at: date(row.joined_at), updated_at: new Date(row.updated_at) });
 }

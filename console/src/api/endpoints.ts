@@ -1,0 +1,199 @@
+import type { ApiClient } from './client';
+
+/** Who the API key belongs to. */
+export interface Identity {
+  readonly tenant: { readonly id: string; readonly name: string; readonly roles: readonly string[] };
+  readonly scopes: readonly string[];
+  readonly actor: string;
+}
+
+export function whoami(client: ApiClient): Promise<Identity> {
+  return client.get<Identity>('/whoami');
+}
+
+/** A device as the admin API shows it: identities, ownership, binding, last join. Never a key or a token. */
+export interface Device {
+  readonly devEUI: string;
+  readonly joinEUI: string;
+  readonly macVersion: string;
+  readonly profileID: string;
+  readonly manufacturer: string;
+  readonly owner: string | null;
+  readonly claimed: boolean;
+  readonly locked: boolean;
+  readonly networkServer: string | null;
+  readonly applicationServer: string | null;
+  readonly claimedAt: string | null;
+  readonly activatedAt: string | null;
+  readonly lastJoinAt: string | null;
+  readonly lastJoinNetworkServer: string | null;
+  readonly createdAt: string;
+}
+
+export interface DevicePage {
+  readonly devices: readonly Device[];
+  readonly total: number;
+}
+
+/** The API's largest page: what a search looks through (the list route has no text search). */
+export const SEARCH_LIMIT = 10_000;
+
+export function listDevices(client: ApiClient, query: { limit: number; offset: number; networkServer?: string }): Promise<DevicePage> {
+  return client.get<DevicePage>('/devices', query);
+}
+
+export function getDevice(client: ApiClient, devEUI: string): Promise<Device> {
+  return client.get<Device>(`/devices/${devEUI}`);
+}
+
+/** A device's join state: nonces and its last join (never a key). */
+export interface DeviceSession {
+  readonly devEUI: string;
+  readonly lastDevNonce: number | null;
+  readonly usedDevNonces: number;
+  readonly lastJoinNonce: number | null;
+  readonly lastRJCount1: number | null;
+  readonly lastJoinAt: string | null;
+  readonly lastJoinNetworkServer: string | null;
+  readonly activatedAt: string | null;
+}
+
+export function deviceSession(client: ApiClient, devEUI: string): Promise<DeviceSession> {
+  return client.get<DeviceSession>(`/devices/${devEUI}/session`);
+}
+
+export function resetDevNonce(client: ApiClient, devEUI: string, reason: string): Promise<Device> {
+  return client.post<Device>(`/devices/${devEUI}/dev-nonce-reset`, { reason });
+}
+
+export function claimDevice(client: ApiClient, devEUI: string, ownerToken: string): Promise<Device> {
+  return client.post<Device>('/claims', { devEUI, ownerToken });
+}
+
+export function bindDevice(client: ApiClient, devEUI: string, binding: { networkServer: string; applicationServer: string | null }): Promise<Device> {
+  return client.put<Device>(`/devices/${devEUI}/binding`, binding);
+}
+
+export interface Peer {
+  readonly name: string;
+  readonly kind: 'ns' | 'as';
+  readonly tenant: string;
+  readonly netID?: string;
+  readonly nsID?: string | null;
+  readonly vendor?: string;
+  readonly asID?: string;
+  readonly kekLabel: string;
+  readonly createdAt: string;
+}
+
+export async function listNetworkServers(client: ApiClient): Promise<readonly Peer[]> {
+  return (await client.get<{ peers: readonly Peer[] }>('/network-servers')).peers;
+}
+
+export async function listApplicationServers(client: ApiClient): Promise<readonly Peer[]> {
+  return (await client.get<{ peers: readonly Peer[] }>('/application-servers')).peers;
+}
+
+export const VENDORS = ['chirpstack', 'the-things-stack', 'actility', 'loriot', 'orbiwise', 'generic'] as const;
+
+export interface NewNetworkServer {
+  readonly name: string;
+  readonly netID: string;
+  readonly nsID?: string;
+  readonly vendor: string;
+}
+
+/** A registered peer and its credential bundle: file name → content (shown only once). */
+export interface CreatedPeer {
+  readonly peer: Peer;
+  readonly bundle: Readonly<Record<string, string>>;
+}
+
+export function addNetworkServer(client: ApiClient, ns: NewNetworkServer): Promise<CreatedPeer> {
+  return client.post<CreatedPeer>('/network-servers', ns);
+}
+
+export interface UsageReport {
+  readonly activated: number;
+  readonly devices: readonly { readonly devEUI: string; readonly joinEUI: string; readonly tenant: string; readonly activatedAt: string }[];
+}
+
+/** Devices activated (first accepted join) since a date (YYYY-MM-DD). */
+export function usage(client: ApiClient, since: string): Promise<UsageReport> {
+  return client.get<UsageReport>('/usage', { since });
+}
+
+/** The same as the API's CSV: one line per activated device. */
+export function usageCSV(client: ApiClient, since: string): Promise<Blob> {
+  return client.download('/usage', { since, format: 'csv' });
+}
+
+export const MIGRATION_STATES = ['planned', 'registered', 'rebound', 'joined', 'removed', 'done', 'expired', 'parked', 'returning', 'rolled-back'] as const;
+export type MigrationState = (typeof MIGRATION_STATES)[number];
+
+export interface MigrationRequest {
+  readonly sourcePeer: string;
+  readonly targetPeer: string;
+  readonly strategy: 'overlap' | 'cutover';
+  readonly selection: { readonly kind: 'all' } | { readonly kind: 'dev-euis'; readonly devEUIs: readonly string[] };
+}
+
+/** The dry run: what a migration would do, nothing changed. */
+export interface MigrationPlan {
+  readonly sourcePeer: string;
+  readonly targetPeer: string;
+  readonly strategy: string;
+  readonly devices: number;
+  readonly skipped: readonly { readonly devEUI: string; readonly reason: string }[];
+  readonly calls: readonly { readonly peer: string; readonly vendor: string; readonly calls: number; readonly ratePerSecond: number; readonly seconds: number }[];
+}
+
+/** A migration and how many of its devices are in each state. */
+export interface Migration {
+  readonly id: string;
+  readonly sourcePeer: string;
+  readonly targetPeer: string;
+  readonly strategy: string;
+  readonly status: 'running' | 'rolling-back' | 'finished' | 'rolled-back';
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly finishedAt: string | null;
+  readonly deadline: string | null;
+  readonly total: number;
+  readonly counts: Readonly<Partial<Record<MigrationState, number>>>;
+}
+
+export interface MigrationReport extends Migration {
+  readonly devices: readonly {
+    readonly devEUI: string;
+    readonly state: MigrationState;
+    readonly failedStep: string | null;
+    readonly lastError: string | null;
+    readonly attempts: number;
+    readonly updatedAt: string;
+  }[];
+}
+
+export function planMigration(client: ApiClient, request: MigrationRequest): Promise<MigrationPlan> {
+  return client.post<MigrationPlan>('/migrations/plan', request);
+}
+
+export function startMigration(client: ApiClient, request: MigrationRequest): Promise<Migration> {
+  return client.post<Migration>('/migrations', request);
+}
+
+export async function listMigrations(client: ApiClient): Promise<readonly Migration[]> {
+  return (await client.get<{ migrations: readonly Migration[] }>('/migrations')).migrations;
+}
+
+export function getMigration(client: ApiClient, id: string): Promise<Migration> {
+  return client.get<Migration>(`/migrations/${id}`);
+}
+
+export function migrationReport(client: ApiClient, id: string): Promise<MigrationReport> {
+  return client.get<MigrationReport>(`/migrations/${id}/report`);
+}
+
+export function rollbackMigration(client: ApiClient, id: string): Promise<Migration> {
+  return client.post<Migration>(`/migrations/${id}/rollback`);
+}

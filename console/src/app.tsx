@@ -1,0 +1,79 @@
+import { createContext } from 'preact';
+import { useContext, useEffect, useState } from 'preact/hooks';
+import { ApiClient } from './api/client';
+import { whoami, type Identity } from './api/endpoints';
+import { Layout } from './components/layout';
+import { useRoute, type Route } from './router';
+import { forgetApiKey, storedApiKey, storeApiKey } from './session';
+import { SignIn } from './pages/sign-in';
+import { Devices } from './pages/devices';
+import { DevicePage } from './pages/device';
+import { Claim } from './pages/claim';
+import { Networks } from './pages/networks';
+import { Migrations } from './pages/migrations';
+import { MigrationPage } from './pages/migration';
+import { Usage } from './pages/usage';
+
+const ClientContext = createContext<ApiClient | undefined>(undefined);
+
+/** The signed-in API client (pages are only rendered once signed in). */
+export function useClient(): ApiClient {
+  const client = useContext(ClientContext);
+  if (!client) throw new Error('not signed in');
+  return client;
+}
+
+export function App() {
+  const [client, setClient] = useState(() => {
+    const key = storedApiKey();
+    return key ? new ApiClient(key) : undefined;
+  });
+  const [identity, setIdentity] = useState<Identity>();
+  const route = useRoute();
+  const signOut = () => {
+    forgetApiKey();
+    setClient(undefined);
+    setIdentity(undefined);
+  };
+  // A key kept from before a reload: who it is (a revoked key signs out).
+  useEffect(() => {
+    if (client && !identity) whoami(client).then(setIdentity, signOut);
+  }, [client]);
+  if (!client) {
+    return (
+      <SignIn
+        onSignedIn={(apiKey, who) => {
+          storeApiKey(apiKey);
+          setIdentity(who);
+          setClient(new ApiClient(apiKey));
+        }}
+      />
+    );
+  }
+  return (
+    <ClientContext.Provider value={client}>
+      <Layout route={route} identity={identity} onSignOut={signOut}>
+        <Page route={route} />
+      </Layout>
+    </ClientContext.Provider>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'devices':
+      return <Devices />;
+    case 'device':
+      return <DevicePage devEUI={route.devEUI} />;
+    case 'claim':
+      return <Claim />;
+    case 'networks':
+      return <Networks />;
+    case 'migrations':
+      return <Migrations />;
+    case 'migration':
+      return <MigrationPage id={route.id} />;
+    case 'usage':
+      return <Usage />;
+  }
+}

@@ -1,0 +1,126 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { deviceSessionView, deviceView } from '../../devices/device-view';
+import { AES128Key } from '../../lorawan/aes128-key';
+import { parseEUI64 } from '../../lorawan/identifiers';
+import { BEARER_SECURITY, principalOf, requireScope } from '../admin-auth';
+import type { AdminContext } from '../admin-context';
+import { ERROR_RESPONSES } from '../admin-errors';
+import { DEV_EUI_PARAMS } from '../schemas';
+
+/** Devices: list (paged, filtered), get, import (manufacturers), delete, session info, DevNonce reset. */
+export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
+  return async (app) => {
+    app.get<{ Querystring: { limit: number; offset: number; networkServer?: string; claimed?: boolean } }>('/devices', {
+      preHandler: requireScope('devices:read'),
+      schema: {
+        tags: ['devices'],
+        summary: "The tenant's devices (owned, or made and not claimed yet), in DevEUI order",
+        security: BEARER_SECURITY,
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+            offset: { type: 'integer', minimum: 0, default: 0 },
+            networkServer: { type: 'string', description: 'only devices bound to this network server' },
+            claimed: { type: 'boolean', description: 'only claimed (true) or unclaimed (false) devices' },
+          },
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'object', properties: { devices: { type: 'array', items: { $ref: 'Device#' } }, total: { type: 'integer' } } }, ...ERROR_RESPONSES },
+      },
+    }, async (req) => {
+      const { devices, total } = await ctx.devices.list(principalOf(req), {
+        limit: req.query.limit,
+        offset: req.query.offset,
+        ...(req.query.networkServer !== undefined ? { networkServer: req.query.networkServer } : {}),
+        ...(req.query.claimed !== undefined ? { claimed: req.query.claimed } : {}),
+      });
+      return { devices: devices.map(deviceView), total };
+    });
+
+    app.post<{ Body: { format?: 'csv' | 'json'; content: string; transportKEK?: string } }>('/devices/import', {
+      preHandler: requireScope('devices:write'),
+      bodyLimit: 64 * 1024 * 1024,
+      schema: {
+        tags: ['devices'],
+        summary: 'Import pre-provisioned devices (manufacturers): all or nothing; each gets an owner token (the file\'s owner_token, else generated), shown only here with its QR payload',
+        security: BEARER_SECURITY,
+        body: {
+          type: 'object',
+          properties: {
+            format: { type: 'string', enum: ['csv', 'json'] },
+            content: { type: 'string', description: 'the file: CSV (dev_eui,join_eui,mac_version,app_key,nwk_key[,owner_token][,profile_id]) or a JSON array' },
+            transportKEK: { type: 'string', pattern: '^[0-9A-Fa-f]{32}$', description: 'the keys are RFC 3394-wrapped under this transport KEK' },
+          },
+          required: ['content'],
+          additionalProperties: false,
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: { imported: { type: 'integer' }, labels: { type: 'array', items: { $ref: 'NewOwnerToken#' } } },
+          },
+          ...ERROR_RESPONSES,
+        },
+      },
+    }, async (req, reply) => {
+      const s = await ctx.devices.import(principalOf(req), {
+        content: req.body.content,
+        ...(req.body.format ? { format: req.body.format } : {}),
+        ...(req.body.transportKEK ? { transportKEK: AES128Key.fromHex(req.body.transportKEK, 'transportKEK') } : {}),
+      });
+      return reply.code(201).send({ imported: s.imported, labels: s.labels.map((l) => ({ ...l, owner: null })) });
+    });
+
+    app.get<{ Params: { devEUI: string } }>('/devices/:devEUI', {
+      preHandler: requireScope('devices:read'),
+      schema: { tags: ['devices'], summary: 'One device (never a key or a token)', security: BEARER_SECURITY, params: DEV_EUI_PARAMS, response: { 200: { $ref: 'Device#' }, ...ERROR_RESPONSES } },
+    }, async (req) => deviceView(await ctx.devices.get(principalOf(req), parseEUI64(req.params.devEUI, 'devEUI'))));
+
+    app.delete<{ Params: { devEUI: string } }>('/devices/:devEUI', {
+      preHandler: requireScope('devices:write'),
+      schema: { tags: ['devices'], summary: 'Delete a device and its sessions', security: BEARER_SECURITY, params: DEV_EUI_PARAMS, response: { 204: { type: 'null', description: 'deleted' }, ...ERROR_RESPONSES } },
+    }, async (req, reply) => {
+      await ctx.devices.delete(principalOf(req), parseEUI64(req.params.devEUI, 'devEUI'));
+      return reply.code(204).send();
+    });
+
+    app.get<{ Params: { devEUI: string } }>('/devices/:devEUI/session', {
+      preHandler: requireScope('devices:read'),
+      schema: {
+        tags: ['devices'],
+        summary: "A device's join state: DevNonces, JoinNonce, RJcount1, last join (never a key)",
+        security: BEARER_SECURITY,
+        params: DEV_EUI_PARAMS,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              devEUI: { type: 'string' },
+              lastDevNonce: { type: ['integer', 'null'] },
+              usedDevNonces: { type: 'integer' },
+              lastJoinNonce: { type: ['integer', 'null'] },
+              lastRJCount1: { type: ['integer', 'null'] },
+              lastJoinAt: { type: ['string', 'null'] },
+              lastJoinNetworkServer: { type: ['string', 'null'] },
+              activatedAt: { type: ['string', 'null'] },
+            },
+          },
+          ...ERROR_RESPONSES,
+        },
+      },
+    }, async (req) => deviceSessionView(await ctx.devices.get(principalOf(req), parseEUI64(req.params.devEUI, 'devEUI'))));
+
+    app.post<{ Params: { devEUI: string }; Body: { reason: string } }>('/devices/:devEUI/dev-nonce-reset', {
+      preHandler: requireScope('devices:write'),
+      schema: {
+        tags: ['devices'],
+        summary: 'Forget the DevNonces a device used (the "DevNonce already used" loop); the JoinNonce is never reset; audited',
+        security: BEARER_SECURITY,
+        params: DEV_EUI_PARAMS,
+        body: { type: 'object', properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } }, required: ['reason'], additionalProperties: false },
+        response: { 200: { $ref: 'Device#' }, ...ERROR_RESPONSES },
+      },
+    }, async (req) => deviceView(await ctx.devices.resetDevNonces(principalOf(req), parseEUI64(req.params.devEUI, 'devEUI'), req.body.reason)));
+  };
+}

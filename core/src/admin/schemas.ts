@@ -1,0 +1,94 @@
+/** JSON schemas shared by the admin API's routes: they validate requests and make the OpenAPI document. */
+
+export const EUI64_SCHEMA = { type: 'string', pattern: '^(0[xX])?[0-9A-Fa-f]{16}$', description: 'EUI-64, 16 hex digits' } as const;
+export const NAME_SCHEMA = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+
+export const DEVICE_SCHEMA = {
+  $id: 'Device',
+  type: 'object',
+  properties: {
+    devEUI: { type: 'string' },
+    joinEUI: { type: 'string' },
+    macVersion: { type: 'string' },
+    profileID: { type: 'string' },
+    manufacturer: { type: 'string' },
+    owner: nullableString,
+    claimed: { type: 'boolean' },
+    locked: { type: 'boolean' },
+    networkServer: nullableString,
+    applicationServer: nullableString,
+    claimedAt: nullableString,
+    activatedAt: nullableString,
+    lastJoinAt: nullableString,
+    lastJoinNetworkServer: nullableString,
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+export const NEW_OWNER_TOKEN_SCHEMA = {
+  $id: 'NewOwnerToken',
+  type: 'object',
+  description: 'A new owner token, shown only here, and its TR005 QR code payload',
+  properties: {
+    devEUI: { type: 'string' },
+    joinEUI: { type: 'string' },
+    profileID: { type: 'string' },
+    ownerToken: { type: 'string' },
+    qrPayload: { type: 'string' },
+    owner: nullableString,
+  },
+} as const;
+
+export const PEER_SCHEMA = {
+  $id: 'Peer',
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    kind: { type: 'string', enum: ['ns', 'as'] },
+    tenant: { type: 'string' },
+    netID: { type: 'string' },
+    nsID: nullableString,
+    vendor: { type: 'string' },
+    asID: { type: 'string' },
+    kekLabel: { type: 'string' },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+export const TENANT_SCHEMA = {
+  $id: 'Tenant',
+  type: 'object',
+  properties: { id: { type: 'string' }, name: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } }, createdAt: { type: 'string' } },
+} as const;
+
+export const API_KEY_SCHEMA = {
+  $id: 'ApiKey',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    tenantID: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string' } },
+    label: { type: 'string' },
+    createdAt: { type: 'string' },
+    revokedAt: nullableString,
+  },
+} as const;
+
+export const AUDIT_EVENT_SCHEMA = {
+  $id: 'AuditEvent',
+  type: 'object',
+  properties: {
+    at: { type: 'string' },
+    actor: { type: 'string' },
+    tenantID: nullableString,
+    source: nullableString,
+    action: { type: 'string' },
+    devEUI: nullableString,
+    detail: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+export const SHARED_SCHEMAS = [DEVICE_SCHEMA, NEW_OWNER_TOKEN_SCHEMA, PEER_SCHEMA, TENANT_SCHEMA, API_KEY_SCHEMA, AUDIT_EVENT_SCHEMA] as const;
+
+export const DEV_EUI_PARAMS = { type: 'object', properties: { devEUI: EUI64_SCHEMA }, required: ['devEUI'] } as const;

@@ -1,0 +1,56 @@
+import type { MigrationSummary } from './migration-report';
+import { describeCounts } from './migration-report';
+
+/** Devices that need nothing more (of the forward move, or of a rollback). */
+export function settledCount(s: MigrationSummary): number {
+  const c = s.counts;
+  return c.done + c.expired + c.parked + c['rolled-back'];
+}
+
+/**
+ * Rate and ETA from successive samples of the settled count (a sliding window of about 10 s,
+ * so the rate follows the migration's current pace rather than its average since the start).
+ */
+export class ProgressMeter {
+  readonly #samples: Array<{ at: number; settled: number }> = [];
+
+  constructor(readonly windowMs = 10_000) {}
+
+  /** Devices settled per second over the window; null until two samples are apart. */
+  sample(settled: number, at = Date.now()): number | null {
+    this.#samples.push({ at, settled });
+    while (this.#samples.length > 2 && at - this.#samples[0]!.at > this.windowMs) this.#samples.shift();
+    const first = this.#samples[0]!;
+    const dt = (at - first.at) / 1000;
+    return dt > 0 ? (settled - first.settled) / dt : null;
+  }
+}
+
+export interface ProgressView {
+  readonly summary: MigrationSummary;
+  readonly ratePerSecond: number | null;
+}
+
+function eta(v: ProgressView): string {
+  const left = v.summary.total - settledCount(v.summary);
+  if (left === 0) return '0s';
+  if (!v.ratePerSecond || v.ratePerSecond <= 0) return '?';
+  const s = Math.ceil(left / v.ratePerSecond);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
+}
+
+/** One terminal line: a bar, settled/total, rate, ETA, and the counts per state. */
+export function progressBar(v: ProgressView, width = 30): string {
+  const s = v.summary;
+  const settled = settledCount(s);
+  const filled = s.total === 0 ? width : Math.round((settled / s.total) * width);
+  const rate = v.ratePerSecond === null ? '-' : v.ratePerSecond.toFixed(1);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${settled}/${s.total} ${rate} dev/s ETA ${eta(v)} | ${s.status} | ${describeCounts(s.counts)}`;
+}
+
+/** The same as a plain log line (no bar), for output that is not a terminal. */
+export function progressLine(v: ProgressView): string {
+  const s = v.summary;
+  const rate = v.ratePerSecond === null ? '-' : v.ratePerSecond.toFixed(1);
+  return `${new Date().toISOString()} ${s.id} ${s.status}: ${settledCount(s)}/${s.total} settled, ${rate} devices/s, ETA ${eta(v)}; ${describeCounts(s.counts)}`;
+}

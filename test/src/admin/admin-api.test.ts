@@ -1,0 +1,216 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import type { FastifyInstance } from 'fastify';
+import { ClaimRateLimiter } from '../../../core/src/claims/claim-rate-limiter';
+import { ClaimService } from '../../../core/src/claims/claim-service';
+import { DeviceService } from '../../../core/src/devices/device-service';
+import { MasterKey } from '../../../core/src/keys/master-key';
+import { SoftwareKeyVault } from '../../../core/src/keys/software-vault';
+import { createLogger } from '../../../core/src/log/logger';
+import { JoineryMetrics } from '../../../core/src/metrics/metrics';
+import { PeerService } from '../../../core/src/peers/peer-service';
+import { loadOrCreatePKI } from '../../../core/src/pki/pki-files';
+import { createAdminServer } from '../../../core/src/server/admin-server';
+import { parseBackendSettings } from '../../../core/src/server/backend-settings';
+import { SqliteStore } from '../../../core/src/store/sqlite/sqlite-store';
+import { TenantService } from '../../../core/src/tenants/tenant-service';
+import { api } from '../support/admin-api';
+import { makeTempDir } from '../support/joinery-cli';
+import { randomKey } from '../support/lora-device';
+
+/**
+ * The admin API in process (the same app the admin listener serves): its OpenAPI document is
+ * valid and lists every route of the listener; and a tenant's key, walked over every endpoint
+ * against another tenant's devices, keys, peers and tenant, gets 403 or 404 and changes nothing.
+ */
+let dir: string;
+let app: FastifyInstance;
+let store: SqliteStore;
+const key: Record<string, string> = {};
+let aliceDevice: string;
+let aliceKeyID: string;
+
+let base: string;
+
+async function call(who: string | null, method: string, url: string, payload?: unknown) {
+  return api(base, who ? key[who]! : null, method, url, payload);
+}
+
+/** Every route of a fastify app, from its route tree: "METHOD /path". */
+function routesOf(instance: FastifyInstance): string[] {
+  const routes: string[] = [];
+  const stack: string[] = [];
+  for (const line of instance.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^(.*?)── (\S+)(?: \(([^)]+)\))?$/.exec(line);
+    if (!m) continue;
+    const depth = Math.round(m[1]!.length / 4);
+    stack.length = depth;
+    const full = (stack[depth - 1] ?? '') + m[2]!;
+    stack[depth] = full;
+    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'HEAD')) routes.push(`${method} ${full}`);
+  }
+  return routes.sort();
+}
+
+beforeAll(async () => {
+  dir = await makeTempDir('admin-api');
+  const settings = parseBackendSettings({ dataDir: path.join(dir, 'data') });
+  store = SqliteStore.open(path.join(dir, 'data', 'joinery.db'));
+  const vault = new SoftwareKeyVault(MasterKey.generate());
+  const tenants = new TenantService(store);
+  const claims = new ClaimService(store, vault, new ClaimRateLimiter());
+  const pki = loadOrCreatePKI(settings.dataDir, ['localhost']);
+  app = await createAdminServer({ settings, store, vault, created: [], close: async () => {} }, new JoineryMetrics(), 'test', {
+    context: {
+      store,
+      tenants,
+      devices: new DeviceService(store, vault),
+      claims,
+      peers: new PeerService(store, vault, async () => (await pki).ca, () => 'https://localhost:8003'),
+      authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
+    },
+    log: createLogger({ level: 'silent', destination: process.stderr }),
+  });
+  // Over a real socket (light-my-request's ESM dependency does not load under jest).
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  base = `${address}/`;
+  const operator = await tenants.operator({ actor: 'test', source: null });
+  key['ops'] = (await tenants.createApiKey(operator, operator.tenantID, ['admin', 'devices:read', 'devices:write', 'claims', 'peers'], 'test')).key;
+  for (const [id, roles] of [['alice', ['owner', 'manufacturer']], ['mallory', ['owner', 'manufacturer']]] as const) {
+    const r = await call('ops', 'POST', '/tenants', { id, roles });
+    expect(r.status).toBe(201);
+    key[id] = r.body.key;
+  }
+  // Alice: a device she made and claimed, bound to her network server; an API key; a peer.
+  aliceDevice = '00a11ce000000001';
+  const imported = await call('alice', 'POST', '/devices/import', { format: 'csv', content: `dev_eui,join_eui,mac_version,app_key,nwk_key\n${aliceDevice},70b3d57ed0000000,1.0.3,${randomKey()},\n00a11ce000000002,70b3d57ed0000000,1.0.3,${randomKey()},\n` });
+  expect(imported.status).toBe(201);
+  expect((await call('alice', 'POST', '/claims', { devEUI: aliceDevice, ownerToken: imported.body.labels[0].ownerToken })).status).toBe(200);
+  expect((await call('alice', 'POST', '/network-servers', { name: 'alice-ns', netID: '000013', vendor: 'generic' })).status).toBe(201);
+  expect((await call('alice', 'POST', '/application-servers', { name: 'alice-as', asID: 'as.alice.example' })).status).toBe(201);
+  expect((await call('alice', 'PUT', `/devices/${aliceDevice}/binding`, { networkServer: 'alice-ns', applicationServer: 'alice-as' })).status).toBe(200);
+  const k = await call('alice', 'POST', '/tenants/alice/api-keys', { scopes: ['devices:read'], label: 'ci' });
+  aliceKeyID = k.body.apiKey.id;
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await store?.close();
+  await fs.rm(dir, { recursive: true, force: true, maxRetries: 3 });
+});
+
+test('openapi/the document validates (OpenAPI 3) and lists every route of the admin listener', async () => {
+  const doc = (await call(null, 'GET', '/openapi.json')).body;
+  expect(doc.openapi).toMatch(/^3\./);
+  await SwaggerParser.validate(structuredClone(doc));
+  const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+    .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`))
+    .sort();
+  const served = routesOf(app);
+  expect(served.length).toBeGreaterThan(20);
+  expect(documented).toEqual(served);
+  // Every authenticated route says so, and documents {code, message} errors.
+  for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>>)) {
+    if (!p.startsWith('/api/v1/') || p === '/api/v1/openapi.json') continue;
+    for (const op of Object.values(ops)) {
+      expect(op.security).toEqual([{ apiKey: [] }]);
+      expect(op.responses['403']).toBeDefined();
+    }
+  }
+});
+
+test('auth/no key, a malformed key, an unknown key, a revoked key: 401 {code, message}', async () => {
+  expect(await call(null, 'GET', '/devices')).toMatchObject({ status: 401, body: { code: 'unauthenticated' } });
+  key['junk'] = 'jny_nothing';
+  expect((await call('junk', 'GET', '/devices')).status).toBe(401);
+  key['unknown'] = `jny_0123456789abcdef_${'A'.repeat(43)}`;
+  expect((await call('unknown', 'GET', '/devices')).status).toBe(401);
+  const k = await call('mallory', 'POST', '/tenants/mallory/api-keys', { scopes: ['devices:read'] });
+  key['revoked'] = k.body.key;
+  expect((await call('revoked', 'GET', '/devices')).status).toBe(200);
+  expect((await call('mallory', 'DELETE', `/tenants/mallory/api-keys/${k.body.apiKey.id}`)).status).toBe(204);
+  expect((await call('revoked', 'GET', '/devices')).status).toBe(401);
+  // A key without the scope: 403.
+  expect(await call('revoked', 'GET', '/network-servers')).toMatchObject({ status: 401 });
+  const reader = await call('mallory', 'POST', '/tenants/mallory/api-keys', { scopes: ['devices:read'] });
+  key['reader'] = reader.body.key;
+  expect(await call('reader', 'GET', '/network-servers')).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+  expect(await call('reader', 'POST', '/claims', { devEUI: aliceDevice, ownerToken: 'X' })).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+});
+
+test('errors/bad input is a 400 {code, message}, never a 500', async () => {
+  for (const [method, url, body] of [
+    ['GET', '/devices?limit=-1', undefined],
+    ['GET', '/devices/not-an-eui', undefined],
+    ['POST', '/claims', { devEUI: 'zz' }],
+    ['POST', '/devices/import', { content: 'garbage' }],
+    ['PUT', `/devices/${aliceDevice}/binding`, { homeNetID: 'nope' }],
+    ['POST', '/tenants', { id: 'Bad Id', roles: ['owner'] }],
+    ['GET', '/usage?since=yesterday', undefined],
+  ] as const) {
+    const r = await call('alice', method, url, body);
+    expect([r.status, r.body?.code, typeof r.body?.message]).toEqual([400, expect.any(String), 'string']);
+  }
+  expect(await call('alice', 'GET', '/nothing-here')).toMatchObject({ status: 404, body: { code: 'not-found' } });
+});
+
+test("isolation/every endpoint, with another tenant's key (every scope), on alice's resources: 403 or 404, nothing changed", async () => {
+  const doc = (await call(null, 'GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+  const before = JSON.stringify(await store.getDevice(aliceDevice as never));
+  const params: Record<string, string> = { devEUI: aliceDevice, tenantID: 'alice', keyID: aliceKeyID, name: 'alice-ns', id: 'mig-000000000000' };
+  /** Valid bodies, so refusals are about rights, not shape. */
+  const bodies: Record<string, unknown> = {
+    'PUT /api/v1/devices/{devEUI}/binding': { networkServer: 'alice-ns', locked: true },
+    'POST /api/v1/devices/{devEUI}/transfer': { tenant: 'mallory' },
+    'POST /api/v1/devices/{devEUI}/dev-nonce-reset': { reason: 'taking it' },
+    'POST /api/v1/tenants/{tenantID}/api-keys': { scopes: ['admin'] },
+  };
+  /** Routes without another tenant's resource in the path: what mallory gets instead. */
+  const collections: Record<string, () => Promise<void>> = {
+    'GET /api/v1/openapi.json': async () => {},
+    'GET /api/v1/whoami': async () => expect((await call('mallory', 'GET', '/whoami')).body.tenant.id).toBe('mallory'),
+    'GET /api/v1/tenants': async () => expect((await call('mallory', 'GET', '/tenants')).body.tenants.map((t: { id: string }) => t.id)).toEqual(['mallory']),
+    'POST /api/v1/tenants': async () => expect((await call('mallory', 'POST', '/tenants', { id: 'evil', roles: ['admin'] })).status).toBe(403),
+    'GET /api/v1/devices': async () => expect((await call('mallory', 'GET', '/devices?limit=1000')).body.total).toBe(0),
+    'POST /api/v1/devices/import': async () => expect((await call('mallory', 'POST', '/devices/import', { content: `dev_eui,join_eui,mac_version,app_key,nwk_key\n${aliceDevice},70b3d57ed0000000,1.0.3,${randomKey()},\n` })).status).toBe(400),
+    'POST /api/v1/claims': async () => expect((await call('mallory', 'POST', '/claims', { devEUI: aliceDevice, ownerToken: 'GUESS' })).status).toBe(403),
+    'GET /api/v1/network-servers': async () => expect((await call('mallory', 'GET', '/network-servers')).body.peers).toEqual([]),
+    'POST /api/v1/network-servers': async () => expect((await call('mallory', 'POST', '/network-servers', { name: 'alice-ns', netID: '000013', vendor: 'generic' })).status).toBe(409),
+    'GET /api/v1/application-servers': async () => expect((await call('mallory', 'GET', '/application-servers')).body.peers).toEqual([]),
+    'POST /api/v1/application-servers': async () => expect((await call('mallory', 'POST', '/application-servers', { name: 'alice-as', asID: 'x' })).status).toBe(409),
+    'GET /api/v1/audit': async () => {
+      const events = (await call('mallory', 'GET', '/audit?limit=1000')).body.events as Array<{ tenantID: string; devEUI: string | null }>;
+      expect(events.every((e) => e.tenantID === 'mallory')).toBe(true);
+      expect((await call('mallory', 'GET', `/audit?devEUI=${aliceDevice}`)).body.events).toEqual([]);
+    },
+    'GET /api/v1/audit/verify': async () => expect((await call('mallory', 'GET', '/audit/verify')).status).toBe(403),
+    'GET /api/v1/usage': async () => expect((await call('mallory', 'GET', '/usage?since=2000-01-01&tenant=alice')).status).toBe(404),
+    // Fleet migrations are the operator's alone.
+    'GET /api/v1/migrations': async () => expect((await call('mallory', 'GET', '/migrations')).status).toBe(403),
+    'POST /api/v1/migrations': async () => expect((await call('mallory', 'POST', '/migrations', { sourcePeer: 'alice-ns', targetPeer: 'alice-ns' })).status).toBe(403),
+    'POST /api/v1/migrations/plan': async () => expect((await call('mallory', 'POST', '/migrations/plan', { sourcePeer: 'alice-ns', targetPeer: 'alice-ns' })).status).toBe(403),
+  };
+  const walked: string[] = [];
+  for (const [p, ops] of Object.entries(doc.paths)) {
+    if (!p.startsWith('/api/v1/')) continue;
+    for (const method of Object.keys(ops)) {
+      const id = `${method.toUpperCase()} ${p}`;
+      walked.push(id);
+      if (!p.includes('{')) {
+        const check = collections[id];
+        if (!check) throw new Error(`${id}: no isolation check for this route; add one`);
+        await check();
+        continue;
+      }
+      const url = p.replace('/api/v1', '').replace(/\{(\w+)\}/g, (_m, name: string) => params[name]!);
+      const r = await call('mallory', method.toUpperCase(), url, bodies[id]);
+      expect([id, [403, 404].includes(r.status) ? 'refused' : r.status]).toEqual([id, 'refused']);
+      expect(typeof r.body.code).toBe('string');
+    }
+  }
+  expect(walked.length).toBeGreaterThan(20);
+  expect(JSON.stringify(await store.getDevice(aliceDevice as never))).toBe(before);
+  expect((await store.getApiKey(aliceKeyID))?.revokedAt).toBeNull();
+  expect((await store.getPeer('alice-ns'))?.tenantID).toBe('alice');
+});

@@ -1,0 +1,151 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { unzipSync, strFromU8 } from 'fflate';
+import type { Page } from 'playwright-core';
+import { randomKey } from '../support/lora-device';
+import { apiKeyIn, launchBrowser, screenshots, signIn, type Browser } from '../support/browser';
+import { cli, makeTempDir, startServer, type ServerProcess } from '../support/joinery-cli';
+
+/**
+ * The console's acceptance walk, in Debian's Chromium against a real `joinery serve`: an owner
+ * signs in with their API key, adds a network server (credential bundle downloaded as a zip),
+ * claims a maker's device with a wrong and then the right owner token, binds it, sees it join
+ * (a device simulated with the downloaded bundle), and reads the usage. Each page is
+ * photographed at 1280x800 and on a phone. The API key is never in a URL or the server's output.
+ */
+const DEV_EUI = '0004A30B001C0A01';
+const JOIN_EUI = '70B3D57ED0000000';
+const OWNER_TOKEN = 'K7Q2M9X4';
+const APP_KEY = randomKey();
+
+let dataDir: string;
+let server: ServerProcess;
+let browser: Browser;
+let page: Page;
+let ownerKey: string;
+
+beforeAll(async () => {
+  dataDir = await makeTempDir('console-e2e');
+  // A device maker pre-provisions the device (its owner token printed on its label); the
+  // owner is another tenant, with its own API key.
+  await cli(['tenants', 'add', '--data-dir', dataDir, '--id', 'maker', '--roles', 'manufacturer']);
+  ownerKey = apiKeyIn((await cli(['tenants', 'add', '--data-dir', dataDir, '--id', 'acme', '--name', 'Acme Farms', '--roles', 'owner'])).stdout);
+  const csv = path.join(dataDir, 'made.csv');
+  await fs.writeFile(csv, `dev_eui,join_eui,mac_version,app_key,nwk_key,owner_token\n${DEV_EUI},${JOIN_EUI},1.0.3,${APP_KEY},,${OWNER_TOKEN}\n`);
+  await cli(['devices', 'import', csv, '--data-dir', dataDir, '--as-tenant', 'maker', '--labels', path.join(dataDir, 'labels.csv')]);
+  server = await startServer(dataDir);
+  browser = await launchBrowser();
+  page = await browser.newPage();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function go(hash: string): Promise<void> {
+  await page.goto(new URL(`/#/${hash}`, server.adminURL).toString());
+}
+
+test('a wrong API key is refused; the right one signs in and is kept for the tab only', async () => {
+  await go('devices');
+  await page.getByLabel('API key').fill('jny_0000000000000000_' + 'A'.repeat(43));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+  await signIn(page, server.adminURL, ownerKey);
+  expect(await page.evaluate('sessionStorage.length')).toBe(1);
+  expect(await page.evaluate('localStorage.length')).toBe(0);
+  expect(await page.context().cookies()).toEqual([]);
+});
+
+test('add a network server: its credential bundle is downloaded as a zip, with its instructions shown', async () => {
+  await go('networks');
+  await page.getByLabel('Vendor').selectOption('chirpstack');
+  await page.getByLabel('Name').fill('acme-ns');
+  await page.getByLabel('NetID').fill('000013');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Add and download/ }).click()]);
+  expect(download.suggestedFilename()).toBe('acme-ns.zip');
+  const zipPath = path.join(dataDir, 'acme-ns.zip');
+  await download.saveAs(zipPath);
+  const files = unzipSync(new Uint8Array(await fs.readFile(zipPath)));
+  expect(Object.keys(files).sort()).toEqual(['acme-ns/README.txt', 'acme-ns/ca.crt', 'acme-ns/client.crt', 'acme-ns/client.key', 'acme-ns/kek.json', 'acme-ns/peer.json']);
+  const bundleDir = path.join(dataDir, 'bundle');
+  await fs.mkdir(bundleDir);
+  for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(bundleDir, path.basename(name)), strFromU8(content), { mode: 0o600 });
+  await page.getByText('join_server.servers').first().waitFor();
+  await page.getByRole('cell', { name: 'acme-ns' }).waitFor();
+  await screenshots(page, 'networks');
+});
+
+test('claim with a wrong owner token is refused, with the right one succeeds; then bind it', async () => {
+  await go('claim');
+  await page.getByLabel('DevEUI', { exact: true }).fill(DEV_EUI.toLowerCase());
+  await page.getByLabel('Owner token').fill('WRONG123');
+  await page.getByRole('button', { name: 'Claim', exact: true }).click();
+  await page.getByRole('alert').waitFor();
+  expect(await page.getByRole('alert').textContent()).not.toContain('is yours');
+  // The label's QR code, pasted: it fills the DevEUI and the token.
+  await page.getByLabel('QR code on the label').fill(`LW:D0:${JOIN_EUI}:${DEV_EUI}:00000000:O${OWNER_TOKEN}`);
+  expect(await page.getByLabel('Owner token').inputValue()).toBe(OWNER_TOKEN);
+  await page.getByRole('button', { name: 'Claim', exact: true }).click();
+  await page.getByText(`Device ${DEV_EUI} is yours`).waitFor();
+  await page.getByLabel('Network server').selectOption('acme-ns');
+  await page.getByRole('button', { name: 'Bind', exact: true }).click();
+  await page.getByText(`Device ${DEV_EUI} may now join through acme-ns`).waitFor();
+  await screenshots(page, 'claim');
+});
+
+test('the device joins (simulated with the downloaded bundle) and the console shows where', async () => {
+  const r = await cli(['simulate', 'join', '--bundle', path.join(dataDir, 'bundle'), '--url', server.biURL, '--dev-eui', DEV_EUI, '--join-eui', JOIN_EUI, '--mac-version', '1.0.3', '--app-key', APP_KEY]);
+  expect(r.stdout).toContain('join verified');
+  await go('devices');
+  const row = page.getByRole('row').filter({ hasText: DEV_EUI });
+  await row.waitFor();
+  expect(await row.textContent()).toContain('acme-ns');
+  await page.getByLabel('Search devices').fill('a30b001c0a');
+  await page.getByText('1–1 of 1').waitFor();
+  await screenshots(page, 'devices');
+  await row.getByRole('link', { name: DEV_EUI }).click();
+  await page.getByRole('heading', { name: /Device/ }).waitFor();
+  await page.getByRole('cell', { name: 'Success' }).waitFor();
+  await screenshots(page, 'device');
+  // The DevNonce reset asks first, with a reason for the audit log.
+  await page.getByRole('button', { name: 'Reset DevNonce' }).click();
+  await page.getByLabel('Reason (kept in the audit log)').fill('device replaced its battery and restarted');
+  await page.getByRole('dialog').getByRole('button', { name: 'Reset DevNonce' }).click();
+  await page.getByText('The DevNonces this device used are forgotten').waitFor();
+  // Nothing on any page is a key.
+  expect(await page.content()).not.toMatch(new RegExp(APP_KEY, 'i'));
+});
+
+test('usage: the activation of this month, as a chart and a CSV', async () => {
+  await go('usage');
+  await page.getByRole('img', { name: 'Devices activated per month' }).waitFor();
+  const month = new Date().toISOString().slice(0, 7);
+  expect(await page.getByRole('row').filter({ hasText: month }).textContent()).toContain('1');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download per month (CSV)' }).click()]);
+  const csv = await fs.readFile((await download.path())!, 'utf8');
+  expect(csv.split('\n')).toContain(`${month},1`);
+  await screenshots(page, 'usage');
+});
+
+test('no page shows a root key or the network server KEK', async () => {
+  const kek = (JSON.parse(await fs.readFile(path.join(dataDir, 'bundle', 'kek.json'), 'utf8')) as { kek: string }).kek;
+  for (const hash of ['devices', `devices/${DEV_EUI}`, 'claim', 'networks', 'usage', 'migrations']) {
+    await go(hash);
+    await page.getByRole('heading').first().waitFor();
+    await page.waitForLoadState('networkidle');
+    const html = (await page.content()).toLowerCase();
+    expect([hash, html.includes(APP_KEY.toLowerCase()) || html.includes(kek.toLowerCase())]).toEqual([hash, false]);
+  }
+});
+
+test('the API key never appears in a URL, the server output, or a console message; no CSP violation', async () => {
+  expect(browser.requestURLs.length).toBeGreaterThan(10);
+  expect(browser.requestURLs.filter((u) => u.includes(ownerKey) || u.includes(ownerKey.slice(21)))).toEqual([]);
+  expect(page.url()).not.toContain(ownerKey);
+  expect(server.output()).not.toContain(ownerKey.slice(21));
+  expect(browser.consoleMessages.filter((m) => m.includes(ownerKey.slice(21)))).toEqual([]);
+  expect(browser.consoleMessages.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
+  expect(browser.consoleMessages.filter((m) => m.startsWith('pageerror'))).toEqual([]);
+});
