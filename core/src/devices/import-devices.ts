@@ -44,7 +44,8 @@ const MAX_PROBLEMS = 100;
  * Seals every device's root keys in the vault (root keys wrapped under a transport KEK are
  * unwrapped by the vault, with `options.transportKEK`) and inserts the whole batch bound to a
  * network server (and optionally an application server): all of it, or nothing. Devices that
- * already exist refuse the batch, each one named by its `unit` (line or entry) in the file.
+ * already exist refuse the batch (the insert's primary key finds them), each one named by its
+ * `unit` (line or entry) in the file.
  */
 export async function importDevices(
   deps: { readonly store: Store; readonly vault: KeyVault },
@@ -62,12 +63,6 @@ export async function importDevices(
     }
   }
   const labels: DeviceLabel[] = [];
-  const existing: ImportProblem[] = [];
-  for (const row of rows) {
-    if (existing.length >= MAX_PROBLEMS) break;
-    if (await deps.store.getDevice(row.devEUI)) existing.push({ line: row.line, message: `device ${row.devEUI} already exists` });
-  }
-  if (existing.length > 0) throw new DeviceImportError(unit, existing);
   const devices: NewDevice[] = [];
   const unwrapProblems: ImportProblem[] = [];
   // Nothing sealed stays behind when the batch is refused (a PKCS#11 vault's token objects).
@@ -109,9 +104,14 @@ export async function importDevices(
   } catch (e) {
     await discard();
     if (e instanceof DeviceExistsError) {
-      // Imported by someone else since the check above.
-      const row = rows.find((r) => r.devEUI === e.devEUI);
-      throw new DeviceImportError(unit, [{ line: row?.line ?? 0, message: `device ${e.devEUI} already exists` }]);
+      // The primary key found it (no read per row before the insert): name every device of the
+      // file that exists (up to MAX_PROBLEMS), the one the insert met at least.
+      const existing: ImportProblem[] = [];
+      for (const row of rows) {
+        if (existing.length >= MAX_PROBLEMS) break;
+        if (row.devEUI === e.devEUI || (await deps.store.getDevice(row.devEUI))) existing.push({ line: row.line, message: `device ${row.devEUI} already exists` });
+      }
+      throw new DeviceImportError(unit, existing);
     }
     throw e;
   }

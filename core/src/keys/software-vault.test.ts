@@ -316,6 +316,31 @@ describe('software key vault', () => {
     await sealedError(ring.reseal(old, 'rootkeys', `rootkeys:${otherDevEUI}`)); // the context still binds
   });
 
+  test('key ring/the key file is looked at once per event-loop turn: a burst of seals shares one look, the next turn sees a rotation', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'joinery-ring-'));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, to spy on
+    const stat = jest.spyOn(require('node:fs') as typeof import('node:fs'), 'statSync');
+    try {
+      const file = path.join(dir, 'master.key');
+      const k0 = MasterKey.generate();
+      await writeMasterKeyRing(file, { current: 0, keys: new Map([[0, k0]]) });
+      const vault = new SoftwareKeyVault((await readMasterKeyRing(file))!, { keyFile: file });
+      const keys: RootKeys = { kind: 'legacy', appKey: AES128Key.fromBytes(randomBytes(16)) };
+      await vault.sealRootKeys(keys, devEUI); // the first look reads the file (I/O: a new turn)
+      await new Promise((resolve) => setImmediate(resolve));
+      stat.mockClear();
+      for (let i = 0; i < 50; i++) expect((await vault.sealRootKeys(keys, devEUI))[1]).toBe(0);
+      expect(stat.mock.calls.filter(([f]) => f === file)).toHaveLength(1);
+
+      await writeMasterKeyRing(file, { current: 1, keys: new Map([[0, k0], [1, MasterKey.generate()]]) });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect((await vault.sealRootKeys(keys, devEUI))[1]).toBe(1);
+    } finally {
+      stat.mockRestore();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('key ring/a vault with a key file follows a rotation: seals with the new key, opens blobs of keys it did not have', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'joinery-ring-'));
     try {

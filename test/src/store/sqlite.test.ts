@@ -29,6 +29,7 @@ afterAll(async () => {
 describeStoreConformance('sqlite (first run)', async () => SqliteStore.open(file));
 describeStoreConformance('sqlite (second run, same database)', async () => SqliteStore.open(file));
 describeStoreConformance('sqlite (group commit off, same database)', async () => SqliteStore.open(file, { groupCommit: false }));
+describeStoreConformance('sqlite (commits on the caller\'s thread, same database)', async () => SqliteStore.open(file, { commitWorker: false }));
 
 describe('sqlite', () => {
   const euis = (n: number): EUI64[] => Array.from({ length: n }, (_, i) => parseEUI64(`${randomBytes(4).toString('hex')}${i.toString(16).padStart(8, '0')}`));
@@ -40,8 +41,13 @@ describe('sqlite', () => {
     peer: 'ns',
   });
 
-  test('group commit/the commits of one event-loop turn share one transaction, in arrival order', async () => {
-    const store = SqliteStore.open(file);
+  test.each([
+    // On the caller's thread: the commits of the turn go together at its end.
+    ['on the caller\'s thread', false, 1],
+    // On the commit worker: the first goes at once, the rest arrive while it syncs and go together.
+    ['on the commit worker', true, 2],
+  ])('group commit %s/the commits that arrive together share one transaction, in arrival order', async (_, commitWorker, batches) => {
+    const store = SqliteStore.open(file, { commitWorker });
     try {
       const devices = euis(50);
       await store.insertDevices(devices.map((devEUI) => ({ devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.4', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: 'ns', asPeer: null })));
@@ -51,7 +57,7 @@ describe('sqlite', () => {
         store.commitJoin(commit(devices[0]!, 1, 101)), // the next version: sees the first's bump
       ]);
       expect(results).toEqual([...devices.map(() => true), false, true]);
-      expect(store.groupCommitStats).toEqual({ batches: 1, items: 52 });
+      expect(store.groupCommitStats).toEqual({ batches, items: 52 });
       expect((await store.getDevice(devices[0]!))!).toMatchObject({ version: 2, nonces: { lastJoinNonce: 101 } });
     } finally {
       await store.close();

@@ -239,6 +239,8 @@ describe('SqliteStore', () => {
     const store = openStore();
     await store.insertDevices([newDevice(1)]);
     const worker = new Worker(LOCK_WORKER, { eval: true, workerData: { file, holdMs: 300, betterSqlite3: require.resolve('better-sqlite3') } });
+    // Listened for at once: the commit waits off the event loop, so the holder may exit before it resolves.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     try {
       await new Promise<void>((resolve, reject) => {
         worker.once('message', () => resolve());
@@ -248,7 +250,7 @@ describe('SqliteStore', () => {
       expect(await store.commitJoin(commit(eui(1), 0, 1))).toBe(true);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     } finally {
-      await new Promise((resolve) => worker.once('exit', resolve));
+      await exited;
     }
   });
 

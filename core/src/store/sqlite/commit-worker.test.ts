@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
+import { devNonce, joinNonce } from '../../lorawan/nonces';
+import type { JoinCommit } from '../device';
+import { SqliteStore } from './sqlite-store';
+
+let dir: string;
+let file: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'joinery-commit-worker-'));
+  file = path.join(dir, 'joinery.db');
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const eui = (n: number): EUI64 => parseEUI64(n.toString(16).padStart(16, '0'));
+const commit = (devEUI: EUI64, expectedVersion: number, n: number, peer = 'ns'): JoinCommit => ({
+  devEUI,
+  expectedVersion,
+  nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null },
+  joinedAt: new Date(1_700_000_000_000 + n),
+  peer,
+});
+
+async function storeWith(devices: number, options: Parameters<typeof SqliteStore.open>[1] = {}): Promise<SqliteStore> {
+  const store = SqliteStore.open(file, options);
+  await store.insertDevices(
+    Array.from({ length: devices }, (_, i) => ({
+      devEUI: eui(i + 1),
+      joinEUI: parseEUI64('70b3d57ed0000000'),
+      macVersion: '1.0.4' as const,
+      sealedRootKeys: randomBytes(47),
+      vaultKind: 'software' as const,
+      nsPeer: null,
+      asPeer: null,
+    })),
+  );
+  return store;
+}
+
+describe('SQLite commit worker', () => {
+  test('a commit is in the database file, for any other connection, when its promise resolves', async () => {
+    const store = await storeWith(20);
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.commitJoin(commit(eui(i + 1), 0, i + 1))));
+      expect(results.every((r) => r)).toBe(true);
+      expect(store.groupCommitStats!.items).toBe(20);
+      expect(store.groupCommitStats!.batches).toBeLessThan(20); // batched, not one transaction each
+      const other = new Database(file, { readonly: true });
+      try {
+        const rows = other.prepare('SELECT dev_eui, version, last_join_nonce FROM devices ORDER BY dev_eui').all() as Array<{ version: number; last_join_nonce: number }>;
+        expect(rows.map((r) => [r.version, r.last_join_nonce])).toEqual(Array.from({ length: 20 }, (_, i) => [1, i + 1]));
+      } finally {
+        other.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('the version check still decides: of two commits of one version, exactly one wins', async () => {
+    const store = await storeWith(1);
+    try {
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.commitJoin(commit(eui(1), 0, i + 1))));
+      expect(results.filter((r) => r)).toHaveLength(1);
+      const winner = results.indexOf(true) + 1;
+      expect(await store.getDevice(eui(1))).toMatchObject({ version: 1, nonces: { lastJoinNonce: winner } });
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a commit that fails on its own fails alone; the others of its batch are written', async () => {
+    const store = await storeWith(5);
+    const db = new Database(file);
+    db.exec(`CREATE TRIGGER refuse_bad BEFORE UPDATE ON devices WHEN NEW.last_join_peer = 'bad'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    db.close();
+    try {
+      const settled = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => store.commitJoin(commit(eui(n), 0, n, n === 3 ? 'bad' : 'ns'))));
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect((settled[2] as PromiseRejectedResult).reason).toMatchObject({ message: 'refused by the test', code: 'SQLITE_CONSTRAINT_TRIGGER' });
+      for (const n of [1, 2, 4, 5]) expect((await store.getDevice(eui(n)))!.version).toBe(1);
+      expect((await store.getDevice(eui(3)))!.version).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a write lock held past the busy timeout rejects the batch with SQLITE_BUSY; the next batch goes through', async () => {
+    const store = await storeWith(2, { busyTimeoutMs: 50 });
+    const holder = new Database(file);
+    try {
+      holder.exec('BEGIN IMMEDIATE');
+      const settled = await Promise.allSettled([store.commitJoin(commit(eui(1), 0, 1)), store.commitJoin(commit(eui(2), 0, 2))]);
+      for (const s of settled) expect(s).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_BUSY' } });
+      holder.exec('ROLLBACK');
+      expect(await store.commitJoin(commit(eui(1), 0, 3))).toBe(true);
+    } finally {
+      holder.close();
+      await store.close();
+    }
+  });
+
+  test('close lets the commits in flight finish, and a closed store refuses new ones', async () => {
+    const store = await storeWith(3);
+    const pending = [1, 2, 3].map((n) => store.commitJoin(commit(eui(n), 0, n)));
+    await store.close();
+    expect(await Promise.all(pending)).toEqual([true, true, true]);
+    await expect(store.commitJoin(commit(eui(1), 1, 4))).rejects.toThrow('closed');
+    const reopened = SqliteStore.open(file);
+    try {
+      for (const n of [1, 2, 3]) expect((await reopened.getDevice(eui(n)))!.version).toBe(1);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('off (commitWorker: false) the commits run on the caller\'s connection, with the same results', async () => {
+    const store = await storeWith(2, { commitWorker: false });
+    try {
+      expect(await Promise.all([store.commitJoin(commit(eui(1), 0, 1)), store.commitJoin(commit(eui(1), 0, 2)), store.commitJoin(commit(eui(2), 0, 3))])).toEqual([true, false, true]);
+      expect(store.groupCommitStats).toEqual({ batches: 1, items: 3 });
+    } finally {
+      await store.close();
+    }
+  });
+});

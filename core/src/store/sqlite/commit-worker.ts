@@ -1,0 +1,174 @@
+import { Worker } from 'node:worker_threads';
+import type { JoinCommit } from '../device';
+import { ItemFailure } from '../group-commit';
+
+/** A commit as it crosses to the worker thread: the statement's parameters, plain values. */
+type WireCommit = ReadonlyArray<string | number | null>;
+
+/** An error as it crosses back: its SQLite code is kept (the callers decide on it). */
+interface WireError {
+  readonly message: string;
+  readonly code: string | undefined;
+}
+
+type WireResult = boolean | { readonly error: WireError };
+
+interface Reply {
+  readonly id: number;
+  /** One per commit, in order; absent when the whole batch failed (`error`). */
+  readonly results?: readonly WireResult[];
+  readonly error?: WireError;
+}
+
+/**
+ * The worker thread's code, plain JavaScript run with `eval` (it has no file of its own, so it
+ * runs the same from the TypeScript sources under a test runner and from the built package).
+ * It opens its own connection with the store's durability settings and runs each batch it is
+ * sent as one IMMEDIATE transaction: one fsync, off the main thread's event loop. If the batch
+ * fails for any reason but a busy write lock, each commit is run on its own, so one bad commit
+ * fails alone; running a commit again is safe, it is conditional on its version.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const codeOf = (err) => (err && typeof err.code === 'string' ? err.code : undefined);
+const wire = (err) => ({ message: err instanceof Error ? err.message : String(err), code: codeOf(err) });
+let db;
+try {
+  db = new Database(workerData.file, { fileMustExist: true });
+  db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+} catch (err) {
+  parentPort.postMessage({ id: -1, error: wire(err) });
+  throw err;
+}
+const update = db.prepare(workerData.commitSQL);
+const one = (params) => update.run(...params).changes === 1;
+const many = db.transaction((commits) => commits.map(one));
+parentPort.on('message', (m) => {
+  if (m.close) {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    if (m.commits.length > 1) {
+      try {
+        parentPort.postMessage({ id: m.id, results: many.immediate(m.commits) });
+        return;
+      } catch (err) {
+        if ((codeOf(err) || '').startsWith('SQLITE_BUSY')) {
+          parentPort.postMessage({ id: m.id, error: wire(err) });
+          return;
+        }
+      }
+    }
+    parentPort.postMessage({
+      id: m.id,
+      results: m.commits.map((c) => {
+        try {
+          return one(c);
+        } catch (err) {
+          return { error: wire(err) };
+        }
+      }),
+    });
+  } catch (err) {
+    parentPort.postMessage({ id: m.id, error: wire(err) });
+  }
+});
+`;
+
+export interface CommitWorkerOptions {
+  /** The database file (it must exist: the store created and migrated it). */
+  readonly file: string;
+  readonly busyTimeoutMs: number;
+  /** The conditional UPDATE of one join (the store's statement, so both threads run the same SQL). */
+  readonly commitSQL: string;
+  /** The statement's parameters for one commit. */
+  readonly params: (commit: JoinCommit) => WireCommit;
+}
+
+/**
+ * The SQLite store's nonce commits on a worker thread with a connection of its own: the fsync
+ * of a group commit no longer blocks the event loop, which goes on parsing requests and
+ * answering joins whose commit is done; what arrives meanwhile forms the next batch. A commit's
+ * promise resolves only after its transaction is durable (WAL, `synchronous = FULL`), so a
+ * JoinAns still never leaves before its nonce state is on disk.
+ *
+ * The thread starts with the first batch (a CLI command that never commits a join never starts
+ * it) and holds the process open only while a batch is in flight. If it dies, the batches in
+ * flight fail with its error and the next batch starts a new one.
+ */
+export class SqliteCommitWorker {
+  readonly #options: CommitWorkerOptions;
+  #worker: Worker | null = null;
+  #nextID = 0;
+  readonly #pending = new Map<number, { resolve: (r: Array<boolean | ItemFailure>) => void; reject: (e: unknown) => void }>();
+  #closed = false;
+
+  constructor(options: CommitWorkerOptions) {
+    this.#options = options;
+  }
+
+  /** Runs the batch in one transaction on the worker; one result per commit, in order. */
+  run(commits: readonly JoinCommit[]): Promise<Array<boolean | ItemFailure>> {
+    if (this.#closed) return Promise.reject(new Error('sqlite store: closed'));
+    const worker = this.#start();
+    const id = this.#nextID++;
+    const wireCommits = commits.map(this.#options.params);
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      if (this.#pending.size === 1) worker.ref();
+      worker.postMessage({ id, commits: wireCommits });
+    });
+  }
+
+  /** Ends the thread (after the caller has let the batches in flight finish). Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const worker = this.#worker;
+    if (!worker) return;
+    this.#worker = null;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.ref();
+    worker.postMessage({ close: true });
+    await exited;
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { driver: require.resolve('better-sqlite3'), file: this.#options.file, busyTimeoutMs: this.#options.busyTimeoutMs, commitSQL: this.#options.commitSQL },
+    });
+    worker.unref();
+    worker.on('message', (reply: Reply) => {
+      if (reply.id === -1) return; // the open failed: 'error' follows
+      const p = this.#pending.get(reply.id);
+      if (!p) return;
+      this.#pending.delete(reply.id);
+      if (this.#pending.size === 0) worker.unref();
+      if (reply.results) p.resolve(reply.results.map((r) => (typeof r === 'boolean' ? r : new ItemFailure(fromWire(r.error)))));
+      else p.reject(fromWire(reply.error ?? { message: 'commit worker: empty reply', code: undefined }));
+    });
+    const fail = (err: unknown): void => {
+      if (this.#worker === worker) this.#worker = null;
+      const pending = [...this.#pending.values()];
+      this.#pending.clear();
+      for (const p of pending) p.reject(err);
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`sqlite commit worker exited (code ${code})`)));
+    this.#worker = worker;
+    return worker;
+  }
+}
+
+function fromWire(e: WireError): Error {
+  const err = new Error(e.message) as Error & { code?: string };
+  if (e.code !== undefined) err.code = e.code;
+  return err;
+}
