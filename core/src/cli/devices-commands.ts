@@ -1,6 +1,6 @@
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { detectImportFormat, importUnit, parseDeviceImportFile } from '../devices/device-import-file';
+import { detectImportFormat, importUnit, parseDeviceImportFile, streamDeviceImportCSV } from '../devices/device-import-file';
 import { importDevices } from '../devices/import-devices';
 import { readTransportKEK } from '../keys/transport-kek';
 import { parseEUI64 } from '../lorawan/identifiers';
@@ -72,13 +72,18 @@ export function addDevicesCommands(program: Command): void {
         'the keys in FILE are RFC 3394-wrapped (48 hex digits) under this transport KEK (32 hex digits, mode 0600); the vault unwraps them (a PKCS#11 vault inside the HSM)',
       ),
   ).action(async (file: string, flags: ImportFlags) => {
-    let content: string;
-    try {
-      content = await fs.readFile(file, 'utf8');
-    } catch (e) {
-      throw new ParseError('FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    // A bound import of a CSV file is read as a stream, a chunk at a time (a million devices are
+    // never held whole); JSON files and pre-provisioned devices (their labels) are read whole.
+    const streamed = flags.ns !== undefined && detectImportFormat(file, await readHead(file)) === 'csv';
+    let content = '';
+    if (!streamed) {
+      try {
+        content = await fs.readFile(file, 'utf8');
+      } catch (e) {
+        throw new ParseError('FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
     }
-    const format = detectImportFormat(file, content);
+    const format = streamed ? 'csv' : detectImportFormat(file, content);
     if (flags.ns === undefined) {
       if (flags.as !== undefined) throw new ParseError('--as', 'only with --ns (a claimed device is bound by its owner: joinery devices bind)');
       await importPreProvisioned(file, content, { ...flags, ...(flags.transportKekFile !== undefined ? { transportKek: flags.transportKekFile } : {}) }, format);
@@ -86,7 +91,7 @@ export function addDevicesCommands(program: Command): void {
     }
     if (flags.url !== undefined || flags.asTenant !== undefined) throw new ParseError('--ns', 'binds the operator\'s own devices on the local data directory: not with --url or --as-tenant');
     const wrapped = flags.transportKekFile !== undefined;
-    const rows = parseDeviceImportFile(content, format, { wrappedKeys: wrapped });
+    const rows = streamed ? streamDeviceImportCSV(createReadStream(file), { wrappedKeys: wrapped }) : parseDeviceImportFile(content, format, { wrappedKeys: wrapped });
     const kek = wrapped ? await readTransportKEK(flags.transportKekFile!) : undefined;
     const backends = await openBackends(backendSettings(flags));
     const transportKEK = kek ? await backends.vault.importKey(kek) : undefined;
@@ -174,4 +179,20 @@ export function addDevicesCommands(program: Command): void {
       await backends.close();
     }
   });
+}
+
+/** The first 64 KiB of a file (enough to tell CSV from JSON); a file that cannot be read is a ParseError. */
+async function readHead(file: string): Promise<string> {
+  try {
+    const handle = await fs.open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    throw new ParseError('FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
 }

@@ -1,3 +1,4 @@
+import { parse as parseCSVStream } from 'csv-parse';
 import { parse as parseCSV } from 'csv-parse/sync';
 import type { RootKeys, WrappedRootKeys } from '../keys/key-vault';
 import { AES128Key } from '../lorawan/aes128-key';
@@ -77,26 +78,117 @@ export function detectImportFormat(fileName: string, content: string): ImportFor
  */
 export function parseDeviceImportFile(content: string, format: ImportFormat, options: ImportFileOptions = {}): DeviceImportRow[] {
   const records = format === 'csv' ? readCSV(content) : readJSON(content);
-  const unit = importUnit(format);
+  const checker = new ImportRowChecker(importUnit(format), options);
   const rows: DeviceImportRow[] = [];
-  const problems: ImportProblem[] = [];
-  const seen = new Map<string, number>();
   for (const { line, record } of records) {
+    const row = checker.check(line, record);
+    if (row) rows.push(row);
+    if (checker.full) break;
+  }
+  checker.finish();
+  return rows;
+}
+
+/**
+ * A CSV import file read as a stream (`joinery devices import` of a large file): the rows come
+ * `chunkSize` at a time, so only the current chunk is held. Every bad line is still reported,
+ * with its number, and a DevEUI seen twice names the first line: the generator throws
+ * DeviceImportError at the end (up to 100 problems), after it has stopped yielding rows at the
+ * first one, so a consumer that inserts what it gets inside one transaction rolls it back.
+ */
+export async function* streamDeviceImportCSV(
+  input: AsyncIterable<Buffer | string>,
+  options: ImportFileOptions & { readonly chunkSize?: number } = {},
+): AsyncGenerator<DeviceImportRow[], void, undefined> {
+  const chunkSize = options.chunkSize ?? 10_000;
+  const checker = new ImportRowChecker('line', options);
+  let header: string[] | undefined;
+  let headerLength = 0;
+  const parser = parseCSVStream({
+    ...CSV_OPTIONS,
+    columns: (h: string[]) => (header = h.map((c) => c.trim().toLowerCase())),
+  });
+  let chunk: DeviceImportRow[] = [];
+  try {
+    // Fed by hand (not piped) so that a read error of the input ends the loop below too.
+    const feed = (async () => {
+      try {
+        for await (const data of input) if (!parser.write(data)) await new Promise((r) => parser.once('drain', r));
+        parser.end();
+      } catch (e) {
+        parser.destroy(e as Error);
+      }
+    })();
+    for await (const p of parser as AsyncIterable<CSVRecord>) {
+      if (header) {
+        checkHeader(header);
+        headerLength = header.length;
+        header = undefined;
+      }
+      const { line, record } = csvRecord(p, headerLength);
+      const row = checker.check(line, record);
+      if (row && checker.clean) {
+        chunk.push(row);
+        if (chunk.length >= chunkSize) {
+          yield chunk;
+          chunk = [];
+        }
+      }
+      if (checker.full) break;
+    }
+    await feed;
+  } catch (e) {
+    if (e instanceof DeviceImportError) throw e;
+    throw csvError(e);
+  } finally {
+    parser.destroy();
+  }
+  if (header) checkHeader(header);
+  if (chunk.length > 0 && checker.clean) yield chunk;
+  checker.finish();
+}
+
+/** Checks rows one by one: every problem is kept (up to 100), a DevEUI seen twice names the first. */
+class ImportRowChecker {
+  readonly problems: ImportProblem[] = [];
+  readonly #seen = new Map<string, number>();
+  #rows = 0;
+
+  constructor(
+    readonly unit: ImportUnit,
+    readonly options: ImportFileOptions,
+  ) {}
+
+  /** No problem so far. */
+  get clean(): boolean {
+    return this.problems.length === 0;
+  }
+
+  /** As many problems as are reported: reading on would add none. */
+  get full(): boolean {
+    return this.problems.length >= MAX_PROBLEMS;
+  }
+
+  check(line: number, record: Record<string, unknown>): DeviceImportRow | undefined {
     try {
-      const row = parseRow(line, record, options.wrappedKeys === true);
-      const first = seen.get(row.devEUI);
-      if (first !== undefined) throw new ParseError('dev_eui', `${row.devEUI} is already in ${unit} ${first}`);
-      seen.set(row.devEUI, line);
-      rows.push(row);
+      const row = parseRow(line, record, this.options.wrappedKeys === true);
+      const first = this.#seen.get(row.devEUI);
+      if (first !== undefined) throw new ParseError('dev_eui', `${row.devEUI} is already in ${this.unit} ${first}`);
+      this.#seen.set(row.devEUI, line);
+      this.#rows++;
+      return row;
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
-      problems.push({ line, message: e.message });
-      if (problems.length >= MAX_PROBLEMS) break;
+      this.problems.push({ line, message: e.message });
+      return undefined;
     }
   }
-  if (problems.length > 0) throw new DeviceImportError(unit, problems);
-  if (rows.length === 0) throw new DeviceImportError(unit, [{ line: 1, message: 'no devices in the file' }]);
-  return rows;
+
+  /** Throws DeviceImportError with every problem found, or when the file had no device. */
+  finish(): void {
+    if (this.problems.length > 0) throw new DeviceImportError(this.unit, this.problems);
+    if (this.#rows === 0) throw new DeviceImportError(this.unit, [{ line: 1, message: 'no devices in the file' }]);
+  }
 }
 
 /** What a CSV syntax error says, without csv-parse's message: that one can quote the field (a key). */
@@ -109,35 +201,48 @@ const CSV_ERRORS: Readonly<Record<string, string>> = {
   CSV_MAX_RECORD_SIZE: 'a line is too long',
 };
 
-function readCSV(content: string): { line: number; record: Record<string, unknown> }[] {
-  let parsed: { record: Record<string, string>; info: { lines: number; columns?: unknown[]; error?: { code?: string; record?: unknown[] } } }[];
-  try {
-    parsed = parseCSV(content, {
-      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
-      // A line with too few or too many fields is one bad line among the others, not the end of the file.
-      relax_column_count: true,
-      skip_empty_lines: true,
-      trim: true,
-      bom: true,
-      info: true,
-      comment: '#',
-    });
-  } catch (e) {
-    const err = e as { lines?: number; code?: string };
-    const what = (err.code !== undefined ? CSV_ERRORS[err.code] : undefined) ?? 'cannot be read as CSV';
-    throw new DeviceImportError('line', [{ line: err.lines ?? 1, message: `not valid CSV (${what})` }]);
-  }
-  const header = content.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
-  const columns = header.split(',').map((c) => c.trim().toLowerCase());
+type CSVRecord = { record: Record<string, string>; info: { lines: number; columns?: unknown[]; error?: { code?: string; record?: unknown[] } } };
+
+const CSV_OPTIONS = {
+  // A line with too few or too many fields is one bad line among the others, not the end of the file.
+  relax_column_count: true,
+  skip_empty_lines: true,
+  trim: true,
+  bom: true,
+  info: true,
+  comment: '#',
+} as const;
+
+function csvError(e: unknown): DeviceImportError {
+  const err = e as { lines?: number; code?: string };
+  const what = (err.code !== undefined ? CSV_ERRORS[err.code] : undefined) ?? 'cannot be read as CSV';
+  return new DeviceImportError('line', [{ line: err.lines ?? 1, message: `not valid CSV (${what})` }]);
+}
+
+function checkHeader(columns: readonly string[]): void {
   const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
   if (missing.length > 0) {
     throw new DeviceImportError('line', [{ line: 1, message: `the header lacks ${missing.join(', ')} (expected ${IMPORT_COLUMNS.join(',')})` }]);
   }
-  return parsed.map((p) => {
-    const fields = p.info.error?.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' ? p.info.error.record?.length : undefined;
-    if (fields === undefined) return { line: p.info.lines, record: p.record };
-    return { line: p.info.lines, record: { __fields: { expected: p.info.columns?.length ?? columns.length, got: fields } } };
-  });
+}
+
+function csvRecord(p: CSVRecord, headerLength: number): { line: number; record: Record<string, unknown> } {
+  const fields = p.info.error?.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' ? p.info.error.record?.length : undefined;
+  if (fields === undefined) return { line: p.info.lines, record: p.record };
+  return { line: p.info.lines, record: { __fields: { expected: p.info.columns?.length ?? headerLength, got: fields } } };
+}
+
+function readCSV(content: string): { line: number; record: Record<string, unknown> }[] {
+  let parsed: CSVRecord[];
+  try {
+    parsed = parseCSV(content, { ...CSV_OPTIONS, columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()) });
+  } catch (e) {
+    throw csvError(e);
+  }
+  const header = content.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
+  const columns = header.split(',').map((c) => c.trim().toLowerCase());
+  checkHeader(columns);
+  return parsed.map((p) => csvRecord(p, columns.length));
 }
 
 function readJSON(content: string): { line: number; record: Record<string, unknown> }[] {

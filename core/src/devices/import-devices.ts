@@ -40,16 +40,21 @@ export type ImportTarget =
 
 const MAX_PROBLEMS = 100;
 
+/** Rows sealed and inserted at a time: only these are held (a file of a million devices is streamed). */
+const CHUNK = 5_000;
+
 /**
  * Seals every device's root keys in the vault (root keys wrapped under a transport KEK are
  * unwrapped by the vault, with `options.transportKEK`) and inserts the whole batch bound to a
- * network server (and optionally an application server): all of it, or nothing. Devices that
- * already exist refuse the batch (the insert's primary key finds them), each one named by its
- * `unit` (line or entry) in the file.
+ * network server (and optionally an application server): all of it, or nothing. The rows come
+ * as an array or as chunks (a file read as a stream, see streamDeviceImportCSV): they are
+ * sealed and inserted a chunk at a time inside the store's one transaction, so a large file
+ * is never held whole. Devices that already exist refuse the batch (the insert's primary key
+ * finds them), each one named by its `unit` (line or entry) in the file.
  */
 export async function importDevices(
   deps: { readonly store: Store; readonly vault: KeyVault },
-  rows: readonly DeviceImportRow[],
+  rows: readonly DeviceImportRow[] | AsyncIterable<readonly DeviceImportRow[]>,
   target: ImportTarget,
   unit: ImportUnit = 'line',
   options: { readonly transportKEK?: KeyHandle; readonly audit?: AuditContext } = {},
@@ -62,66 +67,96 @@ export async function importDevices(
       if (!as || as.kind !== 'as') throw new ParseError('--as', `no application server named ${target.asPeer} (add it with: joinery as add)`);
     }
   }
+  const source = (Symbol.asyncIterator in rows ? rows : chunksOf(rows))[Symbol.asyncIterator]();
   const labels: DeviceLabel[] = [];
-  const devices: NewDevice[] = [];
   const unwrapProblems: ImportProblem[] = [];
-  // Nothing sealed stays behind when the batch is refused (a PKCS#11 vault's token objects).
-  const discard = async (): Promise<void> => {
-    for (const d of devices) await deps.vault.discardRootKeys(d.sealedRootKeys, d.devEUI).catch(() => undefined);
-  };
-  try {
-    for (const row of rows) {
-      let sealedRootKeys: Buffer;
-      if ('wrapped' in row.rootKeys) {
-        if (!options.transportKEK) throw new TypeError('root keys wrapped under a transport KEK need the transport KEK');
-        try {
-          sealedRootKeys = await deps.vault.unwrapRootKeys(row.rootKeys, options.transportKEK, row.devEUI);
-        } catch (e) {
-          if (!(e instanceof WrappedKeyError)) throw e;
-          unwrapProblems.push({ line: row.line, message: e.message });
-          if (unwrapProblems.length >= MAX_PROBLEMS) break;
-          continue;
+  // What a vault keeps outside the blob (a PKCS#11 vault's token objects) is discarded when the
+  // batch is refused; a software blob that is not stored is gone, so nothing is kept for it.
+  const sealedElsewhere: Array<{ readonly sealed: Buffer; readonly devEUI: EUI64 }> = [];
+  const keepsObjects = deps.vault.kind !== 'software';
+  let legacy = 0;
+  let first: EUI64 | null = null;
+  /** The chunk being sealed and inserted (the one a DeviceExistsError came from). */
+  let current: readonly DeviceImportRow[] = [];
+
+  async function* sealed(): AsyncGenerator<NewDevice[]> {
+    for (let next = await source.next(); !next.done; next = await source.next()) {
+      current = next.value;
+      const devices: NewDevice[] = [];
+      for (const row of current) {
+        let sealedRootKeys: Buffer;
+        if ('wrapped' in row.rootKeys) {
+          if (!options.transportKEK) throw new TypeError('root keys wrapped under a transport KEK need the transport KEK');
+          try {
+            sealedRootKeys = await deps.vault.unwrapRootKeys(row.rootKeys, options.transportKEK, row.devEUI);
+          } catch (e) {
+            if (!(e instanceof WrappedKeyError)) throw e;
+            unwrapProblems.push({ line: row.line, message: e.message });
+            if (unwrapProblems.length >= MAX_PROBLEMS) throw new DeviceImportError(unit, unwrapProblems);
+            continue;
+          }
+        } else {
+          sealedRootKeys = await deps.vault.sealRootKeys(row.rootKeys, row.devEUI);
         }
-      } else {
-        sealedRootKeys = await deps.vault.sealRootKeys(row.rootKeys, row.devEUI);
+        if (keepsObjects) sealedElsewhere.push({ sealed: sealedRootKeys, devEUI: row.devEUI });
+        if (isLegacy(row.macVersion)) legacy++;
+        first ??= row.devEUI;
+        const base = { devEUI: row.devEUI, joinEUI: row.joinEUI, macVersion: row.macVersion, sealedRootKeys, vaultKind: deps.vault.kind };
+        if (target.kind === 'bound') {
+          devices.push({ ...base, nsPeer: target.nsPeer, asPeer: target.asPeer });
+        } else {
+          const ownerToken = row.ownerToken ?? generateOwnerToken();
+          const profileID = row.profileID ?? DEFAULT_PROFILE_ID;
+          labels.push({ devEUI: row.devEUI, joinEUI: row.joinEUI, profileID, ownerToken, qrPayload: qrPayload(row.joinEUI, row.devEUI, profileID, ownerToken) });
+          devices.push({ ...base, nsPeer: null, asPeer: null, ownership: { manufacturer: target.manufacturer, owner: null, ownerTokenHash: hashOwnerToken(row.devEUI, ownerToken), profileID } });
+        }
       }
-      const base = { devEUI: row.devEUI, joinEUI: row.joinEUI, macVersion: row.macVersion, sealedRootKeys, vaultKind: deps.vault.kind };
-      if (target.kind === 'bound') {
-        devices.push({ ...base, nsPeer: target.nsPeer, asPeer: target.asPeer });
-      } else {
-        const ownerToken = row.ownerToken ?? generateOwnerToken();
-        const profileID = row.profileID ?? DEFAULT_PROFILE_ID;
-        labels.push({ devEUI: row.devEUI, joinEUI: row.joinEUI, profileID, ownerToken, qrPayload: qrPayload(row.joinEUI, row.devEUI, profileID, ownerToken) });
-        devices.push({ ...base, nsPeer: null, asPeer: null, ownership: { manufacturer: target.manufacturer, owner: null, ownerTokenHash: hashOwnerToken(row.devEUI, ownerToken), profileID } });
-      }
+      // Nothing is inserted after the first unwrap problem: the rest is only checked.
+      if (unwrapProblems.length === 0) yield devices;
     }
     if (unwrapProblems.length > 0) throw new DeviceImportError(unit, unwrapProblems);
-    const detail: Record<string, string | number | boolean | null> =
-      target.kind === 'bound'
-        ? { devices: devices.length, networkServer: target.nsPeer, applicationServer: target.asPeer, wrapped: options.transportKEK !== undefined, first: devices[0]?.devEUI ?? null }
-        : { devices: devices.length, manufacturer: target.manufacturer, wrapped: options.transportKEK !== undefined, first: devices[0]?.devEUI ?? null };
-    await deps.store.insertDevices(devices, options.audit ? auditEvent(options.audit, 'device.import', null, detail) : undefined);
+  }
+
+  let imported: number;
+  try {
+    const audit = options.audit;
+    imported = await deps.store.insertDeviceChunks(sealed(), audit && ((count) => {
+      const detail: Record<string, string | number | boolean | null> =
+        target.kind === 'bound'
+          ? { devices: count, networkServer: target.nsPeer, applicationServer: target.asPeer, wrapped: options.transportKEK !== undefined, first }
+          : { devices: count, manufacturer: target.manufacturer, wrapped: options.transportKEK !== undefined, first };
+      return auditEvent(audit, 'device.import', null, detail);
+    }));
   } catch (e) {
-    await discard();
+    for (const d of sealedElsewhere) await deps.vault.discardRootKeys(d.sealed, d.devEUI).catch(() => undefined);
     if (e instanceof DeviceExistsError) {
       // The primary key found it (no read per row before the insert): name every device of the
-      // file that exists (up to MAX_PROBLEMS), the one the insert met at least.
+      // file that exists (up to MAX_PROBLEMS), the one the insert met at least. The chunks
+      // before were inserted in the refused transaction: none of theirs existed.
       const existing: ImportProblem[] = [];
-      for (const row of rows) {
-        if (existing.length >= MAX_PROBLEMS) break;
-        if (row.devEUI === e.devEUI || (await deps.store.getDevice(row.devEUI))) existing.push({ line: row.line, message: `device ${row.devEUI} already exists` });
-      }
+      const check = async (chunk: readonly DeviceImportRow[]): Promise<void> => {
+        for (const row of chunk) {
+          if (existing.length >= MAX_PROBLEMS) return;
+          if (row.devEUI === e.devEUI || (await deps.store.getDevice(row.devEUI))) existing.push({ line: row.line, message: `device ${row.devEUI} already exists` });
+        }
+      };
+      await check(current);
+      for (let next = await source.next(); !next.done && existing.length < MAX_PROBLEMS; next = await source.next()) await check(next.value);
+      await source.return?.();
       throw new DeviceImportError(unit, existing);
     }
     throw e;
   }
-  const legacy = rows.filter((r) => isLegacy(r.macVersion)).length;
   return {
-    imported: rows.length,
+    imported,
     legacy,
-    v11: rows.length - legacy,
+    v11: imported - legacy,
     nsPeer: target.kind === 'bound' ? target.nsPeer : null,
     asPeer: target.kind === 'bound' ? target.asPeer : null,
     labels,
   };
+}
+
+async function* chunksOf<T>(items: readonly T[]): AsyncGenerator<readonly T[]> {
+  for (let start = 0; start < items.length; start += CHUNK) yield items.slice(start, start + CHUNK);
 }

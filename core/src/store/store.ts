@@ -103,6 +103,14 @@ export interface Store {
    * DevEUI throws DeviceExistsError.
    */
   insertDevices(devices: readonly NewDevice[], audit?: AuditEvent): Promise<void>;
+  /**
+   * Inserts the devices of `chunks` one chunk after the other in one transaction (a bulk import
+   * that holds one chunk at a time): all of them or none. A DevEUI that exists, or comes twice,
+   * throws DeviceExistsError; an error of `chunks` itself rolls back and is rethrown as it is.
+   * The audit entry, made from the number of devices, is appended in the same transaction.
+   * Resolves with the number inserted.
+   */
+  insertDeviceChunks(chunks: AsyncIterable<readonly NewDevice[]>, audit?: (inserted: number) => AuditEvent): Promise<number>;
   getDevice(devEUI: EUI64): Promise<Device | null>;
   /** In DevEUI order. */
   listDevices(query: DeviceListQuery): Promise<Device[]>;

@@ -180,6 +180,45 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await store.countDevices()).toBe(count0 + 1200);
     });
 
+    test('devices/chunks inserted in one transaction: all of them with the audit entry made from their count, or none', async () => {
+      async function* chunks<T>(parts: readonly (readonly T[])[], fail?: Error): AsyncGenerator<readonly T[]> {
+        for (const p of parts) yield p;
+        if (fail) throw fail;
+      }
+      const tenantID = tenantOf('chunks');
+      const a = Array.from({ length: 700 }, (_, i) => newDevice(0x30000 + i));
+      const b = Array.from({ length: 600 }, (_, i) => newDevice(0x31000 + i));
+      const count0 = await store.countDevices();
+
+      // An existing DevEUI in the second chunk: the first chunk is not kept either.
+      await store.insertDevices([newDevice(0x32000)]);
+      const exists = await thrown(store.insertDeviceChunks(chunks([a, [...b, newDevice(0x32000)]])));
+      expect(exists).toBeInstanceOf(DeviceExistsError);
+      expect((exists as DeviceExistsError).devEUI).toBe(eui(0x32000));
+      // A DevEUI twice, in two chunks.
+      expect(((await thrown(store.insertDeviceChunks(chunks([a, [a[3]!]])))) as DeviceExistsError).devEUI).toBe(a[3]!.devEUI);
+      // The source fails after its chunks: rolled back, its own error rethrown as it is.
+      const failure = new RangeError('the file ends in the middle of a line');
+      expect(await thrown(store.insertDeviceChunks(chunks([a, b], failure), () => audit('device.import', null, tenantID)))).toBe(failure);
+      expect(await store.countDevices()).toBe(count0 + 1);
+      expect(await store.getDevice(a[0]!.devEUI)).toBeNull();
+      expect(await store.listAuditEvents({ tenantID, limit: 10 })).toEqual([]);
+
+      const counted: number[] = [];
+      const inserted = await store.insertDeviceChunks(chunks([a, b]), (n) => {
+        counted.push(n);
+        return audit('device.import', null, tenantID);
+      });
+      expect(inserted).toBe(1300);
+      expect(counted).toEqual([1300]);
+      expect(await store.countDevices()).toBe(count0 + 1301);
+      expect((await store.getDevice(b[599]!.devEUI))!.sealedRootKeys.equals(b[599]!.sealedRootKeys)).toBe(true);
+      expect((await store.listAuditEvents({ tenantID, limit: 10 })).map((e) => e.action)).toEqual(['device.import']);
+      // Nothing to insert: nothing written, no audit entry.
+      expect(await store.insertDeviceChunks(chunks<NewDevice>([[]]), () => audit('device.import', null, tenantID))).toBe(0);
+      expect(await store.listAuditEvents({ tenantID, limit: 10 })).toHaveLength(1);
+    });
+
     test('bindings/network and application server kept; list by network server', async () => {
       await store.insertDevices([
         newDevice(21, { nsPeer: nsName('ns-b'), asPeer: nsName('as-b') }),

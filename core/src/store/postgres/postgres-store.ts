@@ -234,33 +234,40 @@ export class PostgresStore implements Store {
     if (devices.length === 0) return;
     const now = new Date();
     await this.#transaction('inserting devices', async (client) => {
-      for (let start = 0; start < devices.length; start += INSERT_CHUNK) {
-        const chunk = devices.slice(start, start + INSERT_CHUNK);
-        const values: unknown[] = [];
-        const rows = chunk.map((d) => {
-          const base = values.length;
-          const o = newDeviceOwnershipValues(d, now);
-          values.push(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now, o.manufacturer, o.owner, o.tokenHash, o.profileID, o.claimedAt);
-          return `(${Array.from({ length: 13 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
-        });
-        // ON CONFLICT DO NOTHING: a DevEUI already there (or being inserted by a concurrent
-        // import, which this waits for) is simply not returned; the first such one is named.
-        const inserted = await client.query<{ dev_eui: string }>(
-          `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at,
-                                manufacturer_tenant, owner_tenant, owner_token_hash, profile_id, claimed_at)
-           VALUES ${rows.join(', ')}
-           ON CONFLICT (dev_eui) DO NOTHING
-           RETURNING dev_eui`,
-          values,
-        );
-        if (inserted.rowCount !== chunk.length) {
-          const got = new Set(inserted.rows.map((r) => r.dev_eui));
-          const existing = chunk.find((d) => !got.has(d.devEUI));
-          throw new DeviceExistsError((existing ?? chunk[0]!).devEUI);
-        }
-      }
+      await insertDeviceRows(client, devices, now);
       if (audit) await this.#appendAudit(client, audit);
     });
+  }
+
+  async insertDeviceChunks(chunks: AsyncIterable<readonly NewDevice[]>, audit?: (inserted: number) => AuditEvent): Promise<number> {
+    const source = chunks[Symbol.asyncIterator]();
+    let read = false;
+    let sourceFailed: { readonly error: unknown } | undefined;
+    try {
+      return await this.#transaction('inserting devices', async (client) => {
+        // A retry (serialization failure, deadlock) cannot read the chunks again.
+        if (read) throw new PostgresStoreError('inserting devices', undefined, 'the transaction failed after the devices were read; nothing was written, import again');
+        read = true;
+        const now = new Date();
+        let inserted = 0;
+        for (;;) {
+          let next: IteratorResult<readonly NewDevice[]>;
+          try {
+            next = await source.next();
+          } catch (error) {
+            sourceFailed = { error };
+            throw error;
+          }
+          if (next.done) break;
+          await insertDeviceRows(client, next.value, now);
+          inserted += next.value.length;
+        }
+        if (audit && inserted > 0) await this.#appendAudit(client, audit(inserted));
+        return inserted;
+      });
+    } catch (err) {
+      throw sourceFailed ? sourceFailed.error : err;
+    }
   }
 
   /** Inside a transaction: the next entry, chained to the last one (one writer at a time). */
@@ -867,6 +874,38 @@ function auditLockKey(schema: string | null): string {
 function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/**
+ * The devices' INSERTs on the caller's transaction, INSERT_CHUNK rows a statement; a DevEUI
+ * that exists (or comes twice) throws DeviceExistsError.
+ */
+async function insertDeviceRows(client: PoolClient, devices: readonly NewDevice[], now: Date): Promise<void> {
+  for (let start = 0; start < devices.length; start += INSERT_CHUNK) {
+    const chunk = devices.slice(start, start + INSERT_CHUNK);
+    const values: unknown[] = [];
+    const rows = chunk.map((d) => {
+      const base = values.length;
+      const o = newDeviceOwnershipValues(d, now);
+      values.push(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now, o.manufacturer, o.owner, o.tokenHash, o.profileID, o.claimedAt);
+      return `(${Array.from({ length: 13 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
+    });
+    // ON CONFLICT DO NOTHING: a DevEUI already there (or being inserted by a concurrent
+    // import, which this waits for) is simply not returned; the first such one is named.
+    const inserted = await client.query<{ dev_eui: string }>(
+      `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at,
+                            manufacturer_tenant, owner_tenant, owner_token_hash, profile_id, claimed_at)
+       VALUES ${rows.join(', ')}
+       ON CONFLICT (dev_eui) DO NOTHING
+       RETURNING dev_eui`,
+      values,
+    );
+    if (inserted.rowCount !== chunk.length) {
+      const got = new Set(inserted.rows.map((r) => r.dev_eui));
+      const existing = chunk.find((d) => !got.has(d.devEUI));
+      throw new DeviceExistsError((existing ?? chunk[0]!).devEUI);
+    }
+  }
 }
 
 function wrap(operation: string, err: unknown): Error {

@@ -139,6 +139,7 @@ export class SqliteStore implements Store {
   readonly #commitManyTx: (commits: readonly JoinCommit[]) => boolean[];
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
   readonly #worker: SqliteCommitWorker | null;
+  readonly #busyTimeoutMs: number;
 
   /**
    * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
@@ -160,15 +161,16 @@ export class SqliteStore implements Store {
         file !== ':memory:' && groupCommit !== false && (options.commitWorker ?? true)
           ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: COMMIT_JOIN_SQL, params: commitJoinParams })
           : null;
-      return new SqliteStore(db, groupCommit, worker);
+      return new SqliteStore(db, groupCommit, worker, Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)));
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, groupCommit: GroupCommitOptions | false, worker: SqliteCommitWorker | null) {
+  private constructor(db: Database.Database, groupCommit: GroupCommitOptions | false, worker: SqliteCommitWorker | null, busyTimeoutMs: number) {
     this.#db = db;
+    this.#busyTimeoutMs = busyTimeoutMs;
     this.#stmt = prepareStatements(db);
     this.#worker = worker;
 
@@ -188,17 +190,8 @@ export class SqliteStore implements Store {
     // IMMEDIATE: take the write lock first (waiting up to busy_timeout), so a transaction never
     // fails half-way because another connection wrote after it started reading.
     const insertDevices = db.transaction((devices: readonly NewDevice[], audit: AuditEvent | undefined) => {
-      const now = new Date();
       if (audit) this.#appendAudit(audit);
-      for (const d of devices) {
-        const o = newDeviceOwnershipValues(d, now);
-        try {
-          this.#stmt.insertDevice.run(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now.getTime(), o.manufacturer, o.owner, o.tokenHash, o.profileID, o.claimedAt?.getTime() ?? null);
-        } catch (err) {
-          if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new DeviceExistsError(d.devEUI);
-          throw err;
-        }
-      }
+      insertDeviceRows(this.#stmt, devices, new Date());
     });
     this.#insertDevicesTx = (devices, audit) => insertDevices.immediate(devices, audit);
 
@@ -329,10 +322,48 @@ export class SqliteStore implements Store {
   }
 
   /** Inside a write transaction: the next entry, chained to the last one. */
-  #appendAudit(event: AuditEvent): void {
-    const last = this.#stmt.lastAudit.get() as { id: number; hash: string | null } | undefined;
+  #appendAudit(event: AuditEvent, stmt: Statements = this.#stmt): void {
+    const last = stmt.lastAudit.get() as { id: number; hash: string | null } | undefined;
     const values = auditRowValues((last?.id ?? 0) + 1, event, last?.hash ?? AUDIT_GENESIS);
-    this.#stmt.insertAudit.run(...values.map(toSqlite));
+    stmt.insertAudit.run(...values.map(toSqlite));
+  }
+
+  async insertDeviceChunks(chunks: AsyncIterable<readonly NewDevice[]>, audit?: (inserted: number) => AuditEvent): Promise<number> {
+    const source = chunks[Symbol.asyncIterator]();
+    if (this.#db.memory) {
+      // A private in-memory database has no second connection: the chunks are gathered.
+      const all: NewDevice[] = [];
+      for (let next = await source.next(); !next.done; next = await source.next()) all.push(...next.value);
+      await this.insertDevices(all, all.length > 0 ? audit?.(all.length) : undefined);
+      return all.length;
+    }
+    // A connection of its own for the transaction, which spans the awaits between chunks: the
+    // store's other work on the main connection never lands inside it (or in its rollback).
+    const db = new Database(this.#db.name, { fileMustExist: true });
+    try {
+      db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      const stmt = prepareStatements(db);
+      const now = new Date();
+      let inserted = 0;
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        for (let next = await source.next(); !next.done; next = await source.next()) {
+          insertDeviceRows(stmt, next.value, now);
+          inserted += next.value.length;
+        }
+        if (audit && inserted > 0) this.#appendAudit(audit(inserted), stmt);
+        db.exec('COMMIT');
+      } catch (err) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw err;
+      }
+      return inserted;
+    } finally {
+      db.close();
+    }
   }
 
   async insertDevices(devices: readonly NewDevice[], audit?: AuditEvent): Promise<void> {
@@ -603,6 +634,19 @@ function commitJoinParams(commit: JoinCommit): Array<string | number | null> {
 const RESEAL_BATCH = 500;
 
 /** Every statement the store runs, prepared once per connection. */
+/** The devices' INSERTs, inside the caller's transaction; an existing DevEUI throws DeviceExistsError. */
+function insertDeviceRows(stmt: Statements, devices: readonly NewDevice[], now: Date): void {
+  for (const d of devices) {
+    const o = newDeviceOwnershipValues(d, now);
+    try {
+      stmt.insertDevice.run(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now.getTime(), o.manufacturer, o.owner, o.tokenHash, o.profileID, o.claimedAt?.getTime() ?? null);
+    } catch (err) {
+      if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new DeviceExistsError(d.devEUI);
+      throw err;
+    }
+  }
+}
+
 function prepareStatements(db: Database.Database) {
   return {
     insertDevice: db.prepare(
