@@ -63,6 +63,37 @@ describe('SQLite commit worker', () => {
     }
   });
 
+  test('the commit thread does not checkpoint; the checkpoint thread copies the WAL into the database file', async () => {
+    const store = await storeWith(1200);
+    const setup = new Database(file);
+    setup.pragma('wal_checkpoint(TRUNCATE)'); // the schema and the devices, in the file
+    setup.close();
+    try {
+      const committed = async (): Promise<number> => {
+        // The database file alone (no WAL beside it): what has been checkpointed.
+        const copy = path.join(dir, 'file-alone.db');
+        await fs.copyFile(file, copy);
+        const alone = new Database(copy, { readonly: true });
+        try {
+          return (alone.prepare('SELECT count(*) AS n FROM devices WHERE version = 1').get() as { n: number }).n;
+        } finally {
+          alone.close();
+          await fs.rm(copy);
+        }
+      };
+      // Fewer commits than a checkpoint waits for: all in the WAL, none in the file.
+      expect((await Promise.all(Array.from({ length: 100 }, (_, i) => store.commitJoin(commit(eui(i + 1), 0, i + 1))))).every(Boolean)).toBe(true);
+      expect(await committed()).toBe(0);
+      // Past it: the checkpoint thread copies them (the commits never wait for it).
+      expect((await Promise.all(Array.from({ length: 1100 }, (_, i) => store.commitJoin(commit(eui(i + 101), 0, i + 101))))).every(Boolean)).toBe(true);
+      const deadline = Date.now() + 10_000;
+      while ((await committed()) < 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await committed()).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('the version check still decides: of two commits of one version, exactly one wins', async () => {
     const store = await storeWith(1);
     try {

@@ -26,7 +26,8 @@ interface Reply {
  * It opens its own connection with the store's durability settings and runs each batch it is
  * sent as one IMMEDIATE transaction: one fsync, off the main thread's event loop. If the batch
  * fails for any reason but a busy write lock, each commit is run on its own, so one bad commit
- * fails alone; running a commit again is safe, it is conditional on its version.
+ * fails alone; running a commit again is safe, it is conditional on its version. It never
+ * checkpoints the WAL itself (\`wal_autocheckpoint = 0\`): that is the checkpoint thread's work.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -40,6 +41,7 @@ try {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
+  db.pragma('wal_autocheckpoint = 0');
 } catch (err) {
   parentPort.postMessage({ id: -1, error: wire(err) });
   throw err;
@@ -81,6 +83,37 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/**
+ * The checkpoint thread's code: its own connection copies the WAL's committed pages into the
+ * database file (\`wal_checkpoint(PASSIVE)\`: it never blocks the commits) when asked, so the
+ * commit thread's batches never wait for a checkpoint (a checkpoint of a large registry writes
+ * up to a thousand random pages of the file and syncs it). Once a checkpoint has copied the
+ * whole WAL, the next commit starts the WAL over from its beginning.
+ */
+const CHECKPOINT_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { fileMustExist: true });
+db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+db.pragma('synchronous = FULL');
+parentPort.on('message', (m) => {
+  if (m.close) {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // A checkpoint that cannot run now (a busy lock) runs with the next request.
+  }
+  parentPort.postMessage({ done: true });
+});
+`;
+
+/** Commits between two checkpoint requests: about the pages SQLite's own autocheckpoint waits for. */
+const CHECKPOINT_EVERY = 1000;
+
 export interface CommitWorkerOptions {
   /** The database file (it must exist: the store created and migrated it). */
   readonly file: string;
@@ -108,6 +141,9 @@ export class SqliteCommitWorker {
   #nextID = 0;
   readonly #pending = new Map<number, { resolve: (r: Array<boolean | ItemFailure>) => void; reject: (e: unknown) => void }>();
   #closed = false;
+  #checkpointer: Worker | null = null;
+  #checkpointing = false;
+  #sinceCheckpoint = 0;
 
   constructor(options: CommitWorkerOptions) {
     this.#options = options;
@@ -123,12 +159,44 @@ export class SqliteCommitWorker {
       this.#pending.set(id, { resolve, reject });
       if (this.#pending.size === 1) worker.ref();
       worker.postMessage({ id, commits: wireCommits });
+      this.#sinceCheckpoint += commits.length;
+      if (this.#sinceCheckpoint >= CHECKPOINT_EVERY && !this.#checkpointing) this.#checkpoint();
     });
+  }
+
+  /** Asks the checkpoint thread (started on first use, never holding the process open) to checkpoint. */
+  #checkpoint(): void {
+    this.#sinceCheckpoint = 0;
+    this.#checkpointing = true;
+    if (!this.#checkpointer) {
+      const checkpointer = new Worker(CHECKPOINT_SOURCE, {
+        eval: true,
+        workerData: { driver: require.resolve('better-sqlite3'), file: this.#options.file, busyTimeoutMs: this.#options.busyTimeoutMs },
+      });
+      checkpointer.unref();
+      checkpointer.on('message', () => (this.#checkpointing = false));
+      // A checkpoint thread that failed is started again with the next request.
+      const gone = (): void => {
+        if (this.#checkpointer === checkpointer) this.#checkpointer = null;
+        this.#checkpointing = false;
+      };
+      checkpointer.on('error', gone);
+      checkpointer.on('exit', gone);
+      this.#checkpointer = checkpointer;
+    }
+    this.#checkpointer.postMessage({ checkpoint: true });
   }
 
   /** Ends the thread (after the caller has let the batches in flight finish). Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    const checkpointer = this.#checkpointer;
+    this.#checkpointer = null;
+    if (checkpointer) {
+      const ended = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
+      checkpointer.postMessage({ close: true });
+      await ended;
+    }
     const worker = this.#worker;
     if (!worker) return;
     this.#worker = null;
