@@ -51,3 +51,9 @@ export type { FleetMigration, MigrationStrategy, MigrationStatus } from './migra
 export type { DeviceMigrationState } from './migration/device-migration-state';
 export type { MigrationEntry, DeviceBinding } from './migration/migration-entry';
 export { registerMigrationRoutes, type MigrationRoutesDeps } from './migration/migration-routes';
+
+// The admin listener's REST API: one fastify plugin per resource, reusable by code that mounts more.
+export { registerAdminApi, registerOpenAPI, ADMIN_API_PREFIX, OPENAPI_PATH } from './admin/admin-api';
+export { addApiKeyAuth, requireScope, principalOf, BEARER_SECURITY, type Authenticate } from './admin/admin-auth';
+export { addAdminErrorHandling, ERROR_SCHEMA, ERROR_RESPONSES } from './admin/admin-errors';
+export type { AdminContext } from './admin/admin-context';
