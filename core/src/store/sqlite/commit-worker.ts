@@ -21,6 +21,24 @@ interface Reply {
 }
 
 /**
+ * What both threads' code starts with: the driver, and \`serve\`, which hands every message to
+ * \`handle\` until the one that says close (the connection closed, the thread let go).
+ */
+const THREAD_PRELUDE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const serve = (db, handle) =>
+  parentPort.on('message', (m) => {
+    if (m.close) {
+      db.close();
+      parentPort.close();
+      return;
+    }
+    handle(m);
+  });
+`;
+
+/**
  * The worker thread's code, plain JavaScript run with `eval` (it has no file of its own, so it
  * runs the same from the TypeScript sources under a test runner and from the built package).
  * It opens its own connection with the store's durability settings and runs each batch it is
@@ -29,9 +47,7 @@ interface Reply {
  * fails alone; running a commit again is safe, it is conditional on its version. It never
  * checkpoints the WAL itself (\`wal_autocheckpoint = 0\`): that is the checkpoint thread's work.
  */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
+const WORKER_SOURCE = `${THREAD_PRELUDE}
 const codeOf = (err) => (err && typeof err.code === 'string' ? err.code : undefined);
 const wire = (err) => ({ message: err instanceof Error ? err.message : String(err), code: codeOf(err) });
 let db;
@@ -49,12 +65,7 @@ try {
 const update = db.prepare(workerData.commitSQL);
 const one = (params) => update.run(...params).changes === 1;
 const many = db.transaction((commits) => commits.map(one));
-parentPort.on('message', (m) => {
-  if (m.close) {
-    db.close();
-    parentPort.close();
-    return;
-  }
+serve(db, (m) => {
   try {
     if (m.commits.length > 1) {
       try {
@@ -90,18 +101,11 @@ parentPort.on('message', (m) => {
  * up to a thousand random pages of the file and syncs it). Once a checkpoint has copied the
  * whole WAL, the next commit starts the WAL over from its beginning.
  */
-const CHECKPOINT_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
+const CHECKPOINT_SOURCE = `${THREAD_PRELUDE}
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 db.pragma('synchronous = FULL');
-parentPort.on('message', (m) => {
-  if (m.close) {
-    db.close();
-    parentPort.close();
-    return;
-  }
+serve(db, () => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
   } catch {
