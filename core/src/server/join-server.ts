@@ -104,7 +104,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
       tenants,
       devices: new DeviceService(store, vault),
       claims,
-      peers: new PeerService(store, vault, async () => pki.ca, () => publicURL ?? 'https://localhost:8003'),
+      peers: new PeerService(store, vault, async () => pki.ca, () => publicURL ?? 'https://localhost:8003', backends.settings.dataDir),
       authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
     },
     log,
