@@ -215,7 +215,7 @@ test("network servers/the vendor's setup files and steps come with the bundle; t
 
   const tts = await call('alice', 'POST', '/network-servers', { name: 'alice-tts', netID: '000013', vendor: 'the-things-stack', joinEUIPrefixes: ['70b3d57ed0000000/40'] });
   expect((tts.body.setup.files as Array<{ name: string }>).map((f) => f.name)).toEqual(['config.yml', 'js.yml', 'key-vault.yml']);
-  expect(tts.body.setup.files[0].content).toContain('70b3d57ed0000000/40');
+  expect(tts.body.setup.files[0].content).toContain('70B3D57ED0000000/40');
   // The secret file holds the bundle's KEK.
   expect(tts.body.setup.files[2]).toMatchObject({ secret: true, content: expect.stringContaining(JSON.parse(tts.body.bundle['kek.json']).kek.toUpperCase()) });
   expect((await call('alice', 'POST', '/network-servers', { name: 'alice-generic', netID: '000013', vendor: 'generic' })).body.setup).toBeNull();
