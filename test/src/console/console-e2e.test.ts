@@ -128,6 +128,10 @@ test('the device joins (simulated with the downloaded bundle), a replay is refus
     expect.objectContaining({ networkServer: 'acme-ns', joinType: 'join', macVersion: '1.0.3', result: 'JoinReqFailed', devNonce: 4660, joinNonce: null, description: expect.stringContaining('4660') }),
     expect.objectContaining({ networkServer: 'acme-ns', joinType: 'join', macVersion: '1.0.3', result: 'Success', devNonce: 4660, joinNonce: expect.any(Number), description: null }),
   ]);
+  // And through the CLI, beside the running server.
+  const cliJoins = JSON.parse((await cli(['devices', 'joins', DEV_EUI, '--json', '--data-dir', dataDir])).stdout) as Array<{ result: string }>;
+  expect(cliJoins.map((j) => j.result)).toEqual(['JoinReqFailed', 'Success']);
+  expect((await cli(['devices', 'joins', DEV_EUI, '--data-dir', dataDir])).stdout).toMatch(/acme-ns\s+join\s+1\.0\.3\s+JoinReqFailed\s+DevNonce 4660/);
   await go('devices');
   const row = page.getByRole('row').filter({ hasText: DEV_EUI });
   await row.waitFor();

@@ -76,7 +76,7 @@ test('exposure/no root key anywhere, no session key in clear anywhere', async ()
   httpAnswers.push((await post(server.biURL, '{"broken', { ca: ns.ca, cert: ns.cert, key: ns.key })).text);
 
   // Every read path of the CLI and the admin listener.
-  for (const args of [['devices', 'list'], ['devices', 'list', '--json'], ['devices', 'show', d11.devEUI], ['devices', 'show', d11.devEUI, '--json'], ['audit', 'list', '--json']]) {
+  for (const args of [['devices', 'list'], ['devices', 'list', '--json'], ['devices', 'show', d11.devEUI], ['devices', 'show', d11.devEUI, '--json'], ['devices', 'joins', d11.devEUI], ['devices', 'joins', d10.devEUI, '--json'], ['audit', 'list', '--json']]) {
     await cli([...args, '--data-dir', dataDir]);
   }
   await cli(['devices', 'reset-dev-nonce', d10.devEUI, '--reason', 'exposure test', '--data-dir', dataDir]);
