@@ -96,7 +96,8 @@ test("add a network server: its credential bundle and the vendor's setup files a
 
 test('claim with a wrong owner token is refused, with the right one succeeds; then bind it', async () => {
   await go('claim');
-  await page.getByLabel('DevEUI', { exact: true }).fill(DEV_EUI.toLowerCase());
+  // The claim form's DevEUI (the bind form below has one too, once the network servers have loaded).
+  await page.locator('#dev-eui').fill(DEV_EUI.toLowerCase());
   await page.getByLabel('Owner token').fill('WRONG123');
   await page.getByRole('button', { name: 'Claim', exact: true }).click();
   await page.getByRole('alert').waitFor();
