@@ -145,6 +145,7 @@ export class SqliteStore implements Store {
   readonly #commitManyTx: (commits: readonly JoinCommit[]) => boolean[];
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
   readonly #worker: SqliteCommitWorker | null;
+  readonly #historyDb: Database.Database | null;
 
   /**
    * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
@@ -166,15 +167,25 @@ export class SqliteStore implements Store {
         file !== ':memory:' && groupCommit !== false && (options.commitWorker ?? true)
           ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: COMMIT_JOIN_SQL, params: commitJoinParams })
           : null;
-      return new SqliteStore(db, groupCommit, worker);
+      // The join history's own connection: `synchronous = NORMAL` (in WAL mode, a commit is not
+      // fsynced; the history is informational), so its batches never hold the event loop on a sync.
+      let historyDb: Database.Database | null = null;
+      if (file !== ':memory:') {
+        historyDb = new Database(file);
+        historyDb.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+        historyDb.pragma('synchronous = NORMAL');
+        historyDb.pragma('foreign_keys = ON');
+      }
+      return new SqliteStore(db, groupCommit, worker, historyDb);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, groupCommit: GroupCommitOptions | false, worker: SqliteCommitWorker | null) {
+  private constructor(db: Database.Database, groupCommit: GroupCommitOptions | false, worker: SqliteCommitWorker | null, historyDb: Database.Database | null) {
     this.#db = db;
+    this.#historyDb = historyDb;
     this.#stmt = prepareStatements(db);
     this.#worker = worker;
 
@@ -214,12 +225,15 @@ export class SqliteStore implements Store {
     });
     this.#addSessionTx = (session, keep) => addSession.immediate(session, keep);
 
-    const appendJoinRecords = db.transaction((records: readonly JoinRecord[], keep: number) => {
+    const hdb = historyDb ?? db;
+    const insertJoinRecord = hdb.prepare(INSERT_JOIN_RECORD_SQL);
+    const pruneJoinRecords = hdb.prepare(PRUNE_JOIN_RECORDS_SQL);
+    const appendJoinRecords = hdb.transaction((records: readonly JoinRecord[], keep: number) => {
       let stored = 0;
       for (const r of records) {
-        stored += this.#stmt.insertJoinRecord.run(r.devEUI, r.joinEUI, r.at.getTime(), r.peer, r.joinType, r.macVersion, r.result, r.description, r.devNonce, r.joinNonce, r.devEUI).changes;
+        stored += insertJoinRecord.run(r.devEUI, r.joinEUI, r.at.getTime(), r.peer, r.joinType, r.macVersion, r.result, r.description, r.devNonce, r.joinNonce, r.devEUI).changes;
       }
-      for (const devEUI of new Set(records.map((r) => r.devEUI))) this.#stmt.pruneJoinRecords.run(devEUI, devEUI, keep);
+      for (const devEUI of new Set(records.map((r) => r.devEUI))) pruneJoinRecords.run(devEUI, devEUI, keep);
       return stored;
     });
     this.#appendJoinRecordsTx = (records, keep) => appendJoinRecords.immediate(records, keep);
@@ -606,9 +620,15 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.#committer?.drain();
     await this.#worker?.close();
+    if (this.#historyDb?.open) this.#historyDb.close();
     if (this.#db.open) this.#db.close();
   }
 }
+
+const INSERT_JOIN_RECORD_SQL = `INSERT INTO device_joins (${JOIN_RECORD_COLUMNS})
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM devices WHERE dev_eui = ?)`;
+const PRUNE_JOIN_RECORDS_SQL = `DELETE FROM device_joins
+  WHERE dev_eui = ? AND id <= (SELECT id FROM device_joins WHERE dev_eui = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`;
 
 /** A join's conditional nonce update (run here, or by the commit worker). */
 const COMMIT_JOIN_SQL = `UPDATE devices
@@ -651,14 +671,6 @@ function prepareStatements(db: Database.Database) {
       `DELETE FROM sessions
         WHERE dev_eui = ?
           AND rowid NOT IN (SELECT rowid FROM sessions WHERE dev_eui = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
-    ),
-    insertJoinRecord: db.prepare(
-      `INSERT INTO device_joins (${JOIN_RECORD_COLUMNS})
-       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM devices WHERE dev_eui = ?)`,
-    ),
-    pruneJoinRecords: db.prepare(
-      `DELETE FROM device_joins
-        WHERE dev_eui = ? AND id <= (SELECT id FROM device_joins WHERE dev_eui = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
     ),
     listJoinRecords: db.prepare(`SELECT ${JOIN_RECORD_COLUMNS} FROM device_joins WHERE dev_eui = ? ORDER BY id DESC LIMIT ?`),
     getSession: db.prepare(
