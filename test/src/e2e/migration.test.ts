@@ -377,5 +377,21 @@ describe('e2e/migration', () => {
     expect(await api('POST', `/${id}/rollback`)).toMatchObject({ status: 202 });
     const bad = await runCLI(['migrate', 'status', 'mig-nope', '--data-dir', dataDir]);
     expect(bad.code).toBe(2);
+
+    // No root key on any surface a migration adds: API answers, CLI report and status, the
+    // audit trail, metrics.
+    const surfaces = [
+      JSON.stringify([plan.body, created.body, status, rep.body, (await api('GET', '')).body, (await api('GET', `/${id}`)).body]),
+      (await cli(['migrate', 'report', id, '--json', '--data-dir', dataDir])).stdout,
+      (await cli(['migrate', 'report', id, '--data-dir', dataDir])).stdout,
+      (await cli(['migrate', 'status', id, '--data-dir', dataDir])).stdout,
+      (await cli(['audit', 'list', '--json', '--limit', '1000', '--data-dir', dataDir])).stdout,
+      await (await fetch(`${server.adminURL}metrics`)).text(),
+    ].join('\n').toLowerCase();
+    expect(surfaces).toContain(route.devices[0]!.devEUI.toLowerCase());
+    for (const d of route.devices) {
+      expect(surfaces).not.toContain(d.appKey.toLowerCase());
+      if (d.nwkKey) expect(surfaces).not.toContain(d.nwkKey.toLowerCase());
+    }
   });
 });
