@@ -123,7 +123,7 @@ test('the device joins (simulated with the downloaded bundle), a replay is refus
   let joins: Array<Record<string, unknown>> = [];
   for (let i = 0; i < 50 && joins.length < 2; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    joins = (await (await fetch(new URL(`/api/v1/devices/${DEV_EUI}/joins`, server.adminURL), { headers: { authorization: `Bearer ${ownerKey}` } })).json()).joins;
+    joins = ((await (await fetch(new URL(`/api/v1/devices/${DEV_EUI}/joins`, server.adminURL), { headers: { authorization: `Bearer ${ownerKey}` } })).json()) as { joins: Array<Record<string, unknown>> }).joins;
   }
   expect(joins).toEqual([
     expect.objectContaining({ networkServer: 'acme-ns', joinType: 'join', macVersion: '1.0.3', result: 'JoinReqFailed', devNonce: 4660, joinNonce: null, description: expect.stringContaining('4660') }),
