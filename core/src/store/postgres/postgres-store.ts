@@ -510,7 +510,9 @@ export class PostgresStore implements Store {
     if (records.length === 0) return 0;
     const devEUIs = [...new Set(records.map((r) => r.devEUI))].sort();
     return this.#transaction('appending join records', async (client) => {
-      const locked = await client.query<{ dev_eui: string }>('SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR UPDATE', [devEUIs]);
+      // KEY SHARE (what a foreign key takes): a device cannot be deleted meanwhile, and join
+      // commits (which update no key column) are never made to wait.
+      const locked = await client.query<{ dev_eui: string }>('SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR KEY SHARE', [devEUIs]);
       const known = new Set(locked.rows.map((r) => r.dev_eui));
       const rows = records.filter((r) => known.has(r.devEUI));
       if (rows.length === 0) return 0;
