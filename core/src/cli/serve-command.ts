@@ -32,6 +32,7 @@ interface ServeFlags extends BackendFlags {
   readonly claimDeviceRefill: string;
   readonly claimTenantBurst: string;
   readonly claimTenantRefill: string;
+  readonly resumeMigrations: string;
 }
 
 export function addServeCommand(program: Command): void {
@@ -84,6 +85,7 @@ export function addServeCommand(program: Command): void {
         },
         asyncAnswers: { attempts: asyncAttempts, baseDelayMs: asyncRetryDelay },
         claimRateLimits,
+        resumeMigrations: flags.resumeMigrations !== 'off',
         ...(flags.mqttUrl ? { joinEvents: { url: flags.mqttUrl, topicPrefix: flags.mqttTopicPrefix, qos: mqttQos, queueSize: mqttQueueSize } } : {}),
       });
     } catch (err) {

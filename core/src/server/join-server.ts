@@ -46,6 +46,8 @@ export interface JoinServerOptions {
   readonly joinEvents?: MqttJoinEventsOptions;
   /** Wrong owner tokens allowed per device and per tenant (in memory, per instance). */
   readonly claimRateLimits?: ClaimRateLimits;
+  /** Carry on, at start, the fleet migrations a stop left unfinished (default: yes). */
+  readonly resumeMigrations?: boolean;
   /** Where peers reach the BI listener, for the credential bundles the admin API makes (default https://<first public host or localhost>:<BI port>). */
   readonly publicURL?: string;
 }
@@ -108,6 +110,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
       authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
     },
     log,
+    resumeMigrations: options.resumeMigrations ?? true,
     onMigrationError: (id, err) => log.error({ migration: id, err: err instanceof Error ? err.message : String(err) }, 'fleet migration stopped on an error'),
   });
 
