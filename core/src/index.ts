@@ -9,6 +9,7 @@ export type { Store, DeviceListQuery, SealedBlobOwner, Resealer } from './store/
 export { DeviceExistsError, MigrationConflictError, PeerExistsError } from './store/store';
 export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';
 export type { SessionRecord } from './store/session';
+export type { JoinRecord, JoinType } from './store/join-record';
 export type { AuditEvent, AuditQuery } from './store/audit-event';
 
 export type { Peer, NetworkServerPeer, ApplicationServerPeer } from './peers/peer';

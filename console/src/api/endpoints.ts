@@ -35,11 +35,34 @@ export interface DevicePage {
   readonly total: number;
 }
 
-/** The API's largest page: what a search looks through (the list route has no text search). */
-export const SEARCH_LIMIT = 10_000;
+/** The list's filters, all done by the server: `q` is a DevEUI or JoinEUI prefix (hex digits). */
+export type DeviceQuery = {
+  readonly limit: number;
+  readonly offset: number;
+  readonly q?: string;
+  readonly owner?: string;
+  readonly networkServer?: string;
+};
 
-export function listDevices(client: ApiClient, query: { limit: number; offset: number; networkServer?: string }): Promise<DevicePage> {
+export function listDevices(client: ApiClient, query: DeviceQuery): Promise<DevicePage> {
   return client.get<DevicePage>('/devices', query);
+}
+
+/** One join attempt of a device, accepted or refused (never a key). */
+export interface JoinRecord {
+  readonly at: string;
+  readonly networkServer: string;
+  readonly joinEUI: string;
+  readonly joinType: 'join' | 'rejoin-0' | 'rejoin-1' | 'rejoin-2';
+  readonly macVersion: string;
+  readonly result: string;
+  readonly description: string | null;
+  readonly devNonce: number | null;
+  readonly joinNonce: number | null;
+}
+
+export async function deviceJoins(client: ApiClient, devEUI: string): Promise<readonly JoinRecord[]> {
+  return (await client.get<{ joins: readonly JoinRecord[] }>(`/devices/${devEUI}/joins`)).joins;
 }
 
 export function getDevice(client: ApiClient, devEUI: string): Promise<Device> {
@@ -101,6 +124,9 @@ export interface NewNetworkServer {
   readonly netID: string;
   readonly nsID?: string;
   readonly vendor: string;
+  readonly joinEUIPrefixes?: readonly string[];
+  /** The management API, for sync and migrations; the key is write-only. */
+  readonly adapter?: { readonly apiUrl: string; readonly apiKey: string; readonly options: Readonly<Record<string, string>> };
 }
 
 /** A registered peer and its credential bundle: file name → content (shown only once). */
@@ -109,8 +135,20 @@ export interface CreatedPeer {
   readonly bundle: Readonly<Record<string, string>>;
 }
 
-export function addNetworkServer(client: ApiClient, ns: NewNetworkServer): Promise<CreatedPeer> {
-  return client.post<CreatedPeer>('/network-servers', ns);
+/** The vendor's setup, rendered by its adapter: files (secret ones hold the KEK) and steps. */
+export interface VendorSetup {
+  readonly files: readonly { readonly name: string; readonly content: string; readonly secret: boolean }[];
+  readonly instructions: readonly string[];
+}
+
+export interface CreatedNetworkServer extends CreatedPeer {
+  /** Null when the vendor has no adapter installed (generic). */
+  readonly setup: VendorSetup | null;
+  readonly adapterConfigured: boolean;
+}
+
+export function addNetworkServer(client: ApiClient, ns: NewNetworkServer): Promise<CreatedNetworkServer> {
+  return client.post<CreatedNetworkServer>('/network-servers', ns);
 }
 
 export interface UsageReport {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { deviceSession, getDevice, resetDevNonce } from '../api/endpoints';
+import { deviceJoins, deviceSession, getDevice, resetDevNonce, type JoinRecord } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { ConfirmButton } from '../components/confirm-button';
 import { formatTime, orDash } from '../components/format';
@@ -13,6 +13,7 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
   const client = useClient();
   const [device, reloadDevice] = useLoad(() => getDevice(client, devEUI), [devEUI]);
   const [session, reloadSession] = useLoad(() => deviceSession(client, devEUI), [devEUI]);
+  const [joins] = useLoad(() => deviceJoins(client, devEUI), [devEUI]);
   const [done, setDone] = useState<string>();
   return (
     <>
@@ -69,27 +70,38 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
           </div>
         )}
       </Status>
-      <h2>Joins</h2>
+      <h2>Join history</h2>
+      <Status loaded={joins}>
+        {(history) => (
+          <DataTable
+            rows={history}
+            rowKey={(r: JoinRecord) => `${r.at}-${r.networkServer}-${r.result}-${r.devNonce}`}
+            empty="No join yet."
+            columns={[
+              { label: 'Time', cell: (r) => formatTime(r.at) },
+              { label: 'Network', cell: (r) => r.networkServer },
+              {
+                label: 'Result',
+                cell: (r) => (
+                  <>
+                    <span class={`badge ${r.result === 'Success' ? 'ok' : 'bad'}`}>{r.result}</span>
+                    {r.description && <div class="muted small">{r.description}</div>}
+                  </>
+                ),
+              },
+              { label: 'Type', cell: (r) => `${r.joinType} · ${r.macVersion}` },
+              { label: 'DevNonce', cell: (r) => orDash(r.devNonce) },
+              { label: 'JoinNonce', cell: (r) => orDash(r.joinNonce) },
+            ]}
+          />
+        )}
+      </Status>
       <Status loaded={session}>
         {(j) => (
-          <>
-            <DataTable
-              rows={j.lastJoinAt ? [j] : []}
-              rowKey={(x) => x.lastJoinAt ?? ''}
-              empty="No join yet."
-              columns={[
-                { label: 'Time', cell: (x) => formatTime(x.lastJoinAt) },
-                { label: 'Network', cell: (x) => orDash(x.lastJoinNetworkServer) },
-                { label: 'Result', cell: () => <span class="badge ok">Success</span> },
-                { label: 'DevNonce', cell: (x) => orDash(x.lastDevNonce) },
-                { label: 'JoinNonce', cell: (x) => orDash(x.lastJoinNonce) },
-              ]}
-            />
-            <p class="muted small">
-              The last accepted join; {j.usedDevNonces} DevNonce{j.usedDevNonces === 1 ? '' : 's'} remembered
-              {j.lastRJCount1 !== null ? `, RJcount1 ${j.lastRJCount1}` : ''}. Refused joins are counted in the metrics, not kept per device.
-            </p>
-          </>
+          <p class="muted small">
+            {j.usedDevNonces} DevNonce{j.usedDevNonces === 1 ? '' : 's'} remembered{j.lastDevNonce !== null ? `, last ${j.lastDevNonce}` : ''}
+            {j.lastRJCount1 !== null ? `, RJcount1 ${j.lastRJCount1}` : ''}. The newest 50 join attempts are kept; a refusal's reason shows on its result.
+          </p>
         )}
       </Status>
     </>

@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useClient } from '../app';
-import type { ApiClient } from '../api/client';
-import { listDevices, SEARCH_LIMIT, type Device, type DevicePage } from '../api/endpoints';
+import { listDevices, type Device } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { formatTime, orDash } from '../components/format';
 import { DataTable } from '../components/data-table';
@@ -15,22 +14,13 @@ export function bindingText(d: Device): string {
   return [d.networkServer, d.applicationServer ? `AS ${d.applicationServer}` : undefined, d.locked ? 'locked' : undefined].filter(Boolean).join(' · ');
 }
 
-function matches(d: Device, q: string): boolean {
-  const needle = q.toLowerCase().replace(/^0x/, '');
-  return [d.devEUI, d.joinEUI, d.owner ?? '', d.networkServer ?? '', d.lastJoinNetworkServer ?? ''].some((v) => v.toLowerCase().includes(needle));
+/** What the search box takes: hex digits of a DevEUI or JoinEUI prefix (separators and 0x ignored). */
+export function searchPrefix(text: string): string | null {
+  const hex = text.trim().replace(/^0x/i, '').replace(/[\s:-]/g, '');
+  return /^[0-9a-fA-F]{1,16}$/.test(hex) ? hex.toLowerCase() : null;
 }
 
-/**
- * A page of devices. The list route pages in DevEUI order and filters by network server only,
- * so a search looks through the tenant's first SEARCH_LIMIT devices here, in the browser.
- */
-async function devicePage(client: ApiClient, query: string, limit: number, offset: number): Promise<DevicePage> {
-  if (!query) return listDevices(client, { limit, offset });
-  const all = (await listDevices(client, { limit: SEARCH_LIMIT, offset: 0 })).devices.filter((d) => matches(d, query));
-  return { devices: all.slice(offset, offset + limit), total: all.length };
-}
-
-/** Every device of the tenant: searchable, paged. */
+/** Every device of the tenant: searched and paged by the server (DevEUI or JoinEUI prefix). */
 export function Devices() {
   const client = useClient();
   const [search, setSearch] = useState('');
@@ -44,7 +34,11 @@ export function Devices() {
     }, 250);
     return () => clearTimeout(t);
   }, [search]);
-  const [page] = useLoad(() => devicePage(client, query, PAGE_SIZE, offset), [query, offset]);
+  const prefix = searchPrefix(query);
+  const [page] = useLoad(
+    async () => (query && !prefix ? { devices: [], total: 0 } : listDevices(client, { limit: PAGE_SIZE, offset, ...(prefix ? { q: prefix } : {}) })),
+    [query, offset],
+  );
   return (
     <>
       <div class="page-head">
@@ -52,8 +46,9 @@ export function Devices() {
         <a href="#/claim">Claim devices</a>
       </div>
       <div class="toolbar">
-        <input type="search" placeholder="Search DevEUI, JoinEUI, owner or network" aria-label="Search devices" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+        <input type="search" placeholder="DevEUI or JoinEUI (first hex digits)" aria-label="Search devices" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
       </div>
+      {query && !prefix && <p class="muted small">Search by the first hex digits of a DevEUI or JoinEUI (up to 16).</p>}
       <Status loaded={page}>
         {(p) => (
           <>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { addNetworkServer, listApplicationServers, listNetworkServers, VENDORS } from '../api/endpoints';
+import { addNetworkServer, listApplicationServers, listNetworkServers, VENDORS, type CreatedNetworkServer } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { saveBlob, zipFiles } from '../components/download';
 import { orDash } from '../components/format';
@@ -56,23 +56,48 @@ export function Networks() {
   );
 }
 
+/** `key=value` lines (the adapter's options); blank lines ignored. Throws on a line without `=`. */
+export function parseOptionLines(text: string): Record<string, string> {
+  const options: Record<string, string> = {};
+  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const eq = line.indexOf('=');
+    if (eq < 1) throw new Error(`Adapter options: "${line}" is not key=value`);
+    options[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return options;
+}
+
 function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
   const client = useClient();
   const [name, setName] = useState('');
   const [netID, setNetID] = useState('');
   const [nsID, setNSID] = useState('');
   const [vendor, setVendor] = useState<string>('chirpstack');
+  const [prefixes, setPrefixes] = useState('');
+  const [apiUrl, setApiUrl] = useState('');
+  const [apiKey, setApiKey] = useState('');
+  const [options, setOptions] = useState('');
   const [error, setError] = useState<string>();
-  const [bundle, setBundle] = useState<{ name: string; files: Readonly<Record<string, string>> }>();
+  const [created, setCreated] = useState<CreatedNetworkServer>();
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
-      const created = await addNetworkServer(client, { name: name.trim(), netID: netID.trim(), vendor, ...(nsID.trim() ? { nsID: nsID.trim() } : {}) });
-      setBundle({ name: created.peer.name, files: created.bundle });
-      download(created.peer.name, created.bundle);
+      const joinEUIPrefixes = prefixes.split(/[\s,]+/).filter(Boolean);
+      const result = await addNetworkServer(client, {
+        name: name.trim(),
+        netID: netID.trim(),
+        vendor,
+        ...(nsID.trim() ? { nsID: nsID.trim() } : {}),
+        ...(joinEUIPrefixes.length > 0 ? { joinEUIPrefixes } : {}),
+        ...(apiUrl.trim() ? { adapter: { apiUrl: apiUrl.trim(), apiKey, options: parseOptionLines(options) } } : {}),
+      });
+      // The API key is write-only: forget it here too.
+      setApiKey('');
+      setCreated(result);
+      download(result);
       onAdded();
     } catch (err) {
       setError(messageOf(err));
@@ -98,6 +123,17 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
         <input id="ns-net-id" class="mono" value={netID} onInput={(e) => setNetID(e.currentTarget.value)} placeholder="000013" required />
         <label for="ns-ns-id">NSID (optional, BI 1.1)</label>
         <input id="ns-ns-id" class="mono" value={nsID} onInput={(e) => setNSID(e.currentTarget.value)} />
+        <label for="ns-prefixes">JoinEUI ranges it sends here (optional, default all)</label>
+        <input id="ns-prefixes" class="mono" value={prefixes} onInput={(e) => setPrefixes(e.currentTarget.value)} placeholder="70b3d57ed0000000/40" />
+        <details>
+          <summary>Management API (optional: for sync and migrations)</summary>
+          <label for="ns-api-url">API URL</label>
+          <input id="ns-api-url" value={apiUrl} onInput={(e) => setApiUrl(e.currentTarget.value)} placeholder="http://chirpstack:8080" />
+          <label for="ns-api-key">API key (kept by the server, never shown again)</label>
+          <input id="ns-api-key" type="password" autocomplete="off" value={apiKey} onInput={(e) => setApiKey(e.currentTarget.value)} />
+          <label for="ns-options">Adapter options, one key=value a line</label>
+          <textarea id="ns-options" class="mono" rows={3} value={options} onInput={(e) => setOptions(e.currentTarget.value)} placeholder="applicationId=…&#10;tenantId=…" />
+        </details>
         {error && <Alert kind="error">{error}</Alert>}
         <div class="actions">
           <button type="submit" class="primary" disabled={busy}>
@@ -105,27 +141,47 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
           </button>
         </div>
       </form>
-      {bundle && (
+      {created && (
         <>
           <Alert kind="success">
-            {bundle.name} is registered. Its credential bundle ({Object.keys(bundle.files).length} files) was downloaded as {bundle.name}.zip: it holds the
+            {created.peer.name} is registered{created.adapterConfigured ? ', with its management API' : ''}. Its credential bundle
+            {created.setup ? ` and ${created.peer.vendor}'s setup files` : ''} ({zipEntries(created).length} files) were downloaded as {created.peer.name}.zip: it holds the
             network server's private key and KEK, keep it safe.
           </Alert>
           <div class="actions">
-            <button type="button" onClick={() => download(bundle.name, bundle.files)}>
-              Download {bundle.name}.zip again
+            <button type="button" onClick={() => download(created)}>
+              Download {created.peer.name}.zip again
             </button>
           </div>
           <h3>What to do with it</h3>
-          <pre class="instructions">{bundle.files['README.txt'] ?? 'The bundle has no README.txt.'}</pre>
+          {created.setup ? (
+            <ol class="instructions">
+              {created.setup.instructions.map((step) => (
+                <li key={step}>{step}</li>
+              ))}
+            </ol>
+          ) : (
+            <pre class="instructions">{created.bundle['README.txt'] ?? 'The bundle has no README.txt.'}</pre>
+          )}
         </>
       )}
     </div>
   );
 }
 
-function download(name: string, bundle: Readonly<Record<string, string>>): void {
+/** The zip's files: the credential bundle, the vendor's setup files and SETUP.txt (the adapter's steps). */
+function zipEntries(created: CreatedNetworkServer): Array<[string, string]> {
+  const entries: Array<[string, string]> = Object.entries(created.bundle);
+  if (created.setup) {
+    for (const f of created.setup.files) entries.push([f.name, f.content]);
+    const steps = created.setup.instructions.map((step, i) => `${i + 1}. ${step}`).join('\n');
+    entries.push(['SETUP.txt', `Setting up ${created.peer.vendor} for Joinery (${created.peer.name})\n\n${steps}\n`]);
+  }
+  return entries;
+}
+
+function download(created: CreatedNetworkServer): void {
   const files: Record<string, string> = {};
-  for (const [file, content] of Object.entries(bundle)) files[`${name}/${file}`] = content;
-  saveBlob(zipFiles(files), `${name}.zip`);
+  for (const [file, content] of zipEntries(created)) files[`${created.peer.name}/${file}`] = content;
+  saveBlob(zipFiles(files), `${created.peer.name}.zip`);
 }

@@ -89,6 +89,23 @@ export const AUDIT_EVENT_SCHEMA = {
   },
 } as const;
 
-export const SHARED_SCHEMAS = [DEVICE_SCHEMA, NEW_OWNER_TOKEN_SCHEMA, PEER_SCHEMA, TENANT_SCHEMA, API_KEY_SCHEMA, AUDIT_EVENT_SCHEMA] as const;
+export const JOIN_RECORD_SCHEMA = {
+  $id: 'JoinRecord',
+  type: 'object',
+  description: 'One join attempt of a device, accepted or refused (never a key)',
+  properties: {
+    at: { type: 'string' },
+    networkServer: { type: 'string' },
+    joinEUI: { type: 'string' },
+    joinType: { type: 'string', enum: ['join', 'rejoin-0', 'rejoin-1', 'rejoin-2'] },
+    macVersion: { type: 'string' },
+    result: { type: 'string', description: 'the BI result code answered (Success, JoinReqFailed, MICFailed...)' },
+    description: nullableString,
+    devNonce: { type: ['integer', 'null'], description: 'the DevNonce, or the RJcount of a rejoin' },
+    joinNonce: { type: ['integer', 'null'], description: 'the JoinNonce issued (accepted joins)' },
+  },
+} as const;
+
+export const SHARED_SCHEMAS = [JOIN_RECORD_SCHEMA, DEVICE_SCHEMA, NEW_OWNER_TOKEN_SCHEMA, PEER_SCHEMA, TENANT_SCHEMA, API_KEY_SCHEMA, AUDIT_EVENT_SCHEMA] as const;
 
 export const DEV_EUI_PARAMS = { type: 'object', properties: { devEUI: EUI64_SCHEMA }, required: ['devEUI'] } as const;

@@ -112,7 +112,7 @@ async function localClient(backends: Backends, tenantFlag: string | undefined): 
       tenants,
       devices: new DeviceService(store, vault),
       claims: new ClaimService(store, vault, new ClaimRateLimiter()),
-      peers: new PeerService(store, vault, ca, () => process.env['JOINERY_PUBLIC_URL'] ?? 'https://localhost:8003'),
+      peers: new PeerService(store, vault, ca, () => process.env['JOINERY_PUBLIC_URL'] ?? 'https://localhost:8003', backends.settings.dataDir),
       authenticate: async () => acting,
     },
     log: createLogger({ level: 'error', destination: process.stderr }),

@@ -5,6 +5,7 @@ import { importDevices } from '../devices/import-devices';
 import { readTransportKEK } from '../keys/transport-kek';
 import { parseEUI64 } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
+import { joinRecordView } from '../devices/device-view';
 import { openBackends } from '../server/open-backends';
 import type { Device } from '../store/device';
 import { cliAuditContext } from './cli-actor';
@@ -175,6 +176,39 @@ export function addDevicesCommands(program: Command): void {
       const view = deviceView(d);
       if (flags.json) say(JSON.stringify(view, null, 2));
       else for (const [k, v] of Object.entries(view)) say(`${`${k}:`.padEnd(24)}${v ?? '-'}`);
+    } finally {
+      await backends.close();
+    }
+  });
+
+  withBackendOptions(
+    devices
+      .command('joins')
+      .description("a device's join history, newest first: every join-request and rejoin-request that reached it, accepted or refused (never a key)")
+      .argument('<devEUI>', 'DevEUI (16 hex digits)')
+      .option('--limit <n>', 'at most this many (1-50)', '20')
+      .option('--json', 'JSON output'),
+  ).action(async (devEUIArg: string, flags: ShowFlags & { limit: string }) => {
+    const devEUI = parseEUI64(devEUIArg, 'DEVEUI');
+    const limit = Number(flags.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw new ParseError('--limit', 'expected 1 to 50');
+    const backends = await openBackends(backendSettings(flags));
+    try {
+      for (const c of backends.created) note(`joinery: created ${c}`);
+      if (!(await backends.store.getDevice(devEUI))) {
+        process.exitCode = 1;
+        note(`joinery: no device ${devEUI}`);
+        return;
+      }
+      const joins = (await backends.store.listJoinRecords(devEUI, limit)).map(joinRecordView);
+      if (flags.json) say(JSON.stringify(joins, null, 2));
+      else if (joins.length === 0) say('no join yet');
+      else {
+        for (const j of joins) {
+          const nonces = `DevNonce ${j.devNonce ?? '-'}${j.joinNonce !== null ? ` JoinNonce ${j.joinNonce}` : ''}`;
+          say(`${j.at}  ${j.networkServer.padEnd(16)} ${j.joinType.padEnd(8)} ${j.macVersion.padEnd(6)} ${j.result.padEnd(20)} ${nonces}${j.description ? `  (${j.description})` : ''}`);
+        }
+      }
     } finally {
       await backends.close();
     }

@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadAdapter } from '../adapters/load-adapter';
+import { configureAdapter, joinEUIPrefixesFrom, setupInputFromBundle, setupInstallDir, setupSheet } from '../adapters/configure-adapter';
 import type { AdapterModule } from '../adapters/network-server-adapter';
 import type { AdapterSetupInput, RenderedSetup } from '../adapters/adapter-setup';
-import { parseJoinEUIPrefix, type JoinEUIPrefix } from '../lorawan/join-eui-prefix';
+import type { JoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { ParseError } from '../lorawan/parse-error';
 import type { PeerAdapterSettings } from '../peers/peer-settings';
 import { writeFileAtomic } from '../pki/atomic-file';
@@ -110,19 +110,12 @@ export async function nsAdapterSetupFrom(flags: NsAdapterFlags, vendor: string, 
   }
   const apiKey = await apiKeyFromFlags(flags);
   if (apiKey === undefined) throw new ParseError('--api-key', 'needed with --api-url (or --api-key-file)');
-  const module = loadAdapter(vendor);
   const options: Record<string, string> = {};
-  for (const [k, option, flag] of given) {
-    if (!(option in module.optionHelp)) throw new ParseError(flag, `is not an option of the ${vendor} adapter`);
-    options[option] = String(flags[k]);
-  }
-  const settings: PeerAdapterSettings = { apiUrl: flags.apiUrl, options };
-  const adapter = module.createAdapter({ apiUrl: settings.apiUrl, apiKey, options }); // validates, throws ParseError
-  await adapter.close(); // renderSetup needs no connection
-  const render = (input: AdapterSetupInput): RenderedSetup => adapter.renderSetup(input);
-  const joinEUIPrefixes = (flags.joinEuiPrefix ?? ['0000000000000000/0']).map((p) => parseJoinEUIPrefix(p, '--join-eui-prefix'));
-  const installDir = flags.nsConfigDir ?? (vendor === 'chirpstack' ? `/etc/chirpstack/joinery-${name}` : `/etc/joinery-${name}`);
-  if (!path.isAbsolute(installDir)) throw new ParseError('--ns-config-dir', 'must be an absolute path');
+  for (const [k, option] of given) options[option] = String(flags[k]);
+  const flagOf = (option: string): string => OPTION_FLAGS.find(([, o]) => o === option)?.[2] ?? option;
+  const { module, settings, render } = await configureAdapter(vendor, { apiUrl: flags.apiUrl, apiKey, options }, flagOf);
+  const joinEUIPrefixes = joinEUIPrefixesFrom(flags.joinEuiPrefix, '--join-eui-prefix');
+  const installDir = setupInstallDir(vendor, name, flags.nsConfigDir, '--ns-config-dir');
   return { module, render, settings, apiKey, joinEUIPrefixes, installDir };
 }
 
@@ -132,24 +125,18 @@ export async function writeAdapterSetup(
   outDir: string,
   peer: { readonly name: string; readonly netID: string; readonly nsID: string | null; readonly biURL: string },
 ): Promise<string[]> {
-  const kek = JSON.parse(await fs.readFile(path.join(outDir, 'kek.json'), 'utf8')) as { label: string; kek: string };
-  const rendered = setup.render({
-    ...peer,
-    joinEUIPrefixes: setup.joinEUIPrefixes,
-    kek: { label: kek.label, kekHex: kek.kek },
-    installDir: setup.installDir,
-    caCertificatePEM: await fs.readFile(path.join(outDir, 'ca.crt'), 'utf8'),
-    clientCertificatePEM: await fs.readFile(path.join(outDir, 'client.crt'), 'utf8'),
-  });
+  const read = (f: string): Promise<string> => fs.readFile(path.join(outDir, f), 'utf8');
+  const rendered = setup.render(
+    setupInputFromBundle({ kekJSON: await read('kek.json'), caCertificatePEM: await read('ca.crt'), clientCertificatePEM: await read('client.crt') }, peer, setup.joinEUIPrefixes, setup.installDir),
+  );
   const written: string[] = [];
   for (const f of rendered.files) {
     const file = path.join(outDir, f.name);
     await writeFileAtomic(file, f.content.endsWith('\n') ? f.content : `${f.content}\n`, { mode: f.secret ? 0o600 : 0o644, replace: false });
     written.push(file);
   }
-  const steps = rendered.instructions.map((s, i) => `${i + 1}. ${s}`).join('\n');
   const sheet = path.join(outDir, 'SETUP.txt');
-  await writeFileAtomic(sheet, `Setting up ${setup.module.vendor} for Joinery (${peer.name})\n\n${steps}\n\nFiles: ${rendered.files.map((f) => `${f.name}${f.secret ? ' (secret: holds the KEK)' : ''}`).join(', ')}\n`, { mode: 0o644, replace: false });
+  await writeFileAtomic(sheet, setupSheet(setup.module.vendor, peer.name, rendered), { mode: 0o644, replace: false });
   written.push(sheet);
   return written;
 }

@@ -28,6 +28,11 @@ interface ServeFlags extends BackendFlags {
   readonly mqttTopicPrefix: string;
   readonly mqttQos: string;
   readonly mqttQueueSize: string;
+  readonly claimDeviceBurst: string;
+  readonly claimDeviceRefill: string;
+  readonly claimTenantBurst: string;
+  readonly claimTenantRefill: string;
+  readonly resumeMigrations: string;
 }
 
 export function addServeCommand(program: Command): void {
@@ -58,6 +63,12 @@ export function addServeCommand(program: Command): void {
     for (const p of trustedProxies) if (isIP(p.replace(/^\[(.*)\]$/, '$1')) === 0) throw new ParseError('--trusted-proxy', `expected an IP address, got "${p}"`);
     const mqttQos = boundedInt(flags.mqttQos, '--mqtt-qos', 0, 1) as 0 | 1;
     const mqttQueueSize = boundedInt(flags.mqttQueueSize, '--mqtt-queue-size', 1, 1_000_000);
+    const claimRateLimits = {
+      deviceBurst: boundedInt(flags.claimDeviceBurst, '--claim-device-burst', 1, 1000),
+      deviceRefillMs: boundedInt(flags.claimDeviceRefill, '--claim-device-refill', 1, 86_400) * 1000,
+      tenantBurst: boundedInt(flags.claimTenantBurst, '--claim-tenant-burst', 1, 100_000),
+      tenantRefillMs: boundedInt(flags.claimTenantRefill, '--claim-tenant-refill', 1, 86_400) * 1000,
+    };
     const logFormat = flags.logFormat === 'json' || flags.logFormat === 'pretty' ? flags.logFormat : 'auto';
     const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel.toLowerCase() } : {}), format: logFormat });
     const backends = await openBackends(backendSettings(flags));
@@ -73,6 +84,8 @@ export function addServeCommand(program: Command): void {
           clientCertHeader: flags.clientCertHeader,
         },
         asyncAnswers: { attempts: asyncAttempts, baseDelayMs: asyncRetryDelay },
+        claimRateLimits,
+        resumeMigrations: flags.resumeMigrations !== 'off',
         ...(flags.mqttUrl ? { joinEvents: { url: flags.mqttUrl, topicPrefix: flags.mqttTopicPrefix, qos: mqttQos, queueSize: mqttQueueSize } } : {}),
       });
     } catch (err) {

@@ -85,6 +85,18 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'join.used_dev_nonces', flag: '--used-dev-nonces', placeholder: '<n>', env: 'JOINERY_USED_DEV_NONCES', type: { kind: 'integer', min: 1, max: 65536 }, default: 64, scope: 'serve', description: 'used DevNonces remembered per 1.0.0-1.0.3 device' },
   { key: 'join.session_history', flag: '--session-history', placeholder: '<n>', env: 'JOINERY_SESSION_HISTORY', type: { kind: 'integer', min: 1, max: 1000 }, default: 10, scope: 'serve', description: 'issued sessions (AppSKeys for AppSKeyReq) kept per device' },
 
+  // Claims: wrong owner tokens are rate-limited (token buckets in memory, per instance).
+  { key: 'claims.device_burst', flag: '--claim-device-burst', placeholder: '<n>', env: 'JOINERY_CLAIM_DEVICE_BURST', type: { kind: 'integer', min: 1, max: 1000 }, default: 5, scope: 'serve', description: 'wrong owner tokens one device allows in a burst before claims of it get 429' },
+  { key: 'claims.device_refill_seconds', flag: '--claim-device-refill', placeholder: '<s>', env: 'JOINERY_CLAIM_DEVICE_REFILL', type: { kind: 'integer', min: 1, max: 86_400 }, default: 60, scope: 'serve', description: 'then one more wrong token per device every this many seconds' },
+  { key: 'claims.tenant_burst', flag: '--claim-tenant-burst', placeholder: '<n>', env: 'JOINERY_CLAIM_TENANT_BURST', type: { kind: 'integer', min: 1, max: 100_000 }, default: 20, scope: 'serve', description: 'wrong owner tokens one tenant allows in a burst (over all devices) before its claims get 429' },
+  { key: 'claims.tenant_refill_seconds', flag: '--claim-tenant-refill', placeholder: '<s>', env: 'JOINERY_CLAIM_TENANT_REFILL', type: { kind: 'integer', min: 1, max: 86_400 }, default: 10, scope: 'serve', description: 'then one more wrong token per tenant every this many seconds' },
+
+  // Fleet migrations.
+  {
+    key: 'migrations.resume_on_start', flag: '--resume-migrations', placeholder: '<on|off>', env: 'JOINERY_RESUME_MIGRATIONS', type: { kind: 'enum', choices: ['on', 'off'] }, default: 'on', scope: 'serve',
+    description: 'on: this instance carries on, at start, the fleet migrations a stop left running or rolling back; off: only joinery migrate resume does (with many instances, leave it on for one)',
+  },
+
   // Asynchronous answers.
   { key: 'async_answers.attempts', flag: '--async-attempts', placeholder: '<n>', env: 'JOINERY_ASYNC_ATTEMPTS', type: { kind: 'integer', min: 1, max: 20 }, default: 5, scope: 'serve', description: 'delivery attempts of an answer to an asynchronous peer' },
   { key: 'async_answers.retry_delay_ms', flag: '--async-retry-delay', placeholder: '<ms>', env: 'JOINERY_ASYNC_RETRY_DELAY', type: { kind: 'integer', min: 0, max: 30_000 }, default: 250, scope: 'serve', description: 'first retry delay of an async answer, doubled each retry (all within 30 s)' },

@@ -3,6 +3,8 @@ import { AES128Key } from '../lorawan/aes128-key';
 import type { EUI64 } from '../lorawan/identifiers';
 import { auditEvent } from '../store/audit-event';
 import type { Device } from '../store/device';
+import type { JoinRecord } from '../store/join-record';
+import type { TenantID } from '../tenants/tenant';
 import type { DeviceFilter, Store } from '../store/store';
 import { isInstanceAdmin, maySee, notFound, requireScopeOf, type Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';
@@ -14,6 +16,10 @@ export interface DeviceListRequest {
   readonly offset: number;
   readonly networkServer?: string;
   readonly claimed?: boolean;
+  /** Only devices owned by this tenant. */
+  readonly owner?: TenantID;
+  /** Only devices whose DevEUI or JoinEUI starts with these hex digits. */
+  readonly euiPrefix?: string;
 }
 
 /**
@@ -33,9 +39,24 @@ export class DeviceService {
       ...(isInstanceAdmin(p) ? {} : { holder: p.tenantID }),
       ...(request.networkServer !== undefined ? { nsPeer: request.networkServer } : {}),
       ...(request.claimed !== undefined ? { claimed: request.claimed } : {}),
+      ...(request.owner !== undefined ? { owner: request.owner } : {}),
+      ...(request.euiPrefix !== undefined ? { euiPrefix: request.euiPrefix } : {}),
     };
     const [devices, total] = await Promise.all([this.store.listDevices({ ...filter, limit: request.limit, offset: request.offset }), this.store.countDevices(filter)]);
     return { devices, total };
+  }
+
+  /**
+   * A device's join history, newest first. A tenant sees the joins since it claimed the device
+   * (not a previous owner's networks); the operator sees them all.
+   */
+  async joins(p: Principal, devEUI: EUI64, limit: number): Promise<JoinRecord[]> {
+    requireScopeOf(p, 'devices:read');
+    const d = await this.#visible(p, devEUI);
+    const records = await this.store.listJoinRecords(devEUI, limit);
+    if (isInstanceAdmin(p)) return records;
+    const since = d.ownership.owner === p.tenantID ? d.ownership.claimedAt : null;
+    return since === null ? [] : records.filter((r) => r.at >= since);
   }
 
   async get(p: Principal, devEUI: EUI64): Promise<Device> {

@@ -1,4 +1,5 @@
 import type { Device } from '../store/device';
+import type { JoinRecord } from '../store/join-record';
 
 /** What the admin API and the CLI show of a device: identities, ownership, binding, last join. Never a key, never a token. */
 export interface DeviceView {
@@ -63,5 +64,32 @@ export function deviceSessionView(d: Device): DeviceSessionView {
     lastJoinAt: iso(d.lastJoinAt),
     lastJoinNetworkServer: d.lastJoinPeer,
     activatedAt: iso(d.ownership.activatedAt),
+  };
+}
+
+/** One entry of a device's join history: when, through which network server, what came of it. Never a key. */
+export interface JoinRecordView {
+  readonly at: string;
+  readonly networkServer: string;
+  readonly joinEUI: string;
+  readonly joinType: string;
+  readonly macVersion: string;
+  readonly result: string;
+  readonly description: string | null;
+  readonly devNonce: number | null;
+  readonly joinNonce: number | null;
+}
+
+export function joinRecordView(r: JoinRecord): JoinRecordView {
+  return {
+    at: r.at.toISOString(),
+    networkServer: r.peer,
+    joinEUI: r.joinEUI,
+    joinType: r.joinType,
+    macVersion: r.macVersion,
+    result: r.result,
+    description: r.description,
+    devNonce: r.devNonce,
+    joinNonce: r.joinNonce,
   };
 }

@@ -2,8 +2,12 @@
  * What happened to one join-request or rejoin-request, for integrations (MQTT) and metrics.
  * Identifiers, the outcome and the JoinNonce issued: never a key, wrapped or not.
  */
+import type { JoinType } from '../store/join-record';
+
 export interface JoinEvent {
   readonly messageType: 'JoinReq' | 'RejoinReq';
+  /** A join-request, or a rejoin-request of type 0, 1 or 2. */
+  readonly joinType: JoinType;
   /** Canonical lower-case hex (parsed, so safe in a topic). */
   readonly devEUI: string;
   readonly joinEUI: string;
@@ -19,7 +23,7 @@ export interface JoinEvent {
   readonly description?: string;
   /** The JoinNonce issued, on success. */
   readonly joinNonce?: number;
-  /** The DevNonce (or rejoin counter) of the request, on success. */
+  /** The DevNonce (or rejoin counter) of the request, whenever its frame decoded. */
   readonly devNonce?: number;
   /** When it was answered (ISO 8601). */
   readonly time: string;

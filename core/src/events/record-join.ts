@@ -5,6 +5,9 @@ import type { JoinAnswer } from '../join/join-answer';
 import type { JoinRequestInput } from '../join/join-request-input';
 import type { JoineryMetrics } from '../metrics/metrics';
 import type { Peer } from '../peers/peer';
+import { decodeJoinRequest } from '../lorawan/join-request';
+import { decodeRejoinRequest } from '../lorawan/rejoin-request';
+import type { JoinType } from '../store/join-record';
 import { DEFAULT_TENANT, type JoinEventListener } from './join-event';
 
 /** What the handler learnt of a JoinReq/RejoinReq on its way to the answer. */
@@ -34,6 +37,7 @@ export function recordJoin(metrics: JoineryMetrics, onJoin: JoinEventListener | 
   try {
     onJoin({
       messageType,
+      ...requestKind(messageType, seen.input.phyPayload),
       devEUI: seen.input.devEUI,
       joinEUI: seen.input.receiverJoinEUI,
       tenant: DEFAULT_TENANT,
@@ -47,5 +51,17 @@ export function recordJoin(metrics: JoineryMetrics, onJoin: JoinEventListener | 
     });
   } catch {
     // A listener never fails a join.
+  }
+}
+
+/** The request's type and counter (DevNonce, RJcount0 or RJcount1), read from its frame; no counter when it does not decode. */
+function requestKind(messageType: 'JoinReq' | 'RejoinReq', phyPayload: Buffer): { joinType: JoinType; devNonce?: number } {
+  try {
+    if (messageType === 'JoinReq') return { joinType: 'join', devNonce: decodeJoinRequest(phyPayload).devNonce };
+    const rejoin = decodeRejoinRequest(phyPayload);
+    return rejoin.rejoinType === 1 ? { joinType: 'rejoin-1', devNonce: rejoin.rjCount1 } : { joinType: `rejoin-${rejoin.rejoinType}`, devNonce: rejoin.rjCount0 };
+  } catch {
+    const type = phyPayload[1];
+    return { joinType: messageType === 'JoinReq' ? 'join' : type === 1 ? 'rejoin-1' : type === 2 ? 'rejoin-2' : 'rejoin-0' };
   }
 }

@@ -107,6 +107,20 @@ export class JoineryMetrics {
     registers: [this.registry],
   });
 
+  /** Join history records: stored, unknown-device (skipped), dropped (queue full), failed (the write failed). */
+  readonly joinHistory = new Counter({
+    name: 'joinery_join_history_total',
+    help: 'Join history records, by outcome (stored, unknown-device, dropped, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly joinHistoryQueued = new Gauge({
+    name: 'joinery_join_history_queued',
+    help: 'Join history records waiting to be written',
+    registers: [this.registry],
+  });
+
   readonly mqttConnected = new Gauge({
     name: 'joinery_mqtt_connected',
     help: '1 while connected to the MQTT broker for join events, else 0',

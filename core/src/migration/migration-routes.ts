@@ -21,6 +21,13 @@ export interface MigrationRoutesDeps {
   readonly pollMs?: number;
   /** Where a background run reports what went wrong. */
   readonly onRunError?: (id: string, err: unknown) => void;
+  /**
+   * When the listener is ready, carry on every migration a stop left running or rolling back
+   * (from its journal, as `joinery migrate resume` would, without un-parking devices).
+   */
+  readonly resumeOnStart?: boolean;
+  /** Told of each migration resumed at start. */
+  readonly onResumed?: (id: string) => void;
 }
 
 const HTTP_STATUS: Record<MigrationErrorCode, number> = {
@@ -147,6 +154,16 @@ export function registerMigrationRoutes(app: FastifyInstance, deps: MigrationRou
       .finally(() => running.delete(id));
     running.set(id, { stop, done });
   };
+
+  if (deps.resumeOnStart) {
+    app.addHook('onReady', async () => {
+      for (const m of await deps.store.listFleetMigrations(10_000)) {
+        if (m.status !== 'running' && m.status !== 'rolling-back') continue;
+        start(m.id, 'system:resume-on-start');
+        deps.onResumed?.(m.id);
+      }
+    });
+  }
 
   app.addHook('onClose', async () => {
     for (const r of running.values()) r.stop.abort();

@@ -10,6 +10,22 @@ import { PeerExistsError } from '../store/store';
 import { ParseError } from '../lorawan/parse-error';
 import type { Peer } from './peer';
 import { registerPeer, type PeerRegistration } from './register-peer';
+import type { AdapterSetupInput, RenderedSetup } from '../adapters/adapter-setup';
+import { configureAdapter, joinEUIPrefixesFrom, setupInputFromBundle, setupInstallDir, type AdapterConfiguration, type ConfiguredAdapter } from '../adapters/configure-adapter';
+import { AdapterNotInstalledError, loadAdapter } from '../adapters/load-adapter';
+import { writeAdapterAPIKey } from '../cli/adapter-api-key';
+import type { JoinEUIPrefix } from '../lorawan/join-eui-prefix';
+import { DEFAULT_PEER_SETTINGS } from './peer-settings';
+
+/** What the admin API takes besides the registration to set a network server up. */
+export interface NetworkServerSetupRequest {
+  /** The management API (makes the network server syncable and migratable); the key is write-only. */
+  readonly adapter?: AdapterConfiguration;
+  /** JoinEUI ranges the network server sends to Joinery (default all). */
+  readonly joinEUIPrefixes?: readonly string[];
+  /** Where the bundle's files will sit on the network server's host (absolute). */
+  readonly installDir?: string;
+}
 
 /** What the admin API shows of a peer: never its KEK. */
 export interface PeerView {
@@ -41,6 +57,8 @@ export class PeerService {
     private readonly ca: () => Promise<CAMaterial>,
     /** Where peers reach the BI listener (`https://host:port`), known once it listens. */
     private readonly publicURL: () => string,
+    /** The data directory, where a network server's management API key is kept (0600); without it, no adapter configuration is taken. */
+    private readonly dataDir?: string,
   ) {}
 
   async list(p: Principal, kind: Peer['kind']): Promise<Peer[]> {
@@ -55,8 +73,66 @@ export class PeerService {
     return peer;
   }
 
+  /**
+   * Registers a network server with its vendor setup: the setup files and instructions its
+   * adapter renders (null when the vendor's adapter package is not installed), and, when given,
+   * the adapter's management configuration (kept in the peer's settings; the API key in the data
+   * directory, mode 0600, as `joinery ns add` keeps it). Everything is checked before anything is
+   * written: a bad option, prefix or directory is a bad request.
+   */
+  async registerNetworkServer(
+    p: Principal,
+    registration: Extract<PeerRegistration, { kind: 'ns' }>,
+    setup: NetworkServerSetupRequest,
+  ): Promise<{ peer: Peer; bundle: Record<string, string>; setup: RenderedSetup | null; adapterConfigured: boolean }> {
+    requireScopeOf(p, 'peers');
+    let configured: ConfiguredAdapter | null = null;
+    let render: ((input: AdapterSetupInput) => RenderedSetup) | null = null;
+    let prefixes: JoinEUIPrefix[];
+    let installDir: string;
+    try {
+      prefixes = joinEUIPrefixesFrom(setup.joinEUIPrefixes, 'joinEUIPrefixes');
+      installDir = setupInstallDir(registration.vendor, registration.name, setup.installDir, 'installDir');
+      if (setup.adapter) {
+        if (this.dataDir === undefined) throw new ParseError('adapter', 'this server keeps no adapter configuration');
+        configured = await configureAdapter(registration.vendor, setup.adapter, (o) => `adapter.options.${o}`);
+        render = configured.render;
+      } else {
+        try {
+          const module = loadAdapter(registration.vendor);
+          render = (input) => module.renderSetup(input);
+        } catch (err) {
+          if (!(err instanceof AdapterNotInstalledError)) throw err;
+        }
+      }
+    } catch (err) {
+      if (err instanceof ParseError || err instanceof AdapterNotInstalledError) throw new Refusal('bad-request', err.message);
+      throw err;
+    }
+    const settings = configured ? { ...(registration.settings ?? DEFAULT_PEER_SETTINGS), adapter: configured.settings } : registration.settings;
+    const { peer, bundle, biURL } = await this.#register(p, { ...registration, ...(settings ? { settings } : {}) });
+    if (configured && setup.adapter && this.dataDir !== undefined) await writeAdapterAPIKey(this.dataDir, peer.name, setup.adapter.apiKey);
+    const rendered =
+      render === null || peer.kind !== 'ns'
+        ? null
+        : render(
+            setupInputFromBundle(
+              { kekJSON: bundle['kek.json'] ?? '', caCertificatePEM: bundle['ca.crt'] ?? '', clientCertificatePEM: bundle['client.crt'] ?? '' },
+              { name: peer.name, netID: peer.netID, nsID: peer.nsID, biURL },
+              prefixes,
+              installDir,
+            ),
+          );
+    return { peer, bundle, setup: rendered, adapterConfigured: configured !== null };
+  }
+
   async register(p: Principal, registration: PeerRegistration): Promise<{ peer: Peer; bundle: Record<string, string> }> {
     requireScopeOf(p, 'peers');
+    const { peer, bundle } = await this.#register(p, registration);
+    return { peer, bundle };
+  }
+
+  async #register(p: Principal, registration: PeerRegistration): Promise<{ peer: Peer; bundle: Record<string, string>; biURL: string }> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'joinery-bundle-'));
     try {
       const base = this.publicURL();
@@ -65,7 +141,7 @@ export class PeerService {
       const { peer, files } = await registerPeer({ store: this.store, vault: this.vault, ca: await this.ca() }, { ...registration, tenantID: p.tenantID }, out, biURL, p);
       const bundle: Record<string, string> = {};
       for (const f of files) bundle[path.basename(f)] = await fs.readFile(f, 'utf8');
-      return { peer, bundle };
+      return { peer, bundle, biURL };
     } catch (err) {
       if (err instanceof PeerExistsError) throw new Refusal('conflict', err.message);
       if (err instanceof ParseError) throw new Refusal(/already exists/.test(err.reason) ? 'conflict' : 'bad-request', err.message);

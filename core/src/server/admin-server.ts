@@ -14,7 +14,7 @@ import { registerMigrationApi } from './migration-api';
  * /api/v1/migrations for the operator only), and `/` serves the web console (static files
  * calling that API).
  */
-export async function createAdminServer(backends: Backends, metrics: JoineryMetrics, version: string, api?: { readonly context: AdminContext; readonly log: Logger; readonly onMigrationError?: (id: string, err: unknown) => void }): Promise<FastifyInstance> {
+export async function createAdminServer(backends: Backends, metrics: JoineryMetrics, version: string, api?: { readonly context: AdminContext; readonly log: Logger; readonly onMigrationError?: (id: string, err: unknown) => void; readonly resumeMigrations?: boolean }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, return503OnClosing: true, trustProxy: false });
   await registerOpenAPI(app);
   if (api) {
@@ -24,6 +24,7 @@ export async function createAdminServer(backends: Backends, metrics: JoineryMetr
       metrics,
       context: api.context,
       ...(api.onMigrationError ? { onRunError: api.onMigrationError } : {}),
+      ...(api.resumeMigrations ? { resumeOnStart: true, onResumed: (id: string) => api.log.info({ migration: id }, 'fleet migration resumed at start') } : {}),
     });
   }
   const probe = { tags: ['health'], response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } } };

@@ -5,6 +5,8 @@ import { createBIServer } from '../backend-interfaces/bi-server';
 import { AppSKeyService } from '../join/app-s-key-service';
 import { JoinEngine, type JoinEngineOptions } from '../join/join-engine';
 import type { Logger } from '../log/logger';
+import { JoinHistoryRecorder, type JoinHistoryOptions } from '../events/join-history-recorder';
+import type { JoinEvent, JoinEventListener } from '../events/join-event';
 import { MqttJoinEvents, type MqttJoinEventsOptions } from '../events/mqtt-join-events';
 import { instrumented } from '../metrics/instrument';
 import { JoineryMetrics } from '../metrics/metrics';
@@ -38,10 +40,14 @@ export interface JoinServerOptions {
   };
   /** Asynchronous answers: attempts and first retry delay. */
   readonly asyncAnswers?: { readonly attempts?: number; readonly baseDelayMs?: number; readonly windowMs?: number };
+  /** The join history's batching (per-device size, flush interval). */
+  readonly joinHistory?: JoinHistoryOptions;
   /** Publish join events to an MQTT broker (optional). */
   readonly joinEvents?: MqttJoinEventsOptions;
   /** Wrong owner tokens allowed per device and per tenant (in memory, per instance). */
   readonly claimRateLimits?: ClaimRateLimits;
+  /** Carry on, at start, the fleet migrations a stop left unfinished (default: yes). */
+  readonly resumeMigrations?: boolean;
   /** Where peers reach the BI listener, for the credential bundles the admin API makes (default https://<first public host or localhost>:<BI port>). */
   readonly publicURL?: string;
 }
@@ -74,9 +80,15 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   const clientIdentity = await loadOrCreateJoinServerClientIdentity(backends.settings.dataDir, pki.ca);
   const asyncAnswers = new AsyncAnswerSender({ clientCertPem: clientIdentity.certPem, clientKeyPem: clientIdentity.keyPem, ...options.asyncAnswers }, log, metrics);
   const joinEvents = options.joinEvents ? new MqttJoinEvents(options.joinEvents, log, metrics) : undefined;
+  const joinHistory = new JoinHistoryRecorder(backends.store, options.joinHistory, metrics, log);
+  const joinListeners = [options.backendInterfaces?.onJoin, joinHistory.record, joinEvents ? (event: JoinEvent) => joinEvents.publish(event) : undefined].filter(
+    (l): l is JoinEventListener => l !== undefined,
+  );
   const handler = new BackendInterfacesHandler(store, engine, appSKeys, log, metrics, asyncAnswers, {
     ...options.backendInterfaces,
-    ...(joinEvents ? { onJoin: (event) => joinEvents.publish(event) } : {}),
+    onJoin: (event) => {
+      for (const listener of joinListeners) listener(event);
+    },
   });
   const claims = new ClaimService(store, vault, new ClaimRateLimiter(options.claimRateLimits), (reason) => metrics.claimFailures.inc({ reason }));
   const bi = createBIServer({
@@ -94,10 +106,11 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
       tenants,
       devices: new DeviceService(store, vault),
       claims,
-      peers: new PeerService(store, vault, async () => pki.ca, () => publicURL ?? 'https://localhost:8003'),
+      peers: new PeerService(store, vault, async () => pki.ca, () => publicURL ?? 'https://localhost:8003', backends.settings.dataDir),
       authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
     },
     log,
+    resumeMigrations: options.resumeMigrations ?? true,
     onMigrationError: (id, err) => log.error({ migration: id, err: err instanceof Error ? err.message : String(err) }, 'fleet migration stopped on an error'),
   });
 
@@ -135,6 +148,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
         await handler.drain();
         await asyncAnswers.drain();
         await joinEvents?.close();
+        await joinHistory.close();
         await backends.close();
         log.info('join server stopped');
       })();

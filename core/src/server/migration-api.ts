@@ -15,6 +15,9 @@ export interface MigrationApiDeps {
   readonly metrics: JoineryMetrics;
   readonly context: AdminContext;
   readonly onRunError?: (id: string, err: unknown) => void;
+  /** Carry on, at start, the migrations a stop left unfinished. */
+  readonly resumeOnStart?: boolean;
+  readonly onResumed?: (id: string) => void;
 }
 
 /**
@@ -49,6 +52,8 @@ export async function registerMigrationApi(app: FastifyInstance, deps: Migration
       metrics: deps.metrics.migration,
       actorOf: (req) => principals.get(req as FastifyRequest)?.actor ?? `admin-api:${req.ip}`,
       ...(deps.onRunError ? { onRunError: deps.onRunError } : {}),
+      ...(deps.resumeOnStart ? { resumeOnStart: true } : {}),
+      ...(deps.onResumed ? { onResumed: deps.onResumed } : {}),
     });
   });
 }

@@ -9,6 +9,7 @@ import { OPERATOR_TENANT, parseTenantRoles, type Tenant, type TenantID } from '.
 import { auditHash } from './audit-chain';
 import type { AuditEvent, AuditRecord } from './audit-event';
 import type { Device, NewDevice } from './device';
+import { parseJoinType, type JoinRecord } from './join-record';
 import type { SessionRecord } from './session';
 import { parseDeviceMigrationState, parseMigrationStep } from '../migration/device-migration-state';
 import { deviceSelectionJSON, parseDeviceSelection, type DeviceSelectionJSON } from '../migration/device-selection';
@@ -341,3 +342,39 @@ export function migrationEntryFromRow(row: MigrationEntryRowValues): MigrationEn
 
 /** A device in a migration in any other state may not enter another migration. */
 export const RELEASED_STATES_SQL = "('done', 'rolled-back')";
+
+export interface JoinRecordRowValues {
+  dev_eui: string;
+  join_eui: string;
+  at: Date;
+  peer: string;
+  join_type: string;
+  mac_version: string;
+  result: string;
+  description: string | null;
+  dev_nonce: number | null;
+  join_nonce: number | null;
+}
+
+export const JOIN_RECORD_COLUMNS = 'dev_eui, join_eui, at, peer, join_type, mac_version, result, description, dev_nonce, join_nonce';
+
+export function joinRecordFromRow(row: JoinRecordRowValues): JoinRecord {
+  return {
+    devEUI: parseEUI64(row.dev_eui, 'device_joins.dev_eui'),
+    joinEUI: parseEUI64(row.join_eui, 'device_joins.join_eui'),
+    at: row.at,
+    peer: row.peer,
+    joinType: parseJoinType(row.join_type),
+    macVersion: row.mac_version,
+    result: row.result,
+    description: row.description,
+    devNonce: row.dev_nonce === null ? null : Number(row.dev_nonce),
+    joinNonce: row.join_nonce === null ? null : Number(row.join_nonce),
+  };
+}
+
+/** A device search prefix: 1 to 16 hex digits, lower-cased (it is put in SQL as a value, never as text). */
+export function euiPrefix(prefix: string): string {
+  if (!/^[0-9a-fA-F]{1,16}$/.test(prefix)) throw new TypeError(`EUI prefix must be 1 to 16 hex digits, got ${JSON.stringify(prefix)}`);
+  return prefix.toLowerCase();
+}

@@ -5,6 +5,7 @@ import type { ApiKeyRecord } from '../tenants/api-key';
 import type { Tenant, TenantID } from '../tenants/tenant';
 import type { AuditEvent, AuditQuery, AuditRecord } from './audit-event';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from './device';
+import type { JoinRecord } from './join-record';
 import type { SessionRecord } from './session';
 import type { DeviceMigrationState } from '../migration/device-migration-state';
 import type { FleetMigration, MigrationStatus } from '../migration/fleet-migration';
@@ -77,6 +78,10 @@ export interface DeviceFilter {
   readonly holder?: TenantID;
   /** Only claimed (true) or only unclaimed (false) devices. */
   readonly claimed?: boolean;
+  /** Only devices owned by this tenant. */
+  readonly owner?: TenantID;
+  /** Only devices whose DevEUI or JoinEUI starts with these lower-case hex digits (1 to 16). */
+  readonly euiPrefix?: string;
 }
 
 export interface DeviceListQuery extends DeviceFilter {
@@ -131,6 +136,15 @@ export interface Store {
    * when another join got there first; the caller re-reads and decides again.
    */
   commitJoin(commit: JoinCommit): Promise<boolean>;
+
+  /**
+   * Appends join records of devices that exist (records of unknown DevEUIs are skipped) and
+   * keeps only the newest `keep` of each device, in one transaction. Returns how many were
+   * stored.
+   */
+  appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number>;
+  /** A device's join records, newest first. */
+  listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]>;
 
   /** Records an issued session and keeps only the newest `keep` of that device. */
   addSession(session: SessionRecord, keep: number): Promise<void>;

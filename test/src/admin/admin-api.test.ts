@@ -67,7 +67,7 @@ beforeAll(async () => {
       tenants,
       devices: new DeviceService(store, vault),
       claims,
-      peers: new PeerService(store, vault, async () => (await pki).ca, () => 'https://localhost:8003'),
+      peers: new PeerService(store, vault, async () => (await pki).ca, () => 'https://localhost:8003', settings.dataDir),
       authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
     },
     log: createLogger({ level: 'silent', destination: process.stderr }),
@@ -148,11 +148,93 @@ test('errors/bad input is a 400 {code, message}, never a 500', async () => {
     ['PUT', `/devices/${aliceDevice}/binding`, { homeNetID: 'nope' }],
     ['POST', '/tenants', { id: 'Bad Id', roles: ['owner'] }],
     ['GET', '/usage?since=yesterday', undefined],
+    ['GET', '/devices?q=zz', undefined],
+    ['GET', "/devices?q=00a1'%20OR%201=1", undefined],
+    ['GET', `/devices/${aliceDevice}/joins?limit=51`, undefined],
+    ['POST', '/network-servers', { name: 'bad-prefix', netID: '000013', vendor: 'chirpstack', joinEUIPrefixes: ['nope'] }],
+    ['POST', '/network-servers', { name: 'bad-dir', netID: '000013', vendor: 'chirpstack', installDir: 'relative/dir' }],
+    ['POST', '/network-servers', { name: 'bad-option', netID: '000013', vendor: 'chirpstack', adapter: { apiUrl: 'http://cs:8080', apiKey: 'k', options: { nosuch: 'x' } } }],
+    ['POST', '/network-servers', { name: 'bad-value', netID: '000013', vendor: 'chirpstack', adapter: { apiUrl: 'http://cs:8080', apiKey: 'k', options: { applicationId: 'not-a-uuid' } } }],
+    ['POST', '/network-servers', { name: 'no-key', netID: '000013', vendor: 'chirpstack', adapter: { apiUrl: 'http://cs:8080' } }],
   ] as const) {
     const r = await call('alice', method, url, body);
     expect([r.status, r.body?.code, typeof r.body?.message]).toEqual([400, expect.any(String), 'string']);
   }
   expect(await call('alice', 'GET', '/nothing-here')).toMatchObject({ status: 404, body: { code: 'not-found' } });
+  // Nothing was written by the refused registrations.
+  for (const name of ['bad-prefix', 'bad-dir', 'bad-option', 'bad-value', 'no-key']) expect(await store.getPeer(name)).toBeNull();
+});
+
+test('devices/search: a DevEUI or JoinEUI prefix, with paging and the total of the whole match', async () => {
+  expect((await call('alice', 'GET', '/devices?q=00A11CE')).body.total).toBe(2);
+  expect((await call('alice', 'GET', `/devices?q=0x${aliceDevice}`)).body.devices.map((d: { devEUI: string }) => d.devEUI)).toEqual([aliceDevice]);
+  const page = await call('alice', 'GET', '/devices?q=00a11ce&limit=1&offset=1');
+  expect([page.body.total, page.body.devices.map((d: { devEUI: string }) => d.devEUI)]).toEqual([2, ['00a11ce000000002']]);
+  expect((await call('alice', 'GET', '/devices?q=70b3d57e')).body.total).toBe(2); // the JoinEUI
+  expect((await call('alice', 'GET', '/devices?q=70b3d57e&owner=alice')).body.devices.map((d: { devEUI: string }) => d.devEUI)).toEqual([aliceDevice]);
+  expect((await call('alice', 'GET', '/devices?q=70b3d57e&networkServer=alice-ns')).body.total).toBe(1);
+  expect((await call('alice', 'GET', '/devices?q=ffff')).body).toEqual({ devices: [], total: 0 });
+});
+
+test('devices/join history: newest first; a tenant sees the joins since it claimed the device, the operator all', async () => {
+  expect((await call('alice', 'GET', `/devices/${aliceDevice}/joins`)).body).toEqual({ joins: [] });
+  const claimedAt = (await store.getDevice(aliceDevice as never))!.ownership.claimedAt!;
+  const record = (offsetMs: number, result: string, devNonce: number) => ({
+    devEUI: aliceDevice as never,
+    joinEUI: '70b3d57ed0000000' as never,
+    at: new Date(claimedAt.getTime() + offsetMs),
+    peer: 'alice-ns',
+    joinType: 'join' as const,
+    macVersion: '1.0.3',
+    result,
+    description: result === 'Success' ? null : 'DevNonce 7 already used',
+    devNonce,
+    joinNonce: result === 'Success' ? 1 : null,
+  });
+  expect(await store.appendJoinRecords([record(-60_000, 'Success', 3), record(1000, 'Success', 7), record(2000, 'JoinReqFailed', 7)], 50)).toBe(3);
+  const joins = (await call('alice', 'GET', `/devices/${aliceDevice}/joins`)).body.joins;
+  expect(joins).toEqual([
+    { at: record(2000, '', 0).at.toISOString(), networkServer: 'alice-ns', joinEUI: '70b3d57ed0000000', joinType: 'join', macVersion: '1.0.3', result: 'JoinReqFailed', description: 'DevNonce 7 already used', devNonce: 7, joinNonce: null },
+    { at: record(1000, '', 0).at.toISOString(), networkServer: 'alice-ns', joinEUI: '70b3d57ed0000000', joinType: 'join', macVersion: '1.0.3', result: 'Success', description: null, devNonce: 7, joinNonce: 1 },
+  ]);
+  expect((await call('ops', 'GET', `/devices/${aliceDevice}/joins`)).body.joins).toHaveLength(3);
+  expect((await call('alice', 'GET', `/devices/${aliceDevice}/joins?limit=1`)).body.joins).toHaveLength(1);
+  expect((await call('mallory', 'GET', `/devices/${aliceDevice}/joins`)).status).toBe(404);
+});
+
+test("network servers/the vendor's setup files and steps come with the bundle; the adapter's API key is stored 0600, never returned", async () => {
+  const plain = await call('alice', 'POST', '/network-servers', { name: 'alice-cs', netID: '000013', vendor: 'chirpstack', joinEUIPrefixes: ['70b3d57ed0000000/40'] });
+  expect(plain.status).toBe(201);
+  expect(plain.body.adapterConfigured).toBe(false);
+  const files = plain.body.setup.files as Array<{ name: string; content: string; secret: boolean }>;
+  const toml = files.find((f) => f.name.endsWith('.toml'));
+  expect(toml?.content).toContain('https://localhost:8003/bi/alice-cs');
+  expect(toml?.content).toContain('/etc/chirpstack/joinery-alice-cs');
+  expect(plain.body.setup.instructions.length).toBeGreaterThan(0);
+  expect(Object.keys(plain.body.bundle)).toEqual(expect.arrayContaining(['ca.crt', 'client.crt', 'client.key', 'kek.json']));
+
+  const tts = await call('alice', 'POST', '/network-servers', { name: 'alice-tts', netID: '000013', vendor: 'the-things-stack', joinEUIPrefixes: ['70b3d57ed0000000/40'] });
+  expect((tts.body.setup.files as Array<{ name: string }>).map((f) => f.name)).toEqual(['config.yml', 'js.yml', 'key-vault.yml']);
+  expect(tts.body.setup.files[0].content).toContain('70B3D57ED0000000/40');
+  // The secret file holds the bundle's KEK.
+  expect(tts.body.setup.files[2]).toMatchObject({ secret: true, content: expect.stringContaining(JSON.parse(tts.body.bundle['kek.json']).kek.toUpperCase()) });
+  expect((await call('alice', 'POST', '/network-servers', { name: 'alice-generic', netID: '000013', vendor: 'generic' })).body.setup).toBeNull();
+
+  const apiKey = 'cs-api-token-' + randomKey();
+  const managed = await call('alice', 'POST', '/network-servers', {
+    name: 'alice-cs-managed',
+    netID: '000013',
+    vendor: 'chirpstack',
+    adapter: { apiUrl: 'http://chirpstack.example:8080', apiKey, options: { applicationId: '11111111-2222-3333-4444-555555555555', tenantId: '11111111-2222-3333-4444-555555555555' } },
+  });
+  expect(managed.status).toBe(201);
+  expect(managed.body.adapterConfigured).toBe(true);
+  expect(JSON.stringify(managed.body)).not.toContain(apiKey);
+  expect((await store.getPeer('alice-cs-managed'))?.settings.adapter).toEqual({ apiUrl: 'http://chirpstack.example:8080', options: { applicationId: '11111111-2222-3333-4444-555555555555', tenantId: '11111111-2222-3333-4444-555555555555' } });
+  const keyFile = path.join(dir, 'data', 'adapter-keys', 'alice-cs-managed.key');
+  expect((await fs.readFile(keyFile, 'utf8')).trim()).toBe(apiKey);
+  expect((await fs.stat(keyFile)).mode & 0o777).toBe(0o600);
+  expect(JSON.stringify((await call('alice', 'GET', '/network-servers/alice-cs-managed')).body)).not.toContain(apiKey);
 });
 
 test("isolation/every endpoint, with another tenant's key (every scope), on alice's resources: 403 or 404, nothing changed", async () => {
@@ -172,7 +254,11 @@ test("isolation/every endpoint, with another tenant's key (every scope), on alic
     'GET /api/v1/whoami': async () => expect((await call('mallory', 'GET', '/whoami')).body.tenant.id).toBe('mallory'),
     'GET /api/v1/tenants': async () => expect((await call('mallory', 'GET', '/tenants')).body.tenants.map((t: { id: string }) => t.id)).toEqual(['mallory']),
     'POST /api/v1/tenants': async () => expect((await call('mallory', 'POST', '/tenants', { id: 'evil', roles: ['admin'] })).status).toBe(403),
-    'GET /api/v1/devices': async () => expect((await call('mallory', 'GET', '/devices?limit=1000')).body.total).toBe(0),
+    'GET /api/v1/devices': async () => {
+      expect((await call('mallory', 'GET', '/devices?limit=1000')).body.total).toBe(0);
+      expect((await call('mallory', 'GET', '/devices?q=00a11ce')).body).toEqual({ devices: [], total: 0 });
+      expect((await call('mallory', 'GET', '/devices?owner=alice')).body.total).toBe(0);
+    },
     'POST /api/v1/devices/import': async () => expect((await call('mallory', 'POST', '/devices/import', { content: `dev_eui,join_eui,mac_version,app_key,nwk_key\n${aliceDevice},70b3d57ed0000000,1.0.3,${randomKey()},\n` })).status).toBe(400),
     'POST /api/v1/claims': async () => expect((await call('mallory', 'POST', '/claims', { devEUI: aliceDevice, ownerToken: 'GUESS' })).status).toBe(403),
     'GET /api/v1/network-servers': async () => expect((await call('mallory', 'GET', '/network-servers')).body.peers).toEqual([]),

@@ -4,7 +4,7 @@ import { unzipSync, strFromU8 } from 'fflate';
 import type { Page } from 'playwright-core';
 import { randomKey } from '../support/lora-device';
 import { apiKeyIn, launchBrowser, screenshots, signIn, type Browser } from '../support/browser';
-import { cli, makeTempDir, startServer, type ServerProcess } from '../support/joinery-cli';
+import { cli, makeTempDir, runCLI, startServer, type ServerProcess } from '../support/joinery-cli';
 
 /**
  * The console's acceptance walk, in Debian's Chromium against a real `joinery serve`: an owner
@@ -58,28 +58,46 @@ test('a wrong API key is refused; the right one signs in and is kept for the tab
   expect(await page.context().cookies()).toEqual([]);
 });
 
-test('add a network server: its credential bundle is downloaded as a zip, with its instructions shown', async () => {
+test("add a network server: its credential bundle and the vendor's setup files are downloaded as a zip, with the adapter's instructions shown", async () => {
   await go('networks');
   await page.getByLabel('Vendor').selectOption('chirpstack');
   await page.getByLabel('Name').fill('acme-ns');
   await page.getByLabel('NetID').fill('000013');
+  await page.getByLabel(/JoinEUI ranges/).fill('70b3d57ed0000000/40');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Add and download/ }).click()]);
   expect(download.suggestedFilename()).toBe('acme-ns.zip');
   const zipPath = path.join(dataDir, 'acme-ns.zip');
   await download.saveAs(zipPath);
   const files = unzipSync(new Uint8Array(await fs.readFile(zipPath)));
-  expect(Object.keys(files).sort()).toEqual(['acme-ns/README.txt', 'acme-ns/ca.crt', 'acme-ns/client.crt', 'acme-ns/client.key', 'acme-ns/kek.json', 'acme-ns/peer.json']);
+  expect(Object.keys(files).sort()).toEqual([
+    'acme-ns/README.txt',
+    'acme-ns/SETUP.txt',
+    'acme-ns/ca.crt',
+    'acme-ns/chirpstack.toml',
+    'acme-ns/client.crt',
+    'acme-ns/client.key',
+    'acme-ns/kek.json',
+    'acme-ns/peer.json',
+  ]);
+  // ChirpStack's configuration: Joinery's BI URL for this network server, its JoinEUI range, the bundle's KEK.
+  const toml = strFromU8(files['acme-ns/chirpstack.toml']!);
+  const kek = (JSON.parse(strFromU8(files['acme-ns/kek.json']!)) as { kek: string }).kek;
+  expect(toml).toContain('/bi/acme-ns');
+  expect(toml.toLowerCase()).toContain('70b3d57ed0000000/40');
+  expect(toml.toLowerCase()).toContain(kek.toLowerCase());
+  expect(strFromU8(files['acme-ns/SETUP.txt']!)).toContain('1. Copy ca.crt, client.crt and client.key to /etc/chirpstack/joinery-acme-ns');
   const bundleDir = path.join(dataDir, 'bundle');
   await fs.mkdir(bundleDir);
   for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(bundleDir, path.basename(name)), strFromU8(content), { mode: 0o600 });
-  await page.getByText('join_server.servers').first().waitFor();
+  await page.getByRole('listitem').filter({ hasText: 'Merge chirpstack.toml into your chirpstack.toml' }).waitFor();
   await page.getByRole('cell', { name: 'acme-ns' }).waitFor();
   await screenshots(page, 'networks');
 });
 
 test('claim with a wrong owner token is refused, with the right one succeeds; then bind it', async () => {
   await go('claim');
-  await page.getByLabel('DevEUI', { exact: true }).fill(DEV_EUI.toLowerCase());
+  // The claim form's DevEUI (the bind form below has one too, once the network servers have loaded).
+  await page.locator('#dev-eui').fill(DEV_EUI.toLowerCase());
   await page.getByLabel('Owner token').fill('WRONG123');
   await page.getByRole('button', { name: 'Claim', exact: true }).click();
   await page.getByRole('alert').waitFor();
@@ -95,19 +113,40 @@ test('claim with a wrong owner token is refused, with the right one succeeds; th
   await screenshots(page, 'claim');
 });
 
-test('the device joins (simulated with the downloaded bundle) and the console shows where', async () => {
-  const r = await cli(['simulate', 'join', '--bundle', path.join(dataDir, 'bundle'), '--url', server.biURL, '--dev-eui', DEV_EUI, '--join-eui', JOIN_EUI, '--mac-version', '1.0.3', '--app-key', APP_KEY]);
+test('the device joins (simulated with the downloaded bundle), a replay is refused, and the console shows both in its history', async () => {
+  const join = ['simulate', 'join', '--bundle', path.join(dataDir, 'bundle'), '--url', server.biURL, '--dev-eui', DEV_EUI, '--join-eui', JOIN_EUI, '--mac-version', '1.0.3', '--app-key', APP_KEY, '--dev-nonce', '4660'];
+  const r = await cli(join);
   expect(r.stdout).toContain('join verified');
+  const replay = await runCLI(join);
+  expect([replay.code, replay.stdout]).toEqual([1, expect.stringContaining('-> JoinReqFailed')]);
+  // Through the API: both attempts, newest first (the history is written within a moment).
+  let joins: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < 50 && joins.length < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    joins = ((await (await fetch(new URL(`/api/v1/devices/${DEV_EUI}/joins`, server.adminURL), { headers: { authorization: `Bearer ${ownerKey}` } })).json()) as { joins: Array<Record<string, unknown>> }).joins;
+  }
+  expect(joins).toEqual([
+    expect.objectContaining({ networkServer: 'acme-ns', joinType: 'join', macVersion: '1.0.3', result: 'JoinReqFailed', devNonce: 4660, joinNonce: null, description: expect.stringContaining('4660') }),
+    expect.objectContaining({ networkServer: 'acme-ns', joinType: 'join', macVersion: '1.0.3', result: 'Success', devNonce: 4660, joinNonce: expect.any(Number), description: null }),
+  ]);
+  // And through the CLI, beside the running server.
+  const cliJoins = JSON.parse((await cli(['devices', 'joins', DEV_EUI, '--json', '--data-dir', dataDir])).stdout) as Array<{ result: string }>;
+  expect(cliJoins.map((j) => j.result)).toEqual(['JoinReqFailed', 'Success']);
+  expect((await cli(['devices', 'joins', DEV_EUI, '--data-dir', dataDir])).stdout).toMatch(/acme-ns\s+join\s+1\.0\.3\s+JoinReqFailed\s+DevNonce 4660/);
   await go('devices');
   const row = page.getByRole('row').filter({ hasText: DEV_EUI });
   await row.waitFor();
   expect(await row.textContent()).toContain('acme-ns');
-  await page.getByLabel('Search devices').fill('a30b001c0a');
+  await page.getByLabel('Search devices').fill('0004a30b');
   await page.getByText('1–1 of 1').waitFor();
   await screenshots(page, 'devices');
   await row.getByRole('link', { name: DEV_EUI }).click();
   await page.getByRole('heading', { name: /Device/ }).waitFor();
   await page.getByRole('cell', { name: 'Success' }).waitFor();
+  const history = page.getByRole('row').filter({ hasText: 'acme-ns' });
+  expect(await history.count()).toBe(2);
+  expect(await history.first().textContent()).toContain('JoinReqFailed');
+  expect(await history.nth(1).textContent()).toMatch(/Success.*4660/);
   await screenshots(page, 'device');
   // The DevNonce reset asks first, with a reason for the audit log.
   await page.getByRole('button', { name: 'Reset DevNonce' }).click();

@@ -76,12 +76,24 @@ test('exposure/no root key anywhere, no session key in clear anywhere', async ()
   httpAnswers.push((await post(server.biURL, '{"broken', { ca: ns.ca, cert: ns.cert, key: ns.key })).text);
 
   // Every read path of the CLI and the admin listener.
-  for (const args of [['devices', 'list'], ['devices', 'list', '--json'], ['devices', 'show', d11.devEUI], ['devices', 'show', d11.devEUI, '--json'], ['audit', 'list', '--json']]) {
+  for (const args of [['devices', 'list'], ['devices', 'list', '--json'], ['devices', 'show', d11.devEUI], ['devices', 'show', d11.devEUI, '--json'], ['devices', 'joins', d11.devEUI], ['devices', 'joins', d10.devEUI, '--json'], ['audit', 'list', '--json']]) {
     await cli([...args, '--data-dir', dataDir]);
   }
   await cli(['devices', 'reset-dev-nonce', d10.devEUI, '--reason', 'exposure test', '--data-dir', dataDir]);
   await cli(['audit', 'list', '--data-dir', dataDir]);
   for (const p of ['metrics', 'healthz', 'readyz']) httpAnswers.push(await (await fetch(`${server.adminURL}${p}`)).text());
+  // The admin API's device reads: the join history (accepted and refused joins, the rejoin), the search.
+  const apiKey = /(jny_\S+)/.exec((await cli(['api-keys', 'create', '--data-dir', dataDir, '--tenant', 'operator', '--scopes', 'devices:read'])).stdout)![1]!;
+  const adminGet = async (p: string): Promise<string> => (await fetch(new URL(`/api/v1/${p}`, server.adminURL), { headers: { authorization: `Bearer ${apiKey}` } })).text();
+  let history = '';
+  for (let i = 0; i < 50 && !history.includes('rejoin-1'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    history = await adminGet(`devices/${d11.devEUI}/joins`);
+  }
+  expect(history).toContain('"joinType":"rejoin-1"');
+  expect(history).toContain('MICFailed');
+  expect(history).toContain('JoinReqFailed');
+  httpAnswers.push(history, await adminGet(`devices/${d10.devEUI}/joins`), await adminGet('devices?q=00000000000e'));
   await server.stop();
   server = await startServer(dataDir); // afterAll stops it again
 

@@ -343,6 +343,40 @@ describe('e2e/migration', () => {
     }
   });
 
+  test('a migration the server was running when it stopped is carried on by the next start, without a resume', async () => {
+    const route = await fleet(await addPeers('restart', ['000055', '000056']), 6);
+    const apiKey = /(jny_\S+)/.exec((await cli(['api-keys', 'create', '--data-dir', dataDir, '--tenant', 'operator', '--scopes', 'admin'])).stdout)![1]!;
+    const api = async (method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> => {
+      const res = await fetch(`${server.adminURL}api/v1/migrations${p}`, {
+        method,
+        headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    // Cutover at 2 calls/s on the target: about 3 s for 6 devices; the server stops long before.
+    const created = await api('POST', '', { sourcePeer: route.source, targetPeer: route.target, strategy: 'cutover', limits: { 'the-things-stack': { ratePerSecond: 2, concurrency: 1 } } });
+    expect(created).toMatchObject({ status: 201, body: { status: 'running' } });
+    const id = created.body.id as string;
+    await new Promise((r) => setTimeout(r, 700));
+    await server.stop();
+    const stopped = await cli(['migrate', 'report', id, '--json', '--data-dir', dataDir]);
+    const states = (JSON.parse(stopped.stdout).devices as Array<{ state: string }>).map((d) => d.state);
+    expect(states.filter((s) => s === 'done').length).toBeLessThan(6);
+    server = await startServer(dataDir);
+    expect(server.output()).toContain('fleet migration resumed at start');
+    let status = (await api('GET', `/${id}`)).body;
+    for (let i = 0; i < 150 && status.status === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await api('GET', `/${id}`)).body;
+    }
+    expect(status).toMatchObject({ status: 'finished', counts: { done: 6 } });
+    for (const d of route.devices) {
+      expect(route.tts.ns.has(`eui-${d.devEUI}`)).toBe(true);
+      expect(route.cs.devices.has(d.devEUI)).toBe(false);
+    }
+  });
+
   test('admin API: plan, create, status, report; bad input gets {code, message}', async () => {
     const route = await fleet(await addPeers('api', ['000053', '000054']), 3);
     // The operator's API key (migrations are the operator's alone).
@@ -377,5 +411,21 @@ describe('e2e/migration', () => {
     expect(await api('POST', `/${id}/rollback`)).toMatchObject({ status: 202 });
     const bad = await runCLI(['migrate', 'status', 'mig-nope', '--data-dir', dataDir]);
     expect(bad.code).toBe(2);
+
+    // No root key on any surface a migration adds: API answers, CLI report and status, the
+    // audit trail, metrics.
+    const surfaces = [
+      JSON.stringify([plan.body, created.body, status, rep.body, (await api('GET', '')).body, (await api('GET', `/${id}`)).body]),
+      (await cli(['migrate', 'report', id, '--json', '--data-dir', dataDir])).stdout,
+      (await cli(['migrate', 'report', id, '--data-dir', dataDir])).stdout,
+      (await cli(['migrate', 'status', id, '--data-dir', dataDir])).stdout,
+      (await cli(['audit', 'list', '--json', '--limit', '1000', '--data-dir', dataDir])).stdout,
+      await (await fetch(`${server.adminURL}metrics`)).text(),
+    ].join('\n').toLowerCase();
+    expect(surfaces).toContain(route.devices[0]!.devEUI.toLowerCase());
+    for (const d of route.devices) {
+      expect(surfaces).not.toContain(d.appKey.toLowerCase());
+      if (d.nwkKey) expect(surfaces).not.toContain(d.nwkKey.toLowerCase());
+    }
   });
 });

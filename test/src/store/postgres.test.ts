@@ -5,6 +5,7 @@ import { devNonce, joinNonce, type JoinNonce } from '../../../core/src/lorawan/n
 import type { JoinCommit, NewDevice } from '../../../core/src/store/device';
 import { PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS, SchemaTooNewError } from '../../../core/src/store/postgres/migrations';
 import { PostgresStore, PostgresStoreError } from '../../../core/src/store/postgres/postgres-store';
+import { verifyAuditChain } from '../../../core/src/store/audit-chain';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { describeStoreConformance } from './store-conformance';
 
@@ -64,6 +65,22 @@ function commit(devEUI: EUI64, expectedVersion: number, n: number): JoinCommit {
 const euis = (n: number): EUI64[] => Array.from({ length: n }, (_, i) => parseEUI64(`${randomBytes(4).toString('hex')}${i.toString(16).padStart(8, '0')}`));
 
 describe('postgres', () => {
+  test('audit/an entry edited, or removed, in the database is found by its id', async () => {
+    const store = await open(withSchema('tamper'));
+    for (let i = 0; i < 5; i++) await store.appendAudit({ at: new Date(), actor: 'test', tenantID: 't', source: null, action: `test.${i}`, devEUI: null, detail: { i } });
+    const read = (a: number, l: number) => store.readAuditChain(a, l);
+    expect(await verifyAuditChain(read)).toEqual({ ok: true, entries: 5 });
+    const [third] = await sql<{ id: string }>('SELECT id FROM tamper.audit_events ORDER BY id OFFSET 2 LIMIT 1');
+    const [second] = await sql<{ id: string }>('SELECT id FROM tamper.audit_events ORDER BY id OFFSET 1 LIMIT 1');
+    const thirdID = Number(third!.id);
+    await sql("UPDATE tamper.audit_events SET actor = 'someone else' WHERE id = $1", [thirdID]);
+    expect(await verifyAuditChain(read)).toMatchObject({ ok: false, badID: thirdID, entries: 2 });
+    await sql("UPDATE tamper.audit_events SET actor = 'test' WHERE id = $1", [thirdID]);
+    expect(await verifyAuditChain(read)).toMatchObject({ ok: true });
+    await sql('DELETE FROM tamper.audit_events WHERE id = $1', [Number(second!.id)]);
+    expect(await verifyAuditChain(read)).toMatchObject({ ok: false, badID: thirdID });
+  });
+
   test('migrations/eight instances starting at once on a new schema: migrated once, all usable', async () => {
     const url = withSchema('racing');
     const opened = await Promise.all(Array.from({ length: 8 }, () => open(url, { poolSize: 2 })));

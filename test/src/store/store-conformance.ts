@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_PEER_SETTINGS, DeviceExistsError, MigrationConflictError, PeerExistsError, type FleetMigration, type ApplicationServerPeer, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SealedBlobOwner, type SessionRecord, type Store } from '@joinery/core';
+import { DEFAULT_PEER_SETTINGS, DeviceExistsError, MigrationConflictError, PeerExistsError, type FleetMigration, type ApplicationServerPeer, type JoinRecord, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SealedBlobOwner, type SessionRecord, type Store } from '@joinery/core';
 import { parseEUI64, parseNetID } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, MAX_DEV_NONCE, MAX_JOIN_NONCE } from '../../../core/src/lorawan/nonces';
 import { nextJoinNonce } from '../../../core/src/join/next-join-nonce';
@@ -647,6 +647,74 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await second.getSession(eui(71), s.sessionKeyID)).toEqual(s);
       expect(await second.getPeer(ns.name)).toEqual(ns);
       expect(await ownDevices(second)).toContain(eui(71));
+    });
+
+    describe('join history', () => {
+      function joinRecord(devEUI: EUI64, n: number, overrides: Partial<JoinRecord> = {}): JoinRecord {
+        return {
+          devEUI,
+          joinEUI: parseEUI64('70b3d57ed0000000'),
+          at: new Date(1_700_000_000_000 + n * 1000),
+          peer: nsName('ns-eu'),
+          joinType: 'join',
+          macVersion: '1.0.3',
+          result: n % 2 === 0 ? 'Success' : 'JoinReqFailed',
+          description: n % 2 === 0 ? null : `DevNonce ${n} already used`,
+          devNonce: n,
+          joinNonce: n % 2 === 0 ? n : null,
+          ...overrides,
+        };
+      }
+
+      test('appends records of known devices only, lists them newest first, keeps the newest `keep` per device', async () => {
+        await store.insertDevices([newDevice(0x7001), newDevice(0x7002)]);
+        const unknown = eui(0x70ff);
+        const stored = await store.appendJoinRecords([joinRecord(eui(0x7001), 1), joinRecord(unknown, 2), joinRecord(eui(0x7002), 3, { joinType: 'rejoin-1', macVersion: '1.1' })], 3);
+        expect(stored).toBe(2);
+        expect(await store.listJoinRecords(unknown, 10)).toEqual([]);
+        expect(await store.listJoinRecords(eui(0x7002), 10)).toEqual([joinRecord(eui(0x7002), 3, { joinType: 'rejoin-1', macVersion: '1.1' })]);
+
+        // Two more batches (one through a second handle): the device keeps its newest 3.
+        await store.appendJoinRecords([2, 3].map((n) => joinRecord(eui(0x7001), n)), 3);
+        const other = await open();
+        await other.appendJoinRecords([4, 5].map((n) => joinRecord(eui(0x7001), n)), 3);
+        const history = await store.listJoinRecords(eui(0x7001), 10);
+        expect(history.map((r) => r.devNonce)).toEqual([5, 4, 3]);
+        expect(history[1]).toEqual(joinRecord(eui(0x7001), 4));
+        expect((await store.listJoinRecords(eui(0x7001), 2)).map((r) => r.devNonce)).toEqual([5, 4]);
+        // The other device's history is untouched by the first one's pruning.
+        expect(await store.listJoinRecords(eui(0x7002), 10)).toHaveLength(1);
+        expect(await store.appendJoinRecords([], 3)).toBe(0);
+        await expect(store.appendJoinRecords([joinRecord(eui(0x7001), 6)], 0)).rejects.toThrow(RangeError);
+      });
+
+      test('a deleted device takes its join history with it', async () => {
+        await store.insertDevices([newDevice(0x7003)]);
+        await store.appendJoinRecords([joinRecord(eui(0x7003), 1)], 5);
+        expect(await store.deleteDevice(eui(0x7003), { at: new Date(), actor: `test-${tag}`, tenantID: null, source: null, action: 'device.delete', devEUI: eui(0x7003), detail: { run: tag } })).toBe(true);
+        await store.insertDevices([newDevice(0x7003)]);
+        expect(await store.listJoinRecords(eui(0x7003), 5)).toEqual([]);
+      });
+    });
+
+    test('devices/search by DevEUI or JoinEUI prefix, with owner, paging and count', async () => {
+      const joinEUI = parseEUI64(`${run}ee000000`);
+      const made = [0x7101, 0x7102, 0x7103, 0x7201].map((i) => newDevice(i, { nsPeer: null }));
+      const withJoinEUI = [0x7301, 0x7302].map((i) => newDevice(i, { joinEUI, nsPeer: null }));
+      await store.insertDevices([...made, ...withJoinEUI]);
+      const prefix = `${run}000071`; // DevEUIs 0x71xx of this run
+      const byDevEUI = await store.listDevices({ euiPrefix: prefix, limit: 10, offset: 0 });
+      expect(byDevEUI.map((d) => d.devEUI)).toEqual([eui(0x7101), eui(0x7102), eui(0x7103)]);
+      expect(await store.countDevices({ euiPrefix: prefix })).toBe(3);
+      expect((await store.listDevices({ euiPrefix: prefix.toUpperCase(), limit: 2, offset: 1 })).map((d) => d.devEUI)).toEqual([eui(0x7102), eui(0x7103)]);
+      // A JoinEUI prefix finds the devices of that JoinEUI (and a DevEUI prefix that is also one: none here).
+      expect((await store.listDevices({ euiPrefix: `${run}ee`, limit: 10, offset: 0 })).map((d) => d.devEUI)).toEqual([eui(0x7301), eui(0x7302)]);
+      expect(await store.countDevices({ euiPrefix: joinEUI })).toBe(2);
+      expect(await store.countDevices({ euiPrefix: `${run}ff` })).toBe(0);
+      // With the owner filter: these are the operator's (imported without ownership).
+      expect(await store.countDevices({ euiPrefix: prefix, owner: OPERATOR_TENANT })).toBe(3);
+      expect(await store.countDevices({ euiPrefix: prefix, owner: 'nobody' as TenantID })).toBe(0);
+      await expect(store.countDevices({ euiPrefix: "1' OR 1=1 --" })).rejects.toThrow();
     });
 
     describe('fleet migrations', () => {

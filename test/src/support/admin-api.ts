@@ -9,7 +9,7 @@ export interface APIAnswer {
 }
 
 /** A request to the admin API (plain HTTP) with an API key. */
-export async function api(adminURL: string, key: string | null, method: string, route: string, body?: unknown): Promise<APIAnswer> {
+export async function api(adminURL: string, key: string | null, method: string, route: string, body?: unknown): Promise<APIAnswer & { readonly headers: Readonly<Record<string, string>> }> {
   const res = await fetch(new URL(`api/v1${route}`, adminURL), {
     method,
     headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -22,7 +22,7 @@ export async function api(adminURL: string, key: string | null, method: string, 
   } catch {
     parsed = undefined;
   }
-  return { status: res.status, body: parsed, text };
+  return { status: res.status, body: parsed, text, headers: Object.fromEntries(res.headers) };
 }
 
 /** Writes a credential bundle the admin API returned ({file: content}) into a directory. */

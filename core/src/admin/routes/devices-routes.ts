@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { deviceSessionView, deviceView } from '../../devices/device-view';
+import { deviceSessionView, deviceView, joinRecordView } from '../../devices/device-view';
+import type { TenantID } from '../../tenants/tenant';
 import { AES128Key } from '../../lorawan/aes128-key';
 import { parseEUI64 } from '../../lorawan/identifiers';
 import { BEARER_SECURITY, principalOf, requireScope } from '../admin-auth';
@@ -10,7 +11,7 @@ import { DEV_EUI_PARAMS } from '../schemas';
 /** Devices: list (paged, filtered), get, import (manufacturers), delete, session info, DevNonce reset. */
 export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: { limit: number; offset: number; networkServer?: string; claimed?: boolean } }>('/devices', {
+    app.get<{ Querystring: { limit: number; offset: number; networkServer?: string; claimed?: boolean; owner?: string; q?: string } }>('/devices', {
       preHandler: requireScope('devices:read'),
       schema: {
         tags: ['devices'],
@@ -23,6 +24,8 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
             offset: { type: 'integer', minimum: 0, default: 0 },
             networkServer: { type: 'string', description: 'only devices bound to this network server' },
             claimed: { type: 'boolean', description: 'only claimed (true) or unclaimed (false) devices' },
+            owner: { type: 'string', minLength: 1, maxLength: 64, description: 'only devices owned by this tenant' },
+            q: { type: 'string', pattern: '^(0[xX])?[0-9A-Fa-f]{1,16}$', description: 'only devices whose DevEUI or JoinEUI starts with these hex digits (indexed prefix search)' },
           },
           additionalProperties: false,
         },
@@ -34,6 +37,8 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
         offset: req.query.offset,
         ...(req.query.networkServer !== undefined ? { networkServer: req.query.networkServer } : {}),
         ...(req.query.claimed !== undefined ? { claimed: req.query.claimed } : {}),
+        ...(req.query.owner !== undefined ? { owner: req.query.owner as TenantID } : {}),
+        ...(req.query.q !== undefined ? { euiPrefix: req.query.q.replace(/^0[xX]/, '') } : {}),
       });
       return { devices: devices.map(deviceView), total };
     });
@@ -110,6 +115,18 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
         },
       },
     }, async (req) => deviceSessionView(await ctx.devices.get(principalOf(req), parseEUI64(req.params.devEUI, 'devEUI'))));
+
+    app.get<{ Params: { devEUI: string }; Querystring: { limit: number } }>('/devices/:devEUI/joins', {
+      preHandler: requireScope('devices:read'),
+      schema: {
+        tags: ['devices'],
+        summary: "A device's join history, newest first: every join-request and rejoin-request that reached it, accepted or refused (a tenant sees those since it claimed the device; the last moments may be lost in a crash)",
+        security: BEARER_SECURITY,
+        params: DEV_EUI_PARAMS,
+        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 50, default: 50 } }, additionalProperties: false },
+        response: { 200: { type: 'object', properties: { joins: { type: 'array', items: { $ref: 'JoinRecord#' } } } }, ...ERROR_RESPONSES },
+      },
+    }, async (req) => ({ joins: (await ctx.devices.joins(principalOf(req), parseEUI64(req.params.devEUI, 'devEUI'), req.query.limit)).map(joinRecordView) }));
 
     app.post<{ Params: { devEUI: string }; Body: { reason: string } }>('/devices/:devEUI/dev-nonce-reset', {
       preHandler: requireScope('devices:write'),

@@ -164,6 +164,29 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fleet_migration_devices_by_device ON fleet_migration_devices (dev_eui, state);
     `,
   },
+  {
+    version: 5,
+    name: 'join history per device, device search by DevEUI or JoinEUI prefix',
+    up: `
+      CREATE TABLE device_joins (
+        id          BIGSERIAL   PRIMARY KEY,
+        dev_eui     TEXT        NOT NULL REFERENCES devices (dev_eui) ON DELETE CASCADE,
+        join_eui    TEXT        NOT NULL,
+        at          TIMESTAMPTZ NOT NULL,
+        peer        TEXT        NOT NULL,
+        join_type   TEXT        NOT NULL CHECK (join_type IN ('join', 'rejoin-0', 'rejoin-1', 'rejoin-2')),
+        mac_version TEXT        NOT NULL,
+        result      TEXT        NOT NULL,
+        description TEXT,
+        dev_nonce   INTEGER,
+        join_nonce  INTEGER
+      );
+      CREATE INDEX device_joins_by_device ON device_joins (dev_eui, id);
+      -- Prefix searches (LIKE 'abc%') whatever the database's collation.
+      CREATE INDEX devices_by_dev_eui_prefix ON devices (dev_eui text_pattern_ops);
+      CREATE INDEX devices_by_join_eui_prefix ON devices (join_eui text_pattern_ops);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

@@ -32,12 +32,17 @@ import {
   type FleetMigrationRowValues,
   type MigrationEntryRowValues,
   type TenantRowValues,
+  euiPrefix,
+  JOIN_RECORD_COLUMNS,
+  joinRecordFromRow,
+  type JoinRecordRowValues,
 } from '../row-mapping';
 import type { DeviceMigrationState } from '../../migration/device-migration-state';
 import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
+import type { JoinRecord } from '../join-record';
 import type { SessionRecord } from '../session';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migratePostgres } from './migrations';
@@ -502,6 +507,46 @@ export class PostgresStore implements Store {
     });
   }
 
+  /**
+   * Inserts the records of devices that exist and prunes each device to its newest `keep`, in
+   * one transaction that holds the devices' row locks (in DevEUI order), so two batches of one
+   * device at once still leave exactly `keep`.
+   */
+  async appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number> {
+    if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`appendJoinRecords: keep must be a positive integer, got ${keep}`);
+    if (records.length === 0) return 0;
+    const devEUIs = [...new Set(records.map((r) => r.devEUI))].sort();
+    return this.#transaction('appending join records', async (client) => {
+      // KEY SHARE (what a foreign key takes): a device cannot be deleted meanwhile, and join
+      // commits (which update no key column) are never made to wait.
+      const locked = await client.query<{ dev_eui: string }>('SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR KEY SHARE', [devEUIs]);
+      const known = new Set(locked.rows.map((r) => r.dev_eui));
+      const rows = records.filter((r) => known.has(r.devEUI));
+      if (rows.length === 0) return 0;
+      const columns = JOIN_RECORD_COLUMNS.split(', ');
+      const values: unknown[] = [];
+      const tuples = rows.map((r) => {
+        const b = values.length;
+        values.push(r.devEUI, r.joinEUI, r.at, r.peer, r.joinType, r.macVersion, r.result, r.description, r.devNonce, r.joinNonce);
+        return `(${columns.map((_, i) => `$${b + i + 1}`).join(', ')})`;
+      });
+      await client.query(`INSERT INTO device_joins (${JOIN_RECORD_COLUMNS}) VALUES ${tuples.join(', ')}`, values);
+      await client.query(
+        `DELETE FROM device_joins j
+          USING (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY dev_eui ORDER BY id DESC) AS n
+                                   FROM device_joins WHERE dev_eui = ANY($1::TEXT[])) ranked WHERE n > $2) old
+          WHERE j.id = old.id`,
+        [[...known], keep],
+      );
+      return rows.length;
+    });
+  }
+
+  async listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]> {
+    const rows = await this.#query<JoinRecordRowValues>('reading join records', `SELECT ${JOIN_RECORD_COLUMNS} FROM device_joins WHERE dev_eui = $1 ORDER BY id DESC LIMIT $2`, [devEUI, limit]);
+    return rows.map(joinRecordFromRow);
+  }
+
   async getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null> {
     const rows = await this.#query<SessionRow>('reading a session', `SELECT ${SESSION_COLUMNS} FROM sessions WHERE dev_eui = $1 AND session_key_id = $2`, [
       devEUI,
@@ -863,6 +908,15 @@ function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
     conditions.push(`(owner_tenant = $${values.length} OR (owner_tenant IS NULL AND manufacturer_tenant = $${values.length}))`);
   }
   if (filter.claimed !== undefined) conditions.push(filter.claimed ? 'owner_tenant IS NOT NULL' : 'owner_tenant IS NULL');
+  if (filter.owner !== undefined) {
+    values.push(filter.owner);
+    conditions.push(`owner_tenant = $${values.length}`);
+  }
+  if (filter.euiPrefix !== undefined) {
+    // Hex digits only, so nothing to escape; indexed by devices_by_{dev,join}_eui_prefix.
+    values.push(`${euiPrefix(filter.euiPrefix)}%`);
+    conditions.push(`(dev_eui LIKE $${values.length} OR join_eui LIKE $${values.length})`);
+  }
   return { sql: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, values };
 }
 

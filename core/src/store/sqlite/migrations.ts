@@ -158,6 +158,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fleet_migration_devices_by_device ON fleet_migration_devices (dev_eui, state);
     `,
   },
+  {
+    version: 5,
+    name: 'join history per device, device search by JoinEUI prefix',
+    up: `
+      CREATE TABLE device_joins (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        dev_eui     TEXT    NOT NULL REFERENCES devices (dev_eui) ON DELETE CASCADE,
+        join_eui    TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        peer        TEXT    NOT NULL,
+        join_type   TEXT    NOT NULL CHECK (join_type IN ('join', 'rejoin-0', 'rejoin-1', 'rejoin-2')),
+        mac_version TEXT    NOT NULL,
+        result      TEXT    NOT NULL,
+        description TEXT,
+        dev_nonce   INTEGER,
+        join_nonce  INTEGER
+      ) STRICT;
+      CREATE INDEX device_joins_by_device ON device_joins (dev_eui, id);
+      -- DevEUI prefixes range over the primary key; JoinEUI prefixes over this.
+      CREATE INDEX devices_by_join_eui ON devices (join_eui, dev_eui);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

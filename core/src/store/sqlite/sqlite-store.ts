@@ -25,6 +25,10 @@ import {
   PEER_COLUMNS,
   peerFromRow,
   peerRowValues,
+  euiPrefix,
+  JOIN_RECORD_COLUMNS,
+  joinRecordFromRow,
+  type JoinRecordRowValues,
   RELEASED_STATES_SQL,
   sessionFromRow,
   tenantFromRow,
@@ -37,6 +41,7 @@ import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migr
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
+import { parseJoinType, type JoinRecord } from '../join-record';
 import type { SessionRecord } from '../session';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { SqliteCommitWorker } from './commit-worker';
@@ -130,6 +135,7 @@ export class SqliteStore implements Store {
   readonly #stmt: Statements;
   readonly #insertDevicesTx: (devices: readonly NewDevice[], audit: AuditEvent | undefined) => void;
   readonly #addSessionTx: (session: SessionRecord, keep: number) => void;
+  readonly #appendJoinRecordsTx: (records: readonly JoinRecord[], keep: number) => number;
   readonly #resetDevNoncesTx: (devEUI: EUI64, audit: AuditEvent) => boolean;
   /** Runs `write` and appends `audit` in one IMMEDIATE transaction; `write` false = nothing written. */
   readonly #auditedTx: (write: () => boolean, audit: AuditEvent | undefined) => boolean;
@@ -140,6 +146,7 @@ export class SqliteStore implements Store {
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
   readonly #worker: SqliteCommitWorker | null;
   readonly #busyTimeoutMs: number;
+  readonly #historyDb: Database.Database | null;
 
   /**
    * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
@@ -161,15 +168,25 @@ export class SqliteStore implements Store {
         file !== ':memory:' && groupCommit !== false && (options.commitWorker ?? true)
           ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: COMMIT_JOIN_SQL, params: commitJoinParams })
           : null;
-      return new SqliteStore(db, groupCommit, worker, Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)));
+      // The join history's own connection: `synchronous = NORMAL` (in WAL mode, a commit is not
+      // fsynced; the history is informational), so its batches never hold the event loop on a sync.
+      let historyDb: Database.Database | null = null;
+      if (file !== ':memory:') {
+        historyDb = new Database(file);
+        historyDb.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+        historyDb.pragma('synchronous = NORMAL');
+        historyDb.pragma('foreign_keys = ON');
+      }
+      return new SqliteStore(db, groupCommit, worker, historyDb, Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)));
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, groupCommit: GroupCommitOptions | false, worker: SqliteCommitWorker | null, busyTimeoutMs: number) {
+  private constructor(db: Database.Database, groupCommit: GroupCommitOptions | false, worker: SqliteCommitWorker | null, historyDb: Database.Database | null, busyTimeoutMs: number) {
     this.#db = db;
+    this.#historyDb = historyDb;
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#stmt = prepareStatements(db);
     this.#worker = worker;
@@ -200,6 +217,19 @@ export class SqliteStore implements Store {
       this.#stmt.pruneSessions.run(s.devEUI, s.devEUI, keep);
     });
     this.#addSessionTx = (session, keep) => addSession.immediate(session, keep);
+
+    const hdb = historyDb ?? db;
+    const insertJoinRecord = hdb.prepare(INSERT_JOIN_RECORD_SQL);
+    const pruneJoinRecords = hdb.prepare(PRUNE_JOIN_RECORDS_SQL);
+    const appendJoinRecords = hdb.transaction((records: readonly JoinRecord[], keep: number) => {
+      let stored = 0;
+      for (const r of records) {
+        stored += insertJoinRecord.run(r.devEUI, r.joinEUI, r.at.getTime(), r.peer, r.joinType, r.macVersion, r.result, r.description, r.devNonce, r.joinNonce, r.devEUI).changes;
+      }
+      for (const devEUI of new Set(records.map((r) => r.devEUI))) pruneJoinRecords.run(devEUI, devEUI, keep);
+      return stored;
+    });
+    this.#appendJoinRecordsTx = (records, keep) => appendJoinRecords.immediate(records, keep);
 
     const resetDevNonces = db.transaction((devEUI: EUI64, audit: AuditEvent) => {
       if (this.#stmt.resetDevNonces.run(devEUI).changes === 0) return false;
@@ -459,6 +489,15 @@ export class SqliteStore implements Store {
     this.#addSessionTx(session, keep);
   }
 
+  async appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number> {
+    if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`appendJoinRecords: keep must be a positive integer, got ${keep}`);
+    return records.length === 0 ? 0 : this.#appendJoinRecordsTx(records, keep);
+  }
+
+  async listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]> {
+    return (this.#stmt.listJoinRecords.all(devEUI, limit) as JoinRecordRow[]).map((r) => joinRecordFromRow({ ...r, at: new Date(r.at) }));
+  }
+
   async getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null> {
     const row = this.#stmt.getSession.get(devEUI, sessionKeyID) as SessionRow | undefined;
     return row ? toSession(row) : null;
@@ -612,9 +651,15 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.#committer?.drain();
     await this.#worker?.close();
+    if (this.#historyDb?.open) this.#historyDb.close();
     if (this.#db.open) this.#db.close();
   }
 }
+
+const INSERT_JOIN_RECORD_SQL = `INSERT INTO device_joins (${JOIN_RECORD_COLUMNS})
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM devices WHERE dev_eui = ?)`;
+const PRUNE_JOIN_RECORDS_SQL = `DELETE FROM device_joins
+  WHERE dev_eui = ? AND id <= (SELECT id FROM device_joins WHERE dev_eui = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`;
 
 /** A join's conditional nonce update (run here, or by the commit worker). */
 const COMMIT_JOIN_SQL = `UPDATE devices
@@ -671,6 +716,7 @@ function prepareStatements(db: Database.Database) {
         WHERE dev_eui = ?
           AND rowid NOT IN (SELECT rowid FROM sessions WHERE dev_eui = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
     ),
+    listJoinRecords: db.prepare(`SELECT ${JOIN_RECORD_COLUMNS} FROM device_joins WHERE dev_eui = ? ORDER BY id DESC LIMIT ?`),
     getSession: db.prepare(
       `SELECT dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at
          FROM sessions WHERE dev_eui = ? AND session_key_id = ?`,
@@ -756,6 +802,16 @@ function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
     values.push(filter.holder, filter.holder);
   }
   if (filter.claimed !== undefined) conditions.push(filter.claimed ? 'owner_tenant IS NOT NULL' : 'owner_tenant IS NULL');
+  if (filter.owner !== undefined) {
+    conditions.push('owner_tenant = ?');
+    values.push(filter.owner);
+  }
+  if (filter.euiPrefix !== undefined) {
+    // A range on the primary key and on devices_by_join_eui: 'g' sorts after every hex digit.
+    const p = euiPrefix(filter.euiPrefix);
+    conditions.push('((dev_eui >= ? AND dev_eui < ?) OR (join_eui >= ? AND join_eui < ?))');
+    values.push(p, `${p}g`, p, `${p}g`);
+  }
   return { sql: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, values };
 }
 
@@ -806,6 +862,7 @@ function sqliteCode(err: unknown): string | undefined {
 }
 
 type AuditRow = Omit<AuditRowValues, 'at'> & { at: number };
+type JoinRecordRow = Omit<JoinRecordRowValues, 'at'> & { at: number };
 type TenantRow = Omit<TenantRowValues, 'created_at'> & { created_at: number };
 type ApiKeyRow = Omit<ApiKeyRowValues, 'created_at' | 'revoked_at'> & { created_at: number; revoked_at: number | null };
 
