@@ -67,7 +67,8 @@ export async function importDevices(
       if (!as || as.kind !== 'as') throw new ParseError('--as', `no application server named ${target.asPeer} (add it with: joinery as add)`);
     }
   }
-  const source = (Symbol.asyncIterator in rows ? rows : chunksOf(rows))[Symbol.asyncIterator]();
+  const streamed = Symbol.asyncIterator in rows;
+  const source = (streamed ? rows : chunksOf(rows))[Symbol.asyncIterator]();
   const labels: DeviceLabel[] = [];
   const unwrapProblems: ImportProblem[] = [];
   // What a vault keeps outside the blob (a PKCS#11 vault's token objects) is discarded when the
@@ -120,19 +121,31 @@ export async function importDevices(
   let imported: number;
   try {
     const audit = options.audit;
-    imported = await deps.store.insertDeviceChunks(sealed(), audit && ((count) => {
-      const detail: Record<string, string | number | boolean | null> =
-        target.kind === 'bound'
-          ? { devices: count, networkServer: target.nsPeer, applicationServer: target.asPeer, wrapped: options.transportKEK !== undefined, first }
-          : { devices: count, manufacturer: target.manufacturer, wrapped: options.transportKEK !== undefined, first };
-      return auditEvent(audit, 'device.import', null, detail);
-    }));
+    const auditOf =
+      audit &&
+      ((count: number) => {
+        const detail: Record<string, string | number | boolean | null> =
+          target.kind === 'bound'
+            ? { devices: count, networkServer: target.nsPeer, applicationServer: target.asPeer, wrapped: options.transportKEK !== undefined, first }
+            : { devices: count, manufacturer: target.manufacturer, wrapped: options.transportKEK !== undefined, first };
+        return auditEvent(audit, 'device.import', null, detail);
+      });
+    if (streamed) {
+      imported = await deps.store.insertDeviceChunks(sealed(), auditOf);
+    } else {
+      // Rows already in memory (the admin API, pre-provisioned files) are all sealed first, then
+      // inserted in one short transaction: a running server's commits never wait for the sealing.
+      const all: NewDevice[] = [];
+      for await (const chunk of sealed()) all.push(...chunk);
+      await deps.store.insertDevices(all, auditOf?.(all.length));
+      imported = all.length;
+    }
   } catch (e) {
     for (const d of sealedElsewhere) await deps.vault.discardRootKeys(d.sealed, d.devEUI).catch(() => undefined);
     if (e instanceof DeviceExistsError) {
       // The primary key found it (no read per row before the insert): name every device of the
-      // file that exists (up to MAX_PROBLEMS), the one the insert met at least. The chunks
-      // before were inserted in the refused transaction: none of theirs existed.
+      // file that exists (up to MAX_PROBLEMS), the one the insert met at least. Streamed, the
+      // chunks before were inserted in the refused transaction: none of theirs existed.
       const existing: ImportProblem[] = [];
       const check = async (chunk: readonly DeviceImportRow[]): Promise<void> => {
         for (const row of chunk) {
@@ -140,7 +153,7 @@ export async function importDevices(
           if (row.devEUI === e.devEUI || (await deps.store.getDevice(row.devEUI))) existing.push({ line: row.line, message: `device ${row.devEUI} already exists` });
         }
       };
-      await check(current);
+      await check(streamed ? current : rows);
       for (let next = await source.next(); !next.done && existing.length < MAX_PROBLEMS; next = await source.next()) await check(next.value);
       await source.return?.();
       throw new DeviceImportError(unit, existing);
