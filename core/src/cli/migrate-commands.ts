@@ -16,7 +16,7 @@ import { runMigration } from '../migration/migration-runner';
 import { createMigration, planMigration, type MigrationPlan } from '../migration/plan-migration';
 import { parseVendorLimitFlags } from '../migration/vendor-limits';
 import { openBackends, type Backends } from '../server/open-backends';
-import { readAdapterAPIKey } from './adapter-api-key';
+import { readAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { cliActor } from './cli-actor';
 import { note, say, table } from './output';

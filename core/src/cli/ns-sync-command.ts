@@ -5,7 +5,7 @@ import { ParseError } from '../lorawan/parse-error';
 import type { Device } from '../store/device';
 import type { Store } from '../store/store';
 import { openBackends } from '../server/open-backends';
-import { readAdapterAPIKey } from './adapter-api-key';
+import { readAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { say } from './output';
 

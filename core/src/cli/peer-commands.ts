@@ -12,7 +12,8 @@ import { note, say } from './output';
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import { describePeerSettings, peerSettingsFrom, withPeerSettingsOptions, type PeerSettingsFlags } from './peer-settings-options';
 import type { Peer } from '../peers/peer';
-import { apiKeyFromFlags, writeAdapterAPIKey } from './adapter-api-key';
+import { writeAdapterAPIKey } from '../adapters/adapter-api-key-store';
+import { apiKeyFromFlags } from './adapter-api-key';
 import { nsAdapterSetupFrom, withNsAdapterOptions, writeAdapterSetup, type NsAdapterFlags } from './ns-adapter-options';
 import { addNsSyncCommand } from './ns-sync-command';
 

@@ -13,7 +13,7 @@ import { registerPeer, type PeerRegistration } from './register-peer';
 import type { AdapterSetupInput, RenderedSetup } from '../adapters/adapter-setup';
 import { configureAdapter, joinEUIPrefixesFrom, setupInputFromBundle, setupInstallDir, type AdapterConfiguration, type ConfiguredAdapter } from '../adapters/configure-adapter';
 import { AdapterNotInstalledError, loadAdapter } from '../adapters/load-adapter';
-import { writeAdapterAPIKey } from '../cli/adapter-api-key';
+import { writeAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import type { JoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { DEFAULT_PEER_SETTINGS } from './peer-settings';
 

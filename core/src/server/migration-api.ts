@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BEARER_SECURITY } from '../admin/admin-auth';
 import type { AdminContext } from '../admin/admin-context';
 import { ERROR_RESPONSES } from '../admin/admin-errors';
-import { readAdapterAPIKey } from '../cli/adapter-api-key';
+import { readAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import type { JoineryMetrics } from '../metrics/metrics';
 import { registerMigrationRoutes } from '../migration/migration-routes';
 import type { Store } from '../store/store';
