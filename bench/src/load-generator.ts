@@ -67,7 +67,8 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
   const replays = { sent: 0, refused: 0, accepted: 0, other: 0 };
   let requests = 0;
   let ok = 0;
-  let measuring = plan.schedule.kind !== 'duration';
+  let measuring = plan.schedule.kind === 'each-once';
+  const sendLag = new LatencyRecorder();
   let visitsPerDevice = 0;
   let transactionID = 1;
   let joined = 0;
@@ -75,7 +76,8 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
   const devices = t.kind === 'joins' ? devicesOfVersion(t.registrySize, t.macVersion) : 0;
   const joins = t.kind === 'joins' ? (plan as LoadPlan & { traffic: { kind: 'joins' } }) : null;
 
-  const send = async (body: string, startedAt: number, replay: boolean, w = 0): Promise<boolean> => {
+  /** `measured`: whether this request counts (the open loop decides per request); else whether measuring when it ends. */
+  const send = async (body: string, startedAt: number, replay: boolean, w = 0, measured?: boolean): Promise<boolean> => {
     const { url, agent } = targets[w % targets.length]!;
     let outcome: Outcome;
     try {
@@ -83,7 +85,7 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
     } catch (err) {
       outcome = { status: 0, resultCode: `transport error: ${(err as Error).message}` };
     }
-    if (!measuring) return outcome.status === 200;
+    if (!(measured ?? measuring)) return outcome.status === 200;
     const ms = performance.now() - startedAt;
     const success = outcome.status === 200 && (t.kind === 'fixed' || outcome.resultCode === 'Success');
     if (replay) {
@@ -141,23 +143,32 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
     } else if (s.kind === 'each-once') {
       await Promise.all(Array.from({ length: plan.concurrency }, (_, w) => worker(w, () => true, true)));
     } else {
-      await openLoop(s.perSecond, s.seconds, plan.concurrency, (i, scheduledAt) => {
-        if (!joins) return send((t as { body: string }).body, scheduledAt, false, i);
+      // The warm-up runs at the same rate, unmeasured: the connections (mTLS handshakes, up to
+      // `concurrency` of them) are opened then, as in the closed loop's warm-up.
+      const warm = Math.floor(s.perSecond * s.warmupSeconds);
+      await openLoop(s.perSecond, s.warmupSeconds + s.seconds, plan.concurrency, (i, scheduledAt, lagMs) => {
+        const measured = i >= warm;
+        if (i === warm) measuredFrom = scheduledAt;
+        if (measured) sendLag.record(lagMs);
+        if (!joins) return send((t as { body: string }).body, scheduledAt, false, i, measured);
         // Round robin over the devices: a device comes round again only after all the others.
         const visit = Math.floor(i / devices);
         visitsPerDevice = Math.max(visitsPerDevice, visit + 1);
-        return send(joinReqBody(joins, i % devices, joins.traffic.nonceBase + visit, transactionID++), scheduledAt, false, i);
+        return send(joinReqBody(joins, i % devices, joins.traffic.nonceBase + visit, transactionID++), scheduledAt, false, i, measured);
       });
     }
   } finally {
     for (const t of targets) t.agent.destroy();
   }
   const seconds = (performance.now() - measuredFrom) / 1000;
-  return { requests, ok, seconds, perSecond: ok / seconds, latencyMs: latency.summary(), failures, replays, visitsPerDevice };
+  return { requests, ok, seconds, perSecond: ok / seconds, latencyMs: latency.summary(), sendLagMs: s.kind === 'rate' ? sendLag.summary() : null, failures, replays, visitsPerDevice };
 }
 
-/** Requests at fixed times (i / perSecond), latency from the scheduled time; at most `cap` in flight. */
-async function openLoop(perSecond: number, seconds: number, cap: number, fire: (i: number, scheduledAt: number) => Promise<unknown>): Promise<void> {
+/**
+ * Requests at fixed times (i / perSecond), latency from the scheduled time; at most `cap` in
+ * flight. `lagMs`: how late the request leaves (the generator's own event loop, or `cap` reached).
+ */
+async function openLoop(perSecond: number, seconds: number, cap: number, fire: (i: number, scheduledAt: number, lagMs: number) => Promise<unknown>): Promise<void> {
   const started = performance.now();
   const total = Math.floor(perSecond * seconds);
   const inFlight = new Set<Promise<unknown>>();
@@ -166,7 +177,7 @@ async function openLoop(perSecond: number, seconds: number, cap: number, fire: (
     const wait = at - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     while (inFlight.size >= cap) await Promise.race(inFlight);
-    const p: Promise<unknown> = fire(i, at).finally(() => inFlight.delete(p));
+    const p: Promise<unknown> = fire(i, at, Math.max(0, performance.now() - at)).finally(() => inFlight.delete(p));
     inFlight.add(p);
   }
   await Promise.all(inFlight);

@@ -29,12 +29,13 @@ export type Traffic =
  *   after `warmupSeconds` unmeasured;
  * - `each-once`: every device once (JoinReqs only), `concurrency` in flight;
  * - `rate`: open loop at `perSecond`, latency counted from each request's scheduled time (no
- *   coordinated omission), at most `concurrency` in flight.
+ *   coordinated omission), at most `concurrency` in flight; measured for `seconds` after
+ *   `warmupSeconds` at the same rate unmeasured.
  */
 export type Schedule =
   | { readonly kind: 'duration'; readonly seconds: number; readonly warmupSeconds: number }
   | { readonly kind: 'each-once' }
-  | { readonly kind: 'rate'; readonly perSecond: number; readonly seconds: number };
+  | { readonly kind: 'rate'; readonly perSecond: number; readonly seconds: number; readonly warmupSeconds: number };
 
 export interface LoadPlan {
   /** The server's URL; with several (instances sharing one store), worker w uses urls[w % n]. */
@@ -53,6 +54,12 @@ export interface LoadReport {
   /** `ok` per second. */
   readonly perSecond: number;
   readonly latencyMs: LatencySummary;
+  /**
+   * Open loop: how late the generator sent each measured request after its scheduled time (its
+   * own event loop, or `concurrency` reached). Counted in `latencyMs` too; when it is large,
+   * the latency is the generator's as much as the server's. Null for closed loops.
+   */
+  readonly sendLagMs: LatencySummary | null;
   /** Outcomes other than success, by HTTP status or ResultCode, replays apart. */
   readonly failures: Readonly<Record<string, number>>;
   readonly replays: { readonly sent: number; readonly refused: number; readonly accepted: number; readonly other: number };

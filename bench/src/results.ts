@@ -16,7 +16,7 @@ export interface BenchResults {
     readonly storage: { readonly updatesPerSecond: number };
   };
   readonly joins: readonly JoinRow[];
-  readonly halfLoad: null | { readonly macVersion: BenchMACVersion; readonly targetPerSecond: number; readonly joinsPerSecond: number; readonly latencyMs: LatencySummary; readonly failures: LoadReport['failures'] };
+  readonly halfLoad: null | { readonly macVersion: BenchMACVersion; readonly targetPerSecond: number; readonly joinsPerSecond: number; readonly latencyMs: LatencySummary; readonly sendLagMs: LatencySummary; readonly failures: LoadReport['failures'] };
   readonly scale: readonly ScaleRow[];
   readonly storm: StormRow | null;
   readonly optional: {

@@ -143,6 +143,20 @@ describe('SqliteStore', () => {
     expect(await store.getDevice(eui(2))).toBeNull();
   });
 
+  test('devices/a duplicate met by a multi-row INSERT is named; nothing of the batch stays', async () => {
+    const store = openStore();
+    await store.insertDevices([newDevice(1000)]);
+    // 150 rows: two full 64-row statements and a rest; the existing device in the second statement.
+    const batch = Array.from({ length: 150 }, (_, i) => newDevice(i === 100 ? 1000 : 2000 + i));
+    const err = await thrown(store.insertDevices(batch));
+    expect(err).toBeInstanceOf(DeviceExistsError);
+    expect((err as DeviceExistsError).devEUI).toBe(eui(1000));
+    expect(await store.countDevices()).toBe(1);
+    await store.insertDevices(batch.filter((_, i) => i !== 100));
+    expect(await store.countDevices()).toBe(150);
+    expect(await store.getDevice(eui(2149))).toMatchObject({ devEUI: eui(2149), macVersion: '1.1' });
+  });
+
   test('devices/a duplicate within the batch rejects the whole batch', async () => {
     const store = openStore();
     const err = await thrown(store.insertDevices([newDevice(5), newDevice(6), newDevice(5)]));

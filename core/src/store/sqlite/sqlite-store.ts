@@ -679,12 +679,41 @@ function commitJoinParams(commit: JoinCommit): Array<string | number | null> {
 const RESEAL_BATCH = 500;
 
 /** Every statement the store runs, prepared once per connection. */
-/** The devices' INSERTs, inside the caller's transaction; an existing DevEUI throws DeviceExistsError. */
+/** Rows per multi-row INSERT: one call into SQLite for this many devices (13 values each, under SQLite's 32,766 variables). */
+const INSERT_ROWS = 64;
+
+const INSERT_DEVICE_SQL = `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at,
+                            manufacturer_tenant, owner_tenant, owner_token_hash, profile_id, claimed_at)
+       VALUES `;
+const DEVICE_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/**
+ * The devices' INSERTs, inside the caller's transaction, INSERT_ROWS rows per statement; an
+ * existing DevEUI throws DeviceExistsError. A multi-row statement that meets one is undone
+ * alone (SQLite's statement rollback), and its rows are inserted one by one to name it.
+ */
 function insertDeviceRows(stmt: Statements, devices: readonly NewDevice[], now: Date): void {
-  for (const d of devices) {
-    const o = newDeviceOwnershipValues(d, now);
+  const at = now.getTime();
+  let start = 0;
+  for (; start + INSERT_ROWS <= devices.length; start += INSERT_ROWS) {
+    const values: unknown[] = [];
+    for (let i = start; i < start + INSERT_ROWS; i++) pushDeviceValues(values, devices[i]!, now, at);
     try {
-      stmt.insertDevice.run(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, now.getTime(), o.manufacturer, o.owner, o.tokenHash, o.profileID, o.claimedAt?.getTime() ?? null);
+      stmt.insertDevices.run(values);
+    } catch (err) {
+      if (!isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw err;
+      insertDeviceRowsOneByOne(stmt, devices.slice(start, start + INSERT_ROWS), now, at);
+    }
+  }
+  insertDeviceRowsOneByOne(stmt, devices.slice(start), now, at);
+}
+
+function insertDeviceRowsOneByOne(stmt: Statements, devices: readonly NewDevice[], now: Date, at: number): void {
+  for (const d of devices) {
+    const values: unknown[] = [];
+    pushDeviceValues(values, d, now, at);
+    try {
+      stmt.insertDevice.run(values);
     } catch (err) {
       if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new DeviceExistsError(d.devEUI);
       throw err;
@@ -692,13 +721,15 @@ function insertDeviceRows(stmt: Statements, devices: readonly NewDevice[], now: 
   }
 }
 
+function pushDeviceValues(values: unknown[], d: NewDevice, now: Date, at: number): void {
+  const o = newDeviceOwnershipValues(d, now);
+  values.push(d.devEUI, d.joinEUI, d.macVersion, d.sealedRootKeys, d.vaultKind, d.nsPeer, d.asPeer, at, o.manufacturer, o.owner, o.tokenHash, o.profileID, o.claimedAt === null ? null : at);
+}
+
 function prepareStatements(db: Database.Database) {
   return {
-    insertDevice: db.prepare(
-      `INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, as_peer, created_at,
-                            manufacturer_tenant, owner_tenant, owner_token_hash, profile_id, claimed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    insertDevice: db.prepare(INSERT_DEVICE_SQL + DEVICE_VALUES),
+    insertDevices: db.prepare(INSERT_DEVICE_SQL + Array.from({ length: INSERT_ROWS }, () => DEVICE_VALUES).join(', ')),
     getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = ?`),
     // The first accepted join is the activation (usage metering), charged to the owner then.
     commitJoin: db.prepare(COMMIT_JOIN_SQL),
