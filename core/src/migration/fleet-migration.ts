@@ -1,5 +1,4 @@
-import type { DeviceSelection } from './device-selection';
-import type { VendorLimits } from './vendor-limits';
+import type { MigrationRequest } from './plan-migration';
 
 /**
  * - `overlap` (the default): register on the target, let both network servers join the
@@ -17,22 +16,10 @@ export type MigrationStrategy = 'overlap' | 'cutover';
  */
 export type MigrationStatus = 'running' | 'rolling-back' | 'finished' | 'rolled-back';
 
-/** A migration as the store keeps it: the plan, and how far the migration as a whole is. */
-export interface FleetMigration {
+/** A migration as the store keeps it: the plan that was asked for, and how far the migration as a whole is. */
+export interface FleetMigration extends MigrationRequest {
   /** `mig-` and 12 hex digits. */
   readonly id: string;
-  readonly sourcePeer: string;
-  readonly targetPeer: string;
-  readonly strategy: MigrationStrategy;
-  readonly selection: DeviceSelection;
-  /** Per vendor: adapter calls per second and calls in flight. */
-  readonly limits: VendorLimits;
-  /** After this, devices that have not joined through the target are `expired`; null: no deadline. */
-  readonly deadline: Date | null;
-  /** At the deadline, roll the expired devices back to the source. */
-  readonly rollbackAtDeadline: boolean;
-  /** Failed attempts of one step (a 429 is not one) before the device is parked. */
-  readonly maxAttempts: number;
   readonly status: MigrationStatus;
   readonly createdAt: Date;
   readonly createdBy: string;

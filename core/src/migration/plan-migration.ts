@@ -16,9 +16,13 @@ export interface MigrationRequest {
   readonly targetPeer: string;
   readonly strategy: MigrationStrategy;
   readonly selection: DeviceSelection;
+  /** Per vendor: adapter calls per second and calls in flight. */
   readonly limits: VendorLimits;
+  /** After this, devices that have not joined through the target are `expired`; null: no deadline. */
   readonly deadline: Date | null;
+  /** At the deadline, roll the expired devices back to the source. */
   readonly rollbackAtDeadline: boolean;
+  /** Failed attempts of one step (a 429 is not one) before the device is parked. */
   readonly maxAttempts: number;
 }
 
