@@ -7,8 +7,7 @@ import * as profilePb from '@chirpstack/chirpstack-api/api/device_profile_pb';
 import { Empty } from 'google-protobuf/google/protobuf/empty_pb';
 import * as mqtt from 'mqtt';
 import { adapterModule } from '@joinery/adapter-chirpstack';
-import type { NetworkServerAdapter, RetryPolicy } from '@joinery/core';
-import { TEST_RETRY, type FakeNetworkServer, type Fault, type RecordedRequest } from './fake-network-server';
+import { fakePlumbing, type FakeNetworkServer, type FakeTransport, type Fault, type RecordedRequest } from './fake-network-server';
 
 export const MQTT_URL = 'mqtt://127.0.0.1:1883';
 export { TEST_RETRY } from './fake-network-server';
@@ -144,8 +143,18 @@ export async function startChirpStackFake(): Promise<ChirpStackFake> {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const url = `http://127.0.0.1:${port}`;
-  const adapters: NetworkServerAdapter[] = [];
   let publisher: mqtt.MqttClient | null = null;
+  const transport: FakeTransport = {
+    requests: () => recorded,
+    failNext(count, fault) {
+      for (let i = 0; i < count; i++) faults.push({ fault });
+    },
+    async stop() {
+      await publisher?.endAsync();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      server.forceShutdown();
+    },
+  };
 
   return {
     url,
@@ -156,21 +165,7 @@ export async function startChirpStackFake(): Promise<ChirpStackFake> {
     topicPrefix,
     devices,
     profiles,
-    sendsRetryAfter: false,
-    adapter(o = {}) {
-      const a = adapterModule.createAdapter({
-        apiUrl: url,
-        apiKey: o.apiKey ?? apiKey,
-        options: { applicationId, tenantId, mqttUrl: MQTT_URL, mqttTopicPrefix: topicPrefix },
-        retry: o.retry ?? TEST_RETRY,
-      });
-      adapters.push(a);
-      return a;
-    },
-    requests: () => recorded,
-    failNext(count, fault) {
-      for (let i = 0; i < count; i++) faults.push({ fault });
-    },
+    ...fakePlumbing(transport, adapterModule, { apiUrl: url, apiKey, options: { applicationId, tenantId, mqttUrl: MQTT_URL, mqttTopicPrefix: topicPrefix }, sendsRetryAfter: false }),
     async publishEvent(kind, devEUI, payload, fCnt) {
       publisher ??= await mqtt.connectAsync(MQTT_URL);
       const body =
@@ -178,12 +173,6 @@ export async function startChirpStackFake(): Promise<ChirpStackFake> {
           ? { deviceInfo: { applicationId, devEui: devEUI }, devAddr: '26011234', fCnt, fPort: 1, data: payload.toString('base64'), time: new Date().toISOString() }
           : { deviceInfo: { applicationId, devEui: devEUI }, devAddr: '26011234', time: new Date().toISOString() };
       await publisher.publishAsync(`${topicPrefix}/${applicationId}/device/${devEUI}/event/${kind}`, JSON.stringify(body));
-    },
-    async stop() {
-      await Promise.all(adapters.map((a) => a.close()));
-      await publisher?.endAsync();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      server.forceShutdown();
     },
   };
 }

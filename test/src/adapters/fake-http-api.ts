@@ -1,11 +1,7 @@
 import nock from 'nock';
-import type { AdapterModule, NetworkServerAdapter, RetryPolicy } from '@joinery/core';
-import { TEST_RETRY, type Fault, type FakeNetworkServer, type RecordedRequest } from './fake-network-server';
+import type { Fault, RecordedRequest } from './fake-network-server';
 
-/** Fakes answer at once: no rate limit in the conformance runs (the limiter has its own tests). */
-export const NO_LIMIT = { rateLimit: '0', maxConcurrency: '0' } as const;
-
-export type AdapterOverrides = { apiKey?: string; retry?: Partial<RetryPolicy>; options?: Record<string, string> };
+export { NO_LIMIT, fakePlumbing, type AdapterOverrides } from './fake-network-server';
 
 /** A request to a faked vendor API, as its handler sees it. */
 export interface FakeRequest {
@@ -115,28 +111,3 @@ export function bearer(authorization: string | null): string | null {
   return m ? m[1]! : null;
 }
 
-/**
- * The FakeNetworkServer plumbing of the nock fakes: adapters pointed at the fake (closed by
- * stop), the recording and the fault queue.
- */
-export function fakePlumbing(
-  api: FakeHTTPAPI,
-  module: AdapterModule,
-  config: { readonly apiUrl: string; readonly apiKey: string; readonly options: Record<string, string> },
-): Pick<FakeNetworkServer, 'requests' | 'failNext' | 'stop' | 'sendsRetryAfter'> & { adapter(o?: AdapterOverrides): NetworkServerAdapter } {
-  const adapters: NetworkServerAdapter[] = [];
-  return {
-    sendsRetryAfter: true,
-    adapter(o = {}) {
-      const a = module.createAdapter({ apiUrl: config.apiUrl, apiKey: o.apiKey ?? config.apiKey, options: { ...NO_LIMIT, ...config.options, ...(o.options ?? {}) }, retry: o.retry ?? TEST_RETRY });
-      adapters.push(a);
-      return a;
-    },
-    requests: () => api.requests(),
-    failNext: (count, fault, retryAfterSeconds) => api.failNext(count, fault, retryAfterSeconds),
-    async stop() {
-      await Promise.all(adapters.map((a) => a.close()));
-      api.stop();
-    },
-  };
-}

@@ -1,4 +1,4 @@
-import type { AdapterCapability, NetworkServerAdapter, RetryPolicy } from '@joinery/core';
+import type { AdapterCapability, AdapterModule, NetworkServerAdapter, RetryPolicy } from '@joinery/core';
 
 /** One request a fake network server API received, as the adapter sent it. */
 export interface RecordedRequest {
@@ -45,3 +45,41 @@ export interface ConformanceTarget {
 
 /** Quick retries for the fakes: answers come at once, so failures need not wait long. */
 export const TEST_RETRY: Partial<RetryPolicy> = { attempts: 4, baseDelayMs: 10, maxDelayMs: 3000, timeoutMs: 500 };
+
+/** Fakes answer at once: no rate limit in the conformance runs (the limiter has its own tests). */
+export const NO_LIMIT = { rateLimit: '0', maxConcurrency: '0' } as const;
+
+export type AdapterOverrides = { apiKey?: string; retry?: Partial<RetryPolicy>; options?: Record<string, string> };
+
+/** What a fake's own transport (gRPC server, HTTP server, nock) keeps: what it was sent, the faults it will answer with, how it stops. */
+export interface FakeTransport {
+  requests(): readonly RecordedRequest[];
+  failNext(count: number, fault: Fault, retryAfterSeconds?: number): void;
+  stop(): void | Promise<void>;
+}
+
+/**
+ * The FakeNetworkServer plumbing every fake shares: adapters pointed at the fake (closed by
+ * stop, before the transport), the recording and the fault queue.
+ */
+export function fakePlumbing(
+  transport: FakeTransport,
+  module: AdapterModule,
+  config: { readonly apiUrl: string; readonly apiKey: string; readonly options: Record<string, string>; readonly sendsRetryAfter?: boolean },
+): Pick<FakeNetworkServer, 'requests' | 'failNext' | 'stop' | 'sendsRetryAfter'> & { adapter(o?: AdapterOverrides): NetworkServerAdapter } {
+  const adapters: NetworkServerAdapter[] = [];
+  return {
+    sendsRetryAfter: config.sendsRetryAfter ?? true,
+    adapter(o = {}) {
+      const a = module.createAdapter({ apiUrl: config.apiUrl, apiKey: o.apiKey ?? config.apiKey, options: { ...NO_LIMIT, ...config.options, ...(o.options ?? {}) }, retry: o.retry ?? TEST_RETRY });
+      adapters.push(a);
+      return a;
+    },
+    requests: () => transport.requests(),
+    failNext: (count, fault, retryAfterSeconds) => transport.failNext(count, fault, retryAfterSeconds),
+    async stop() {
+      await Promise.all(adapters.map((a) => a.close()));
+      await transport.stop();
+    },
+  };
+}

@@ -3,9 +3,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as mqtt from 'mqtt';
 import { adapterModule } from '@joinery/adapter-the-things-stack';
-import type { NetworkServerAdapter } from '@joinery/core';
-import { MQTT_URL, TEST_RETRY } from './fake-chirpstack';
-import type { FakeNetworkServer, Fault, RecordedRequest } from './fake-network-server';
+import { MQTT_URL } from './fake-chirpstack';
+import { fakePlumbing, type FakeNetworkServer, type FakeTransport, type Fault, type RecordedRequest } from './fake-network-server';
 
 export interface TTSFake extends FakeNetworkServer {
   readonly url: string;
@@ -135,8 +134,19 @@ export async function startTTSFake(): Promise<TTSFake> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const adapters: NetworkServerAdapter[] = [];
   let publisher: mqtt.MqttClient | null = null;
+  const transport: FakeTransport = {
+    requests: () => recorded,
+    failNext(count, fault, retryAfterSeconds) {
+      for (let i = 0; i < count; i++) faults.push({ fault, ...(retryAfterSeconds !== undefined ? { retryAfter: retryAfterSeconds } : {}) });
+    },
+    async stop() {
+      await publisher?.endAsync();
+      for (const r of hanging) r.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 
   return {
     url,
@@ -148,21 +158,7 @@ export async function startTTSFake(): Promise<TTSFake> {
     is,
     ns,
     as,
-    sendsRetryAfter: true,
-    adapter(o = {}) {
-      const a = adapterModule.createAdapter({
-        apiUrl: url,
-        apiKey: o.apiKey ?? apiKey,
-        options: { applicationId, tenantId, mqttUrl: MQTT_URL, mqttTopicPrefix: topicPrefix },
-        retry: o.retry ?? TEST_RETRY,
-      });
-      adapters.push(a);
-      return a;
-    },
-    requests: () => recorded,
-    failNext(count, fault, retryAfterSeconds) {
-      for (let i = 0; i < count; i++) faults.push({ fault, ...(retryAfterSeconds !== undefined ? { retryAfter: retryAfterSeconds } : {}) });
-    },
+    ...fakePlumbing(transport, adapterModule, { apiUrl: url, apiKey, options: { applicationId, tenantId, mqttUrl: MQTT_URL, mqttTopicPrefix: topicPrefix } }),
     async publishEvent(kind, devEUI, payload, fCnt) {
       publisher ??= await mqtt.connectAsync(MQTT_URL);
       const ids = { device_id: `eui-${devEUI}`, application_ids: { application_id: applicationId }, dev_eui: devEUI.toUpperCase(), join_eui: '70B3D57ED0000000', dev_addr: '26011234' };
@@ -171,13 +167,6 @@ export async function startTTSFake(): Promise<TTSFake> {
           ? { end_device_ids: ids, received_at: new Date().toISOString(), uplink_message: { f_port: 1, f_cnt: fCnt, frm_payload: payload.toString('base64') } }
           : { end_device_ids: ids, received_at: new Date().toISOString(), join_accept: { session_key_id: 'AYZ', received_at: new Date().toISOString() } };
       await publisher.publishAsync(`${topicPrefix}/${applicationId}@${tenantId}/devices/eui-${devEUI}/${kind}`, JSON.stringify(body));
-    },
-    async stop() {
-      await Promise.all(adapters.map((a) => a.close()));
-      await publisher?.endAsync();
-      for (const r of hanging) r.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
