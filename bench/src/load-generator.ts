@@ -1,6 +1,6 @@
 import * as https from 'node:https';
-import { devNonce, encodeJoinRequest, toHex } from '@joinery/core';
-import { BENCH_JOIN_EUI, BENCH_NET_ID, benchDevice, deviceIndex, devicesOfVersion } from './bench-devices';
+import { devicesOfVersion } from './bench-devices';
+import { JoinBodies } from './join-bodies';
 import { LatencyRecorder } from './latency';
 import type { LoadPlan, LoadReport } from './load-plan';
 
@@ -39,27 +39,6 @@ function post(url: URL, agent: https.Agent, body: string): Promise<Outcome> {
   });
 }
 
-/** One JoinReq of the `j`th device (of the plan's MAC version) with the given DevNonce. */
-function joinReqBody(plan: LoadPlan & { traffic: { kind: 'joins' } }, j: number, nonce: number, transactionID: number): string {
-  const t = plan.traffic;
-  const d = benchDevice(t.seed, deviceIndex(j, t.macVersion));
-  if (nonce > 0xffff) throw new Error(`device ${d.devEUI}: DevNonce space used up (run fewer or shorter join runs on one registry)`);
-  const phy = encodeJoinRequest({ joinEUI: BENCH_JOIN_EUI, devEUI: d.devEUI, devNonce: devNonce(nonce) }, d.micKey);
-  return JSON.stringify({
-    ProtocolVersion: '1.0',
-    SenderID: BENCH_NET_ID,
-    ReceiverID: BENCH_JOIN_EUI,
-    TransactionID: transactionID,
-    MessageType: 'JoinReq',
-    MACVersion: d.macVersion,
-    PHYPayload: toHex(phy),
-    DevEUI: d.devEUI,
-    DevAddr: '26011234',
-    DLSettings: d.macVersion === '1.1' ? '80' : '00',
-    RxDelay: 1,
-  });
-}
-
 export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
   const targets = plan.urls.map((u) => ({ url: new URL(u), agent: new https.Agent({ keepAlive: true, maxSockets: plan.concurrency, ca: plan.tls.ca, cert: plan.tls.cert, key: plan.tls.key }) }));
   const latency = new LatencyRecorder();
@@ -75,6 +54,7 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
   const t = plan.traffic;
   const devices = t.kind === 'joins' ? devicesOfVersion(t.registrySize, t.macVersion) : 0;
   const joins = t.kind === 'joins' ? (plan as LoadPlan & { traffic: { kind: 'joins' } }) : null;
+  const bodies = t.kind === 'joins' ? new JoinBodies(t.seed, t.macVersion) : null;
 
   /** `measured`: whether this request counts (the open loop decides per request); else whether measuring when it ends. */
   const send = async (body: string, startedAt: number, replay: boolean, w = 0, measured?: boolean): Promise<boolean> => {
@@ -113,13 +93,13 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
     for (let k = 0; keepGoing(); k++) {
       if (once && k >= own) return;
       const visit = Math.floor(k / own);
-      if (!joins) {
+      if (!joins || !bodies) {
         await send((t as { body: string }).body, performance.now(), false, w);
         continue;
       }
       const j = w + c * (k % own);
       visitsPerDevice = Math.max(visitsPerDevice, visit + 1);
-      const body = joinReqBody(joins, j, joins.traffic.nonceBase + visit, transactionID++);
+      const body = bodies.body(j, joins.traffic.nonceBase + visit, transactionID++);
       const succeeded = await send(body, performance.now(), false, w);
       const every = joins.traffic.replayEvery;
       // Every `every`th successful join of the run (all workers together) is replayed at once.
@@ -150,11 +130,11 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
         const measured = i >= warm;
         if (i === warm) measuredFrom = scheduledAt;
         if (measured) sendLag.record(lagMs);
-        if (!joins) return send((t as { body: string }).body, scheduledAt, false, i, measured);
+        if (!joins || !bodies) return send((t as { body: string }).body, scheduledAt, false, i, measured);
         // Round robin over the devices: a device comes round again only after all the others.
         const visit = Math.floor(i / devices);
         visitsPerDevice = Math.max(visitsPerDevice, visit + 1);
-        return send(joinReqBody(joins, i % devices, joins.traffic.nonceBase + visit, transactionID++), scheduledAt, false, i, measured);
+        return send(bodies.body(i % devices, joins.traffic.nonceBase + visit, transactionID++), scheduledAt, false, i, measured);
       });
     }
   } finally {

@@ -106,4 +106,31 @@ describe('sqlite/schema 3', () => {
       await store.close();
     }
   });
+
+  test('join history/a batch is written on the history thread: a write lock held elsewhere does not hold the event loop', async () => {
+    const file3 = path.join(dir, 'history-thread.db');
+    const store = SqliteStore.open(file3);
+    const devEUI = parseEUI64('00000000000000a1');
+    await store.insertDevices([{ devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.3', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: null, asPeer: null }]);
+    const record = { devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), at: new Date(1_700_000_000_000), peer: 'ns', joinType: 'join' as const, macVersion: '1.0.3', result: 'Success', description: null, devNonce: 1, joinNonce: 1 };
+    const locker = new Database(file3);
+    try {
+      locker.exec('BEGIN IMMEDIATE'); // another connection holds the write lock
+      const appended = store.appendJoinRecords([record], 5);
+      // On the main thread, the INSERT would wait in SQLite's busy handler (up to 5 s) before
+      // this timer could fire.
+      const waited = await new Promise<number>((resolve) => {
+        const t0 = performance.now();
+        setTimeout(() => resolve(performance.now() - t0), 10);
+      });
+      expect(waited).toBeLessThan(500);
+      setTimeout(() => locker.exec('COMMIT'), 300);
+      expect(await appended).toBe(1);
+      expect(await store.listJoinRecords(devEUI, 5)).toEqual([record]);
+    } finally {
+      if (locker.inTransaction) locker.exec('COMMIT');
+      locker.close();
+      await store.close();
+    }
+  });
 });

@@ -448,6 +448,30 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await store.updatePeerSettings(nsName('nobody'), next)).toBe(false);
     });
 
+    test('peers/cache: a change is seen at once, whether made through this handle or another (another process, another instance)', async () => {
+      const ns = nsPeer('cached');
+      await store.insertPeer(ns);
+      expect((await store.getPeerByFingerprint(ns.certFingerprint))?.settings).toEqual(ns.settings); // now cached, by both keys
+      const mine = { asyncAnswers: null, authorizationSHA256: 'cd'.repeat(32) };
+      expect(await store.updatePeerSettings(ns.name, mine)).toBe(true);
+      expect((await store.getPeer(ns.name))?.settings).toEqual(mine);
+      expect((await store.getPeerByFingerprint(ns.certFingerprint))?.settings).toEqual(mine);
+
+      const other = await open();
+      const theirs = { asyncAnswers: null, authorizationSHA256: 'ef'.repeat(32) };
+      expect(await other.updatePeerSettings(ns.name, theirs)).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve)); // the next turn of the event loop
+      expect((await store.getPeer(ns.name))?.settings).toEqual(theirs);
+      expect((await store.getPeerByFingerprint(ns.certFingerprint))?.settings).toEqual(theirs);
+
+      // An unknown peer is never cached: one registered through another handle is found at once.
+      expect(await store.getPeer(nsName('late'))).toBeNull();
+      const late = nsPeer('late');
+      await other.insertPeer(late);
+      expect(await store.getPeer(late.name)).toEqual(late);
+      expect(await store.getPeerByFingerprint(late.certFingerprint)).toEqual(late);
+    });
+
     test('devices/DevNonce reset: used DevNonces forgotten, JoinNonce and RJcount1 kept, audited in the same write', async () => {
       await store.insertDevices([newDevice(81)]);
       expect(await store.commitJoin({ ...commit(eui(81), 0, 9), nonces: { lastDevNonce: devNonce(40), usedDevNonces: [devNonce(7), devNonce(40)], lastJoinNonce: joinNonce(9), lastRJCount1: 3 } })).toBe(true);

@@ -187,6 +187,19 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX devices_by_join_eui_prefix ON devices (join_eui text_pattern_ops);
     `,
   },
+  {
+    version: 6,
+    name: 'peers change counter (the peer cache of every instance checks it)',
+    // No trigger (no PL/pgSQL, see above): the store bumps it in the transaction of every write
+    // to peers.
+    up: `
+      CREATE TABLE peer_changes (
+        id      SMALLINT NOT NULL PRIMARY KEY CHECK (id = 1),
+        version BIGINT   NOT NULL
+      );
+      INSERT INTO peer_changes (id, version) VALUES (1, 0);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

@@ -41,6 +41,7 @@ import type { DeviceMigrationState } from '../../migration/device-migration-stat
 import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
+import { PeerCache } from '../peer-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { JoinRecord } from '../join-record';
 import type { SessionRecord } from '../session';
@@ -66,6 +67,9 @@ export interface PostgresStoreOptions extends PostgresLocationOptions {
  * and its SQLSTATE. The server's `detail` (which can quote a whole failing row) is left out,
  * so nothing stored, sealed or not, ever reaches a log through an error.
  */
+/** Every write to peers bumps it, in the same transaction: what other instances' peer caches check. */
+const BUMP_PEER_CHANGES_SQL = 'UPDATE peer_changes SET version = version + 1 WHERE id = 1';
+
 export class PostgresStoreError extends Error {
   override readonly name = 'PostgresStoreError';
   constructor(
@@ -176,6 +180,11 @@ const MAX_ATTEMPTS = 5;
  */
 export class PostgresStore implements Store {
   readonly #pool: Pool;
+  /** Peers as last read (the BI listener looks one up per request), checked against the change counter every peer write bumps. */
+  readonly #peers = new PeerCache(async () => {
+    const rows = await this.#query<{ version: string }>('reading the peers change counter', 'SELECT version FROM peer_changes WHERE id = 1', []);
+    return rows[0] ? Number(rows[0].version) : 0;
+  });
   readonly #location: PostgresLocation;
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
   #closing: Promise<void> | undefined;
@@ -559,30 +568,45 @@ export class PostgresStore implements Store {
     try {
       await this.#audited(
         'adding a peer',
-        async (client) => (await client.query(`INSERT INTO peers (${PEER_COLUMN_LIST}) VALUES (${PEER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`, peerRowValues(peer))).rowCount === 1,
+        async (client) => {
+          const inserted = (await client.query(`INSERT INTO peers (${PEER_COLUMN_LIST}) VALUES (${PEER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`, peerRowValues(peer))).rowCount === 1;
+          if (inserted) await client.query(BUMP_PEER_CHANGES_SQL);
+          return inserted;
+        },
         audit,
       );
     } catch (err) {
       if (sqlState(err) === '23505' || (err instanceof PostgresStoreError && err.code === '23505')) throw new PeerExistsError(peer.name);
       throw wrap('adding a peer', err);
+    } finally {
+      this.#peers.clear();
     }
   }
 
-  async getPeer(name: string): Promise<Peer | null> {
-    const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMN_LIST} FROM peers WHERE name = $1`, [name]);
-    return rows[0] ? toPeer(rows[0]) : null;
+  getPeer(name: string): Promise<Peer | null> {
+    return this.#peers.byName(name, async () => {
+      const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMN_LIST} FROM peers WHERE name = $1`, [name]);
+      return rows[0] ? toPeer(rows[0]) : null;
+    });
   }
 
-  async getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
-    const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMN_LIST} FROM peers WHERE cert_fingerprint = $1`, [certFingerprint]);
-    return rows[0] ? toPeer(rows[0]) : null;
+  getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
+    return this.#peers.byFingerprint(certFingerprint, async () => {
+      const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMN_LIST} FROM peers WHERE cert_fingerprint = $1`, [certFingerprint]);
+      return rows[0] ? toPeer(rows[0]) : null;
+    });
   }
 
   async updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {
-    const r = await this.#pool.query('UPDATE peers SET settings = $1 WHERE name = $2', [serializePeerSettings(settings), name]).catch((err: unknown) => {
-      throw wrap('updating peer settings', err);
-    });
-    return (r.rowCount ?? 0) > 0;
+    try {
+      return await this.#transaction('updating peer settings', async (client) => {
+        const updated = ((await client.query('UPDATE peers SET settings = $1 WHERE name = $2', [serializePeerSettings(settings), name])).rowCount ?? 0) > 0;
+        if (updated) await client.query(BUMP_PEER_CHANGES_SQL);
+        return updated;
+      });
+    } finally {
+      this.#peers.clear();
+    }
   }
 
   async resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null> {
@@ -621,6 +645,14 @@ export class PostgresStore implements Store {
   }
 
   async resealAll(reseal: Resealer): Promise<number> {
+    try {
+      return await this.#resealAll(reseal);
+    } finally {
+      this.#peers.clear();
+    }
+  }
+
+  async #resealAll(reseal: Resealer): Promise<number> {
     let replaced = 0;
     const pass = async <R extends QueryResultRow>(what: string, page: string, update: string, first: unknown[], key: (r: R) => unknown[], blob: (r: R) => Buffer, owner: (r: R) => SealedBlobOwner): Promise<void> => {
       let after = first;
@@ -657,6 +689,10 @@ export class PostgresStore implements Store {
       (r) => r.sealed_kek,
       (r) => ({ kind: 'peer', name: r.name }),
     );
+    // Other instances' peer caches read the new KEK blobs from their next turn on.
+    await this.#pool.query(BUMP_PEER_CHANGES_SQL).catch((err: unknown) => {
+      throw wrap('resealing peers', err);
+    });
     await pass<{ dev_eui: string; session_key_id: string; sealed_app_s_key: Buffer }>(
       'sessions',
       'SELECT dev_eui, session_key_id, sealed_app_s_key FROM sessions WHERE (dev_eui COLLATE "C", session_key_id COLLATE "C") > ($1, $2) ORDER BY dev_eui COLLATE "C", session_key_id COLLATE "C" LIMIT $3',

@@ -1,15 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import type { JoinCommit } from '../device';
 import { ItemFailure } from '../group-commit';
+import { fromWire, StoreThread, THREAD_PRELUDE, type WireError } from './store-thread';
 
 /** A commit as it crosses to the worker thread: the statement's parameters, plain values. */
 type WireCommit = ReadonlyArray<string | number | null>;
-
-/** An error as it crosses back: its SQLite code is kept (the callers decide on it). */
-interface WireError {
-  readonly message: string;
-  readonly code: string | undefined;
-}
 
 type WireResult = boolean | { readonly error: WireError };
 
@@ -20,23 +15,6 @@ interface Reply {
   readonly error?: WireError;
 }
 
-/**
- * What both threads' code starts with: the driver, and \`serve\`, which hands every message to
- * \`handle\` until the one that says close (the connection closed, the thread let go).
- */
-const THREAD_PRELUDE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const serve = (db, handle) =>
-  parentPort.on('message', (m) => {
-    if (m.close) {
-      db.close();
-      parentPort.close();
-      return;
-    }
-    handle(m);
-  });
-`;
 
 /**
  * The worker thread's code, plain JavaScript run with `eval` (it has no file of its own, so it
@@ -141,9 +119,7 @@ export interface CommitWorkerOptions {
  */
 export class SqliteCommitWorker {
   readonly #options: CommitWorkerOptions;
-  #worker: Worker | null = null;
-  #nextID = 0;
-  readonly #pending = new Map<number, { resolve: (r: Array<boolean | ItemFailure>) => void; reject: (e: unknown) => void }>();
+  readonly #thread: StoreThread<Reply>;
   #closed = false;
   #checkpointer: Worker | null = null;
   #checkpointing = false;
@@ -151,21 +127,18 @@ export class SqliteCommitWorker {
 
   constructor(options: CommitWorkerOptions) {
     this.#options = options;
+    this.#thread = new StoreThread<Reply>('commit worker', WORKER_SOURCE, { file: options.file, busyTimeoutMs: options.busyTimeoutMs, commitSQL: options.commitSQL });
   }
 
   /** Runs the batch in one transaction on the worker; one result per commit, in order. */
-  run(commits: readonly JoinCommit[]): Promise<Array<boolean | ItemFailure>> {
-    if (this.#closed) return Promise.reject(new Error('sqlite store: closed'));
-    const worker = this.#start();
-    const id = this.#nextID++;
-    const wireCommits = commits.map(this.#options.params);
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      if (this.#pending.size === 1) worker.ref();
-      worker.postMessage({ id, commits: wireCommits });
-      this.#sinceCheckpoint += commits.length;
-      if (this.#sinceCheckpoint >= CHECKPOINT_EVERY && !this.#checkpointing) this.#checkpoint();
-    });
+  async run(commits: readonly JoinCommit[]): Promise<Array<boolean | ItemFailure>> {
+    if (this.#closed) throw new Error('sqlite store: closed');
+    const replied = this.#thread.request({ commits: commits.map(this.#options.params) });
+    this.#sinceCheckpoint += commits.length;
+    if (this.#sinceCheckpoint >= CHECKPOINT_EVERY && !this.#checkpointing) this.#checkpoint();
+    const reply = await replied;
+    if (!reply.results) throw fromWire(reply.error ?? { message: 'commit worker: empty reply', code: undefined });
+    return reply.results.map((r) => (typeof r === 'boolean' ? r : new ItemFailure(fromWire(r.error))));
   }
 
   /** Asks the checkpoint thread (started on first use, never holding the process open) to checkpoint. */
@@ -191,7 +164,7 @@ export class SqliteCommitWorker {
     this.#checkpointer.postMessage({ checkpoint: true });
   }
 
-  /** Ends the thread (after the caller has let the batches in flight finish). Idempotent. */
+  /** Ends the threads (after the caller has let the batches in flight finish). Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
     const checkpointer = this.#checkpointer;
@@ -201,46 +174,6 @@ export class SqliteCommitWorker {
       checkpointer.postMessage({ close: true });
       await ended;
     }
-    const worker = this.#worker;
-    if (!worker) return;
-    this.#worker = null;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.ref();
-    worker.postMessage({ close: true });
-    await exited;
+    await this.#thread.close();
   }
-
-  #start(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { driver: require.resolve('better-sqlite3'), file: this.#options.file, busyTimeoutMs: this.#options.busyTimeoutMs, commitSQL: this.#options.commitSQL },
-    });
-    worker.unref();
-    worker.on('message', (reply: Reply) => {
-      if (reply.id === -1) return; // the open failed: 'error' follows
-      const p = this.#pending.get(reply.id);
-      if (!p) return;
-      this.#pending.delete(reply.id);
-      if (this.#pending.size === 0) worker.unref();
-      if (reply.results) p.resolve(reply.results.map((r) => (typeof r === 'boolean' ? r : new ItemFailure(fromWire(r.error)))));
-      else p.reject(fromWire(reply.error ?? { message: 'commit worker: empty reply', code: undefined }));
-    });
-    const fail = (err: unknown): void => {
-      if (this.#worker === worker) this.#worker = null;
-      const pending = [...this.#pending.values()];
-      this.#pending.clear();
-      for (const p of pending) p.reject(err);
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`sqlite commit worker exited (code ${code})`)));
-    this.#worker = worker;
-    return worker;
-  }
-}
-
-function fromWire(e: WireError): Error {
-  const err = new Error(e.message) as Error & { code?: string };
-  if (e.code !== undefined) err.code = e.code;
-  return err;
 }

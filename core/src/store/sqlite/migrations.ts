@@ -180,6 +180,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX devices_by_join_eui ON devices (join_eui, dev_eui);
     `,
   },
+  {
+    version: 6,
+    name: 'peers change counter (the peer cache of every process checks it)',
+    up: `
+      CREATE TABLE peer_changes (
+        id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO peer_changes (id, version) VALUES (1, 0);
+      CREATE TRIGGER peers_inserted AFTER INSERT ON peers BEGIN UPDATE peer_changes SET version = version + 1; END;
+      CREATE TRIGGER peers_updated AFTER UPDATE ON peers BEGIN UPDATE peer_changes SET version = version + 1; END;
+      CREATE TRIGGER peers_deleted AFTER DELETE ON peers BEGIN UPDATE peer_changes SET version = version + 1; END;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -40,11 +40,13 @@ import type { DeviceMigrationState } from '../../migration/device-migration-stat
 import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
+import { PeerCache } from '../peer-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import { parseJoinType, type JoinRecord } from '../join-record';
 import type { SessionRecord } from '../session';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { SqliteCommitWorker } from './commit-worker';
+import { SqliteHistoryWorker } from './history-worker';
 import { migrate } from './migrations';
 
 export interface SqliteStoreOptions {
@@ -61,7 +63,19 @@ export interface SqliteStoreOptions {
    * The event loop goes on serving requests while a batch is synced to disk.
    */
   readonly commitWorker?: boolean;
+  /**
+   * How much of the file the main connection (the one that reads devices and peers) maps into
+   * memory, in bytes (default `DEFAULT_MMAP_BYTES`; 0: none). Every batch the commit thread
+   * writes makes the main connection's page cache stale, so without a mapping each join's read
+   * goes back to the file with a system call per page. Mapped pages are the operating system's
+   * page cache, shared and evictable, but they count in the server's resident memory as they
+   * are touched: the default bounds that.
+   */
+  readonly mmapBytes?: number;
 }
+
+/** The main connection's memory-mapped part of the file: 10,000 devices fit many times over. */
+export const DEFAULT_MMAP_BYTES = 32 * 1024 * 1024;
 
 interface DeviceRow {
   dev_eui: string;
@@ -146,7 +160,9 @@ export class SqliteStore implements Store {
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
   readonly #worker: SqliteCommitWorker | null;
   readonly #busyTimeoutMs: number;
-  readonly #historyDb: Database.Database | null;
+  readonly #history: SqliteHistoryWorker | null;
+  /** Peers as last read (the BI listener looks one up per request), checked against the change counter the triggers bump. */
+  readonly #peers = new PeerCache(async () => (this.#stmt.peerChanges.get() as { version: number } | undefined)?.version ?? 0);
 
   /**
    * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
@@ -161,6 +177,7 @@ export class SqliteStore implements Store {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
+      if (file !== ':memory:') db.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapBytes ?? DEFAULT_MMAP_BYTES))}`);
       migrate(db);
       chainUnhashedAuditRows(db);
       const groupCommit = options.groupCommit ?? {};
@@ -168,25 +185,18 @@ export class SqliteStore implements Store {
         file !== ':memory:' && groupCommit !== false && (options.commitWorker ?? true)
           ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: COMMIT_JOIN_SQL, params: commitJoinParams })
           : null;
-      // The join history's own connection: `synchronous = NORMAL` (in WAL mode, a commit is not
-      // fsynced; the history is informational), so its batches never hold the event loop on a sync.
-      let historyDb: Database.Database | null = null;
-      if (file !== ':memory:') {
-        historyDb = new Database(file);
-        historyDb.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-        historyDb.pragma('synchronous = NORMAL');
-        historyDb.pragma('foreign_keys = ON');
-      }
-      return new SqliteStore(db, groupCommit, worker, historyDb, Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)));
+      // The join history's own thread and connection (`history-worker.ts`).
+      const history = file !== ':memory:' ? new SqliteHistoryWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), insertSQL: INSERT_JOIN_RECORD_SQL, pruneSQL: PRUNE_JOIN_RECORDS_SQL }) : null;
+      return new SqliteStore(db, groupCommit, worker, history, Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)));
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, groupCommit: GroupCommitOptions | false, worker: SqliteCommitWorker | null, historyDb: Database.Database | null, busyTimeoutMs: number) {
+  private constructor(db: Database.Database, groupCommit: GroupCommitOptions | false, worker: SqliteCommitWorker | null, history: SqliteHistoryWorker | null, busyTimeoutMs: number) {
     this.#db = db;
-    this.#historyDb = historyDb;
+    this.#history = history;
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#stmt = prepareStatements(db);
     this.#worker = worker;
@@ -218,10 +228,10 @@ export class SqliteStore implements Store {
     });
     this.#addSessionTx = (session, keep) => addSession.immediate(session, keep);
 
-    const hdb = historyDb ?? db;
-    const insertJoinRecord = hdb.prepare(INSERT_JOIN_RECORD_SQL);
-    const pruneJoinRecords = hdb.prepare(PRUNE_JOIN_RECORDS_SQL);
-    const appendJoinRecords = hdb.transaction((records: readonly JoinRecord[], keep: number) => {
+    // An in-memory database (no second connection, no thread) writes its history here.
+    const insertJoinRecord = db.prepare(INSERT_JOIN_RECORD_SQL);
+    const pruneJoinRecords = db.prepare(PRUNE_JOIN_RECORDS_SQL);
+    const appendJoinRecords = db.transaction((records: readonly JoinRecord[], keep: number) => {
       let stored = 0;
       for (const r of records) {
         stored += insertJoinRecord.run(r.devEUI, r.joinEUI, r.at.getTime(), r.peer, r.joinType, r.macVersion, r.result, r.description, r.devNonce, r.joinNonce, r.devEUI).changes;
@@ -491,7 +501,8 @@ export class SqliteStore implements Store {
 
   async appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number> {
     if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`appendJoinRecords: keep must be a positive integer, got ${keep}`);
-    return records.length === 0 ? 0 : this.#appendJoinRecordsTx(records, keep);
+    if (records.length === 0) return 0;
+    return this.#history ? this.#history.append(records, keep) : this.#appendJoinRecordsTx(records, keep);
   }
 
   async listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]> {
@@ -511,21 +522,31 @@ export class SqliteStore implements Store {
         throw new PeerExistsError(peer.name);
       }
       throw err;
+    } finally {
+      this.#peers.clear();
     }
   }
 
-  async getPeer(name: string): Promise<Peer | null> {
-    const row = this.#stmt.getPeer.get(name) as PeerRow | undefined;
-    return row ? toPeer(row) : null;
+  getPeer(name: string): Promise<Peer | null> {
+    return this.#peers.byName(name, async () => {
+      const row = this.#stmt.getPeer.get(name) as PeerRow | undefined;
+      return row ? toPeer(row) : null;
+    });
   }
 
-  async getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
-    const row = this.#stmt.getPeerByFingerprint.get(certFingerprint) as PeerRow | undefined;
-    return row ? toPeer(row) : null;
+  getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
+    return this.#peers.byFingerprint(certFingerprint, async () => {
+      const row = this.#stmt.getPeerByFingerprint.get(certFingerprint) as PeerRow | undefined;
+      return row ? toPeer(row) : null;
+    });
   }
 
   async updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {
-    return this.#stmt.updatePeerSettings.run(serializePeerSettings(settings), name).changes > 0;
+    try {
+      return this.#stmt.updatePeerSettings.run(serializePeerSettings(settings), name).changes > 0;
+    } finally {
+      this.#peers.clear();
+    }
   }
 
   async resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null> {
@@ -599,6 +620,14 @@ export class SqliteStore implements Store {
   }
 
   async resealAll(reseal: Resealer): Promise<number> {
+    try {
+      return await this.#resealAll(reseal);
+    } finally {
+      this.#peers.clear();
+    }
+  }
+
+  async #resealAll(reseal: Resealer): Promise<number> {
     const db = this.#db;
     let replaced = 0;
     const pass = async <R>(page: Database.Statement, update: Database.Statement, first: unknown[], key: (r: R) => unknown[], blob: (r: R) => Buffer, owner: (r: R) => SealedBlobOwner): Promise<void> => {
@@ -651,7 +680,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.#committer?.drain();
     await this.#worker?.close();
-    if (this.#historyDb?.open) this.#historyDb.close();
+    await this.#history?.close();
     if (this.#db.open) this.#db.close();
   }
 }
@@ -764,6 +793,7 @@ function prepareStatements(db: Database.Database) {
     auditChain: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`),
     getPeer: db.prepare('SELECT * FROM peers WHERE name = ?'),
     getPeerByFingerprint: db.prepare('SELECT * FROM peers WHERE cert_fingerprint = ?'),
+    peerChanges: db.prepare('SELECT version FROM peer_changes WHERE id = 1'),
     listPeers: db.prepare('SELECT * FROM peers ORDER BY name'),
     listPeersOfTenant: db.prepare('SELECT * FROM peers WHERE tenant_id = ? ORDER BY name'),
     insertTenant: db.prepare('INSERT INTO tenants (id, name, roles, created_at) VALUES (?, ?, ?, ?)'),
