@@ -1,4 +1,4 @@
-import type { Histogram } from 'prom-client';
+import type { LatencyHistogram } from './latency-histogram';
 
 /**
  * The same object, with the duration of every asynchronous method call observed in a histogram
@@ -6,7 +6,7 @@ import type { Histogram } from 'prom-client';
  * store and the key vault at the composition root: their classes stay as they are. Synchronous
  * methods and properties pass through untouched.
  */
-export function instrumented<T extends object>(target: T, histogram: Histogram<'operation' | 'outcome'>): T {
+export function instrumented<T extends object>(target: T, histogram: LatencyHistogram<'operation' | 'outcome'>): T {
   const wrappers = new Map<PropertyKey, unknown>();
   return new Proxy(target, {
     get(obj, prop) {
@@ -15,18 +15,20 @@ export function instrumented<T extends object>(target: T, histogram: Histogram<'
       let wrapper = wrappers.get(prop);
       if (!wrapper) {
         const fn = value as (...args: unknown[]) => unknown;
+        // Each outcome's series, looked up once, at its first observation.
+        let ok: ((seconds: number) => void) | undefined;
+        let error: ((seconds: number) => void) | undefined;
         wrapper = function (this: unknown, ...args: unknown[]): unknown {
-          const started = process.hrtime.bigint();
+          const started = performance.now();
           const result = fn.apply(obj, args);
           if (!isPromise(result)) return result;
-          const observe = (outcome: 'ok' | 'error'): void => histogram.observe({ operation: prop, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
           return result.then(
             (v) => {
-              observe('ok');
+              (ok ??= histogram.series({ operation: prop, outcome: 'ok' }))((performance.now() - started) / 1000);
               return v;
             },
             (err: unknown) => {
-              observe('error');
+              (error ??= histogram.series({ operation: prop, outcome: 'error' }))((performance.now() - started) / 1000);
               throw err;
             },
           );

@@ -1,5 +1,6 @@
 import { MigrationMetrics } from './migration-metrics';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LatencyHistogram } from './latency-histogram';
 
 /**
  * The Join Server's Prometheus metrics, one registry per server (served at `/metrics` on the
@@ -19,7 +20,7 @@ export class JoineryMetrics {
     registers: [this.registry],
   });
 
-  readonly biLatency = new Histogram({
+  readonly biLatency = new LatencyHistogram({
     name: 'joinery_bi_request_duration_seconds',
     help: 'Time to answer a Backend Interfaces request, by message type',
     labelNames: ['message_type'] as const,
@@ -51,7 +52,7 @@ export class JoineryMetrics {
     registers: [this.registry],
   });
 
-  readonly joinLatency = new Histogram({
+  readonly joinLatency = new LatencyHistogram({
     name: 'joinery_join_duration_seconds',
     help: 'Time to answer a join (JoinReq, RejoinReq), by MAC version and outcome (success, refused)',
     labelNames: ['mac_version', 'outcome'] as const,
@@ -76,7 +77,7 @@ export class JoineryMetrics {
   });
 
   /** Store calls, by operation (method name: a fixed set) and outcome (ok, error). */
-  readonly storeLatency = new Histogram({
+  readonly storeLatency = new LatencyHistogram({
     name: 'joinery_store_operation_duration_seconds',
     help: 'Store operations, by operation and outcome (ok, error)',
     labelNames: ['operation', 'outcome'] as const,
@@ -85,7 +86,7 @@ export class JoineryMetrics {
   });
 
   /** Key vault calls, by operation (method name: a fixed set) and outcome (ok, error). */
-  readonly vaultLatency = new Histogram({
+  readonly vaultLatency = new LatencyHistogram({
     name: 'joinery_vault_operation_duration_seconds',
     help: 'Key vault operations, by operation and outcome (ok, error)',
     labelNames: ['operation', 'outcome'] as const,
