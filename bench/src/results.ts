@@ -11,7 +11,8 @@ export interface BenchResults {
   readonly durationSeconds: number;
   readonly machine: Machine;
   readonly floors: {
-    readonly http: readonly { readonly concurrency: number; readonly requestsPerSecond: number; readonly latencyMs: LatencySummary }[];
+    /** Per concurrency: the median of its runs (the first, and one next to each join run), and every run. */
+    readonly http: readonly { readonly concurrency: number; readonly requestsPerSecond: number; readonly latencyMs: LatencySummary; readonly runsPerSecond: readonly number[] }[];
     readonly crypto: Readonly<Record<BenchMACVersion, number>>;
     readonly storage: { readonly updatesPerSecond: number };
   };
@@ -41,6 +42,9 @@ export interface JoinRow {
   readonly concurrency: number;
   readonly joinsPerSecond: number;
   readonly latencyMs: LatencySummary;
+  /** The HTTP floor at the same concurrency, measured right before this run. */
+  readonly httpFloorPerSecond: number;
+  /** joinsPerSecond / httpFloorPerSecond. */
   readonly ratioToHttpFloor: number;
   readonly ratioToCryptoFloor: number;
   readonly failures: LoadReport['failures'];

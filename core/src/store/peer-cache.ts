@@ -9,11 +9,11 @@ const PEER_CACHE_CAPACITY = 4_096;
  * its caller up by certificate fingerprint (or by name), and reading and mapping that row was
  * 5-9% of the server's CPU under load.
  *
- * What is kept is checked against the peers' change counter (`peer_changes`, bumped by a
- * trigger on every write to `peers`, whoever writes), read once per turn of the event loop and
- * shared by every lookup of that turn: a peer changed by another process (the CLI on the same
- * SQLite file, another instance on the same PostgreSQL database) is seen from the next turn
- * on, as before the cache. A write through the same store also clears it at once.
+ * What is kept is checked against the peers' change counter (bumped with every write to
+ * `peers`, whoever writes; `readVersion` reads it through the store's ChangeWatch, once per
+ * turn of the event loop): a peer changed by another process (the CLI on the same SQLite file,
+ * another instance on the same PostgreSQL database) is seen from the next turn on, as before
+ * the cache. A write through the same store also clears it at once.
  *
  * Only peers that exist are kept: an unknown name or fingerprint is read every time, so a
  * caller cannot fill the cache with names of its own choosing.
@@ -24,8 +24,6 @@ export class PeerCache {
   readonly #byFingerprint = new LRUCache<string, Peer>(PEER_CACHE_CAPACITY);
   /** The change counter the cached peers were read at. */
   #version: number | null = null;
-  /** This turn's read of the counter. */
-  #turn: Promise<number> | null = null;
   /** Bumped by every clear: a read that started before a write does not keep what it read. */
   #generation = 0;
 
@@ -51,7 +49,7 @@ export class PeerCache {
 
   async #get(cache: LRUCache<string, Peer>, key: string, read: () => Promise<Peer | null>): Promise<Peer | null> {
     const generation = this.#generation;
-    const version = await this.#currentVersion();
+    const version = await this.#readVersion();
     if (generation !== this.#generation) return read(); // written meanwhile: no cache this time
     if (version !== this.#version) {
       this.#byName.clear();
@@ -67,16 +65,5 @@ export class PeerCache {
       if (peer.certFingerprint !== '') this.#byFingerprint.set(peer.certFingerprint, peer);
     }
     return peer;
-  }
-
-  #currentVersion(): Promise<number> {
-    if (this.#turn === null) {
-      const turn = this.#readVersion();
-      this.#turn = turn;
-      setImmediate(() => {
-        if (this.#turn === turn) this.#turn = null;
-      });
-    }
-    return this.#turn;
   }
 }

@@ -31,7 +31,12 @@ describe('bench/quick mode', () => {
   test('floors are measured in the same run', () => {
     expect(results.quick).toBe(true);
     expect(results.floors.http.map((h) => h.concurrency)).toEqual([1, 16, 64, 256]);
-    for (const h of results.floors.http) expect(h.requestsPerSecond).toBeGreaterThan(0);
+    for (const h of results.floors.http) {
+      expect(h.requestsPerSecond).toBeGreaterThan(0);
+      // Once on its own, then once right before the join run of each MAC version; the median.
+      expect(h.runsPerSecond).toHaveLength(3);
+      expect(h.requestsPerSecond).toBe([...h.runsPerSecond].sort((a, b) => a - b)[1]);
+    }
     expect(results.floors.crypto['1.0.3']).toBeGreaterThan(0);
     expect(results.floors.crypto['1.1']).toBeGreaterThan(0);
     expect(results.floors.storage.updatesPerSecond).toBeGreaterThan(0);
@@ -45,6 +50,9 @@ describe('bench/quick mode', () => {
       expect(j.latencyMs.p50).toBeLessThanOrEqual(j.latencyMs.p99);
       expect(j.latencyMs.p99).toBeLessThanOrEqual(j.latencyMs.p999);
       expect(j.ratioToHttpFloor).toBeGreaterThan(0);
+      // The ratio is to the floor run next to it, one of that concurrency's runs.
+      expect(j.ratioToHttpFloor).toBeCloseTo(j.joinsPerSecond / j.httpFloorPerSecond, 1);
+      expect(results.floors.http.find((h) => h.concurrency === j.concurrency)?.runsPerSecond).toContain(j.httpFloorPerSecond);
     }
     expect(results.halfLoad?.failures).toEqual({});
   });

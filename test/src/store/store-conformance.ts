@@ -543,6 +543,43 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       ...fields,
     });
 
+    test('devices/another handle\'s writes: a claim, a binding, a DevNonce reset, resealing and a deletion are seen at once', async () => {
+      const other = await open();
+      await store.insertDevices([newDevice(0x9001, { nsPeer: null })]);
+      const read = async (): Promise<ReturnType<Store['getDevice']>> => {
+        await new Promise((resolve) => setImmediate(resolve)); // the next turn of the event loop
+        return store.getDevice(eui(0x9001));
+      };
+      const d0 = (await store.getDevice(eui(0x9001)))!;
+      expect(await other.changeDevice(change(d0, { owner: OPERATOR_TENANT, nsPeer: nsName('ns-b'), claimedAt: new Date(1_700_000_000_000) }), audit('device.bind', d0.devEUI))).toBe(true);
+      const d1 = (await read())!;
+      expect(d1).toMatchObject({ nsPeer: nsName('ns-b'), version: d0.version + 1 });
+
+      expect(await store.commitJoin(commit(d1.devEUI, d1.version, 11))).toBe(true);
+      expect((await store.getDevice(d1.devEUI))?.nonces.usedDevNonces).toEqual([devNonce(1), devNonce(11)]);
+      expect((await other.resetDevNonces(d1.devEUI, audit('device.reset', d1.devEUI)))?.nonces.usedDevNonces).toEqual([]);
+      expect((await read())?.nonces).toMatchObject({ usedDevNonces: [], lastJoinNonce: 11 });
+
+      const sealed = randomBytes(47);
+      await other.resealAll(async (blob, owner) => (owner.kind === 'device' && owner.devEUI === d1.devEUI ? sealed : null));
+      expect((await read())?.sealedRootKeys).toEqual(sealed);
+
+      expect(await other.deleteDevice(d1.devEUI, audit('device.delete', d1.devEUI))).toBe(true);
+      expect(await read()).toBeNull();
+    });
+
+    test('devices/a join committed through another handle: this handle\'s commit at the older version fails, and the device read after it is current', async () => {
+      const other = await open();
+      await store.insertDevices([newDevice(0x9002)]);
+      const d0 = (await store.getDevice(eui(0x9002)))!;
+      expect(await other.commitJoin(commit(d0.devEUI, d0.version, 21))).toBe(true);
+      expect(await store.commitJoin(commit(d0.devEUI, d0.version, 22))).toBe(false);
+      const d1 = (await store.getDevice(d0.devEUI))!;
+      expect(d1).toMatchObject({ version: d0.version + 1, nonces: { lastJoinNonce: 21 } });
+      expect(await store.commitJoin(commit(d1.devEUI, d1.version, 23))).toBe(true);
+      expect((await other.getDevice(d1.devEUI))?.nonces.lastJoinNonce).toBe(23);
+    });
+
     test('tenants/insert (audited), get, list; a duplicate id is TenantExistsError', async () => {
       const t = { id: tenantOf('maker'), name: 'Maker Inc.', roles: ['manufacturer', 'owner'] as const, createdAt: new Date(1_700_000_000_789) };
       await store.insertTenant({ ...t, roles: [...t.roles] }, audit('tenant.add', null, t.id));

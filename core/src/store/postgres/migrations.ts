@@ -189,15 +189,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'peers change counter (the peer cache of every instance checks it)',
+    name: 'change counters for the caches of every instance (peers)',
     // No trigger (no PL/pgSQL, see above): the store bumps it in the transaction of every write
     // to peers.
     up: `
-      CREATE TABLE peer_changes (
-        id      SMALLINT NOT NULL PRIMARY KEY CHECK (id = 1),
-        version BIGINT   NOT NULL
+      CREATE TABLE change_counters (
+        id    SMALLINT NOT NULL PRIMARY KEY CHECK (id = 1),
+        peers BIGINT   NOT NULL
       );
-      INSERT INTO peer_changes (id, version) VALUES (1, 0);
+      INSERT INTO change_counters (id, peers) VALUES (1, 0);
     `,
   },
 ];

@@ -41,6 +41,7 @@ import type { DeviceMigrationState } from '../../migration/device-migration-stat
 import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
+import { ChangeWatch } from '../change-watch';
 import { PeerCache } from '../peer-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { JoinRecord } from '../join-record';
@@ -68,7 +69,7 @@ export interface PostgresStoreOptions extends PostgresLocationOptions {
  * so nothing stored, sealed or not, ever reaches a log through an error.
  */
 /** Every write to peers bumps it, in the same transaction: what other instances' peer caches check. */
-const BUMP_PEER_CHANGES_SQL = 'UPDATE peer_changes SET version = version + 1 WHERE id = 1';
+const BUMP_PEER_CHANGES_SQL = 'UPDATE change_counters SET peers = peers + 1 WHERE id = 1';
 
 export class PostgresStoreError extends Error {
   override readonly name = 'PostgresStoreError';
@@ -180,11 +181,13 @@ const MAX_ATTEMPTS = 5;
  */
 export class PostgresStore implements Store {
   readonly #pool: Pool;
-  /** Peers as last read (the BI listener looks one up per request), checked against the change counter every peer write bumps. */
-  readonly #peers = new PeerCache(async () => {
-    const rows = await this.#query<{ version: string }>('reading the peers change counter', 'SELECT version FROM peer_changes WHERE id = 1', []);
-    return rows[0] ? Number(rows[0].version) : 0;
+  /** The change counters, read once per turn of the event loop (one query serves every request of the turn). */
+  readonly #changes = new ChangeWatch(async () => {
+    const rows = await this.#query<{ peers: string }>('reading the change counters', 'SELECT peers FROM change_counters WHERE id = 1', []);
+    return rows[0] ? Number(rows[0].peers) : 0;
   });
+  /** Peers as last read (the BI listener looks one up per request), checked against the change counter every peer write bumps. */
+  readonly #peers = new PeerCache(() => this.#changes.current());
   readonly #location: PostgresLocation;
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
   #closing: Promise<void> | undefined;

@@ -182,16 +182,23 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'peers change counter (the peer cache of every process checks it)',
+    name: 'change counters for the caches of every process (peers, devices)',
     up: `
-      CREATE TABLE peer_changes (
+      CREATE TABLE change_counters (
         id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
-        version INTEGER NOT NULL
+        peers   INTEGER NOT NULL,
+        devices INTEGER NOT NULL
       ) STRICT;
-      INSERT INTO peer_changes (id, version) VALUES (1, 0);
-      CREATE TRIGGER peers_inserted AFTER INSERT ON peers BEGIN UPDATE peer_changes SET version = version + 1; END;
-      CREATE TRIGGER peers_updated AFTER UPDATE ON peers BEGIN UPDATE peer_changes SET version = version + 1; END;
-      CREATE TRIGGER peers_deleted AFTER DELETE ON peers BEGIN UPDATE peer_changes SET version = version + 1; END;
+      INSERT INTO change_counters (id, peers, devices) VALUES (1, 0, 0);
+      CREATE TRIGGER peers_inserted AFTER INSERT ON peers BEGIN UPDATE change_counters SET peers = peers + 1; END;
+      CREATE TRIGGER peers_updated AFTER UPDATE ON peers BEGIN UPDATE change_counters SET peers = peers + 1; END;
+      CREATE TRIGGER peers_deleted AFTER DELETE ON peers BEGIN UPDATE change_counters SET peers = peers + 1; END;
+      -- Every change of a device but a join's commit (which always issues a new JoinNonce, and
+      -- which the device caches see by the device's version): claims, bindings, DevNonce
+      -- resets, resealing, rebinding, deletion.
+      CREATE TRIGGER devices_changed AFTER UPDATE ON devices WHEN NEW.last_join_nonce IS OLD.last_join_nonce
+        BEGIN UPDATE change_counters SET devices = devices + 1; END;
+      CREATE TRIGGER devices_deleted AFTER DELETE ON devices BEGIN UPDATE change_counters SET devices = devices + 1; END;
     `,
   },
 ];

@@ -40,12 +40,14 @@ import type { DeviceMigrationState } from '../../migration/device-migration-stat
 import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
+import { ChangeWatch } from '../change-watch';
 import { PeerCache } from '../peer-cache';
+import { DeviceCache } from './device-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import { parseJoinType, type JoinRecord } from '../join-record';
 import type { SessionRecord } from '../session';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
-import { SqliteCommitWorker } from './commit-worker';
+import { SqliteCommitWorker, type CommittedRow } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
 import { migrate } from './migrations';
 
@@ -63,19 +65,7 @@ export interface SqliteStoreOptions {
    * The event loop goes on serving requests while a batch is synced to disk.
    */
   readonly commitWorker?: boolean;
-  /**
-   * How much of the file the main connection (the one that reads devices and peers) maps into
-   * memory, in bytes (default `DEFAULT_MMAP_BYTES`; 0: none). Every batch the commit thread
-   * writes makes the main connection's page cache stale, so without a mapping each join's read
-   * goes back to the file with a system call per page. Mapped pages are the operating system's
-   * page cache, shared and evictable, but they count in the server's resident memory as they
-   * are touched: the default bounds that.
-   */
-  readonly mmapBytes?: number;
 }
-
-/** The main connection's memory-mapped part of the file: 10,000 devices fit many times over. */
-export const DEFAULT_MMAP_BYTES = 32 * 1024 * 1024;
 
 interface DeviceRow {
   dev_eui: string;
@@ -161,8 +151,12 @@ export class SqliteStore implements Store {
   readonly #worker: SqliteCommitWorker | null;
   readonly #busyTimeoutMs: number;
   readonly #history: SqliteHistoryWorker | null;
-  /** Peers as last read (the BI listener looks one up per request), checked against the change counter the triggers bump. */
-  readonly #peers = new PeerCache(async () => (this.#stmt.peerChanges.get() as { version: number } | undefined)?.version ?? 0);
+  /** The change counters the triggers bump, read once per turn of the event loop. */
+  readonly #changes = new ChangeWatch(async () => (this.#stmt.changeCounters.get() as { peers: number; devices: number } | undefined) ?? { peers: 0, devices: 0 });
+  /** Peers as last read (the BI listener looks one up per request). */
+  readonly #peers = new PeerCache(async () => (await this.#changes.current()).peers);
+  /** Devices as last read or committed (a join reads one, then commits it). */
+  readonly #devices = new DeviceCache(async () => (await this.#changes.current()).devices);
 
   /**
    * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
@@ -177,13 +171,12 @@ export class SqliteStore implements Store {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      if (file !== ':memory:') db.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapBytes ?? DEFAULT_MMAP_BYTES))}`);
       migrate(db);
       chainUnhashedAuditRows(db);
       const groupCommit = options.groupCommit ?? {};
       const worker =
         file !== ':memory:' && groupCommit !== false && (options.commitWorker ?? true)
-          ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: COMMIT_JOIN_SQL, params: commitJoinParams })
+          ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: `${COMMIT_JOIN_SQL} RETURNING ${DEVICE_COLUMNS}`, params: commitJoinParams })
           : null;
       // The join history's own thread and connection (`history-worker.ts`).
       const history = file !== ':memory:' ? new SqliteHistoryWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), insertSQL: INSERT_JOIN_RECORD_SQL, pruneSQL: PRUNE_JOIN_RECORDS_SQL }) : null;
@@ -211,7 +204,7 @@ export class SqliteStore implements Store {
       groupCommit === false
         ? null
         : worker
-          ? new GroupCommitter((commits) => worker.run(commits), groupCommit)
+          ? new GroupCommitter(async (commits) => (await worker.run(commits)).map((r, i) => this.#committed(commits[i]!, r)), groupCommit)
           : new GroupCommitter(async (commits) => this.#commitGroup(commits), { dispatchWhenIdle: false, ...groupCommit });
 
     // IMMEDIATE: take the write lock first (waiting up to busy_timeout), so a transaction never
@@ -353,7 +346,11 @@ export class SqliteStore implements Store {
   }
 
   async rebindMigratingDevice(rebinding: Rebinding): Promise<RebindOutcome> {
-    return this.#rebindTx(rebinding);
+    try {
+      return this.#rebindTx(rebinding);
+    } finally {
+      this.#devices.clear();
+    }
   }
 
   async listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]> {
@@ -415,9 +412,11 @@ export class SqliteStore implements Store {
     if (devices.length > 0) this.#insertDevicesTx(devices, audit);
   }
 
-  async getDevice(devEUI: EUI64): Promise<Device | null> {
-    const row = this.#stmt.getDevice.get(devEUI) as DeviceRow | undefined;
-    return row ? toDevice(row) : null;
+  getDevice(devEUI: EUI64): Promise<Device | null> {
+    return this.#devices.get(devEUI, async () => {
+      const row = this.#stmt.getDevice.get(devEUI) as DeviceRow | undefined;
+      return row ? toDevice(row) : null;
+    });
   }
 
   async listDevices(query: DeviceListQuery): Promise<Device[]> {
@@ -432,15 +431,23 @@ export class SqliteStore implements Store {
   }
 
   async changeDevice(c: DeviceChange, audit: AuditEvent): Promise<boolean> {
-    return this.#auditedTx(
-      () =>
-        this.#stmt.changeDevice.run(c.owner, c.ownerTokenHash, c.nsPeer, c.asPeer, c.locked ? 1 : 0, c.claimedAt?.getTime() ?? null, c.devEUI, c.expectedVersion).changes === 1,
-      audit,
-    );
+    try {
+      return this.#auditedTx(
+        () =>
+          this.#stmt.changeDevice.run(c.owner, c.ownerTokenHash, c.nsPeer, c.asPeer, c.locked ? 1 : 0, c.claimedAt?.getTime() ?? null, c.devEUI, c.expectedVersion).changes === 1,
+        audit,
+      );
+    } finally {
+      this.#devices.clear();
+    }
   }
 
   async deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
-    return this.#auditedTx(() => this.#stmt.deleteDevice.run(devEUI).changes === 1, audit);
+    try {
+      return this.#auditedTx(() => this.#stmt.deleteDevice.run(devEUI).changes === 1, audit);
+    } finally {
+      this.#devices.clear();
+    }
   }
 
   async listActivations(query: ActivationQuery): Promise<Activation[]> {
@@ -486,7 +493,26 @@ export class SqliteStore implements Store {
   }
 
   #commitOne(commit: JoinCommit): boolean {
-    return this.#stmt.commitJoin.run(...commitJoinParams(commit)).changes === 1;
+    try {
+      return this.#stmt.commitJoin.run(...commitJoinParams(commit)).changes === 1;
+    } finally {
+      // Committed on this connection (its reads stay cheap): read again, not written through.
+      this.#devices.forget(commit.devEUI);
+    }
+  }
+
+  /** A commit thread's outcome: the row it wrote is what the device now is. */
+  #committed(commit: JoinCommit, result: CommittedRow | false | ItemFailure): boolean | ItemFailure {
+    if (result instanceof ItemFailure) {
+      this.#devices.forget(commit.devEUI);
+      return result;
+    }
+    if (result === false) {
+      this.#devices.forget(commit.devEUI);
+      return false;
+    }
+    this.#devices.committed(toDevice(result as unknown as DeviceRow));
+    return true;
   }
 
   /**
@@ -550,7 +576,13 @@ export class SqliteStore implements Store {
   }
 
   async resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null> {
-    return this.#resetDevNoncesTx(devEUI, audit) ? this.getDevice(devEUI) : null;
+    let reset: boolean;
+    try {
+      reset = this.#resetDevNoncesTx(devEUI, audit);
+    } finally {
+      this.#devices.clear();
+    }
+    return reset ? this.getDevice(devEUI) : null;
   }
 
   async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
@@ -624,6 +656,7 @@ export class SqliteStore implements Store {
       return await this.#resealAll(reseal);
     } finally {
       this.#peers.clear();
+      this.#devices.clear();
     }
   }
 
@@ -793,7 +826,7 @@ function prepareStatements(db: Database.Database) {
     auditChain: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`),
     getPeer: db.prepare('SELECT * FROM peers WHERE name = ?'),
     getPeerByFingerprint: db.prepare('SELECT * FROM peers WHERE cert_fingerprint = ?'),
-    peerChanges: db.prepare('SELECT version FROM peer_changes WHERE id = 1'),
+    changeCounters: db.prepare('SELECT peers, devices FROM change_counters WHERE id = 1'),
     listPeers: db.prepare('SELECT * FROM peers ORDER BY name'),
     listPeersOfTenant: db.prepare('SELECT * FROM peers WHERE tenant_id = ? ORDER BY name'),
     insertTenant: db.prepare('INSERT INTO tenants (id, name, roles, created_at) VALUES (?, ?, ?, ?)'),
