@@ -556,7 +556,10 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(d1).toMatchObject({ nsPeer: nsName('ns-b'), version: d0.version + 1 });
 
       expect(await store.commitJoin(commit(d1.devEUI, d1.version, 11))).toBe(true);
-      expect((await store.getDevice(d1.devEUI))?.nonces.usedDevNonces).toEqual([devNonce(1), devNonce(11)]);
+      const joined = (await store.getDevice(d1.devEUI))!;
+      expect(joined.nonces.usedDevNonces).toEqual([devNonce(1), devNonce(11)]);
+      expect(joined).toEqual({ ...d1, version: d1.version + 1, nonces: joined.nonces, lastJoinAt: joined.lastJoinAt, lastJoinPeer: nsName('ns-eu'), ownership: joined.ownership });
+      expect(Buffer.isBuffer(joined.sealedRootKeys)).toBe(true);
       expect((await other.resetDevNonces(d1.devEUI, audit('device.reset', d1.devEUI)))?.nonces.usedDevNonces).toEqual([]);
       expect((await read())?.nonces).toMatchObject({ usedDevNonces: [], lastJoinNonce: 11 });
 

@@ -30,20 +30,7 @@ interface Reply {
  * checkpoints the WAL itself (\`wal_autocheckpoint = 0\`): that is the checkpoint thread's work.
  */
 const WORKER_SOURCE = `${THREAD_PRELUDE}
-const codeOf = (err) => (err && typeof err.code === 'string' ? err.code : undefined);
-const wire = (err) => ({ message: err instanceof Error ? err.message : String(err), code: codeOf(err) });
-let db;
-try {
-  db = new Database(workerData.file, { fileMustExist: true });
-  db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('wal_autocheckpoint = 0');
-} catch (err) {
-  parentPort.postMessage({ id: -1, error: wire(err) });
-  throw err;
-}
+const db = connect(['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'wal_autocheckpoint = 0']);
 const update = db.prepare(workerData.commitSQL);
 // The statement returns the row it updated (RETURNING): none when the version did not match.
 const one = (params) => {
@@ -88,9 +75,7 @@ serve(db, (m) => {
  * whole WAL, the next commit starts the WAL over from its beginning.
  */
 const CHECKPOINT_SOURCE = `${THREAD_PRELUDE}
-const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-db.pragma('synchronous = FULL');
+const db = connect(['synchronous = FULL']);
 serve(db, () => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');

@@ -34,9 +34,15 @@ describe('DeviceCache', () => {
     expect((await c.get(devEUI, read))?.version).toBe(0);
     expect((await c.get(devEUI, read))?.version).toBe(0);
     expect(read).toHaveBeenCalledTimes(1);
-    c.committed(device(1));
+    c.committed(devEUI, (kept) => ({ ...kept, version: 1 }));
     expect((await c.get(devEUI, read))?.version).toBe(1);
     expect(read).toHaveBeenCalledTimes(1);
+    // A device not kept stays so.
+    const other = parseEUI64('0004a30b001c0531');
+    c.committed(other, (kept) => ({ ...kept, devEUI: other }));
+    const readOther = jest.fn(async () => ({ ...device(7), devEUI: other }));
+    expect((await c.get(other, readOther))?.version).toBe(7);
+    expect(readOther).toHaveBeenCalledTimes(1);
   });
 
   test('a change counted by the database (another process changed a device) empties it', async () => {
@@ -58,8 +64,8 @@ describe('DeviceCache', () => {
   test('the newest version wins, whichever arrives last', async () => {
     const c = cache();
     await c.get(devEUI, async () => device(0));
-    c.committed(device(4));
-    c.committed(device(2)); // an older answer arriving late
+    c.committed(devEUI, () => device(4));
+    c.committed(devEUI, () => device(2)); // an older answer arriving late
     expect((await c.get(devEUI, async () => null))?.version).toBe(4);
   });
 

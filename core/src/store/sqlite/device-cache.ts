@@ -12,7 +12,8 @@ export const DEVICE_CACHE_CAPACITY = 20_000;
  * `getDevice` 40-50 µs, a tenth of a join's CPU.
  *
  * Why a cached device is never wrong where it matters:
- * - A join's own commit puts the row as the database has it after the UPDATE (RETURNING).
+ * - A join's own commit puts the device as the database has it after the UPDATE (its columns
+ *   as RETURNING gave them, but for the root keys, which a join does not change).
  * - Any other change of a device, by whoever (this process, the CLI on the same file, another
  *   server process) bumps the devices change counter (triggers: a delete, or an update that
  *   does not issue a JoinNonce: claim, binding, DevNonce reset, resealing, rebinding), which
@@ -51,9 +52,14 @@ export class DeviceCache {
     return device;
   }
 
-  /** A join's commit: the device as the database now has it. */
-  committed(device: Device): void {
-    if (this.#version !== null) this.#keep(device);
+  /**
+   * A join's commit: `after` makes the device as the database now has it from the one kept
+   * (a commit changes the nonce columns only; the rest, root keys included, is what was read).
+   * A device not kept stays so: the next join reads it.
+   */
+  committed(devEUI: EUI64, after: (kept: Device) => Device): void {
+    const kept = this.#version === null ? undefined : this.#devices.get(devEUI);
+    if (kept !== undefined) this.#keep(after(kept));
   }
 
   /** A commit that did not apply (another writer got there first): read it again next time. */

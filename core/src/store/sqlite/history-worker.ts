@@ -18,17 +18,7 @@ interface Reply {
  * to start the checkpoint thread) still bounds the WAL; a checkpoint here holds no other thread.
  */
 const HISTORY_SOURCE = `${THREAD_PRELUDE}
-const wire = (err) => ({ message: err instanceof Error ? err.message : String(err), code: err && typeof err.code === 'string' ? err.code : undefined });
-let db;
-try {
-  db = new Database(workerData.file, { fileMustExist: true });
-  db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-} catch (err) {
-  parentPort.postMessage({ id: -1, error: wire(err) });
-  throw err;
-}
+const db = connect(['synchronous = NORMAL', 'foreign_keys = ON']);
 const insert = db.prepare(workerData.insertSQL);
 const prune = db.prepare(workerData.pruneSQL);
 const append = db.transaction((records, keep) => {

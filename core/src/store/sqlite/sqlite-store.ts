@@ -176,7 +176,7 @@ export class SqliteStore implements Store {
       const groupCommit = options.groupCommit ?? {};
       const worker =
         file !== ':memory:' && groupCommit !== false && (options.commitWorker ?? true)
-          ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: `${COMMIT_JOIN_SQL} RETURNING ${DEVICE_COLUMNS}`, params: commitJoinParams })
+          ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: `${COMMIT_JOIN_SQL} RETURNING ${COMMITTED_COLUMNS}`, params: commitJoinParams })
           : null;
       // The join history's own thread and connection (`history-worker.ts`).
       const history = file !== ':memory:' ? new SqliteHistoryWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), insertSQL: INSERT_JOIN_RECORD_SQL, pruneSQL: PRUNE_JOIN_RECORDS_SQL }) : null;
@@ -511,7 +511,7 @@ export class SqliteStore implements Store {
       this.#devices.forget(commit.devEUI);
       return false;
     }
-    this.#devices.committed(toDevice(result as unknown as DeviceRow));
+    this.#devices.committed(commit.devEUI, (kept) => toDevice({ ...(result as unknown as Omit<DeviceRow, 'sealed_root_keys'>), sealed_root_keys: kept.sealedRootKeys }));
     return true;
   }
 
@@ -722,6 +722,15 @@ const INSERT_JOIN_RECORD_SQL = `INSERT INTO device_joins (${JOIN_RECORD_COLUMNS}
   SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM devices WHERE dev_eui = ?)`;
 const PRUNE_JOIN_RECORDS_SQL = `DELETE FROM device_joins
   WHERE dev_eui = ? AND id <= (SELECT id FROM device_joins WHERE dev_eui = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`;
+
+/**
+ * What the commit thread returns of a device it updated: every column but the root keys (a
+ * join does not change them, and a BLOB crossing threads costs its whole backing store).
+ */
+const COMMITTED_COLUMNS = DEVICE_COLUMNS.split(',')
+  .map((c) => c.trim())
+  .filter((c) => c !== 'sealed_root_keys')
+  .join(', ');
 
 /** A join's conditional nonce update (run here, or by the commit worker). */
 const COMMIT_JOIN_SQL = `UPDATE devices

@@ -1,13 +1,28 @@
 import { Worker } from 'node:worker_threads';
 
 /**
- * What the code of the store's threads (commit, checkpoint, history) starts with: the driver,
- * and `serve`, which hands every message to `handle` until the one that says close (the
- * connection closed, the thread let go).
+ * What the code of the store's threads (commit, checkpoint, history) starts with: the driver;
+ * `wire`, an error as it crosses back; `connect`, the thread's connection with its pragmas (a
+ * failure to open is posted as the reply to request -1, then thrown: the thread's 'error'
+ * follows); and `serve`, which hands every message to `handle` until the one that says close
+ * (the connection closed, the thread let go).
  */
 export const THREAD_PRELUDE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
+const codeOf = (err) => (err && typeof err.code === 'string' ? err.code : undefined);
+const wire = (err) => ({ message: err instanceof Error ? err.message : String(err), code: codeOf(err) });
+const connect = (pragmas) => {
+  try {
+    const db = new Database(workerData.file, { fileMustExist: true });
+    db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+    for (const p of pragmas) db.pragma(p);
+    return db;
+  } catch (err) {
+    parentPort.postMessage({ id: -1, error: wire(err) });
+    throw err;
+  }
+};
 const serve = (db, handle) =>
   parentPort.on('message', (m) => {
     if (m.close) {
