@@ -1,6 +1,6 @@
 /**
- * A store's change counters (`change_counters`: bumped by every write that a cache of another
- * process must see), read at most once per turn of the event loop: every lookup of that turn
+ * A store's change counters (`change_counters`: bumped by every write that the caches of other
+ * processes must see), read at most once per turn of the event loop: every lookup of that turn
  * shares the one read. A change committed before a turn began is seen by every lookup of that
  * turn; under load, one read serves every request of the turn.
  */

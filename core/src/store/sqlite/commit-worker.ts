@@ -6,11 +6,7 @@ import { fromWire, StoreThread, THREAD_PRELUDE, type WireError } from './store-t
 /** A commit as it crosses to the worker thread: the statement's parameters, plain values. */
 type WireCommit = ReadonlyArray<string | number | null>;
 
-/** A commit's outcome: the row as updated, not applied (false), or its own error. */
-type WireResult = false | { readonly row: CommittedRow } | { readonly error: WireError };
-
-/** The device row a commit wrote, as its statement's RETURNING clause gave it. */
-export type CommittedRow = Readonly<Record<string, unknown>>;
+type WireResult = boolean | { readonly error: WireError };
 
 interface Reply {
   readonly id: number;
@@ -32,11 +28,7 @@ interface Reply {
 const WORKER_SOURCE = `${THREAD_PRELUDE}
 const db = connect(['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'wal_autocheckpoint = 0']);
 const update = db.prepare(workerData.commitSQL);
-// The statement returns the row it updated (RETURNING): none when the version did not match.
-const one = (params) => {
-  const row = update.get(...params);
-  return row === undefined ? false : { row };
-};
+const one = (params) => update.run(...params).changes === 1;
 const many = db.transaction((commits) => commits.map(one));
 serve(db, (m) => {
   try {
@@ -93,7 +85,7 @@ export interface CommitWorkerOptions {
   /** The database file (it must exist: the store created and migrated it). */
   readonly file: string;
   readonly busyTimeoutMs: number;
-  /** The conditional UPDATE of one join, RETURNING the row it wrote (the store's statement, so both threads run the same SQL). */
+  /** The conditional UPDATE of one join (the store's statement, so both threads run the same SQL). */
   readonly commitSQL: string;
   /** The statement's parameters for one commit. */
   readonly params: (commit: JoinCommit) => WireCommit;
@@ -123,15 +115,15 @@ export class SqliteCommitWorker {
     this.#thread = new StoreThread<Reply>('commit worker', WORKER_SOURCE, { file: options.file, busyTimeoutMs: options.busyTimeoutMs, commitSQL: options.commitSQL });
   }
 
-  /** Runs the batch in one transaction on the worker; one result per commit, in order: the row it wrote, or false. */
-  async run(commits: readonly JoinCommit[]): Promise<Array<CommittedRow | false | ItemFailure>> {
+  /** Runs the batch in one transaction on the worker; one result per commit, in order. */
+  async run(commits: readonly JoinCommit[]): Promise<Array<boolean | ItemFailure>> {
     if (this.#closed) throw new Error('sqlite store: closed');
     const replied = this.#thread.request({ commits: commits.map(this.#options.params) });
     this.#sinceCheckpoint += commits.length;
     if (this.#sinceCheckpoint >= CHECKPOINT_EVERY && !this.#checkpointing) this.#checkpoint();
     const reply = await replied;
     if (!reply.results) throw fromWire(reply.error ?? { message: 'commit worker: empty reply', code: undefined });
-    return reply.results.map((r) => (r === false ? false : 'row' in r ? r.row : new ItemFailure(fromWire(r.error))));
+    return reply.results.map((r) => (typeof r === 'boolean' ? r : new ItemFailure(fromWire(r.error))));
   }
 
   /** Asks the checkpoint thread (started on first use, never holding the process open) to checkpoint. */

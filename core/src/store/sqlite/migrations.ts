@@ -182,23 +182,16 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'change counters for the caches of every process (peers, devices)',
+    name: 'change counters for the caches of every process (peers)',
     up: `
       CREATE TABLE change_counters (
-        id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
-        peers   INTEGER NOT NULL,
-        devices INTEGER NOT NULL
+        id    INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+        peers INTEGER NOT NULL
       ) STRICT;
-      INSERT INTO change_counters (id, peers, devices) VALUES (1, 0, 0);
+      INSERT INTO change_counters (id, peers) VALUES (1, 0);
       CREATE TRIGGER peers_inserted AFTER INSERT ON peers BEGIN UPDATE change_counters SET peers = peers + 1; END;
       CREATE TRIGGER peers_updated AFTER UPDATE ON peers BEGIN UPDATE change_counters SET peers = peers + 1; END;
       CREATE TRIGGER peers_deleted AFTER DELETE ON peers BEGIN UPDATE change_counters SET peers = peers + 1; END;
-      -- Every change of a device but a join's commit (which always issues a new JoinNonce, and
-      -- which the device caches see by the device's version): claims, bindings, DevNonce
-      -- resets, resealing, rebinding, deletion.
-      CREATE TRIGGER devices_changed AFTER UPDATE ON devices WHEN NEW.last_join_nonce IS OLD.last_join_nonce
-        BEGIN UPDATE change_counters SET devices = devices + 1; END;
-      CREATE TRIGGER devices_deleted AFTER DELETE ON devices BEGIN UPDATE change_counters SET devices = devices + 1; END;
     `,
   },
 ];

@@ -42,12 +42,11 @@ import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutc
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
 import { ChangeWatch } from '../change-watch';
 import { PeerCache } from '../peer-cache';
-import { DeviceCache } from './device-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import { parseJoinType, type JoinRecord } from '../join-record';
 import type { SessionRecord } from '../session';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
-import { SqliteCommitWorker, type CommittedRow } from './commit-worker';
+import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
 import { migrate } from './migrations';
 
@@ -152,11 +151,9 @@ export class SqliteStore implements Store {
   readonly #busyTimeoutMs: number;
   readonly #history: SqliteHistoryWorker | null;
   /** The change counters the triggers bump, read once per turn of the event loop. */
-  readonly #changes = new ChangeWatch(async () => (this.#stmt.changeCounters.get() as { peers: number; devices: number } | undefined) ?? { peers: 0, devices: 0 });
+  readonly #changes = new ChangeWatch(async () => (this.#stmt.changeCounters.get() as { peers: number } | undefined)?.peers ?? 0);
   /** Peers as last read (the BI listener looks one up per request). */
-  readonly #peers = new PeerCache(async () => (await this.#changes.current()).peers);
-  /** Devices as last read or committed (a join reads one, then commits it). */
-  readonly #devices = new DeviceCache(async () => (await this.#changes.current()).devices);
+  readonly #peers = new PeerCache(() => this.#changes.current());
 
   /**
    * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
@@ -176,7 +173,7 @@ export class SqliteStore implements Store {
       const groupCommit = options.groupCommit ?? {};
       const worker =
         file !== ':memory:' && groupCommit !== false && (options.commitWorker ?? true)
-          ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: `${COMMIT_JOIN_SQL} RETURNING ${COMMITTED_COLUMNS}`, params: commitJoinParams })
+          ? new SqliteCommitWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), commitSQL: COMMIT_JOIN_SQL, params: commitJoinParams })
           : null;
       // The join history's own thread and connection (`history-worker.ts`).
       const history = file !== ':memory:' ? new SqliteHistoryWorker({ file: path.resolve(file), busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)), insertSQL: INSERT_JOIN_RECORD_SQL, pruneSQL: PRUNE_JOIN_RECORDS_SQL }) : null;
@@ -204,7 +201,7 @@ export class SqliteStore implements Store {
       groupCommit === false
         ? null
         : worker
-          ? new GroupCommitter(async (commits) => (await worker.run(commits)).map((r, i) => this.#committed(commits[i]!, r)), groupCommit)
+          ? new GroupCommitter((commits) => worker.run(commits), groupCommit)
           : new GroupCommitter(async (commits) => this.#commitGroup(commits), { dispatchWhenIdle: false, ...groupCommit });
 
     // IMMEDIATE: take the write lock first (waiting up to busy_timeout), so a transaction never
@@ -346,11 +343,7 @@ export class SqliteStore implements Store {
   }
 
   async rebindMigratingDevice(rebinding: Rebinding): Promise<RebindOutcome> {
-    try {
-      return this.#rebindTx(rebinding);
-    } finally {
-      this.#devices.clear();
-    }
+    return this.#rebindTx(rebinding);
   }
 
   async listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]> {
@@ -412,11 +405,9 @@ export class SqliteStore implements Store {
     if (devices.length > 0) this.#insertDevicesTx(devices, audit);
   }
 
-  getDevice(devEUI: EUI64): Promise<Device | null> {
-    return this.#devices.get(devEUI, async () => {
-      const row = this.#stmt.getDevice.get(devEUI) as DeviceRow | undefined;
-      return row ? toDevice(row) : null;
-    });
+  async getDevice(devEUI: EUI64): Promise<Device | null> {
+    const row = this.#stmt.getDevice.get(devEUI) as DeviceRow | undefined;
+    return row ? toDevice(row) : null;
   }
 
   async listDevices(query: DeviceListQuery): Promise<Device[]> {
@@ -431,23 +422,15 @@ export class SqliteStore implements Store {
   }
 
   async changeDevice(c: DeviceChange, audit: AuditEvent): Promise<boolean> {
-    try {
-      return this.#auditedTx(
-        () =>
-          this.#stmt.changeDevice.run(c.owner, c.ownerTokenHash, c.nsPeer, c.asPeer, c.locked ? 1 : 0, c.claimedAt?.getTime() ?? null, c.devEUI, c.expectedVersion).changes === 1,
-        audit,
-      );
-    } finally {
-      this.#devices.clear();
-    }
+    return this.#auditedTx(
+      () =>
+        this.#stmt.changeDevice.run(c.owner, c.ownerTokenHash, c.nsPeer, c.asPeer, c.locked ? 1 : 0, c.claimedAt?.getTime() ?? null, c.devEUI, c.expectedVersion).changes === 1,
+      audit,
+    );
   }
 
   async deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
-    try {
-      return this.#auditedTx(() => this.#stmt.deleteDevice.run(devEUI).changes === 1, audit);
-    } finally {
-      this.#devices.clear();
-    }
+    return this.#auditedTx(() => this.#stmt.deleteDevice.run(devEUI).changes === 1, audit);
   }
 
   async listActivations(query: ActivationQuery): Promise<Activation[]> {
@@ -493,26 +476,7 @@ export class SqliteStore implements Store {
   }
 
   #commitOne(commit: JoinCommit): boolean {
-    try {
-      return this.#stmt.commitJoin.run(...commitJoinParams(commit)).changes === 1;
-    } finally {
-      // Committed on this connection (its reads stay cheap): read again, not written through.
-      this.#devices.forget(commit.devEUI);
-    }
-  }
-
-  /** A commit thread's outcome: the row it wrote is what the device now is. */
-  #committed(commit: JoinCommit, result: CommittedRow | false | ItemFailure): boolean | ItemFailure {
-    if (result instanceof ItemFailure) {
-      this.#devices.forget(commit.devEUI);
-      return result;
-    }
-    if (result === false) {
-      this.#devices.forget(commit.devEUI);
-      return false;
-    }
-    this.#devices.committed(commit.devEUI, (kept) => toDevice({ ...(result as unknown as Omit<DeviceRow, 'sealed_root_keys'>), sealed_root_keys: kept.sealedRootKeys }));
-    return true;
+    return this.#stmt.commitJoin.run(...commitJoinParams(commit)).changes === 1;
   }
 
   /**
@@ -576,13 +540,7 @@ export class SqliteStore implements Store {
   }
 
   async resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null> {
-    let reset: boolean;
-    try {
-      reset = this.#resetDevNoncesTx(devEUI, audit);
-    } finally {
-      this.#devices.clear();
-    }
-    return reset ? this.getDevice(devEUI) : null;
+    return this.#resetDevNoncesTx(devEUI, audit) ? this.getDevice(devEUI) : null;
   }
 
   async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
@@ -656,7 +614,6 @@ export class SqliteStore implements Store {
       return await this.#resealAll(reseal);
     } finally {
       this.#peers.clear();
-      this.#devices.clear();
     }
   }
 
@@ -722,15 +679,6 @@ const INSERT_JOIN_RECORD_SQL = `INSERT INTO device_joins (${JOIN_RECORD_COLUMNS}
   SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM devices WHERE dev_eui = ?)`;
 const PRUNE_JOIN_RECORDS_SQL = `DELETE FROM device_joins
   WHERE dev_eui = ? AND id <= (SELECT id FROM device_joins WHERE dev_eui = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`;
-
-/**
- * What the commit thread returns of a device it updated: every column but the root keys (a
- * join does not change them, and a BLOB crossing threads costs its whole backing store).
- */
-const COMMITTED_COLUMNS = DEVICE_COLUMNS.split(',')
-  .map((c) => c.trim())
-  .filter((c) => c !== 'sealed_root_keys')
-  .join(', ');
 
 /** A join's conditional nonce update (run here, or by the commit worker). */
 const COMMIT_JOIN_SQL = `UPDATE devices
@@ -835,7 +783,7 @@ function prepareStatements(db: Database.Database) {
     auditChain: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`),
     getPeer: db.prepare('SELECT * FROM peers WHERE name = ?'),
     getPeerByFingerprint: db.prepare('SELECT * FROM peers WHERE cert_fingerprint = ?'),
-    changeCounters: db.prepare('SELECT peers, devices FROM change_counters WHERE id = 1'),
+    changeCounters: db.prepare('SELECT peers FROM change_counters WHERE id = 1'),
     listPeers: db.prepare('SELECT * FROM peers ORDER BY name'),
     listPeersOfTenant: db.prepare('SELECT * FROM peers WHERE tenant_id = ? ORDER BY name'),
     insertTenant: db.prepare('INSERT INTO tenants (id, name, roles, created_at) VALUES (?, ?, ?, ?)'),
