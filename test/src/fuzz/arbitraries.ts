@@ -468,6 +468,15 @@ const deepJSON: fc.Arbitrary<string> = fc.record({ depth: fc.oneof({ arbitrary: 
   }
 });
 
+function parsesAsJSON(body: Buffer): boolean {
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function rawBody(world: FuzzWorld): fc.Arbitrary<{ label: string; peer: string; body: Buffer }> {
   const someMessage = biMessage(world).map((m) => m.body.toString('utf8'));
   const peer = peerArb(world, { 'ns-a': 4 }).map((p) => p.name);
@@ -477,10 +486,16 @@ function rawBody(world: FuzzWorld): fc.Arbitrary<{ label: string; peer: string; 
     { arbitrary: fc.jsonValue({ maxDepth: 3 }).filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)).map((v) => ({ label: 'raw/json-not-object', body: Buffer.from(JSON.stringify(v) ?? 'null') })), weight: 20 },
     { arbitrary: fc.tuple(someMessage, fc.nat()).map(([t, n]) => ({ label: 'raw/truncated-json', body: Buffer.from(t.slice(0, n % Math.max(1, t.length))) })), weight: 30 },
     {
-      arbitrary: fc.tuple(someMessage, fc.nat(), fc.constantFrom('', '"', '{', '}', ',', ':', '\\', '\u0000', 'x', ']', '[', ' ')).map(([t, n, c]) => {
-        const i = n % Math.max(1, t.length);
-        return { label: 'raw/broken-json', body: Buffer.from(t.slice(0, i) + c + t.slice(i + 1)) };
-      }),
+      // One character replaced (or deleted). Only what no longer parses is broken JSON: a digit
+      // deleted from a number, or a space for a space, leaves a message that may well be valid
+      // (a HomeNSReq of a real device answered Success, as it should).
+      arbitrary: fc
+        .tuple(someMessage, fc.nat(), fc.constantFrom('', '"', '{', '}', ',', ':', '\\', '\u0000', 'x', ']', '[', ' '))
+        .map(([t, n, c]) => {
+          const i = n % Math.max(1, t.length);
+          return { label: 'raw/broken-json', body: Buffer.from(t.slice(0, i) + c + t.slice(i + 1)) };
+        })
+        .filter(({ body }) => !parsesAsJSON(body)),
       weight: 30,
     },
     {
