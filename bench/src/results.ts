@@ -17,7 +17,8 @@ export interface BenchResults {
     readonly storage: { readonly updatesPerSecond: number };
   };
   readonly joins: readonly JoinRow[];
-  readonly halfLoad: null | { readonly macVersion: BenchMACVersion; readonly targetPerSecond: number; readonly joinsPerSecond: number; readonly latencyMs: LatencySummary; readonly sendLagMs: LatencySummary; readonly failures: LoadReport['failures'] };
+  /** `maximumPerSecond`: the best concurrency's closed loop run again right before; the open loop offers half of it. */
+  readonly halfLoad: null | { readonly macVersion: BenchMACVersion; readonly maximumPerSecond: number; readonly targetPerSecond: number; readonly joinsPerSecond: number; readonly latencyMs: LatencySummary; readonly sendLagMs: LatencySummary; readonly failures: LoadReport['failures'] };
   readonly scale: readonly ScaleRow[];
   readonly storm: StormRow | null;
   readonly optional: {

@@ -55,6 +55,8 @@ describe('bench/quick mode', () => {
       expect(results.floors.http.find((h) => h.concurrency === j.concurrency)?.runsPerSecond).toContain(j.httpFloorPerSecond);
     }
     expect(results.halfLoad?.failures).toEqual({});
+    // Half of a maximum measured again right before it.
+    expect(results.halfLoad?.targetPerSecond).toBeCloseTo((results.halfLoad?.maximumPerSecond ?? 0) / 2, 0);
   });
 
   test('scale: two registry sizes with import rate, database size, server memory and joins', () => {
