@@ -1,6 +1,7 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
-import { detectImportFormat, importUnit, parseDeviceImportFile, streamDeviceImportCSV } from '../devices/device-import-file';
+import { detectImportFormat, importUnit, parseDeviceImportFile } from '../devices/device-import-file';
+import { streamDeviceImportCSVOnThread } from '../devices/device-import-thread';
 import { importDevices } from '../devices/import-devices';
 import { readTransportKEK } from '../keys/transport-kek';
 import { parseEUI64 } from '../lorawan/identifiers';
@@ -74,7 +75,8 @@ export function addDevicesCommands(program: Command): void {
       ),
   ).action(async (file: string, flags: ImportFlags) => {
     // A bound import of a CSV file is read as a stream, a chunk at a time (a million devices are
-    // never held whole); JSON files and pre-provisioned devices (their labels) are read whole.
+    // never held whole), parsed on a thread of its own while this one seals and inserts; JSON
+    // files and pre-provisioned devices (their labels) are read whole.
     const streamed = flags.ns !== undefined && detectImportFormat(file, await readHead(file)) === 'csv';
     let content = '';
     if (!streamed) {
@@ -92,7 +94,7 @@ export function addDevicesCommands(program: Command): void {
     }
     if (flags.url !== undefined || flags.asTenant !== undefined) throw new ParseError('--ns', 'binds the operator\'s own devices on the local data directory: not with --url or --as-tenant');
     const wrapped = flags.transportKekFile !== undefined;
-    const rows = streamed ? streamDeviceImportCSV(createReadStream(file), { wrappedKeys: wrapped }) : parseDeviceImportFile(content, format, { wrappedKeys: wrapped });
+    const rows = streamed ? streamDeviceImportCSVOnThread(file, { wrappedKeys: wrapped }) : parseDeviceImportFile(content, format, { wrappedKeys: wrapped });
     const kek = wrapped ? await readTransportKEK(flags.transportKekFile!) : undefined;
     const backends = await openBackends(backendSettings(flags));
     const transportKEK = kek ? await backends.vault.importKey(kek) : undefined;

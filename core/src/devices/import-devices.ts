@@ -158,6 +158,8 @@ export async function importDevices(
       await source.return?.();
       throw new DeviceImportError(unit, existing);
     }
+    // A source that is not read to its end is ended (a file parsed on a thread: the thread).
+    await source.return?.();
     throw e;
   }
   return {

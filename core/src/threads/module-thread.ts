@@ -1,0 +1,33 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * What a module thread runs first: the module given, required as it is when it is built
+ * JavaScript, or compiled on the way in (TypeScript's transpileModule, the same transpile-only
+ * compilation the test runner gives the sources) when it is a TypeScript source, so that the
+ * same thread runs under the test runner and from the built package.
+ */
+const BOOT = `
+const { workerData } = require('node:worker_threads');
+const boot = workerData.boot;
+if (boot.typescript) {
+  const ts = require(boot.typescript);
+  const fs = require('node:fs');
+  require.extensions['.ts'] = (m, filename) => {
+    const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+      fileName: filename,
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
+    });
+    m._compile(out.outputText, filename);
+  };
+}
+require(boot.module);
+`;
+
+/**
+ * Starts a thread that runs `modulePath` (a path from `require.resolve`), which reads its
+ * input from `workerData` and talks over `parentPort`.
+ */
+export function startModuleThread(modulePath: string, workerData: Readonly<Record<string, unknown>>): Worker {
+  const typescript = modulePath.endsWith('.ts') ? require.resolve('typescript') : null;
+  return new Worker(BOOT, { eval: true, workerData: { ...workerData, boot: { module: modulePath, typescript } } });
+}
