@@ -101,8 +101,10 @@ export function addServeCommand(program: Command): void {
       note(`joinery: ${signal}: finishing in-flight requests and stopping`);
       server.close().then(
         () => {
-          log.flush();
-          process.exit(0);
+          // The buffered log lines are written before the exit (within a second, whatever stdout does).
+          const exit = (): never => process.exit(0);
+          setTimeout(exit, 1000).unref();
+          log.flush(exit);
         },
         (err: unknown) => {
           note(`joinery: error while stopping: ${err instanceof Error ? err.message : String(err)}`);

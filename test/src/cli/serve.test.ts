@@ -196,6 +196,17 @@ describe('cli/simulate join', () => {
   });
 });
 
+describe('cli/serve/log', () => {
+  test('cli/serve/log/a lone request\'s log line reaches stdout while the server runs (lines are buffered, and flushed at least every 100 ms)', async () => {
+    await verifiedJoin(devices['first-1.0.3']!, path.join(work, 'ns-first'));
+    const before = server.output().split('"msg":"bi request"').length;
+    await verifiedJoin(devices['first-1.0.3']!, path.join(work, 'ns-first'));
+    const deadline = Date.now() + 2_000;
+    while (server.output().split('"msg":"bi request"').length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(server.output().split('"msg":"bi request"').length).toBe(before + 1);
+  });
+});
+
 describe('cli/serve/shutdown', () => {
   test.each(['SIGINT', 'SIGTERM'] as const)('cli/serve/%s stops it gracefully with exit 0', async (signal) => {
     const other = await startServer(dataDir);
