@@ -20,6 +20,8 @@ export interface RunningServer {
   readonly pid: number;
   /** Resident and peak resident memory of the server process, from /proc. */
   memory(): { rssBytes: number; peakRssBytes: number };
+  /** CPU time the server process has used so far, all its threads, from /proc. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export function startServer(dataDir: string, args: readonly string[] = [], nodeA
         url: m[1]!,
         pid: child.pid!,
         memory: () => processMemory(child.pid!),
+        cpuSeconds: () => processCpuSeconds(child.pid!),
         stop: async () => {
           child.kill('SIGTERM');
           await exited;
@@ -63,4 +66,15 @@ export function processMemory(pid: number): { rssBytes: number; peakRssBytes: nu
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** User and system CPU time of a process, all its threads (/proc/PID/stat: utime, stime). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (in parentheses, which may hold spaces): utime is the 14th field, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
 }

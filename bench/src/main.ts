@@ -13,7 +13,7 @@ import { migrationRateRow } from './migration-rate';
 import { pkcs11VaultRow } from './pkcs11-vault-row';
 import { postgresRow } from './postgres-row';
 import { createRegistry } from './registry';
-import { round, target, type BenchResults, type JoinRow, type OptionalRow, type ScaleRow, type StormRow, type Target } from './results';
+import { round, target, type BenchResults, type JoinRow, type OpenLoopPoint, type OptionalRow, type ScaleRow, type StormRow, type Target } from './results';
 import { storageFloor } from './storage-floor';
 import { printTable } from './table';
 import { FLOOR_REQUEST } from './floor-request';
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     };
     const joins: JoinRow[] = [];
     let halfLoad: BenchResults['halfLoad'] = null;
+    const openLoop: OpenLoopPoint[] = [];
     let crypto: BenchResults['floors']['crypto'];
     let storage: BenchResults['floors']['storage'];
     try {
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
           for (const c of o.concurrency) {
             progress(`HTTP floor, then joins ${macVersion}, at concurrency ${c}`);
             const floor = await floorRun(c);
-            const r = await joinRun(load, server, small, c, macVersion, duration);
+            const { report: r, cpuMicrosPerJoin } = await withServerCpu(server, () => joinRun(load, server, small, c, macVersion, duration));
             joins.push({
               macVersion,
               concurrency: c,
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
               ratioToHttpFloor: round(r.perSecond / floor.perSecond),
               ratioToCryptoFloor: round(r.perSecond / crypto[macVersion]),
               failures: r.failures,
+              serverCpuMicrosPerJoin: round(cpuMicrosPerJoin, 0),
             });
           }
         }
@@ -98,12 +100,30 @@ async function main(): Promise<void> {
         // earlier may be more than the server can do now.
         const best = bestOf(joins);
         progress(`joins 1.0.3 at concurrency ${best.concurrency} again: the maximum the half load is half of`);
-        const max = (await joinRun(load, server, small, best.concurrency, '1.0.3', duration)).perSecond;
-        progress(`joins 1.0.3 at half the maximum throughput (${Math.round(max / 2)}/s, at most ${best.concurrency} in flight)`);
+        const maxRun = await withServerCpu(server, () => joinRun(load, server, small, best.concurrency, '1.0.3', duration));
+        const max = maxRun.report.perSecond;
         // At most as many connections as where the maximum was measured: the offered rate, not
-        // extra TLS handshakes, is what changes.
-        const r = await joinRun(load, server, small, best.concurrency, '1.0.3', { kind: 'rate', perSecond: max / 2, seconds: o.seconds, warmupSeconds: o.warmupSeconds });
-        halfLoad = { macVersion: '1.0.3', maximumPerSecond: round(max, 1), targetPerSecond: round(max / 2, 1), joinsPerSecond: round(r.perSecond, 1), latencyMs: r.latencyMs, sendLagMs: r.sendLagMs!, failures: r.failures };
+        // extra TLS handshakes, is what changes. Half is the target's; a quarter shows how the
+        // latency and the server's CPU per join move as the load falls.
+        for (const fraction of [0.5, 0.25]) {
+          progress(`joins 1.0.3 at ${fraction === 0.5 ? 'half' : 'a quarter of'} the maximum throughput (${Math.round(max * fraction)}/s, at most ${best.concurrency} in flight)`);
+          const { report: r, cpuMicrosPerJoin } = await withServerCpu(server, () =>
+            joinRun(load, server, small, best.concurrency, '1.0.3', { kind: 'rate', perSecond: max * fraction, seconds: o.seconds, warmupSeconds: o.warmupSeconds }),
+          );
+          openLoop.push({ fraction, targetPerSecond: round(max * fraction, 1), joinsPerSecond: round(r.perSecond, 1), latencyMs: r.latencyMs, sendLagMs: r.sendLagMs!, failures: r.failures, serverCpuMicrosPerJoin: round(cpuMicrosPerJoin, 0) });
+        }
+        const half = openLoop[0]!;
+        halfLoad = {
+          macVersion: '1.0.3',
+          maximumPerSecond: round(max, 1),
+          maximumServerCpuMicrosPerJoin: round(maxRun.cpuMicrosPerJoin, 0),
+          targetPerSecond: half.targetPerSecond,
+          joinsPerSecond: half.joinsPerSecond,
+          latencyMs: half.latencyMs,
+          sendLagMs: half.sendLagMs,
+          failures: half.failures,
+          serverCpuMicrosPerJoin: half.serverCpuMicrosPerJoin,
+        };
       }
     } finally {
       await floorServer.stop();
@@ -201,6 +221,7 @@ async function main(): Promise<void> {
       floors: { http, crypto, storage },
       joins,
       halfLoad,
+      openLoop,
       scale,
       storm,
       optional,
@@ -223,6 +244,16 @@ function migrationTarget(row: OptionalRow): Target[] {
 }
 
 /** The 1.0.3 join run with the highest throughput. */
+/**
+ * A run, and the server's CPU time (all threads) per successful join during it: warm-up
+ * included (a little high, the same for every run).
+ */
+async function withServerCpu(server: RunningServer, run: () => Promise<LoadReport>): Promise<{ report: LoadReport; cpuMicrosPerJoin: number }> {
+  const before = server.cpuSeconds();
+  const report = await run();
+  return { report, cpuMicrosPerJoin: ((server.cpuSeconds() - before) * 1e6) / Math.max(1, report.ok) };
+}
+
 function bestOf(joins: readonly JoinRow[]): JoinRow {
   return joins.filter((j) => j.macVersion === '1.0.3').reduce((a, b) => (b.joinsPerSecond > a.joinsPerSecond ? b : a));
 }

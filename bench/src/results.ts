@@ -18,7 +18,20 @@ export interface BenchResults {
   };
   readonly joins: readonly JoinRow[];
   /** `maximumPerSecond`: the best concurrency's closed loop run again right before; the open loop offers half of it. */
-  readonly halfLoad: null | { readonly macVersion: BenchMACVersion; readonly maximumPerSecond: number; readonly targetPerSecond: number; readonly joinsPerSecond: number; readonly latencyMs: LatencySummary; readonly sendLagMs: LatencySummary; readonly failures: LoadReport['failures'] };
+  readonly halfLoad: null | {
+    readonly macVersion: BenchMACVersion;
+    readonly maximumPerSecond: number;
+    /** The server's CPU time (all threads) per join in the run that measured the maximum. */
+    readonly maximumServerCpuMicrosPerJoin: number;
+    readonly targetPerSecond: number;
+    readonly joinsPerSecond: number;
+    readonly latencyMs: LatencySummary;
+    readonly sendLagMs: LatencySummary;
+    readonly failures: LoadReport['failures'];
+    readonly serverCpuMicrosPerJoin: number;
+  };
+  /** Open-loop runs at fractions of the same maximum (a quarter, and the half above): latency and CPU per join as the load falls. */
+  readonly openLoop: readonly OpenLoopPoint[];
   readonly scale: readonly ScaleRow[];
   readonly storm: StormRow | null;
   readonly optional: {
@@ -27,6 +40,18 @@ export interface BenchResults {
     readonly migrationRate: OptionalRow;
   };
   readonly targets: readonly Target[];
+}
+
+export interface OpenLoopPoint {
+  /** Of the maximum measured right before the half-load run. */
+  readonly fraction: number;
+  readonly targetPerSecond: number;
+  readonly joinsPerSecond: number;
+  readonly latencyMs: LatencySummary;
+  readonly sendLagMs: LatencySummary;
+  readonly failures: LoadReport['failures'];
+  /** The server's CPU time (all its threads) per successful join during the run. */
+  readonly serverCpuMicrosPerJoin: number;
 }
 
 export interface Machine {
@@ -49,6 +74,8 @@ export interface JoinRow {
   readonly ratioToHttpFloor: number;
   readonly ratioToCryptoFloor: number;
   readonly failures: LoadReport['failures'];
+  /** The server's CPU time (all its threads) per successful join during the run. */
+  readonly serverCpuMicrosPerJoin: number;
 }
 
 export interface ScaleRow {

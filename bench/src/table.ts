@@ -40,14 +40,17 @@ export function printTable(r: BenchResults): void {
     out.push('', 'Joins: JoinReq -> JoinAns through the BI listener (HTTPS+mTLS), durable nonces, load generator in its own process; each run right after an HTTP floor run at its concurrency');
     out.push(
       table(
-        ['MAC', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'HTTP floor next to it/s', 'x HTTP floor', 'x crypto floor', 'failures'],
-        r.joins.map((j) => [j.macVersion, String(j.concurrency), n(j.joinsPerSecond), ms(j.latencyMs), n(j.httpFloorPerSecond), n(j.ratioToHttpFloor, 2), n(j.ratioToCryptoFloor, 2), failed(j.failures)]),
+        ['MAC', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'HTTP floor next to it/s', 'x HTTP floor', 'x crypto floor', 'server CPU µs/join', 'failures'],
+        r.joins.map((j) => [j.macVersion, String(j.concurrency), n(j.joinsPerSecond), ms(j.latencyMs), n(j.httpFloorPerSecond), n(j.ratioToHttpFloor, 2), n(j.ratioToCryptoFloor, 2), n(j.serverCpuMicrosPerJoin), failed(j.failures)]),
       ),
     );
   }
   if (r.halfLoad) {
     const h = r.halfLoad;
-    out.push(`at half the maximum (${n(h.maximumPerSecond)}/s, measured again right before; open loop, ${n(h.targetPerSecond)}/s offered): ${n(h.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(h.latencyMs)} ms, failures ${failed(h.failures)}; the load generator sent late by p99 / max ${n(h.sendLagMs.p99, 2)} / ${n(h.sendLagMs.max, 2)} ms (counted in the latency)`);
+    out.push(`at half the maximum (${n(h.maximumPerSecond)}/s, measured again right before, server CPU ${n(h.maximumServerCpuMicrosPerJoin)} µs/join; open loop, ${n(h.targetPerSecond)}/s offered): ${n(h.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(h.latencyMs)} ms, failures ${failed(h.failures)}; the load generator sent late by p99 / max ${n(h.sendLagMs.p99, 2)} / ${n(h.sendLagMs.max, 2)} ms (counted in the latency); server CPU ${n(h.serverCpuMicrosPerJoin)} µs/join`);
+  }
+  for (const p of r.openLoop.filter((q) => q.fraction !== 0.5)) {
+    out.push(`at ${p.fraction} of that maximum (open loop, ${n(p.targetPerSecond)}/s offered): ${n(p.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(p.latencyMs)} ms, failures ${failed(p.failures)}; sent late by p99 / max ${n(p.sendLagMs.p99, 2)} / ${n(p.sendLagMs.max, 2)} ms; server CPU ${n(p.serverCpuMicrosPerJoin)} µs/join`);
   }
   if (r.scale.length > 0) {
     out.push('', 'Scale (1.0.3 joins)');

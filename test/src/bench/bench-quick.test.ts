@@ -57,6 +57,17 @@ describe('bench/quick mode', () => {
     expect(results.halfLoad?.failures).toEqual({});
     // Half of a maximum measured again right before it.
     expect(results.halfLoad?.targetPerSecond).toBeCloseTo((results.halfLoad?.maximumPerSecond ?? 0) / 2, 0);
+    // A quarter of the same maximum as well, and the half-load row is the open loop's half.
+    expect(results.openLoop.map((p) => p.fraction)).toEqual([0.5, 0.25]);
+    const [half, quarter] = results.openLoop;
+    expect(quarter!.targetPerSecond).toBeCloseTo((results.halfLoad?.maximumPerSecond ?? 0) / 4, 0);
+    expect(quarter!.failures).toEqual({});
+    expect(results.halfLoad?.latencyMs).toEqual(half!.latencyMs);
+    // The server's CPU per join, from /proc, in every join run: more than nothing, less than a second.
+    for (const cpu of [...results.joins.map((j) => j.serverCpuMicrosPerJoin), half!.serverCpuMicrosPerJoin, quarter!.serverCpuMicrosPerJoin, results.halfLoad!.maximumServerCpuMicrosPerJoin]) {
+      expect(cpu).toBeGreaterThan(0);
+      expect(cpu).toBeLessThan(1e6);
+    }
   });
 
   test('scale: two registry sizes with import rate, database size, server memory and joins', () => {
