@@ -112,18 +112,8 @@ async function main(): Promise<void> {
           );
           openLoop.push({ fraction, targetPerSecond: round(max * fraction, 1), joinsPerSecond: round(r.perSecond, 1), latencyMs: r.latencyMs, sendLagMs: r.sendLagMs!, failures: r.failures, serverCpuMicrosPerJoin: round(cpuMicrosPerJoin, 0) });
         }
-        const half = openLoop[0]!;
-        halfLoad = {
-          macVersion: '1.0.3',
-          maximumPerSecond: round(max, 1),
-          maximumServerCpuMicrosPerJoin: round(maxRun.cpuMicrosPerJoin, 0),
-          targetPerSecond: half.targetPerSecond,
-          joinsPerSecond: half.joinsPerSecond,
-          latencyMs: half.latencyMs,
-          sendLagMs: half.sendLagMs,
-          failures: half.failures,
-          serverCpuMicrosPerJoin: half.serverCpuMicrosPerJoin,
-        };
+        const { fraction: _half, ...half } = openLoop[0]!;
+        halfLoad = { macVersion: '1.0.3', maximumPerSecond: round(max, 1), maximumServerCpuMicrosPerJoin: round(maxRun.cpuMicrosPerJoin, 0), ...half };
       }
     } finally {
       await floorServer.stop();

@@ -18,18 +18,13 @@ export interface BenchResults {
   };
   readonly joins: readonly JoinRow[];
   /** `maximumPerSecond`: the best concurrency's closed loop run again right before; the open loop offers half of it. */
-  readonly halfLoad: null | {
+  /** The target's run: the open loop's half, with the maximum it is half of. */
+  readonly halfLoad: null | (Omit<OpenLoopPoint, 'fraction'> & {
     readonly macVersion: BenchMACVersion;
     readonly maximumPerSecond: number;
     /** The server's CPU time (all threads) per join in the run that measured the maximum. */
     readonly maximumServerCpuMicrosPerJoin: number;
-    readonly targetPerSecond: number;
-    readonly joinsPerSecond: number;
-    readonly latencyMs: LatencySummary;
-    readonly sendLagMs: LatencySummary;
-    readonly failures: LoadReport['failures'];
-    readonly serverCpuMicrosPerJoin: number;
-  };
+  });
   /** Open-loop runs at fractions of the same maximum (a quarter, and the half above): latency and CPU per join as the load falls. */
   readonly openLoop: readonly OpenLoopPoint[];
   readonly scale: readonly ScaleRow[];
