@@ -100,23 +100,29 @@ export function addServeCommand(program: Command): void {
       stopping = true;
       note(`joinery: ${signal}: finishing in-flight requests and stopping`);
       server.close().then(
-        () => {
-          // The buffered log lines are written before the exit (within a second, whatever stdout does).
-          const exit = (): never => process.exit(0);
-          setTimeout(exit, 1000).unref();
-          log.flush(exit);
-        },
+        // The buffered log lines are written before the exit.
+        () => flushLog(log).then(() => process.exit(0)),
         (err: unknown) => {
           note(`joinery: error while stopping: ${err instanceof Error ? err.message : String(err)}`);
-          process.exit(1);
+          void flushLog(log).then(() => process.exit(1));
         },
       );
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // What the start logged (a migration carried on, say) is on stdout before the server says it listens.
+    await flushLog(log);
     for (const c of server.created) note(`joinery: created ${c}`);
     note(`joinery: data directory ${backends.settings.dataDir}`);
     note(`joinery: Backend Interfaces on https://${formatListenAddress(server.biAddress)}/ (client certificate ${flags.biClientCertificates}), admin on http://${formatListenAddress(server.adminAddress)}/`);
+  });
+}
+
+/** Writes the log lines the logger holds; given up after a second, whatever stdout does. */
+function flushLog(log: { flush(cb: (err?: Error) => void): void }): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, 1000).unref();
+    log.flush(() => resolve());
   });
 }
 

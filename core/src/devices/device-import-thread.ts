@@ -68,6 +68,8 @@ export async function* streamDeviceImportCSVOnThread(
     }
   } finally {
     worker.removeAllListeners();
+    // An error while it ends has no one left to tell (and must not become an unhandled 'error').
+    worker.on('error', () => undefined);
     await worker.terminate();
   }
 }

@@ -194,7 +194,7 @@ describe('e2e/error-notif and metrics', () => {
     expect(r.text).toBe('');
     const metrics = await (await fetch(`${server.adminURL}metrics`)).text();
     expect(metrics).toMatch(/joinery_error_notifs_received_total\{result="UnknownReceiver",peer="ns-a"\} 1/);
-    expect(server.output()).toMatch(/ErrorNotif received/);
+    await server.outputMatching(/ErrorNotif received/);
   });
 
   test('/metrics counts BI requests by message type, result and peer, with a latency histogram', async () => {

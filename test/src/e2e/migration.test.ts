@@ -364,7 +364,7 @@ describe('e2e/migration', () => {
     const states = (JSON.parse(stopped.stdout).devices as Array<{ state: string }>).map((d) => d.state);
     expect(states.filter((s) => s === 'done').length).toBeLessThan(6);
     server = await startServer(dataDir);
-    expect(server.output()).toContain('fleet migration resumed at start');
+    await server.outputMatching(/fleet migration resumed at start/);
     let status = (await api('GET', `/${id}`)).body;
     for (let i = 0; i < 150 && status.status === 'running'; i++) {
       await new Promise((r) => setTimeout(r, 200));

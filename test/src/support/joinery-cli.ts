@@ -67,6 +67,11 @@ export interface ServerProcess {
   readonly child: ChildProcess;
   /** All output so far. */
   output(): string;
+  /**
+   * All output once it matches `pattern` (the server writes its log lines a buffer at a time, at
+   * least every 100 ms): a failing expectation after `ms`.
+   */
+  outputMatching(pattern: RegExp, ms?: number): Promise<string>;
   /** SIGTERM (or another signal), then wait for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -94,6 +99,11 @@ export function startServer(dataDir: string, extraArgs: readonly string[] = [], 
           adminURL: m[2]!,
           child,
           output: () => out,
+          async outputMatching(pattern, ms = 5_000) {
+            for (const deadline = Date.now() + ms; !pattern.test(out) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+            expect(out).toMatch(pattern);
+            return out;
+          },
           async stop(signal = 'SIGTERM') {
             if (child.exitCode === null) child.kill(signal);
             const code = await exited;
