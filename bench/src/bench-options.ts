@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 /** What a run measures and how long: the full run, or the quick smoke run (`--quick`, JOINERY_BENCH_QUICK=1). */
 export interface BenchOptions {
   readonly quick: boolean;
@@ -21,20 +23,50 @@ export interface BenchOptions {
 export const SECTIONS = ['joins', 'scale', 'storm', 'optional'] as const;
 export type Section = (typeof SECTIONS)[number];
 
-export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
-  const flag = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const quick = argv.includes('--quick') || env['JOINERY_BENCH_QUICK'] === '1';
-  const only = flag('--only');
-  const sections = new Set<Section>(only ? (only.split(',') as Section[]) : SECTIONS);
-  for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (sections: ${SECTIONS.join(', ')})`);
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--only SECTIONS] [--out FILE] [--cpu-prof DIR]
+
+  --quick          a smoke run of about 20 s with a few hundred devices (numbers mean nothing);
+                   also JOINERY_BENCH_QUICK=1
+  --only SECTIONS  comma-separated, of ${SECTIONS.join(', ')} (default: all; the floors always run)
+  --out FILE       where the results go (default bench-results.json; also JOINERY_BENCH_OUT)
+  --cpu-prof DIR   every joinery serve of the run writes a CPU profile there
+                   (also JOINERY_BENCH_CPU_PROF)
+  --help           this text
+`;
+
+/** A flag the bench does not know, or a bad value: the message, then BENCH_USAGE, exit 2. */
+export class BenchUsageError extends Error {
+  override readonly name = 'BenchUsageError';
+}
+
+/** The options of a run, or `help` (`--help`: print BENCH_USAGE). Bad flags throw BenchUsageError. */
+export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        out: { type: 'string' },
+        'cpu-prof': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new BenchUsageError(e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) return 'help';
+  const quick = values.quick === true || env['JOINERY_BENCH_QUICK'] === '1';
+  const sections = new Set<Section>(values.only !== undefined ? (values.only.split(',').map((s) => s.trim()) as Section[]) : SECTIONS);
+  for (const s of sections) if (!SECTIONS.includes(s)) throw new BenchUsageError(`--only: unknown section '${s}' (sections: ${SECTIONS.join(', ')})`);
   const base = {
-    out: flag('--out') ?? env['JOINERY_BENCH_OUT'] ?? 'bench-results.json',
+    out: values.out ?? env['JOINERY_BENCH_OUT'] ?? 'bench-results.json',
     concurrency: [1, 16, 64, 256],
     sections,
-    cpuProfileDir: flag('--cpu-prof') ?? env['JOINERY_BENCH_CPU_PROF'],
+    cpuProfileDir: values['cpu-prof'] ?? env['JOINERY_BENCH_CPU_PROF'],
   };
   return quick
     ? { ...base, quick, seconds: 0.4, warmupSeconds: 0.2, registry: 400, largeRegistry: 2_000, stormRegistry: 1_000 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { VERSION } from '@joinery/core';
-import { parseBenchOptions, type BenchOptions } from './bench-options';
+import { BENCH_USAGE, BenchUsageError, parseBenchOptions, type BenchOptions } from './bench-options';
 import { cryptoFloor } from './crypto-floor';
 import { startHttpFloorServer } from './http-floor-process';
 import { startServer, type RunningServer } from './joinery-cli';
@@ -25,7 +25,20 @@ function serverNodeArgs(o: BenchOptions, name: string): string[] {
 }
 
 async function main(): Promise<void> {
-  const o = parseBenchOptions(process.argv.slice(2), process.env);
+  let o: BenchOptions;
+  try {
+    const parsed = parseBenchOptions(process.argv.slice(2), process.env);
+    if (parsed === 'help') {
+      process.stdout.write(BENCH_USAGE);
+      return;
+    }
+    o = parsed;
+  } catch (e) {
+    if (!(e instanceof BenchUsageError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n${BENCH_USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   const startedAt = new Date();
   const work = mkdtempSync(path.join(os.tmpdir(), 'joinery-bench-'));
   const load = new LoadGeneratorProcess();
