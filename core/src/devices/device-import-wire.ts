@@ -32,6 +32,7 @@ export type ImportThreadMessage =
   | { readonly kind: 'error'; readonly message: string };
 
 const keyLength = (wrapped: boolean): number => (wrapped ? 24 : 16);
+const bytesOf = (key: AES128Key | Buffer): Uint8Array => (key instanceof AES128Key ? key.unsafeBytes() : key);
 
 /** Packs rows for the crossing; the rows' clear keys are zeroed (the packed copy is the only one left). */
 export function packRows(rows: readonly DeviceImportRow[], wrapped: boolean): RowChunkWire {
@@ -41,13 +42,12 @@ export function packRows(rows: readonly DeviceImportRow[], wrapped: boolean): Ro
   rows.forEach((r, i) => {
     const at = i * 2 * length;
     const k = r.rootKeys;
-    const bytes = (key: AES128Key | Buffer): Uint8Array => (key instanceof AES128Key ? key.unsafeBytes() : key);
     if (('wrapped' in k) !== wrapped) throw new TypeError(`import row of line ${r.line}: keys ${wrapped ? 'not ' : ''}wrapped`);
-    const appKey = bytes(k.appKey);
+    const appKey = bytesOf(k.appKey);
     keys.set(appKey, at);
     appKey.fill(0);
     if (k.kind === '1.1') {
-      const nwkKey = bytes(k.nwkKey);
+      const nwkKey = bytesOf(k.nwkKey);
       keys.set(nwkKey, at + length);
       nwkKey.fill(0);
     }
