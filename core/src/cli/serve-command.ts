@@ -33,6 +33,7 @@ interface ServeFlags extends BackendFlags {
   readonly claimTenantBurst: string;
   readonly claimTenantRefill: string;
   readonly resumeMigrations: string;
+  readonly keyCacheSize: string;
 }
 
 export function addServeCommand(program: Command): void {
@@ -71,7 +72,8 @@ export function addServeCommand(program: Command): void {
     };
     const logFormat = flags.logFormat === 'json' || flags.logFormat === 'pretty' ? flags.logFormat : 'auto';
     const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel.toLowerCase() } : {}), format: logFormat });
-    const backends = await openBackends(backendSettings(flags));
+    const keyCacheSize = boundedInt(flags.keyCacheSize, '--key-cache-size', 0, 10_000_000);
+    const backends = await openBackends(backendSettings(flags), process.env, { keyCacheSize });
     for (const c of backends.created) note(`joinery: created ${c}`);
     let server;
     try {

@@ -81,6 +81,12 @@ export const SETTINGS: readonly SettingDefinition[] = [
   // The admin listener.
   { key: 'admin.listen', flag: '--admin-listen', placeholder: '<host:port>', env: 'JOINERY_ADMIN_LISTEN', type: { kind: 'string' }, default: '127.0.0.1:8090', scope: 'serve', description: 'admin listener (HTTP: /healthz, /readyz, /metrics)', check: listen },
 
+  // The key vault's cache of opened keys.
+  {
+    key: 'key_cache_size', flag: '--key-cache-size', placeholder: '<n>', env: 'JOINERY_KEY_CACHE_SIZE', type: { kind: 'integer', min: 0, max: 10_000_000 }, default: 10_000, scope: 'serve',
+    description: "opened root keys and KEKs the key vault keeps, least recently used out (0: none): a join of a device in it skips the unsealing (software vault: about 4 KB of memory each) or the HSM lookup (PKCS#11: a session object on the HSM each)",
+  },
+
   // The join engine.
   { key: 'join.used_dev_nonces', flag: '--used-dev-nonces', placeholder: '<n>', env: 'JOINERY_USED_DEV_NONCES', type: { kind: 'integer', min: 1, max: 65536 }, default: 64, scope: 'serve', description: 'used DevNonces remembered per 1.0.0-1.0.3 device' },
   { key: 'join.session_history', flag: '--session-history', placeholder: '<n>', env: 'JOINERY_SESSION_HISTORY', type: { kind: 'integer', min: 1, max: 1000 }, default: 10, scope: 'serve', description: 'issued sessions (AppSKeys for AppSKeyReq) kept per device' },

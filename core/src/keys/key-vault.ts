@@ -44,6 +44,8 @@ export type RootKeyHandles =
 export interface KeyVault {
   /** `software` or `pkcs11`: recorded in sealed blobs so a store is never opened with the wrong vault. */
   readonly kind: string;
+  /** Opened keys the vault keeps in memory now (a device's root keys count once): the `--key-cache-size` cache. */
+  readonly cachedKeys: number;
 
   /** Seals a device's root keys for storage (device import). */
   sealRootKeys(keys: RootKeys, devEUI: string): Promise<Buffer>;

@@ -19,7 +19,7 @@ export interface Pkcs11VaultSettings {
  * `--pkcs11-pin-file` or `JOINERY_PKCS11_PIN`). What is missing or wrong is said plainly; the
  * PIN itself never appears in a message.
  */
-export async function openPkcs11Vault(settings: Pkcs11VaultSettings, env: NodeJS.ProcessEnv = process.env): Promise<Pkcs11KeyVault> {
+export async function openPkcs11Vault(settings: Pkcs11VaultSettings, env: NodeJS.ProcessEnv = process.env, options: { readonly cacheSize?: number } = {}): Promise<Pkcs11KeyVault> {
   const library = settings.library?.trim();
   if (!library) {
     throw new ParseError('--pkcs11-lib', 'the PKCS#11 vault needs the HSM\'s PKCS#11 module (or JOINERY_PKCS11_LIB), e.g. /usr/lib/softhsm/libsofthsm2.so');
@@ -30,7 +30,7 @@ export async function openPkcs11Vault(settings: Pkcs11VaultSettings, env: NodeJS
   }
   const pin = await readPin(settings.pinFile, env);
   const sessions = parseSessions(env[PKCS11_SESSIONS_ENV]);
-  return Pkcs11KeyVault.open({ library, tokenLabel, pin, ...(sessions !== undefined ? { sessions } : {}) });
+  return Pkcs11KeyVault.open({ library, tokenLabel, pin, ...(sessions !== undefined ? { sessions } : {}), ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}) });
 }
 
 async function readPin(pinFile: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {

@@ -364,6 +364,11 @@ export class Pkcs11KeyVault implements KeyVault {
   }
 
   /** Sessions open now (the anchor included): for tests and metrics. */
+  /** Opened keys currently cached: a device's root keys (session copies on the HSM) count once, as does each single key. */
+  get cachedKeys(): number {
+    return this.#roots.size + this.#keys.size;
+  }
+
   get openSessions(): number {
     return this.#pool.openSessions;
   }

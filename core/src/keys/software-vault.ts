@@ -242,7 +242,7 @@ export class SoftwareKeyVault implements KeyVault {
     this.#cache.clear();
   }
 
-  /** Opened keys currently cached (for metrics and tests). */
+  /** Opened keys currently cached: a device's root keys count once (for metrics and tests). */
   get cachedKeys(): number {
     return this.#cache.size;
   }

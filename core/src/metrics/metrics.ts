@@ -122,6 +122,21 @@ export class JoineryMetrics {
     registers: [this.registry],
   });
 
+  #keyCacheEntries: () => number = () => 0;
+
+  /** Read at each scrape from the key vault (see `watchKeyCache`). */
+  readonly keyCacheEntries: Gauge = new Gauge({
+    name: 'joinery_key_cache_entries',
+    help: 'Opened keys the key vault keeps in memory (a device\'s root keys count once; at most --key-cache-size)',
+    registers: [this.registry],
+    collect: (): void => this.keyCacheEntries.set(this.#keyCacheEntries()),
+  });
+
+  /** Where joinery_key_cache_entries is read at each scrape. */
+  watchKeyCache(read: () => number): void {
+    this.#keyCacheEntries = read;
+  }
+
   readonly mqttConnected = new Gauge({
     name: 'joinery_mqtt_connected',
     help: '1 while connected to the MQTT broker for join events, else 0',

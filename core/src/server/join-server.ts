@@ -72,6 +72,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   if (pki.created.server) created.push(`server certificate ${backends.settings.dataDir}/server.crt for ${hosts.join(', ')}`);
 
   const metrics = new JoineryMetrics();
+  metrics.watchKeyCache(() => backends.vault.cachedKeys);
   // Store and vault latencies: the same objects, every call timed (their classes unchanged).
   const store = instrumented(backends.store, metrics.storeLatency);
   const vault = instrumented(backends.vault, metrics.vaultLatency);

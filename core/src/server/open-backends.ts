@@ -21,9 +21,20 @@ export class BackendUnavailableError extends Error {
   override readonly name = 'BackendUnavailableError';
 }
 
-export async function openBackends(settings: BackendSettings, env: NodeJS.ProcessEnv = process.env): Promise<Backends> {
+export interface OpenBackendsOptions {
+  /**
+   * Opened keys the vault keeps in memory (root keys of devices, peers' KEKs), least recently
+   * used out; 0 keeps none. Default: the vault's own (10,000). A server that joins more devices
+   * than it keeps opens every join's root keys again (AES-GCM in the software vault, a lookup
+   * on the HSM).
+   */
+  readonly keyCacheSize?: number;
+}
+
+export async function openBackends(settings: BackendSettings, env: NodeJS.ProcessEnv = process.env, options: OpenBackendsOptions = {}): Promise<Backends> {
+  const cache = options.keyCacheSize !== undefined ? { cacheSize: options.keyCacheSize } : {};
   // The PKCS#11 vault is opened first: a wrong module, token or PIN creates nothing.
-  const hsm = settings.vault.kind === 'pkcs11' ? await openPkcs11Vault(settings.vault, env) : null;
+  const hsm = settings.vault.kind === 'pkcs11' ? await openPkcs11Vault(settings.vault, env, cache) : null;
   // A PostgreSQL store is opened (connected, migrated) first: a wrong URL or an unreachable
   // server creates nothing in the data directory.
   let postgres: PostgresStore | null;
@@ -42,7 +53,7 @@ export async function openBackends(settings: BackendSettings, env: NodeJS.Proces
       const master = await loadOrCreateMasterKey({ dataDir: settings.dataDir, env });
       if (master.created) created.push(`master key ${settings.dataDir}/master.key (mode 0600): back it up, every root key is sealed under it`);
       // Every key of the key file, and the file itself: the vault follows a rotation live.
-      vault = new SoftwareKeyVault(master.ring, master.file !== undefined ? { keyFile: master.file } : {});
+      vault = new SoftwareKeyVault(master.ring, { ...cache, ...(master.file !== undefined ? { keyFile: master.file } : {}) });
     }
   } catch (err) {
     await postgres?.close();

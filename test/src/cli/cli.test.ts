@@ -589,6 +589,7 @@ describe('cli/serve refusals', () => {
     r = await runAll({
       ...Object.fromEntries(BAD_LISTEN.map(([flag, value]) => [`${flag} ${value}`, serve(flag, value)])),
       usedDevNonces: serve('--used-dev-nonces', '0'),
+      keyCacheSize: serve('--key-cache-size', '-1'),
     });
   });
 
@@ -600,6 +601,11 @@ describe('cli/serve refusals', () => {
   test('cli/serve/a bad --used-dev-nonces exits 2 naming the flag', () => {
     expect(r['usedDevNonces']!.code).toBe(2);
     expect(r['usedDevNonces']!.stderr).toMatch(/^joinery: --used-dev-nonces: /m);
+  });
+
+  test('cli/serve/a negative --key-cache-size exits 2 naming the flag and its range', () => {
+    expect(r['keyCacheSize']!.code).toBe(2);
+    expect(r['keyCacheSize']!.stderr).toMatch(/^joinery: --key-cache-size: expected an integer 0\.\.10000000/m);
   });
 });
 

@@ -137,6 +137,8 @@ test('ops/metrics/after joins /metrics has joins by result, MAC version and peer
   expect(line(/joinery_vault_operation_duration_seconds_count\{operation="cmac",outcome="ok"\}/)).toBeGreaterThanOrEqual(4);
   expect(line(/joinery_join_events_total\{outcome="published"\}/)).toBeGreaterThanOrEqual(4);
   expect(line(/joinery_mqtt_connected/)).toBe(1);
+  // The vault's cache of opened keys (default 10,000): both devices' root keys, and the KEK of ns-ev.
+  expect(line(/joinery_key_cache_entries/)).toBe(3);
   // Low cardinality: no DevEUI, no key in any label.
   for (const d of [d103, d11]) expect(text).not.toContain(d.devEUI);
   for (const s of secrets) expect(text.toLowerCase()).not.toContain(s);
@@ -154,5 +156,17 @@ test('ops/events/a broker that is down never holds up or fails a join: events ar
     expect(text).toMatch(/^joinery_mqtt_connected 0$/m);
   } finally {
     expect(await down.stop()).toBe(0);
+  }
+});
+
+test('ops/metrics/--key-cache-size reaches the key vault: with 0 nothing stays opened, and joins go on (each opens its keys again)', async () => {
+  const uncached = await startServer(path.join(work, 'data'), ['--key-cache-size', '0', '--bi-listen', '127.0.0.1:0']);
+  try {
+    for (const [i, d] of spare.entries()) expect((await join(uncached.biURL, d, 20 + i))['Result']).toEqual({ ResultCode: 'Success' });
+    const { text } = await get(`${uncached.adminURL}metrics`);
+    expect(text).toMatch(/^joinery_joins_total\{message_type="JoinReq",result="Success",mac_version="1\.0\.4",peer="ns-ev"\} 4$/m);
+    expect(text).toMatch(/^joinery_key_cache_entries 0$/m);
+  } finally {
+    expect(await uncached.stop()).toBe(0);
   }
 });
