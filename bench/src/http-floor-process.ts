@@ -1,8 +1,16 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { processCpuSeconds } from './cpu-meter';
 
 /** The HTTP floor server (http-floor-server.ts) in a process of its own, as the Join Server is. */
-export function startHttpFloorServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+export interface HttpFloorServer {
+  readonly url: string;
+  /** CPU time the floor server has used so far, from /proc. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+export function startHttpFloorServer(dataDir: string): Promise<HttpFloorServer> {
   const child = spawn(process.execPath, [path.join(__dirname, 'http-floor-server.js'), dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
@@ -14,6 +22,7 @@ export function startHttpFloorServer(dataDir: string): Promise<{ url: string; st
       if (m) {
         resolve({
           url: `https://127.0.0.1:${m[1]}/`,
+          cpuSeconds: () => processCpuSeconds(child.pid!),
           stop: async () => {
             child.kill('SIGTERM');
             await exited;

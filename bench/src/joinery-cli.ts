@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { processCpuSeconds } from './cpu-meter';
 
 /** The `joinery` CLI of this checkout (built by `tsc -b`). */
 export const CLI = path.resolve(__dirname, '../../core/dist/cli/main.js');
@@ -68,13 +69,3 @@ export function processMemory(pid: number): { rssBytes: number; peakRssBytes: nu
   return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
 }
 
-/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
-const USER_HZ = 100;
-
-/** User and system CPU time of a process, all its threads (/proc/PID/stat: utime, stime). */
-export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The fields after the command name (in parentheses, which may hold spaces): utime is the 14th field, stime the 15th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-}

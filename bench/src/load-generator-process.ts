@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { processCpuSeconds } from './cpu-meter';
 import type { LoadPlan, LoadReport } from './load-plan';
 
 /** The load generator's process (load-generator.ts), given one plan at a time. */
@@ -21,6 +22,11 @@ export class LoadGeneratorProcess {
       });
       this.#child.send(plan);
     });
+  }
+
+  /** CPU time the load generator has used so far, all its threads, from /proc. */
+  cpuSeconds(): number {
+    return processCpuSeconds(this.#child.pid!);
   }
 
   close(): void {

@@ -46,6 +46,7 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
   const replays = { sent: 0, refused: 0, accepted: 0, other: 0 };
   let requests = 0;
   let ok = 0;
+  let completed = 0;
   let measuring = plan.schedule.kind === 'each-once';
   const sendLag = new LatencyRecorder();
   let visitsPerDevice = 0;
@@ -65,6 +66,7 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
     } catch (err) {
       outcome = { status: 0, resultCode: `transport error: ${(err as Error).message}` };
     }
+    completed++;
     if (!(measured ?? measuring)) return outcome.status === 200;
     const ms = performance.now() - startedAt;
     const success = outcome.status === 200 && (t.kind === 'fixed' || outcome.resultCode === 'Success');
@@ -141,7 +143,7 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
     for (const t of targets) t.agent.destroy();
   }
   const seconds = (performance.now() - measuredFrom) / 1000;
-  return { requests, ok, seconds, perSecond: ok / seconds, latencyMs: latency.summary(), sendLagMs: s.kind === 'rate' ? sendLag.summary() : null, failures, replays, visitsPerDevice };
+  return { requests, ok, seconds, perSecond: ok / seconds, latencyMs: latency.summary(), sendLagMs: s.kind === 'rate' ? sendLag.summary() : null, failures, replays, completed, visitsPerDevice };
 }
 
 /**

@@ -63,6 +63,8 @@ export interface LoadReport {
   /** Outcomes other than success, by HTTP status or ResultCode, replays apart. */
   readonly failures: Readonly<Record<string, number>>;
   readonly replays: { readonly sent: number; readonly refused: number; readonly accepted: number; readonly other: number };
+  /** Every request that ended during the run, answered or not: warm-up, measured ones and replays (what the server's CPU is divided by). */
+  readonly completed: number;
   /** Highest join count of one device in this run (the next run's DevNonces start above it). */
   readonly visitsPerDevice: number;
 }

@@ -1,4 +1,5 @@
 import type { BenchMACVersion } from './bench-devices';
+import type { RunCpu } from './cpu-meter';
 import type { LatencySummary } from './latency';
 import type { LoadReport } from './load-plan';
 
@@ -27,6 +28,14 @@ export interface BenchResults {
   });
   /** Open-loop runs at fractions of the same maximum (a quarter, and the half above): latency and CPU per join as the load falls. */
   readonly openLoop: readonly OpenLoopPoint[];
+  /**
+   * The HTTP floor in the same open loop as the half-load run: at half its own maximum, and at
+   * the joins' half-load rate. What the machine and the load generator give at that load with
+   * no join work at all: the half-load target's limit on this machine.
+   */
+  readonly floorOpenLoop: readonly FloorOpenLoopPoint[];
+  /** The c64 target's CPU budget on this machine (null when that run was not made). */
+  readonly cpuBudget: CpuBudget | null;
   readonly scale: readonly ScaleRow[];
   readonly storm: StormRow | null;
   readonly optional: {
@@ -45,8 +54,37 @@ export interface OpenLoopPoint {
   readonly latencyMs: LatencySummary;
   readonly sendLagMs: LatencySummary;
   readonly failures: LoadReport['failures'];
-  /** The server's CPU time (all its threads) per successful join during the run. */
+  /** The server's CPU time (all its threads) per join: the whole run's, warm-up included, over every request it completed. */
   readonly serverCpuMicrosPerJoin: number;
+  readonly loadGeneratorCpuMicrosPerJoin: number;
+  /** Share of the machine's cores busy during the run, 0..1. */
+  readonly machineBusy: number;
+}
+
+export interface FloorOpenLoopPoint {
+  /** Half the floor's own maximum (measured right before, at the same concurrency), or the rate of the joins' half-load run. */
+  readonly offered: 'halfFloorMaximum' | 'joinsHalfLoadRate';
+  readonly floorMaximumPerSecond: number;
+  readonly targetPerSecond: number;
+  readonly requestsPerSecond: number;
+  readonly latencyMs: LatencySummary;
+  readonly sendLagMs: LatencySummary;
+  readonly cpu: RunCpu;
+}
+
+/**
+ * The 1.0.3 join run at concurrency 64 and the HTTP floor run next to it, each sharing the
+ * machine's cores with its load generator. When both keep the machine busy (CPU-bound), a run's
+ * rate is the cores divided by what its server and its load generator spend per request; so
+ * `ratio` of the floor's rate leaves the server (floor server + generator, per request) / ratio
+ * - generator per join: `serverMicrosPerJoinForRatio`.
+ */
+export interface CpuBudget {
+  readonly concurrency: number;
+  readonly ratio: number;
+  readonly floor: RunCpu;
+  readonly joins: RunCpu;
+  readonly serverMicrosPerJoinForRatio: number;
 }
 
 export interface Machine {
@@ -69,8 +107,13 @@ export interface JoinRow {
   readonly ratioToHttpFloor: number;
   readonly ratioToCryptoFloor: number;
   readonly failures: LoadReport['failures'];
-  /** The server's CPU time (all its threads) per successful join during the run. */
+  /** The server's CPU time (all its threads) per join: the whole run's, warm-up included, over every request it completed. */
   readonly serverCpuMicrosPerJoin: number;
+  readonly loadGeneratorCpuMicrosPerJoin: number;
+  /** Share of the machine's cores busy during the run, 0..1. */
+  readonly machineBusy: number;
+  /** The same for the HTTP floor run next to it, per request. */
+  readonly httpFloorCpu: RunCpu;
 }
 
 export interface ScaleRow {
@@ -114,6 +157,10 @@ export interface Target {
 
 export function target(name: string, measured: number, comparison: Target['comparison'], threshold: number, unit: string): Target {
   return { name, measured: round(measured), threshold, comparison, unit, met: comparison === '>=' ? measured >= threshold : measured < threshold };
+}
+
+export function roundCpu(cpu: RunCpu): RunCpu {
+  return { serverMicros: round(cpu.serverMicros, 0), loadGeneratorMicros: round(cpu.loadGeneratorMicros, 0), machineBusy: round(cpu.machineBusy, 2) };
 }
 
 export function round(x: number, digits = 3): number {

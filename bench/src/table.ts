@@ -4,6 +4,7 @@ import type { BenchResults, OptionalRow } from './results';
 const n = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ms = (l: LatencySummary): string => `${n(l.p50, 2)} / ${n(l.p99, 2)} / ${n(l.p999, 2)}`;
 const mib = (bytes: number): string => `${n(bytes / 2 ** 20, 0)} MiB`;
+const pct = (share: number): string => `${n(share * 100)}%`;
 const failed = (f: Readonly<Record<string, number>>): string => {
   const entries = Object.entries(f);
   return entries.length === 0 ? '0' : entries.map(([k, v]) => `${v} ${k}`).join(', ');
@@ -40,17 +41,38 @@ export function printTable(r: BenchResults): void {
     out.push('', 'Joins: JoinReq -> JoinAns through the BI listener (HTTPS+mTLS), durable nonces, load generator in its own process; each run right after an HTTP floor run at its concurrency');
     out.push(
       table(
-        ['MAC', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'HTTP floor next to it/s', 'x HTTP floor', 'x crypto floor', 'server CPU µs/join', 'failures'],
-        r.joins.map((j) => [j.macVersion, String(j.concurrency), n(j.joinsPerSecond), ms(j.latencyMs), n(j.httpFloorPerSecond), n(j.ratioToHttpFloor, 2), n(j.ratioToCryptoFloor, 2), n(j.serverCpuMicrosPerJoin), failed(j.failures)]),
+        ['MAC', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'HTTP floor next to it/s', 'x HTTP floor', 'x crypto floor', 'CPU µs/join: server + generator', 'machine busy', 'failures'],
+        r.joins.map((j) => [
+          j.macVersion,
+          String(j.concurrency),
+          n(j.joinsPerSecond),
+          ms(j.latencyMs),
+          n(j.httpFloorPerSecond),
+          n(j.ratioToHttpFloor, 2),
+          n(j.ratioToCryptoFloor, 2),
+          `${n(j.serverCpuMicrosPerJoin)} + ${n(j.loadGeneratorCpuMicrosPerJoin)}`,
+          pct(j.machineBusy),
+          failed(j.failures),
+        ]),
       ),
+    );
+  }
+  if (r.cpuBudget) {
+    const b = r.cpuBudget;
+    out.push(
+      `CPU at concurrency ${b.concurrency}, 1.0.3, server and load generator on the same ${m.cpus} cores: HTTP floor ${n(b.floor.serverMicros)} + ${n(b.floor.loadGeneratorMicros)} µs/request (machine ${pct(b.floor.machineBusy)} busy), joins ${n(b.joins.serverMicros)} + ${n(b.joins.loadGeneratorMicros)} µs/join (${pct(b.joins.machineBusy)} busy); ${b.ratio} of the floor here leaves the server ${b.serverMicrosPerJoinForRatio > 0 ? `${n(b.serverMicrosPerJoinForRatio)} µs/join` : `no CPU at all (${n(b.serverMicrosPerJoinForRatio)} µs/join)`} ((${n(b.floor.serverMicros)} + ${n(b.floor.loadGeneratorMicros)}) / ${b.ratio} - ${n(b.joins.loadGeneratorMicros)})`,
     );
   }
   if (r.halfLoad) {
     const h = r.halfLoad;
-    out.push(`at half the maximum (${n(h.maximumPerSecond)}/s, measured again right before, server CPU ${n(h.maximumServerCpuMicrosPerJoin)} µs/join; open loop, ${n(h.targetPerSecond)}/s offered): ${n(h.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(h.latencyMs)} ms, failures ${failed(h.failures)}; the load generator sent late by p99 / max ${n(h.sendLagMs.p99, 2)} / ${n(h.sendLagMs.max, 2)} ms (counted in the latency); server CPU ${n(h.serverCpuMicrosPerJoin)} µs/join`);
+    out.push(`at half the maximum (${n(h.maximumPerSecond)}/s, measured again right before, server CPU ${n(h.maximumServerCpuMicrosPerJoin)} µs/join; open loop, ${n(h.targetPerSecond)}/s offered): ${n(h.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(h.latencyMs)} ms, failures ${failed(h.failures)}; the load generator sent late by p99 / max ${n(h.sendLagMs.p99, 2)} / ${n(h.sendLagMs.max, 2)} ms (counted in the latency); CPU ${n(h.serverCpuMicrosPerJoin)} + ${n(h.loadGeneratorCpuMicrosPerJoin)} µs/join, machine ${pct(h.machineBusy)} busy`);
   }
   for (const p of r.openLoop.filter((q) => q.fraction !== 0.5)) {
-    out.push(`at ${p.fraction} of that maximum (open loop, ${n(p.targetPerSecond)}/s offered): ${n(p.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(p.latencyMs)} ms, failures ${failed(p.failures)}; sent late by p99 / max ${n(p.sendLagMs.p99, 2)} / ${n(p.sendLagMs.max, 2)} ms; server CPU ${n(p.serverCpuMicrosPerJoin)} µs/join`);
+    out.push(`at ${p.fraction} of that maximum (open loop, ${n(p.targetPerSecond)}/s offered): ${n(p.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(p.latencyMs)} ms, failures ${failed(p.failures)}; sent late by p99 / max ${n(p.sendLagMs.p99, 2)} / ${n(p.sendLagMs.max, 2)} ms; CPU ${n(p.serverCpuMicrosPerJoin)} + ${n(p.loadGeneratorCpuMicrosPerJoin)} µs/join, machine ${pct(p.machineBusy)} busy`);
+  }
+  for (const f of r.floorOpenLoop) {
+    const what = f.offered === 'halfFloorMaximum' ? `at half its maximum (${n(f.floorMaximumPerSecond)}/s, measured again right before)` : `at the joins' half-load rate`;
+    out.push(`the HTTP floor in the same open loop, ${what}, ${n(f.targetPerSecond)}/s offered: p50 / p99 / p99.9 ${ms(f.latencyMs)} ms; sent late by p99 / max ${n(f.sendLagMs.p99, 2)} / ${n(f.sendLagMs.max, 2)} ms; CPU ${n(f.cpu.serverMicros)} + ${n(f.cpu.loadGeneratorMicros)} µs/request, machine ${pct(f.cpu.machineBusy)} busy`);
   }
   if (r.scale.length > 0) {
     out.push('', 'Scale (1.0.3 joins)');

@@ -68,6 +68,38 @@ describe('bench/quick mode', () => {
       expect(cpu).toBeGreaterThan(0);
       expect(cpu).toBeLessThan(1e6);
     }
+    // The load generator's too, and how busy the machine was (a share of its cores).
+    for (const j of [...results.joins, half!, quarter!]) {
+      expect(j.loadGeneratorCpuMicrosPerJoin).toBeGreaterThan(0);
+      expect(j.loadGeneratorCpuMicrosPerJoin).toBeLessThan(1e6);
+      expect(j.machineBusy).toBeGreaterThan(0);
+      expect(j.machineBusy).toBeLessThanOrEqual(1);
+    }
+  });
+
+  test('the c64 target gets its CPU budget, from the join run and the floor run next to it', () => {
+    const at64 = results.joins.find((j) => j.macVersion === '1.0.3' && j.concurrency === 64)!;
+    const budget = results.cpuBudget!;
+    expect(budget.ratio).toBe(0.6);
+    expect(budget.floor).toEqual(at64.httpFloorCpu);
+    expect(budget.joins).toEqual({ serverMicros: at64.serverCpuMicrosPerJoin, loadGeneratorMicros: at64.loadGeneratorCpuMicrosPerJoin, machineBusy: at64.machineBusy });
+    expect(budget.floor.serverMicros).toBeGreaterThan(0);
+    expect(budget.floor.loadGeneratorMicros).toBeGreaterThan(0);
+    expect(budget.serverMicrosPerJoinForRatio).toBeCloseTo((budget.floor.serverMicros + budget.floor.loadGeneratorMicros) / 0.6 - budget.joins.loadGeneratorMicros, 0);
+    expect(stdout).toContain(`0.6 of the floor here leaves the server`);
+  });
+
+  test("the HTTP floor runs in the same open loop, at half its maximum and at the joins' half-load rate", () => {
+    expect(results.floorOpenLoop.map((f) => f.offered)).toEqual(['halfFloorMaximum', 'joinsHalfLoadRate']);
+    const [halfFloor, atJoinsRate] = results.floorOpenLoop;
+    expect(halfFloor!.targetPerSecond).toBeCloseTo(halfFloor!.floorMaximumPerSecond / 2, 0);
+    expect(atJoinsRate!.targetPerSecond).toBe(results.halfLoad!.targetPerSecond);
+    for (const f of results.floorOpenLoop) {
+      expect(f.requestsPerSecond).toBeGreaterThan(0);
+      expect(f.latencyMs.p50).toBeLessThanOrEqual(f.latencyMs.p99);
+      expect(f.cpu.machineBusy).toBeGreaterThan(0);
+    }
+    expect(stdout).toContain('the HTTP floor in the same open loop, at half its maximum');
   });
 
   test('scale: two registry sizes with import rate, database size, server memory and joins', () => {
