@@ -16,6 +16,7 @@ import { postgresRow } from './postgres-row';
 import { createRegistry } from './registry';
 import { round, roundCpu, target, type BenchResults, type CpuBudget, type FloorOpenLoopPoint, type JoinRow, type OpenLoopPoint, type OptionalRow, type ScaleRow, type StormRow, type Target } from './results';
 import { storageFloor } from './storage-floor';
+import { wakePenalty } from './wake-penalty';
 import { printTable } from './table';
 import { FLOOR_REQUEST } from './floor-request';
 
@@ -94,11 +95,14 @@ async function main(): Promise<void> {
     const floorOpenLoop: FloorOpenLoopPoint[] = [];
     let crypto: BenchResults['floors']['crypto'];
     let storage: BenchResults['floors']['storage'];
+    let wake: BenchResults['floors']['wakePenalty'];
     try {
       for (const c of o.concurrency) await floorRun(c);
-      progress('crypto and storage floors');
+      progress('crypto, storage and wake-up floors');
       crypto = { '1.0.3': round(cryptoFloor('1.0.3', o.seconds / 2).perSecond, 0), '1.1': round(cryptoFloor('1.1', o.seconds / 2).perSecond, 0) };
       storage = { updatesPerSecond: round(storageFloor(work, o.seconds / 2).perSecond, 0) };
+      const w = await wakePenalty(o.seconds / 2);
+      wake = { pauseMs: w.pauseMs, backToBackMicros: round(w.backToBackMicros, 1), afterPauseMicros: round(w.afterPauseMicros, 1), ratio: round(w.ratio, 2) };
 
       // 2. Joins at each concurrency, both MAC versions, each next to a floor run; then p99 at
       // half the maximum throughput.
@@ -256,7 +260,7 @@ async function main(): Promise<void> {
       startedAt: startedAt.toISOString(),
       durationSeconds: round((Date.now() - startedAt.getTime()) / 1000, 1),
       machine,
-      floors: { http, crypto, storage },
+      floors: { http, crypto, storage, wakePenalty: wake },
       joins,
       halfLoad,
       openLoop,

@@ -1,5 +1,6 @@
 import type { BenchMACVersion } from './bench-devices';
 import type { RunCpu } from './cpu-meter';
+import type { WakePenalty } from './wake-penalty';
 import type { LatencySummary } from './latency';
 import type { LoadReport } from './load-plan';
 
@@ -16,6 +17,8 @@ export interface BenchResults {
     readonly http: readonly { readonly concurrency: number; readonly requestsPerSecond: number; readonly latencyMs: LatencySummary; readonly runsPerSecond: readonly number[] }[];
     readonly crypto: Readonly<Record<BenchMACVersion, number>>;
     readonly storage: { readonly updatesPerSecond: number };
+    /** The same work back to back and right after a 1 ms sleep (see wake-penalty.ts). */
+    readonly wakePenalty: WakePenalty;
   };
   readonly joins: readonly JoinRow[];
   /** `maximumPerSecond`: the best concurrency's closed loop run again right before; the open loop offers half of it. */

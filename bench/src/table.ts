@@ -37,6 +37,8 @@ export function printTable(r: BenchResults): void {
       ],
     ),
   );
+  const w = r.floors.wakePenalty;
+  out.push(`wake-up cost: the crypto of 5 joins takes ${n(w.backToBackMicros)} µs back to back, ${n(w.afterPauseMicros)} µs right after a ${w.pauseMs} ms sleep (x ${n(w.ratio, 2)}): what each request of an open loop that finds the server idle pays`);
   if (r.joins.length > 0) {
     out.push('', 'Joins: JoinReq -> JoinAns through the BI listener (HTTPS+mTLS), durable nonces, load generator in its own process; each run right after an HTTP floor run at its concurrency');
     out.push(

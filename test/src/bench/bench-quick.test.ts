@@ -40,6 +40,13 @@ describe('bench/quick mode', () => {
     expect(results.floors.crypto['1.0.3']).toBeGreaterThan(0);
     expect(results.floors.crypto['1.1']).toBeGreaterThan(0);
     expect(results.floors.storage.updatesPerSecond).toBeGreaterThan(0);
+    // The wake-up cost: the same work back to back and right after a 1 ms sleep.
+    const w = results.floors.wakePenalty;
+    expect(w.pauseMs).toBe(1);
+    expect(w.backToBackMicros).toBeGreaterThan(0);
+    expect(w.afterPauseMicros).toBeGreaterThan(0);
+    expect(w.ratio).toBeCloseTo(w.afterPauseMicros / w.backToBackMicros, 1);
+    expect(stdout).toMatch(/wake-up cost: the crypto of 5 joins takes [\d,.]+ µs back to back/);
   });
 
   test('joins of both MAC versions at every concurrency, all successful, with latencies and ratios', () => {
