@@ -75,8 +75,8 @@ export function addDevicesCommands(program: Command): void {
       ),
   ).action(async (file: string, flags: ImportFlags) => {
     // A bound import of a CSV file is read as a stream, a chunk at a time (a million devices are
-    // never held whole), parsed on a thread of its own while this one seals and inserts; JSON
-    // files and pre-provisioned devices (their labels) are read whole.
+    // never held whole), parsed (and, for the software vault, sealed) on a thread of its own
+    // while this one inserts; JSON files and pre-provisioned devices (their labels) are read whole.
     const streamed = flags.ns !== undefined && detectImportFormat(file, await readHead(file)) === 'csv';
     let content = '';
     if (!streamed) {
@@ -94,9 +94,14 @@ export function addDevicesCommands(program: Command): void {
     }
     if (flags.url !== undefined || flags.asTenant !== undefined) throw new ParseError('--ns', 'binds the operator\'s own devices on the local data directory: not with --url or --as-tenant');
     const wrapped = flags.transportKekFile !== undefined;
-    const rows = streamed ? streamDeviceImportCSVOnThread(file, { wrappedKeys: wrapped }) : parseDeviceImportFile(content, format, { wrappedKeys: wrapped });
+    // A file read whole is parsed before anything is opened: a bad file changes nothing.
+    const parsed = streamed ? null : parseDeviceImportFile(content, format, { wrappedKeys: wrapped });
     const kek = wrapped ? await readTransportKEK(flags.transportKekFile!) : undefined;
     const backends = await openBackends(backendSettings(flags));
+    // Keys in clear for the software vault are sealed on the parsing thread as well, under the
+    // master key just opened here: only sealed blobs come back from it.
+    const sealWith = !wrapped && backends.vault.kind === 'software' ? { dataDir: backends.settings.dataDir } : undefined;
+    const rows = parsed ?? streamDeviceImportCSVOnThread(file, { wrappedKeys: wrapped, ...(sealWith ? { sealWith } : {}) });
     const transportKEK = kek ? await backends.vault.importKey(kek) : undefined;
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);

@@ -18,11 +18,21 @@ export interface DeviceImportRow {
   readonly devEUI: EUI64;
   readonly joinEUI: EUI64;
   readonly macVersion: MACVersion;
-  readonly rootKeys: RootKeys | WrappedRootKeys;
+  readonly rootKeys: RootKeys | WrappedRootKeys | SealedImportKeys;
   /** `owner_token` (TR005 claim code; a secret): generated at import when absent. */
   readonly ownerToken?: OwnerToken;
   /** `profile_id` (TR005 VendorID + ProfileID) for the device's QR code. */
   readonly profileID?: ProfileID;
+}
+
+/**
+ * Root keys already sealed for the store, by a software vault on the import's parsing thread
+ * (the same master key, read from the same place): the blob the store keeps, never the keys.
+ */
+export interface SealedImportKeys {
+  readonly kind: 'legacy' | '1.1';
+  readonly sealed: Buffer;
+  readonly vaultKind: 'software';
 }
 
 export interface ImportFileOptions {

@@ -2,7 +2,8 @@ import { promises as fs, createReadStream } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AES128Key } from '../lorawan/aes128-key';
-import { MasterKey } from '../keys/master-key';
+import { loadOrCreateMasterKey, MasterKey } from '../keys/master-key';
+import type { KeyVault } from '../keys/key-vault';
 import { SoftwareKeyVault } from '../keys/software-vault';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import { OPERATOR_TENANT } from '../tenants/tenant';
@@ -29,6 +30,7 @@ function deviceLine(n: number, keys: { app: string; nwk: string } = { app: APP_K
 function plain(r: DeviceImportRow): unknown {
   const hex = (k: AES128Key | Buffer): string => (k instanceof AES128Key ? k.unsafeBytes() : k).toString('hex');
   const keys = r.rootKeys;
+  if ('sealed' in keys) return { ...r, rootKeys: { ...keys, sealed: keys.sealed.toString('hex') } };
   return { ...r, rootKeys: { ...keys, appKey: hex(keys.appKey), ...(keys.kind === '1.1' ? { nwkKey: hex(keys.nwkKey) } : {}) } };
 }
 
@@ -111,6 +113,62 @@ describe('CSV import file parsed on a thread of its own', () => {
     expect((await read(streamDeviceImportCSVOnThread(file, { chunkSize: 100 }))).chunks).toHaveLength(5);
   });
 
+  test('with sealWith, the chunks it is ahead with come sealed under the data directory\'s master key, every blob opening to the file\'s keys; the others in clear', async () => {
+    const dataDir = path.join(dir, 'seal-data');
+    const master = await loadOrCreateMasterKey({ dataDir, env: {} });
+    const vault = new SoftwareKeyVault(master.ring);
+    const file = await write('seal.csv', Array.from({ length: 60 }, (_, i) => deviceLine(i + 1)));
+    const rows: DeviceImportRow[] = [];
+    let first = true;
+    for await (const chunk of streamDeviceImportCSVOnThread(file, { chunkSize: 2, sealWith: { dataDir } })) {
+      // A slow consumer at first: the thread runs out of credit, and seals what it is ahead with.
+      if (first) await new Promise((r) => setTimeout(r, 300));
+      first = false;
+      rows.push(...chunk);
+    }
+    expect(rows).toHaveLength(60);
+    const sealed = rows.filter((r) => 'sealed' in r.rootKeys);
+    expect(sealed.length).toBeGreaterThan(0);
+    expect(sealed.length).toBeLessThan(60);
+    for (const r of rows) {
+      const n = Number.parseInt(r.devEUI.slice(-4), 16);
+      expect(r.macVersion).toBe(n % 3 === 0 ? '1.1' : '1.0.3');
+      const k = r.rootKeys;
+      if (!('sealed' in k)) {
+        expect(plain(r)).toMatchObject({ rootKeys: { appKey: APP_KEY } });
+        continue;
+      }
+      // Only the blob crossed: no key of any kind beside it.
+      expect(Object.keys(k).sort()).toEqual(['kind', 'sealed', 'vaultKind']);
+      expect(k.vaultKind).toBe('software');
+      const opened = await vault.openRootKeys(k.sealed, r.devEUI);
+      expect(opened.kind).toBe(n % 3 === 0 ? '1.1' : 'legacy');
+      expect((await vault.exportKey(opened.appKey)).unsafeBytes().toString('hex')).toBe(APP_KEY);
+      if (opened.kind === '1.1') expect((await vault.exportKey(opened.nwkKey)).unsafeBytes().toString('hex')).toBe(NWK_KEY);
+    }
+  });
+
+  test('with sealWith and no master key where it says, the thread refuses, and makes none', async () => {
+    const dataDir = path.join(dir, 'no-master');
+    await fs.mkdir(dataDir);
+    const file = await write('nomaster.csv', Array.from({ length: 5 }, (_, i) => deviceLine(i + 1)));
+    const { error } = await read(streamDeviceImportCSVOnThread(file, { sealWith: { dataDir } }));
+    expect(String(error)).toContain(`the import's parsing thread found no master key in ${dataDir}`);
+    expect(await fs.readdir(dataDir)).toEqual([]);
+  });
+
+  test('rows sealed by a software vault are refused by a vault of another kind', async () => {
+    const store = SqliteStore.open(':memory:');
+    const other = { kind: 'pkcs11' } as unknown as KeyVault;
+    const row = { line: 2, devEUI: '00000000000b0001', joinEUI: '0000000000000001', macVersion: '1.0.3', rootKeys: { kind: 'legacy', sealed: Buffer.alloc(47), vaultKind: 'software' } } as unknown as DeviceImportRow;
+    try {
+      await expect(importDevices({ store, vault: other }, [row], { kind: 'pre-provisioned', manufacturer: OPERATOR_TENANT })).rejects.toThrow('root keys sealed by a software vault cannot be imported into a pkcs11 vault');
+      expect(await store.countDevices()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('imports through the thread in one transaction; devices that exist are named, and nothing is imported', async () => {
     const store = SqliteStore.open(path.join(dir, 'joinery.db'));
     const vault = new SoftwareKeyVault(MasterKey.generate());
@@ -132,11 +190,20 @@ describe('CSV import file parsed on a thread of its own', () => {
 });
 
 describe('the crossing of parsed rows', () => {
+  test('sealed rows cross as their blobs, each whole and in its row', () => {
+    const blobs = [Buffer.alloc(47, 1), Buffer.alloc(63, 2), Buffer.alloc(47, 3)];
+    const rows = blobs.map((sealed, i) => ({ line: i + 2, devEUI: `00000000000b000${i}`, joinEUI: '0000000000000001', macVersion: i === 1 ? '1.1' : '1.0.3', rootKeys: { kind: i === 1 ? '1.1' : 'legacy', sealed, vaultKind: 'software' } }) as unknown as DeviceImportRow);
+    const packed = packRows(rows, 'sealed');
+    expect(packed.sealedEnds).toEqual([47, 110, 157]);
+    expect(unpackRows(packed).map(plain)).toEqual(rows.map(plain));
+    expect(() => packRows(rows, 'clear')).toThrow('keys sealed, not clear');
+  });
+
   test('packing zeroes the rows\' clear keys, unpacking zeroes the packed ones', () => {
     const appKey = AES128Key.fromHex(APP_KEY);
     const nwkKey = AES128Key.fromHex(NWK_KEY);
     const row = { line: 2, devEUI: '00000000000b0001', joinEUI: '0000000000000001', macVersion: '1.1', rootKeys: { kind: '1.1', appKey, nwkKey } } as unknown as DeviceImportRow;
-    const packed = packRows([row], false);
+    const packed = packRows([row], 'clear');
     expect(appKey.unsafeBytes().every((b) => b === 0)).toBe(true);
     expect(nwkKey.unsafeBytes().every((b) => b === 0)).toBe(true);
     const [back] = unpackRows(packed);

@@ -22,12 +22,22 @@ const CHUNK_SIZE = 1_000;
  */
 export async function* streamDeviceImportCSVOnThread(
   file: string,
-  options: ImportFileOptions & { readonly chunkSize?: number } = {},
+  options: ImportFileOptions & {
+    readonly chunkSize?: number;
+    /**
+     * Keys in clear for the software vault: the thread also seals the chunks it is ahead with
+     * (sealing is a third of an import's CPU), under the master key of `dataDir` (or
+     * JOINERY_MASTER_KEY), which the caller has opened already; those rows come sealed
+     * (SealedImportKeys), the others in clear for the caller's vault to seal.
+     */
+    readonly sealWith?: { readonly dataDir: string };
+  } = {},
 ): AsyncGenerator<DeviceImportRow[], void, undefined> {
   const worker: Worker = startModuleThread(require.resolve('./device-import-worker'), {
     file: path.resolve(file),
     wrappedKeys: options.wrappedKeys === true,
     chunkSize: options.chunkSize ?? CHUNK_SIZE,
+    ...(options.sealWith ? { sealWith: { dataDir: path.resolve(options.sealWith.dataDir) } } : {}),
   });
   const inbox: Array<ImportThreadMessage | { readonly kind: 'crash'; readonly error: Error }> = [];
   let wake: (() => void) | null = null;

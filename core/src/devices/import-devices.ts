@@ -86,7 +86,11 @@ export async function importDevices(
       const devices: NewDevice[] = [];
       for (const row of current) {
         let sealedRootKeys: Buffer;
-        if ('wrapped' in row.rootKeys) {
+        if ('sealed' in row.rootKeys) {
+          // Sealed on the parsing thread: only by a vault of the same kind (and master key).
+          if (row.rootKeys.vaultKind !== deps.vault.kind) throw new TypeError(`root keys sealed by a ${row.rootKeys.vaultKind} vault cannot be imported into a ${deps.vault.kind} vault`);
+          sealedRootKeys = row.rootKeys.sealed;
+        } else if ('wrapped' in row.rootKeys) {
           if (!options.transportKEK) throw new TypeError('root keys wrapped under a transport KEK need the transport KEK');
           try {
             sealedRootKeys = await deps.vault.unwrapRootKeys(row.rootKeys, options.transportKEK, row.devEUI);

@@ -151,6 +151,27 @@ export async function writeMasterKeyRing(file: string, ring: MasterKeyRing): Pro
  *    starting server) created the file first, its key is loaded instead.
  */
 export async function loadOrCreateMasterKey(opts: { dataDir: string; env?: NodeJS.ProcessEnv }): Promise<LoadedMasterKey> {
+  const existing = await loadMasterKey(opts);
+  if (existing) return existing;
+
+  const file = path.join(opts.dataDir, MASTER_KEY_FILE);
+  const loaded = (ring: MasterKeyRing, created: boolean): LoadedMasterKey => ({ key: ring.keys.get(ring.current)!, ring, file, created, source: 'file' });
+  await fs.mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const key = MasterKey.generate();
+  const won = await createKeyFile(file, key);
+  if (won) return loaded(singleKeyRing(key), true);
+  const other = await readKeyFile(file);
+  if (!other) throw new MasterKeyError(`${file}: appeared and vanished while being created; try again`);
+  return loaded(other, false);
+}
+
+/**
+ * The master key as loadOrCreateMasterKey finds it (`JOINERY_MASTER_KEY`, else
+ * `<dataDir>/master.key`), or null when there is none: never creates one. For a second
+ * reader of the same keys in one process (the import's parsing thread), which must not mint a
+ * key of its own.
+ */
+export async function loadMasterKey(opts: { dataDir: string; env?: NodeJS.ProcessEnv }): Promise<LoadedMasterKey | null> {
   const env = opts.env ?? process.env;
   const fromEnv = env[MASTER_KEY_ENV];
   if (fromEnv !== undefined) {
@@ -160,19 +181,9 @@ export async function loadOrCreateMasterKey(opts: { dataDir: string; env?: NodeJ
     const key = MasterKey.fromHex(fromEnv, MASTER_KEY_ENV);
     return { key, ring: singleKeyRing(key), created: false, source: 'env' };
   }
-
   const file = path.join(opts.dataDir, MASTER_KEY_FILE);
-  const loaded = (ring: MasterKeyRing, created: boolean): LoadedMasterKey => ({ key: ring.keys.get(ring.current)!, ring, file, created, source: 'file' });
-  const existing = await readKeyFile(file);
-  if (existing) return loaded(existing, false);
-
-  await fs.mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const key = MasterKey.generate();
-  const won = await createKeyFile(file, key);
-  if (won) return loaded(singleKeyRing(key), true);
-  const other = await readKeyFile(file);
-  if (!other) throw new MasterKeyError(`${file}: appeared and vanished while being created; try again`);
-  return loaded(other, false);
+  const ring = await readKeyFile(file);
+  return ring ? { key: ring.keys.get(ring.current)!, ring, file, created: false, source: 'file' } : null;
 }
 
 /** The keys in the file, or null when there is no file. */
