@@ -5,8 +5,8 @@ import type { AES128Key } from './aes128-key';
  * AES-128 in ECB mode, the primitive under every LoRaWAN MIC, key derivation and join-accept.
  *
  * Hot path: a join needs a dozen or so block operations, so creating an OpenSSL context per
- * block would dominate. Each key gets one long-lived `aes-128-ecb` Cipher and Decipher (cached
- * in a WeakMap keyed by the AES128Key object, so they are collected with the key), created
+ * block would dominate. Each key gets one long-lived `aes-128-ecb` Cipher and Decipher (kept
+ * on the AES128Key object, see primitiveState, so they are collected with the key), created
  * with padding off. Only `update()` is ever called on them, always with whole 16-byte blocks:
  * ECB carries no state from one block to the next, and with padding off OpenSSL holds nothing
  * back, so each `update()` returns exactly the transformed input and leaves the context ready
@@ -18,20 +18,17 @@ interface ECBContexts {
   readonly decrypt: Decipher;
 }
 
-const contexts = new WeakMap<AES128Key, ECBContexts>();
+const ECB = Symbol('aes-128-ecb contexts');
 
 function contextsFor(key: AES128Key): ECBContexts {
-  let ctx = contexts.get(key);
-  if (ctx === undefined) {
+  return key.primitiveState(ECB, () => {
     const keyBytes = key.unsafeBytes();
     const encrypt = createCipheriv('aes-128-ecb', keyBytes, null);
     encrypt.setAutoPadding(false);
     const decrypt = createDecipheriv('aes-128-ecb', keyBytes, null);
     decrypt.setAutoPadding(false);
-    ctx = { encrypt, decrypt };
-    contexts.set(key, ctx);
-  }
-  return ctx;
+    return { encrypt, decrypt };
+  });
 }
 
 // Checked before touching a cached context: a partial block fed to update() would be buffered

@@ -70,4 +70,20 @@ describe('aes128-key', () => {
     expect(AES128Key.fromBytes(raw).equals(AES128Key.fromBytes(raw))).toBe(true);
     expect(AES128Key.fromBytes(raw).equals(AES128Key.fromBytes(randomBytes(16)))).toBe(false);
   });
+
+  test('aes128-key/primitiveState: made once per slot, kept by the key, and reachable from nowhere else (no property, no symbol, not printed)', () => {
+    const key = AES128Key.fromBytes(randomBytes(16));
+    const slot = Symbol('test state');
+    let made = 0;
+    const secretish = { derived: randomBytes(16).toString('hex') };
+    expect(key.primitiveState(slot, () => (made++, secretish))).toBe(secretish);
+    expect(key.primitiveState(slot, () => (made++, {}))).toBe(secretish);
+    expect(made).toBe(1);
+    // Another slot, another key: their own state.
+    expect(key.primitiveState(Symbol('other'), () => 7)).toBe(7);
+    expect(AES128Key.fromBytes(randomBytes(16)).primitiveState(slot, () => 'fresh')).toBe('fresh');
+    expect(Object.keys(key)).toEqual(['kind']);
+    expect(Object.getOwnPropertySymbols(key)).toEqual([]);
+    for (const text of renderings(key)) expect(text).not.toContain(secretish.derived);
+  });
 });

@@ -14,7 +14,7 @@ interface Subkeys {
   readonly k2: Buffer;
 }
 
-const subkeyCache = new WeakMap<AES128Key, Subkeys>();
+const SUBKEYS = Symbol('cmac subkeys');
 
 /** Doubling in GF(2^128): a left shift of the whole 16-byte big-endian string, XOR Rb on carry. */
 function dbl(input: Buffer): Buffer {
@@ -26,14 +26,12 @@ function dbl(input: Buffer): Buffer {
 }
 
 function subkeysFor(key: AES128Key): Subkeys {
-  let s = subkeyCache.get(key);
-  if (s === undefined) {
+  return key.primitiveState(SUBKEYS, () => {
     const l = aesEncryptBlock(key, ZERO_BLOCK);
     const k1 = dbl(l);
-    s = { k1, k2: dbl(k1) };
-    subkeyCache.set(key, s);
-  }
-  return s;
+    l.fill(0);
+    return { k1, k2: dbl(k1) };
+  });
 }
 
 /** RFC 4493 §2.3 subkeys K1 and K2 (copies: the cached values stay private). */
