@@ -72,17 +72,17 @@ async function main(): Promise<void> {
     progress('HTTP floor');
     const floorServer = await startHttpFloorServer(small.dataDir);
     // CPU per request of a run's server and of the load generator, from /proc.
-    const cpuOf = (s: { cpuSeconds(): number }) => ({ server: () => s.cpuSeconds(), loadGenerator: () => load.cpuSeconds() });
-    const floorLoad = async (c: number, schedule: Schedule): Promise<{ report: LoadReport; cpu: RunCpu }> => {
-      const run = await measureCpu(cpuOf(floorServer), () => load.run({ urls: [floorServer.url], tls: small.tls, concurrency: c, traffic: { kind: 'fixed', body: FLOOR_REQUEST }, schedule }));
-      const r = run.report;
-      if (r.ok !== r.requests) throw new Error(`HTTP floor: ${r.requests - r.ok} failed requests ${JSON.stringify(r.failures)}`);
-      return { report: r, cpu: roundCpu(run.cpu) };
-    };
-    const joinCpu = async (run: () => Promise<LoadReport>): Promise<{ report: LoadReport; cpu: RunCpu }> => {
-      const measured = await measureCpu(cpuOf(server), run);
+    const withCpu = async (s: { cpuSeconds(): number }, run: () => Promise<LoadReport>): Promise<{ report: LoadReport; cpu: RunCpu }> => {
+      const measured = await measureCpu({ server: () => s.cpuSeconds(), loadGenerator: () => load.cpuSeconds() }, run);
       return { report: measured.report, cpu: roundCpu(measured.cpu) };
     };
+    const floorLoad = async (c: number, schedule: Schedule): Promise<{ report: LoadReport; cpu: RunCpu }> => {
+      const run = await withCpu(floorServer, () => load.run({ urls: [floorServer.url], tls: small.tls, concurrency: c, traffic: { kind: 'fixed', body: FLOOR_REQUEST }, schedule }));
+      const r = run.report;
+      if (r.ok !== r.requests) throw new Error(`HTTP floor: ${r.requests - r.ok} failed requests ${JSON.stringify(r.failures)}`);
+      return run;
+    };
+    const joinCpu = (run: () => Promise<LoadReport>): Promise<{ report: LoadReport; cpu: RunCpu }> => withCpu(server, run);
     const floorRuns = new Map<number, LoadReport[]>();
     const floorRun = async (c: number): Promise<{ report: LoadReport; cpu: RunCpu }> => {
       const run = await floorLoad(c, duration);

@@ -155,14 +155,17 @@ export async function loadOrCreateMasterKey(opts: { dataDir: string; env?: NodeJ
   if (existing) return existing;
 
   const file = path.join(opts.dataDir, MASTER_KEY_FILE);
-  const loaded = (ring: MasterKeyRing, created: boolean): LoadedMasterKey => ({ key: ring.keys.get(ring.current)!, ring, file, created, source: 'file' });
   await fs.mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const key = MasterKey.generate();
   const won = await createKeyFile(file, key);
-  if (won) return loaded(singleKeyRing(key), true);
+  if (won) return fromFile(singleKeyRing(key), file, true);
   const other = await readKeyFile(file);
   if (!other) throw new MasterKeyError(`${file}: appeared and vanished while being created; try again`);
-  return loaded(other, false);
+  return fromFile(other, file, false);
+}
+
+function fromFile(ring: MasterKeyRing, file: string, created: boolean): LoadedMasterKey {
+  return { key: ring.keys.get(ring.current)!, ring, file, created, source: 'file' };
 }
 
 /**
@@ -183,7 +186,7 @@ export async function loadMasterKey(opts: { dataDir: string; env?: NodeJS.Proces
   }
   const file = path.join(opts.dataDir, MASTER_KEY_FILE);
   const ring = await readKeyFile(file);
-  return ring ? { key: ring.keys.get(ring.current)!, ring, file, created: false, source: 'file' } : null;
+  return ring ? fromFile(ring, file, false) : null;
 }
 
 /** The keys in the file, or null when there is no file. */
