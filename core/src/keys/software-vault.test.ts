@@ -1,3 +1,4 @@
+import nodeCrypto = require('node:crypto');
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -294,6 +295,78 @@ describe('software key vault', () => {
     await vault.close();
     expect(vault.cachedKeys).toBe(0);
     await expect(vault.openRootKeys(a, devEUI)).rejects.toThrow(/closed/);
+  });
+
+
+  /** Every AES-ECB context the AES primitives make while `body` runs, and whether each has been ended. */
+  async function watchingECBContexts(body: (contexts: { made: () => number; ended: () => number }) => Promise<void>): Promise<void> {
+    const made: Array<{ update(data: Buffer): Buffer }> = [];
+    const realCipher = nodeCrypto.createCipheriv;
+    const realDecipher = nodeCrypto.createDecipheriv;
+    const track = <T extends { update(data: Buffer): Buffer }>(algorithm: string, context: T): T => {
+      if (algorithm === 'aes-128-ecb') made.push(context);
+      return context;
+    };
+    const cipher = jest.spyOn(nodeCrypto, 'createCipheriv').mockImplementation(((algorithm: string, key: Buffer, iv: null) => track(algorithm, realCipher(algorithm, key, iv))) as typeof realCipher);
+    const decipher = jest.spyOn(nodeCrypto, 'createDecipheriv').mockImplementation(((algorithm: string, key: Buffer, iv: null) => track(algorithm, realDecipher(algorithm, key, iv))) as typeof realDecipher);
+    // An ended context refuses more input.
+    const isEnded = (c: { update(data: Buffer): Buffer }): boolean => {
+      try {
+        c.update(Buffer.alloc(16));
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    try {
+      await body({ made: () => made.length, ended: () => made.filter(isEnded).length });
+    } finally {
+      cipher.mockRestore();
+      decipher.mockRestore();
+    }
+  }
+
+  test('cache/an evicted key frees its OpenSSL contexts at once, and a join still holding it goes on with the same answers', async () => {
+    const vault = newVault({ cacheSize: 2 });
+    const keys = [randomKey(), randomKey(), randomKey()];
+    const sealed = await Promise.all(keys.map(({ key }) => vault.sealRootKeys({ kind: '1.1', appKey: key, nwkKey: randomKey().key }, devEUI)));
+    const held = await vault.openRootKeys(sealed[0]!, devEUI);
+    if (held.kind !== '1.1') throw new Error('expected 1.1 root keys');
+    const message = randomBytes(23);
+    const block = randomBytes(16);
+    let tag = Buffer.alloc(0);
+    let decrypted = Buffer.alloc(0);
+    await watchingECBContexts(async (contexts) => {
+      tag = await vault.cmac(held.appKey, message);
+      decrypted = await vault.decryptBlocks(held.appKey, block);
+      await vault.cmac(held.nwkKey, message);
+      // AppKey: an encrypting and a decrypting context; NwkKey the same.
+      expect([contexts.made(), contexts.ended()]).toEqual([4, 0]);
+
+      await vault.openRootKeys(sealed[1]!, devEUI);
+      await vault.openRootKeys(sealed[2]!, devEUI); // evicts the first device's keys
+      expect([contexts.made(), contexts.ended()]).toEqual([4, 4]);
+    });
+    // The join that opened them before the eviction still has working keys.
+    expect((await vault.cmac(held.appKey, message)).equals(tag)).toBe(true);
+    expect((await vault.decryptBlocks(held.appKey, block)).equals(decrypted)).toBe(true);
+    expect(await hexOf(vault, held.appKey)).toBe(keys[0]!.hex);
+  });
+
+  test('release/a join\'s temporary keys free their contexts; using one again still works', async () => {
+    const vault = newVault();
+    const root = await vault.importKey(randomKey().key);
+    const message = randomBytes(16);
+    await watchingECBContexts(async (contexts) => {
+      const derived = await vault.deriveKey(root, randomBytes(16));
+      const tag = await vault.cmac(derived, message);
+      expect([contexts.made(), contexts.ended()]).toEqual([4, 0]);
+      vault.release(derived);
+      expect([contexts.made(), contexts.ended()]).toEqual([4, 2]);
+      vault.release(derived);
+      expect((await vault.cmac(derived, message)).equals(tag)).toBe(true);
+      expect([contexts.made(), contexts.ended()]).toEqual([6, 2]);
+    });
   });
 
   test('key ring/every key opens what it sealed, the current one seals; reseal moves a blob to the current key', async () => {

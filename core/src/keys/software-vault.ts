@@ -54,7 +54,10 @@ export class SoftwareKeyVault implements KeyVault {
     if (!Number.isInteger(keyId) || keyId < 0 || keyId > 255) throw new RangeError('masterKeyId must be an integer 0..255');
     this.#useRing(master instanceof MasterKey ? { current: keyId, keys: new Map([[keyId, master]]) } : master);
     this.#keyFile = options.keyFile;
-    this.#cache = new LRUCache(options.cacheSize ?? 10_000);
+    // A key the cache lets go of frees its AES state at once (see AES128Key.releasePrimitives):
+    // at a million devices every join evicts one, and OpenSSL's memory would otherwise wait for
+    // a full garbage collection. Keys still in use by a join in flight stay usable.
+    this.#cache = new LRUCache(options.cacheSize ?? 10_000, (_cacheKey, opened) => this.#releaseOpened(opened));
   }
 
   /** The id of the master key that seals. */
@@ -233,8 +236,9 @@ export class SoftwareKeyVault implements KeyVault {
     return AES128Key.fromBytes(this.#keyOf(key).unsafeBytes());
   }
 
-  release(..._keys: KeyHandle[]): void {
-    // Nothing to free: software handles are ordinary objects.
+  /** Frees the AES state (OpenSSL contexts, CMAC subkeys) of a join's temporary keys now. */
+  release(...keys: KeyHandle[]): void {
+    for (const key of keys) this.#keyOf(key).releasePrimitives();
   }
 
   async close(): Promise<void> {
@@ -293,6 +297,13 @@ export class SoftwareKeyVault implements KeyVault {
     const ring = await readMasterKeyRing(this.#keyFile);
     if (ring) this.#useRing(ring);
     this.#keyFileStamp = stamp;
+  }
+
+  #releaseOpened(opened: KeyHandle | RootKeyHandles): void {
+    // The cache holds a device's root keys (a frozen record) or one opened key (a handle).
+    if (!('appKey' in opened)) this.release(opened);
+    else if (opened.kind === '1.1') this.release(opened.appKey, opened.nwkKey);
+    else this.release(opened.appKey);
   }
 
   #handle(key: AES128Key): KeyHandle {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
-import type { AES128Key } from './aes128-key';
+import type { AES128Key, PrimitiveSlot } from './aes128-key';
 
 /**
  * AES-128 in ECB mode, the primitive under every LoRaWAN MIC, key derivation and join-accept.
@@ -10,25 +10,34 @@ import type { AES128Key } from './aes128-key';
  * with padding off. Only `update()` is ever called on them, always with whole 16-byte blocks:
  * ECB carries no state from one block to the next, and with padding off OpenSSL holds nothing
  * back, so each `update()` returns exactly the transformed input and leaves the context ready
- * for the next call. `final()` is never called (it would end the context). Node runs this
- * synchronously on one thread, so sharing a context between callers is safe.
+ * for the next call. `final()` is called only when the key lets go of its contexts
+ * (AES128Key.releasePrimitives), which frees OpenSSL's memory at once. Node runs this
+ * synchronously on one thread, and every caller fetches the contexts afresh from the key, so
+ * sharing them between callers is safe.
  */
 interface ECBContexts {
   readonly encrypt: Cipher;
   readonly decrypt: Decipher;
 }
 
-const ECB = Symbol('aes-128-ecb contexts');
-
-function contextsFor(key: AES128Key): ECBContexts {
-  return key.primitiveState(ECB, () => {
+const ECB: PrimitiveSlot<ECBContexts> = {
+  make(key) {
     const keyBytes = key.unsafeBytes();
     const encrypt = createCipheriv('aes-128-ecb', keyBytes, null);
     encrypt.setAutoPadding(false);
     const decrypt = createDecipheriv('aes-128-ecb', keyBytes, null);
     decrypt.setAutoPadding(false);
     return { encrypt, decrypt };
-  });
+  },
+  dispose({ encrypt, decrypt }) {
+    // Whole blocks only ever went in: nothing is pending, final() just ends the context.
+    encrypt.final();
+    decrypt.final();
+  },
+};
+
+function contextsFor(key: AES128Key): ECBContexts {
+  return key.primitiveState(ECB);
 }
 
 // Checked before touching a cached context: a partial block fed to update() would be buffered

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { format, inspect } from 'node:util';
-import { AES128Key } from './aes128-key';
+import { aesDecryptECB, aesEncryptBlock } from './aes';
+import { AES128Key, type PrimitiveSlot } from './aes128-key';
+import { aesCmac } from './cmac';
 import { ParseError } from './parse-error';
 
 /** Every text a key could end up in, by the usual ways of printing things. */
@@ -73,17 +75,43 @@ describe('aes128-key', () => {
 
   test('aes128-key/primitiveState: made once per slot, kept by the key, and reachable from nowhere else (no property, no symbol, not printed)', () => {
     const key = AES128Key.fromBytes(randomBytes(16));
-    const slot = Symbol('test state');
     let made = 0;
     const secretish = { derived: randomBytes(16).toString('hex') };
-    expect(key.primitiveState(slot, () => (made++, secretish))).toBe(secretish);
-    expect(key.primitiveState(slot, () => (made++, {}))).toBe(secretish);
+    const slot: PrimitiveSlot<object> = { make: () => (made++, made === 1 ? secretish : {}), dispose: () => {} };
+    expect(key.primitiveState(slot)).toBe(secretish);
+    expect(key.primitiveState(slot)).toBe(secretish);
     expect(made).toBe(1);
     // Another slot, another key: their own state.
-    expect(key.primitiveState(Symbol('other'), () => 7)).toBe(7);
-    expect(AES128Key.fromBytes(randomBytes(16)).primitiveState(slot, () => 'fresh')).toBe('fresh');
+    expect(key.primitiveState({ make: () => 7, dispose: () => {} })).toBe(7);
+    expect(AES128Key.fromBytes(randomBytes(16)).primitiveState({ make: () => 'fresh', dispose: () => {} })).toBe('fresh');
     expect(Object.keys(key)).toEqual(['kind']);
     expect(Object.getOwnPropertySymbols(key)).toEqual([]);
     for (const text of renderings(key)) expect(text).not.toContain(secretish.derived);
+  });
+
+  test('aes128-key/releasePrimitives: every state disposed once, then made again on the next use', () => {
+    const key = AES128Key.fromBytes(randomBytes(16));
+    const disposed: string[] = [];
+    let made = 0;
+    const a: PrimitiveSlot<string> = { make: () => `a${made++}`, dispose: (s) => disposed.push(s) };
+    const b: PrimitiveSlot<string> = { make: () => `b${made++}`, dispose: (s) => disposed.push(s) };
+    expect([key.primitiveState(a), key.primitiveState(b)]).toEqual(['a0', 'b1']);
+    key.releasePrimitives();
+    expect(disposed).toEqual(['a0', 'b1']);
+    key.releasePrimitives(); // nothing held: nothing disposed twice
+    expect(disposed).toEqual(['a0', 'b1']);
+    expect(key.primitiveState(a)).toBe('a2');
+  });
+
+  test('aes128-key/releasePrimitives: AES and CMAC give the same answers after it (their contexts ended, then made anew)', () => {
+    const key = AES128Key.fromBytes(randomBytes(16));
+    const block = randomBytes(16);
+    const message = randomBytes(37);
+    const before = { enc: aesEncryptBlock(key, block), dec: aesDecryptECB(key, block), tag: aesCmac(key, message) };
+    key.releasePrimitives();
+    expect(aesCmac(key, message).equals(before.tag)).toBe(true);
+    key.releasePrimitives();
+    expect(aesDecryptECB(key, block).equals(before.dec)).toBe(true);
+    expect(aesEncryptBlock(key, block).equals(before.enc)).toBe(true);
   });
 });

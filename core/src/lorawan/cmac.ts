@@ -1,5 +1,5 @@
 import { aesEncryptBlock } from './aes';
-import type { AES128Key } from './aes128-key';
+import type { AES128Key, PrimitiveSlot } from './aes128-key';
 
 /**
  * AES-CMAC (RFC 4493). A LoRaWAN MIC is the first four bytes of the 16-byte tag.
@@ -14,8 +14,6 @@ interface Subkeys {
   readonly k2: Buffer;
 }
 
-const SUBKEYS = Symbol('cmac subkeys');
-
 /** Doubling in GF(2^128): a left shift of the whole 16-byte big-endian string, XOR Rb on carry. */
 function dbl(input: Buffer): Buffer {
   const out = Buffer.allocUnsafe(16);
@@ -25,13 +23,21 @@ function dbl(input: Buffer): Buffer {
   return out;
 }
 
-function subkeysFor(key: AES128Key): Subkeys {
-  return key.primitiveState(SUBKEYS, () => {
+const SUBKEYS: PrimitiveSlot<Subkeys> = {
+  make(key) {
     const l = aesEncryptBlock(key, ZERO_BLOCK);
     const k1 = dbl(l);
     l.fill(0);
     return { k1, k2: dbl(k1) };
-  });
+  },
+  dispose({ k1, k2 }) {
+    k1.fill(0);
+    k2.fill(0);
+  },
+};
+
+function subkeysFor(key: AES128Key): Subkeys {
+  return key.primitiveState(SUBKEYS);
 }
 
 /** RFC 4493 §2.3 subkeys K1 and K2 (copies: the cached values stay private). */
