@@ -10,6 +10,14 @@ export interface BenchOptions {
   /** Measured seconds of each closed-loop run, and its unmeasured warm-up. */
   readonly seconds: number;
   readonly warmupSeconds: number;
+  /**
+   * Seconds a freshly started server is run before it is measured (the large scale point, the
+   * storm): a new process needs several seconds of load before its rate settles (V8 compiling
+   * the hot path), which the join runs' server, warm from the runs before, does not.
+   */
+  readonly freshServerWarmupSeconds: number;
+  /** Runs on each registry of the scale comparison, alternated. */
+  readonly scalePairs: number;
   /** Registry sizes: the join runs and the small scale point, the large scale point, the storm. */
   readonly registry: number;
   readonly largeRegistry: number;
@@ -69,6 +77,6 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     cpuProfileDir: values['cpu-prof'] ?? env['JOINERY_BENCH_CPU_PROF'],
   };
   return quick
-    ? { ...base, quick, seconds: 0.4, warmupSeconds: 0.2, registry: 400, largeRegistry: 2_000, stormRegistry: 1_000 }
-    : { ...base, quick, seconds: 4, warmupSeconds: 1, registry: 10_000, largeRegistry: 1_000_000, stormRegistry: 100_000 };
+    ? { ...base, quick, seconds: 0.4, warmupSeconds: 0.2, freshServerWarmupSeconds: 0.4, scalePairs: 1, registry: 400, largeRegistry: 2_000, stormRegistry: 1_000 }
+    : { ...base, quick, seconds: 4, warmupSeconds: 1, freshServerWarmupSeconds: 8, scalePairs: 3, registry: 10_000, largeRegistry: 1_000_000, stormRegistry: 100_000 };
 }

@@ -47,6 +47,7 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
   let requests = 0;
   let ok = 0;
   let completed = 0;
+  const completedPerSecond: number[] = [];
   let measuring = plan.schedule.kind === 'each-once';
   const sendLag = new LatencyRecorder();
   let visitsPerDevice = 0;
@@ -67,6 +68,9 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
       outcome = { status: 0, resultCode: `transport error: ${(err as Error).message}` };
     }
     completed++;
+    const second = Math.floor((performance.now() - started) / 1000);
+    while (completedPerSecond.length <= second) completedPerSecond.push(0);
+    completedPerSecond[second]!++;
     if (!(measured ?? measuring)) return outcome.status === 200;
     const ms = performance.now() - startedAt;
     const success = outcome.status === 200 && (t.kind === 'fixed' || outcome.resultCode === 'Success');
@@ -143,7 +147,7 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
     for (const t of targets) t.agent.destroy();
   }
   const seconds = (performance.now() - measuredFrom) / 1000;
-  return { requests, ok, seconds, perSecond: ok / seconds, latencyMs: latency.summary(), sendLagMs: s.kind === 'rate' ? sendLag.summary() : null, failures, replays, completed, visitsPerDevice };
+  return { requests, ok, seconds, perSecond: ok / seconds, latencyMs: latency.summary(), sendLagMs: s.kind === 'rate' ? sendLag.summary() : null, failures, replays, completed, completedPerSecond, visitsPerDevice };
 }
 
 /**

@@ -65,6 +65,8 @@ export interface LoadReport {
   readonly replays: { readonly sent: number; readonly refused: number; readonly accepted: number; readonly other: number };
   /** Every request that ended during the run, answered or not: warm-up, measured ones and replays (what the server's CPU is divided by). */
   readonly completed: number;
+  /** Requests that ended in each whole second from the start of the run (warm-up included): how a fresh server gets up to speed. */
+  readonly completedPerSecond: readonly number[];
   /** Highest join count of one device in this run (the next run's DevNonces start above it). */
   readonly visitsPerDevice: number;
 }

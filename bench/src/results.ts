@@ -40,6 +40,8 @@ export interface BenchResults {
   /** The c64 target's CPU budget on this machine (null when that run was not made). */
   readonly cpuBudget: CpuBudget | null;
   readonly scale: readonly ScaleRow[];
+  /** The large scale point's server before it was measured (null when not run). */
+  readonly freshServer: FreshServer | null;
   readonly storm: StormRow | null;
   readonly optional: {
     readonly pkcs11Vault: OptionalRow;
@@ -126,13 +128,26 @@ export interface ScaleRow {
   readonly serverRssBytes: number;
   readonly serverPeakRssBytes: number;
   readonly concurrency: number;
+  /** The median of `runsPerSecond`; the latency and failures are that run's. */
   readonly joinsPerSecond: number;
+  /** Each run, the two registries' runs alternated (the small registry's server warm from the join runs, the large one's warmed first). */
+  readonly runsPerSecond: readonly number[];
   readonly latencyMs: LatencySummary;
   readonly failures: LoadReport['failures'];
 }
 
+/** A freshly started server's first seconds under load: how a restarted Join Server gets up to speed. */
+export interface FreshServer {
+  readonly devices: number;
+  readonly concurrency: number;
+  /** Joins (requests ended) in each whole second from the first request. */
+  readonly perSecond: readonly number[];
+}
+
 export interface StormRow {
   readonly devices: number;
+  /** Seconds its server (started fresh on the storm's registry) was run before the storm, joining some of the devices once. */
+  readonly serverWarmupSeconds: number;
   readonly concurrency: number;
   readonly seconds: number;
   readonly joinsPerSecond: number;

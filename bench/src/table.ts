@@ -80,14 +80,19 @@ export function printTable(r: BenchResults): void {
     out.push('', 'Scale (1.0.3 joins)');
     out.push(
       table(
-        ['devices', 'import s', 'import devices/s', 'database', 'server RSS (peak)', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'failures'],
-        r.scale.map((s) => [n(s.devices), n(s.import.seconds, 1), n(s.import.devicesPerSecond), mib(s.databaseBytes), `${mib(s.serverRssBytes)} (${mib(s.serverPeakRssBytes)})`, String(s.concurrency), n(s.joinsPerSecond), ms(s.latencyMs), failed(s.failures)]),
+        ['devices', 'import s', 'import devices/s', 'database', 'server RSS (peak)', 'concurrency', 'joins/s (median)', 'each run/s', 'p50 / p99 / p99.9 ms', 'failures'],
+        r.scale.map((s) => [n(s.devices), n(s.import.seconds, 1), n(s.import.devicesPerSecond), mib(s.databaseBytes), `${mib(s.serverRssBytes)} (${mib(s.serverPeakRssBytes)})`, String(s.concurrency), n(s.joinsPerSecond), s.runsPerSecond.map((x) => n(x)).join(', '), ms(s.latencyMs), failed(s.failures)]),
       ),
     );
+    out.push('each registry on its own server, their runs alternated: the small one\'s server warm from the join runs, the large one\'s run first from fresh (below)');
+  }
+  if (r.freshServer) {
+    const f = r.freshServer;
+    out.push(`a fresh server (${n(f.devices)} devices, concurrency ${f.concurrency}), joins in each second from its first request: ${f.perSecond.map((x) => n(x)).join(', ')}`);
   }
   if (r.storm) {
     const s = r.storm;
-    out.push('', `Storm: ${n(s.devices)} devices (half 1.0.3, half 1.1) join once each, ${s.concurrency} at a time, every 100th join replayed`);
+    out.push('', `Storm: ${n(s.devices)} devices (half 1.0.3, half 1.1) join once each, ${s.concurrency} at a time, every 100th join replayed (its server, started fresh, run for ${n(s.serverWarmupSeconds, 1)} s first)`);
     out.push(
       `  ${n(s.joined)} joined in ${n(s.seconds, 1)} s (${n(s.joinsPerSecond)} joins/s, ${s.withinOneMinute ? 'within' : 'NOT within'} one minute); p50 / p99 / p99.9 / max ${ms(s.latencyMs)} / ${n(s.latencyMs.max, 2)} ms`,
       `  failures: ${failed(s.failures)}; replays: ${s.replays.sent} sent, ${s.replays.refused} refused (JoinReqFailed), ${s.replays.accepted} accepted, ${s.replays.other} other`,

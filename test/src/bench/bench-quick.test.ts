@@ -116,12 +116,18 @@ describe('bench/quick mode', () => {
       expect(s.databaseBytes).toBeGreaterThan(0);
       expect(s.serverRssBytes).toBeGreaterThan(0);
       expect(s.joinsPerSecond).toBeGreaterThan(0);
+      expect(s.runsPerSecond).toHaveLength(1);
+      expect(s.joinsPerSecond).toBe(s.runsPerSecond[0]);
       expect(s.failures).toEqual({});
     }
+    // The large registry's server, started fresh, was run before its pairs: its first seconds kept.
+    expect(results.freshServer).toMatchObject({ devices: results.scale[1]!.devices, concurrency: 64 });
+    expect(stdout).toContain('their runs alternated');
   });
 
   test('storm: every device joined once, and every deliberate replay was refused', () => {
     const storm = results.storm!;
+    expect(storm.serverWarmupSeconds).toBeGreaterThan(0);
     expect(storm.joined).toBe(storm.devices);
     expect(storm.failures).toEqual({});
     expect(storm.replays.sent).toBeGreaterThan(0);
