@@ -15,30 +15,29 @@ import type { AES128Key, PrimitiveSlot } from './aes128-key';
  * synchronously on one thread, and every caller fetches the contexts afresh from the key, so
  * sharing them between callers is safe.
  */
-interface ECBContexts {
-  readonly encrypt: Cipher;
-  readonly decrypt: Decipher;
-}
-
-const ECB: PrimitiveSlot<ECBContexts> = {
+/**
+ * The two contexts are made apart, each on its first use: most keys only ever encrypt (a
+ * derived JSIntKey used for one CMAC, a 1.1 AppKey that only derives the AppSKey), and a
+ * context made for nothing cost such a join a createDecipheriv.
+ */
+const ECB_ENCRYPT: PrimitiveSlot<Cipher> = {
   make(key) {
-    const keyBytes = key.unsafeBytes();
-    const encrypt = createCipheriv('aes-128-ecb', keyBytes, null);
+    const encrypt = createCipheriv('aes-128-ecb', key.unsafeBytes(), null);
     encrypt.setAutoPadding(false);
-    const decrypt = createDecipheriv('aes-128-ecb', keyBytes, null);
-    decrypt.setAutoPadding(false);
-    return { encrypt, decrypt };
+    return encrypt;
   },
-  dispose({ encrypt, decrypt }) {
-    // Whole blocks only ever went in: nothing is pending, final() just ends the context.
-    encrypt.final();
-    decrypt.final();
-  },
+  // Whole blocks only ever went in: nothing is pending, final() just ends the context.
+  dispose: (encrypt) => void encrypt.final(),
 };
 
-function contextsFor(key: AES128Key): ECBContexts {
-  return key.primitiveState(ECB);
-}
+const ECB_DECRYPT: PrimitiveSlot<Decipher> = {
+  make(key) {
+    const decrypt = createDecipheriv('aes-128-ecb', key.unsafeBytes(), null);
+    decrypt.setAutoPadding(false);
+    return decrypt;
+  },
+  dispose: (decrypt) => void decrypt.final(),
+};
 
 // Checked before touching a cached context: a partial block fed to update() would be buffered
 // inside OpenSSL and shift every later call on that key.
@@ -51,19 +50,19 @@ function checkWholeBlocks(data: Uint8Array, what: string): void {
 /** AES-128 encryption of exactly one 16-byte block (the spec's `aes128_encrypt(K, B)`). */
 export function aesEncryptBlock(key: AES128Key, block: Uint8Array): Buffer {
   if (block.length !== 16) throw new RangeError(`aesEncryptBlock: expected 16 bytes, got ${block.length}`);
-  return contextsFor(key).encrypt.update(block);
+  return key.primitiveState(ECB_ENCRYPT).update(block);
 }
 
 /** AES-128-ECB encryption, no padding: `data` must be a whole number of 16-byte blocks. */
 export function aesEncryptECB(key: AES128Key, data: Uint8Array): Buffer {
   checkWholeBlocks(data, 'aesEncryptECB');
   if (data.length === 0) return Buffer.alloc(0);
-  return contextsFor(key).encrypt.update(data);
+  return key.primitiveState(ECB_ENCRYPT).update(data);
 }
 
 /** AES-128-ECB decryption, no padding: `data` must be a whole number of 16-byte blocks. */
 export function aesDecryptECB(key: AES128Key, data: Uint8Array): Buffer {
   checkWholeBlocks(data, 'aesDecryptECB');
   if (data.length === 0) return Buffer.alloc(0);
-  return contextsFor(key).decrypt.update(data);
+  return key.primitiveState(ECB_DECRYPT).update(data);
 }
