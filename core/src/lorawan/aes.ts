@@ -20,24 +20,20 @@ import type { AES128Key, PrimitiveSlot } from './aes128-key';
  * derived JSIntKey used for one CMAC, a 1.1 AppKey that only derives the AppSKey), and a
  * context made for nothing cost such a join a createDecipheriv.
  */
-const ECB_ENCRYPT: PrimitiveSlot<Cipher> = {
-  make(key) {
-    const encrypt = createCipheriv('aes-128-ecb', key.unsafeBytes(), null);
-    encrypt.setAutoPadding(false);
-    return encrypt;
-  },
-  // Whole blocks only ever went in: nothing is pending, final() just ends the context.
-  dispose: (encrypt) => void encrypt.final(),
-};
+function ecbSlot<C extends Cipher | Decipher>(create: (keyBytes: Buffer) => C): PrimitiveSlot<C> {
+  return {
+    make(key) {
+      const context = create(key.unsafeBytes());
+      context.setAutoPadding(false);
+      return context;
+    },
+    // Whole blocks only ever went in: nothing is pending, final() just ends the context.
+    dispose: (context) => void context.final(),
+  };
+}
 
-const ECB_DECRYPT: PrimitiveSlot<Decipher> = {
-  make(key) {
-    const decrypt = createDecipheriv('aes-128-ecb', key.unsafeBytes(), null);
-    decrypt.setAutoPadding(false);
-    return decrypt;
-  },
-  dispose: (decrypt) => void decrypt.final(),
-};
+const ECB_ENCRYPT = ecbSlot((keyBytes) => createCipheriv('aes-128-ecb', keyBytes, null));
+const ECB_DECRYPT = ecbSlot((keyBytes) => createDecipheriv('aes-128-ecb', keyBytes, null));
 
 // Checked before touching a cached context: a partial block fed to update() would be buffered
 // inside OpenSSL and shift every later call on that key.
