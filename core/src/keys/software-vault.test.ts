@@ -363,8 +363,8 @@ describe('software key vault', () => {
     if (held.kind !== '1.1') throw new Error('expected 1.1 root keys');
     const message = randomBytes(23);
     const block = randomBytes(16);
-    let tag = Buffer.alloc(0);
-    let decrypted = Buffer.alloc(0);
+    let tag: Buffer = Buffer.alloc(0);
+    let decrypted: Buffer = Buffer.alloc(0);
     await watchingECBContexts(async (contexts) => {
       tag = await vault.cmac(held.appKey, message);
       decrypted = await vault.decryptBlocks(held.appKey, block);
