@@ -68,11 +68,12 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
       outcome = { status: 0, resultCode: `transport error: ${(err as Error).message}` };
     }
     completed++;
-    const second = Math.floor((performance.now() - started) / 1000);
+    const now = performance.now();
+    const second = Math.floor((now - started) / 1000);
     while (completedPerSecond.length <= second) completedPerSecond.push(0);
     completedPerSecond[second]!++;
     if (!(measured ?? measuring)) return outcome.status === 200;
-    const ms = performance.now() - startedAt;
+    const ms = now - startedAt;
     const success = outcome.status === 200 && (t.kind === 'fixed' || outcome.resultCode === 'Success');
     if (replay) {
       replays.sent++;

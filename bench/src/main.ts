@@ -173,8 +173,7 @@ async function main(): Promise<void> {
     // Each concurrency's floor: the median of its runs (all of them listed).
     const http: BenchResults['floors']['http'][number][] = o.concurrency.map((c) => {
       const runs = floorRuns.get(c) ?? [];
-      const sorted = [...runs].sort((a, b) => a.perSecond - b.perSecond);
-      const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+      const median = medianRun(runs);
       return { concurrency: c, requestsPerSecond: round(median.perSecond, 1), latencyMs: median.latencyMs, runsPerSecond: runs.map((r) => round(r.perSecond, 1)) };
     });
     // 3. Scale: the small registry (its server warm from the join runs) against a large one
@@ -204,7 +203,7 @@ async function main(): Promise<void> {
       const memoryLarge = s.memory();
       await stop(s);
       for (const [registry, memory, reports] of [[small, memorySmall, runs.small], [large, memoryLarge, runs.large]] as const) {
-        const median = [...reports].sort((a, b) => a.perSecond - b.perSecond)[Math.floor((reports.length - 1) / 2)]!;
+        const median = medianRun(reports);
         scale.push({
           devices: registry.size,
           import: { seconds: round(registry.import.seconds), devicesPerSecond: round(registry.import.devicesPerSecond, 0) },
@@ -312,6 +311,11 @@ function cpuBudget(joins: readonly JoinRow[]): CpuBudget | null {
     joins: { serverMicros: at64.serverCpuMicrosPerJoin, loadGeneratorMicros: at64.loadGeneratorCpuMicrosPerJoin, machineBusy: at64.machineBusy },
     serverMicrosPerJoinForRatio: round((floor.serverMicros + floor.loadGeneratorMicros) / C64_RATIO - at64.loadGeneratorCpuMicrosPerJoin, 0),
   };
+}
+
+/** The run of median rate (the lower middle one of an even number). */
+function medianRun(runs: readonly LoadReport[]): LoadReport {
+  return [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor((runs.length - 1) / 2)]!;
 }
 
 /** The 1.0.3 join run with the highest throughput. */
