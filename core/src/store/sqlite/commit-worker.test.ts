@@ -70,15 +70,23 @@ describe('SQLite commit worker', () => {
     setup.close();
     try {
       const committed = async (): Promise<number> => {
-        // The database file alone (no WAL beside it): what has been checkpointed.
+        // The database file alone (no WAL beside it): what has been checkpointed. A copy taken
+        // while the checkpoint thread is writing pages into the file can be torn (SQLite calls
+        // it malformed): such a copy says nothing, and is taken again.
         const copy = path.join(dir, 'file-alone.db');
-        await fs.copyFile(file, copy);
-        const alone = new Database(copy, { readonly: true });
-        try {
-          return (alone.prepare('SELECT count(*) AS n FROM devices WHERE version = 1').get() as { n: number }).n;
-        } finally {
-          alone.close();
-          await fs.rm(copy);
+        for (let attempt = 1; ; attempt++) {
+          await fs.copyFile(file, copy);
+          const alone = new Database(copy, { readonly: true });
+          try {
+            return (alone.prepare('SELECT count(*) AS n FROM devices WHERE version = 1').get() as { n: number }).n;
+          } catch (err) {
+            const code = (err as { code?: string }).code;
+            if (attempt >= 20 || (code !== 'SQLITE_CORRUPT' && code !== 'SQLITE_NOTADB')) throw err;
+          } finally {
+            alone.close();
+            await fs.rm(copy);
+          }
+          await new Promise((r) => setTimeout(r, 20));
         }
       };
       // Fewer commits than a checkpoint waits for: all in the WAL, none in the file.
