@@ -15,7 +15,7 @@ export type { AuditEvent, AuditQuery } from './store/audit-event';
 export type { Peer, NetworkServerPeer, ApplicationServerPeer } from './peers/peer';
 export { VENDORS, parseVendor, type Vendor } from './peers/vendor';
 export { DEFAULT_PEER_SETTINGS, parsePeerSettings, type PeerSettings } from './peers/peer-settings';
-export { dialectOf, type VendorDialect } from './peers/vendor-dialect';
+export { checkVendorPeerSettings, dialectOf, type VendorDialect } from './peers/vendor-dialect';
 export { readCredentialBundle, type CredentialBundle, type PeerDescriptor } from './peers/credential-bundle';
 
 export { JoinEngine, type JoinEngineOptions } from './join/join-engine';

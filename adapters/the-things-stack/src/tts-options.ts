@@ -3,7 +3,7 @@ import { ParseError, parseRateLimitOptions, RATE_LIMIT_OPTION_HELP, type Adapter
 /** The `options` keys of a The Things Stack adapter config (`joinery ns add` flags of the same name). */
 export const TTS_OPTION_HELP: Readonly<Record<string, string>> = {
   applicationId: 'TTS application id the devices are created in (required)',
-  tenantId: 'tenant id, as in MQTT topics {app}@{tenant} (default "ttn"; The Things Stack Open Source uses "ttn")',
+  tenantId: 'TTS Cloud / Enterprise tenant id: the MQTT user name and topics are {app}@{tenant}; absent (open-source TTS): the bare application id',
   frequencyPlanId: 'frequency plan of created devices (default EU_863_870_TTN)',
   networkServerAddress: 'network_server_address of created devices (default: the API URL\'s host)',
   applicationServerAddress: 'application_server_address of created devices (default: the API URL\'s host)',
@@ -16,7 +16,8 @@ export interface TTSOptions {
   readonly baseURL: string;
   readonly apiKey: string;
   readonly applicationId: string;
-  readonly tenantId: string;
+  /** Null: open-source TTS, whose MQTT user name and topics carry the bare application id. */
+  readonly tenantId: string | null;
   readonly frequencyPlanId: string;
   readonly networkServerAddress: string;
   readonly applicationServerAddress: string;
@@ -42,8 +43,8 @@ export function parseTTSConfig(config: AdapterConfig): TTSOptions {
   for (const k of Object.keys(o)) if (!(k in TTS_OPTION_HELP)) throw new ParseError(k, `unknown The Things Stack option (known: ${Object.keys(TTS_OPTION_HELP).join(', ')})`);
   const applicationId = o['applicationId'];
   if (!applicationId || !ID.test(applicationId)) throw new ParseError('--application-id', 'the TTS application id is required (lower-case letters, digits, dashes)');
-  const tenantId = o['tenantId'] ?? 'ttn';
-  if (!ID.test(tenantId)) throw new ParseError('--tenant-id', 'expected a TTS tenant id (lower-case letters, digits, dashes)');
+  const tenantId = o['tenantId'] ?? null;
+  if (tenantId !== null && !ID.test(tenantId)) throw new ParseError('--tenant-id', 'expected a TTS tenant id (lower-case letters, digits, dashes)');
   const frequencyPlanId = o['frequencyPlanId'] ?? 'EU_863_870_TTN';
   if (!/^[A-Z0-9_]+$/.test(frequencyPlanId)) throw new ParseError('--frequency-plan-id', 'expected a TTS frequency plan id such as EU_863_870_TTN');
   const mqttUrl = o['mqttUrl'] ?? null;

@@ -4,14 +4,15 @@ import type { TTSOptions } from './tts-options';
 import { ttsDeviceID } from './tts-versions';
 
 /**
- * TTS MQTT: `v3/{app}@{tenant}/devices/{device_id}/{join|up}`; user name `{app}@{tenant}`,
- * password the API key (it needs the "read application traffic" right). Payloads are TTS
+ * TTS MQTT: `v3/{user}/devices/{device_id}/{join|up}`, where the user name is the bare
+ * application id on open-source TTS and `{app}@{tenant}` on TTS Cloud / Enterprise; the
+ * password is the API key (it needs the "read application traffic" right). Payloads are TTS
  * ApplicationUp JSON: `end_device_ids`, `received_at`, `uplink_message.{f_cnt,f_port,frm_payload}`,
  * `join_accept`.
  */
 export function watchTTS(o: TTSOptions, devEUIs: readonly EUI64[]): EventWatch {
   if (!o.mqttUrl) throw new Error('the-things-stack watch: no MQTT server configured (option mqttUrl)');
-  const user = `${o.applicationId}@${o.tenantId}`;
+  const user = o.tenantId === null ? o.applicationId : `${o.applicationId}@${o.tenantId}`;
   const base = `${o.mqttTopicPrefix}/${user}/devices`;
   const ids = devEUIs.length === 0 ? ['+'] : devEUIs.map(ttsDeviceID);
   const topics = ids.flatMap((id) => [`${base}/${id}/join`, `${base}/${id}/up`]);

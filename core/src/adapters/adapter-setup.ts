@@ -16,12 +16,34 @@ export interface AdapterSetupInput {
    * (an absolute directory): config files name `ca.crt`, `client.crt`, `client.key` there.
    */
   readonly installDir: string;
+  /**
+   * The exact `Authorization` header value the network server must send (Joinery refuses its
+   * requests without it), rendered into its configuration: a file that holds it is secret.
+   * Null: no header secret.
+   */
+  readonly authorizationHeader: string | null;
+  /**
+   * Asynchronous answers: Joinery POSTs each answer to `url`, the network server's own Backend
+   * Interfaces listener, over mutual TLS, presenting its `js-client` certificate (issued by the
+   * bundle's ca.crt). `listenerCertificate` says whether the bundle carries a server certificate
+   * for that listener (ASYNC_LISTENER_FILES, issued by Joinery's CA), or the operator brings one
+   * of their own. Null: answers come in the HTTP response.
+   */
+  readonly asyncAnswers: { readonly url: string; readonly listenerCertificate: 'bundle' | 'own' } | null;
   /** The bundle's ca.crt and client.crt (PEM), for setup sheets that carry them; absent: sheets name the files. */
   readonly caCertificatePEM?: string;
   readonly clientCertificatePEM?: string;
 }
 
-/** A file for the network server's configuration; `secret` files carry the KEK (mode 0600). */
+/** The server certificate and key of a network server's asynchronous-answer listener, in its bundle. */
+export const ASYNC_LISTENER_FILES = { cert: 'async-listener.crt', key: 'async-listener.key' } as const;
+
+/** The directory, inside The Things Stack's interop directory, that holds a Join Server's js.yml and TLS files. */
+export function ttsInteropDirectory(peerName: string): string {
+  return `joinery-${peerName}`;
+}
+
+/** A file for the network server's configuration; `secret` files carry the KEK or a header secret (mode 0600). */
 export interface SetupFile {
   readonly name: string;
   readonly content: string;

@@ -53,12 +53,14 @@ export function setupInstallDir(vendor: string, peerName: string, given: string 
 export function setupInputFromBundle(
   bundle: { readonly kekJSON: string; readonly caCertificatePEM: string; readonly clientCertificatePEM: string },
   peer: { readonly name: string; readonly netID: string; readonly nsID: string | null; readonly biURL: string },
+  connection: Pick<AdapterSetupInput, 'authorizationHeader' | 'asyncAnswers'>,
   joinEUIPrefixes: readonly JoinEUIPrefix[],
   installDir: string,
 ): AdapterSetupInput {
   const kek = JSON.parse(bundle.kekJSON) as { label: string; kek: string };
   return {
     ...peer,
+    ...connection,
     joinEUIPrefixes,
     kek: { label: kek.label, kekHex: kek.kek },
     installDir,

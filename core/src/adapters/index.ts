@@ -1,7 +1,7 @@
 export { ADAPTER_CAPABILITIES, type AdapterCapability } from './adapter-capability';
 export { AdapterError, isRetryableHTTPStatus, parseRetryAfter, type AdapterOperation } from './adapter-error';
 export type { AdapterDevice, DevicePage, DevicePageRequest, RemoteDevice } from './adapter-device';
-export type { AdapterSetupInput, RenderedSetup, SetupFile } from './adapter-setup';
+export { ASYNC_LISTENER_FILES, ttsInteropDirectory, type AdapterSetupInput, type RenderedSetup, type SetupFile } from './adapter-setup';
 export type { EventWatch, NetworkServerEvent } from './network-server-event';
 export { EventQueue } from './event-queue';
 export { listAllDevices, type AdapterConfig, type AdapterModule, type NetworkServerAdapter } from './network-server-adapter';

@@ -26,6 +26,10 @@ export interface SetupSheet {
     readonly protocol: 'BI1.0' | 'BI1.1';
     readonly transport: 'HTTPS POST, JSON, mutual TLS';
     readonly messages: readonly string[];
+    /** The `Authorization` header every request must carry (a secret), or null. */
+    readonly authorizationHeader: string | null;
+    /** Where Joinery POSTs answers (the network server's own listener), or null: answers in the HTTP response. */
+    readonly asyncAnswerURL: string | null;
   };
   readonly networkServer: { readonly netID: string; readonly nsID: string | null };
   readonly joinEUIRanges: ReadonlyArray<{ readonly prefix: string; readonly first: string; readonly last: string }>;
@@ -42,7 +46,7 @@ export interface SetupSheet {
  * A setup sheet for a network server whose operator declares external Join Servers by hand
  * (Actility, LORIOT, Orbiwise publish no configuration file format for it): the same values as
  * Markdown (`setup-sheet.md`) and JSON (`setup-sheet.json`). Both carry the KEK, the peer's
- * transport key as in the bundle's kek.json, so both are secret (0600); neither carries a
+ * transport key as in the bundle's kek.json (and the header secret, if any), so both are secret (0600); neither carries a
  * device root key nor the client's private key (client.key stays a file).
  */
 export function renderSetupSheet(input: AdapterSetupInput, vendor: SetupSheetVendor): RenderedSetup {
@@ -60,6 +64,8 @@ export function renderSetupSheet(input: AdapterSetupInput, vendor: SetupSheetVen
       protocol: input.nsID ? 'BI1.1' : 'BI1.0',
       transport: 'HTTPS POST, JSON, mutual TLS',
       messages: ['JoinReq', 'RejoinReq', 'HomeNSReq', 'AppSKeyReq'],
+      authorizationHeader: input.authorizationHeader,
+      asyncAnswerURL: input.asyncAnswers?.url ?? null,
     },
     networkServer: { netID: input.netID.toUpperCase(), nsID: input.nsID ? input.nsID.toUpperCase() : null },
     joinEUIRanges: input.joinEUIPrefixes.map(joinEUIRange),
@@ -106,6 +112,8 @@ function markdown(s: SetupSheet, vendor: SetupSheetVendor): string {
     row('Join Server URL', s.joinServer.url),
     row('Protocol', `LoRaWAN Backend Interfaces ${s.joinServer.protocol === 'BI1.1' ? '1.1' : '1.0'}, ${s.joinServer.transport}`),
     row('Messages', s.joinServer.messages.join(', ')),
+    row('Authorization header', s.joinServer.authorizationHeader === null ? 'none' : `\`${s.joinServer.authorizationHeader}\` (secret: sent on every request)`),
+    row('Answers', s.joinServer.asyncAnswerURL === null ? 'synchronous (in the HTTP response)' : `asynchronous: an empty HTTP 200 at once, the answer POSTed to ${s.joinServer.asyncAnswerURL}`),
     row('SenderID (your NetID)', s.networkServer.netID),
     ...(s.networkServer.nsID ? [row('SenderNSID (your NSID)', s.networkServer.nsID)] : []),
     row('KEK label', s.kek.label),

@@ -4,13 +4,21 @@
  * so the README can be pasted into a ticket or a chat safely.
  */
 
+import { ttsInteropDirectory, type RenderedSetup } from '../adapters/adapter-setup';
+import { setupInstallDir } from '../adapters/configure-adapter';
+
 /** What Joinery tells a peer about itself; written as `peer.json` in its credential bundle. */
 export type PeerDescriptor =
   | { kind: 'ns'; name: string; netID: string; nsID?: string; vendor: string; biURL: string }
   | { kind: 'as'; name: string; asID: string; biURL: string };
 
-export function bundleReadme(descriptor: PeerDescriptor, kekLabel: string): string {
-  const sections = descriptor.kind === 'as' ? applicationServerSections(descriptor, kekLabel) : networkServerSections(descriptor, kekLabel);
+/**
+ * `setup`: the vendor setup rendered into the bundle (the files and steps SETUP.txt has); the
+ * README then gives those same steps. Without it, a vendor section with placeholders, naming the
+ * paths the rendered files would name.
+ */
+export function bundleReadme(descriptor: PeerDescriptor, kekLabel: string, setup?: RenderedSetup): string {
+  const sections = descriptor.kind === 'as' ? applicationServerSections(descriptor, kekLabel) : networkServerSections(descriptor, kekLabel, setup);
   return [...sections, FILES].map((s) => s.trim()).join('\n\n\n') + '\n';
 }
 
@@ -38,7 +46,7 @@ Keep client.key and kek.json readable by the server that uses them only (mode 06
 leak, ask the Join Server operator for a new bundle.
 `;
 
-function networkServerSections(d: NetworkServerDescriptor, kekLabel: string): string[] {
+function networkServerSections(d: NetworkServerDescriptor, kekLabel: string, setup: RenderedSetup | undefined): string[] {
   const head = `
 JOINERY CREDENTIALS FOR NETWORK SERVER "${d.name}"
 
@@ -56,6 +64,7 @@ ${table([
 
 Your network server sends JoinReq for the devices whose JoinEUI it routes to this Join
 Server: configure the JoinEUI range(s) of the devices you will join through Joinery.`;
+  if (setup) return [head, renderedSetupSection(d, setup)];
   switch (d.vendor) {
     case 'chirpstack':
       return [head, chirpStackSection(d, kekLabel)];
@@ -66,8 +75,19 @@ Server: configure the JoinEUI range(s) of the devices you will join through Join
   }
 }
 
+/** The rendered setup's steps and files: the same as SETUP.txt's, from the same rendering. */
+function renderedSetupSection(d: NetworkServerDescriptor, setup: RenderedSetup): string {
+  return `
+SETTING UP ${d.vendor.toUpperCase()} (the same steps are in SETUP.txt)
+
+${setup.instructions.map((s, i) => `${i + 1}. ${s}`).join('\n')}
+
+Files rendered for it in this directory:
+${setup.files.map((f) => `  ${f.name}${f.secret ? '  SECRET' : ''}`).join('\n')}`;
+}
+
 function chirpStackSection(d: NetworkServerDescriptor, kekLabel: string): string {
-  const dir = '/etc/chirpstack/joinery';
+  const dir = setupInstallDir('chirpstack', d.name, undefined, 'installDir');
   return `
 CHIRPSTACK v4
 
@@ -103,11 +123,12 @@ function theThingsStackSection(d: NetworkServerDescriptor, kekLabel: string): st
   const url = new URL(d.biURL);
   const port = url.port !== '' ? url.port : url.protocol === 'http:' ? '80' : '443';
   const biPath = url.pathname.replace(/^\/+/, '');
+  const interop = ttsInteropDirectory(d.name);
   const jsLines = [
     `fqdn: ${q(url.hostname.replace(/^\[(.*)\]$/, '$1'))}`,
     `port: ${port}`,
     d.nsID !== undefined ? 'protocol: BI1.1' : 'protocol: BI1.0',
-    biPath !== '' ? `paths: {join: ${q(biPath)}, app-s-key: ${q(biPath)}}` : '# no paths: Joinery answers at the URL root',
+    biPath !== '' ? `paths: {join: ${q(biPath)}, rejoin: ${q(biPath)}, app-s-key: ${q(biPath)}, home-ns: ${q(biPath)}}` : '# no paths: Joinery answers at the URL root',
     ...(d.nsID !== undefined ? [`sender-ns-id: ${q(d.nsID)}     # your NSID (required with BI1.1)`] : []),
     'tls: {source: file, root-ca: ca.crt, certificate: client.crt, key: client.key}',
   ];
@@ -118,16 +139,16 @@ THE THINGS STACK
    ns.interop.config-source / directory), add to the root config.yml:
 
   join-servers:
-    - file: ./joinery/js.yml
+    - file: ./${interop}/js.yml
       components: [ns, as]
       join-euis: ["<JoinEUI>/<bits>"]       # REPLACE with your devices' JoinEUI range,
                                             # e.g. "70B3D57ED0000000/40"
 
-2. Create joinery/js.yml there:
+2. Create ${interop}/js.yml there:
 
 ${jsLines.map((l) => `  ${l}`).join('\n')}
 
-3. Copy ca.crt, client.crt and client.key into that joinery/ directory (paths in js.yml are
+3. Copy ca.crt, client.crt and client.key into that ${interop}/ directory (paths in js.yml are
    relative to js.yml).
 
 4. Add the KEK to the stack's key vault, so session keys tagged with the label can be

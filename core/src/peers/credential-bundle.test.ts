@@ -139,9 +139,9 @@ describe('peers/credential bundle/readme', () => {
     expect(readme).toMatch(/join_eui_prefix="<JoinEUI>\/<bits>" +# REPLACE/);
     expect(readme).toContain('server="https://js.example.com:8003/bi/acme-cs"');
     expect(readme).toContain('async_timeout="0s"');
-    expect(readme).toContain('ca_cert="/etc/chirpstack/joinery/ca.crt"');
-    expect(readme).toContain('tls_cert="/etc/chirpstack/joinery/client.crt"');
-    expect(readme).toContain('tls_key="/etc/chirpstack/joinery/client.key"');
+    expect(readme).toContain('ca_cert="/etc/chirpstack/joinery-acme-cs/ca.crt"');
+    expect(readme).toContain('tls_cert="/etc/chirpstack/joinery-acme-cs/client.crt"');
+    expect(readme).toContain('tls_key="/etc/chirpstack/joinery-acme-cs/client.key"');
     expect(readme).toMatch(/\[\[keks\]\]\n +label="000013"\n +kek="<32 hex digits>" +# REPLACE with the "kek" value from kek.json/);
     expect(readme).not.toContain('async_interface');
     expect(readme).not.toMatch(/^ *\[network\]/m);
@@ -150,10 +150,19 @@ describe('peers/credential bundle/readme', () => {
 
   test('peers/credential bundle/readme/the things stack without NSID uses BI1.0', () => {
     const readme = bundleReadme(TTS, 'ns:000013:js.example.com');
-    expect(readme).toContain('join-servers:\n    - file: ./joinery/js.yml\n      components: [ns, as]\n      join-euis: ["<JoinEUI>/<bits>"]');
-    expect(readme).toContain('  fqdn: "js.example.com"\n  port: 8003\n  protocol: BI1.0\n  paths: {join: "bi/acme-tts", app-s-key: "bi/acme-tts"}\n  tls: {source: file, root-ca: ca.crt, certificate: client.crt, key: client.key}');
+    expect(readme).toContain('join-servers:\n    - file: ./joinery-acme-tts/js.yml\n      components: [ns, as]\n      join-euis: ["<JoinEUI>/<bits>"]');
+    expect(readme).toContain('  fqdn: "js.example.com"\n  port: 8003\n  protocol: BI1.0\n  paths: {join: "bi/acme-tts", rejoin: "bi/acme-tts", app-s-key: "bi/acme-tts", home-ns: "bi/acme-tts"}\n  tls: {source: file, root-ca: ca.crt, certificate: client.crt, key: client.key}');
     expect(readme).not.toContain('sender-ns-id:');
     expect(readme).toContain('key-vault:\n    provider: static\n    static:\n      "ns:000013:js.example.com": "<32 hex digits>"');
+  });
+
+  test('peers/credential bundle/readme/with the vendor setup rendered, the same steps and files as SETUP.txt', () => {
+    const setup = { files: [{ name: 'chirpstack.toml', content: '', secret: true }], instructions: ['Copy ca.crt to /opt/cs/joinery.', 'Merge chirpstack.toml.'] };
+    const readme = bundleReadme(CS, '000013', setup);
+    expect(readme).toContain('SETTING UP CHIRPSTACK (the same steps are in SETUP.txt)\n\n1. Copy ca.crt to /opt/cs/joinery.\n2. Merge chirpstack.toml.');
+    expect(readme).toContain('  chirpstack.toml  SECRET');
+    expect(readme).not.toContain('REPLACE');
+    expect(readme).not.toContain('/etc/chirpstack/joinery-acme-cs');
   });
 
   test('peers/credential bundle/readme/the things stack with NSID uses BI1.1 and sender-ns-id', () => {

@@ -119,6 +119,8 @@ export class PeerService {
             setupInputFromBundle(
               { kekJSON: bundle['kek.json'] ?? '', caCertificatePEM: bundle['ca.crt'] ?? '', clientCertificatePEM: bundle['client.crt'] ?? '' },
               { name: peer.name, netID: peer.netID, nsID: peer.nsID, biURL },
+              // Registered here without a header secret or asynchronous answers (`joinery ns set` adds them).
+              { authorizationHeader: null, asyncAnswers: null },
               prefixes,
               installDir,
             ),

@@ -14,6 +14,7 @@ import { PEER_NAME, type Peer } from './peer';
 import type { PeerSettings } from './peer-settings';
 import { DEFAULT_PEER_SETTINGS } from './peer-settings';
 import type { Vendor } from './vendor';
+import { checkVendorPeerSettings } from './vendor-dialect';
 
 export type PeerRegistration = (
   | { readonly kind: 'ns'; readonly name: string; readonly netID: NetID; readonly nsID: EUI64 | null; readonly vendor: Vendor; readonly kekLabel?: string; readonly settings?: PeerSettings }
@@ -53,6 +54,9 @@ export async function registerPeer(
   }
   const kekLabel = registration.kekLabel ?? (registration.kind === 'ns' ? registration.netID : registration.asID);
   if (kekLabel.trim() === '') throw new ParseError('--kek-label', 'must not be empty (an empty KEK label means "not wrapped")');
+  if (registration.kind === 'ns') {
+    checkVendorPeerSettings(registration.vendor, { kekLabel, asyncAnswers: (registration.settings?.asyncAnswers ?? null) !== null });
+  }
   if (existsSync(path.join(outDir, BUNDLE_FILES.clientKey))) {
     throw new BundleDirectoryInUseError(`${outDir} already holds a credential bundle (client.key); choose another --out directory`);
   }

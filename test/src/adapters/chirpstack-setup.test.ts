@@ -13,6 +13,8 @@ const input: AdapterSetupInput = {
   joinEUIPrefixes: [parseJoinEUIPrefix('70b3d57ed0000000/40'), parseJoinEUIPrefix('0016c001fffe0001')],
   kek: { label: '000013', kekHex: '00112233445566778899aabbccddeeff' },
   installDir: '/etc/chirpstack/joinery',
+  authorizationHeader: null,
+  asyncAnswers: null,
 };
 
 describe('chirpstack/setup', () => {
@@ -31,7 +33,7 @@ describe('chirpstack/setup', () => {
       tls_cert: '/etc/chirpstack/joinery/client.crt',
       tls_key: '/etc/chirpstack/joinery/client.key',
     });
-    expect(servers[1].join_eui_prefix).toBe('0016c001fffe0001'); // a /64 is written bare
+    expect(servers[1].join_eui_prefix).toBe('0016c001fffe0001/64'); // always PREFIX/N
     expect(toml.keks).toEqual([{ label: '000013', kek: '00112233445566778899aabbccddeeff' }]);
     expect(file!.content).not.toContain('async_interface');
     expect(file!.content).not.toMatch(/^\s*join_eui\s*=/m); // the v3 key

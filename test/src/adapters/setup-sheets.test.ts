@@ -16,6 +16,8 @@ const input: AdapterSetupInput = {
   installDir: '/etc/joinery-acme-ns',
   caCertificatePEM: PEM('CA'),
   clientCertificatePEM: PEM('CLIENT'),
+  authorizationHeader: null,
+  asyncAnswers: null,
 };
 
 const VENDORS: Array<[string, AdapterModule]> = [['actility', actility], ['loriot', loriot], ['orbiwise', orbiwise]];

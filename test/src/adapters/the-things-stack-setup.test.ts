@@ -11,6 +11,8 @@ const input: AdapterSetupInput = {
   joinEUIPrefixes: [parseJoinEUIPrefix('70b3d57ed0000000/40')],
   kek: { label: 'ns:000013:tts.example.com', kekHex: '00112233445566778899aabbccddeeff' },
   installDir: '/etc/tts/interop/joinery-acme-tts',
+  authorizationHeader: null,
+  asyncAnswers: null,
 };
 
 describe('the-things-stack/setup', () => {
@@ -24,7 +26,7 @@ describe('the-things-stack/setup', () => {
       fqdn: 'js.example.com',
       port: 8003,
       protocol: 'BI1.1',
-      paths: { join: 'bi/acme-tts', 'app-s-key': 'bi/acme-tts' },
+      paths: { join: 'bi/acme-tts', rejoin: 'bi/acme-tts', 'app-s-key': 'bi/acme-tts', 'home-ns': 'bi/acme-tts' },
       'sender-ns-id': '70B3D57ED0000001',
       tls: { source: 'file', 'root-ca': 'ca.crt', certificate: 'client.crt', key: 'client.key' },
     });
