@@ -84,7 +84,9 @@ describe('cli/ns add', () => {
    }, 120_000);
 
   test('cli/ns add/writes the credential bundle: every file, client.key and kek.json mode 0600', async () => {
-    expect((await fs.readdir(first)).sort()).toEqual(BUNDLE_FILES);
+    // ChirpStack's setup files come without a management API (--api-url): they do not depend on it.
+    expect((await fs.readdir(first)).sort()).toEqual([...BUNDLE_FILES, 'SETUP.txt', 'chirpstack.toml'].sort());
+    expect(statSync(path.join(first, 'chirpstack.toml')).mode & 0o777).toBe(0o600);
     expect(statSync(path.join(first, 'client.key')).mode & 0o777).toBe(0o600);
     expect(statSync(path.join(first, 'kek.json')).mode & 0o777).toBe(0o600);
     for (const f of ['ca.crt', 'client.crt', 'peer.json', 'README.txt']) expect(statSync(path.join(first, f)).mode & 0o077).toBe(0o044);
@@ -96,9 +98,10 @@ describe('cli/ns add', () => {
     expect(await fs.readFile(path.join(first, 'client.key'), 'utf8')).toContain('-----BEGIN PRIVATE KEY-----');
   });
 
-  test('cli/ns add/the ChirpStack README has [[join_server.servers]] and the KEK label, never the KEK', async () => {
+  test('cli/ns add/the ChirpStack README has the setup steps and the KEK label, never the KEK', async () => {
     const readme = await fs.readFile(path.join(first, 'README.txt'), 'utf8');
-    expect(readme).toContain('[[join_server.servers]]');
+    expect(readme).toContain('Merge chirpstack.toml into your chirpstack.toml');
+    expect(await fs.readFile(path.join(first, 'chirpstack.toml'), 'utf8')).toContain('[[join_server.servers]]');
     expect(readme).toContain('chirp-kek-1');
     expect(readme).toContain('https://localhost:8003/bi/ns-chirp');
     expect(leakedKeys(readme, [await bundleKEK(first)])).toEqual([]);
