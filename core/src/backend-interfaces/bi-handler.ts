@@ -200,6 +200,9 @@ export class BackendInterfacesHandler {
     }
     const outcome = header.messageType === 'RejoinReq' ? await this.engine.rejoin(input, peer) : await this.engine.join(input, peer);
     seen.outcome = outcome;
+    if (!outcome.ok && outcome.code === 'RejoinRateExceeded') {
+      this.log.warn({ devEUI: input.devEUI, peer: peer.name, transactionID: header.transactionID }, 'rejoin-request refused: the device reached its rejoin bound (--rejoins-per-hour)');
+    }
     if (!outcome.ok) return refusal(header, outcome, input.receiverJoinEUI);
     return joinAns(header, input.receiverJoinEUI, outcome);
   }

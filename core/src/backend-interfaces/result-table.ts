@@ -14,6 +14,12 @@ const TABLE: Readonly<Record<FailureCode, ResultCode | { readonly '1.0': ResultC
   MICFailed: 'MICFailed',
   DevNonceReplayed: 'JoinReqFailed',
   RJCountReplayed: 'JoinReqFailed',
+  // A rejoin type 0/2 names the network the device's session belongs to; one forwarded by
+  // another network server is not a request for an activation it may have. TS002 has no result
+  // code for it; the sender is known and authenticated (not UnknownSender) and it is not a
+  // binding refusal (ActivationDisallowed): the join procedure failed, with a Description.
+  RejoinNetIDMismatch: 'JoinReqFailed',
+  RejoinRateExceeded: 'JoinReqFailed',
   RejoinNotSupported: 'JoinReqFailed',
   JoinNonceExhausted: 'JoinReqFailed',
   UnknownSession: 'UnknownDevEUI',

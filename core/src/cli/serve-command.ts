@@ -16,6 +16,7 @@ interface ServeFlags extends BackendFlags {
   readonly publicHost?: string[];
   readonly usedDevNonces: string;
   readonly sessionHistory: string;
+  readonly rejoinsPerHour: string;
   readonly joinEuiPrefix?: string[];
   readonly biClientCertificates: string;
   readonly trustedProxy?: string[];
@@ -57,6 +58,7 @@ export function addServeCommand(program: Command): void {
     if (!Number.isInteger(sessionHistory) || sessionHistory < 1 || sessionHistory > 1000) {
       throw new ParseError('--session-history', 'expected an integer 1..1000');
     }
+    const rejoinsPerHour = boundedInt(flags.rejoinsPerHour, '--rejoins-per-hour', 1, 100_000);
     const servedJoinEUIs = (flags.joinEuiPrefix ?? []).map((p) => parseJoinEUIPrefix(p, '--join-eui-prefix'));
     const asyncAttempts = boundedInt(flags.asyncAttempts, '--async-attempts', 1, 20);
     const asyncRetryDelay = boundedInt(flags.asyncRetryDelay, '--async-retry-delay', 0, 30_000);
@@ -79,7 +81,7 @@ export function addServeCommand(program: Command): void {
     try {
       // Loaded here, not at start-up: the listeners' code is slow to load and only serve uses it.
       const { startJoinServer } = await import('../server/join-server.js');
-      server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory }, backendInterfaces: { servedJoinEUIs },
+      server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory, rejoinsPerHour }, backendInterfaces: { servedJoinEUIs },
         biTransport: {
           clientCertificates: flags.biClientCertificates === 'optional' ? 'optional' : 'required',
           trustedProxies: trustedProxies.map((p) => p.replace(/^\[(.*)\]$/, '$1')),

@@ -89,6 +89,10 @@ export const SETTINGS: readonly SettingDefinition[] = [
 
   // The join engine.
   { key: 'join.used_dev_nonces', flag: '--used-dev-nonces', placeholder: '<n>', env: 'JOINERY_USED_DEV_NONCES', type: { kind: 'integer', min: 1, max: 65536 }, default: 64, scope: 'serve', description: 'used DevNonces remembered per 1.0.0-1.0.3 device' },
+  {
+    key: 'join.rejoins_per_hour', flag: '--rejoins-per-hour', placeholder: '<n>', env: 'JOINERY_REJOINS_PER_HOUR', type: { kind: 'integer', min: 1, max: 100_000 }, default: 10, scope: 'serve',
+    description: 'rejoin-requests accepted per device within an hour (each costs one of its 16,777,215 JoinNonces); more get JoinReqFailed',
+  },
   { key: 'join.session_history', flag: '--session-history', placeholder: '<n>', env: 'JOINERY_SESSION_HISTORY', type: { kind: 'integer', min: 1, max: 1000 }, default: 10, scope: 'serve', description: 'issued sessions (AppSKeys for AppSKeyReq) kept per device' },
 
   // Claims: wrong owner tokens are rate-limited (token buckets in memory, per instance).

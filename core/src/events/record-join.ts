@@ -33,6 +33,7 @@ export function recordJoin(metrics: JoineryMetrics, onJoin: JoinEventListener | 
   if (outcome && !outcome.ok && (outcome.code === 'DevNonceReplayed' || outcome.code === 'RJCountReplayed')) {
     metrics.devNonceRefusals.inc({ mac_version: macVersion, peer: peer.name });
   }
+  if (outcome && !outcome.ok && outcome.code === 'RejoinRateExceeded') metrics.rejoinsRefused.inc({ peer: peer.name });
   if (!onJoin || !seen.input) return;
   try {
     onJoin({

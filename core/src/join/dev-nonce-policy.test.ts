@@ -37,9 +37,11 @@ describe('join/dev-nonce policy', () => {
 });
 
 describe('join/join-nonce', () => {
-  test('starts at 0 and counts up', () => {
+  test('starts at 1 (a device at power on drops JoinNonce 0) and counts up', () => {
     const first = nextJoinNonce(null);
-    expect(first.ok && first.joinNonce).toBe(0);
+    expect(first.ok && first.joinNonce).toBe(1);
+    const afterZero = nextJoinNonce(joinNonce(0));
+    expect(afterZero.ok && afterZero.joinNonce).toBe(1);
     const next = nextJoinNonce(joinNonce(41));
     expect(next.ok && next.joinNonce).toBe(42);
   });

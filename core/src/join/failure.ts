@@ -13,6 +13,8 @@ export type FailureCode =
   | 'MICFailed'
   | 'DevNonceReplayed'
   | 'RJCountReplayed'
+  | 'RejoinNetIDMismatch'
+  | 'RejoinRateExceeded'
   | 'RejoinNotSupported'
   | 'JoinNonceExhausted'
   | 'UnknownSession'

@@ -18,6 +18,7 @@ import type { JoinAnswer, NetworkKeys } from './join-answer';
 import type { JoinRequestInput } from './join-request-input';
 import type { KeyEnvelope } from './key-envelope';
 import { nextJoinNonce } from './next-join-nonce';
+import { countRejoin, DEFAULT_REJOINS_PER_HOUR } from './rejoin-rate-bound';
 import { appSKeyContext, kekContext } from './vault-contexts';
 
 export interface JoinEngineOptions {
@@ -27,6 +28,8 @@ export interface JoinEngineOptions {
   readonly sessionHistory?: number;
   /** Optimistic-concurrency retries of the nonce commit before answering `Other`. */
   readonly maxCommitAttempts?: number;
+  /** Rejoin-requests accepted per device per hour (default 10; see rejoin-rate-bound.ts). */
+  readonly rejoinsPerHour?: number;
 }
 
 /** JoinReqType of the 1.1 join-accept MIC: 0xFF answering a join-request, else the rejoin type. */
@@ -47,7 +50,10 @@ interface Activation {
   readonly counter: DevNonce;
   /** Checks the request's MIC with the device's root keys; false = MICFailed. Absent: the NS checked it. */
   readonly verifyMIC: ((root: RootKeyHandles, derive: Derive) => Promise<boolean>) | undefined;
-  /** The nonce state to write if the request is accepted (JoinNonce is added by the engine). */
+  /**
+   * The nonce state to write if the request is accepted. The engine adds the JoinNonce, counts a
+   * rejoin in the rate window, and restarts RJcount0 (null) unless this sets it.
+   */
   readonly nextNonces: (device: Device) => { readonly ok: true; readonly next: Partial<NonceState> } | Failure;
 }
 
@@ -60,6 +66,7 @@ export class JoinEngine {
   private readonly usedDevNonces: number;
   private readonly sessionHistory: number;
   private readonly maxCommitAttempts: number;
+  private readonly rejoinsPerHour: number;
 
   constructor(
     private readonly store: Store,
@@ -69,6 +76,7 @@ export class JoinEngine {
     this.usedDevNonces = options.usedDevNonces ?? DEFAULT_USED_DEV_NONCES;
     this.sessionHistory = options.sessionHistory ?? 10;
     this.maxCommitAttempts = options.maxCommitAttempts ?? 64;
+    this.rejoinsPerHour = options.rejoinsPerHour ?? DEFAULT_REJOINS_PER_HOUR;
   }
 
   /** JoinReq: a join-request (any MAC version). */
@@ -98,8 +106,11 @@ export class JoinEngine {
    * RejoinReq: a LoRaWAN 1.1 rejoin-request. Type 1 is MIC'd with JSIntKey and checked here; its
    * RJcount1 must be greater than the last accepted one (kept for the device's lifetime, never
    * reset by a join). Types 0 and 2 are MIC'd with SNwkSIntKey, which only the network server
-   * has: it checked the MIC and RJcount0 (reset by every join-accept) before forwarding. Every
-   * accepted rejoin gets a fresh JoinNonce, so no answer repeats.
+   * has: it checked the MIC before forwarding; here their NetID must be the network server's,
+   * and RJcount0 must be greater than the last one accepted since the device's last
+   * join-accept (the device restarts it at each), so a forwarded frame is never accepted
+   * twice. Every accepted rejoin gets a fresh JoinNonce, so no answer repeats; the rejoins
+   * accepted per device are bounded (rejoin-rate-bound.ts).
    */
   async rejoin(input: JoinRequestInput, peer: NetworkServerPeer): Promise<JoinAnswer | Failure> {
     let frame: RejoinRequest;
@@ -127,13 +138,20 @@ export class JoinEngine {
             : { ok: true, next: { lastRJCount1: type1.rjCount1 } },
       });
     }
+    const type02 = frame;
+    if (type02.netID !== peer.netID) {
+      return failure('RejoinNetIDMismatch', `rejoin-request type ${type02.rejoinType} names NetID ${type02.netID}, not the NetID ${peer.netID} of network server ${peer.name}`);
+    }
     return this.activate(input, peer, {
-      joinReqType: frame.rejoinType,
-      devEUI: frame.devEUI,
+      joinReqType: type02.rejoinType,
+      devEUI: type02.devEUI,
       joinEUI: undefined,
-      counter: frame.rjCount0,
+      counter: type02.rjCount0,
       verifyMIC: undefined,
-      nextNonces: () => ({ ok: true, next: {} }),
+      nextNonces: (device) =>
+        device.nonces.lastRJCount0 !== null && type02.rjCount0 <= device.nonces.lastRJCount0
+          ? failure('RJCountReplayed', `RJcount0 ${type02.rjCount0} is not greater than the last RJcount0 ${device.nonces.lastRJCount0} accepted since the device's last join-accept`)
+          : { ok: true, next: { lastRJCount0: type02.rjCount0 } },
     });
   }
 
@@ -187,13 +205,16 @@ export class JoinEngine {
         }
         const nonces = activation.nextNonces(device);
         if (!nonces.ok) return nonces;
+        const now = new Date();
+        const rejoins = activation.joinReqType === 0xff ? { ok: true as const, window: device.nonces.rejoinWindow } : countRejoin(device.nonces.rejoinWindow, now, this.rejoinsPerHour);
+        if (!rejoins.ok) return rejoins;
         const next = nextJoinNonce(device.nonces.lastJoinNonce);
         if (!next.ok) return next;
         const committed = await this.store.commitJoin({
           devEUI: device.devEUI,
           expectedVersion: device.version,
-          nonces: { ...device.nonces, ...nonces.next, lastJoinNonce: next.joinNonce },
-          joinedAt: new Date(),
+          nonces: { ...device.nonces, lastRJCount0: null, ...nonces.next, rejoinWindow: rejoins.window, lastJoinNonce: next.joinNonce },
+          joinedAt: now,
           peer: peer.name,
         });
         if (committed) joinNonce = next.joinNonce;

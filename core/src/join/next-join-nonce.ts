@@ -6,7 +6,7 @@ import { failure, type Failure } from './failure';
  * An exhausted counter is refused, never wrapped around.
  */
 export function nextJoinNonce(last: JoinNonce | null): { readonly ok: true; readonly joinNonce: JoinNonce } | Failure {
-  const next = last === null ? 0 : last + 1;
+  const next = last === null ? 1 : last + 1;
   if (next > MAX_JOIN_NONCE) {
     return failure('JoinNonceExhausted', 'the JoinNonce counter of this device is exhausted (24 bits); it needs new root keys');
   }

@@ -1,6 +1,39 @@
 import { MigrationMetrics } from './migration-metrics';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { LatencyHistogram } from './latency-histogram';
+import { MAX_JOIN_NONCE } from '../lorawan/nonces';
+
+/** The share of the JoinNonce space past which a device counts as near exhaustion. */
+export const JOIN_NONCE_WARNING_FRACTION = 0.9;
+export const JOIN_NONCE_WARNING_THRESHOLD = Math.floor(JOIN_NONCE_WARNING_FRACTION * MAX_JOIN_NONCE);
+
+/** The last count of devices near JoinNonce exhaustion, counted again when older than `maxAgeMs`. */
+class JoinNonceExhaustionWatch {
+  #value = 0;
+  #countedAt = -Infinity;
+  #pending: Promise<number> | null = null;
+
+  constructor(
+    private readonly count: (threshold: number) => Promise<number>,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  read(): Promise<number> {
+    if (Date.now() - this.#countedAt < this.maxAgeMs) return Promise.resolve(this.#value);
+    // Concurrent scrapes share one count; a failed count keeps the last value.
+    this.#pending ??= this.count(JOIN_NONCE_WARNING_THRESHOLD)
+      .then((n) => {
+        this.#value = n;
+        this.#countedAt = Date.now();
+        return n;
+      })
+      .catch(() => this.#value)
+      .finally(() => {
+        this.#pending = null;
+      });
+    return this.#pending;
+  }
+}
 
 /**
  * The Join Server's Prometheus metrics, one registry per server (served at `/metrics` on the
@@ -75,6 +108,36 @@ export class JoineryMetrics {
     labelNames: ['mac_version', 'peer'] as const,
     registers: [this.registry],
   });
+
+  /** Rejoin-requests refused because the device reached its rejoin bound (--rejoins-per-hour). */
+  readonly rejoinsRefused = new Counter({
+    name: 'joinery_rejoins_refused_total',
+    help: 'Rejoin-requests refused because the device had its most rejoins for the hour (--rejoins-per-hour), by peer',
+    labelNames: ['peer'] as const,
+    registers: [this.registry],
+  });
+
+  #joinNonceExhaustion: JoinNonceExhaustionWatch | null = null;
+
+  /** Read from the store at a scrape, at most once a minute (see `watchJoinNonceExhaustion`). */
+  readonly devicesNearJoinNonceExhaustion: Gauge = new Gauge({
+    name: 'joinery_devices_join_nonce_near_exhaustion',
+    help: `Devices whose last JoinNonce passed ${JOIN_NONCE_WARNING_FRACTION * 100}% of its 24-bit space (they need new root keys before it runs out)`,
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      const watch = this.#joinNonceExhaustion;
+      if (watch) this.devicesNearJoinNonceExhaustion.set(await watch.read());
+    },
+  });
+
+  /**
+   * Where joinery_devices_join_nonce_near_exhaustion is counted: `count(threshold)` gives the
+   * devices whose last JoinNonce is above `threshold`. The count runs at a scrape when the last
+   * one is older than `maxAgeMs` (a scan of the devices table: not at every scrape).
+   */
+  watchJoinNonceExhaustion(count: (threshold: number) => Promise<number>, maxAgeMs = 60_000): void {
+    this.#joinNonceExhaustion = new JoinNonceExhaustionWatch(count, maxAgeMs);
+  }
 
   /** Store calls, by operation (method name: a fixed set) and outcome (ok, error). */
   readonly storeLatency = new LatencyHistogram({

@@ -9,6 +9,7 @@ import { parseDevAddr, type DevAddr, type EUI64, type NetID } from '../lorawan/i
 import { DL_SETTINGS_OPT_NEG, decodeJoinAccept, decryptJoinAccept, verifyJoinAcceptMIC10, verifyJoinAcceptMIC11, type JoinAcceptFields } from '../lorawan/join-accept';
 import { encodeJoinRequest } from '../lorawan/join-request';
 import { aesKeyUnwrap } from '../lorawan/key-wrap';
+import { deviceAcceptsJoinNonce } from '../lorawan/device-join-nonce-rule';
 import { devNonceIsCounter, isLegacy, type MACVersion } from '../lorawan/mac-version';
 import { devNonce as toDevNonce, MAX_DEV_NONCE, type DevNonce } from '../lorawan/nonces';
 import { readCredentialBundle } from '../peers/credential-bundle';
@@ -131,9 +132,12 @@ export async function simulateJoin(options: SimulateJoinOptions): Promise<Simula
     ? verifyJoinAcceptMIC11(deriveJSIntKey(options.nwkKey!, options.devEUI), JOIN_REQUEST_TYPE, options.joinEUI, devNonce, plain)
     : verifyJoinAcceptMIC10(rootForRequest, plain);
   if (!micOK) problems.push('join-accept MIC does not verify');
-  if (previous.lastJoinNonce !== undefined && fields.joinNonce <= previous.lastJoinNonce) {
-    problems.push(`JoinNonce ${fields.joinNonce} is not greater than the last one this device saw (${previous.lastJoinNonce})`);
-  }
+  // The device's stored JoinNonce is zero at power on; it keeps a join-accept only if its MIC
+  // verifies and its JoinNonce passes the device's check, and only then stores the JoinNonce.
+  const storedJoinNonce = previous.lastJoinNonce ?? 0;
+  const verdict = deviceAcceptsJoinNonce(options.macVersion, storedJoinNonce, fields.joinNonce);
+  if (!verdict.accepted) problems.push(verdict.reason);
+  const kept = micOK && verdict.accepted;
   if (fields.netID !== netID) problems.push(`join-accept NetID ${fields.netID} is not the network server's ${netID}`);
   if (fields.devAddr !== devAddr) problems.push(`join-accept DevAddr ${fields.devAddr} is not the one the network server chose (${devAddr})`);
 
@@ -149,7 +153,7 @@ export async function simulateJoin(options: SimulateJoinOptions): Promise<Simula
   for (const [name, wire] of Object.entries(wireNames)) {
     keyChecks[name] = checkEnvelope(answer[wire], deviceKeys[name]!, bundle.kek.label, kek);
   }
-  state[options.devEUI] = { lastDevNonce, lastJoinNonce: fields.joinNonce };
+  state[options.devEUI] = { lastDevNonce, lastJoinNonce: kept ? fields.joinNonce : storedJoinNonce };
   await writeSimulatorState(stateFile, state);
   return {
     ...base,

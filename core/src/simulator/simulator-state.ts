@@ -4,6 +4,7 @@ import * as path from 'node:path';
 /** What a simulated device keeps in its non-volatile memory between joins. */
 export interface SimulatedDeviceState {
   readonly lastDevNonce?: number;
+  /** The last JoinNonce the device accepted; absent = never joined since power on (zero). */
   readonly lastJoinNonce?: number;
 }
 

@@ -16,6 +16,20 @@ export interface NonceState {
   readonly lastJoinNonce: JoinNonce | null;
   /** 1.1: the last accepted RJcount1 of a rejoin-request type 1. */
   readonly lastRJCount1: number | null;
+  /**
+   * 1.1: the last accepted RJcount0 of a rejoin-request type 0 or 2 since the device's last
+   * join-accept; null when that join-accept answered anything else (the device restarts its
+   * RJcount0 at every join-accept it processes).
+   */
+  readonly lastRJCount0: number | null;
+  /** The rejoins accepted in the device's current rate window (`join/rejoin-rate-bound.ts`); null = none yet. */
+  readonly rejoinWindow: RejoinWindow | null;
+}
+
+/** A window of the rejoin rate bound: when it opened, and how many rejoins it accepted since. */
+export interface RejoinWindow {
+  readonly start: Date;
+  readonly count: number;
 }
 
 export const EMPTY_NONCE_STATE: NonceState = {
@@ -23,6 +37,8 @@ export const EMPTY_NONCE_STATE: NonceState = {
   usedDevNonces: [],
   lastJoinNonce: null,
   lastRJCount1: null,
+  lastRJCount0: null,
+  rejoinWindow: null,
 };
 
 export interface Device {

@@ -35,6 +35,9 @@ export interface DeviceRowValues {
   readonly used_dev_nonces: readonly number[];
   readonly last_join_nonce: number | null;
   readonly last_rj_count1: number | null;
+  readonly last_rj_count0: number | null;
+  readonly rejoin_window_start: Date | null;
+  readonly rejoin_window_count: number;
   readonly version: number;
   readonly last_join_at: Date | null;
   readonly last_join_peer: string | null;
@@ -51,7 +54,7 @@ export interface DeviceRowValues {
 
 /** The devices table's columns every read selects. */
 export const DEVICE_COLUMNS = `dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, overlap_ns_peer, as_peer,
-  last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, version, last_join_at, last_join_peer, created_at,
+  last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, last_rj_count0, rejoin_window_start, rejoin_window_count, version, last_join_at, last_join_peer, created_at,
   manufacturer_tenant, owner_tenant, owner_token_hash, profile_id, locked, claimed_at, activated_at, activated_tenant`;
 
 export function deviceFromRow(row: DeviceRowValues): Device {
@@ -69,6 +72,8 @@ export function deviceFromRow(row: DeviceRowValues): Device {
       usedDevNonces: row.used_dev_nonces.map((n) => devNonce(n, 'devices.used_dev_nonces')),
       lastJoinNonce: row.last_join_nonce === null ? null : joinNonce(row.last_join_nonce, 'devices.last_join_nonce'),
       lastRJCount1: row.last_rj_count1,
+      lastRJCount0: row.last_rj_count0,
+      rejoinWindow: row.rejoin_window_start === null ? null : { start: row.rejoin_window_start, count: row.rejoin_window_count },
     },
     version: row.version,
     lastJoinAt: row.last_join_at,

@@ -82,6 +82,8 @@ export interface DeviceFilter {
   readonly owner?: TenantID;
   /** Only devices whose DevEUI or JoinEUI starts with these lower-case hex digits (1 to 16). */
   readonly euiPrefix?: string;
+  /** Only devices whose last issued JoinNonce is greater than this. */
+  readonly joinNonceAbove?: number;
 }
 
 export interface DeviceListQuery extends DeviceFilter {

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { cli, makeTempDir, runCLI, startServer, transcript, type CLIResult, type ServerProcess } from '../support/joinery-cli';
 import type { DeviceKeys } from '../support/lora-device';
@@ -87,7 +88,7 @@ describe('cli/serve', () => {
     }
     expect(server.child.exitCode).toBeNull(); // the same process all along
     const shown = JSON.parse((await cli(['devices', 'show', devices['1.0.4']!.devEUI, '--json', '--data-dir', dataDir])).stdout) as Record<string, unknown>;
-    expect(shown).toMatchObject({ networkServer: 'ns-live', lastDevNonce: 0, lastJoinNonce: 0, lastJoinNetworkServer: 'ns-live' });
+    expect(shown).toMatchObject({ networkServer: 'ns-live', lastDevNonce: 0, lastJoinNonce: 1, lastJoinNetworkServer: 'ns-live' });
   });
 
   test('cli/serve/a device of the first network server still joins, and not through the new one', async () => {
@@ -152,6 +153,28 @@ describe('cli/simulate join', () => {
     const replay = await simulate(d, liveBundle, '--dev-nonce', '4242');
     expect(replay.code).toBe(1);
     expect(replay.stdout).toMatch(/-> JoinReqFailed/);
+  });
+
+  test('cli/simulate join/the device keeps its JoinNonce: 1.1 drops one not above its stored one (and keeps the stored one), 1.0.3 takes a lower one', async () => {
+    const d11 = device('stored-1.1', '00000000000d0110', '1.1');
+    const d103 = device('stored-1.0.3', '00000000000d0103', '1.0.3');
+    await cli(['devices', 'import', await writeCSV(path.join(work, 'stored.csv'), [CSV_HEADER, csvLine(d11), csvLine(d103)]), '--data-dir', dataDir, '--ns', 'ns-live']);
+    // Both devices remember a JoinNonce from before: 1 (what this Join Server issues first), 1000.
+    const stateFile = path.join(liveBundle, 'simulator-state.json');
+    const state = JSON.parse(await fs.readFile(stateFile, 'utf8')) as Record<string, unknown>;
+    await fs.writeFile(stateFile, JSON.stringify({ ...state, [d11.devEUI]: { lastJoinNonce: 1 }, [d103.devEUI]: { lastJoinNonce: 1000 } }));
+
+    const dropped = await simulate(d11, liveBundle);
+    expect(dropped.code).toBe(1);
+    expect(dropped.stdout).toMatch(/-> Success/);
+    expect(dropped.stdout).toMatch(/join-accept: JoinNonce 1,/);
+    expect(dropped.stderr).toMatch(/^problem: the device would drop this join-accept: JoinNonce 1 is not greater than its stored 1$/m);
+    expect(dropped.stdout).toMatch(/^join NOT verified$/m);
+    const after = JSON.parse(await fs.readFile(stateFile, 'utf8')) as Record<string, { lastJoinNonce?: number }>;
+    expect(after[d11.devEUI]!.lastJoinNonce).toBe(1);
+    expect((await verifiedJoin(d11, liveBundle)).join.joinNonce).toBe(2);
+
+    expect((await verifiedJoin(d103, liveBundle)).join.joinNonce).toBe(1);
   });
 
   test('cli/simulate join/wrong key: the Join Server answers MICFailed and it exits 1', async () => {

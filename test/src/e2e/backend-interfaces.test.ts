@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +24,13 @@ let as1: PeerBundle;
 const d11: DeviceKeys = { devEUI: '0000000000001101', joinEUI: JOIN_EUI, macVersion: '1.1', appKey: randomKey(), nwkKey: randomKey() };
 const d10: DeviceKeys = { devEUI: '0000000000001001', joinEUI: JOIN_EUI, macVersion: '1.0.3', appKey: randomKey() };
 const outside: DeviceKeys = { devEUI: '0000000000001002', joinEUI: OTHER_JOIN_EUI, macVersion: '1.0.3', appKey: randomKey() };
+/** 1.1 devices of their own: RJcount0, the NetID of a rejoin, the rejoin bound. */
+const dRJ0: DeviceKeys = { devEUI: '0000000000001110', joinEUI: JOIN_EUI, macVersion: '1.1', appKey: randomKey(), nwkKey: randomKey() };
+const dNetID: DeviceKeys = { devEUI: '0000000000001120', joinEUI: JOIN_EUI, macVersion: '1.1', appKey: randomKey(), nwkKey: randomKey() };
+const dBound: DeviceKeys = { devEUI: '0000000000001130', joinEUI: JOIN_EUI, macVersion: '1.1', appKey: randomKey(), nwkKey: randomKey() };
+/** A device whose JoinNonce is set past 90% of its space before the server starts. */
+const dWorn: DeviceKeys = { devEUI: '0000000000001040', joinEUI: JOIN_EUI, macVersion: '1.0.3', appKey: randomKey() };
+const WORN_JOIN_NONCE = 0xf00000;
 
 beforeAll(async () => {
   work = await makeTempDir('bi');
@@ -33,9 +41,15 @@ beforeAll(async () => {
   nsA = await readBundle(path.join(work, 'ns-a'));
   nsB = await readBundle(path.join(work, 'ns-b'));
   as1 = await readBundle(path.join(work, 'as-1'));
-  const csv = ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...[d11, d10, outside].map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},${d.nwkKey ?? ''}`)];
+  const csv = ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...[d11, d10, outside, dRJ0, dNetID, dBound, dWorn].map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},${d.nwkKey ?? ''}`)];
   await fs.writeFile(path.join(work, 'devices.csv'), csv.join('\n'));
   await cli(['devices', 'import', path.join(work, 'devices.csv'), '--data-dir', dataDir, '--ns', 'ns-a']);
+  const db = new Database(path.join(dataDir, 'joinery.db'));
+  try {
+    expect(db.prepare('UPDATE devices SET last_join_nonce = ? WHERE dev_eui = ?').run(WORN_JOIN_NONCE, dWorn.devEUI).changes).toBe(1);
+  } finally {
+    db.close();
+  }
   server = await startServer(dataDir, ['--join-eui-prefix', '70b3d57ed0000000/40', '--session-history', '2']);
 }, 60_000);
 
@@ -109,15 +123,75 @@ describe('e2e/rejoin', () => {
     expect((await send(request('RejoinReq', d11, rejoinRequest(d11, 1, 50))))['Result']['ResultCode']).toBe('Success');
   });
 
-  test.each([0, 2] as const)('1.1/type %i: forwarded by the network server (which checked its MIC), answered with fresh keys', async (type) => {
-    const first = await send(request('RejoinReq', d11, rejoinRequest(d11, type, 0, { netID: '000013' })));
+  test.each([0, 2] as const)('1.1/type %i: forwarded by the network server (which checked its MIC), answered with fresh keys; the same RJcount0 again is refused', async (type) => {
+    // Type 0 and type 2 share RJcount0: each test takes counts of its own.
+    const count = type * 10;
+    const first = await send(request('RejoinReq', d11, rejoinRequest(d11, type, count, { netID: '000013' })));
     expect(first['Result']).toEqual({ ResultCode: 'Success' });
-    const a = acceptJoin(d11, 0, first['PHYPayload'], type);
+    const a = acceptJoin(d11, count, first['PHYPayload'], type);
     expect(a.micValid).toBe(true);
     checkKeys(first, { FNwkSIntKey: a.keys['FNwkSIntKey']! });
-    // RJcount0 is the network server's to check: the same value again still gets a new JoinNonce.
-    const again = await send(request('RejoinReq', d11, rejoinRequest(d11, type, 0, { netID: '000013' })));
-    expect(acceptJoin(d11, 0, again['PHYPayload'], type).joinNonce).toBe(a.joinNonce + 1);
+    const replayed = await send(request('RejoinReq', d11, rejoinRequest(d11, type, count, { netID: '000013' })));
+    expect(replayed['Result']).toEqual({ ResultCode: 'JoinReqFailed', Description: expect.stringMatching(new RegExp(`RJcount0 ${count} is not greater than the last RJcount0 ${count}`)) });
+    expect(replayed).not.toHaveProperty('PHYPayload');
+    const next = await send(request('RejoinReq', d11, rejoinRequest(d11, type, count + 1, { netID: '000013' })));
+    expect(acceptJoin(d11, count + 1, next['PHYPayload'], type).joinNonce).toBe(a.joinNonce + 1);
+  });
+
+  test('1.1/type 0: a byte-identical rejoin-request forwarded again is refused, and costs no JoinNonce', async () => {
+    const frame = rejoinRequest(dRJ0, 0, 3, { netID: '000013' });
+    const first = await send(request('RejoinReq', dRJ0, frame));
+    const a = acceptJoin(dRJ0, 3, first['PHYPayload'], 0);
+    for (let i = 0; i < 3; i++) {
+      const again = await send(request('RejoinReq', dRJ0, frame));
+      expect(again['Result']['ResultCode']).toBe('JoinReqFailed');
+      expect(again['Result']['Description']).toMatch(/RJcount0 3 /);
+    }
+    const next = await send(request('RejoinReq', dRJ0, rejoinRequest(dRJ0, 0, 4, { netID: '000013' })));
+    expect(acceptJoin(dRJ0, 4, next['PHYPayload'], 0).joinNonce).toBe(a.joinNonce + 1);
+  });
+
+  test('1.1/type 0: RJcount0 restarts at every join-accept (to a join-request, or to a rejoin type 1)', async () => {
+    expect((await send(request('RejoinReq', dRJ0, rejoinRequest(dRJ0, 0, 0, { netID: '000013' }))))['Result']['ResultCode']).toBe('JoinReqFailed');
+    const joined = await send(request('JoinReq', dRJ0, joinRequest(dRJ0, 1)));
+    expect(acceptJoin(dRJ0, 1, joined['PHYPayload']).micValid).toBe(true);
+    const afterJoin = await send(request('RejoinReq', dRJ0, rejoinRequest(dRJ0, 0, 0, { netID: '000013' })));
+    expect(afterJoin['Result']).toEqual({ ResultCode: 'Success' });
+    acceptJoin(dRJ0, 0, afterJoin['PHYPayload'], 0);
+    expect((await send(request('RejoinReq', dRJ0, rejoinRequest(dRJ0, 2, 0, { netID: '000013' }))))['Result']['ResultCode']).toBe('JoinReqFailed');
+    const type1 = await send(request('RejoinReq', dRJ0, rejoinRequest(dRJ0, 1, 1)));
+    acceptJoin(dRJ0, 1, type1['PHYPayload'], 1);
+    const afterType1 = await send(request('RejoinReq', dRJ0, rejoinRequest(dRJ0, 2, 0, { netID: '000013' })));
+    expect(afterType1['Result']).toEqual({ ResultCode: 'Success' });
+    acceptJoin(dRJ0, 0, afterType1['PHYPayload'], 2);
+  });
+
+  test.each([0, 2] as const)('1.1/type %i naming another NetID than the network server\'s → JoinReqFailed, no JoinNonce spent', async (type) => {
+    const refused = await send(request('RejoinReq', dNetID, rejoinRequest(dNetID, type, 40 + type, { netID: '000042' })));
+    expect(refused['Result']).toEqual({ ResultCode: 'JoinReqFailed', Description: expect.stringMatching(/NetID 000042, not the NetID 000013 of network server ns-a/) });
+    expect(refused).not.toHaveProperty('PHYPayload');
+    // The same counter with the right NetID is still accepted: the refusal wrote nothing.
+    const ok = await send(request('RejoinReq', dNetID, rejoinRequest(dNetID, type, 40 + type, { netID: '000013' })));
+    expect(ok['Result']).toEqual({ ResultCode: 'Success' });
+    acceptJoin(dNetID, 40 + type, ok['PHYPayload'], type);
+  });
+
+  test('the rejoins accepted per device are bounded (default 10 an hour): the 11th gets JoinReqFailed with a Description, counted and logged; joins go on', async () => {
+    for (let n = 1; n <= 10; n++) {
+      const r = await send(request('RejoinReq', dBound, rejoinRequest(dBound, 0, n, { netID: '000013' })));
+      expect({ n, result: r['Result'] }).toEqual({ n, result: { ResultCode: 'Success' } });
+      acceptJoin(dBound, n, r['PHYPayload'], 0);
+    }
+    for (const frame of [rejoinRequest(dBound, 0, 11, { netID: '000013' }), rejoinRequest(dBound, 1, 1)]) {
+      const r = await send(request('RejoinReq', dBound, frame));
+      expect(r['Result']).toEqual({ ResultCode: 'JoinReqFailed', Description: expect.stringMatching(/10 rejoin-requests within the hour/) });
+      expect(r).not.toHaveProperty('PHYPayload');
+    }
+    const metrics = await (await fetch(`${server.adminURL}metrics`)).text();
+    expect(metrics).toMatch(/^joinery_rejoins_refused_total\{peer="ns-a"\} 2$/m);
+    await server.outputMatching(new RegExp(`${dBound.devEUI}.*ns-a.*rejoin-request refused: the device reached its rejoin bound|rejoin-request refused: the device reached its rejoin bound.*${dBound.devEUI}`));
+    const joined = await send(request('JoinReq', dBound, joinRequest(dBound, 1)));
+    expect(acceptJoin(dBound, 1, joined['PHYPayload']).micValid).toBe(true);
   });
 
   test('1.0.x device: rejoin-requests are LoRaWAN 1.1 → JoinReqFailed', async () => {
@@ -195,6 +269,13 @@ describe('e2e/error-notif and metrics', () => {
     const metrics = await (await fetch(`${server.adminURL}metrics`)).text();
     expect(metrics).toMatch(/joinery_error_notifs_received_total\{result="UnknownReceiver",peer="ns-a"\} 1/);
     await server.outputMatching(/ErrorNotif received/);
+  });
+
+  test('/metrics counts the devices whose JoinNonce passed 90% of its space; they still join', async () => {
+    const metrics = await (await fetch(`${server.adminURL}metrics`)).text();
+    expect(metrics).toMatch(/^joinery_devices_join_nonce_near_exhaustion 1$/m);
+    const r = await send(request('JoinReq', dWorn, joinRequest(dWorn, 1)));
+    expect(acceptJoin(dWorn, 1, r['PHYPayload']).joinNonce).toBe(WORN_JOIN_NONCE + 1);
   });
 
   test('/metrics counts BI requests by message type, result and peer, with a latency histogram', async () => {

@@ -56,7 +56,7 @@ function commit(devEUI: EUI64, expectedVersion: number, n: number): JoinCommit {
   return {
     devEUI,
     expectedVersion,
-    nonces: { lastDevNonce: devNonce(n), usedDevNonces: [], lastJoinNonce: joinNonce(n), lastRJCount1: null },
+    nonces: { lastDevNonce: devNonce(n), usedDevNonces: [], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
     joinedAt: new Date(),
     peer: 'ns',
   };

@@ -36,7 +36,7 @@ describe('sqlite', () => {
   const commit = (devEUI: EUI64, expectedVersion: number, n: number): JoinCommit => ({
     devEUI,
     expectedVersion,
-    nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null },
+    nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
     joinedAt: new Date(),
     peer: 'ns',
   });

@@ -59,7 +59,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       return {
         devEUI,
         expectedVersion,
-        nonces: { lastDevNonce: devNonce(n % 65536), usedDevNonces: [devNonce(1), devNonce(n % 65536)], lastJoinNonce: joinNonce(n), lastRJCount1: null },
+        nonces: { lastDevNonce: devNonce(n % 65536), usedDevNonces: [devNonce(1), devNonce(n % 65536)], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
         joinedAt: new Date(1_700_000_000_000 + n),
         peer: nsName('ns-eu'),
       };
@@ -124,7 +124,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         vaultKind: 'software',
         nsPeer: nsName('ns-eu'),
         asPeer: null,
-        nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: null, lastRJCount1: null },
+        nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: null, lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
         version: 0,
         lastJoinAt: null,
         lastJoinPeer: null,
@@ -235,21 +235,26 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await store.listDevices({ limit: 100, offset: 0, nsPeer: nsName('nobody') })).toEqual([]);
     });
 
-    test('nonces/the whole nonce state round-trips: used DevNonces in order, extremes, RJcount1, last join', async () => {
+    test('nonces/the whole nonce state round-trips: used DevNonces in order, extremes, RJcount1, RJcount0, the rejoin window, last join', async () => {
       await store.insertDevices([newDevice(31)]);
       const used = Array.from({ length: 64 }, (_, i) => devNonce((i * 7919) % 65536));
       const joinedAt = new Date(1_750_000_000_123);
+      const rejoinWindow = { start: new Date(1_750_000_000_456), count: 7 };
       expect(
         await store.commitJoin({
           devEUI: eui(31),
           expectedVersion: 0,
-          nonces: { lastDevNonce: devNonce(MAX_DEV_NONCE), usedDevNonces: used, lastJoinNonce: joinNonce(0), lastRJCount1: 65535 },
+          nonces: { lastDevNonce: devNonce(MAX_DEV_NONCE), usedDevNonces: used, lastJoinNonce: joinNonce(0), lastRJCount1: 65535, lastRJCount0: 65535, rejoinWindow },
           joinedAt,
           peer: nsName('ns-eu'),
         }),
       ).toBe(true);
       const d = (await store.getDevice(eui(31)))!;
-      expect(d.nonces).toEqual({ lastDevNonce: MAX_DEV_NONCE, usedDevNonces: used, lastJoinNonce: 0, lastRJCount1: 65535 });
+      expect(d.nonces).toEqual({ lastDevNonce: MAX_DEV_NONCE, usedDevNonces: used, lastJoinNonce: 0, lastRJCount1: 65535, lastRJCount0: 65535, rejoinWindow });
+      // RJcount0 0 is a value, not "none".
+      expect(await store.commitJoin({ devEUI: eui(31), expectedVersion: 1, nonces: { ...d.nonces, lastRJCount0: 0 }, joinedAt, peer: nsName('ns-eu') })).toBe(true);
+      expect((await store.getDevice(eui(31)))!.nonces).toMatchObject({ lastRJCount0: 0, rejoinWindow });
+      expect((await store.listDevices({ limit: 1000, offset: 0 })).find((x) => x.devEUI === eui(31))!.nonces).toEqual({ ...d.nonces, lastRJCount0: 0 });
       expect(d.lastJoinAt).toEqual(joinedAt);
       expect(d.lastJoinPeer).toBe(nsName('ns-eu'));
       expect(d.version).toBe(1);
@@ -258,17 +263,31 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(
         await store.commitJoin({
           devEUI: eui(31),
-          expectedVersion: 1,
-          nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: joinNonce(1), lastRJCount1: null },
+          expectedVersion: 2,
+          nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: joinNonce(1), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
           joinedAt,
           peer: nsName('ns-other'),
         }),
       ).toBe(true);
       expect((await store.getDevice(eui(31)))!).toMatchObject({
-        nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: 1, lastRJCount1: null },
+        nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: 1, lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
         lastJoinPeer: nsName('ns-other'),
-        version: 2,
+        version: 3,
       });
+    });
+
+    test('nonces/devices counted by their last JoinNonce above a threshold (the exhaustion gauge), with other filters', async () => {
+      const threshold = 15_000_000;
+      const above = () => store.countDevices({ euiPrefix: run, joinNonceAbove: threshold });
+      const count0 = await above();
+      await store.insertDevices([0x7401, 0x7402, 0x7403, 0x7404].map((i) => newDevice(i)));
+      expect(await above()).toBe(count0); // never joined: no JoinNonce
+      for (const [i, n] of [[0x7401, threshold], [0x7402, threshold + 1], [0x7403, 0xffffff], [0x7404, 5]] as const) {
+        expect(await store.commitJoin(commit(eui(i), 0, n))).toBe(true);
+      }
+      expect(await above()).toBe(count0 + 2);
+      expect(await store.countDevices({ euiPrefix: `${run}000074`, joinNonceAbove: threshold })).toBe(2);
+      expect(await store.countDevices({ euiPrefix: `${run}000074`, joinNonceAbove: 0 })).toBe(4);
     });
 
     test('nonces/an exhausted JoinNonce counter (0xffffff) is stored exactly and stays exhausted', async () => {
@@ -287,7 +306,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await store.commitJoin(commit(eui(41), 5, 12))).toBe(false);
       expect(await store.getDevice(eui(41))).toMatchObject({
         version: 1,
-        nonces: { lastDevNonce: 10, usedDevNonces: [1, 10], lastJoinNonce: 10, lastRJCount1: null },
+        nonces: { lastDevNonce: 10, usedDevNonces: [1, 10], lastJoinNonce: 10, lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
         lastJoinAt: new Date(1_700_000_000_010),
         lastJoinPeer: nsName('ns-eu'),
       });
@@ -304,7 +323,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       const winner = 1000 + results.indexOf(true);
       const d = (await store.getDevice(eui(51)))!;
       expect(d.version).toBe(1);
-      expect(d.nonces).toEqual({ lastDevNonce: winner, usedDevNonces: [1, winner], lastJoinNonce: winner, lastRJCount1: null });
+      expect(d.nonces).toEqual({ lastDevNonce: winner, usedDevNonces: [1, winner], lastJoinNonce: winner, lastRJCount1: null, lastRJCount0: null, rejoinWindow: null });
     });
 
     test('commitJoin/concurrent commits of one device with successive versions: as in some serial order', async () => {
@@ -474,10 +493,10 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
 
     test('devices/DevNonce reset: used DevNonces forgotten, JoinNonce and RJcount1 kept, audited in the same write', async () => {
       await store.insertDevices([newDevice(81)]);
-      expect(await store.commitJoin({ ...commit(eui(81), 0, 9), nonces: { lastDevNonce: devNonce(40), usedDevNonces: [devNonce(7), devNonce(40)], lastJoinNonce: joinNonce(9), lastRJCount1: 3 } })).toBe(true);
+      expect(await store.commitJoin({ ...commit(eui(81), 0, 9), nonces: { lastDevNonce: devNonce(40), usedDevNonces: [devNonce(7), devNonce(40)], lastJoinNonce: joinNonce(9), lastRJCount1: 3, lastRJCount0: 5, rejoinWindow: { start: new Date(1_700_000_000_000), count: 2 } } })).toBe(true);
       const at = new Date(1_700_000_100_000);
       const reset = await store.resetDevNonces(eui(81), { at, actor: 'cli:test', tenantID: 'operator', source: 'cli@host', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } });
-      expect(reset?.nonces).toEqual({ lastDevNonce: null, usedDevNonces: [], lastJoinNonce: 9, lastRJCount1: 3 });
+      expect(reset?.nonces).toEqual({ lastDevNonce: null, usedDevNonces: [], lastJoinNonce: 9, lastRJCount1: 3, lastRJCount0: 5, rejoinWindow: { start: new Date(1_700_000_000_000), count: 2 } });
       expect(reset?.version).toBe(2);
       const events = await store.listAuditEvents({ devEUI: eui(81), limit: 10 });
       expect(events).toEqual([{ at, actor: 'cli:test', tenantID: 'operator', source: 'cli@host', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } }]);

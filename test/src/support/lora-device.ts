@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import lora from 'lora-packet';
+import { deviceAcceptsJoinNonce } from '../../../core/src/lorawan/device-join-nonce-rule';
+import { parseMACVersion } from '../../../core/src/lorawan/mac-version';
 
 /**
  * A LoRaWAN device built on lora-packet, an implementation independent of Joinery's: it makes
@@ -56,9 +58,23 @@ export interface AcceptedJoin {
 }
 
 /**
+ * The JoinNonce each simulated device stored, by DevEUI: what the device keeps in non-volatile
+ * memory, zero at power on (a DevEUI this process has not seen). A test that plays a device
+ * factory-reset, or a different device with the same DevEUI, calls `powerOn` first.
+ */
+const storedJoinNonces = new Map<string, number>();
+
+/** The device starts from nothing: its stored JoinNonce is zero again. */
+export function powerOn(device: Pick<DeviceKeys, 'devEUI'>): void {
+  storedJoinNonces.delete(device.devEUI);
+}
+
+/**
  * Decrypts a join-accept and checks its MIC and derives the session keys, all with lora-packet.
  * `joinReqType` 0xFF answers a join-request (`devNonce` its DevNonce); 0, 1 or 2 a rejoin-request
- * of that type (`devNonce` its RJcount), encrypted with JSEncKey.
+ * of that type (`devNonce` its RJcount), encrypted with JSEncKey. A join-accept whose MIC
+ * verifies is then checked as the device checks its JoinNonce (device-join-nonce-rule.ts): one
+ * the device would drop throws, one it keeps becomes its stored JoinNonce.
  */
 export function acceptJoin(device: DeviceKeys, devNonce: number, phyPayloadHex: string, joinReqType = 0xff): AcceptedJoin {
   const v11 = device.nwkKey !== undefined;
@@ -84,9 +100,15 @@ export function acceptJoin(device: DeviceKeys, devNonce: number, phyPayloadHex: 
     const k = lora.generateSessionKeys10(rootKey, netID, joinNonceBE, nonceBytes(devNonce));
     keys = { NwkSKey: hex(k.NwkSKey), AppSKey: hex(k.AppSKey) };
   }
+  const joinNonce = joinNonceBE.readUIntBE(0, 3);
+  if (micValid) {
+    const verdict = deviceAcceptsJoinNonce(parseMACVersion(device.macVersion), storedJoinNonces.get(device.devEUI) ?? 0, joinNonce);
+    if (!verdict.accepted) throw new Error(`${device.devEUI}: ${verdict.reason}`);
+    storedJoinNonces.set(device.devEUI, joinNonce);
+  }
   return {
     micValid,
-    joinNonce: joinNonceBE.readUIntBE(0, 3),
+    joinNonce,
     netID: hex(netID),
     devAddr: hex(packet.DevAddr!),
     dlSettings: packet.DLSettings!.readUInt8(0),

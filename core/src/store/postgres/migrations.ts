@@ -200,6 +200,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       INSERT INTO change_counters (id, peers) VALUES (1, 0);
     `,
   },
+  {
+    version: 7,
+    name: 'RJcount0 since the last join-accept, and the rejoin rate window, of each device',
+    up: `
+      ALTER TABLE devices ADD COLUMN last_rj_count0 INTEGER CHECK (last_rj_count0 BETWEEN 0 AND 65535);
+      ALTER TABLE devices ADD COLUMN rejoin_window_start TIMESTAMPTZ;
+      ALTER TABLE devices ADD COLUMN rejoin_window_count INTEGER NOT NULL DEFAULT 0 CHECK (rejoin_window_count >= 0);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

@@ -95,6 +95,9 @@ interface DeviceRow {
   used_dev_nonces: Array<number | string>;
   last_join_nonce: number | string | null;
   last_rj_count1: number | string | null;
+  last_rj_count0: number | string | null;
+  rejoin_window_start: Date | null;
+  rejoin_window_count: number | string;
   version: number | string;
   last_join_at: Date | null;
   last_join_peer: string | null;
@@ -142,6 +145,7 @@ const PEER_COLUMN_LIST = PEER_COLUMNS.join(', ');
 const COMMIT_JOIN = `
   UPDATE devices
      SET last_dev_nonce = $1, used_dev_nonces = $2::INTEGER[], last_join_nonce = $3, last_rj_count1 = $4,
+         last_rj_count0 = $9, rejoin_window_start = $10, rejoin_window_count = $11,
          last_join_at = $5, last_join_peer = $6, version = version + 1,
          activated_at = COALESCE(activated_at, $5), activated_tenant = COALESCE(activated_tenant, owner_tenant)
    WHERE dev_eui = $7 AND version = $8`;
@@ -454,6 +458,9 @@ export class PostgresStore implements Store {
         commit.peer,
         commit.devEUI,
         commit.expectedVersion,
+        n.lastRJCount0,
+        n.rejoinWindow?.start ?? null,
+        n.rejoinWindow?.count ?? 0,
       ]);
       return result.rowCount === 1;
     });
@@ -914,16 +921,19 @@ async function commitRounds(client: PoolClient, commits: readonly JoinCommit[]):
     const rows = round.map(({ commit }) => {
       const n = commit.nonces;
       const b = values.length;
-      values.push(commit.devEUI, commit.expectedVersion, n.lastDevNonce, n.usedDevNonces, n.lastJoinNonce, n.lastRJCount1, commit.joinedAt, commit.peer);
-      return `($${b + 1}::TEXT, $${b + 2}::BIGINT, $${b + 3}::INTEGER, $${b + 4}::INTEGER[], $${b + 5}::INTEGER, $${b + 6}::INTEGER, $${b + 7}::TIMESTAMPTZ, $${b + 8}::TEXT)`;
+      values.push(commit.devEUI, commit.expectedVersion, n.lastDevNonce, n.usedDevNonces, n.lastJoinNonce, n.lastRJCount1, commit.joinedAt, commit.peer,
+        n.lastRJCount0, n.rejoinWindow?.start ?? null, n.rejoinWindow?.count ?? 0);
+      return `($${b + 1}::TEXT, $${b + 2}::BIGINT, $${b + 3}::INTEGER, $${b + 4}::INTEGER[], $${b + 5}::INTEGER, $${b + 6}::INTEGER, $${b + 7}::TIMESTAMPTZ, $${b + 8}::TEXT, $${b + 9}::INTEGER, $${b + 10}::TIMESTAMPTZ, $${b + 11}::INTEGER)`;
     });
     const updated = await client.query<{ dev_eui: string }>(
       `UPDATE devices AS d
           SET last_dev_nonce = v.last_dev_nonce, used_dev_nonces = v.used_dev_nonces, last_join_nonce = v.last_join_nonce,
-              last_rj_count1 = v.last_rj_count1, last_join_at = v.joined_at, last_join_peer = v.peer, version = d.version + 1,
+              last_rj_count1 = v.last_rj_count1, last_rj_count0 = v.last_rj_count0, rejoin_window_start = v.rejoin_window_start,
+              rejoin_window_count = v.rejoin_window_count, last_join_at = v.joined_at, last_join_peer = v.peer, version = d.version + 1,
               activated_at = COALESCE(d.activated_at, v.joined_at), activated_tenant = COALESCE(d.activated_tenant, d.owner_tenant)
          FROM (VALUES ${rows.join(', ')})
-           AS v (dev_eui, expected_version, last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, joined_at, peer)
+           AS v (dev_eui, expected_version, last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, joined_at, peer,
+                 last_rj_count0, rejoin_window_start, rejoin_window_count)
         WHERE d.dev_eui = v.dev_eui AND d.version = v.expected_version
         RETURNING d.dev_eui`,
       values,
@@ -955,6 +965,10 @@ function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
     // Hex digits only, so nothing to escape; indexed by devices_by_{dev,join}_eui_prefix.
     values.push(`${euiPrefix(filter.euiPrefix)}%`);
     conditions.push(`(dev_eui LIKE $${values.length} OR join_eui LIKE $${values.length})`);
+  }
+  if (filter.joinNonceAbove !== undefined) {
+    values.push(filter.joinNonceAbove);
+    conditions.push(`last_join_nonce > $${values.length}`);
   }
   return { sql: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, values };
 }
@@ -1022,6 +1036,8 @@ function toDevice(row: DeviceRow): Device {
     used_dev_nonces: row.used_dev_nonces.map((n) => int(n, 'used_dev_nonces')),
     last_join_nonce: row.last_join_nonce === null ? null : int(row.last_join_nonce, 'last_join_nonce'),
     last_rj_count1: row.last_rj_count1 === null ? null : int(row.last_rj_count1, 'last_rj_count1'),
+    last_rj_count0: row.last_rj_count0 === null ? null : int(row.last_rj_count0, 'last_rj_count0'),
+    rejoin_window_count: int(row.rejoin_window_count, 'rejoin_window_count'),
     version: int(row.version, 'version'),
   });
 }

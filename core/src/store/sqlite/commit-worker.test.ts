@@ -22,7 +22,7 @@ const eui = (n: number): EUI64 => parseEUI64(n.toString(16).padStart(16, '0'));
 const commit = (devEUI: EUI64, expectedVersion: number, n: number, peer = 'ns'): JoinCommit => ({
   devEUI,
   expectedVersion,
-  nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null },
+  nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
   joinedAt: new Date(1_700_000_000_000 + n),
   peer,
 });

@@ -194,6 +194,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER peers_deleted AFTER DELETE ON peers BEGIN UPDATE change_counters SET peers = peers + 1; END;
     `,
   },
+  {
+    version: 7,
+    name: 'RJcount0 since the last join-accept, and the rejoin rate window, of each device',
+    up: `
+      ALTER TABLE devices ADD COLUMN last_rj_count0 INTEGER;
+      ALTER TABLE devices ADD COLUMN rejoin_window_start INTEGER;
+      ALTER TABLE devices ADD COLUMN rejoin_window_count INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

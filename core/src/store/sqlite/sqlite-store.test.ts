@@ -55,7 +55,7 @@ function commit(devEUI: EUI64, expectedVersion: number, n: number): JoinCommit {
   return {
     devEUI,
     expectedVersion,
-    nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(1), devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null },
+    nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(1), devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
     joinedAt: new Date(1_700_000_000_000 + n),
     peer: 'chirpstack-eu',
   };
@@ -115,7 +115,7 @@ describe('SqliteStore', () => {
       vaultKind: 'software',
       nsPeer: 'chirpstack-eu',
       asPeer: null,
-      nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: null, lastRJCount1: null },
+      nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: null, lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
       version: 0,
       lastJoinAt: null,
       lastJoinPeer: null,
@@ -173,7 +173,7 @@ describe('SqliteStore', () => {
     const d = await store.getDevice(eui(1));
     expect(d).toMatchObject({
       version: 1,
-      nonces: { lastDevNonce: 10, usedDevNonces: [1, 10], lastJoinNonce: 10, lastRJCount1: null },
+      nonces: { lastDevNonce: 10, usedDevNonces: [1, 10], lastJoinNonce: 10, lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
       lastJoinAt: new Date(1_700_000_000_010),
       lastJoinPeer: 'chirpstack-eu',
     });
@@ -429,7 +429,7 @@ const id = workerData.id;
       const ok = await store.commitJoin({
         devEUI: workerData.devEUI,
         expectedVersion,
-        nonces: { lastDevNonce: n, usedDevNonces: [1, n], lastJoinNonce: n, lastRJCount1: null },
+        nonces: { lastDevNonce: n, usedDevNonces: [1, n], lastJoinNonce: n, lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
         joinedAt: new Date(),
         peer: 'worker-' + id,
       });

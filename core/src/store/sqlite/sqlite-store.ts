@@ -79,6 +79,9 @@ interface DeviceRow {
   used_dev_nonces: string;
   last_join_nonce: number | null;
   last_rj_count1: number | null;
+  last_rj_count0: number | null;
+  rejoin_window_start: number | null;
+  rejoin_window_count: number;
   version: number;
   last_join_at: number | null;
   last_join_peer: string | null;
@@ -683,6 +686,7 @@ const PRUNE_JOIN_RECORDS_SQL = `DELETE FROM device_joins
 /** A join's conditional nonce update (run here, or by the commit worker). */
 const COMMIT_JOIN_SQL = `UPDATE devices
     SET last_dev_nonce = ?, used_dev_nonces = ?, last_join_nonce = ?, last_rj_count1 = ?,
+        last_rj_count0 = ?, rejoin_window_start = ?, rejoin_window_count = ?,
         last_join_at = ?, last_join_peer = ?, version = version + 1,
         activated_at = COALESCE(activated_at, ?), activated_tenant = COALESCE(activated_tenant, owner_tenant)
   WHERE dev_eui = ? AND version = ?`;
@@ -691,7 +695,12 @@ const COMMIT_JOIN_SQL = `UPDATE devices
 function commitJoinParams(commit: JoinCommit): Array<string | number | null> {
   const n = commit.nonces;
   const at = commit.joinedAt.getTime();
-  return [n.lastDevNonce, JSON.stringify(n.usedDevNonces), n.lastJoinNonce, n.lastRJCount1, at, commit.peer, at, commit.devEUI, commit.expectedVersion];
+  const w = n.rejoinWindow;
+  return [
+    n.lastDevNonce, JSON.stringify(n.usedDevNonces), n.lastJoinNonce, n.lastRJCount1,
+    n.lastRJCount0, w === null ? null : w.start.getTime(), w === null ? 0 : w.count,
+    at, commit.peer, at, commit.devEUI, commit.expectedVersion,
+  ];
 }
 
 /** Blobs read per page by resealAll. */
@@ -850,6 +859,9 @@ function deviceRowOf(v: readonly unknown[]): DeviceRow {
     used_dev_nonces: v[c.used_dev_nonces] as string,
     last_join_nonce: v[c.last_join_nonce] as number | null,
     last_rj_count1: v[c.last_rj_count1] as number | null,
+    last_rj_count0: v[c.last_rj_count0] as number | null,
+    rejoin_window_start: v[c.rejoin_window_start] as number | null,
+    rejoin_window_count: v[c.rejoin_window_count] as number,
     version: v[c.version] as number,
     last_join_at: v[c.last_join_at] as number | null,
     last_join_peer: v[c.last_join_peer] as string | null,
@@ -872,6 +884,7 @@ function toDevice(row: DeviceRow): Device {
     ...row,
     used_dev_nonces: used as number[],
     last_join_at: row.last_join_at === null ? null : new Date(row.last_join_at),
+    rejoin_window_start: row.rejoin_window_start === null ? null : new Date(row.rejoin_window_start),
     created_at: new Date(row.created_at),
     locked: row.locked !== 0,
     claimed_at: row.claimed_at === null ? null : new Date(row.claimed_at),
@@ -901,6 +914,10 @@ function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
     const p = euiPrefix(filter.euiPrefix);
     conditions.push('((dev_eui >= ? AND dev_eui < ?) OR (join_eui >= ? AND join_eui < ?))');
     values.push(p, `${p}g`, p, `${p}g`);
+  }
+  if (filter.joinNonceAbove !== undefined) {
+    conditions.push('last_join_nonce > ?');
+    values.push(filter.joinNonceAbove);
   }
   return { sql: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, values };
 }
