@@ -31,7 +31,7 @@ import { renderChirpStackSetup } from './chirpstack-setup';
 import { watchChirpStack } from './chirpstack-watch';
 import { grpcCode, unary } from './grpc-call';
 
-export const CHIRPSTACK_CAPABILITIES: ReadonlySet<AdapterCapability> = new Set<AdapterCapability>(['setup-files', 'devices', 'list-devices', 'watch']);
+export const CHIRPSTACK_CAPABILITIES: ReadonlySet<AdapterCapability> = new Set<AdapterCapability>(['setup-files', 'devices', 'list-devices', 'watch', 'local-join']);
 
 const MAC_VERSIONS: Record<MACVersion, common.MacVersionMap[keyof common.MacVersionMap]> = {
   '1.0.0': common.MacVersion.LORAWAN_1_0_0,
@@ -146,6 +146,35 @@ export class ChirpStackAdapter implements NetworkServerAdapter {
     const devices = items.map((i) => ({ devEUI: parseEUI64(i.getDevEui()), joinEUI: null, name: i.getName(), remoteID: i.getDevEui() }));
     const next = offset + items.length;
     return items.length > 0 && next < res.getTotalCount() ? { devices, nextPageToken: String(next) } : { devices };
+  }
+
+  /**
+   * ChirpStack joins a device itself when it holds device keys for it (it asks a Join Server
+   * only for a device without keys). The keys' answer is dropped unread: only NOT_FOUND or not
+   * matters.
+   */
+  async localJoin(devEUI: EUI64): Promise<string | null> {
+    const req = new devicePb.GetDeviceKeysRequest();
+    req.setDevEui(devEUI);
+    try {
+      await this.call('localJoin', this.devices.getKeys.bind(this.devices), req);
+      return 'ChirpStack holds root keys (device keys) for it and joins it itself, never asking Joinery';
+    } catch (err) {
+      if (grpcCode(err) === grpc.status.NOT_FOUND) return null;
+      throw err;
+    }
+  }
+
+  async removeLocalJoin(devEUI: EUI64): Promise<{ removed: boolean }> {
+    const req = new devicePb.DeleteDeviceKeysRequest();
+    req.setDevEui(devEUI);
+    try {
+      await this.call('removeLocalJoin', this.devices.deleteKeys.bind(this.devices), req);
+      return { removed: true };
+    } catch (err) {
+      if (grpcCode(err) === grpc.status.NOT_FOUND) return { removed: false };
+      throw err;
+    }
   }
 
   watch(devEUIs: readonly EUI64[]): EventWatch {

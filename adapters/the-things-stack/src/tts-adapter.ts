@@ -26,7 +26,7 @@ import { renderTTSSetup } from './tts-setup';
 import { TTS_MAC_VERSION, TTS_PHY_VERSION, ttsDeviceID } from './tts-versions';
 import { watchTTS } from './tts-watch';
 
-export const TTS_CAPABILITIES: ReadonlySet<AdapterCapability> = new Set<AdapterCapability>(['setup-files', 'devices', 'list-devices', 'watch']);
+export const TTS_CAPABILITIES: ReadonlySet<AdapterCapability> = new Set<AdapterCapability>(['setup-files', 'devices', 'list-devices', 'watch', 'local-join']);
 
 interface TTSEndDevice {
   ids?: { device_id?: string; dev_eui?: string; join_eui?: string };
@@ -63,7 +63,7 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
     );
   }
 
-  private path(registry: '' | 'ns/' | 'as/', deviceID?: string): string {
+  private path(registry: '' | 'ns/' | 'as/' | 'js/', deviceID?: string): string {
     const app = encodeURIComponent(this.o.applicationId);
     return `/api/v3/${registry}applications/${app}/devices${deviceID === undefined ? '' : `/${encodeURIComponent(deviceID)}`}`;
   }
@@ -123,6 +123,21 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
     // Without X-Total-Count, a full page means there may be more.
     const more = Number.isFinite(total) ? p * limit < total : list.length === limit;
     return more && list.length > 0 ? { devices: list, nextPageToken: String(p + 1) } : { devices: list };
+  }
+
+  /**
+   * The Network Server asks the cluster's own Join Server first and falls through to the
+   * external ones (Joinery) only when it does not know the device: a device in the cluster Join
+   * Server's registry is joined there. Only its identifiers are asked for, never its keys.
+   */
+  async localJoin(devEUI: EUI64): Promise<string | null> {
+    const res = await this.call('localJoin', 'GET', this.path('js/', ttsDeviceID(devEUI)), { params: { field_mask: 'ids' }, accept: [404] });
+    return res.status === 404 ? null : 'The Things Stack\'s own Join Server has it and joins it, never asking Joinery';
+  }
+
+  async removeLocalJoin(devEUI: EUI64): Promise<{ removed: boolean }> {
+    const res = await this.call('removeLocalJoin', 'DELETE', this.path('js/', ttsDeviceID(devEUI)), { accept: [404] });
+    return { removed: res.status !== 404 };
   }
 
   watch(devEUIs: readonly EUI64[]): EventWatch {

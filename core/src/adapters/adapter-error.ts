@@ -5,6 +5,8 @@ export type AdapterOperation =
   | 'getDevice'
   | 'listDevices'
   | 'ensureDeviceProfile'
+  | 'localJoin'
+  | 'removeLocalJoin'
   | 'watch'
   | 'config';
 

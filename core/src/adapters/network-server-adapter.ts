@@ -23,6 +23,14 @@ export interface NetworkServerAdapter {
   deregisterDevice(devEUI: EUI64): Promise<{ readonly deleted: boolean }>;
   getDevice(devEUI: EUI64): Promise<RemoteDevice | null>;
   listDevices(page?: DevicePageRequest): Promise<DevicePage>;
+  /**
+   * `local-join`: what makes the network server join this device itself instead of sending its
+   * join-requests to Joinery (root keys it holds, a record in its own Join Server), as one line
+   * for the operator; null when there is none. Never returns, logs or keeps a key.
+   */
+  localJoin?(devEUI: EUI64): Promise<string | null>;
+  /** `local-join`: removes what localJoin found; false when there was nothing to remove. */
+  removeLocalJoin?(devEUI: EUI64): Promise<{ readonly removed: boolean }>;
   /** Join and uplink events of these devices (every device when the list is empty). */
   watch?(devEUIs: readonly EUI64[]): EventWatch;
   /** Releases connections (gRPC channels, HTTP agents). */

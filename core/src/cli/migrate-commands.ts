@@ -37,6 +37,7 @@ interface PlanFlags extends BackendFlags {
 }
 
 interface RunFlags extends BackendFlags {
+  readonly removeNetworkServerKeys?: boolean;
   readonly pollMs?: string;
   readonly progressInterval?: string;
 }
@@ -58,6 +59,7 @@ function withPlanOptions(cmd: Command): Command {
 
 function withRunOptions(cmd: Command): Command {
   return cmd
+    .option('--remove-network-server-keys', 'a device the target already has and joins itself (its own device keys, its own Join Server record): remove that through its API (audited) instead of parking the device')
     .option('--progress-interval <seconds>', 'when the output is not a terminal: a progress line every N seconds (default 10)')
     .addOption(new Option('--poll-ms <ms>', 'how often the journal is read for joins through the target (default 1000)').hideHelp());
 }
@@ -143,6 +145,7 @@ async function runInForeground(backends: Backends, migration: FleetMigration, fl
       metrics: new MigrationMetrics(new Registry()),
       signal: stop.signal,
       ...(pollMs !== undefined && pollMs > 0 ? { pollMs } : {}),
+      removeLocalJoins: flags.removeNetworkServerKeys === true,
       onEvent: (line) => progress.event(line),
     });
   } finally {

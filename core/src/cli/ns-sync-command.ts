@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { loadAdapter } from '../adapters/load-adapter';
-import { listAllDevices } from '../adapters/network-server-adapter';
+import { listAllDevices, type NetworkServerAdapter } from '../adapters/network-server-adapter';
+import type { EUI64 } from '../lorawan/identifiers';
+import { auditEvent } from '../store/audit-event';
+import { cliAuditContext } from './cli-actor';
 import { ParseError } from '../lorawan/parse-error';
 import type { Device } from '../store/device';
 import type { Store } from '../store/store';
@@ -11,6 +14,7 @@ import { say } from './output';
 
 interface SyncFlags extends BackendFlags {
   readonly dryRun?: boolean;
+  readonly removeNetworkServerKeys?: boolean;
 }
 
 async function boundDevices(store: Store, nsPeer: string): Promise<Device[]> {
@@ -28,20 +32,35 @@ async function boundDevices(store: Store, nsPeer: string): Promise<Device[]> {
  * only, never keys), and reports the difference both ways. It never deletes anything on the
  * network server: devices there that are not bound here are only listed.
  */
+/**
+ * Bound devices the network server joins itself (it holds their keys, or its own Join Server has
+ * them): their join-requests never reach Joinery. Empty when the adapter cannot tell.
+ */
+async function localJoins(adapter: NetworkServerAdapter, onNetworkServer: readonly Device[]): Promise<Array<{ devEUI: EUI64; what: string }>> {
+  if (!adapter.localJoin) return [];
+  const found: Array<{ devEUI: EUI64; what: string }> = [];
+  for (const d of onNetworkServer) {
+    const what = await adapter.localJoin(d.devEUI);
+    if (what !== null) found.push({ devEUI: d.devEUI, what });
+  }
+  return found;
+}
+
 export function addNsSyncCommand(ns: Command): void {
   withBackendOptions(
     ns
       .command('sync')
       .description('register on a network server (through its adapter) every device bound to it here that it lacks; report the difference')
       .argument('<name>', 'network server peer name')
-      .option('--dry-run', 'only report: change nothing on the network server'),
+      .option('--dry-run', 'only report: change nothing on the network server')
+      .option('--remove-network-server-keys', 'delete, through its API, what makes the network server join a bound device itself (ChirpStack device keys, The Things Stack Join Server records); audited'),
   ).action(async (name: string, flags: SyncFlags) => {
     const backends = await openBackends(backendSettings(flags));
     try {
       const peer = await backends.store.getPeer(name);
       if (!peer || peer.kind !== 'ns') throw new ParseError('NAME', `no network server named ${name}`);
       const config = peer.settings.adapter;
-      if (!config) throw new ParseError('NAME', `network server ${name} has no adapter configured (ns add --api-url ...)`);
+      if (!config) throw new ParseError('NAME', `network server ${name} has no management API configured (joinery ns set ${name} --api-url ...)`);
       const module = loadAdapter(peer.vendor);
       const apiKey = await readAdapterAPIKey(backends.settings.dataDir, name);
       const adapter = module.createAdapter({ apiUrl: config.apiUrl, apiKey, options: config.options });
@@ -65,10 +84,23 @@ export function addNsSyncCommand(ns: Command): void {
           say(`  registered ${d.devEUI} (JoinEUI ${d.joinEUI}, LoRaWAN ${d.macVersion})`);
         }
         for (const d of extra) say(`  on the network server only (not bound to ${name} here; left alone): ${d.devEUI}`);
+        const joinsLocally = await localJoins(adapter, local.filter((d) => remoteEUIs.has(d.devEUI)));
+        let removed = 0;
+        for (const { devEUI, what } of joinsLocally) {
+          if (flags.removeNetworkServerKeys && !flags.dryRun) {
+            const r = await adapter.removeLocalJoin!(devEUI);
+            await backends.store.appendAudit(auditEvent(cliAuditContext(), 'ns.local-join.removed', devEUI, { peer: name, vendor: peer.vendor, removed: r.removed }));
+            removed++;
+            say(`  removed from ${name}: what made it join ${devEUI} itself (${what}); its join-requests now come to Joinery`);
+          } else {
+            say(`  conflict ${devEUI}: ${what}; fix: joinery ns sync ${name} --remove-network-server-keys`);
+          }
+        }
         say(
           flags.dryRun
-            ? `dry run: ${missing.length} missing on ${name}, ${extra.length} there only; nothing changed`
-            : `${registered} registered, ${local.length - missing.length} already there, ${extra.length} there only`,
+            ? `dry run: ${missing.length} missing on ${name}, ${extra.length} there only, ${joinsLocally.length} joined by ${name} itself; nothing changed`
+            : `${registered} registered, ${local.length - missing.length} already there, ${extra.length} there only` +
+                (joinsLocally.length > 0 ? `, ${removed > 0 ? `${removed} no longer joined by ${name} itself` : `${joinsLocally.length} joined by ${name} itself, never through Joinery`}` : ''),
         );
       } finally {
         await adapter.close();

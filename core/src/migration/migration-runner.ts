@@ -27,6 +27,12 @@ export interface MigrationRunnerOptions {
   readonly signal?: AbortSignal;
   /** A line for each device that is parked, and for each change of the migration's status. */
   readonly onEvent?: (line: string) => void;
+  /**
+   * A device the target already had and joins itself (its own keys or Join Server record, see
+   * the adapter's localJoin): remove that through the target's API (audited) and go on. Off: the
+   * device is parked with the reason, for the operator to decide.
+   */
+  readonly removeLocalJoins?: boolean;
 }
 
 /** States the runner acts on in each mode (overlap `rebound` waits for a join instead). */
@@ -230,7 +236,18 @@ class MigrationRun {
         case 'planned': {
           const identity = await this.#identity(e);
           if (!identity) return;
-          await this.#call(this.#targetGate, target, 'registerDevice', () => target.registerDevice(identity));
+          const { created } = await this.#call(this.#targetGate, target, 'registerDevice', () => target.registerDevice(identity));
+          // A device the target already had may be joined by it alone (its own keys, its own Join
+          // Server): rebinding it would move it nowhere. It waits for the operator instead.
+          const joinsItself = created || !target.localJoin ? null : await this.#call(this.#targetGate, target, 'localJoin', () => target.localJoin!(e.devEUI));
+          if (joinsItself !== null) {
+            if (!this.#o.removeLocalJoins) {
+              await this.#park(e, 'planned', `${joinsItself}; to remove that and go on: joinery migrate resume ${m.id} --remove-network-server-keys`);
+              return;
+            }
+            const { removed } = await this.#call(this.#targetGate, target, 'removeLocalJoin', () => target.removeLocalJoin!(e.devEUI));
+            await this.#store.appendAudit({ at: new Date(), actor: this.#o.actor, tenantID: null, source: null, action: 'ns.local-join.removed', devEUI: e.devEUI, detail: { peer: m.targetPeer, vendor: target.vendor, removed, migrationID: m.id } });
+          }
           await this.#advance(e, { state: 'registered', attempts: 0, lastError: null });
           return;
         }

@@ -63,6 +63,22 @@ export function adapterConformance(target: ConformanceTarget): void {
       for (const [i, v] of versions.entries()) expect(await a.registerDevice(keyedDevice(i, v))).toEqual({ created: true });
     });
 
+    when('local-join')('local-join/a device the network server holds keys for is reported, and removing them ends it', async () => {
+      const a = fake.adapter();
+      const d = keyedDevice(1);
+      expect(await a.registerDevice(d)).toEqual({ created: true });
+      expect(await a.localJoin!(d.devEUI)).toBeNull();
+      fake.seedLocalJoin!(d.devEUI);
+      const found = await a.localJoin!(d.devEUI);
+      expect(found).toMatch(/joins it itself|joins it, never asking Joinery/);
+      // One line for the operator: never a key.
+      expect(found).not.toMatch(/[0-9a-fA-F]{32}/);
+      expect(await a.removeLocalJoin!(d.devEUI)).toEqual({ removed: true });
+      expect(await a.localJoin!(d.devEUI)).toBeNull();
+      expect(await a.removeLocalJoin!(d.devEUI)).toEqual({ removed: false });
+      expect(await a.getDevice(d.devEUI)).not.toBeNull(); // the device itself stays
+    });
+
     when('list-devices')('list/pages over more than one page, each device once', async () => {
       const a = fake.adapter();
       const ds = [1, 2, 3, 4, 5].map((i) => keyedDevice(i));

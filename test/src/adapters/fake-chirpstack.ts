@@ -20,6 +20,8 @@ export interface ChirpStackFake extends FakeNetworkServer {
   /** Devices on the fake: DevEUI → the Create message as an object. */
   readonly devices: Map<string, devicePb.Device.AsObject>;
   readonly profiles: Map<string, profilePb.DeviceProfile.AsObject>;
+  /** Device keys ChirpStack holds (it then joins the device itself): DevEUI → keys. */
+  readonly deviceKeys: Map<string, devicePb.DeviceKeys.AsObject>;
 }
 
 const FAULT_STATUS: Record<Exclude<Fault, 'hang'>, grpc.status> = {
@@ -40,6 +42,7 @@ export async function startChirpStackFake(): Promise<ChirpStackFake> {
   const topicPrefix = `joinery-test-${randomBytes(6).toString('hex')}/application`;
   const devices = new Map<string, devicePb.Device.AsObject>();
   const profiles = new Map<string, profilePb.DeviceProfile.AsObject>();
+  const deviceKeys = new Map<string, devicePb.DeviceKeys.AsObject>();
   const recorded: RecordedRequest[] = [];
   const faults: Array<{ fault: Fault }> = [];
 
@@ -91,6 +94,22 @@ export async function startChirpStackFake(): Promise<ChirpStackFake> {
     }),
     delete: serve('/api.DeviceService/Delete', (req: devicePb.DeleteDeviceRequest) => {
       if (!devices.delete(req.getDevEui())) fail(grpc.status.NOT_FOUND, 'Object does not exist');
+      deviceKeys.delete(req.getDevEui());
+      return new Empty();
+    }),
+    // ChirpStack's device_keys storage: NotFound ("Object does not exist") when a device has none.
+    getKeys: serve('/api.DeviceService/GetKeys', (req: devicePb.GetDeviceKeysRequest) => {
+      const k = deviceKeys.get(req.getDevEui()) ?? fail(grpc.status.NOT_FOUND, 'Object does not exist');
+      const keys = new devicePb.DeviceKeys();
+      keys.setDevEui(k.devEui);
+      keys.setNwkKey(k.nwkKey);
+      keys.setAppKey(k.appKey);
+      const res = new devicePb.GetDeviceKeysResponse();
+      res.setDeviceKeys(keys);
+      return res;
+    }),
+    deleteKeys: serve('/api.DeviceService/DeleteKeys', (req: devicePb.DeleteDeviceKeysRequest) => {
+      if (!deviceKeys.delete(req.getDevEui())) fail(grpc.status.NOT_FOUND, 'Object does not exist');
       return new Empty();
     }),
     list: serve('/api.DeviceService/List', (req: devicePb.ListDevicesRequest) => {
@@ -165,6 +184,11 @@ export async function startChirpStackFake(): Promise<ChirpStackFake> {
     topicPrefix,
     devices,
     profiles,
+    deviceKeys,
+    seedLocalJoin(devEUI) {
+      if (!devices.has(devEUI)) throw new Error(`fake ChirpStack: no device ${devEUI} to give keys to`);
+      deviceKeys.set(devEUI, { devEui: devEUI, nwkKey: randomBytes(16).toString('hex'), appKey: randomBytes(16).toString('hex'), genAppKey: '' });
+    },
     ...fakePlumbing(transport, adapterModule, { apiUrl: url, apiKey, options: { applicationId, tenantId, mqttUrl: MQTT_URL, mqttTopicPrefix: topicPrefix }, sendsRetryAfter: false }),
     async publishEvent(kind, devEUI, payload, fCnt) {
       publisher ??= await mqtt.connectAsync(MQTT_URL);

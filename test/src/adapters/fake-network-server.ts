@@ -32,6 +32,11 @@ export interface FakeNetworkServer {
   failNext(count: number, fault: Fault, retryAfterSeconds?: number): void;
   /** Whether the vendor's protocol carries Retry-After (HTTP does, gRPC does not). */
   readonly sendsRetryAfter: boolean;
+  /**
+   * `local-join`: gives an existing device what makes the vendor's network server join it
+   * itself (ChirpStack: device keys; The Things Stack: a record in its cluster Join Server).
+   */
+  seedLocalJoin?(devEUI: string): void;
   /** Publishes a join or uplink event on the MQTT broker as the vendor's NS would (`watch` capability). */
   publishEvent?(kind: 'join' | 'up', devEUI: string, payload: Buffer, fCnt: number): Promise<void>;
   stop(): Promise<void>;

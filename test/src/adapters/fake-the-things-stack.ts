@@ -9,12 +9,14 @@ import { fakePlumbing, type FakeNetworkServer, type FakeTransport, type Fault, t
 export interface TTSFake extends FakeNetworkServer {
   readonly url: string;
   readonly applicationId: string;
-  readonly tenantId: string;
+  readonly tenantId: string | null;
   readonly topicPrefix: string;
   /** The three registries: device id → what was stored. */
   readonly is: Map<string, any>;
   readonly ns: Map<string, any>;
   readonly as: Map<string, any>;
+  /** The cluster's own Join Server registry (a device there is joined by it, never by Joinery). */
+  readonly js: Map<string, any>;
 }
 
 const FAULT_STATUS: Record<Exclude<Fault, 'hang'>, number> = { 'rate-limited': 429, unavailable: 503, 'bad-request': 400 };
@@ -25,14 +27,17 @@ const FAULT_STATUS: Record<Exclude<Fault, 'hang'>, number> = { 'rate-limited': 4
  * status codes and error bodies (`{code, message, details}`), field masks checked, the Bearer
  * API key enforced, every request recorded.
  */
-export async function startTTSFake(): Promise<TTSFake> {
+export async function startTTSFake(options: { readonly tenantId?: string | null } = {}): Promise<TTSFake> {
   const apiKey = `NNSXS.${randomBytes(20).toString('hex').toUpperCase()}`;
   const applicationId = `app-${randomBytes(3).toString('hex')}`;
-  const tenantId = 'ttn';
+  // TTS Cloud / Enterprise: MQTT user and topics `{app}@{tenant}`; null: open-source TTS, the bare application id.
+  const tenantId = options.tenantId ?? null;
+  const mqttUser = tenantId === null ? applicationId : `${applicationId}@${tenantId}`;
   const topicPrefix = `joinery-test-${randomBytes(6).toString('hex')}/v3`;
   const is = new Map<string, any>();
   const ns = new Map<string, any>();
   const as = new Map<string, any>();
+  const js = new Map<string, any>();
   const recorded: RecordedRequest[] = [];
   const faults: Array<{ fault: Fault; retryAfter?: number }> = [];
   const hanging: http.ServerResponse[] = [];
@@ -69,10 +74,21 @@ export async function startTTSFake(): Promise<TTSFake> {
           return error(res, 400, 3, 'invalid JSON');
         }
       }
-      const m = /^\/api\/v3\/(ns\/|as\/)?applications\/([^/]+)\/devices(?:\/([^/]+))?$/.exec(u.pathname);
+      const m = /^\/api\/v3\/(ns\/|as\/|js\/)?applications\/([^/]+)\/devices(?:\/([^/]+))?$/.exec(u.pathname);
       if (!m) return error(res, 404, 5, 'error:pkg/web:not_found (route not found)');
       const [, registryPrefix, app, id] = m;
       if (app !== applicationId) return error(res, 403, 7, 'error:pkg/auth/rights:no_application_rights (no rights for application)');
+      if (registryPrefix === 'js/') {
+        // The Join Server registry: read (identifiers by field mask) and delete are all the adapter may do.
+        if (id === undefined) return error(res, 405, 12, 'fake: method not allowed');
+        if (req.method === 'GET') {
+          if (!u.searchParams.get('field_mask')) return error(res, 400, 3, 'fake JS: field_mask is required');
+          const d = js.get(id);
+          return d ? json(res, 200, { ids: d.ids }) : error(res, 404, 5, 'error:pkg/joinserver:device_not_found (end device not found)');
+        }
+        if (req.method === 'DELETE') return js.delete(id) ? json(res, 200, {}) : error(res, 404, 5, 'error:pkg/joinserver:device_not_found (end device not found)');
+        return error(res, 405, 12, 'fake: method not allowed');
+      }
       const registry = registryPrefix === 'ns/' ? ns : registryPrefix === 'as/' ? as : is;
       const paths: string[] = body?.field_mask?.paths ?? [];
       const device = body?.end_device;
@@ -158,7 +174,13 @@ export async function startTTSFake(): Promise<TTSFake> {
     is,
     ns,
     as,
-    ...fakePlumbing(transport, adapterModule, { apiUrl: url, apiKey, options: { applicationId, tenantId, mqttUrl: MQTT_URL, mqttTopicPrefix: topicPrefix } }),
+    js,
+    seedLocalJoin(devEUI) {
+      const d = is.get(`eui-${devEUI}`);
+      if (!d) throw new Error(`fake TTS: no device eui-${devEUI} to put in the Join Server`);
+      js.set(`eui-${devEUI}`, { ids: d.ids, root_keys: { app_key: { key: randomBytes(16).toString('hex').toUpperCase() } } });
+    },
+    ...fakePlumbing(transport, adapterModule, { apiUrl: url, apiKey, options: { applicationId, ...(tenantId !== null ? { tenantId } : {}), mqttUrl: MQTT_URL, mqttTopicPrefix: topicPrefix } }),
     async publishEvent(kind, devEUI, payload, fCnt) {
       publisher ??= await mqtt.connectAsync(MQTT_URL);
       const ids = { device_id: `eui-${devEUI}`, application_ids: { application_id: applicationId }, dev_eui: devEUI.toUpperCase(), join_eui: '70B3D57ED0000000', dev_addr: '26011234' };
@@ -166,7 +188,7 @@ export async function startTTSFake(): Promise<TTSFake> {
         kind === 'up'
           ? { end_device_ids: ids, received_at: new Date().toISOString(), uplink_message: { f_port: 1, f_cnt: fCnt, frm_payload: payload.toString('base64') } }
           : { end_device_ids: ids, received_at: new Date().toISOString(), join_accept: { session_key_id: 'AYZ', received_at: new Date().toISOString() } };
-      await publisher.publishAsync(`${topicPrefix}/${applicationId}@${tenantId}/devices/eui-${devEUI}/${kind}`, JSON.stringify(body));
+      await publisher.publishAsync(`${topicPrefix}/${mqttUser}/devices/eui-${devEUI}/${kind}`, JSON.stringify(body));
     },
   };
 }

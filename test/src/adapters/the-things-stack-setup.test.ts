@@ -87,3 +87,33 @@ describe('the-things-stack/registration', () => {
     expect(() => adapterModule.createAdapter({ ...base, options: { ...base.options, frequencyPlanId: 'eu 868' } })).toThrow(/--frequency-plan-id/);
   });
 });
+
+describe('the-things-stack/watch', () => {
+  // Open-source TTS (the fake's default, and the conformance suite's) names MQTT users and topics by
+  // the bare application id; TTS Cloud / Enterprise by `{app}@{tenant}`.
+  it('with --tenant-id, the MQTT user and topics are {app}@{tenant}', async () => {
+    const fake = await startTTSFake({ tenantId: 'acme' });
+    try {
+      const a = fake.adapter();
+      const devEUI = parseEUI64('0011223344556699');
+      const w = a.watch!([devEUI]);
+      try {
+        await w.ready;
+        await fake.publishEvent!('up', devEUI, Buffer.from('hi'), 3);
+        const first = await w[Symbol.asyncIterator]().next();
+        expect(first.value).toMatchObject({ kind: 'up', devEUI, fCnt: 3 });
+        expect(first.value.topic).toContain(`/${fake.applicationId}@acme/devices/`);
+      } finally {
+        await w.close();
+      }
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  it('a tenant id is optional; a bad one is refused', () => {
+    const base = { apiUrl: 'https://tts.example.com', apiKey: 'NNSXS.X', options: { applicationId: 'app1' } };
+    expect(() => adapterModule.createAdapter(base)).not.toThrow();
+    expect(() => adapterModule.createAdapter({ ...base, options: { ...base.options, tenantId: 'Not A Tenant' } })).toThrow(/--tenant-id/);
+  });
+});

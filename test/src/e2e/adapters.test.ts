@@ -34,7 +34,7 @@ const CASES: Case[] = [
   {
     vendor: 'the-things-stack',
     start: startTTSFake,
-    flags: (f: TTSFake) => ['--application-id', f.applicationId, '--tenant-id', f.tenantId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', f.topicPrefix, '--ns-id', '70b3d57ed0000001'],
+    flags: (f: TTSFake) => ['--application-id', f.applicationId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', f.topicPrefix, '--ns-id', '70b3d57ed0000001'],
     setupFiles: ['config.yml', 'js.yml', 'key-vault.yml', 'SETUP.txt'],
     devicesOnFake: (f: TTSFake) => f.ns.size,
   },
@@ -141,6 +141,24 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     }
   });
 
+  it('a bound device the network server joins itself: ns sync reports it, --remove-network-server-keys removes it (audited)', async () => {
+    const d = devices[0]!;
+    fake.seedLocalJoin!(d.devEUI);
+    const found = await cli(['ns', 'sync', 'ns-x', '--data-dir', dataDir]);
+    expect(found.stdout).toContain(`conflict ${d.devEUI}: `);
+    expect(found.stdout).toContain('fix: joinery ns sync ns-x --remove-network-server-keys');
+    expect(found.stdout).toContain('1 joined by ns-x itself, never through Joinery');
+    const dry = await cli(['ns', 'sync', 'ns-x', '--data-dir', dataDir, '--dry-run', '--remove-network-server-keys']);
+    expect(dry.stdout).toContain(`conflict ${d.devEUI}`); // a dry run removes nothing
+    const removed = await cli(['ns', 'sync', 'ns-x', '--data-dir', dataDir, '--remove-network-server-keys']);
+    expect(removed.stdout).toContain(`removed from ns-x: what made it join ${d.devEUI} itself`);
+    expect((await cli(['ns', 'sync', 'ns-x', '--data-dir', dataDir])).stdout).not.toContain('conflict');
+    const audit = JSON.parse((await cli(['audit', 'list', '--data-dir', dataDir, '--dev-eui', d.devEUI, '--json'])).stdout) as Array<{ action: string; detail: Record<string, unknown> }>;
+    expect(audit[0]).toMatchObject({ action: 'ns.local-join.removed', detail: { peer: 'ns-x', vendor: c.vendor, removed: true } });
+    // The network server's keys were read for existence only: none of them was printed.
+    expect(transcript.join('\n')).not.toMatch(new RegExp(`${d.appKey}`, 'i'));
+  });
+
   it('bad input: an adapter flag without --api-url, a generic vendor with --api-url, sync without adapter', async () => {
     const r1 = await runCLI(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-y', '--net-id', '000014', '--vendor', c.vendor, '--out', path.join(work, 'y'), '--application-id', 'x']);
     expect(r1.code).not.toBe(0);
@@ -152,6 +170,6 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-plain', '--net-id', '000016', '--vendor', c.vendor, '--out', path.join(work, 'plain')]);
     const r3 = await runCLI(['ns', 'sync', 'ns-plain', '--data-dir', dataDir]);
     expect(r3.code).not.toBe(0);
-    expect(r3.stderr).toContain('no adapter configured');
+    expect(r3.stderr).toContain(`no management API configured (joinery ns set ns-plain --api-url ...)`);
   });
 });

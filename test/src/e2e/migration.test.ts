@@ -48,7 +48,7 @@ async function addPeers(tag: string, netIDs: [string, string]): Promise<Omit<Rou
   await cli(['ns', 'add', '--data-dir', dataDir, '--name', source, '--net-id', netIDs[0], '--vendor', 'chirpstack', '--out', path.join(work, source),
     '--api-url', cs.url, '--api-key-file', csKey, '--application-id', cs.applicationId, '--tenant-id', cs.tenantId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', cs.topicPrefix]);
   await cli(['ns', 'add', '--data-dir', dataDir, '--name', target, '--net-id', netIDs[1], '--ns-id', TTS_NS_ID, '--vendor', 'the-things-stack', '--out', path.join(work, target),
-    '--api-url', tts.url, '--api-key-file', ttsKey, '--application-id', tts.applicationId, '--tenant-id', tts.tenantId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', tts.topicPrefix]);
+    '--api-url', tts.url, '--api-key-file', ttsKey, '--application-id', tts.applicationId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', tts.topicPrefix]);
   return { source, target, cs, tts, ttsBundle: await readBundle(path.join(work, target)) };
 }
 
