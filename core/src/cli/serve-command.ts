@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
+import { HOME_NS_ANSWERS } from '../backend-interfaces/home-ns-visibility';
 import { SETTINGS } from '../config/config-schema';
 import { createLogger } from '../log/logger';
 import { parseJoinEUIPrefix } from '../lorawan/join-eui-prefix';
@@ -20,6 +21,7 @@ interface ServeFlags extends BackendFlags {
   readonly biClientCertificates: string;
   readonly trustedProxy?: string[];
   readonly clientCertHeader: string;
+  readonly homeNsAnswers: string;
   readonly asyncAttempts: string;
   readonly asyncRetryDelay: string;
   readonly logLevel?: string;
@@ -58,6 +60,8 @@ export function addServeCommand(program: Command): void {
       throw new ParseError('--session-history', 'expected an integer 1..1000');
     }
     const servedJoinEUIs = (flags.joinEuiPrefix ?? []).map((p) => parseJoinEUIPrefix(p, '--join-eui-prefix'));
+    const homeNSAnswers = HOME_NS_ANSWERS.find((m) => m === flags.homeNsAnswers);
+    if (homeNSAnswers === undefined) throw new ParseError('--home-ns-answers', `expected ${HOME_NS_ANSWERS.join(', ')}`);
     const asyncAttempts = boundedInt(flags.asyncAttempts, '--async-attempts', 1, 20);
     const asyncRetryDelay = boundedInt(flags.asyncRetryDelay, '--async-retry-delay', 0, 30_000);
     const trustedProxies = flags.trustedProxy ?? [];
@@ -79,7 +83,7 @@ export function addServeCommand(program: Command): void {
     try {
       // Loaded here, not at start-up: the listeners' code is slow to load and only serve uses it.
       const { startJoinServer } = await import('../server/join-server.js');
-      server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory }, backendInterfaces: { servedJoinEUIs },
+      server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory }, backendInterfaces: { servedJoinEUIs, homeNSAnswers },
         biTransport: {
           clientCertificates: flags.biClientCertificates === 'optional' ? 'optional' : 'required',
           trustedProxies: trustedProxies.map((p) => p.replace(/^\[(.*)\]$/, '$1')),
