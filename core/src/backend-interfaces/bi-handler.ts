@@ -15,7 +15,7 @@ import type { Peer } from '../peers/peer';
 import type { Store } from '../store/store';
 import { answerHeader } from './answer-header';
 import type { AsyncAnswerSender } from './async-answer-sender';
-import { resolveCaller, type Caller } from './caller';
+import { resolveCaller, type Caller, type UnauthenticatedCause } from './caller';
 import type { WireAnswer, WireAnswerHeader, WireKeyEnvelope, WireResult } from './messages';
 import { parseAppSKeyReq } from './parse-app-s-key-req';
 import { maySeeHome, type HomeNSAnswers } from './home-ns-visibility';
@@ -42,7 +42,7 @@ export interface BackendInterfacesOptions {
 export type BIReply =
   | { readonly kind: 'answer'; readonly answer: WireAnswer }
   | { readonly kind: 'acknowledge' }
-  | { readonly kind: 'unauthenticated'; readonly message: string };
+  | { readonly kind: 'unauthenticated'; readonly cause: UnauthenticatedCause; readonly message: string; readonly detail: string };
 
 /** Messages answered by an answer message, which an asynchronous peer receives separately. */
 const REQUESTS = new Set(['JoinReq', 'RejoinReq', 'AppSKeyReq', 'HomeNSReq']);
@@ -79,10 +79,8 @@ export class BackendInterfacesHandler {
     let peer: Peer | null = null;
     try {
       const resolved = await resolveCaller(this.store, caller);
-      if (resolved.kind === 'unauthenticated') {
-        this.log.warn({ messageType: header.messageType, pathPeer: caller.pathPeer ?? undefined, reason: resolved.reason }, 'bi request refused: not authenticated');
-        return { kind: 'unauthenticated', message: resolved.reason };
-      }
+      // Logged by the transport, rate-limited per caller address.
+      if (resolved.kind === 'unauthenticated') return { kind: 'unauthenticated', cause: resolved.cause, message: resolved.reason, detail: resolved.detail };
       if (resolved.kind === 'unknown') {
         return this.record(body, header, null, started, refusal(header, failure('UnknownSender', resolved.reason)));
       }
