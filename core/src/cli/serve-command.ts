@@ -14,6 +14,7 @@ import { withSettings } from './setting-options';
 interface ServeFlags extends BackendFlags {
   readonly biListen: string;
   readonly adminListen: string;
+  readonly metricsListen?: string;
   readonly publicHost?: string[];
   readonly usedDevNonces: string;
   readonly sessionHistory: string;
@@ -51,6 +52,7 @@ export function addServeCommand(program: Command): void {
   ).action(async (flags: ServeFlags) => {
     const biListen = parseListenAddress(flags.biListen, '--bi-listen');
     const adminListen = parseListenAddress(flags.adminListen, '--admin-listen');
+    const metricsListen = flags.metricsListen !== undefined ? parseListenAddress(flags.metricsListen, '--metrics-listen') : undefined;
     const usedDevNonces = Number(flags.usedDevNonces);
     if (!Number.isInteger(usedDevNonces) || usedDevNonces < 1 || usedDevNonces > 65536) {
       throw new ParseError('--used-dev-nonces', 'expected an integer 1..65536');
@@ -83,7 +85,7 @@ export function addServeCommand(program: Command): void {
     try {
       // Loaded here, not at start-up: the listeners' code is slow to load and only serve uses it.
       const { startJoinServer } = await import('../server/join-server.js');
-      server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory }, backendInterfaces: { servedJoinEUIs, homeNSAnswers },
+      server = await startJoinServer({ backends, biListen, adminListen, ...(metricsListen ? { metricsListen } : {}), publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory }, backendInterfaces: { servedJoinEUIs, homeNSAnswers },
         biTransport: {
           clientCertificates: flags.biClientCertificates === 'optional' ? 'optional' : 'required',
           trustedProxies: trustedProxies.map((p) => p.replace(/^\[(.*)\]$/, '$1')),
@@ -120,6 +122,7 @@ export function addServeCommand(program: Command): void {
     await flushLog(log);
     for (const c of server.created) note(`joinery: created ${c}`);
     note(`joinery: data directory ${backends.settings.dataDir}`);
+    if (server.metricsAddress) note(`joinery: metrics on http://${formatListenAddress(server.metricsAddress)}/metrics`);
     note(`joinery: Backend Interfaces on https://${formatListenAddress(server.biAddress)}/ (client certificate ${flags.biClientCertificates}), admin on http://${formatListenAddress(server.adminAddress)}/`);
   });
 }

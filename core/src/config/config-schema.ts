@@ -85,6 +85,10 @@ export const SETTINGS: readonly SettingDefinition[] = [
 
   // The admin listener.
   { key: 'admin.listen', flag: '--admin-listen', placeholder: '<host:port>', env: 'JOINERY_ADMIN_LISTEN', type: { kind: 'string' }, default: '127.0.0.1:8090', scope: 'serve', description: 'admin listener (HTTP: /healthz, /readyz, /metrics)', check: listen },
+  {
+    key: 'metrics.listen', flag: '--metrics-listen', placeholder: '<host:port>', env: 'JOINERY_METRICS_LISTEN', type: { kind: 'string' }, defaultText: 'none (/metrics on the admin listener only)', example: '127.0.0.1:9464', scope: 'serve',
+    description: 'a listener (HTTP) serving /metrics alone, for a Prometheus that must not reach the admin listener', check: listen,
+  },
 
   // The key vault's cache of opened keys.
   {
