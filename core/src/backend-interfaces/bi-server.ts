@@ -10,7 +10,7 @@ import type { Store } from '../store/store';
 import type { BackendInterfacesHandler } from './bi-handler';
 import { resolveCaller, type Caller } from './caller';
 import { forwardedCertificateFingerprint } from './forwarded-certificate';
-import { RefusalLog, type RefusalLogOptions, type RefusalReason } from './refusal-log';
+import { RefusalLog, type RefusalReason } from './refusal-log';
 import { TokenBuckets } from '../rate-limit/token-buckets';
 
 /** Larger bodies are refused with HTTP 400: no BI message comes near it. */
@@ -32,10 +32,6 @@ export interface BIServerOptions {
   readonly clientCertHeader?: string;
   /** The TTJS-v2-compatible claim API (`/api/v2/devices/...`) for registered peers. */
   readonly claims?: { readonly service: ClaimService; readonly store: Store };
-  /** Wrong Authorization header secrets one source address may send (see SECRET_FAILURES). */
-  readonly secretFailures?: { readonly burst: number; readonly refillMs: number };
-  /** The warn lines of refused requests (rate-limited per address and reason). */
-  readonly refusalLog?: RefusalLogOptions;
 }
 
 /**
@@ -141,19 +137,18 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
     return503OnClosing: true,
   });
 
-  const refusals = new RefusalLog(options.log, options.refusalLog);
+  // Refused requests and connections: one warn line per address and reason every 10 s.
+  const refusals = new RefusalLog(options.log);
   const addressOf = (req: FastifyRequest): string => normalizeAddress(req.raw.socket.remoteAddress);
   const refused = (req: FastifyRequest, reason: RefusalReason, detail?: string): void => refusals.refused(addressOf(req), reason, detail);
-  const secretLimits = options.secretFailures ?? SECRET_FAILURES;
-  const secretFailures = new TokenBuckets(secretLimits.burst, secretLimits.refillMs, 100_000);
+  const secretFailures = new TokenBuckets(SECRET_FAILURES.burst, SECRET_FAILURES.refillMs, 100_000);
 
-  // Connections refused by TLS: no client certificate, another CA's, no shared cipher. A
-  // connection merely dropped during the handshake (a port probe) is not a refusal.
-  // (A certificate that does not verify closes the connection after the handshake: node reports
-  // a hang-up, and the verification error on the socket.)
-  // Node destroys such a socket before reporting it, and a destroyed socket no longer knows its
-  // peer: the address is read (and so kept by node) on the TCP socket as it connects, and found
-  // there through the TLS socket's `_parent` (node's name for the socket it wraps).
+  // Connections refused by TLS: no client certificate, another CA's (node lets that handshake
+  // finish, then closes the connection, reporting a hang-up and the verification error on the
+  // socket), no shared cipher. A connection merely dropped during the handshake (a port probe)
+  // is not a refusal. Node reports a socket it has destroyed, which no longer knows its peer: the
+  // address is read (and so kept by node) on the TCP socket as it connects, and found there
+  // through the TLS socket's `_parent` (node's name for the socket it wraps).
   app.server.on('connection', (raw: Socket) => void raw.remoteAddress);
   app.server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     const address = normalizeAddress(socket.remoteAddress ?? (socket as unknown as { _parent?: Socket })._parent?.remoteAddress);
