@@ -15,9 +15,10 @@ import type { Peer } from '../peers/peer';
 import type { Store } from '../store/store';
 import { answerHeader } from './answer-header';
 import type { AsyncAnswerSender } from './async-answer-sender';
-import { resolveCaller, type Caller } from './caller';
+import { resolveCaller, type Caller, type UnauthenticatedCause } from './caller';
 import type { WireAnswer, WireAnswerHeader, WireKeyEnvelope, WireResult } from './messages';
 import { parseAppSKeyReq } from './parse-app-s-key-req';
+import { maySeeHome, type HomeNSAnswers } from './home-ns-visibility';
 import { parseHomeNSReq } from './parse-home-ns-req';
 import { parseJoinReq } from './parse-join-req';
 import { parseRequestHeader, type RequestHeader } from './request-header';
@@ -29,6 +30,8 @@ export interface BackendInterfacesOptions {
   readonly servedJoinEUIs?: readonly JoinEUIPrefix[];
   /** Told of every JoinReq/RejoinReq whose DevEUI parsed, after its answer is computed (MQTT events). */
   readonly onJoin?: JoinEventListener;
+  /** Which network servers a HomeNSReq is answered to (default `tenant`). */
+  readonly homeNSAnswers?: HomeNSAnswers;
 }
 
 /**
@@ -39,7 +42,7 @@ export interface BackendInterfacesOptions {
 export type BIReply =
   | { readonly kind: 'answer'; readonly answer: WireAnswer }
   | { readonly kind: 'acknowledge' }
-  | { readonly kind: 'unauthenticated'; readonly message: string };
+  | { readonly kind: 'unauthenticated'; readonly cause: UnauthenticatedCause; readonly message: string; readonly detail: string };
 
 /** Messages answered by an answer message, which an asynchronous peer receives separately. */
 const REQUESTS = new Set(['JoinReq', 'RejoinReq', 'AppSKeyReq', 'HomeNSReq']);
@@ -52,6 +55,7 @@ const REQUESTS = new Set(['JoinReq', 'RejoinReq', 'AppSKeyReq', 'HomeNSReq']);
 export class BackendInterfacesHandler {
   private readonly servedJoinEUIs: readonly JoinEUIPrefix[];
   private readonly onJoin: JoinEventListener | undefined;
+  private readonly homeNSAnswers: HomeNSAnswers;
   /** Answers of asynchronous peers being computed or delivered. */
   private readonly pendingAsync = new Set<Promise<unknown>>();
 
@@ -66,6 +70,7 @@ export class BackendInterfacesHandler {
   ) {
     this.servedJoinEUIs = options.servedJoinEUIs ?? [];
     this.onJoin = options.onJoin;
+    this.homeNSAnswers = options.homeNSAnswers ?? 'tenant';
   }
 
   async handle(body: Record<string, unknown>, caller: Caller): Promise<BIReply> {
@@ -74,10 +79,8 @@ export class BackendInterfacesHandler {
     let peer: Peer | null = null;
     try {
       const resolved = await resolveCaller(this.store, caller);
-      if (resolved.kind === 'unauthenticated') {
-        this.log.warn({ messageType: header.messageType, pathPeer: caller.pathPeer ?? undefined, reason: resolved.reason }, 'bi request refused: not authenticated');
-        return { kind: 'unauthenticated', message: resolved.reason };
-      }
+      // Logged by the transport, rate-limited per caller address.
+      if (resolved.kind === 'unauthenticated') return { kind: 'unauthenticated', cause: resolved.cause, message: resolved.reason, detail: resolved.detail };
       if (resolved.kind === 'unknown') {
         return this.record(body, header, null, started, refusal(header, failure('UnknownSender', resolved.reason)));
       }
@@ -207,22 +210,35 @@ export class BackendInterfacesHandler {
     return joinAns(header, input.receiverJoinEUI, outcome);
   }
 
-  /** HomeNSReq: the home network server of a device (its binding), for a known network server. */
+  /**
+   * HomeNSReq: the home network server of a device (its binding), for a network server that may
+   * see the device (`homeNSAnswers`). ReceiverID must be the device's JoinEUI. A device this peer
+   * may not see, one asked for under another JoinEUI and one without a home network server are
+   * all answered exactly as a device that does not exist: the same result and Description, built
+   * from the request alone, so the answer never tells whether the DevEUI is registered. (An
+   * UnknownReceiver for a JoinEUI that is not the device's would tell that it is.) ReceiverIDs
+   * outside the served JoinEUI ranges get UnknownReceiver, which depends on no device either.
+   */
   private async homeNSReq(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
     if (peer.kind !== 'ns') return refusal(header, failure('UnknownSender', `${peer.name} is not a network server`));
     const senderMismatch = this.checkNetworkServerSender(header, peer.netID, peer.nsID, peer.name);
     if (senderMismatch) return refusal(header, senderMismatch);
-    let devEUI;
+    let request;
     try {
-      devEUI = parseHomeNSReq(body).devEUI;
+      request = parseHomeNSReq(body, header);
     } catch (e) {
       if (e instanceof ParseError) return refusal(header, failure('Malformed', e.message));
       throw e;
     }
+    const { devEUI, receiverJoinEUI } = request;
+    if (this.servedJoinEUIs.length > 0 && !this.servedJoinEUIs.some((p) => joinEUIInPrefix(receiverJoinEUI, p))) {
+      return refusal(header, failure('UnknownReceiver', `JoinEUI ${receiverJoinEUI} is not served by this Join Server`));
+    }
     const device = await this.store.getDevice(devEUI);
-    const home = device?.nsPeer ? await this.store.getPeer(device.nsPeer) : null;
-    if (!device || !home || home.kind !== 'ns') return refusal(header, failure('UnknownDevEUI', `no home network server known for device ${devEUI}`));
-    const answer: WireAnswer = { ...answerHeader(header, device.joinEUI), Result: { ResultCode: 'Success' }, HNetID: home.netID };
+    const visible = device !== null && device.joinEUI === receiverJoinEUI && maySeeHome(this.homeNSAnswers, device, peer);
+    const home = visible && device.nsPeer !== null ? await this.store.getPeer(device.nsPeer) : null;
+    if (!home || home.kind !== 'ns') return refusal(header, failure('UnknownDevEUI', `no home network server known for device ${devEUI} with JoinEUI ${receiverJoinEUI}`), receiverJoinEUI);
+    const answer: WireAnswer = { ...answerHeader(header, receiverJoinEUI), Result: { ResultCode: 'Success' }, HNetID: home.netID };
     if (header.protocolVersion === '1.1' && home.nsID !== null) answer['HNSID'] = home.nsID;
     return { kind: 'answer', answer };
   }

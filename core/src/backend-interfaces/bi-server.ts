@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { constants as cryptoConstants, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '../log/logger';
@@ -9,6 +10,8 @@ import type { Store } from '../store/store';
 import type { BackendInterfacesHandler } from './bi-handler';
 import { resolveCaller, type Caller } from './caller';
 import { forwardedCertificateFingerprint } from './forwarded-certificate';
+import { RefusalLog, type RefusalReason } from './refusal-log';
+import { TokenBuckets } from '../rate-limit/token-buckets';
 
 /** Larger bodies are refused with HTTP 400: no BI message comes near it. */
 export const BI_BODY_LIMIT = 32 * 1024;
@@ -30,6 +33,30 @@ export interface BIServerOptions {
   /** The TTJS-v2-compatible claim API (`/api/v2/devices/...`) for registered peers. */
   readonly claims?: { readonly service: ClaimService; readonly store: Store };
 }
+
+/**
+ * TLS 1.2: only ECDHE key exchange (forward secrecy) with AEAD ciphers; the server key is an
+ * ECDSA one, the RSA suites are for an operator's own RSA certificate. TLS 1.3's suites (all
+ * ECDHE/AEAD) are named too: a list without them would turn TLS 1.3 off.
+ */
+export const BI_TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/**
+ * Wrong header secrets per source address: a burst of 10, then one every 6 s. Beyond, every
+ * request from that address gets 429 until a token is back, before any secret is compared.
+ * In memory, per listener; behind a TLS-terminating proxy all its clients share its address.
+ */
+export const SECRET_FAILURES = { burst: 10, refillMs: 6_000 } as const;
 
 const fingerprints = new WeakMap<TLSSocket, string | null>();
 
@@ -101,10 +128,35 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
       requestCert: true,
       rejectUnauthorized: required,
       minVersion: 'TLSv1.2',
+      ciphers: BI_TLS_CIPHERS,
+      // TLS 1.2 renegotiation (TLS 1.3 has none): refused, whoever asks.
+      secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
     },
     bodyLimit: BI_BODY_LIMIT,
     logger: false,
     return503OnClosing: true,
+  });
+
+  // Refused requests and connections: one warn line per address and reason every 10 s.
+  const refusals = new RefusalLog(options.log);
+  const addressOf = (req: FastifyRequest): string => normalizeAddress(req.raw.socket.remoteAddress);
+  const refused = (req: FastifyRequest, reason: RefusalReason, detail?: string): void => refusals.refused(addressOf(req), reason, detail);
+  const secretFailures = new TokenBuckets(SECRET_FAILURES.burst, SECRET_FAILURES.refillMs, 100_000);
+
+  // Connections refused by TLS: no client certificate, another CA's (node lets that handshake
+  // finish, then closes the connection, reporting a hang-up and the verification error on the
+  // socket), no shared cipher. A connection merely dropped during the handshake (a port probe)
+  // is not a refusal. Node reports a socket it has destroyed, which no longer knows its peer: the
+  // address is read (and so kept by node) on the TCP socket as it connects, and found there
+  // through the TLS socket's `_parent` (node's name for the socket it wraps).
+  app.server.on('connection', (raw: Socket) => void raw.remoteAddress);
+  app.server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    const address = normalizeAddress(socket.remoteAddress ?? (socket as unknown as { _parent?: Socket })._parent?.remoteAddress);
+    const verifyError = socket.authorizationError;
+    if (verifyError) return refusals.refused(address, 'unknown client certificate', String(verifyError));
+    const code = err.code ?? '';
+    if (!code.startsWith('ERR_SSL_')) return;
+    refusals.refused(address, code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE' ? 'no client certificate' : 'TLS handshake failed', code);
   });
 
   // Peers send JSON with or without a JSON content type: parse every body as JSON.
@@ -121,10 +173,12 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      refused(req, 'too large');
       await drainRefusedBody(req.raw);
       return reply.code(400).send({ message: `body larger than ${BI_BODY_LIMIT} bytes` });
     }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      refused(req, err instanceof BadRequest ? 'not JSON' : 'bad request', err instanceof BadRequest ? undefined : err.code);
       return reply.code(400).send({ message: err.message });
     }
     options.log.error({ err: { name: err.name, message: err.message, stack: err.stack } }, 'BI listener error');
@@ -132,6 +186,7 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
   });
 
   app.setNotFoundHandler((req, reply) => {
+    refused(req, 'wrong method', req.method);
     reply.code(405).header('allow', 'POST').send({ message: `${req.method} is not supported: POST a Backend Interfaces message` });
   });
 
@@ -164,13 +219,23 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
   app.post('/*', async (req, reply) => {
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      refused(req, 'not JSON', 'not a JSON object');
       return reply.code(400).send({ message: 'expected a JSON object (a Backend Interfaces message)' });
+    }
+    const address = addressOf(req);
+    const waitMs = secretFailures.waitMs(address, Date.now());
+    if (waitMs > 0) {
+      refused(req, 'too many failed header secrets');
+      const seconds = Math.ceil(waitMs / 1000);
+      return reply.code(429).header('retry-after', String(seconds)).send({ message: `too many wrong Authorization headers from this address: retry in ${seconds} s` });
     }
     const result = await options.handler.handle(body as Record<string, unknown>, callerOf(req));
     switch (result.kind) {
       case 'acknowledge':
         return reply.code(200).send();
       case 'unauthenticated':
+        if (result.cause === 'bad or missing header secret') secretFailures.take(address, Date.now());
+        refused(req, result.cause, result.detail);
         return reply.code(401).send({ message: result.message });
       case 'answer':
         return reply.code(200).header('content-type', 'application/json').send(result.answer);

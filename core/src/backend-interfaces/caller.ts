@@ -19,8 +19,20 @@ export type CallerResolution =
   | { readonly kind: 'peer'; readonly peer: Peer }
   /** The transport identified nobody we know: a BI answer `UnknownSender`. */
   | { readonly kind: 'unknown'; readonly reason: string }
-  /** No credential at all (or a wrong secret): refused at the HTTP level, 401. */
-  | { readonly kind: 'unauthenticated'; readonly reason: string };
+  /**
+   * No credential at all, or a wrong secret: refused at the HTTP level, 401. `reason` is what
+   * the caller is told: on `/bi/<name>` the same whether or not a peer of that name exists.
+   * `detail` is for the log only.
+   */
+  | { readonly kind: 'unauthenticated'; readonly cause: UnauthenticatedCause; readonly reason: string; readonly detail: string };
+
+/** Why a caller is refused with 401: no credential at all, or a header secret that does not match. */
+export type UnauthenticatedCause = 'no client certificate' | 'bad or missing header secret';
+
+/** What a caller of `/bi/<name>` is told whatever is wrong: it never says whether the peer exists. */
+function badSecret(pathPeer: string, detail: string): CallerResolution {
+  return { kind: 'unauthenticated', cause: 'bad or missing header secret', reason: `missing or wrong Authorization header for /bi/${pathPeer}`, detail: `/bi/${pathPeer.slice(0, 100)}: ${detail}` };
+}
 
 export function authorizationDigest(headerValue: string): string {
   return createHash('sha256').update(headerValue, 'utf8').digest('hex');
@@ -44,28 +56,26 @@ export async function resolveCaller(store: Store, caller: Caller): Promise<Calle
   if (caller.pathPeer !== null) {
     const peer = await store.getPeer(caller.pathPeer);
     if (!peer) {
-      return caller.certFingerprint === null
-        ? { kind: 'unauthenticated', reason: `no peer named ${caller.pathPeer}` }
-        : { kind: 'unknown', reason: `no peer named ${caller.pathPeer}` };
+      return caller.certFingerprint === null ? badSecret(caller.pathPeer, 'no such peer') : { kind: 'unknown', reason: `no peer named ${caller.pathPeer}` };
     }
     if (caller.certFingerprint !== null && caller.certFingerprint !== peer.certFingerprint) {
       return { kind: 'unknown', reason: `the client certificate is not the one of ${peer.name} (the path /bi/${peer.name} names it)` };
     }
     if (caller.certFingerprint === null && peer.settings.authorizationSHA256 === null) {
-      return { kind: 'unauthenticated', reason: `${peer.name} has no Authorization secret: it must present its client certificate` };
+      return badSecret(peer.name, 'the peer has no Authorization secret: it must present its client certificate');
     }
-    if (!authorizationMatches(peer, caller.authorization)) {
-      return { kind: 'unauthenticated', reason: `missing or wrong Authorization header for ${peer.name}` };
-    }
+    if (!authorizationMatches(peer, caller.authorization)) return badSecret(peer.name, 'missing or wrong Authorization header');
     return { kind: 'peer', peer };
   }
   if (caller.certFingerprint === null) {
-    return { kind: 'unauthenticated', reason: 'a client certificate issued by the Join Server is required (or a per-peer endpoint /bi/<name> with its Authorization header)' };
+    const reason = 'a client certificate issued by the Join Server is required (or a per-peer endpoint /bi/<name> with its Authorization header)';
+    return { kind: 'unauthenticated', cause: 'no client certificate', reason, detail: 'no client certificate on the shared endpoint' };
   }
   const peer = await store.getPeerByFingerprint(caller.certFingerprint);
   if (!peer) return { kind: 'unknown', reason: 'the client certificate does not belong to a registered peer' };
   if (!authorizationMatches(peer, caller.authorization)) {
-    return { kind: 'unauthenticated', reason: `missing or wrong Authorization header for ${peer.name}` };
+    const reason = `missing or wrong Authorization header for ${peer.name}`;
+    return { kind: 'unauthenticated', cause: 'bad or missing header secret', reason, detail: `the client certificate is ${peer.name}'s` };
   }
   return { kind: 'peer', peer };
 }

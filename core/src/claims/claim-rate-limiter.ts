@@ -1,3 +1,5 @@
+import { TokenBuckets } from '../rate-limit/token-buckets';
+
 /**
  * Token buckets that bound wrong owner tokens: per DevEUI (nobody can try many tokens on one
  * device) and per tenant (nobody can try one token on many devices). Every wrong token takes
@@ -21,50 +23,15 @@ export interface ClaimRateLimits {
   readonly now?: () => number;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-class Buckets {
-  readonly #buckets = new Map<string, Bucket>();
-  constructor(
-    private readonly burst: number,
-    private readonly refillMs: number,
-    private readonly maxEntries: number,
-  ) {}
-
-  #current(key: string, now: number): Bucket {
-    const b = this.#buckets.get(key);
-    if (!b) return { tokens: this.burst, at: now };
-    const refilled = Math.min(this.burst, b.tokens + (now - b.at) / this.refillMs);
-    return { tokens: refilled, at: now };
-  }
-
-  /** Milliseconds until one token is there (0: there is one now). */
-  waitMs(key: string, now: number): number {
-    const b = this.#current(key, now);
-    return b.tokens >= 1 ? 0 : Math.ceil((1 - b.tokens) * this.refillMs);
-  }
-
-  take(key: string, now: number): void {
-    const b = this.#current(key, now);
-    b.tokens = Math.max(0, b.tokens - 1);
-    this.#buckets.delete(key);
-    this.#buckets.set(key, b);
-    if (this.#buckets.size > this.maxEntries) this.#buckets.delete(this.#buckets.keys().next().value!);
-  }
-}
-
 export class ClaimRateLimiter {
-  readonly #devices: Buckets;
-  readonly #tenants: Buckets;
+  readonly #devices: TokenBuckets;
+  readonly #tenants: TokenBuckets;
   readonly #now: () => number;
 
   constructor(limits: ClaimRateLimits = {}) {
     const max = limits.maxEntries ?? 100_000;
-    this.#devices = new Buckets(limits.deviceBurst ?? 5, limits.deviceRefillMs ?? 60_000, max);
-    this.#tenants = new Buckets(limits.tenantBurst ?? 20, limits.tenantRefillMs ?? 10_000, max);
+    this.#devices = new TokenBuckets(limits.deviceBurst ?? 5, limits.deviceRefillMs ?? 60_000, max);
+    this.#tenants = new TokenBuckets(limits.tenantBurst ?? 20, limits.tenantRefillMs ?? 10_000, max);
     this.#now = limits.now ?? Date.now;
   }
 

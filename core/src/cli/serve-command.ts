@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
+import { HOME_NS_ANSWERS } from '../backend-interfaces/home-ns-visibility';
 import { SETTINGS } from '../config/config-schema';
 import { createLogger } from '../log/logger';
 import { parseJoinEUIPrefix } from '../lorawan/join-eui-prefix';
@@ -13,6 +14,7 @@ import { withSettings } from './setting-options';
 interface ServeFlags extends BackendFlags {
   readonly biListen: string;
   readonly adminListen: string;
+  readonly metricsListen?: string;
   readonly publicHost?: string[];
   readonly usedDevNonces: string;
   readonly sessionHistory: string;
@@ -21,6 +23,7 @@ interface ServeFlags extends BackendFlags {
   readonly biClientCertificates: string;
   readonly trustedProxy?: string[];
   readonly clientCertHeader: string;
+  readonly homeNsAnswers: string;
   readonly asyncAttempts: string;
   readonly asyncRetryDelay: string;
   readonly logLevel?: string;
@@ -50,6 +53,7 @@ export function addServeCommand(program: Command): void {
   ).action(async (flags: ServeFlags) => {
     const biListen = parseListenAddress(flags.biListen, '--bi-listen');
     const adminListen = parseListenAddress(flags.adminListen, '--admin-listen');
+    const metricsListen = flags.metricsListen !== undefined ? parseListenAddress(flags.metricsListen, '--metrics-listen') : undefined;
     const usedDevNonces = Number(flags.usedDevNonces);
     if (!Number.isInteger(usedDevNonces) || usedDevNonces < 1 || usedDevNonces > 65536) {
       throw new ParseError('--used-dev-nonces', 'expected an integer 1..65536');
@@ -60,6 +64,8 @@ export function addServeCommand(program: Command): void {
     }
     const rejoinsPerHour = boundedInt(flags.rejoinsPerHour, '--rejoins-per-hour', 1, 100_000);
     const servedJoinEUIs = (flags.joinEuiPrefix ?? []).map((p) => parseJoinEUIPrefix(p, '--join-eui-prefix'));
+    const homeNSAnswers = HOME_NS_ANSWERS.find((m) => m === flags.homeNsAnswers);
+    if (homeNSAnswers === undefined) throw new ParseError('--home-ns-answers', `expected ${HOME_NS_ANSWERS.join(', ')}`);
     const asyncAttempts = boundedInt(flags.asyncAttempts, '--async-attempts', 1, 20);
     const asyncRetryDelay = boundedInt(flags.asyncRetryDelay, '--async-retry-delay', 0, 30_000);
     const trustedProxies = flags.trustedProxy ?? [];
@@ -81,7 +87,7 @@ export function addServeCommand(program: Command): void {
     try {
       // Loaded here, not at start-up: the listeners' code is slow to load and only serve uses it.
       const { startJoinServer } = await import('../server/join-server.js');
-      server = await startJoinServer({ backends, biListen, adminListen, publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory, rejoinsPerHour }, backendInterfaces: { servedJoinEUIs },
+      server = await startJoinServer({ backends, biListen, adminListen, ...(metricsListen ? { metricsListen } : {}), publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory, rejoinsPerHour }, backendInterfaces: { servedJoinEUIs, homeNSAnswers },
         biTransport: {
           clientCertificates: flags.biClientCertificates === 'optional' ? 'optional' : 'required',
           trustedProxies: trustedProxies.map((p) => p.replace(/^\[(.*)\]$/, '$1')),
@@ -118,6 +124,7 @@ export function addServeCommand(program: Command): void {
     await flushLog(log);
     for (const c of server.created) note(`joinery: created ${c}`);
     note(`joinery: data directory ${backends.settings.dataDir}`);
+    if (server.metricsAddress) note(`joinery: metrics on http://${formatListenAddress(server.metricsAddress)}/metrics`);
     note(`joinery: Backend Interfaces on https://${formatListenAddress(server.biAddress)}/ (client certificate ${flags.biClientCertificates}), admin on http://${formatListenAddress(server.adminAddress)}/`);
   });
 }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { HOME_NS_ANSWERS } from '../backend-interfaces/home-ns-visibility';
 import { parseJoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { parseListenAddress } from '../server/listen-address';
 
@@ -77,9 +78,17 @@ export const SETTINGS: readonly SettingDefinition[] = [
   },
   { key: 'bi.trusted_proxies', flag: '--trusted-proxy', placeholder: '<address...>', env: 'JOINERY_TRUSTED_PROXIES', type: { kind: 'list' }, defaultText: 'none', example: '[10.0.0.5]', scope: 'serve', description: 'TLS-terminating proxies whose client-certificate header is believed', check: ip },
   { key: 'bi.client_cert_header', flag: '--client-cert-header', placeholder: '<name>', env: 'JOINERY_CLIENT_CERT_HEADER', type: { kind: 'string' }, default: 'x-client-cert', scope: 'serve', description: 'the header a trusted proxy puts the client certificate in (PEM, URL-encoded PEM or base64 DER)' },
+  {
+    key: 'bi.home_ns_answers', flag: '--home-ns-answers', placeholder: '<mode>', env: 'JOINERY_HOME_NS_ANSWERS', type: { kind: 'enum', choices: [...HOME_NS_ANSWERS] }, default: 'tenant', scope: 'serve',
+    description: "which network servers a HomeNSReq is answered to: bound (only the device's own), tenant (the device owner's and the operator's) or any; others get UnknownDevEUI, as for a device that does not exist",
+  },
 
   // The admin listener.
   { key: 'admin.listen', flag: '--admin-listen', placeholder: '<host:port>', env: 'JOINERY_ADMIN_LISTEN', type: { kind: 'string' }, default: '127.0.0.1:8090', scope: 'serve', description: 'admin listener (HTTP: /healthz, /readyz, /metrics)', check: listen },
+  {
+    key: 'metrics.listen', flag: '--metrics-listen', placeholder: '<host:port>', env: 'JOINERY_METRICS_LISTEN', type: { kind: 'string' }, defaultText: 'none (/metrics on the admin listener only)', example: '127.0.0.1:9464', scope: 'serve',
+    description: 'a listener (HTTP) serving /metrics alone, for a Prometheus that must not reach the admin listener', check: listen,
+  },
 
   // The key vault's cache of opened keys.
   {

@@ -13,6 +13,7 @@ import { JoineryMetrics } from '../metrics/metrics';
 import { loadOrCreateJoinServerClientIdentity } from '../pki/join-server-client-identity';
 import { loadOrCreatePKI } from '../pki/pki-files';
 import { createAdminServer } from './admin-server';
+import { createMetricsServer } from './metrics-server';
 import { ClaimRateLimiter, type ClaimRateLimits } from '../claims/claim-rate-limiter';
 import { ClaimService } from '../claims/claim-service';
 import { DeviceService } from '../devices/device-service';
@@ -27,6 +28,8 @@ export interface JoinServerOptions {
   readonly backends: Backends;
   readonly biListen: ListenAddress;
   readonly adminListen: ListenAddress;
+  /** A listener serving `/metrics` alone (besides the admin listener's); none when absent. */
+  readonly metricsListen?: ListenAddress;
   /** Names and addresses the BI server certificate must cover, besides localhost and 127.0.0.1. */
   readonly publicHosts: readonly string[];
   readonly log: Logger;
@@ -56,6 +59,8 @@ export interface RunningJoinServer {
   /** The BI listener's address as bound (port resolved when 0 was asked). */
   readonly biAddress: ListenAddress;
   readonly adminAddress: ListenAddress;
+  /** The metrics listener's address as bound, when there is one. */
+  readonly metricsAddress: ListenAddress | null;
   /** What this start created in the data directory (CA, server certificate). */
   readonly created: readonly string[];
   /** Stops accepting, lets in-flight requests finish, then closes the store and the vault. */
@@ -122,10 +127,12 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     await joinEvents?.close();
     throw err;
   }
+  const metricsServer = options.metricsListen ? createMetricsServer(metrics) : null;
   try {
     await admin.listen({ host: options.adminListen.host, port: options.adminListen.port });
+    if (metricsServer && options.metricsListen) await metricsServer.listen({ host: options.metricsListen.host, port: options.metricsListen.port });
   } catch (err) {
-    await bi.close();
+    await Promise.all([bi.close(), admin.close(), metricsServer?.close()]);
     await joinEvents?.close();
     throw err;
   }
@@ -136,16 +143,18 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   const biAddress = boundAddress(bi);
   publicURL ??= `https://${options.publicHosts[0] ?? 'localhost'}:${biAddress.port}`;
   const adminAddress = boundAddress(admin);
-  log.info({ bi: formatListenAddress(biAddress), admin: formatListenAddress(adminAddress), version: VERSION }, 'join server listening');
+  const metricsAddress = metricsServer ? boundAddress(metricsServer) : null;
+  log.info({ bi: formatListenAddress(biAddress), admin: formatListenAddress(adminAddress), ...(metricsAddress ? { metrics: formatListenAddress(metricsAddress) } : {}), version: VERSION }, 'join server listening');
 
   let closing: Promise<void> | undefined;
   return {
     biAddress,
     adminAddress,
+    metricsAddress,
     created,
     close() {
       closing ??= (async () => {
-        await Promise.all([bi.close(), admin.close()]);
+        await Promise.all([bi.close(), admin.close(), metricsServer?.close()]);
         // Answers already computed for asynchronous peers still go out (bounded by their window).
         await handler.drain();
         await asyncAnswers.drain();

@@ -65,6 +65,27 @@ describe('sqlite', () => {
   });
 });
 
+describe('sqlite/file modes', () => {
+  test('the database file and its -wal and -shm files are the owner\'s alone (0600), whatever the umask; an existing file is made so', async () => {
+    const own = path.join(dir, 'modes', 'joinery.db');
+    const umask = process.umask(0o022);
+    let store: SqliteStore | undefined;
+    try {
+      store = SqliteStore.open(own);
+      await store.insertDevices([{ devEUI: parseEUI64('0000000000000a01'), joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.4', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: null, asPeer: null }]);
+      for (const f of [own, `${own}-wal`, `${own}-shm`]) expect({ f: path.basename(f), mode: (await fs.stat(f)).mode & 0o777 }).toEqual({ f: path.basename(f), mode: 0o600 });
+      await store.close();
+      store = undefined;
+      await fs.chmod(own, 0o644);
+      store = SqliteStore.open(own);
+      expect((await fs.stat(own)).mode & 0o777).toBe(0o600);
+    } finally {
+      await store?.close();
+      process.umask(umask);
+    }
+  });
+});
+
 describe('sqlite/schema 3', () => {
   test('upgrade/devices of a schema-2 database are the operator\'s, claimed; its audit entries get chained', async () => {
     const upgraded = path.join(dir, 'schema2.db');

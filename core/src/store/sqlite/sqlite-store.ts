@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
@@ -160,15 +160,21 @@ export class SqliteStore implements Store {
 
   /**
    * Opens (creating if missing, with its directory, mode 0700) and migrates the database file.
+   * The file is the owner's alone (0600), whatever the umask; SQLite gives its -wal and -shm
+   * files the database file's mode, and those already there are set to it too.
    * Synchronous. Throws SchemaTooNewError for a database written by a newer release.
    * `:memory:` gives a private in-memory database (tests).
    */
   static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    if (file !== ':memory:') {
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+      ownerOnly(file);
+    }
     const db = new Database(file);
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
       db.pragma('journal_mode = WAL');
+      if (file !== ':memory:') for (const suffix of ['-wal', '-shm']) if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600);
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       migrate(db);
@@ -1021,4 +1027,10 @@ interface MigrationEntryRow {
 function toMigrationEntry(row: MigrationEntryRow): MigrationEntry {
   const date = (v: number | null): Date | null => (v === null ? null : new Date(v));
   return migrationEntryFromRow({ ...row, rebound_at: date(row.rebound_at), joined_at: date(row.joined_at), updated_at: new Date(row.updated_at) });
+}
+
+/** Creates the database file if missing, and makes it readable and writable by its owner alone. */
+function ownerOnly(file: string): void {
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
 }
