@@ -200,6 +200,22 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       INSERT INTO change_counters (id, peers) VALUES (1, 0);
     `,
   },
+  {
+    version: 7,
+    name: 'nonce state a deleted device leaves behind, by DevEUI and JoinEUI (see retained-nonces.ts)',
+    // The devices table's nonce columns, with the same types, checks and defaults.
+    up: `
+      CREATE TABLE retained_nonces (
+        dev_eui         TEXT      NOT NULL,
+        join_eui        TEXT      NOT NULL,
+        last_dev_nonce  INTEGER CHECK (last_dev_nonce BETWEEN 0 AND 65535),
+        used_dev_nonces INTEGER[] NOT NULL DEFAULT '{}',
+        last_join_nonce INTEGER CHECK (last_join_nonce BETWEEN 0 AND 16777215),
+        last_rj_count1  INTEGER,
+        PRIMARY KEY (dev_eui, join_eui)
+      );
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

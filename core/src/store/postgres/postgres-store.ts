@@ -37,6 +37,7 @@ import {
   joinRecordFromRow,
   type JoinRecordRowValues,
 } from '../row-mapping';
+import { NONCE_COLUMNS, RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
 import type { DeviceMigrationState } from '../../migration/device-migration-state';
 import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
@@ -337,7 +338,9 @@ export class PostgresStore implements Store {
   }
 
   async deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
-    return this.#audited('deleting a device', async (client) => (await client.query('DELETE FROM devices WHERE dev_eui = $1', [devEUI])).rowCount === 1, audit);
+    // The device's nonce state stays behind, by DevEUI and JoinEUI (see retained-nonces.ts).
+    const sql = `WITH gone AS (DELETE FROM devices WHERE dev_eui = $1 RETURNING ${RETAINED_COLUMNS}) ${retainNoncesSQL(`SELECT ${RETAINED_COLUMNS} FROM gone`)}`;
+    return this.#audited('deleting a device', async (client) => (await client.query(sql, [devEUI])).rowCount === 1, audit);
   }
 
   async listActivations(query: ActivationQuery): Promise<Activation[]> {
@@ -999,6 +1002,15 @@ async function insertDeviceRows(client: PoolClient, devices: readonly NewDevice[
       throw new DeviceExistsError((existing ?? chunk[0]!).devEUI);
     }
   }
+  // The nonce state of the deleted devices among them, by DevEUI and JoinEUI, in one statement.
+  await client.query(
+    `WITH restored AS (
+       DELETE FROM retained_nonces AS r USING devices AS d
+        WHERE r.dev_eui = ANY($1::TEXT[]) AND d.dev_eui = r.dev_eui AND d.join_eui = r.join_eui
+       RETURNING ${NONCE_COLUMNS.map((c) => `r.${c}`).join(', ')}, r.dev_eui)
+     UPDATE devices SET ${restoreNoncesSet('restored')} FROM restored WHERE devices.dev_eui = restored.dev_eui`,
+    [devices.map((d) => d.devEUI)],
+  );
 }
 
 function wrap(operation: string, err: unknown): Error {

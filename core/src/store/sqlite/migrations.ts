@@ -194,6 +194,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER peers_deleted AFTER DELETE ON peers BEGIN UPDATE change_counters SET peers = peers + 1; END;
     `,
   },
+  {
+    version: 7,
+    name: 'nonce state a deleted device leaves behind, by DevEUI and JoinEUI (see retained-nonces.ts)',
+    // The devices table's nonce columns, with the same types and defaults.
+    up: `
+      CREATE TABLE retained_nonces (
+        dev_eui         TEXT    NOT NULL,
+        join_eui        TEXT    NOT NULL,
+        last_dev_nonce  INTEGER,
+        used_dev_nonces TEXT    NOT NULL DEFAULT '[]',
+        last_join_nonce INTEGER,
+        last_rj_count1  INTEGER,
+        PRIMARY KEY (dev_eui, join_eui)
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -49,6 +49,7 @@ import { DeviceExistsError, MigrationConflictError, PeerExistsError, type Activa
 import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
 import { migrate } from './migrations';
+import { RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
 
 export interface SqliteStoreOptions {
   /** How long a statement waits for another connection's write lock. Default 5000 ms. */
@@ -430,7 +431,10 @@ export class SqliteStore implements Store {
   }
 
   async deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
-    return this.#auditedTx(() => this.#stmt.deleteDevice.run(devEUI).changes === 1, audit);
+    return this.#auditedTx(() => {
+      this.#stmt.retainNonces.run(devEUI);
+      return this.#stmt.deleteDevice.run(devEUI).changes === 1;
+    }, audit);
   }
 
   async listActivations(query: ActivationQuery): Promise<Activation[]> {
@@ -725,6 +729,9 @@ function insertDeviceRows(stmt: Statements, devices: readonly NewDevice[], now: 
     }
   }
   insertDeviceRowsOneByOne(stmt, devices.slice(start), now, at);
+  // The nonce state of the deleted devices among them, by DevEUI and JoinEUI: one statement each way.
+  const devEUIs = JSON.stringify(devices.map((d) => d.devEUI));
+  if (stmt.restoreNonces.run(devEUIs).changes > 0) stmt.dropRestoredNonces.run(devEUIs);
 }
 
 function insertDeviceRowsOneByOne(stmt: Statements, devices: readonly NewDevice[], now: Date, at: number): void {
@@ -758,6 +765,17 @@ function prepareStatements(db: Database.Database) {
         WHERE dev_eui = ? AND version = ?`,
     ),
     deleteDevice: db.prepare('DELETE FROM devices WHERE dev_eui = ?'),
+    retainNonces: db.prepare(retainNoncesSQL(`SELECT ${RETAINED_COLUMNS} FROM devices WHERE dev_eui = ?`)),
+    // The devices just inserted (a JSON array of DevEUIs) take the nonce state left by their DevEUI and JoinEUI.
+    restoreNonces: db.prepare(
+      `UPDATE devices SET ${restoreNoncesSet('r')} FROM retained_nonces AS r
+        WHERE r.dev_eui IN (SELECT value FROM json_each(?)) AND devices.dev_eui = r.dev_eui AND devices.join_eui = r.join_eui`,
+    ),
+    dropRestoredNonces: db.prepare(
+      `DELETE FROM retained_nonces
+        WHERE dev_eui IN (SELECT value FROM json_each(?))
+          AND EXISTS (SELECT 1 FROM devices AS d WHERE d.dev_eui = retained_nonces.dev_eui AND d.join_eui = retained_nonces.join_eui)`,
+    ),
     insertSession: db.prepare(
       `INSERT INTO sessions (dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
