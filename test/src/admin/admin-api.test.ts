@@ -59,7 +59,7 @@ beforeAll(async () => {
   store = SqliteStore.open(path.join(dir, 'data', 'joinery.db'));
   const vault = new SoftwareKeyVault(MasterKey.generate());
   const tenants = new TenantService(store);
-  const claims = new ClaimService(store, vault, new ClaimRateLimiter());
+  const claims = new ClaimService(store, vault, new ClaimRateLimiter(store));
   const pki = loadOrCreatePKI(settings.dataDir, ['localhost']);
   app = await createAdminServer({ settings, store, vault, created: [], close: async () => {} }, new JoineryMetrics(), 'test', {
     context: {

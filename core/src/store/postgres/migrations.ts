@@ -216,6 +216,19 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'rate-limit token buckets shared by every instance (owner-token guesses; see rate-buckets.ts)',
+    up: `
+      CREATE TABLE rate_buckets (
+        key        TEXT             NOT NULL PRIMARY KEY,
+        tokens     DOUBLE PRECISION NOT NULL,
+        at_ms      BIGINT           NOT NULL,
+        full_at_ms BIGINT           NOT NULL
+      );
+      CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at_ms);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

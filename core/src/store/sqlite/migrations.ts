@@ -210,6 +210,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: 'rate-limit token buckets shared by every process (owner-token guesses; see rate-buckets.ts)',
+    up: `
+      CREATE TABLE rate_buckets (
+        key        TEXT    NOT NULL PRIMARY KEY,
+        tokens     REAL    NOT NULL,
+        at_ms      INTEGER NOT NULL,
+        full_at_ms INTEGER NOT NULL  -- full again from then on: the row may go
+      ) STRICT;
+      CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at_ms);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -49,6 +49,7 @@ import { DeviceExistsError, MigrationConflictError, PeerExistsError, type Activa
 import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
 import { migrate } from './migrations';
+import { bucketKeys, settleBuckets, type BucketTake, type RateBucket } from '../rate-buckets';
 import { RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
 
 export interface SqliteStoreOptions {
@@ -666,6 +667,26 @@ export class SqliteStore implements Store {
     return replaced;
   }
 
+  async takeRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<BucketTake> {
+    return this.#settleRateBuckets('take', buckets, nowMs);
+  }
+
+  async refundRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<void> {
+    this.#settleRateBuckets('refund', buckets, nowMs);
+  }
+
+  /** Reads the buckets' rows, writes what the take or refund makes of them and prunes full rows, in one IMMEDIATE transaction. */
+  #settleRateBuckets(op: 'take' | 'refund', buckets: readonly RateBucket[], nowMs: number): BucketTake {
+    const run = this.#db.transaction(() => {
+      const rows = this.#stmt.readRateBuckets.all(JSON.stringify(bucketKeys(buckets))) as Array<{ key: string; tokens: number; at_ms: number }>;
+      const { write, result } = settleBuckets(op, buckets, new Map(rows.map((r) => [r.key, { tokens: r.tokens, atMs: r.at_ms }])), nowMs);
+      for (const r of write) this.#stmt.writeRateBucket.run(r.key, r.tokens, r.atMs, r.fullAtMs);
+      this.#stmt.pruneRateBuckets.run(nowMs);
+      return result;
+    });
+    return run.immediate();
+  }
+
   async ping(): Promise<void> {
     this.#stmt.ping.get();
   }
@@ -813,6 +834,12 @@ function prepareStatements(db: Database.Database) {
     listApiKeys: db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id'),
     revokeApiKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     ping: db.prepare('SELECT 1 AS ok'),
+    readRateBuckets: db.prepare('SELECT key, tokens, at_ms FROM rate_buckets WHERE key IN (SELECT value FROM json_each(?))'),
+    writeRateBucket: db.prepare(
+      `INSERT INTO rate_buckets (key, tokens, at_ms, full_at_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, at_ms = excluded.at_ms, full_at_ms = excluded.full_at_ms`,
+    ),
+    pruneRateBuckets: db.prepare('DELETE FROM rate_buckets WHERE full_at_ms <= ?'),
     activeMigrationOf: db.prepare(
       `SELECT migration_id FROM fleet_migration_devices WHERE dev_eui = ? AND migration_id <> ? AND state NOT IN ${RELEASED_STATES_SQL} LIMIT 1`,
     ),
