@@ -1047,14 +1047,15 @@ async function insertDeviceRows(client: PoolClient, devices: readonly NewDevice[
       throw new DeviceExistsError((existing ?? chunk[0]!).devEUI);
     }
   }
-  // The nonce state of the deleted devices among them, by DevEUI and JoinEUI, in one statement.
+  // The nonce state of the deleted devices among them, by DevEUI and JoinEUI, in one statement
+  // driven by their (DevEUI, JoinEUI) pairs: a primary-key lookup each way per device.
   await client.query(
     `WITH restored AS (
-       DELETE FROM retained_nonces AS r USING devices AS d
-        WHERE r.dev_eui = ANY($1::TEXT[]) AND d.dev_eui = r.dev_eui AND d.join_eui = r.join_eui
+       DELETE FROM retained_nonces AS r USING UNNEST($1::TEXT[], $2::TEXT[]) AS v (dev_eui, join_eui)
+        WHERE r.dev_eui = v.dev_eui AND r.join_eui = v.join_eui
        RETURNING ${NONCE_COLUMNS.map((c) => `r.${c}`).join(', ')}, r.dev_eui)
      UPDATE devices SET ${restoreNoncesSet('restored')} FROM restored WHERE devices.dev_eui = restored.dev_eui`,
-    [devices.map((d) => d.devEUI)],
+    [devices.map((d) => d.devEUI), devices.map((d) => d.joinEUI)],
   );
 }
 
