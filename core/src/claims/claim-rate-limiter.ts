@@ -1,50 +1,84 @@
-import { TokenBuckets } from '../rate-limit/token-buckets';
+import type { EUI64 } from '../lorawan/identifiers';
+import type { RateBucket } from '../store/rate-buckets';
+import type { Store } from '../store/store';
+import type { TenantID } from '../tenants/tenant';
 
 /**
- * Token buckets that bound wrong owner tokens: per DevEUI (nobody can try many tokens on one
- * device) and per tenant (nobody can try one token on many devices). Every wrong token takes
- * one from both buckets; a bucket refills at a fixed rate. While either bucket of a claim is
- * empty, the claim is refused before its token is even compared (HTTP 429, Retry-After).
+ * Token buckets that bound owner-token guesses, kept in the store so every instance sharing the
+ * database takes from the same ones:
  *
- * In memory, per instance: each Joinery instance sharing a database keeps its own buckets, so
- * N instances allow N times the rate; put the claim API of a many-instance deployment behind
- * one instance, or a proxy that pins a client to one. The buckets are kept for at most
- * `maxEntries` keys (the oldest dropped first: a dropped bucket is a full bucket again).
+ * - per tenant and DevEUI (burst 5, then one per minute): how fast one tenant may try tokens on
+ *   one device;
+ * - per tenant (burst 20, then one per 10 s): how fast one tenant may try one token on many
+ *   devices;
+ * - per DevEUI over all tenants (burst 50, then one per 10 s): what bounds the guesses on one
+ *   device whoever makes them. Its burst is ten times the per-tenant-and-device one, so one
+ *   tenant's wrong guesses leave the rightful owner most of it, and it refills fast enough
+ *   that the owner waits seconds, not hours, when many tenants together empty it.
+ *
+ * Every claim takes one token from each of its three buckets before the device is even read
+ * (all or none: a bucket that is empty refuses the claim without taking from the others), and
+ * gives them back when the token was right. So however many claims race, in however many
+ * instances, at most the buckets' tokens' worth of tokens are ever compared.
  */
 export interface ClaimRateLimits {
-  /** Wrong tokens a device allows in a burst (default 5), and then one per `deviceRefillMs` (default 60 s). */
+  /** Guesses a tenant may make on one device in a burst (default 5), and then one per `deviceRefillMs` (default 60 s). */
   readonly deviceBurst?: number;
   readonly deviceRefillMs?: number;
-  /** Wrong tokens a tenant allows in a burst (default 20), then one per `tenantRefillMs` (default 10 s). */
+  /** Guesses a tenant may make over all devices in a burst (default 20), then one per `tenantRefillMs` (default 10 s). */
   readonly tenantBurst?: number;
   readonly tenantRefillMs?: number;
-  readonly maxEntries?: number;
+  /** Guesses all tenants together may make on one device in a burst (default 50), then one per `deviceCapRefillMs` (default 10 s). */
+  readonly deviceCapBurst?: number;
+  readonly deviceCapRefillMs?: number;
   /** Clock (tests). */
   readonly now?: () => number;
 }
 
+export const DEFAULT_CLAIM_RATE_LIMITS = {
+  deviceBurst: 5,
+  deviceRefillMs: 60_000,
+  tenantBurst: 20,
+  tenantRefillMs: 10_000,
+  deviceCapBurst: 50,
+  deviceCapRefillMs: 10_000,
+} as const;
+
+/** A claim's hold on its buckets: given back with `refund` when its token was right. */
+export interface ClaimTicket {
+  readonly buckets: readonly RateBucket[];
+}
+
 export class ClaimRateLimiter {
-  readonly #devices: TokenBuckets;
-  readonly #tenants: TokenBuckets;
+  readonly #limits: Required<Omit<ClaimRateLimits, 'now'>>;
   readonly #now: () => number;
 
-  constructor(limits: ClaimRateLimits = {}) {
-    const max = limits.maxEntries ?? 100_000;
-    this.#devices = new TokenBuckets(limits.deviceBurst ?? 5, limits.deviceRefillMs ?? 60_000, max);
-    this.#tenants = new TokenBuckets(limits.tenantBurst ?? 20, limits.tenantRefillMs ?? 10_000, max);
-    this.#now = limits.now ?? Date.now;
+  constructor(
+    private readonly store: Pick<Store, 'takeRateBuckets' | 'refundRateBuckets'>,
+    limits: ClaimRateLimits = {},
+  ) {
+    const { now, ...rest } = limits;
+    this.#limits = { ...DEFAULT_CLAIM_RATE_LIMITS, ...rest };
+    this.#now = now ?? Date.now;
   }
 
-  /** Seconds to wait before a claim of this device by this tenant is heard; 0 = now. */
-  retryAfterSeconds(devEUI: string, tenantID: string): number {
-    const now = this.#now();
-    return Math.ceil(Math.max(this.#devices.waitMs(devEUI, now), this.#tenants.waitMs(tenantID, now)) / 1000);
+  /**
+   * Takes a token from each bucket of a claim of `devEUI` by `tenantID`: a ticket, or the
+   * seconds to wait (then nothing was taken).
+   */
+  async take(devEUI: EUI64, tenantID: TenantID): Promise<ClaimTicket | { readonly retryAfterSeconds: number }> {
+    const l = this.#limits;
+    const buckets: RateBucket[] = [
+      { key: `claim:tenant-device:${tenantID}:${devEUI}`, burst: l.deviceBurst, refillMs: l.deviceRefillMs },
+      { key: `claim:tenant:${tenantID}`, burst: l.tenantBurst, refillMs: l.tenantRefillMs },
+      { key: `claim:device:${devEUI}`, burst: l.deviceCapBurst, refillMs: l.deviceCapRefillMs },
+    ];
+    const took = await this.store.takeRateBuckets(buckets, this.#now());
+    return took.taken ? { buckets } : { retryAfterSeconds: Math.max(1, Math.ceil(took.waitMs / 1000)) };
   }
 
-  /** A wrong token was presented. */
-  recordFailure(devEUI: string, tenantID: string): void {
-    const now = this.#now();
-    this.#devices.take(devEUI, now);
-    this.#tenants.take(tenantID, now);
+  /** The claim's token was right: its tokens go back, so rightful claims never use up a limit. */
+  async refund(ticket: ClaimTicket): Promise<void> {
+    await this.store.refundRateBuckets(ticket.buckets, this.#now());
   }
 }

@@ -44,8 +44,9 @@ const MAX_ATTEMPTS = 16;
  * Claiming and binding: an owner claims a pre-provisioned device with its owner token, binds it
  * to a network server (and application server), locks it, unclaims it, transfers it to another
  * owner or regenerates its token. Every change is one conditional write with its audit entry,
- * so a running server follows it at its next join. Wrong tokens are rate-limited per DevEUI and
- * per tenant (see ClaimRateLimiter) and reported to `onFailure` (metrics).
+ * so a running server follows it at its next join. Owner-token guesses are rate-limited in the
+ * store, shared by every instance (see ClaimRateLimiter); wrong ones are reported to
+ * `onFailure` (metrics).
  */
 export class ClaimService {
   constructor(
@@ -57,16 +58,22 @@ export class ClaimService {
 
   async claim(p: Principal, devEUI: EUI64, presented: string): Promise<Device> {
     requireScopeOf(p, 'claims');
-    const wait = this.limiter.retryAfterSeconds(devEUI, p.tenantID);
-    if (wait > 0) {
+    // The buckets first: the device is read, and the token compared, only with their tokens in hand.
+    const ticket = await this.limiter.take(devEUI, p.tenantID);
+    if ('retryAfterSeconds' in ticket) {
       this.onFailure('rate-limited');
-      throw new Refusal('rate-limited', `too many wrong owner tokens for this device or tenant: try again in ${wait} s`, wait);
+      const wait = ticket.retryAfterSeconds;
+      throw new Refusal('rate-limited', `too many owner-token guesses for this device or tenant: try again in ${wait} s`, wait);
     }
+    let refunded = false;
     return this.#change(p, devEUI, async (d) => {
       if (d.ownership.ownerTokenHash === null || !ownerTokenMatches(d.ownership.ownerTokenHash, devEUI, presented)) {
-        this.limiter.recordFailure(devEUI, p.tenantID);
         this.onFailure('wrong-token');
         throw new Refusal('invalid-owner-token', 'claim failed with the given owner token');
+      }
+      if (!refunded) {
+        refunded = true;
+        await this.limiter.refund(ticket);
       }
       if (d.ownership.owner === p.tenantID) return null;
       if (d.ownership.owner !== null) throw new Refusal('already-claimed', `device ${devEUI} is claimed by another owner`);

@@ -19,6 +19,20 @@ export function parseOwnerToken(value: unknown, field = 'owner_token'): OwnerTok
   return value as OwnerToken;
 }
 
+/**
+ * Shorter owner tokens given at import are refused unless the importer says they are meant:
+ * the claim rate limits let through a few guesses a minute on a device, a few million over
+ * years, and a short token (36^6 is about 2 billion, 36^4 under 2 million) may be guessed
+ * within a device's lifetime. An 8-character one (36^8, about 2.8 * 10^12) is not.
+ */
+export const MIN_OWNER_TOKEN_LENGTH = 8;
+
+/** Why a short owner token is refused, and how to get past it (null: long enough, or allowed). */
+export function weakOwnerTokenProblem(token: OwnerToken, allowWeak: boolean): string | null {
+  if (allowWeak || token.length >= MIN_OWNER_TOKEN_LENGTH) return null;
+  return `owner_token has ${token.length} characters, fewer than ${MIN_OWNER_TOKEN_LENGTH}: a short owner token can be guessed within the claim rate limits over the device's lifetime. Use ${MIN_OWNER_TOKEN_LENGTH} or more (or leave it empty: ${GENERATED_TOKEN_LENGTH} are generated), or import with --allow-weak-owner-tokens (admin API: allowWeakOwnerTokens) if the devices cannot take a longer one`;
+}
+
 export function generateOwnerToken(): OwnerToken {
   let token = '';
   for (let i = 0; i < GENERATED_TOKEN_LENGTH; i++) token += ALPHABET[randomInt(ALPHABET.length)];

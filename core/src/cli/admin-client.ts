@@ -111,7 +111,7 @@ async function localClient(backends: Backends, tenantFlag: string | undefined): 
       store,
       tenants,
       devices: new DeviceService(store, vault),
-      claims: new ClaimService(store, vault, new ClaimRateLimiter()),
+      claims: new ClaimService(store, vault, new ClaimRateLimiter(store)),
       peers: new PeerService(store, vault, ca, () => process.env['JOINERY_PUBLIC_URL'] ?? 'https://localhost:8003', backends.settings.dataDir),
       authenticate: async () => acting,
     },

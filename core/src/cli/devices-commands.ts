@@ -20,6 +20,7 @@ interface ImportFlags extends RemoteFlags {
   readonly labels?: string;
   readonly as?: string;
   readonly transportKekFile?: string;
+  readonly allowWeakOwnerTokens?: boolean;
 }
 interface ListFlags extends BackendFlags {
   readonly ns?: string;
@@ -69,6 +70,7 @@ export function addDevicesCommands(program: Command): void {
       .option('--ns <name>', 'network server the devices are bound to (may join through): the operator\'s own devices (local data directory only)')
       .option('--labels <file>', 'pre-provisioned devices: write their owner tokens and QR code payloads to this CSV file (mode 0600)')
       .option('--as <name>', 'application server that receives the AppSKeys')
+      .option('--allow-weak-owner-tokens', "pre-provisioned devices: accept owner tokens shorter than 8 characters (refused by default: a short token can be guessed within the claim rate limits over a device's lifetime)")
       .option(
         '--transport-kek-file <file>',
         'the keys in FILE are RFC 3394-wrapped (48 hex digits) under this transport KEK (32 hex digits, mode 0600); the vault unwraps them (a PKCS#11 vault inside the HSM)',
@@ -92,6 +94,7 @@ export function addDevicesCommands(program: Command): void {
       await importPreProvisioned(file, content, { ...flags, ...(flags.transportKekFile !== undefined ? { transportKek: flags.transportKekFile } : {}) }, format);
       return;
     }
+    if (flags.allowWeakOwnerTokens === true) throw new ParseError('--allow-weak-owner-tokens', 'only for pre-provisioned devices (without --ns): devices bound with --ns have no owner token');
     if (flags.url !== undefined || flags.asTenant !== undefined) throw new ParseError('--ns', 'binds the operator\'s own devices on the local data directory: not with --url or --as-tenant');
     const wrapped = flags.transportKekFile !== undefined;
     // A file read whole is parsed before anything is opened: a bad file changes nothing.

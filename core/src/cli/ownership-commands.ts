@@ -201,8 +201,9 @@ export function addOwnershipCommands(program: Command): void {
 }
 
 /** `devices import` without `--ns`: pre-provisioned devices of the acting tenant (a manufacturer). */
-export async function importPreProvisioned(file: string, content: string, flags: RemoteFlags & { labels?: string; transportKek?: string }, format: 'csv' | 'json'): Promise<void> {
-  const body: Record<string, string> = { content, format };
+export async function importPreProvisioned(file: string, content: string, flags: RemoteFlags & { labels?: string; transportKek?: string; allowWeakOwnerTokens?: boolean }, format: 'csv' | 'json'): Promise<void> {
+  const body: Record<string, string | boolean> = { content, format };
+  if (flags.allowWeakOwnerTokens === true) body['allowWeakOwnerTokens'] = true;
   if (flags.transportKek !== undefined) {
     const { readTransportKEK } = await import('../keys/transport-kek.js');
     body['transportKEK'] = (await readTransportKEK(flags.transportKek)).unsafeBytes().toString('hex');

@@ -36,6 +36,8 @@ interface ServeFlags extends BackendFlags {
   readonly claimDeviceRefill: string;
   readonly claimTenantBurst: string;
   readonly claimTenantRefill: string;
+  readonly claimDeviceCapBurst: string;
+  readonly claimDeviceCapRefill: string;
   readonly resumeMigrations: string;
   readonly keyCacheSize: string;
 }
@@ -77,6 +79,8 @@ export function addServeCommand(program: Command): void {
       deviceRefillMs: boundedInt(flags.claimDeviceRefill, '--claim-device-refill', 1, 86_400) * 1000,
       tenantBurst: boundedInt(flags.claimTenantBurst, '--claim-tenant-burst', 1, 100_000),
       tenantRefillMs: boundedInt(flags.claimTenantRefill, '--claim-tenant-refill', 1, 86_400) * 1000,
+      deviceCapBurst: boundedInt(flags.claimDeviceCapBurst, '--claim-device-cap-burst', 1, 100_000),
+      deviceCapRefillMs: boundedInt(flags.claimDeviceCapRefill, '--claim-device-cap-refill', 1, 86_400) * 1000,
     };
     const logFormat = flags.logFormat === 'json' || flags.logFormat === 'pretty' ? flags.logFormat : 'auto';
     const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel.toLowerCase() } : {}), format: logFormat });

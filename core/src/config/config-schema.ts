@@ -104,11 +104,13 @@ export const SETTINGS: readonly SettingDefinition[] = [
   },
   { key: 'join.session_history', flag: '--session-history', placeholder: '<n>', env: 'JOINERY_SESSION_HISTORY', type: { kind: 'integer', min: 1, max: 1000 }, default: 10, scope: 'serve', description: 'issued sessions (AppSKeys for AppSKeyReq) kept per device' },
 
-  // Claims: wrong owner tokens are rate-limited (token buckets in memory, per instance).
-  { key: 'claims.device_burst', flag: '--claim-device-burst', placeholder: '<n>', env: 'JOINERY_CLAIM_DEVICE_BURST', type: { kind: 'integer', min: 1, max: 1000 }, default: 5, scope: 'serve', description: 'wrong owner tokens one device allows in a burst before claims of it get 429' },
-  { key: 'claims.device_refill_seconds', flag: '--claim-device-refill', placeholder: '<s>', env: 'JOINERY_CLAIM_DEVICE_REFILL', type: { kind: 'integer', min: 1, max: 86_400 }, default: 60, scope: 'serve', description: 'then one more wrong token per device every this many seconds' },
-  { key: 'claims.tenant_burst', flag: '--claim-tenant-burst', placeholder: '<n>', env: 'JOINERY_CLAIM_TENANT_BURST', type: { kind: 'integer', min: 1, max: 100_000 }, default: 20, scope: 'serve', description: 'wrong owner tokens one tenant allows in a burst (over all devices) before its claims get 429' },
-  { key: 'claims.tenant_refill_seconds', flag: '--claim-tenant-refill', placeholder: '<s>', env: 'JOINERY_CLAIM_TENANT_REFILL', type: { kind: 'integer', min: 1, max: 86_400 }, default: 10, scope: 'serve', description: 'then one more wrong token per tenant every this many seconds' },
+  // Claims: owner-token guesses are rate-limited (token buckets in the store, shared by every instance).
+  { key: 'claims.device_burst', flag: '--claim-device-burst', placeholder: '<n>', env: 'JOINERY_CLAIM_DEVICE_BURST', type: { kind: 'integer', min: 1, max: 1000 }, default: 5, scope: 'serve', description: 'owner-token guesses one tenant may make on one device in a burst before its claims of it get 429' },
+  { key: 'claims.device_refill_seconds', flag: '--claim-device-refill', placeholder: '<s>', env: 'JOINERY_CLAIM_DEVICE_REFILL', type: { kind: 'integer', min: 1, max: 86_400 }, default: 60, scope: 'serve', description: 'then one more guess per tenant and device every this many seconds' },
+  { key: 'claims.tenant_burst', flag: '--claim-tenant-burst', placeholder: '<n>', env: 'JOINERY_CLAIM_TENANT_BURST', type: { kind: 'integer', min: 1, max: 100_000 }, default: 20, scope: 'serve', description: 'owner-token guesses one tenant may make in a burst (over all devices) before its claims get 429' },
+  { key: 'claims.tenant_refill_seconds', flag: '--claim-tenant-refill', placeholder: '<s>', env: 'JOINERY_CLAIM_TENANT_REFILL', type: { kind: 'integer', min: 1, max: 86_400 }, default: 10, scope: 'serve', description: 'then one more guess per tenant every this many seconds' },
+  { key: 'claims.device_cap_burst', flag: '--claim-device-cap-burst', placeholder: '<n>', env: 'JOINERY_CLAIM_DEVICE_CAP_BURST', type: { kind: 'integer', min: 1, max: 100_000 }, default: 50, scope: 'serve', description: 'owner-token guesses all tenants together may make on one device in a burst (keep it well above --claim-device-burst, so one tenant cannot use it up)' },
+  { key: 'claims.device_cap_refill_seconds', flag: '--claim-device-cap-refill', placeholder: '<s>', env: 'JOINERY_CLAIM_DEVICE_CAP_REFILL', type: { kind: 'integer', min: 1, max: 86_400 }, default: 10, scope: 'serve', description: 'then one more guess per device, over all tenants, every this many seconds' },
 
   // Fleet migrations.
   {

@@ -2,7 +2,7 @@ import type { KeyHandle, KeyVault } from '../keys/key-vault';
 import { WrappedKeyError } from '../keys/wrapped-key-error';
 import { ParseError } from '../lorawan/parse-error';
 import { isLegacy } from '../lorawan/mac-version';
-import { DEFAULT_PROFILE_ID, generateOwnerToken, hashOwnerToken, qrPayload, type OwnerToken, type ProfileID } from '../claims/owner-token';
+import { DEFAULT_PROFILE_ID, generateOwnerToken, weakOwnerTokenProblem, hashOwnerToken, qrPayload, type OwnerToken, type ProfileID } from '../claims/owner-token';
 import type { EUI64 } from '../lorawan/identifiers';
 import { auditEvent, type AuditContext } from '../store/audit-event';
 import type { NewDevice } from '../store/device';
@@ -36,7 +36,7 @@ export interface DeviceLabel {
  */
 export type ImportTarget =
   | { readonly kind: 'bound'; readonly nsPeer: string; readonly asPeer: string | null }
-  | { readonly kind: 'pre-provisioned'; readonly manufacturer: TenantID };
+  | { readonly kind: 'pre-provisioned'; readonly manufacturer: TenantID; readonly allowWeakOwnerTokens?: boolean };
 
 const MAX_PROBLEMS = 100;
 
@@ -70,7 +70,7 @@ export async function importDevices(
   const streamed = Symbol.asyncIterator in rows;
   const source = (streamed ? rows : chunksOf(rows))[Symbol.asyncIterator]();
   const labels: DeviceLabel[] = [];
-  const unwrapProblems: ImportProblem[] = [];
+  const problems: ImportProblem[] = [];
   // What a vault keeps outside the blob (a PKCS#11 vault's token objects) is discarded when the
   // batch is refused; a software blob that is not stored is gone, so nothing is kept for it.
   const sealedElsewhere: Array<{ readonly sealed: Buffer; readonly devEUI: EUI64 }> = [];
@@ -96,8 +96,8 @@ export async function importDevices(
             sealedRootKeys = await deps.vault.unwrapRootKeys(row.rootKeys, options.transportKEK, row.devEUI);
           } catch (e) {
             if (!(e instanceof WrappedKeyError)) throw e;
-            unwrapProblems.push({ line: row.line, message: e.message });
-            if (unwrapProblems.length >= MAX_PROBLEMS) throw new DeviceImportError(unit, unwrapProblems);
+            problems.push({ line: row.line, message: e.message });
+            if (problems.length >= MAX_PROBLEMS) throw new DeviceImportError(unit, problems);
             continue;
           }
         } else {
@@ -110,16 +110,22 @@ export async function importDevices(
         if (target.kind === 'bound') {
           devices.push({ ...base, nsPeer: target.nsPeer, asPeer: target.asPeer });
         } else {
+          const weak = row.ownerToken === undefined ? null : weakOwnerTokenProblem(row.ownerToken, target.allowWeakOwnerTokens === true);
+          if (weak !== null) {
+            problems.push({ line: row.line, message: weak });
+            if (problems.length >= MAX_PROBLEMS) throw new DeviceImportError(unit, problems);
+            continue;
+          }
           const ownerToken = row.ownerToken ?? generateOwnerToken();
           const profileID = row.profileID ?? DEFAULT_PROFILE_ID;
           labels.push({ devEUI: row.devEUI, joinEUI: row.joinEUI, profileID, ownerToken, qrPayload: qrPayload(row.joinEUI, row.devEUI, profileID, ownerToken) });
           devices.push({ ...base, nsPeer: null, asPeer: null, ownership: { manufacturer: target.manufacturer, owner: null, ownerTokenHash: hashOwnerToken(row.devEUI, ownerToken), profileID } });
         }
       }
-      // Nothing is inserted after the first unwrap problem: the rest is only checked.
-      if (unwrapProblems.length === 0) yield devices;
+      // Nothing is inserted after the first problem (a key that does not unwrap, a weak owner token): the rest is only checked.
+      if (problems.length === 0) yield devices;
     }
-    if (unwrapProblems.length > 0) throw new DeviceImportError(unit, unwrapProblems);
+    if (problems.length > 0) throw new DeviceImportError(unit, problems);
   }
 
   let imported: number;

@@ -97,7 +97,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
       for (const listener of joinListeners) listener(event);
     },
   });
-  const claims = new ClaimService(store, vault, new ClaimRateLimiter(options.claimRateLimits), (reason) => metrics.claimFailures.inc({ reason }));
+  const claims = new ClaimService(store, vault, new ClaimRateLimiter(store, options.claimRateLimits), (reason) => metrics.claimFailures.inc({ reason }));
   const bi = createBIServer({
     handler,
     log,

@@ -1,3 +1,4 @@
+import type { BucketTake, RateBucket } from './rate-buckets';
 import type { EUI64 } from '../lorawan/identifiers';
 import type { Peer } from '../peers/peer';
 import type { PeerSettings } from '../peers/peer-settings';
@@ -220,6 +221,15 @@ export interface Store {
    * `targetPeer` at or after their `reboundAt` (read from what every join already writes).
    */
   listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]>;
+
+  /**
+   * Takes one token from each bucket, all or nothing, in one transaction that holds their rows
+   * (see rate-buckets.ts): concurrent takers, of any instance, never overdraw a bucket. Refused:
+   * nothing taken, and the milliseconds until every bucket has a token.
+   */
+  takeRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<BucketTake>;
+  /** Gives one token back to each bucket (never above its burst), in one transaction. */
+  refundRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<void>;
 
   /** Store reachable and usable (for readiness). */
   /**

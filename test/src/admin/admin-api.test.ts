@@ -59,7 +59,7 @@ beforeAll(async () => {
   store = SqliteStore.open(path.join(dir, 'data', 'joinery.db'));
   const vault = new SoftwareKeyVault(MasterKey.generate());
   const tenants = new TenantService(store);
-  const claims = new ClaimService(store, vault, new ClaimRateLimiter());
+  const claims = new ClaimService(store, vault, new ClaimRateLimiter(store));
   const pki = loadOrCreatePKI(settings.dataDir, ['localhost']);
   app = await createAdminServer({ settings, store, vault, created: [], close: async () => {} }, new JoineryMetrics(), 'test', {
     context: {
@@ -163,6 +163,27 @@ test('errors/bad input is a 400 {code, message}, never a 500', async () => {
   expect(await call('alice', 'GET', '/nothing-here')).toMatchObject({ status: 404, body: { code: 'not-found' } });
   // Nothing was written by the refused registrations.
   for (const name of ['bad-prefix', 'bad-dir', 'bad-option', 'bad-value', 'no-key']) expect(await store.getPeer(name)).toBeNull();
+});
+
+test('devices/import: an owner token shorter than 8 characters is refused, saying why, unless allowWeakOwnerTokens; generated ones are 12', async () => {
+  const made = await call('ops', 'POST', '/tenants', { id: 'maker', roles: ['manufacturer'] });
+  expect(made.status).toBe(201);
+  key['maker'] = made.body.key;
+  const csv = (devEUI: string, token: string): string => `dev_eui,join_eui,mac_version,app_key,nwk_key,owner_token\n${devEUI},70b3d57ed0000000,1.0.3,${randomKey()},,${token}\n`;
+  const weak = await call('maker', 'POST', '/devices/import', { format: 'csv', content: csv('00ba11ad000000f1', 'AB12CD7') });
+  expect(weak.status).toBe(400);
+  expect(weak.body.code).toBe('import-refused');
+  expect(weak.body.message).toMatch(/line 2: owner_token has 7 characters, fewer than 8: a short owner token can be guessed within the claim rate limits/);
+  expect(weak.body.message).toContain('allowWeakOwnerTokens');
+  expect(weak.text).not.toContain('AB12CD7');
+  expect((await call('maker', 'GET', '/devices/00ba11ad000000f1')).status).toBe(404);
+  // Eight characters are enough; fewer are taken when the importer says they are meant.
+  expect((await call('maker', 'POST', '/devices/import', { format: 'csv', content: csv('00ba11ad000000f2', 'AB12CD78') })).status).toBe(201);
+  const allowed = await call('maker', 'POST', '/devices/import', { format: 'csv', content: csv('00ba11ad000000f1', 'AB12'), allowWeakOwnerTokens: true });
+  expect(allowed.status).toBe(201);
+  expect(allowed.body.labels[0].ownerToken).toBe('AB12');
+  const generated = await call('maker', 'POST', '/devices/import', { format: 'csv', content: `dev_eui,join_eui,mac_version,app_key,nwk_key\n00ba11ad000000f3,70b3d57ed0000000,1.0.3,${randomKey()},\n` });
+  expect(generated.body.labels[0].ownerToken).toMatch(/^[A-Z0-9]{12}$/);
 });
 
 test('devices/search: a DevEUI or JoinEUI prefix, with paging and the total of the whole match', async () => {

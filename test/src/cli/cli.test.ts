@@ -612,6 +612,26 @@ describe('cli/serve refusals', () => {
   });
 });
 
+describe('cli/devices import: weak owner tokens', () => {
+  test('an owner token shorter than 8 characters is refused, saying why, unless --allow-weak-owner-tokens', async () => {
+    const dir = await makeTempDir('cli-weak-tokens');
+    const dataDir = path.join(dir, 'data');
+    const [a, b] = track(newDevice('00000000000e0001', '1.0.3'), newDevice('00000000000e0002', '1.0.3'));
+    const file = await writeCSV(path.join(dir, 'weak.csv'), [`${CSV_HEADER},owner_token`, `${csvLine(a!)},AB12CD7`, `${csvLine(b!)},AB12CD78`]);
+    const refused = await runCLI(['devices', 'import', file, '--data-dir', dataDir]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/line 2: owner_token has 7 characters, fewer than 8: a short owner token can be guessed within the claim rate limits over the device's lifetime/);
+    expect(refused.stderr).toContain('--allow-weak-owner-tokens');
+    expect(refused.stderr).not.toContain('line 3');
+    const bound = await runCLI(['devices', 'import', file, '--data-dir', dataDir, '--ns', 'none', '--allow-weak-owner-tokens']);
+    expect(bound.code).toBe(2);
+    expect(bound.stderr).toContain('--allow-weak-owner-tokens');
+    const allowed = await cli(['devices', 'import', file, '--data-dir', dataDir, '--allow-weak-owner-tokens']);
+    expect(allowed.stdout).toContain('imported 2 pre-provisioned devices');
+    expect(allowed.stdout).toContain(',AB12CD7,');
+  });
+});
+
 describe('cli/secrets', () => {
   test('cli/secrets/no root key or KEK given to the CLI appears in any of its output in this file', () => {
     const everything = transcript.join('\n');

@@ -346,6 +346,33 @@ describe('e2e/restart', () => {
   });
 });
 
+describe('e2e/delete and re-import', () => {
+  test.each([
+    ['1.0.3', '00000000000d0103'],
+    ['1.0.4', '00000000000d0104'],
+    ['1.1', '00000000000d0110'],
+  ] as const)('%s/an old join-request replayed after `devices delete` and `devices import` with the same keys is refused; the next join has a higher JoinNonce', async (macVersion, devEUI) => {
+    const d = device(`reimport-${macVersion}`, macVersion, devEUI);
+    const file = path.join(work, `reimport-${devEUI}.csv`);
+    const options = macVersion === '1.1' ? ['--ns', 'ns-a', '--as', 'as-1'] : ['--ns', 'ns-a'];
+    await importCSV(file, [d], options);
+    const first = await join(d, { devNonce: 300 });
+    const before = verifyAccepted(d, 300, first.answer, nsA, macVersion === '1.1' ? as1 : nsA);
+
+    await cli(['devices', 'delete', devEUI, '--data-dir', dataDir]);
+    expect((await join(d, { devNonce: 301 })).answer['Result']['ResultCode']).toBe('UnknownDevEUI');
+    await importCSV(file, [d], options);
+
+    // The very bytes of the old join-request: refused, no keys.
+    const replay = (await postJSON(server.biURL, { ...first.request, TransactionID: randomInt(1, 2 ** 32 - 1) }, nsA)).body as Record<string, any>;
+    expect(replay['Result']['ResultCode']).toBe('JoinReqFailed');
+    expect(replay['Result']['Description']).toMatch(/DevNonce/);
+    for (const k of ['PHYPayload', 'NwkSKey', 'AppSKey', 'SessionKeyID']) expect(replay).not.toHaveProperty(k);
+    const next = await join(d, { devNonce: 302 });
+    expect(verifyAccepted(d, 302, next.answer, nsA, macVersion === '1.1' ? as1 : nsA).joinNonce).toBeGreaterThan(before.joinNonce);
+  });
+});
+
 describe('e2e/secrets', () => {
   test('no root key, KEK or clear session key appears in any output of the run', async () => {
     await server.stop();

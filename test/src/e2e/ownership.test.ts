@@ -156,6 +156,43 @@ test('ownership/wrong tokens are rate-limited per device: after the burst, even 
   expect((await api(server.adminURL, keys.bob, 'GET', `/devices/${d.devEUI}`)).status).toBe(404);
 });
 
+test('ownership/the owner deletes a device and the maker imports it again with the same keys: its old join-request is refused, its next JoinNonce is higher', async () => {
+  // An owner of its own (alice's and bob's counts are checked below).
+  const carol = printedKey((await cli(['tenants', 'add', '--id', 'carol', '--roles', 'owner', ...remote(adminKey)])).stdout);
+  const NETID_C = '000015';
+  const registered = await api(server.adminURL, carol, 'POST', '/network-servers', { name: 'ns-c', netID: NETID_C, vendor: 'generic' });
+  expect(registered.status).toBe(201);
+  await writeBundle(path.join(work, 'ns-c'), registered.body.bundle);
+  const nsC = await readBundle(path.join(work, 'ns-c'));
+  secrets.add(nsC.kek.toString('hex'));
+  const d = devices[70]!;
+  const claimAndBind = async (token: string): Promise<void> => {
+    expect((await api(server.adminURL, carol, 'POST', '/claims', { devEUI: d.devEUI, ownerToken: token })).status).toBe(200);
+    expect((await api(server.adminURL, carol, 'PUT', `/devices/${d.devEUI}/binding`, { networkServer: 'ns-c' })).status).toBe(200);
+  };
+  await claimAndBind(tokens.get(d.devEUI)!);
+  const devNonce = nonce++;
+  const request = joinReqMessage(d, devNonce, { senderID: NETID_C });
+  const first = await postJSON(server.biURL, request, nsC);
+  expect(first.body.Result.ResultCode).toBe('Success');
+  const before = acceptJoin(d, devNonce, first.body.PHYPayload as string);
+
+  expect((await api(server.adminURL, carol, 'DELETE', `/devices/${d.devEUI}`)).status).toBe(204);
+  const file = path.join(work, 'again.csv');
+  const token = 'REIMPORTED' + randomBytes(3).toString('hex').toUpperCase();
+  await fs.writeFile(file, `dev_eui,join_eui,mac_version,app_key,nwk_key,owner_token\n${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},,${token}\n`);
+  expect((await cli(['devices', 'import', file, ...remote(keys.maker)])).stdout).toContain('imported 1 pre-provisioned device');
+  await claimAndBind(token);
+
+  const replay = await postJSON(server.biURL, { ...request, TransactionID: request['TransactionID'] as number + 1 }, nsC);
+  expect(replay.body.Result.ResultCode).toBe('JoinReqFailed');
+  expect(replay.body).not.toHaveProperty('NwkSKey');
+  const next = nonce++;
+  const after = await postJSON(server.biURL, joinReqMessage(d, next, { senderID: NETID_C }), nsC);
+  expect(after.body.Result.ResultCode).toBe('Success');
+  expect(acceptJoin(d, next, after.body.PHYPayload as string).joinNonce).toBeGreaterThan(before.joinNonce);
+});
+
 test('ttjs/The Things Stack claims through the TTJS v2 claim API with its client certificate: claim, status, join, unclaim', async () => {
   const d = devices[20]!;
   const url = (p: string): string => new URL(`api/v2/devices/${p}`, server.biURL).href;

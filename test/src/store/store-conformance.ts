@@ -7,7 +7,7 @@ import { issueApiKey } from '../../../core/src/tenants/api-key';
 import { OPERATOR_TENANT, TenantExistsError, type TenantID } from '../../../core/src/tenants/tenant';
 import { verifyAuditChain } from '../../../core/src/store/audit-chain';
 import type { AuditEvent } from '../../../core/src/store/audit-event';
-import type { DeviceChange } from '../../../core/src/store/device';
+import { EMPTY_NONCE_STATE, type DeviceChange } from '../../../core/src/store/device';
 
 /**
  * The store contract (design.md, "Store contract"): every Store implementation passes this
@@ -92,6 +92,12 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         sealedAppSKey: randomBytes(46),
         createdAt,
       };
+    }
+
+    /** The chunks of an import, then `fail` if given (a source that breaks after them). */
+    async function* chunks<T>(parts: readonly (readonly T[])[], fail?: Error): AsyncGenerator<readonly T[]> {
+      for (const p of parts) yield p;
+      if (fail) throw fail;
     }
 
     async function thrown(p: Promise<unknown>): Promise<unknown> {
@@ -181,10 +187,6 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
     });
 
     test('devices/chunks inserted in one transaction: all of them with the audit entry made from their count, or none', async () => {
-      async function* chunks<T>(parts: readonly (readonly T[])[], fail?: Error): AsyncGenerator<readonly T[]> {
-        for (const p of parts) yield p;
-        if (fail) throw fail;
-      }
       const tenantID = tenantOf('chunks');
       const a = Array.from({ length: 700 }, (_, i) => newDevice(0x30000 + i));
       const b = Array.from({ length: 600 }, (_, i) => newDevice(0x31000 + i));
@@ -681,6 +683,81 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await store.getDevice(eui(106))).toBeNull();
       expect(await store.deleteDevice(eui(106), audit('device.delete.again', eui(106)))).toBe(false);
       expect((await store.listAuditEvents({ devEUI: eui(106), limit: 5 })).map((e) => e.action)).toEqual(['device.delete']);
+    });
+
+    test('deleteDevice leaves the nonce state behind: the same DevEUI and JoinEUI imported again continues from it, another JoinEUI starts afresh', async () => {
+      const other = await open();
+      const joinEUI = parseEUI64('70b3d57ed0000000');
+      const otherJoinEUI = parseEUI64('70b3d57ed0000001');
+      const ids = [0x9100, 0x9101, 0x9102, 0x9103];
+      await store.insertDevices(ids.map((i) => newDevice(i, { joinEUI })));
+      const full = (n: number): JoinCommit => ({ ...commit(eui(0), 0, n), nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(3), devNonce(n)], lastJoinNonce: joinNonce(1000 + n), lastRJCount1: 7 + n } });
+      for (const i of ids) expect(await store.commitJoin({ ...full(i % 256), devEUI: eui(i) })).toBe(true);
+      const before = new Map<number, unknown>();
+      for (const i of ids) {
+        before.set(i, (await store.getDevice(eui(i)))!.nonces);
+        expect(await store.deleteDevice(eui(i), audit('device.delete', eui(i)))).toBe(true);
+      }
+
+      // One by one, through another handle on the database, and in chunks: each takes its state back.
+      await other.insertDevices([newDevice(0x9100, { joinEUI })]);
+      expect((await store.getDevice(eui(0x9100)))!.nonces).toEqual(before.get(0x9100));
+      expect(await store.insertDeviceChunks(chunks([[newDevice(0x9101, { joinEUI }), newDevice(0x9104, { joinEUI })], [newDevice(0x9103, { joinEUI: otherJoinEUI })]]))).toBe(3);
+      expect((await store.getDevice(eui(0x9101)))!.nonces).toEqual(before.get(0x9101));
+      // Never deleted: fresh. Another JoinEUI: another identity, fresh.
+      expect((await store.getDevice(eui(0x9104)))!.nonces).toEqual(EMPTY_NONCE_STATE);
+      expect((await store.getDevice(eui(0x9103)))!.nonces).toEqual(EMPTY_NONCE_STATE);
+      // The state left by the JoinEUI it had is still there for it.
+      expect(await store.deleteDevice(eui(0x9103), audit('device.delete', eui(0x9103)))).toBe(true);
+      await store.insertDevices([newDevice(0x9103, { joinEUI })]);
+      expect((await store.getDevice(eui(0x9103)))!.nonces).toEqual(before.get(0x9103));
+
+      // Deleted again after more joins: the newer state is what stays behind.
+      const d = (await store.getDevice(eui(0x9100)))!;
+      const later = { ...full(200), devEUI: d.devEUI, expectedVersion: d.version };
+      expect(await store.commitJoin(later)).toBe(true);
+      expect(await other.deleteDevice(d.devEUI, audit('device.delete', d.devEUI))).toBe(true);
+      await store.insertDevices([newDevice(0x9100, { joinEUI })]);
+      expect((await store.getDevice(d.devEUI))!.nonces).toEqual(later.nonces);
+      // An insert that fails (a DevEUI that exists) takes nothing: the state is still left for the next.
+      expect(await thrown(store.insertDevices([newDevice(0x9102, { joinEUI }), newDevice(0x9100, { joinEUI })]))).toBeInstanceOf(DeviceExistsError);
+      expect(await store.getDevice(eui(0x9102))).toBeNull();
+      await store.insertDevices([newDevice(0x9102, { joinEUI })]);
+      expect((await store.getDevice(eui(0x9102)))!.nonces).toEqual(before.get(0x9102));
+    });
+
+    test('rate buckets/200 concurrent takes through two handles: exactly the burst taken; all or nothing over several buckets; refunds; refill', async () => {
+      const other = await open();
+      const t0 = 1_900_000_000_000;
+      const bucket = (name: string, burst: number, refillMs = 3_600_000) => ({ key: `test:${tag}:${name}`, burst, refillMs });
+      const a = bucket('a', 5);
+      const b = bucket('b', 50);
+      const takes = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? store : other).takeRateBuckets([a, b], t0)));
+      expect(takes.filter((t) => t.taken)).toHaveLength(5);
+      const refused = takes.find((t) => !t.taken);
+      expect(refused).toEqual({ taken: false, waitMs: 3_600_000 });
+      // A refused take took nothing from b: b has 45 left, a none.
+      const c = bucket('c', 45);
+      expect(await store.takeRateBuckets([b, c], t0)).toEqual({ taken: true });
+      for (let i = 0; i < 43; i++) expect((await other.takeRateBuckets([b], t0)).taken).toBe(true);
+      expect(await store.takeRateBuckets([b], t0)).toEqual({ taken: true });
+      expect((await store.takeRateBuckets([b], t0)).taken).toBe(false);
+      // A refund gives one back (never above the burst).
+      await store.refundRateBuckets([a], t0);
+      expect((await other.takeRateBuckets([a], t0)).taken).toBe(true);
+      expect((await other.takeRateBuckets([a], t0)).taken).toBe(false);
+      await store.refundRateBuckets([c], t0);
+      await store.refundRateBuckets([c], t0);
+      let taken = 0;
+      for (let i = 0; i < 46; i++) if ((await store.takeRateBuckets([c], t0)).taken) taken++;
+      expect(taken).toBe(45);
+      // Refill: a quarter of an hour gives a quarter of a token (wait 45 min), an hour one.
+      expect(await store.takeRateBuckets([a], t0 + 900_000)).toEqual({ taken: false, waitMs: 2_700_000 });
+      expect(await store.takeRateBuckets([a], t0 + 3_600_000)).toEqual({ taken: true });
+      // A clock behind the row's takes nothing and gives nothing.
+      expect((await store.takeRateBuckets([a], t0)).taken).toBe(false);
+      // Naming one bucket twice is a programming error.
+      await expect(store.takeRateBuckets([a, a], t0)).rejects.toThrow(TypeError);
     });
 
     test('usage/the first accepted join activates a device, charged to its owner then; later joins change nothing', async () => {

@@ -43,7 +43,7 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
       return { devices: devices.map(deviceView), total };
     });
 
-    app.post<{ Body: { format?: 'csv' | 'json'; content: string; transportKEK?: string } }>('/devices/import', {
+    app.post<{ Body: { format?: 'csv' | 'json'; content: string; transportKEK?: string; allowWeakOwnerTokens?: boolean } }>('/devices/import', {
       preHandler: requireScope('devices:write'),
       bodyLimit: 64 * 1024 * 1024,
       schema: {
@@ -56,6 +56,7 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
             format: { type: 'string', enum: ['csv', 'json'] },
             content: { type: 'string', description: 'the file: CSV (dev_eui,join_eui,mac_version,app_key,nwk_key[,owner_token][,profile_id]) or a JSON array' },
             transportKEK: { type: 'string', pattern: '^[0-9A-Fa-f]{32}$', description: 'the keys are RFC 3394-wrapped under this transport KEK' },
+            allowWeakOwnerTokens: { type: 'boolean', description: 'accept owner tokens shorter than 8 characters (refused by default: a short token can be guessed within the claim rate limits over a device\'s lifetime)' },
           },
           required: ['content'],
           additionalProperties: false,
@@ -73,6 +74,7 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
         content: req.body.content,
         ...(req.body.format ? { format: req.body.format } : {}),
         ...(req.body.transportKEK ? { transportKEK: AES128Key.fromHex(req.body.transportKEK, 'transportKEK') } : {}),
+        allowWeakOwnerTokens: req.body.allowWeakOwnerTokens === true,
       });
       return reply.code(201).send({ imported: s.imported, labels: s.labels.map((l) => ({ ...l, owner: null })) });
     });

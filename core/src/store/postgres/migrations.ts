@@ -209,6 +209,38 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN rejoin_window_count INTEGER NOT NULL DEFAULT 0 CHECK (rejoin_window_count >= 0);
     `,
   },
+  {
+    version: 8,
+    name: 'nonce state a deleted device leaves behind, by DevEUI and JoinEUI (see retained-nonces.ts)',
+    // The devices table's nonce columns, with the same types, checks and defaults.
+    up: `
+      CREATE TABLE retained_nonces (
+        dev_eui         TEXT      NOT NULL,
+        join_eui        TEXT      NOT NULL,
+        last_dev_nonce  INTEGER CHECK (last_dev_nonce BETWEEN 0 AND 65535),
+        used_dev_nonces INTEGER[] NOT NULL DEFAULT '{}',
+        last_join_nonce INTEGER CHECK (last_join_nonce BETWEEN 0 AND 16777215),
+        last_rj_count1  INTEGER,
+        last_rj_count0  INTEGER CHECK (last_rj_count0 BETWEEN 0 AND 65535),
+        rejoin_window_start TIMESTAMPTZ,
+        rejoin_window_count INTEGER NOT NULL DEFAULT 0 CHECK (rejoin_window_count >= 0),
+        PRIMARY KEY (dev_eui, join_eui)
+      );
+    `,
+  },
+  {
+    version: 9,
+    name: 'rate-limit token buckets shared by every instance (owner-token guesses; see rate-buckets.ts)',
+    up: `
+      CREATE TABLE rate_buckets (
+        key        TEXT             NOT NULL PRIMARY KEY,
+        tokens     DOUBLE PRECISION NOT NULL,
+        at_ms      BIGINT           NOT NULL,
+        full_at_ms BIGINT           NOT NULL
+      );
+      CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at_ms);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

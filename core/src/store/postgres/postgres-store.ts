@@ -37,6 +37,8 @@ import {
   joinRecordFromRow,
   type JoinRecordRowValues,
 } from '../row-mapping';
+import { bucketKeys, settleBuckets, type BucketTake, type RateBucket } from '../rate-buckets';
+import { NONCE_COLUMNS, RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
 import type { DeviceMigrationState } from '../../migration/device-migration-state';
 import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
@@ -195,6 +197,8 @@ export class PostgresStore implements Store {
   readonly #location: PostgresLocation;
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
   #closing: Promise<void> | undefined;
+  /** Rate-bucket takes and refunds so far (full rows are pruned every 64th). */
+  #bucketSettles = 0;
 
   /**
    * Connects, creates the schema if missing and migrates it. Throws a clear error when the
@@ -341,7 +345,9 @@ export class PostgresStore implements Store {
   }
 
   async deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
-    return this.#audited('deleting a device', async (client) => (await client.query('DELETE FROM devices WHERE dev_eui = $1', [devEUI])).rowCount === 1, audit);
+    // The device's nonce state stays behind, by DevEUI and JoinEUI (see retained-nonces.ts).
+    const sql = `WITH gone AS (DELETE FROM devices WHERE dev_eui = $1 RETURNING ${RETAINED_COLUMNS}) ${retainNoncesSQL(`SELECT ${RETAINED_COLUMNS} FROM gone`)}`;
+    return this.#audited('deleting a device', async (client) => (await client.query(sql, [devEUI])).rowCount === 1, audit);
   }
 
   async listActivations(query: ActivationQuery): Promise<Activation[]> {
@@ -617,6 +623,48 @@ export class PostgresStore implements Store {
     } finally {
       this.#peers.clear();
     }
+  }
+
+  async takeRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<BucketTake> {
+    return this.#settleRateBuckets('take', buckets, nowMs);
+  }
+
+  async refundRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<void> {
+    await this.#settleRateBuckets('refund', buckets, nowMs);
+  }
+
+  /**
+   * In one transaction: the buckets' rows, inserted full when missing and locked (in key order,
+   * so two takers never deadlock) by one upsert that returns them as they are; then what the
+   * take or refund makes of them. A concurrent taker of any instance waits for the lock and
+   * reads what this one wrote. Full rows are pruned now and then, skipping locked ones.
+   */
+  async #settleRateBuckets(op: 'take' | 'refund', buckets: readonly RateBucket[], nowMs: number): Promise<BucketTake> {
+    const keys = bucketKeys(buckets);
+    const result = await this.#transaction('taking from rate buckets', async (client) => {
+      const held = await client.query<{ key: string; tokens: number; at_ms: string }>(
+        `INSERT INTO rate_buckets (key, tokens, at_ms, full_at_ms)
+           SELECT k, b, $3::BIGINT, $3::BIGINT FROM UNNEST($1::TEXT[], $2::DOUBLE PRECISION[]) AS v (k, b) ORDER BY k
+         ON CONFLICT (key) DO UPDATE SET tokens = rate_buckets.tokens
+         RETURNING key, tokens, at_ms`,
+        [keys, keys.map((k) => buckets.find((b) => b.key === k)!.burst), nowMs],
+      );
+      const stored = new Map(held.rows.map((r) => [r.key, { tokens: Number(r.tokens), atMs: toInt(r.at_ms, 'rate_buckets.at_ms') }]));
+      const { write, result } = settleBuckets(op, buckets, stored, nowMs);
+      if (write.length > 0) {
+        await client.query(
+          `UPDATE rate_buckets AS r SET tokens = v.tokens, at_ms = v.at_ms, full_at_ms = v.full_at_ms
+             FROM UNNEST($1::TEXT[], $2::DOUBLE PRECISION[], $3::BIGINT[], $4::BIGINT[]) AS v (key, tokens, at_ms, full_at_ms)
+            WHERE r.key = v.key`,
+          [write.map((r) => r.key), write.map((r) => r.tokens), write.map((r) => r.atMs), write.map((r) => r.fullAtMs)],
+        );
+      }
+      return result;
+    });
+    if (++this.#bucketSettles % 64 === 0) {
+      await this.#query('pruning rate buckets', 'DELETE FROM rate_buckets WHERE key IN (SELECT key FROM rate_buckets WHERE full_at_ms <= $1 LIMIT 1000 FOR UPDATE SKIP LOCKED)', [nowMs]);
+    }
+    return result;
   }
 
   async resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null> {
@@ -1013,6 +1061,16 @@ async function insertDeviceRows(client: PoolClient, devices: readonly NewDevice[
       throw new DeviceExistsError((existing ?? chunk[0]!).devEUI);
     }
   }
+  // The nonce state of the deleted devices among them, by DevEUI and JoinEUI, in one statement
+  // driven by their (DevEUI, JoinEUI) pairs: a primary-key lookup each way per device.
+  await client.query(
+    `WITH restored AS (
+       DELETE FROM retained_nonces AS r USING UNNEST($1::TEXT[], $2::TEXT[]) AS v (dev_eui, join_eui)
+        WHERE r.dev_eui = v.dev_eui AND r.join_eui = v.join_eui
+       RETURNING ${NONCE_COLUMNS.map((c) => `r.${c}`).join(', ')}, r.dev_eui)
+     UPDATE devices SET ${restoreNoncesSet('restored')} FROM restored WHERE devices.dev_eui = restored.dev_eui`,
+    [devices.map((d) => d.devEUI), devices.map((d) => d.joinEUI)],
+  );
 }
 
 function wrap(operation: string, err: unknown): Error {

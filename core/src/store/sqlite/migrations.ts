@@ -203,6 +203,38 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN rejoin_window_count INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 8,
+    name: 'nonce state a deleted device leaves behind, by DevEUI and JoinEUI (see retained-nonces.ts)',
+    // The devices table's nonce columns, with the same types and defaults.
+    up: `
+      CREATE TABLE retained_nonces (
+        dev_eui         TEXT    NOT NULL,
+        join_eui        TEXT    NOT NULL,
+        last_dev_nonce  INTEGER,
+        used_dev_nonces TEXT    NOT NULL DEFAULT '[]',
+        last_join_nonce INTEGER,
+        last_rj_count1  INTEGER,
+        last_rj_count0  INTEGER,
+        rejoin_window_start INTEGER,
+        rejoin_window_count INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (dev_eui, join_eui)
+      ) STRICT;
+    `,
+  },
+  {
+    version: 9,
+    name: 'rate-limit token buckets shared by every process (owner-token guesses; see rate-buckets.ts)',
+    up: `
+      CREATE TABLE rate_buckets (
+        key        TEXT    NOT NULL PRIMARY KEY,
+        tokens     REAL    NOT NULL,
+        at_ms      INTEGER NOT NULL,
+        full_at_ms INTEGER NOT NULL  -- full again from then on: the row may go
+      ) STRICT;
+      CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at_ms);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -14,6 +14,7 @@ import type { SessionRecord } from '../session';
 import { DeviceExistsError, PeerExistsError } from '../store';
 import { LATEST_SCHEMA_VERSION, migrate, MIGRATIONS, SchemaTooNewError } from './migrations';
 import { SqliteStore } from './sqlite-store';
+import { NONCE_COLUMNS } from '../retained-nonces';
 
 let dir: string;
 let file: string;
@@ -131,6 +132,25 @@ describe('SqliteStore', () => {
     expect((await store.listDevices({ limit: 10, offset: 0, nsPeer: 'chirpstack-eu' })).map((x) => x.devEUI)).toEqual([eui(3), eui(6)]);
     await store.insertDevices([]);
     expect(await store.countDevices()).toBe(6);
+  });
+
+  test('retained_nonces has every nonce column of devices, as devices has it; every devices column is a nonce column or known not to be one', () => {
+    openStore();
+    const db = new Database(file, { readonly: true });
+    try {
+      type Column = { name: string; type: string; notnull: number; dflt_value: string | null };
+      const columns = (table: string): Column[] => (db.prepare(`SELECT name, type, "notnull", dflt_value FROM pragma_table_info('${table}')`).all() as Column[]);
+      const devices = columns('devices');
+      const retained = columns('retained_nonces');
+      expect(retained.map((c) => c.name)).toEqual(['dev_eui', 'join_eui', ...NONCE_COLUMNS]);
+      for (const name of NONCE_COLUMNS) expect(retained.find((c) => c.name === name)).toEqual(devices.find((c) => c.name === name));
+      // A column added to devices is classed here: a nonce column goes to NONCE_COLUMNS (and retained_nonces).
+      const notNonces = ['dev_eui', 'join_eui', 'mac_version', 'sealed_root_keys', 'vault_kind', 'ns_peer', 'as_peer', 'version', 'last_join_at', 'last_join_peer', 'created_at',
+        'manufacturer_tenant', 'owner_tenant', 'owner_token_hash', 'profile_id', 'locked', 'claimed_at', 'activated_at', 'activated_tenant', 'overlap_ns_peer'];
+      expect(devices.map((c) => c.name).filter((n) => !(NONCE_COLUMNS as readonly string[]).includes(n)).sort()).toEqual([...notNonces].sort());
+    } finally {
+      db.close();
+    }
   });
 
   test('devices/a duplicate in the database rejects the whole batch', async () => {

@@ -49,6 +49,8 @@ import { DeviceExistsError, MigrationConflictError, PeerExistsError, type Activa
 import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
 import { migrate } from './migrations';
+import { bucketKeys, settleBuckets, type BucketTake, type RateBucket } from '../rate-buckets';
+import { RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
 
 export interface SqliteStoreOptions {
   /** How long a statement waits for another connection's write lock. Default 5000 ms. */
@@ -439,7 +441,10 @@ export class SqliteStore implements Store {
   }
 
   async deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
-    return this.#auditedTx(() => this.#stmt.deleteDevice.run(devEUI).changes === 1, audit);
+    return this.#auditedTx(() => {
+      this.#stmt.retainNonces.run(devEUI);
+      return this.#stmt.deleteDevice.run(devEUI).changes === 1;
+    }, audit);
   }
 
   async listActivations(query: ActivationQuery): Promise<Activation[]> {
@@ -671,6 +676,26 @@ export class SqliteStore implements Store {
     return replaced;
   }
 
+  async takeRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<BucketTake> {
+    return this.#settleRateBuckets('take', buckets, nowMs);
+  }
+
+  async refundRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<void> {
+    this.#settleRateBuckets('refund', buckets, nowMs);
+  }
+
+  /** Reads the buckets' rows, writes what the take or refund makes of them and prunes full rows, in one IMMEDIATE transaction. */
+  #settleRateBuckets(op: 'take' | 'refund', buckets: readonly RateBucket[], nowMs: number): BucketTake {
+    const run = this.#db.transaction(() => {
+      const rows = this.#stmt.readRateBuckets.all(JSON.stringify(bucketKeys(buckets))) as Array<{ key: string; tokens: number; at_ms: number }>;
+      const { write, result } = settleBuckets(op, buckets, new Map(rows.map((r) => [r.key, { tokens: r.tokens, atMs: r.at_ms }])), nowMs);
+      for (const r of write) this.#stmt.writeRateBucket.run(r.key, r.tokens, r.atMs, r.fullAtMs);
+      this.#stmt.pruneRateBuckets.run(nowMs);
+      return result;
+    });
+    return run.immediate();
+  }
+
   async ping(): Promise<void> {
     this.#stmt.ping.get();
   }
@@ -740,6 +765,9 @@ function insertDeviceRows(stmt: Statements, devices: readonly NewDevice[], now: 
     }
   }
   insertDeviceRowsOneByOne(stmt, devices.slice(start), now, at);
+  // The nonce state of the deleted devices among them, by DevEUI and JoinEUI: one statement each way.
+  const devEUIs = JSON.stringify(devices.map((d) => d.devEUI));
+  if (stmt.restoreNonces.run(devEUIs).changes > 0) stmt.dropRestoredNonces.run(devEUIs);
 }
 
 function insertDeviceRowsOneByOne(stmt: Statements, devices: readonly NewDevice[], now: Date, at: number): void {
@@ -773,6 +801,17 @@ function prepareStatements(db: Database.Database) {
         WHERE dev_eui = ? AND version = ?`,
     ),
     deleteDevice: db.prepare('DELETE FROM devices WHERE dev_eui = ?'),
+    retainNonces: db.prepare(retainNoncesSQL(`SELECT ${RETAINED_COLUMNS} FROM devices WHERE dev_eui = ?`)),
+    // The devices just inserted (a JSON array of DevEUIs) take the nonce state left by their DevEUI and JoinEUI.
+    restoreNonces: db.prepare(
+      `UPDATE devices SET ${restoreNoncesSet('r')} FROM retained_nonces AS r
+        WHERE r.dev_eui IN (SELECT value FROM json_each(?)) AND devices.dev_eui = r.dev_eui AND devices.join_eui = r.join_eui`,
+    ),
+    dropRestoredNonces: db.prepare(
+      `DELETE FROM retained_nonces
+        WHERE dev_eui IN (SELECT value FROM json_each(?))
+          AND EXISTS (SELECT 1 FROM devices AS d WHERE d.dev_eui = retained_nonces.dev_eui AND d.join_eui = retained_nonces.join_eui)`,
+    ),
     insertSession: db.prepare(
       `INSERT INTO sessions (dev_eui, session_key_id, join_nonce, ns_peer, as_peer, sealed_app_s_key, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -810,6 +849,12 @@ function prepareStatements(db: Database.Database) {
     listApiKeys: db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id'),
     revokeApiKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     ping: db.prepare('SELECT 1 AS ok'),
+    readRateBuckets: db.prepare('SELECT key, tokens, at_ms FROM rate_buckets WHERE key IN (SELECT value FROM json_each(?))'),
+    writeRateBucket: db.prepare(
+      `INSERT INTO rate_buckets (key, tokens, at_ms, full_at_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, at_ms = excluded.at_ms, full_at_ms = excluded.full_at_ms`,
+    ),
+    pruneRateBuckets: db.prepare('DELETE FROM rate_buckets WHERE full_at_ms <= ?'),
     activeMigrationOf: db.prepare(
       `SELECT migration_id FROM fleet_migration_devices WHERE dev_eui = ? AND migration_id <> ? AND state NOT IN ${RELEASED_STATES_SQL} LIMIT 1`,
     ),
