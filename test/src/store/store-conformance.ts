@@ -691,7 +691,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       const otherJoinEUI = parseEUI64('70b3d57ed0000001');
       const ids = [0x9100, 0x9101, 0x9102, 0x9103];
       await store.insertDevices(ids.map((i) => newDevice(i, { joinEUI })));
-      const full = (n: number): JoinCommit => ({ ...commit(eui(0), 0, n), nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(3), devNonce(n)], lastJoinNonce: joinNonce(1000 + n), lastRJCount1: 7 + n } });
+      const full = (n: number): JoinCommit => ({ ...commit(eui(0), 0, n), nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(3), devNonce(n)], lastJoinNonce: joinNonce(1000 + n), lastRJCount1: 7 + n, lastRJCount0: 3 + n, rejoinWindow: { start: new Date(1_700_000_000_000 + n * 1000), count: 2 } } });
       for (const i of ids) expect(await store.commitJoin({ ...full(i % 256), devEUI: eui(i) })).toBe(true);
       const before = new Map<number, unknown>();
       for (const i of ids) {
