@@ -256,7 +256,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       // RJcount0 0 is a value, not "none".
       expect(await store.commitJoin({ devEUI: eui(31), expectedVersion: 1, nonces: { ...d.nonces, lastRJCount0: 0 }, joinedAt, peer: nsName('ns-eu') })).toBe(true);
       expect((await store.getDevice(eui(31)))!.nonces).toMatchObject({ lastRJCount0: 0, rejoinWindow });
-      expect((await store.listDevices({ limit: 1000, offset: 0 })).find((x) => x.devEUI === eui(31))!.nonces).toEqual({ ...d.nonces, lastRJCount0: 0 });
+      expect((await store.listDevices({ limit: 10, offset: 0, euiPrefix: eui(31) })).find((x) => x.devEUI === eui(31))!.nonces).toEqual({ ...d.nonces, lastRJCount0: 0 });
       expect(d.lastJoinAt).toEqual(joinedAt);
       expect(d.lastJoinPeer).toBe(nsName('ns-eu'));
       expect(d.version).toBe(1);
