@@ -3,6 +3,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
+import { parseEUI64, type MACVersion } from '@joinery/core';
 import { CLI, cli, makeTempDir, runCLI, startServer, transcript, type ServerProcess } from '../support/joinery-cli';
 import { joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
 import { postJSON, readBundle, type PeerBundle } from '../support/network-server';
@@ -323,6 +324,34 @@ describe('e2e/migration', () => {
     expect(await joinViaTarget(route, lost, 900)).toBe('ActivationDisallowed');
     const table = (await cli(['migrate', 'report', id, '--data-dir', dataDir])).stdout;
     expect(table).toMatch(new RegExp(`${lost.devEUI}\\s+rolled-back\\s+rebound`));
+  });
+
+  test('a device the target already joins itself (its own Join Server has it) is parked with the reason; resumed with --remove-network-server-keys it moves', async () => {
+    const route = await fleet(await addPeers('k', ['000053', '000054']), 3);
+    const owned = route.devices[0]!;
+    const target = route.tts.adapter();
+    await target.registerDevice({ devEUI: parseEUI64(owned.devEUI), joinEUI: parseEUI64(owned.joinEUI), macVersion: owned.macVersion as MACVersion });
+    route.tts.seedLocalJoin!(owned.devEUI);
+    const run = spawnMigrate(['apply', '--strategy', 'cutover', '--from', route.source, '--to', route.target]);
+    await run.exited;
+    const id = await run.id;
+    let r = await report(id);
+    expect(r.counts).toMatchObject({ done: 2, parked: 1 });
+    const entry = r.devices.find((d: any) => d.devEUI === owned.devEUI);
+    expect(entry).toMatchObject({ state: 'parked', failedStep: 'planned' });
+    expect(entry.lastError).toContain('own Join Server has it');
+    expect(entry.lastError).toContain(`joinery migrate resume ${id} --remove-network-server-keys`);
+    expect(route.tts.js.has(`eui-${owned.devEUI}`)).toBe(true); // nothing removed without the operator's word
+
+    const resumed = spawnMigrate(['resume', id, '--remove-network-server-keys']);
+    const code = await resumed.exited;
+    if (code !== 0) throw new Error(resumed.output());
+    r = await report(id);
+    expect(r.counts).toMatchObject({ done: 3 });
+    expect(route.tts.js.has(`eui-${owned.devEUI}`)).toBe(false);
+    expect(route.cs.devices.has(owned.devEUI)).toBe(false);
+    const audit = JSON.parse((await cli(['audit', 'list', '--data-dir', dataDir, '--dev-eui', owned.devEUI, '--json'])).stdout) as Array<{ action: string; detail: Record<string, unknown> }>;
+    expect(audit.find((a) => a.action === 'ns.local-join.removed')?.detail).toMatchObject({ peer: route.target, vendor: 'the-things-stack', removed: true, migrationID: id });
   });
 
   test('a target answering 429 for a while slows the migration down but fails nothing', async () => {
