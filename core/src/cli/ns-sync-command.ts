@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadAdapter } from '../adapters/load-adapter';
 import { listAllDevices, type NetworkServerAdapter } from '../adapters/network-server-adapter';
 import type { EUI64 } from '../lorawan/identifiers';
 import { auditEvent } from '../store/audit-event';
@@ -8,7 +7,7 @@ import { ParseError } from '../lorawan/parse-error';
 import type { Device } from '../store/device';
 import type { Store } from '../store/store';
 import { openBackends } from '../server/open-backends';
-import { readAdapterAPIKey } from '../adapters/adapter-api-key-store';
+import { openNetworkServerAdapter } from './peer-adapter';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { say } from './output';
 
@@ -57,13 +56,7 @@ export function addNsSyncCommand(ns: Command): void {
   ).action(async (name: string, flags: SyncFlags) => {
     const backends = await openBackends(backendSettings(flags));
     try {
-      const peer = await backends.store.getPeer(name);
-      if (!peer || peer.kind !== 'ns') throw new ParseError('NAME', `no network server named ${name}`);
-      const config = peer.settings.adapter;
-      if (!config) throw new ParseError('NAME', `network server ${name} has no management API configured (joinery ns set ${name} --api-url ...)`);
-      const module = loadAdapter(peer.vendor);
-      const apiKey = await readAdapterAPIKey(backends.settings.dataDir, name);
-      const adapter = module.createAdapter({ apiUrl: config.apiUrl, apiKey, options: config.options });
+      const { peer, adapter } = await openNetworkServerAdapter(backends.store, backends.settings.dataDir, name);
       try {
         const local = await boundDevices(backends.store, name);
         const remote = await listAllDevices(adapter);

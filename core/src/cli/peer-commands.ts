@@ -21,6 +21,7 @@ import type { CAMaterial, IssuedCertificate } from '../pki/certificate-authority
 import type { PeerSettings } from '../peers/peer-settings';
 import type { Vendor } from '../peers/vendor';
 import { addNsSyncCommand } from './ns-sync-command';
+import { addNsWatchCommand } from './ns-watch-command';
 import { checkVendorPeerSettings, dialectOf } from '../peers/vendor-dialect';
 
 interface PeerFlags extends BackendFlags, PeerSettingsFlags {
@@ -179,6 +180,7 @@ export function addPeerCommands(program: Command): void {
     });
   });
   addNsSyncCommand(ns);
+  addNsWatchCommand(ns);
 
   const as = program.command('as').description('application servers that fetch AppSKeys (AppSKeyReq)');
   commonPeerOptions(

@@ -2,7 +2,8 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadAdapter, parseEUI64, type NetworkServerAdapter } from '@joinery/core';
-import { cli, makeTempDir, runCLI, startServer, transcript, type ServerProcess } from '../support/joinery-cli';
+import { spawn } from 'node:child_process';
+import { CLI, cli, makeTempDir, runCLI, startServer, transcript, type ServerProcess } from '../support/joinery-cli';
 import { acceptJoin, joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
 import { postJSON, readBundle } from '../support/network-server';
 import { startChirpStackFake, type ChirpStackFake } from '../adapters/fake-chirpstack';
@@ -157,6 +158,26 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     expect(audit[0]).toMatchObject({ action: 'ns.local-join.removed', detail: { peer: 'ns-x', vendor: c.vendor, removed: true } });
     // The network server's keys were read for existence only: none of them was printed.
     expect(transcript.join('\n')).not.toMatch(new RegExp(`${d.appKey}`, 'i'));
+  });
+
+  it('ns watch prints what the network server reports of a device (open-source TTS: the bare application id as MQTT user)', async () => {
+    const d = devices[1]!;
+    const child = spawn(process.execPath, [CLI, 'ns', 'watch', 'ns-x', '--data-dir', dataDir, '--dev-eui', d.devEUI, '--count', '2', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const until = Date.now() + 20_000;
+    while (!err.includes('watching ns-x') && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    expect(err).toContain(`watching ns-x (${c.vendor})`);
+    await fake.publishEvent!('up', devices[0]!.devEUI, Buffer.from('not watched'), 9);
+    await fake.publishEvent!('join', d.devEUI, Buffer.alloc(0), 0);
+    await fake.publishEvent!('up', d.devEUI, Buffer.from('hello'), 5);
+    expect(await exited).toBe(0);
+    const events = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events).toMatchObject([{ kind: 'join', devEUI: d.devEUI }, { kind: 'up', devEUI: d.devEUI, fCnt: 5, payload: Buffer.from('hello').toString('base64') }]);
+    expect(out + err).not.toContain(fake.apiKey);
   });
 
   it('bad input: an adapter flag without --api-url, a generic vendor with --api-url, sync without adapter', async () => {
