@@ -73,11 +73,11 @@ export function withNsAdapterOptions(cmd: Command, forUpdate = false): Command {
   const apiKeyFile = new Option('--api-key-file <file>', 'file holding the API token / key');
   cmd
     .option('--api-url <url>', 'the network server\'s management API (ChirpStack gRPC http(s)://host:port, TTS https://host, ThingPark https://host, LORIOT server name such as eu1, OrbiWAN https://host): loads @joinery/adapter-<vendor>, writes its setup files into the bundle, enables ns sync')
-    .option('--api-key <key>', 'API token / key of that API (ThingPark: the OAuth2 client secret; OrbiWAN with --auth-scheme basic: user:password); stored 0600 in the data dir, never printed; prefer --api-key-file')
+    .option('--api-key <key>', 'API token / key of that API (ThingPark: the OAuth2 client secret; OrbiWAN with --auth-scheme token or basic: user:password); stored 0600 in the data dir, never printed; prefer --api-key-file')
     .addOption(forUpdate ? apiKeyFile : apiKeyFile.env('JOINERY_NS_API_KEY_FILE'))
     .option('--application-id <id>', 'ChirpStack application UUID / TTS application id / LORIOT application id (APPID, hex) the devices go into')
     .option('--tenant-id <id>', 'ChirpStack tenant UUID (device profiles) / TTS Cloud or Enterprise tenant (MQTT user {app}@{tenant}; absent: open-source TTS, the bare application id)')
-    .option('--device-profile-id <id>', 'ChirpStack: use this device profile UUID instead of ensuring one per MAC version; ThingPark: device profile of created devices (required)')
+    .option('--device-profile-id <id>', 'ChirpStack: use this device profile UUID instead of ensuring one per MAC version; ThingPark, OrbiWAN: device profile of created devices (required)')
     .option('--region <region>', 'ChirpStack: region of ensured device profiles (default EU868)')
     .option('--frequency-plan-id <id>', 'TTS: frequency plan of registered devices (default EU_863_870_TTN)')
     .option('--mqtt-url <url>', 'the network server\'s MQTT events (ChirpStack integration / TTS MQTT server), for watching joins and uplinks')
@@ -88,8 +88,8 @@ export function withNsAdapterOptions(cmd: Command, forUpdate = false): Command {
     .option('--routing-profile-id <id>', 'ThingPark: routing profile of created devices')
     .option('--join-server-id <eui>', 'LORIOT: the Join Server EUI LORIOT registered Joinery under, set as the application\'s joinServerId (required)')
     .option('--device-class <class>', 'LORIOT: LoRaWAN class of created devices, A, B or C (default A)')
-    .option('--service-profile-id <id>', 'OrbiWAN: service profile of created nodes')
-    .option('--auth-scheme <scheme>', 'OrbiWAN: bearer (default) or basic (then --api-key is user:password)')
+    .option('--service-profile-id <id>', 'OrbiWAN: service profile UUID of created nodes (required)')
+    .option('--auth-scheme <scheme>', 'OrbiWAN: token (--api-key is user:password, exchanged for OAuth2 tokens), bearer (default: --api-key is a token) or basic (--api-key is user:password)')
     .option('--page-size <n>', 'ThingPark: devices per page when listing (default 100)')
     .option('--rate-limit <per-second>', 'at most this many API requests per second (0: no limit; default: none for ChirpStack and TTS, 10 for ThingPark and OrbiWAN, 5 for LORIOT)')
     .option('--max-concurrency <n>', 'at most this many API requests in flight (0: no limit; default: none for ChirpStack and TTS, 4 for ThingPark and OrbiWAN, 2 for LORIOT)');

@@ -7,7 +7,7 @@ import type { Store } from '../store/store';
 import { openBackends } from '../server/open-backends';
 import { readAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
-import { say } from './output';
+import { note, say } from './output';
 
 interface SyncFlags extends BackendFlags {
   readonly dryRun?: boolean;
@@ -44,7 +44,7 @@ export function addNsSyncCommand(ns: Command): void {
       if (!config) throw new ParseError('NAME', `network server ${name} has no adapter configured (ns add --api-url ...)`);
       const module = loadAdapter(peer.vendor);
       const apiKey = await readAdapterAPIKey(backends.settings.dataDir, name);
-      const adapter = module.createAdapter({ apiUrl: config.apiUrl, apiKey, options: config.options });
+      const adapter = module.createAdapter({ apiUrl: config.apiUrl, apiKey, options: config.options, warn: (m) => note(`warning: ${m}`) });
       try {
         const local = await boundDevices(backends.store, name);
         const remote = await listAllDevices(adapter);

@@ -1,4 +1,4 @@
-import type { AdapterCapability, AdapterModule, NetworkServerAdapter, RetryPolicy } from '@joinery/core';
+import type { AdapterCapability, AdapterModule, MACVersion, NetworkServerAdapter, RetryPolicy } from '@joinery/core';
 
 /** One request a fake network server API received, as the adapter sent it. */
 export interface RecordedRequest {
@@ -40,6 +40,8 @@ export interface FakeNetworkServer {
 export interface ConformanceTarget {
   readonly vendor: string;
   readonly capabilities: ReadonlySet<AdapterCapability>;
+  /** LoRaWAN versions the vendor cannot take without keys: the adapter refuses them before any call. */
+  readonly refusedMACVersions?: readonly MACVersion[];
   startFake(): Promise<FakeNetworkServer>;
 }
 
