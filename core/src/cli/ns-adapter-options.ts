@@ -86,7 +86,7 @@ export function withNsAdapterOptions(cmd: Command, forUpdate = false): Command {
     .option('--token-url <url>', 'ThingPark: OAuth2 token endpoint, when it cannot be derived from --api-url')
     .option('--connectivity-plan-id <id>', 'ThingPark: connectivity plan of created devices (required)')
     .option('--routing-profile-id <id>', 'ThingPark: routing profile of created devices')
-    .option('--join-server-id <eui>', 'LORIOT: the Join Server EUI LORIOT registered Joinery under, set as the application\'s joinServerId (required)')
+    .option('--join-server-id <eui>', 'LORIOT: the Join Server EUI LORIOT registered Joinery under, set as the application\'s joinServerId (tier 2 accounts; without it, LORIOT sets the application\'s Join Server on request)')
     .option('--device-class <class>', 'LORIOT: LoRaWAN class of created devices, A, B or C (default A)')
     .option('--service-profile-id <id>', 'OrbiWAN: service profile UUID of created nodes (required)')
     .option('--auth-scheme <scheme>', 'OrbiWAN: token (--api-key is user:password, exchanged for OAuth2 tokens), bearer (default: --api-key is a token) or basic (--api-key is user:password)')
