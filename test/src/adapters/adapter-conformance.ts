@@ -107,7 +107,9 @@ export function adapterConformance(target: ConformanceTarget): void {
       expect(err).toBeInstanceOf(AdapterError);
       expect((err as AdapterError).retryable).toBe(true);
       expect((err as AdapterError).vendor).toBe(target.vendor);
-      expect(apiCalls()).toHaveLength(3);
+      // Three tries of the call that fails (an adapter may look around between them, e.g. whether a create took effect).
+      const first = apiCalls()[0]!.operation;
+      expect(apiCalls().filter((r) => r.operation === first)).toHaveLength(3);
     });
 
     when('devices')('retry/Retry-After is respected', async () => {
