@@ -1,10 +1,13 @@
 import {
+  AdapterError,
   dialectOf,
-  httpAttempt,
+  limitedAuthorizedCall,
+  OAuth2Credentials,
   parseEUI64,
   rateLimiter,
   retryPolicy,
   withRetry,
+  authorizedAttempt,
   type AdapterCapability,
   type AdapterDevice,
   type AdapterOperation,
@@ -20,13 +23,12 @@ import {
   type RetryPolicy,
 } from '@joinery/core';
 import axios, { type AxiosInstance, type Method } from 'axios';
-import type { ActilityOptions } from './actility-options';
+import { THINGPARK_PAGE, type ActilityOptions } from './actility-options';
 import { renderActilitySetup } from './actility-setup';
-import { ActilityTokenSource } from './actility-token';
 
 export const ACTILITY_CAPABILITIES: ReadonlySet<AdapterCapability> = new Set<AdapterCapability>(['devices', 'list-devices']);
 
-/** A device as the DX Core API shows it (only the fields the adapter reads). */
+/** A device as the DX Core API shows it (a list shows only ref, name, EUI, networkAddress). */
 interface ThingParkDevice {
   ref?: unknown;
   EUI?: unknown;
@@ -42,12 +44,17 @@ interface Request {
   readonly accept?: readonly number[];
 }
 
+/** What ThingPark does with a device created without a routing profile. */
+export const NO_ROUTING_PROFILE_WARNING =
+  'no --routing-profile-id: ThingPark gives devices created without one its deprecated DATAFLOW processing strategy (their uplinks go nowhere useful); give the routing profile of your application server';
+
 /**
- * Actility ThingPark over its DX Core API. Every call carries a bearer token from the OAuth2
- * client-credentials grant (ActilityTokenSource). Devices are created for "OTAA with an
- * external Join Server": EUI, JoinEUI (`applicationEUI`) and the peer's device profile,
- * connectivity plan and routing profile, never an application key. The API addresses a device
- * by ThingPark's internal `ref`, so get and delete first resolve the DevEUI to it.
+ * Actility ThingPark over its DX Core API (legacy for Actility, which prefers its Things
+ * Management API; see the README). Every call carries a bearer token from the OAuth2
+ * client-credentials grant, at ThingPark Enterprise 7.x's Keycloak or at the DX token endpoint.
+ * Devices are created for "OTAA with an external Join Server": EUI, JoinEUI (`applicationEUI`,
+ * mandatory without a key) and the peer's profiles, never an application key; a device is
+ * addressed as `e<DEVEUI>`, without looking its `ref` up.
  */
 export class ActilityAdapter implements NetworkServerAdapter {
   readonly vendor = 'actility';
@@ -56,52 +63,53 @@ export class ActilityAdapter implements NetworkServerAdapter {
   private readonly http: AxiosInstance;
   private readonly policy: RetryPolicy;
   private readonly limiter: RateLimiter;
-  private readonly tokens: ActilityTokenSource;
+  private readonly credentials: OAuth2Credentials;
 
-  constructor(private readonly o: ActilityOptions) {
+  constructor(
+    private readonly o: ActilityOptions,
+    warn: (message: string) => void,
+  ) {
     this.policy = retryPolicy(o.retry);
     this.limiter = rateLimiter(o.rateLimit);
     // No status throws, no redirects (the token must not follow one to another host), no proxies.
     this.http = axios.create({ headers: { Accept: 'application/json' }, validateStatus: () => true, maxRedirects: 0, proxy: false });
-    this.tokens = new ActilityTokenSource(this.http, o.tokenURL, o.clientId, o.clientSecret);
+    this.credentials = new OAuth2Credentials(
+      this.vendor,
+      (form, signal) => this.http.request({ method: 'POST', url: o.tokenURL, data: form, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, signal, timeout: this.policy.timeoutMs }),
+      () => ({ grant_type: 'client_credentials', client_id: o.clientId, client_secret: o.clientSecret }),
+    );
+    if (o.routingProfileId === null) warn(NO_ROUTING_PROFILE_WARNING);
   }
 
   renderSetup(input: AdapterSetupInput): RenderedSetup {
     return renderActilitySetup(input);
   }
 
+  private send(req: Request, authorization: string, signal: AbortSignal): Promise<HTTPAnswer> {
+    return this.http.request({
+      method: req.method,
+      url: this.o.baseURL + req.url,
+      ...(req.params ? { params: req.params } : {}),
+      ...(req.data !== undefined ? { data: req.data } : {}),
+      headers: { Authorization: authorization },
+      signal,
+      timeout: this.policy.timeoutMs,
+    });
+  }
+
   private call(operation: AdapterOperation, req: Request): Promise<HTTPAnswer> {
-    return withRetry(this.policy, { vendor: this.vendor, operation }, (signal) => this.limiter.schedule(() => this.attempt(operation, req, signal)));
+    return limitedAuthorizedCall(this.policy, this.limiter, { vendor: this.vendor, operation, ...(req.accept ? { accept: req.accept } : {}) }, this.credentials, (authorization, signal) =>
+      this.send(req, authorization, signal),
+    );
   }
 
-  /** One API request with the cached token; on a 401, one more with a fresh token. */
-  private async attempt(operation: AdapterOperation, req: Request, signal: AbortSignal): Promise<HTTPAnswer> {
-    const send = async (token: string): Promise<HTTPAnswer> =>
-      httpAttempt({ vendor: this.vendor, operation, accept: [...(req.accept ?? []), 401] }, () =>
-        this.http.request({
-          method: req.method,
-          url: this.o.baseURL + req.url,
-          ...(req.params ? { params: req.params } : {}),
-          ...(req.data !== undefined ? { data: req.data } : {}),
-          headers: { Authorization: `Bearer ${token}` },
-          signal,
-          timeout: this.policy.timeoutMs,
-        }),
-      );
-    const token = await this.tokens.get(operation, signal);
-    let res = await send(token);
-    if (res.status === 401 && !req.accept?.includes(401)) {
-      // The token expired or was revoked before its announced expiry: refresh once.
-      this.tokens.invalidate(token);
-      res = await send(await this.tokens.get(operation, signal));
-      if (res.status === 401) return httpAttempt({ vendor: this.vendor, operation }, async () => res);
-    }
-    return res;
-  }
-
+  /**
+   * `POST /devices`. ThingPark may answer 5xx (504) after it created the device, so a 5xx is
+   * followed by a look: a device that is there now was created by this call; only one that is
+   * not is created again (by the retry policy).
+   */
   async registerDevice(device: AdapterDevice): Promise<{ created: boolean }> {
-    // Identifiers and profiles only, by name: no applicationKey (the external Join Server holds
-    // it; inference: ThingPark accepts an OTAA device without one when its profile says so).
+    // Identifiers and profiles only, by name: no applicationKey (absent = external Join Server).
     const body = {
       name: device.name ?? device.devEUI,
       EUI: device.devEUI.toUpperCase(),
@@ -111,53 +119,51 @@ export class ActilityAdapter implements NetworkServerAdapter {
       connectivityPlanId: this.o.connectivityPlanId,
       ...(this.o.routingProfileId !== null ? { routingProfileId: this.o.routingProfileId } : {}),
     };
+    const req: Request = { method: 'POST', url: '/devices', data: body, accept: [409] };
+    const what = { vendor: this.vendor, operation: 'registerDevice' as const, accept: [409] };
+    const res = await withRetry(this.policy, what, async (signal) => {
+      try {
+        return await this.limiter.schedule(() => authorizedAttempt(what, this.credentials, signal, (authorization) => this.send(req, authorization, signal)));
+      } catch (err) {
+        if (!(err instanceof AdapterError) || typeof err.status !== 'number' || err.status < 500) throw err;
+        // One look, in this attempt's time, outside the create's limiter slot; if it fails too, the create's error stands.
+        const look: Request = { method: 'GET', url: `/devices/e${device.devEUI.toUpperCase()}`, accept: [404] };
+        const lookWhat = { vendor: this.vendor, operation: 'registerDevice' as const, accept: [404] };
+        const found = await this.limiter.schedule(() => authorizedAttempt(lookWhat, this.credentials, signal, (authorization) => this.send(look, authorization, signal))).catch(() => null);
+        if (found !== null && found.status !== 404) return { status: 201, headers: {}, data: null };
+        throw err;
+      }
+    });
     // Inference: ThingPark answers 409 for an EUI it already has.
-    const res = await this.call('registerDevice', { method: 'POST', url: '/devices', data: body, accept: [409] });
     return { created: res.status !== 409 };
   }
 
   async deregisterDevice(devEUI: EUI64): Promise<{ deleted: boolean }> {
-    const found = await this.resolve('deregisterDevice', devEUI);
-    if (!found) return { deleted: false };
-    const res = await this.call('deregisterDevice', { method: 'DELETE', url: `/devices/${encodeURIComponent(found.remoteID)}`, accept: [404] });
+    const res = await this.call('deregisterDevice', { method: 'DELETE', url: `/devices/e${devEUI.toUpperCase()}`, accept: [404] });
     return { deleted: res.status !== 404 };
   }
 
-  getDevice(devEUI: EUI64): Promise<RemoteDevice | null> {
-    return this.resolve('getDevice', devEUI);
+  async getDevice(devEUI: EUI64): Promise<RemoteDevice | null> {
+    const res = await this.call('getDevice', { method: 'GET', url: `/devices/e${devEUI.toUpperCase()}`, accept: [404] });
+    return res.status === 404 ? null : remote(res.data as ThingParkDevice);
   }
 
   /**
-   * DevEUI → the device (with its `ref`): `GET /devices?deviceEUI=` page by page, keeping only
-   * an exact EUI match. Whether the filter is exact is not documented (inference), so the
-   * answer is checked and the pages are followed rather than trusting the first result.
+   * `GET /devices?pageIndex=` (from 1): ThingPark serves 100 devices a page whatever is asked,
+   * so a smaller page is a slice of one. The token is the offset of the next device.
    */
-  private async resolve(operation: AdapterOperation, devEUI: EUI64): Promise<RemoteDevice | null> {
-    for (let pageIndex = 1; ; pageIndex++) {
-      const page = await this.page(operation, pageIndex, this.o.pageSize, devEUI);
-      const hit = page.devices.find((d) => d.devEUI === devEUI);
-      if (hit) return hit;
-      if (!page.more) return null;
-    }
-  }
-
   async listDevices(page: DevicePageRequest = {}): Promise<DevicePage> {
     const size = Math.min(Math.max(page.pageSize ?? this.o.pageSize, 1), this.o.pageSize);
-    const index = page.pageToken === undefined ? 1 : Number(page.pageToken);
-    if (!Number.isInteger(index) || index < 1) throw new RangeError(`actility listDevices: bad page token "${page.pageToken}"`);
-    const got = await this.page('listDevices', index, size);
-    return got.more ? { devices: got.devices, nextPageToken: String(index + 1) } : { devices: got.devices };
-  }
-
-  /**
-   * One page of `GET /devices` (inference: `pageIndex` from 1 and `pageSize`, the answer a JSON
-   * array or an object with a `briefs`/`devices` array; a full page means there may be more).
-   */
-  private async page(operation: AdapterOperation, pageIndex: number, pageSize: number, devEUI?: EUI64): Promise<{ devices: RemoteDevice[]; more: boolean }> {
-    const res = await this.call(operation, { method: 'GET', url: '/devices', params: { pageIndex, pageSize, ...(devEUI ? { deviceEUI: devEUI.toUpperCase() } : {}) } });
-    const data = res.data as ThingParkDevice[] | { briefs?: ThingParkDevice[]; devices?: ThingParkDevice[] } | null;
-    const list = Array.isArray(data) ? data : (data?.briefs ?? data?.devices ?? []);
-    return { devices: list.map(remote).filter((d): d is RemoteDevice => d !== null), more: list.length >= pageSize };
+    const offset = page.pageToken === undefined ? 0 : Number(page.pageToken);
+    if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`actility listDevices: bad page token "${page.pageToken}"`);
+    const pageIndex = Math.floor(offset / THINGPARK_PAGE) + 1;
+    const res = await this.call('listDevices', { method: 'GET', url: '/devices', params: { pageIndex } });
+    const list = Array.isArray(res.data) ? (res.data as ThingParkDevice[]) : [];
+    const from = offset % THINGPARK_PAGE;
+    const slice = list.slice(from, from + size);
+    const devices = slice.map(remote).filter((d): d is RemoteDevice => d !== null);
+    const more = from + size < list.length || list.length >= THINGPARK_PAGE;
+    return more && slice.length > 0 ? { devices, nextPageToken: String(offset + slice.length) } : { devices };
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,7 @@ import {
   type RetryPolicy,
 } from '@joinery/core';
 import axios, { type AxiosInstance, type Method } from 'axios';
+import { badRequest, isUnknown, loriotError } from './loriot-answers';
 import { createWithoutAppKey } from './loriot-appkey';
 import type { LoriotOptions } from './loriot-options';
 import { renderLoriotSetup } from './loriot-setup';
@@ -36,8 +37,10 @@ interface LoriotDevice {
 /**
  * LORIOT over its Network Server API (`https://{server}.loriot.io/1/nwk/...`), API key as
  * Bearer. Before its first registration the adapter sets the application's `joinServerId`
- * (so LORIOT forwards JoinReqs to Joinery); devices are created as OTAA without their root key
- * (createWithoutAppKey: the one inferred step).
+ * when one is configured (so LORIOT forwards JoinReqs to Joinery); that property "requires
+ * tier 2" (403 otherwise): without it, devices are still registered and the operator is told
+ * once what to ask LORIOT. Devices are created as OTAA without their root key
+ * (createWithoutAppKey).
  */
 export class LoriotAdapter implements NetworkServerAdapter {
   readonly vendor = 'loriot';
@@ -49,7 +52,10 @@ export class LoriotAdapter implements NetworkServerAdapter {
   private readonly appPath: string;
   private joinServerSet: Promise<void> | null = null;
 
-  constructor(private readonly o: LoriotOptions) {
+  constructor(
+    private readonly o: LoriotOptions,
+    private readonly warn: (message: string) => void,
+  ) {
     this.policy = retryPolicy(o.retry);
     this.limiter = rateLimiter(o.rateLimit);
     this.appPath = `/1/nwk/app/${o.applicationId}`;
@@ -67,10 +73,28 @@ export class LoriotAdapter implements NetworkServerAdapter {
     );
   }
 
-  /** `POST /1/nwk/app/{APPID}/app {joinServerId}`, once per adapter (a failure is retried next time). */
+  /**
+   * `POST /1/nwk/app/{APPID}/app {joinServerId}`, once per adapter (a failure other than 403 is
+   * retried next time). Without a joinServerId, or refused (403: the account is not tier 2),
+   * registration goes on and the operator is told, once, what LORIOT must do.
+   */
   private ensureJoinServer(): Promise<void> {
-    this.joinServerSet ??= this.call('config', 'POST', `${this.appPath}/app`, { data: { joinServerId: this.o.joinServerId } }).then(
-      () => undefined,
+    const app = this.o.applicationId;
+    if (this.o.joinServerId === null) {
+      this.joinServerSet ??= Promise.resolve(
+        this.warn(`LORIOT application ${app}: no --join-server-id, so Joinery does not set the application's Join Server. Its devices join through Joinery only once LORIOT has pointed the application's joinServer at Joinery: ask LORIOT support to do so (give them the setup sheet), or give --join-server-id if your account has tier 2.`),
+      );
+      return this.joinServerSet;
+    }
+    const id = this.o.joinServerId;
+    this.joinServerSet ??= this.call('config', 'POST', `${this.appPath}/app`, { data: { joinServerId: id }, accept: [403] }).then(
+      (res) => {
+        if (res.status === 403) {
+          this.warn(
+            `LORIOT application ${app}: setting joinServerId was refused (403${loriotError(res.data) ? `: ${loriotError(res.data)}` : ''}; LORIOT says it requires tier 2). Devices are registered anyway, but until the application's Join Server is ${id} LORIOT answers their joins itself and they fail: ask LORIOT support to set the application's joinServer to ${id}, or to enable tier 2 for this account.`,
+          );
+        }
+      },
       (err: unknown) => {
         this.joinServerSet = null;
         throw err;
@@ -90,21 +114,26 @@ export class LoriotAdapter implements NetworkServerAdapter {
   }
 
   async deregisterDevice(devEUI: EUI64): Promise<{ deleted: boolean }> {
-    const res = await this.call('deregisterDevice', 'DELETE', `${this.appPath}/device/${devEUI.toUpperCase()}`, { accept: [404] });
-    return { deleted: res.status !== 404 };
+    const res = await this.call('deregisterDevice', 'DELETE', `${this.appPath}/device/${devEUI.toUpperCase()}`, { accept: [400, 404] });
+    if (isUnknown(res)) return { deleted: false };
+    if (res.status === 400) throw badRequest('deregisterDevice', res);
+    return { deleted: true };
   }
 
   async getDevice(devEUI: EUI64): Promise<RemoteDevice | null> {
     // Inference: the single-device resource is the one DELETE uses.
-    const res = await this.call('getDevice', 'GET', `${this.appPath}/device/${devEUI.toUpperCase()}`, { accept: [404] });
-    return res.status === 404 ? null : remote(res.data as LoriotDevice);
+    const res = await this.call('getDevice', 'GET', `${this.appPath}/device/${devEUI.toUpperCase()}`, { accept: [400, 404] });
+    if (isUnknown(res)) return null;
+    if (res.status === 400) throw badRequest('getDevice', res);
+    return remote(res.data as LoriotDevice);
   }
 
   async listDevices(page: DevicePageRequest = {}): Promise<DevicePage> {
-    const perPage = Math.min(Math.max(page.pageSize ?? 100, 1), 1000);
+    // LORIOT serves at most 100 a page (OpenAPI 5.0: perPage maximum 100).
+    const perPage = Math.min(Math.max(page.pageSize ?? 100, 1), 100);
     const p = page.pageToken === undefined ? 1 : Number(page.pageToken);
     if (!Number.isInteger(p) || p < 1) throw new RangeError(`loriot listDevices: bad page token "${page.pageToken}"`);
-    // `{devices, total, page, perPage}`; pages from 1 (inference: the first page is 1).
+    // `{devices, total, page, perPage}`; pages from 1.
     const res = await this.call('listDevices', 'GET', `${this.appPath}/devices`, { params: { page: p, perPage } });
     const body = res.data as { devices?: LoriotDevice[]; total?: unknown; perPage?: unknown } | null;
     const list = Array.isArray(body?.devices) ? body.devices : [];
@@ -119,8 +148,9 @@ export class LoriotAdapter implements NetworkServerAdapter {
   }
 }
 
+/** A device as LORIOT lists it: its `_id` is the DevEUI. */
 function remote(d: LoriotDevice): RemoteDevice | null {
-  const eui = typeof d.deveui === 'string' ? d.deveui : typeof d._id === 'string' ? d._id : null;
+  const eui = typeof d._id === 'string' ? d._id : typeof d.deveui === 'string' ? d.deveui : null;
   if (eui === null) return null;
   try {
     const devEUI = parseEUI64(eui);
@@ -128,11 +158,4 @@ function remote(d: LoriotDevice): RemoteDevice | null {
   } catch {
     return null;
   }
-}
-
-/** LORIOT error bodies: `{error}` or `{message}` (inference: both seen in its examples). */
-function loriotError(data: unknown): string | undefined {
-  const d = data as { error?: unknown; message?: unknown } | null | undefined;
-  const m = typeof d?.error === 'string' ? d.error : typeof d?.message === 'string' ? d.message : undefined;
-  return m?.slice(0, 500);
 }

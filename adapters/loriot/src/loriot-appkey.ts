@@ -1,23 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import type { AdapterDevice } from '@joinery/core';
+import type { AdapterDevice, HTTPAnswer } from '@joinery/core';
+import { badRequest, isDuplicate, isUnknown, loriotVersion } from './loriot-answers';
 
 /** What createWithoutAppKey needs from the adapter: one API call, `accept`ed statuses returned. */
-export type LoriotCall = (method: 'POST' | 'DELETE', url: string, data?: unknown, accept?: readonly number[]) => Promise<{ readonly status: number }>;
+export type LoriotCall = (method: 'POST' | 'DELETE', url: string, data?: unknown, accept?: readonly number[]) => Promise<HTTPAnswer>;
 
 /**
- * INFERENCE, isolated here: LORIOT's `POST /1/nwk/app/{APPID}/devices/otaa` schema marks
- * `appkey` required, yet a device joined by an external Join Server must not have its root key
- * on the network server. So:
+ * LORIOT's `POST /1/nwk/app/{APPID}/devices/otaa` requires `title, devclass, appkey, deveui,
+ * appeui` (OpenAPI 5.0), and `DELETE /1/nwk/app/{APPID}/device/{DEVEUI}/appkey` removes a
+ * device's key (204). A device joined by an external Join Server must not have its root key
+ * on the network server, so (INFERENCE, isolated here):
  *   1. the device is created with a placeholder AppKey: 16 fresh random bytes, never derived
- *      from anything, never stored, never the device's key (its joins cannot use it);
- *   2. the placeholder is then removed with `DELETE /1/nwk/app/{APPID}/device/{DEVEUI}/appkey`
- *      (404/405: nothing to remove, or a server without that call: the placeholder stays, and is
- *      useless to anyone);
- *   3. the application's `joinServerId` (set by the adapter before the first registration)
- *      makes LORIOT send the device's JoinReqs to Joinery instead of answering them itself.
- * Nobody has seen this work against LORIOT; if LORIOT documents another way, only this
- * function changes. Step 2 also runs for a device that already existed (a run interrupted
- * between 1 and 2 is completed).
+ *      from anything, never stored, never the device's key (its joins cannot use it), with
+ *      its LoRaWAN version as LORIOT's own migration tool sends it;
+ *   2. the placeholder is then removed (an unknown device or a server without that call:
+ *      the placeholder stays, and is useless to anyone);
+ *   3. the application's Join Server (joinServerId, or set by LORIOT on request) sends the
+ *      device's JoinReqs to Joinery instead of LORIOT answering them itself.
+ * Step 2 also runs for a device that already existed (a run interrupted between 1 and 2 is
+ * completed).
  */
 export async function createWithoutAppKey(call: LoriotCall, appPath: string, device: AdapterDevice, deviceClass: string): Promise<{ created: boolean }> {
   const devEUI = device.devEUI.toUpperCase();
@@ -27,8 +28,12 @@ export async function createWithoutAppKey(call: LoriotCall, appPath: string, dev
     deveui: devEUI,
     appeui: device.joinEUI.toUpperCase(),
     appkey: randomBytes(16).toString('hex').toUpperCase(),
+    ...loriotVersion(device.macVersion),
   };
-  const created = await call('POST', `${appPath}/devices/otaa`, body, [409]);
-  await call('DELETE', `${appPath}/device/${devEUI}/appkey`, undefined, [404, 405]);
-  return { created: created.status !== 409 };
+  const created = await call('POST', `${appPath}/devices/otaa`, body, [400, 409]);
+  const duplicate = isDuplicate(created);
+  if (created.status === 400 && !duplicate) throw badRequest('registerDevice', created);
+  const removed = await call('DELETE', `${appPath}/device/${devEUI}/appkey`, undefined, [400, 404, 405]);
+  if (removed.status === 400 && !isUnknown(removed)) throw badRequest('registerDevice', removed);
+  return { created: !duplicate };
 }

@@ -5,8 +5,8 @@ import { ORBIWISE_OPTION_HELP, parseOrbiwiseConfig } from './orbiwise-options';
 import { renderOrbiwiseSetup } from './orbiwise-setup';
 
 export { OrbiwiseAdapter, ORBIWISE_CAPABILITIES } from './orbiwise-adapter';
-export { createNodeRequest, deleteNodeRequest } from './orbiwise-node-calls';
-export { ORBIWISE_DEFAULT_RATE_LIMIT, ORBIWISE_OPTION_HELP, parseOrbiwiseConfig, type OrbiwiseOptions } from './orbiwise-options';
+export { createNodeBody, LIST_RESTARTS, LORAWAN_11_REFUSAL, REREGISTER_WINDOW_MS, remoteNode } from './orbiwise-node-calls';
+export { ORBIWISE_DEFAULT_RATE_LIMIT, ORBIWISE_OPTION_HELP, parseOrbiwiseConfig, type OrbiwiseAuth, type OrbiwiseOptions } from './orbiwise-options';
 export { renderOrbiwiseSetup } from './orbiwise-setup';
 
 export const adapterModule: AdapterModule = {

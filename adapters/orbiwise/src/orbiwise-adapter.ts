@@ -1,13 +1,16 @@
 import {
+  AdapterError,
   dialectOf,
-  limitedHTTPCall,
-  parseEUI64,
+  fixedCredentials,
+  limitedAuthorizedCall,
+  OAuth2Credentials,
   rateLimiter,
   retryPolicy,
   type AdapterCapability,
   type AdapterDevice,
   type AdapterOperation,
   type AdapterSetupInput,
+  type Credentials,
   type DevicePage,
   type DevicePageRequest,
   type EUI64,
@@ -19,22 +22,30 @@ import {
   type RetryPolicy,
 } from '@joinery/core';
 import axios, { type AxiosInstance, type Method } from 'axios';
-import { createNodeRequest, deleteNodeRequest } from './orbiwise-node-calls';
+import {
+  createNodeBody,
+  LIST_RESTARTS,
+  LORAWAN_11_REFUSAL,
+  nodePath,
+  orbiwiseError,
+  pageToken,
+  parsePageToken,
+  REREGISTER_PAUSE_MS,
+  REREGISTER_WINDOW_MS,
+  remoteNode,
+} from './orbiwise-node-calls';
 import type { OrbiwiseOptions } from './orbiwise-options';
 import { renderOrbiwiseSetup } from './orbiwise-setup';
 
 export const ORBIWISE_CAPABILITIES: ReadonlySet<AdapterCapability> = new Set<AdapterCapability>(['devices', 'list-devices']);
 
-/** A node as OrbiWAN shows it (only the fields the adapter reads). */
-interface OrbiwiseNode {
-  deveui?: unknown;
-  appeui?: unknown;
-  comment?: unknown;
-}
+/** OrbiWAN answers errors as text/plain unless asked for RFC 7807 problems. */
+const ACCEPT = 'application/json, application/problem+json';
 
 /**
- * Orbiwise OrbiWAN over its REST API (`https://host/rest`), bearer token or HTTP Basic.
- * Listing follows `page_state`; create and delete are inferred (orbiwise-node-calls.ts).
+ * Orbiwise OrbiWAN 6.x over its REST API (`https://host/rest`): the calls and what is inferred
+ * about them are in orbiwise-node-calls.ts. Credentials: OAuth2 password-grant tokens
+ * (`--auth-scheme token`), a fixed bearer token, or HTTP Basic.
  */
 export class OrbiwiseAdapter implements NetworkServerAdapter {
   readonly vendor = 'orbiwise';
@@ -43,12 +54,24 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
   private readonly http: AxiosInstance;
   private readonly policy: RetryPolicy;
   private readonly limiter: RateLimiter;
+  private readonly credentials: Credentials;
+  /** DevEUI → when this adapter deleted it (a re-registration may fail for a few seconds after). */
+  private readonly deletedAt = new Map<EUI64, number>();
 
   constructor(private readonly o: OrbiwiseOptions) {
     this.policy = retryPolicy(o.retry);
     this.limiter = rateLimiter(o.rateLimit);
     // No status throws, no redirects (credentials must not follow one to another host), no proxies.
-    this.http = axios.create({ baseURL: o.baseURL, headers: { Authorization: o.authorization, Accept: 'application/json' }, validateStatus: () => true, maxRedirects: 0, proxy: false });
+    this.http = axios.create({ baseURL: o.baseURL, headers: { Accept: ACCEPT }, validateStatus: () => true, maxRedirects: 0, proxy: false });
+    const auth = o.auth;
+    this.credentials =
+      auth.kind === 'fixed'
+        ? fixedCredentials(auth.authorization)
+        : new OAuth2Credentials(
+            this.vendor,
+            (form, signal) => this.http.request({ method: 'POST', url: '/oauth2/token', data: form, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, signal, timeout: this.policy.timeoutMs }),
+            (refreshToken): Record<string, string> => (refreshToken === null ? { grant_type: 'password', username: auth.username, password: auth.password } : { grant_type: 'refresh_token', refresh_token: refreshToken }),
+          );
   }
 
   renderSetup(input: AdapterSetupInput): RenderedSetup {
@@ -56,54 +79,80 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
   }
 
   private call(operation: AdapterOperation, method: Method, url: string, extra: { data?: unknown; params?: Record<string, string | number>; accept?: readonly number[] } = {}): Promise<HTTPAnswer> {
-    return limitedHTTPCall(this.policy, this.limiter, { vendor: this.vendor, operation, ...(extra.accept ? { accept: extra.accept } : {}) }, (signal) =>
-      this.http.request({ method, url, ...(extra.data !== undefined ? { data: extra.data } : {}), ...(extra.params ? { params: extra.params } : {}), signal, timeout: this.policy.timeoutMs }),
+    const what = { vendor: this.vendor, operation, messageOf: orbiwiseError, ...(extra.accept ? { accept: extra.accept } : {}) };
+    return limitedAuthorizedCall(this.policy, this.limiter, what, this.credentials, (authorization, signal) =>
+      this.http.request({
+        method,
+        url,
+        headers: { Authorization: authorization },
+        ...(extra.data !== undefined ? { data: extra.data } : {}),
+        ...(extra.params ? { params: extra.params } : {}),
+        signal,
+        timeout: this.policy.timeoutMs,
+      }),
     );
   }
 
   async registerDevice(device: AdapterDevice): Promise<{ created: boolean }> {
-    const req = createNodeRequest(device, this.o.serviceProfileId);
-    const res = await this.call('registerDevice', req.method, req.url, { data: req.data, accept: [req.exists] });
-    return { created: res.status !== req.exists };
+    if (device.macVersion === '1.1') throw new AdapterError({ vendor: this.vendor, operation: 'registerDevice', status: null, retryable: false, message: LORAWAN_11_REFUSAL });
+    const data = createNodeBody(device, this.o);
+    const deadline = Date.now() + REREGISTER_WINDOW_MS;
+    for (;;) {
+      try {
+        const res = await this.call('registerDevice', 'POST', '/nodes', { data, accept: [409] });
+        if (res.status !== 409) return { created: true };
+        if ((await this.getDevice(device.devEUI)) !== null) return { created: false };
+        // "Already registered" but no such node: OrbiWAN is still removing it.
+        if (Date.now() >= deadline) {
+          throw new AdapterError({ vendor: this.vendor, operation: 'registerDevice', status: 409, retryable: true, message: 'OrbiWAN answers "already registered" for a node it does not show (still removing it after a delete?)' });
+        }
+      } catch (err) {
+        const status = err instanceof AdapterError ? err.status : null;
+        if (status === 401 || status === 403 || status === 409 || !this.deletedRecently(device.devEUI) || Date.now() >= deadline) throw err;
+      }
+      await new Promise((r) => setTimeout(r, REREGISTER_PAUSE_MS));
+    }
+  }
+
+  private deletedRecently(devEUI: EUI64): boolean {
+    const at = this.deletedAt.get(devEUI);
+    return at !== undefined && Date.now() - at < REREGISTER_WINDOW_MS;
   }
 
   async deregisterDevice(devEUI: EUI64): Promise<{ deleted: boolean }> {
-    const req = deleteNodeRequest(devEUI);
-    const res = await this.call('deregisterDevice', req.method, req.url, { accept: [req.missing] });
-    return { deleted: res.status !== req.missing };
+    const res = await this.call('deregisterDevice', 'DELETE', nodePath(devEUI), { accept: [404] });
+    const now = Date.now();
+    for (const [eui, at] of this.deletedAt) if (now - at >= REREGISTER_WINDOW_MS) this.deletedAt.delete(eui);
+    if (res.status !== 404) this.deletedAt.set(devEUI, now);
+    return { deleted: res.status !== 404 };
   }
 
   async getDevice(devEUI: EUI64): Promise<RemoteDevice | null> {
-    const res = await this.call('getDevice', 'GET', `/nodes/${devEUI.toLowerCase()}`, { accept: [404] });
-    return res.status === 404 ? null : remote(res.data as OrbiwiseNode);
+    const res = await this.call('getDevice', 'GET', nodePath(devEUI), { accept: [404] });
+    return res.status === 404 ? null : remoteNode(res.data);
   }
 
-  /**
-   * `GET /rest/nodes`, continued with the `page_state` the previous answer gave. Inference on
-   * the shape: an object with the nodes (`nodes` or `data`) and `page_state` while more remain,
-   * or a bare array (everything, one page); `limit` bounds a page.
-   */
+  /** `GET /rest/nodes?paged_results=true&limit=[&page_state=]` → `{results, next_page_state}`; 410 starts again. */
   async listDevices(page: DevicePageRequest = {}): Promise<DevicePage> {
     const limit = Math.min(Math.max(page.pageSize ?? 100, 1), 1000);
-    const res = await this.call('listDevices', 'GET', '/nodes', { params: { limit, ...(page.pageToken !== undefined ? { page_state: page.pageToken } : {}) } });
-    const body = res.data as OrbiwiseNode[] | { nodes?: OrbiwiseNode[]; data?: OrbiwiseNode[]; page_state?: unknown } | null;
-    const list = Array.isArray(body) ? body : (body?.nodes ?? body?.data ?? []);
-    const devices = list.map(remote).filter((d): d is RemoteDevice => d !== null);
-    const next = !Array.isArray(body) && typeof body?.page_state === 'string' && body.page_state !== '' ? body.page_state : undefined;
-    return next !== undefined && list.length > 0 ? { devices, nextPageToken: next } : { devices };
+    let { restarts, pageState } = page.pageToken === undefined ? { restarts: 0, pageState: null as string | null } : parsePageToken(page.pageToken);
+    for (;;) {
+      const res = await this.call('listDevices', 'GET', '/nodes', { params: { paged_results: 'true', limit, ...(pageState !== null ? { page_state: pageState } : {}) }, accept: [410] });
+      if (res.status === 410) {
+        if (pageState === null || restarts >= LIST_RESTARTS) throw new AdapterError({ vendor: this.vendor, operation: 'listDevices', status: 410, retryable: true, message: `the page state expired ${restarts + 1} times in one listing` });
+        restarts++;
+        pageState = null;
+        continue;
+      }
+      const body = (res.data ?? {}) as { results?: unknown; next_page_state?: unknown };
+      if (!Array.isArray(body.results)) throw new AdapterError({ vendor: this.vendor, operation: 'listDevices', status: res.status, retryable: false, message: 'a paged node list without "results"' });
+      const devices = body.results.map(remoteNode).filter((d): d is RemoteDevice => d !== null);
+      const next = typeof body.next_page_state === 'string' && body.next_page_state !== '' ? body.next_page_state : null;
+      return next !== null && body.results.length > 0 ? { devices, nextPageToken: pageToken(restarts, next) } : { devices };
+    }
   }
 
   async close(): Promise<void> {
     await this.limiter.stop();
-  }
-}
-
-function remote(n: OrbiwiseNode): RemoteDevice | null {
-  if (typeof n.deveui !== 'string') return null;
-  try {
-    const devEUI = parseEUI64(n.deveui);
-    return { devEUI, joinEUI: typeof n.appeui === 'string' ? parseEUI64(n.appeui) : null, name: typeof n.comment === 'string' && n.comment !== '' ? n.comment : devEUI, remoteID: devEUI };
-  } catch {
-    return null;
   }
 }

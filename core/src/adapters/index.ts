@@ -4,9 +4,10 @@ export type { AdapterDevice, DevicePage, DevicePageRequest, RemoteDevice } from 
 export { ASYNC_LISTENER_FILES, ttsInteropDirectory, type AdapterSetupInput, type RenderedSetup, type SetupFile } from './adapter-setup';
 export type { EventWatch, NetworkServerEvent } from './network-server-event';
 export { EventQueue } from './event-queue';
-export { listAllDevices, type AdapterConfig, type AdapterModule, type NetworkServerAdapter } from './network-server-adapter';
+export { adapterWarnings, listAllDevices, type AdapterConfig, type AdapterModule, type NetworkServerAdapter } from './network-server-adapter';
 export { DEFAULT_RETRY_POLICY, retryDelay, retryPolicy, withRetry, type RetryPolicy } from './retry';
 export { AdapterNotInstalledError, adapterPackageName, loadAdapter } from './load-adapter';
 export { NO_RATE_LIMIT, RATE_LIMIT_OPTION_HELP, parseRateLimitOptions, rateLimiter, type RateLimit, type RateLimiter } from './rate-limit';
 export { renderSetupSheet, type SetupSheet, type SetupSheetVendor } from './setup-sheet';
 export { httpAttempt, limitedHTTPCall, type HTTPAnswer, type HTTPAttemptContext } from './http-attempt';
+export { authorizedAttempt, fixedCredentials, limitedAuthorizedCall, OAuth2Credentials, refreshMarginMs, type Credentials, type OAuth2Grant, type TokenPost } from './bearer-token';

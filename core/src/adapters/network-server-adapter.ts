@@ -47,6 +47,17 @@ export interface AdapterConfig {
   readonly apiKey: string;
   readonly options: Readonly<Record<string, string>>;
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * What the operator must know but that fails nothing (a vendor feature the account lacks, a
+   * vendor default that will surprise): each adapter says it once. Default: a process warning
+   * on stderr.
+   */
+  readonly warn?: (message: string) => void;
+}
+
+/** The config's warning channel, or a process warning on stderr. */
+export function adapterWarnings(config: AdapterConfig, vendor: string): (message: string) => void {
+  return config.warn ?? ((message) => process.emitWarning(message, { type: 'JoineryAdapterWarning', code: vendor }));
 }
 
 /** What an adapter package exports (`module.exports.adapterModule`). */
@@ -61,15 +72,18 @@ export interface AdapterModule {
   renderSetup(input: AdapterSetupInput): RenderedSetup;
 }
 
-/** Every device on the network server, following pages. */
+/**
+ * Every device on the network server, following pages, each once: an adapter whose vendor
+ * makes it start a listing again (an expired page state) may hand a device over twice.
+ */
 export async function listAllDevices(adapter: NetworkServerAdapter, pageSize = 100): Promise<RemoteDevice[]> {
-  const all: RemoteDevice[] = [];
+  const all = new Map<string, RemoteDevice>();
   let pageToken: string | undefined;
   for (let pages = 0; ; pages++) {
     if (pages > 100_000) throw new Error(`${adapter.vendor}: listDevices did not end after 100000 pages`);
     const page = await adapter.listDevices(pageToken === undefined ? { pageSize } : { pageSize, pageToken });
-    all.push(...page.devices);
-    if (page.nextPageToken === undefined || page.devices.length === 0) return all;
+    for (const d of page.devices) if (!all.has(d.devEUI)) all.set(d.devEUI, d);
+    if (page.nextPageToken === undefined || page.devices.length === 0) return [...all.values()];
     pageToken = page.nextPageToken;
   }
 }

@@ -4,10 +4,12 @@ import type { NetworkServerAdapter } from '../adapters/network-server-adapter';
 import { ParseError } from '../lorawan/parse-error';
 import type { NetworkServerPeer } from '../peers/peer';
 import type { Store } from '../store/store';
+import { note } from './output';
 
 /**
  * The management API adapter of a registered network server, as `ns add --api-url` or
- * `ns set --api-url` configured it (its key from this data directory). The caller closes it.
+ * `ns set --api-url` configured it (its key from this data directory); its warnings go to
+ * stderr. The caller closes it.
  */
 export async function openNetworkServerAdapter(store: Store, dataDir: string, name: string): Promise<{ peer: NetworkServerPeer; adapter: NetworkServerAdapter }> {
   const peer = await store.getPeer(name);
@@ -16,5 +18,5 @@ export async function openNetworkServerAdapter(store: Store, dataDir: string, na
   if (!config) throw new ParseError('NAME', `network server ${name} has no management API configured (joinery ns set ${name} --api-url ...)`);
   const module = loadAdapter(peer.vendor);
   const apiKey = await readAdapterAPIKey(dataDir, name);
-  return { peer, adapter: module.createAdapter({ apiUrl: config.apiUrl, apiKey, options: config.options }) };
+  return { peer, adapter: module.createAdapter({ apiUrl: config.apiUrl, apiKey, options: config.options, warn: (m) => note(`warning: ${m}`) }) };
 }

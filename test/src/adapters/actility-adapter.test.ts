@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { adapterModule, parseActilityConfig, refreshMarginMs } from '@joinery/adapter-actility';
-import { AdapterError, parseEUI64, type AdapterDevice } from '@joinery/core';
+import { adapterModule, NO_ROUTING_PROFILE_WARNING, parseActilityConfig, refreshMarginMs } from '@joinery/adapter-actility';
+import { AdapterError, listAllDevices, parseEUI64, type AdapterDevice } from '@joinery/core';
 import { startActilityFake, type ActilityFake } from './fake-actility';
 
 const device = (i: number): AdapterDevice => ({
@@ -31,6 +31,7 @@ describe('actility/adapter', () => {
       connectivityPlanId: fake.connectivityPlanId,
       routingProfileId: fake.routingProfileId,
     });
+    expect(fake.warnings()).toEqual([]);
     expect(await a.getDevice(d.devEUI)).toEqual({ devEUI: d.devEUI, joinEUI: d.joinEUI, name: d.devEUI, remoteID: stored.ref });
   });
 
@@ -93,45 +94,119 @@ describe('actility/adapter', () => {
     expect(tokenRequests()).toBe(2);
   });
 
-  it('DevEUI → ref over several pages when the filter does not narrow the answer', async () => {
-    const a = fake.adapter({ options: { pageSize: '3' } });
-    const ds = Array.from({ length: 11 }, (_, i) => device(i));
-    for (const d of ds) await a.registerDevice(d);
-    fake.filterByEUI = false;
-    const refOf = new Map([...fake.devices.values()].map((x) => [x.EUI.toLowerCase(), x.ref]));
-    const last = [...fake.devices.values()].sort((x, y) => x.ref.localeCompare(y.ref)).at(-1)!;
+  it('addresses a device as e<DEVEUI>: no lookup before get or delete', async () => {
+    const a = fake.adapter();
+    const d = device(1);
+    await a.registerDevice(d);
     const before = fake.requests().length;
-    const got = await a.getDevice(parseEUI64(last.EUI));
-    expect(got?.remoteID).toBe(last.ref);
-    const pages = fake.requests().slice(before).filter((r) => r.operation.startsWith('GET'));
-    expect(pages.length).toBe(4); // 11 devices, 3 a page: the 4th page holds it
-    expect(pages.map((r) => new URLSearchParams(r.body.split('\n')[0]).get('pageIndex'))).toEqual(['1', '2', '3', '4']);
-    for (const r of pages) expect(new URLSearchParams(r.body.split('\n')[0]).get('deviceEUI')).toBe(last.EUI);
-    // Deletion uses the resolved ref; a DevEUI that is nowhere walks every page and deletes nothing.
-    expect(await a.deregisterDevice(ds[4]!.devEUI)).toEqual({ deleted: true });
-    expect(fake.requests().at(-1)!.operation).toBe(`DELETE /thingpark/dx/core/latest/api/devices/${refOf.get(ds[4]!.devEUI)}`);
-    expect(await a.deregisterDevice(device(99).devEUI)).toEqual({ deleted: false });
-    expect(fake.devices.size).toBe(10);
+    expect((await a.getDevice(d.devEUI))?.devEUI).toBe(d.devEUI);
+    expect(await a.deregisterDevice(d.devEUI)).toEqual({ deleted: true });
+    expect(await a.deregisterDevice(d.devEUI)).toEqual({ deleted: false });
+    const ops = fake.requests().slice(before).filter((r) => !r.tokenExchange).map((r) => r.operation);
+    const path = `/thingpark/dx/core/latest/api/devices/e${d.devEUI.toUpperCase()}`;
+    expect(ops).toEqual([`GET ${path}`, `DELETE ${path}`, `DELETE ${path}`]);
+  });
+
+  it('lists 250 devices over ThingPark\'s 100-a-page pages, each once; a smaller page is a slice of one', async () => {
+    const a = fake.adapter();
+    for (let i = 0; i < 250; i++) {
+      const ref = String(1_000_000 + i);
+      fake.devices.set(ref, { ref, EUI: randomBytes(8).toString('hex').toUpperCase(), name: `d${i}` });
+    }
+    const all = await listAllDevices(a);
+    expect(all).toHaveLength(250);
+    expect(all.map((d) => d.devEUI).sort()).toEqual([...fake.devices.values()].map((d) => d.EUI.toLowerCase()).sort());
+    const indexes = fake.requests().filter((r) => r.operation.endsWith('/devices') && r.operation.startsWith('GET')).map((r) => new URLSearchParams(r.body.split('\n')[0]).get('pageIndex'));
+    expect(indexes).toEqual(['1', '2', '3']);
+    const small: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await a.listDevices(token === undefined ? { pageSize: 30 } : { pageSize: 30, pageToken: token });
+      expect(page.devices.length).toBeLessThanOrEqual(30);
+      small.push(...page.devices.map((d) => d.devEUI));
+      token = page.nextPageToken;
+    } while (token !== undefined);
+    expect(small.sort()).toEqual(all.map((d) => d.devEUI).sort());
+  });
+
+  it('a token expiring mid-listing is refreshed once and the listing completes', async () => {
+    const a = fake.adapter();
+    for (let i = 0; i < 250; i++) fake.devices.set(String(2_000_000 + i), { ref: String(2_000_000 + i), EUI: randomBytes(8).toString('hex').toUpperCase(), name: `d${i}` });
+    const first = await a.listDevices();
+    fake.expireTokens();
+    const second = await a.listDevices({ pageToken: first.nextPageToken! });
+    const third = await a.listDevices({ pageToken: second.nextPageToken! });
+    expect(new Set([...first.devices, ...second.devices, ...third.devices].map((d) => d.devEUI)).size).toBe(250);
+    expect(tokenRequests()).toBe(2);
+  });
+
+  it('a create answered 504 after ThingPark created the device is found there, not created twice; the migration goes on', async () => {
+    const a = fake.adapter({ retry: { attempts: 1 } }); // as a migration runs its adapters: one try per call
+    const d = device(7);
+    fake.failAfterCreate(1);
+    expect(await a.registerDevice(d)).toEqual({ created: true });
+    expect([...fake.devices.values()].filter((x) => x.EUI === d.devEUI.toUpperCase())).toHaveLength(1);
+    const ops = fake.requests().filter((r) => !r.tokenExchange).map((r) => r.operation);
+    expect(ops).toEqual(['POST /thingpark/dx/core/latest/api/devices', `GET /thingpark/dx/core/latest/api/devices/e${d.devEUI.toUpperCase()}`]);
+    // A 5xx without the device there is an error (retried by the policy when it allows).
+    fake.failNext(1, 'unavailable');
+    const e = device(8);
+    await expect(a.registerDevice(e)).rejects.toMatchObject({ status: 503, retryable: true });
+    const b = fake.adapter();
+    fake.failNext(1, 'unavailable');
+    expect(await b.registerDevice(e)).toEqual({ created: true });
+  });
+
+  it('warns once, at configuration, when no routing profile is given (ThingPark would use DATAFLOW)', async () => {
+    const a = fake.adapter({ omit: ['routingProfileId'] });
+    const d = device(3);
+    await a.registerDevice(d);
+    await a.registerDevice(device(4));
+    expect(fake.warnings()).toEqual([NO_ROUTING_PROFILE_WARNING]);
+    expect([...fake.devices.values()][0]).toMatchObject({ processingStrategyId: 'DATAFLOW' });
+    fake.adapter();
+    expect(fake.warnings()).toHaveLength(1);
+  });
+
+  it('DX user credentials (--auth-scheme dx): the DX token endpoint with <targetProfileId>/<user>', async () => {
+    const a = fake.adapter({ apiKey: fake.dxSecret, options: { clientId: fake.dxClientId, authScheme: 'dx', tokenUrl: `${fake.url}/thingpark/dx/admin/latest/api/oauth/token` } });
+    expect(await a.registerDevice(device(1))).toEqual({ created: true });
+    const exchange = fake.requests().find((r) => r.tokenExchange)!;
+    expect(exchange.operation).toBe('POST /thingpark/dx/admin/latest/api/oauth/token');
+    const wrong = fake.adapter({ apiKey: fake.apiKey, options: { clientId: fake.dxClientId, authScheme: 'dx', tokenUrl: `${fake.url}/thingpark/dx/admin/latest/api/oauth/token` } });
+    await expect(wrong.getDevice(device(2).devEUI)).rejects.toMatchObject({ status: 401, retryable: false, message: expect.stringContaining('invalid_client') });
   });
 
   it('config: ThingPark Enterprise or Wireless base URLs, the token URL derived, clear errors before any call', () => {
     const base = { apiUrl: 'https://tpe.example.com', apiKey: 'secret', options: { clientId: 'sub-1/app', deviceProfileId: 'P', connectivityPlanId: 'C' } };
     expect(parseActilityConfig(base)).toMatchObject({
       baseURL: 'https://tpe.example.com/thingpark/dx/core/latest/api',
-      tokenURL: 'https://tpe.example.com/thingpark/dx/admin/latest/api/oauth/token',
+      tokenURL: 'https://tpe.example.com/users-auth/protocol/openid-connect/token',
+      authScheme: 'keycloak',
       routingProfileId: null,
       rateLimit: { requestsPerSecond: 10, maxConcurrent: 4 },
     });
     expect(parseActilityConfig({ ...base, apiUrl: 'https://dx-api.thingpark.com' })).toMatchObject({
       baseURL: 'https://dx-api.thingpark.com/core/latest/api',
       tokenURL: 'https://dx-api.thingpark.com/admin/latest/api/oauth/token',
+      authScheme: 'dx',
     });
+    // Regional cloud hosts: the cloud path and the DX token endpoint.
+    expect(parseActilityConfig({ ...base, apiUrl: 'https://dx-api-au1.thingpark.com' })).toMatchObject({
+      baseURL: 'https://dx-api-au1.thingpark.com/core/latest/api',
+      tokenURL: 'https://dx-api-au1.thingpark.com/admin/latest/api/oauth/token',
+      authScheme: 'dx',
+    });
+    expect(parseActilityConfig({ ...base, options: { ...base.options, authScheme: 'dx' } }).tokenURL).toBe('https://tpe.example.com/thingpark/dx/admin/latest/api/oauth/token');
+    expect(() => adapterModule.createAdapter({ ...base, options: { ...base.options, clientId: 'service-account', authScheme: 'dx' } })).toThrow(/--client-id.*targetProfileId/);
+    expect(() => adapterModule.createAdapter({ ...base, options: { ...base.options, authScheme: 'saml' } })).toThrow(/--auth-scheme/);
+    expect(() => adapterModule.createAdapter({ ...base, options: { ...base.options, pageSize: '500' } })).toThrow(/--page-size.*100/);
     expect(parseActilityConfig({ ...base, options: { ...base.options, rateLimit: '2.5', maxConcurrency: '1' } }).rateLimit).toEqual({ requestsPerSecond: 2.5, maxConcurrent: 1 });
     expect(() => adapterModule.createAdapter({ ...base, apiKey: ' ' })).toThrow(/--api-key.*client secret/);
     expect(() => adapterModule.createAdapter({ ...base, options: { ...base.options, clientId: '' } })).toThrow(/--client-id/);
     expect(() => adapterModule.createAdapter({ ...base, options: { clientId: 'x', connectivityPlanId: 'C' } })).toThrow(/--device-profile-id/);
     expect(() => adapterModule.createAdapter({ ...base, options: { clientId: 'x', deviceProfileId: 'P' } })).toThrow(/--connectivity-plan-id/);
-    expect(() => adapterModule.createAdapter({ ...base, apiUrl: 'https://x.example.com/custom/api' })).toThrow(/--token-url/);
+    expect(() => adapterModule.createAdapter({ ...base, apiUrl: 'https://x.example.com/custom/api', options: { ...base.options, authScheme: 'dx' } })).toThrow(/--token-url/);
     expect(() => adapterModule.createAdapter({ ...base, apiUrl: 'https://u:p@tpe.example.com' })).toThrow(/--api-url.*credentials/);
     expect(() => adapterModule.createAdapter({ ...base, options: { ...base.options, rateLimit: 'fast' } })).toThrow(/--rate-limit/);
     expect(() => adapterModule.createAdapter({ ...base, options: { ...base.options, maxConcurrency: '-1' } })).toThrow(/--max-concurrency/);

@@ -24,6 +24,7 @@ function keyedDevice(i: number, macVersion: MACVersion = '1.0.3'): KeyedDevice {
  * does not declare are skipped.
  */
 export function adapterConformance(target: ConformanceTarget): void {
+  const refused = new Set(target.refusedMACVersions ?? []);
   const when = (capability: AdapterCapability): jest.It => (target.capabilities.has(capability) ? it : it.skip);
   let fake: FakeNetworkServer;
   /** The API calls the fake received (OAuth2 token requests left out). */
@@ -57,10 +58,21 @@ export function adapterConformance(target: ConformanceTarget): void {
       expect(await a.getDevice(d.devEUI)).toBeNull();
     });
 
-    when('devices')('devices/every MAC version registers', async () => {
+    when('devices')('devices/every MAC version registers, or is refused before any call with a reason', async () => {
       const a = fake.adapter();
       const versions: MACVersion[] = ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4', '1.1'];
-      for (const [i, v] of versions.entries()) expect(await a.registerDevice(keyedDevice(i, v))).toEqual({ created: true });
+      for (const [i, v] of versions.entries()) {
+        if (!refused.has(v)) {
+          expect(await a.registerDevice(keyedDevice(i, v))).toEqual({ created: true });
+          continue;
+        }
+        const before = fake.requests().length;
+        const err = await a.registerDevice(keyedDevice(i, v)).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(AdapterError);
+        expect(err).toMatchObject({ retryable: false, vendor: target.vendor });
+        expect(String(err)).toContain(`LoRaWAN ${v}`);
+        expect(fake.requests().length).toBe(before);
+      }
     });
 
     when('local-join')('local-join/a device the network server holds keys for is reported, and removing them ends it', async () => {
@@ -111,7 +123,9 @@ export function adapterConformance(target: ConformanceTarget): void {
       expect(err).toBeInstanceOf(AdapterError);
       expect((err as AdapterError).retryable).toBe(true);
       expect((err as AdapterError).vendor).toBe(target.vendor);
-      expect(apiCalls()).toHaveLength(3);
+      // Three tries of the call that fails (an adapter may look around between them, e.g. whether a create took effect).
+      const first = apiCalls()[0]!.operation;
+      expect(apiCalls().filter((r) => r.operation === first)).toHaveLength(3);
     });
 
     when('devices')('retry/Retry-After is respected', async () => {
@@ -166,7 +180,7 @@ export function adapterConformance(target: ConformanceTarget): void {
 
     when('devices')('keys/no root key ever reaches the network server', async () => {
       const a = fake.adapter();
-      const ds = (['1.0.2', '1.0.3', '1.0.4', '1.1'] as const).map((v, i) => keyedDevice(i, v));
+      const ds = (['1.0.2', '1.0.3', '1.0.4', '1.1'] as const).filter((v) => !refused.has(v)).map((v, i) => keyedDevice(i, v));
       for (const d of ds) await a.registerDevice(d);
       await listAllDevices(a, 2);
       for (const d of ds) await a.getDevice(d.devEUI);

@@ -9,6 +9,8 @@ export interface FakeRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly authorization: string | null;
+  /** The Accept header ('' when absent). */
+  readonly accept: string;
   /** The body parsed as JSON, or the form fields, or undefined. */
   readonly body: any;
   readonly text: string;
@@ -16,6 +18,7 @@ export interface FakeRequest {
 
 export interface FakeReply {
   readonly status: number;
+  /** JSON, or a string sent as it is (give its content-type in headers). */
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
 }
@@ -76,7 +79,8 @@ export function startFakeHTTPAPI(o: FakeHTTPAPIOptions): FakeHTTPAPI {
           body = undefined;
         }
       } else if (typeof requestBody === 'object' && requestBody !== null) body = requestBody;
-      const req: FakeRequest = { method, path: u.pathname, query: u.searchParams, authorization: typeof header === 'string' ? header : null, body, text };
+      const accept = this.req.headers['accept'];
+      const req: FakeRequest = { method, path: u.pathname, query: u.searchParams, authorization: typeof header === 'string' ? header : null, accept: typeof accept === 'string' ? accept : '', body, text };
       const tokenExchange = o.isTokenExchange?.(req) ?? false;
       const f = tokenExchange ? undefined : faults.shift();
       recorded.push({ operation: `${method} ${u.pathname}`, authorization: req.authorization, body: `${u.search}\n${text}`, fault: f?.fault ?? null, ...(tokenExchange ? { tokenExchange } : {}) });
@@ -86,7 +90,8 @@ export function startFakeHTTPAPI(o: FakeHTTPAPIOptions): FakeHTTPAPI {
         return callback(null, [status, JSON.stringify(o.faultBody(status, f.fault)), { 'content-type': 'application/json', ...(f.retryAfter !== undefined ? { 'retry-after': String(f.retryAfter) } : {}) }]);
       }
       const r = o.handle(req);
-      callback(null, [r.status, r.body === undefined ? '' : JSON.stringify(r.body), { ...(r.body === undefined ? {} : { 'content-type': 'application/json' }), ...(r.headers ?? {}) }]);
+      const raw = typeof r.body === 'string';
+      callback(null, [r.status, r.body === undefined ? '' : raw ? r.body : JSON.stringify(r.body), { ...(r.body === undefined || raw ? {} : { 'content-type': 'application/json' }), ...(r.headers ?? {}) }]);
     });
     return interceptor;
   });

@@ -1,4 +1,4 @@
-import type { AdapterCapability, AdapterModule, NetworkServerAdapter, RetryPolicy } from '@joinery/core';
+import type { AdapterCapability, AdapterModule, MACVersion, NetworkServerAdapter, RetryPolicy } from '@joinery/core';
 
 /** One request a fake network server API received, as the adapter sent it. */
 export interface RecordedRequest {
@@ -28,6 +28,8 @@ export interface FakeNetworkServer {
   /** An adapter pointed at this fake (with another API key to test auth failures). */
   adapter(options?: { apiKey?: string; retry?: Partial<RetryPolicy> }): NetworkServerAdapter;
   requests(): readonly RecordedRequest[];
+  /** What the fake's adapters warned the operator of (AdapterConfig.warn). */
+  warnings(): readonly string[];
   /** The next `count` requests fail with `fault` (`retryAfterSeconds`: sent with rate-limited). */
   failNext(count: number, fault: Fault, retryAfterSeconds?: number): void;
   /** Whether the vendor's protocol carries Retry-After (HTTP does, gRPC does not). */
@@ -45,6 +47,8 @@ export interface FakeNetworkServer {
 export interface ConformanceTarget {
   readonly vendor: string;
   readonly capabilities: ReadonlySet<AdapterCapability>;
+  /** LoRaWAN versions the vendor cannot take without keys: the adapter refuses them before any call. */
+  readonly refusedMACVersions?: readonly MACVersion[];
   startFake(): Promise<FakeNetworkServer>;
 }
 
@@ -54,7 +58,7 @@ export const TEST_RETRY: Partial<RetryPolicy> = { attempts: 4, baseDelayMs: 10, 
 /** Fakes answer at once: no rate limit in the conformance runs (the limiter has its own tests). */
 export const NO_LIMIT = { rateLimit: '0', maxConcurrency: '0' } as const;
 
-export type AdapterOverrides = { apiKey?: string; retry?: Partial<RetryPolicy>; options?: Record<string, string> };
+export type AdapterOverrides = { apiKey?: string; retry?: Partial<RetryPolicy>; options?: Record<string, string>; omit?: readonly string[] };
 
 /** What a fake's own transport (gRPC server, HTTP server, nock) keeps: what it was sent, the faults it will answer with, how it stops. */
 export interface FakeTransport {
@@ -71,12 +75,20 @@ export function fakePlumbing(
   transport: FakeTransport,
   module: AdapterModule,
   config: { readonly apiUrl: string; readonly apiKey: string; readonly options: Record<string, string>; readonly sendsRetryAfter?: boolean },
-): Pick<FakeNetworkServer, 'requests' | 'failNext' | 'stop' | 'sendsRetryAfter'> & { adapter(o?: AdapterOverrides): NetworkServerAdapter } {
+): Pick<FakeNetworkServer, 'requests' | 'failNext' | 'stop' | 'sendsRetryAfter' | 'warnings'> & { adapter(o?: AdapterOverrides): NetworkServerAdapter } {
   const adapters: NetworkServerAdapter[] = [];
+  const warnings: string[] = [];
   return {
     sendsRetryAfter: config.sendsRetryAfter ?? true,
+    warnings: () => warnings,
     adapter(o = {}) {
-      const a = module.createAdapter({ apiUrl: config.apiUrl, apiKey: o.apiKey ?? config.apiKey, options: { ...NO_LIMIT, ...config.options, ...(o.options ?? {}) }, retry: o.retry ?? TEST_RETRY });
+      const a = module.createAdapter({
+        apiUrl: config.apiUrl,
+        apiKey: o.apiKey ?? config.apiKey,
+        options: Object.fromEntries(Object.entries({ ...NO_LIMIT, ...config.options, ...(o.options ?? {}) }).filter(([k]) => !o.omit?.includes(k))),
+        retry: o.retry ?? TEST_RETRY,
+        warn: (m) => warnings.push(m),
+      });
       adapters.push(a);
       return a;
     },

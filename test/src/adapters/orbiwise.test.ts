@@ -2,4 +2,4 @@ import { adapterModule } from '@joinery/adapter-orbiwise';
 import { adapterConformance } from './adapter-conformance';
 import { startOrbiwiseFake } from './fake-orbiwise';
 
-adapterConformance({ vendor: 'orbiwise', capabilities: adapterModule.capabilities, startFake: startOrbiwiseFake });
+adapterConformance({ vendor: 'orbiwise', capabilities: adapterModule.capabilities, refusedMACVersions: ['1.1'], startFake: startOrbiwiseFake });

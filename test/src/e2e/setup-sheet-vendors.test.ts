@@ -22,8 +22,8 @@ const CASES: Case[] = [
     flags: ['--api-url', 'https://tpe.example.com', '--client-id', 'sub-1/joinery', '--device-profile-id', 'LORA/GenericA.1.0.3a_ETSI', '--connectivity-plan-id', 'tpe-cs/tpe-cp', '--routing-profile-id', 'TWA_1.1', '--rate-limit', '5'],
     required: '--connectivity-plan-id',
   },
-  { vendor: 'loriot', flags: ['--api-url', 'eu1', '--application-id', 'be7a0001', '--join-server-id', '70b3d57ed0000001', '--max-concurrency', '1'], required: '--join-server-id' },
-  { vendor: 'orbiwise', flags: ['--api-url', 'https://owa.example.com', '--service-profile-id', 'sp-1', '--auth-scheme', 'bearer'], required: '--api-url' },
+  { vendor: 'loriot', flags: ['--api-url', 'eu1', '--application-id', 'be7a0001', '--join-server-id', '70b3d57ed0000001', '--max-concurrency', '1'], required: '--application-id' },
+  { vendor: 'orbiwise', flags: ['--api-url', 'https://owa.example.com', '--device-profile-id', 'dp-1', '--service-profile-id', 'sp-1', '--auth-scheme', 'bearer'], required: '--device-profile-id' },
 ];
 
 describe.each(CASES)('e2e/ns add $vendor with an adapter', (c) => {
