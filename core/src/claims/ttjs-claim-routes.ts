@@ -29,10 +29,12 @@ interface ClaimBody {
 export const MAX_BATCH_UNCLAIM = 500;
 
 /**
- * The longest path parameter the BI listener routes: a batch of MAX_BATCH_UNCLAIM DevEUIs (16
- * hex digits and a comma each). Fastify's default (100 characters) would refuse 6 or more with 414.
+ * The longest path parameter the BI listener routes (longer: 414). Fastify's default (100
+ * characters) refuses a batch of 6 DevEUIs; this one takes MAX_BATCH_UNCLAIM (17 characters
+ * each with its comma) and about as many again, so a batch somewhat too large is told the
+ * limit (400); node's 16 KiB request head bounds the rest.
  */
-export const TTJS_MAX_PARAM_LENGTH = MAX_BATCH_UNCLAIM * 17;
+export const TTJS_MAX_PARAM_LENGTH = 16 * 1024;
 
 /**
  * The claim API of The Things Industries' Join Server v2 ("TTJS v2"), which The Things Stack's
@@ -94,8 +96,11 @@ export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly s
       if (body.asID !== undefined && typeof body.asID !== 'string') throw new ParseError('asID', 'expected a string');
       if (body.lock !== undefined && typeof body.lock !== 'boolean') throw new ParseError('lock', 'expected true or false');
       const kek = parseKEK(body.kek);
-      // Resolve the network first: a claim that cannot be bound is refused before it is made.
-      const ns = await deps.claims.resolveNetworkServer(p.tenantID, { homeNetID, ...(homeNSID ? { homeNSID } : {}) });
+      // Resolve the network first: a claim that cannot be bound is refused before it is made. The
+      // calling network server itself when it has that NetID (and NSID): a tenant's other network
+      // servers with the same NetID make it no less clear which one claims.
+      const callerIsHome = peer.kind === 'ns' && peer.netID === homeNetID && (homeNSID === undefined || peer.nsID === homeNSID);
+      const ns = await deps.claims.resolveNetworkServer(p.tenantID, callerIsHome ? { networkServer: peer.name } : { homeNetID, ...(homeNSID ? { homeNSID } : {}) });
       await deps.claims.claim(p, devEUI, body.ownerToken, { peer: peer.name }).catch((err: unknown) => {
         // Another owner's device, claimed with its right token: refused in the words TTS shows its user.
         throw err instanceof Refusal && err.code === 'already-claimed' ? new Refusal('invalid-owner-token', WRONG_OWNER_TOKEN_MESSAGE) : err;
