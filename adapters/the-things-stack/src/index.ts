@@ -6,7 +6,7 @@ import { renderTTSSetup } from './tts-setup';
 
 export { TheThingsStackAdapter, TTS_CAPABILITIES } from './tts-adapter';
 export { parseTTSConfig, TTS_OPTION_HELP, type TTSOptions } from './tts-options';
-export { renderTTSSetup } from './tts-setup';
+export { dcsJoinServerFile, renderDCSSetup, renderTTSSetup } from './tts-setup';
 export { TTS_MAC_VERSION, TTS_PHY_VERSION, ttsDeviceID } from './tts-versions';
 
 export const adapterModule: AdapterModule = {

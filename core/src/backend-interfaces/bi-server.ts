@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '../log/logger';
 import type { ClaimService } from '../claims/claim-service';
-import { registerTTJSClaimRoutes } from '../claims/ttjs-claim-routes';
+import { registerTTJSClaimRoutes, TTJS_MAX_PARAM_LENGTH } from '../claims/ttjs-claim-routes';
 import type { Store } from '../store/store';
 import type { BackendInterfacesHandler } from './bi-handler';
 import { resolveCaller, type Caller } from './caller';
@@ -133,6 +133,8 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
       secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
     },
     bodyLimit: BI_BODY_LIMIT,
+    // A batch unclaim names its DevEUIs in one path segment (see MAX_BATCH_UNCLAIM).
+    maxParamLength: TTJS_MAX_PARAM_LENGTH,
     logger: false,
     return503OnClosing: true,
   });

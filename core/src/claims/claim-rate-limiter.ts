@@ -4,6 +4,14 @@ import type { Store } from '../store/store';
 import type { TenantID } from '../tenants/tenant';
 
 /**
+ * Who guesses, as far as the buckets know: a tenant (its API keys), or a registered peer
+ * speaking for many users behind one client certificate (The Things Stack's claiming server:
+ * every TTS user shares it, so its guesses are counted per device, never over all its devices,
+ * lest one user's wrong tokens refuse every other user's claims).
+ */
+export type ClaimGuesser = { readonly tenantID: TenantID } | { readonly peer: string };
+
+/**
  * Token buckets that bound owner-token guesses, kept in the store so every instance sharing the
  * database takes from the same ones:
  *
@@ -16,7 +24,10 @@ import type { TenantID } from '../tenants/tenant';
  *   tenant's wrong guesses leave the rightful owner most of it, and it refills fast enough
  *   that the owner waits seconds, not hours, when many tenants together empty it.
  *
- * Every claim takes one token from each of its three buckets before the device is even read
+ * A peer that speaks for many users (ClaimGuesser) takes from two: per peer and DevEUI (the
+ * per-tenant-and-device limits) and per DevEUI over all; not from one over all its devices.
+ *
+ * Every claim takes one token from each of its buckets before the device is even read
  * (all or none: a bucket that is empty refuses the claim without taking from the others), and
  * gives them back when the token was right. So however many claims race, in however many
  * instances, at most the buckets' tokens' worth of tokens are ever compared.
@@ -63,16 +74,20 @@ export class ClaimRateLimiter {
   }
 
   /**
-   * Takes a token from each bucket of a claim of `devEUI` by `tenantID`: a ticket, or the
+   * Takes a token from each bucket of a claim of `devEUI` by `guesser`: a ticket, or the
    * seconds to wait (then nothing was taken).
    */
-  async take(devEUI: EUI64, tenantID: TenantID): Promise<ClaimTicket | { readonly retryAfterSeconds: number }> {
+  async take(devEUI: EUI64, guesser: ClaimGuesser): Promise<ClaimTicket | { readonly retryAfterSeconds: number }> {
     const l = this.#limits;
-    const buckets: RateBucket[] = [
-      { key: `claim:tenant-device:${tenantID}:${devEUI}`, burst: l.deviceBurst, refillMs: l.deviceRefillMs },
-      { key: `claim:tenant:${tenantID}`, burst: l.tenantBurst, refillMs: l.tenantRefillMs },
-      { key: `claim:device:${devEUI}`, burst: l.deviceCapBurst, refillMs: l.deviceCapRefillMs },
-    ];
+    const cap: RateBucket = { key: `claim:device:${devEUI}`, burst: l.deviceCapBurst, refillMs: l.deviceCapRefillMs };
+    const buckets: RateBucket[] =
+      'peer' in guesser
+        ? [{ key: `claim:peer-device:${guesser.peer}:${devEUI}`, burst: l.deviceBurst, refillMs: l.deviceRefillMs }, cap]
+        : [
+            { key: `claim:tenant-device:${guesser.tenantID}:${devEUI}`, burst: l.deviceBurst, refillMs: l.deviceRefillMs },
+            { key: `claim:tenant:${guesser.tenantID}`, burst: l.tenantBurst, refillMs: l.tenantRefillMs },
+            cap,
+          ];
     const took = await this.store.takeRateBuckets(buckets, this.#now());
     return took.taken ? { buckets } : { retryAfterSeconds: Math.max(1, Math.ceil(took.waitMs / 1000)) };
   }

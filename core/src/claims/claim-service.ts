@@ -11,7 +11,7 @@ import { PeerExistsError, type Store } from '../store/store';
 import { isInstanceAdmin, maySee, notFound, requireScopeOf, type Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';
 import type { TenantID } from '../tenants/tenant';
-import type { ClaimRateLimiter } from './claim-rate-limiter';
+import type { ClaimGuesser, ClaimRateLimiter } from './claim-rate-limiter';
 import { generateOwnerToken, hashOwnerToken, ownerTokenMatches, parseProfileID, qrPayload, type OwnerToken } from './owner-token';
 
 /** Where a device's owner points it: a network server by name, or by NetID (and NSID). */
@@ -37,6 +37,14 @@ export interface NewOwnerToken {
 /** Why a claim was refused, for metrics (never the token). */
 export type ClaimFailure = 'wrong-token' | 'rate-limited';
 
+/**
+ * The refusal of a wrong owner token, word for word what The Things Stack's claiming client
+ * compares the message of a 403 with to tell the user "device is already claimed or the owner
+ * token is invalid" (TTS pkg/deviceclaimingserver/enddevices/ttjsv2/ttjs.go, Claim); any other
+ * text reaches its user as an internal error.
+ */
+export const WRONG_OWNER_TOKEN_MESSAGE = 'claim failed with given owner token';
+
 /** Writes of one device are retried this often when a join or another change got there first. */
 const MAX_ATTEMPTS = 16;
 
@@ -56,10 +64,14 @@ export class ClaimService {
     private readonly onFailure: (reason: ClaimFailure) => void = () => {},
   ) {}
 
-  async claim(p: Principal, devEUI: EUI64, presented: string): Promise<Device> {
+  /**
+   * `guesser`: whose guesses the rate limits count (default the principal's tenant; a peer that
+   * speaks for many users is counted per device, see ClaimGuesser).
+   */
+  async claim(p: Principal, devEUI: EUI64, presented: string, guesser: ClaimGuesser = { tenantID: p.tenantID }): Promise<Device> {
     requireScopeOf(p, 'claims');
     // The buckets first: the device is read, and the token compared, only with their tokens in hand.
-    const ticket = await this.limiter.take(devEUI, p.tenantID);
+    const ticket = await this.limiter.take(devEUI, guesser);
     if ('retryAfterSeconds' in ticket) {
       this.onFailure('rate-limited');
       const wait = ticket.retryAfterSeconds;
@@ -69,7 +81,7 @@ export class ClaimService {
     return this.#change(p, devEUI, async (d) => {
       if (d.ownership.ownerTokenHash === null || !ownerTokenMatches(d.ownership.ownerTokenHash, devEUI, presented)) {
         this.onFailure('wrong-token');
-        throw new Refusal('invalid-owner-token', 'claim failed with the given owner token');
+        throw new Refusal('invalid-owner-token', WRONG_OWNER_TOKEN_MESSAGE);
       }
       if (!refunded) {
         refunded = true;
@@ -98,12 +110,15 @@ export class ClaimService {
     });
   }
 
-  /** Releases the device: no owner, no binding; its owner token stays what it was. */
+  /**
+   * Releases the device: no owner, no binding; its owner token stays what it was. A lock does
+   * not stop its owner: it keeps the device from being taken over by anyone else (as The Things
+   * Stack, which claims every device locked, means it), not from being let go.
+   */
   async unclaim(p: Principal, devEUI: EUI64): Promise<Device> {
     requireScopeOf(p, 'claims');
     return this.#change(p, devEUI, async (d) => {
       this.#requireOwner(p, d);
-      this.#requireUnlocked(d);
       return { change: { ...unchanged(d), owner: null, nsPeer: null, asPeer: null, locked: false, claimedAt: null }, action: 'device.unclaim', detail: { previousOwner: d.ownership.owner } };
     });
   }
@@ -214,6 +229,7 @@ export class ClaimService {
     return d.ownership.owner;
   }
 
+  /** A locked device is not handed to anyone else (transfer) until its owner unlocks it. */
   #requireUnlocked(d: Device): void {
     if (d.ownership.locked) throw new Refusal('locked', `device ${d.devEUI} is locked: its owner must unlock it first (bind with locked false)`);
   }

@@ -6,7 +6,7 @@ import type { Peer } from '../peers/peer';
 import type { Store } from '../store/store';
 import type { Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';
-import type { ClaimService } from './claim-service';
+import { WRONG_OWNER_TOKEN_MESSAGE, type ClaimService } from './claim-service';
 
 /** Identifies the peer behind a request on the BI listener (its client certificate); null: none. */
 export type PeerIdentifier = (req: FastifyRequest) => Promise<Peer | null>;
@@ -22,6 +22,21 @@ interface ClaimBody {
 }
 
 /**
+ * DevEUIs one batch unclaim may name. The Things Stack sends at most 20 (its
+ * BatchUnclaimEndDevicesRequest takes 1-20 devices: TTS api/ttn/lorawan/v3/deviceclaimingserver.proto),
+ * all in one path segment; Joinery takes up to this many.
+ */
+export const MAX_BATCH_UNCLAIM = 500;
+
+/**
+ * The longest path parameter the BI listener routes (longer: 414). Fastify's default (100
+ * characters) refuses a batch of 6 DevEUIs; this one takes MAX_BATCH_UNCLAIM (17 characters
+ * each with its comma) and about as many again, so a batch somewhat too large is told the
+ * limit (400); node's 16 KiB request head bounds the rest.
+ */
+export const TTJS_MAX_PARAM_LENGTH = 16 * 1024;
+
+/**
  * The claim API of The Things Industries' Join Server v2 ("TTJS v2"), which The Things Stack's
  * device claiming server speaks, on the BI listener: the caller is a registered peer,
  * identified by its client certificate, claiming on behalf of its tenant.
@@ -34,20 +49,30 @@ interface ClaimBody {
  * - `DELETE` the same path: unclaims; `DELETE /api/v2/devices/{EUI,EUI...}/claims`: a batch,
  *   400 with `{EUI: {message}}` for those that failed.
  *
- * Errors are `{message}`: 400 bad input, 401 no registered peer, 403 wrong owner token (or
- * another owner's device), 404 no such device, 409 locked, 429 too many wrong tokens.
+ * The status codes are the ones The Things Stack's client turns into errors its user can read
+ * (TTS pkg/deviceclaimingserver/enddevices/ttjsv2/ttjs.go): errors are `{message}`; 400 bad
+ * input (it shows the message), 401 no registered peer ("invalid credentials"), 403 wrong
+ * owner token or another owner's device (a claim's 403 says exactly WRONG_OWNER_TOKEN_MESSAGE,
+ * which it shows as "already claimed or the owner token is invalid"), 404 not provisioned or
+ * not claimed, 429 too many wrong tokens. A lock keeps other owners out, never its owner: TTS
+ * claims every device locked and unclaims it when its user deletes the device.
+ *
+ * Owner-token guesses are counted per peer and DevEUI and per DevEUI, not over all the peer's
+ * devices: every user of a TTS shares its one client certificate.
  */
 export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly store: Store; readonly claims: ClaimService; readonly identify: PeerIdentifier }): void {
-  const principal = async (req: FastifyRequest): Promise<Principal> => {
+  /** The peer calling, and the principal it acts as: its tenant, with the claim scopes. */
+  const caller = async (req: FastifyRequest): Promise<{ peer: Peer; p: Principal }> => {
     const peer = await deps.identify(req);
     const tenant = peer ? await deps.store.getTenant(peer.tenantID) : null;
     if (!peer || !tenant) throw new Refusal('unauthenticated', 'a client certificate of a registered peer is required');
-    return { tenant, tenantID: tenant.id, scopes: ['claims', 'devices:read'], actor: `peer:${peer.name}`, source: req.ip };
+    return { peer, p: { tenant, tenantID: tenant.id, scopes: ['claims', 'devices:read'], actor: `peer:${peer.name}`, source: req.ip } };
   };
+  const principal = async (req: FastifyRequest): Promise<Principal> => (await caller(req)).p;
   const fail = (reply: FastifyReply, err: unknown): FastifyReply => {
     if (err instanceof Refusal) {
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-      return reply.code(err.status === 422 ? 400 : err.status).send({ message: err.message });
+      return reply.code(ttjsStatus(err)).send({ message: err.message });
     }
     if (err instanceof ParseError) return reply.code(400).send({ message: err.message });
     throw err;
@@ -62,7 +87,7 @@ export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly s
 
   app.put<{ Params: { devEUI: string } }>('/api/v2/devices/:devEUI/claim', async (req, reply) => {
     try {
-      const p = await principal(req);
+      const { peer, p } = await caller(req);
       const devEUI = parseEUI64(req.params.devEUI, 'DevEUI');
       const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as ClaimBody;
       if (typeof body.ownerToken !== 'string' || body.ownerToken === '') throw new ParseError('ownerToken', 'required');
@@ -71,13 +96,27 @@ export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly s
       if (body.asID !== undefined && typeof body.asID !== 'string') throw new ParseError('asID', 'expected a string');
       if (body.lock !== undefined && typeof body.lock !== 'boolean') throw new ParseError('lock', 'expected true or false');
       const kek = parseKEK(body.kek);
-      // Resolve the network first: a claim that cannot be bound is refused before it is made.
-      const ns = await deps.claims.resolveNetworkServer(p.tenantID, { homeNetID, ...(homeNSID ? { homeNSID } : {}) });
-      await deps.claims.claim(p, devEUI, body.ownerToken);
-      const as = typeof body.asID === 'string' && body.asID !== '' ? await deps.claims.applicationServerByASID(p, body.asID, kek) : null;
+      // Resolve the network first: a claim that cannot be bound is refused before it is made. The
+      // calling network server itself when it has that NetID (and NSID): a tenant's other network
+      // servers with the same NetID make it no less clear which one claims.
+      const callerIsHome = peer.kind === 'ns' && peer.netID === homeNetID && (homeNSID === undefined || peer.nsID === homeNSID);
+      const ns = await deps.claims.resolveNetworkServer(p.tenantID, callerIsHome ? { networkServer: peer.name } : { homeNetID, ...(homeNSID ? { homeNSID } : {}) });
+      await deps.claims.claim(p, devEUI, body.ownerToken, { peer: peer.name }).catch((err: unknown) => {
+        // Another owner's device, claimed with its right token: refused in the words TTS shows its user.
+        throw err instanceof Refusal && err.code === 'already-claimed' ? new Refusal('invalid-owner-token', WRONG_OWNER_TOKEN_MESSAGE) : err;
+      });
+      const asID = typeof body.asID === 'string' && body.asID !== '' ? body.asID : null;
+      const as = asID !== null ? await deps.claims.applicationServerByASID(p, asID, kek) : null;
       await deps.claims.bind(p, devEUI, { networkServer: ns.name, applicationServer: as ? as.name : null, locked: body.lock === true });
       if (body.regenerateOwnerToken === true) await deps.claims.regenerateToken(p, devEUI);
-      return reply.code(200).send({});
+      // TTS reads nothing of a 2xx answer; the note is for whoever calls by hand.
+      if (asID !== null && as === null) {
+        return reply.code(200).send({
+          applicationServer: null,
+          message: `claimed without an application server: there is none with AS-ID ${asID} this tenant may use (register one with that AS-ID, or send a kek to create it); the AppSKey goes to the network server under its KEK`,
+        });
+      }
+      return reply.code(200).send(as ? { applicationServer: as.name } : {});
     } catch (err) {
       return fail(reply, err);
     }
@@ -88,7 +127,8 @@ export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly s
       const p = await principal(req);
       const d = await ownDevice(p, parseEUI64(req.params.devEUI, 'DevEUI'));
       const ns = d.nsPeer ? await deps.store.getPeer(d.nsPeer) : null;
-      if (!ns || ns.kind !== 'ns') return reply.code(200).send({ locked: d.ownership.locked });
+      // TTS reads a missing homeNetID as NetID 000000: a device with no network server is not claimed for it.
+      if (!ns || ns.kind !== 'ns') throw new Refusal('not-found', `device ${d.devEUI} is claimed but bound to no network server`);
       return reply.code(200).send({ homeNetID: ns.netID.toUpperCase(), ...(ns.nsID ? { homeNSID: ns.nsID.toUpperCase() } : {}), locked: d.ownership.locked });
     } catch (err) {
       return fail(reply, err);
@@ -111,7 +151,7 @@ export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly s
     try {
       const p = await principal(req);
       const list = req.params.euis.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      if (list.length === 0 || list.length > 1000) throw new ParseError('EUIs', 'expected 1 to 1000 comma-separated DevEUIs');
+      if (list.length === 0 || list.length > MAX_BATCH_UNCLAIM) throw new ParseError('EUIs', `expected 1 to ${MAX_BATCH_UNCLAIM} comma-separated DevEUIs`);
       const errors: Record<string, { message: string }> = {};
       for (const text of list) {
         try {
@@ -128,6 +168,25 @@ export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly s
       return fail(reply, err);
     }
   });
+}
+
+/**
+ * The status of a refusal in this API: 422s (a NetID or AS the tenant has not) are bad input,
+ * 400; "not claimed" is 404, as TTS reads it (device_not_claimed); another owner's device is 403.
+ */
+function ttjsStatus(err: Refusal): number {
+  switch (err.code) {
+    case 'unknown-network-server':
+    case 'unknown-application-server':
+    case 'ambiguous-network-server':
+      return 400;
+    case 'not-claimed':
+      return 404;
+    case 'already-claimed':
+      return 403;
+    default:
+      return err.status;
+  }
 }
 
 function parseKEK(value: unknown): { label: string; key: AES128Key } | undefined {

@@ -120,7 +120,7 @@ export function addOwnershipCommands(program: Command): void {
       .option('--ns-id <eui>', 'with --net-id: its NSID')
       .option('--as <name>', 'application server by name')
       .option('--no-as', 'no application server')
-      .option('--lock', 'lock the device (no unclaim or transfer until unlocked)')
+      .option('--lock', 'lock the device (no transfer or delete until unlocked; its owner may still unclaim it)')
       .option('--unlock', 'unlock the device'),
   ).action(async (devEUI: string, flags: RemoteFlags & { ns?: string; netId?: string; nsId?: string; as?: string | false; lock?: boolean; unlock?: boolean }) => {
     if (flags.lock && flags.unlock) throw new ParseError('--lock', 'give --lock or --unlock, not both');

@@ -82,7 +82,11 @@ export interface DeviceOwnership {
   readonly ownerTokenHash: string | null;
   /** TR005 ProfileID for the device's QR code. */
   readonly profileID: string;
-  /** The binding can be changed, and the device unclaimed or transferred, only by its owner once unlocked. */
+  /**
+   * Locked: the device stays its owner's. Nobody else may claim it, and it is neither transferred
+   * nor deleted until its owner unlocks it; its owner may still unclaim it (The Things Stack
+   * claims every device locked, and unclaims it when its user deletes it).
+   */
   readonly locked: boolean;
   readonly claimedAt: Date | null;
   /** The first accepted join (what usage is metered on), and the owner at that time. */

@@ -235,7 +235,9 @@ test("network servers/the vendor's setup files and steps come with the bundle; t
   expect(Object.keys(plain.body.bundle)).toEqual(expect.arrayContaining(['ca.crt', 'client.crt', 'client.key', 'kek.json']));
 
   const tts = await call('alice', 'POST', '/network-servers', { name: 'alice-tts', netID: '000013', vendor: 'the-things-stack', joinEUIPrefixes: ['70b3d57ed0000000/40'] });
-  expect((tts.body.setup.files as Array<{ name: string }>).map((f) => f.name)).toEqual(['config.yml', 'js.yml', 'key-vault.yml']);
+  // The interop files (config.yml, js.yml, key-vault.yml), then the Device Claiming Server's.
+  expect((tts.body.setup.files as Array<{ name: string }>).map((f) => f.name)).toEqual(['config.yml', 'js.yml', 'key-vault.yml', 'dcs-config.yml', 'joinery-alice-tts.yml', 'dcs.yml']);
+  expect(tts.body.setup.files.find((f: { name: string }) => f.name === 'joinery-alice-tts.yml').content).toContain('url: https://localhost:8003\n');
   expect(tts.body.setup.files[0].content).toContain('70B3D57ED0000000/40');
   // The secret file holds the bundle's KEK.
   expect(tts.body.setup.files[2]).toMatchObject({ secret: true, content: expect.stringContaining(JSON.parse(tts.body.bundle['kek.json']).kek.toUpperCase()) });

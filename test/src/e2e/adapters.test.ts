@@ -36,7 +36,7 @@ const CASES: Case[] = [
     vendor: 'the-things-stack',
     start: startTTSFake,
     flags: (f: TTSFake) => ['--application-id', f.applicationId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', f.topicPrefix, '--ns-id', '70b3d57ed0000001'],
-    setupFiles: ['config.yml', 'js.yml', 'key-vault.yml', 'SETUP.txt'],
+    setupFiles: ['config.yml', 'js.yml', 'key-vault.yml', 'dcs-config.yml', 'joinery-ns-x.yml', 'dcs.yml', 'SETUP.txt'],
     devicesOnFake: (f: TTSFake) => f.ns.size,
   },
 ];

@@ -73,7 +73,7 @@ export function claimsRoutes(ctx: AdminContext): FastifyPluginAsync {
       preHandler: requireScope('claims'),
       schema: {
         tags: ['claims'],
-        summary: 'Unclaim a device: no owner, no binding (refused while locked); its owner token stays',
+        summary: 'Unclaim a device: no owner, no binding (a locked one too: the lock keeps others out, not its owner); its owner token stays',
         security: BEARER_SECURITY,
         params: DEV_EUI_PARAMS,
         response: { 204: { type: 'null', description: 'unclaimed' }, ...ERROR_RESPONSES },
