@@ -206,9 +206,13 @@ export class PostgresStore implements Store {
       idleTimeoutMillis: 30_000,
       keepAlive: true,
     });
-    // An idle connection that the server drops (restart, failover) is an 'error' on the pool:
-    // the pool discards it and opens a new one when needed. Unhandled, it would end the process.
+    // A connection the server drops or resets (restart, failover, a terminated backend) emits
+    // 'error': on the pool while idle (the pool discards it), on the client itself while checked
+    // out, between two queries of a transaction too. Unhandled, either would end the process.
+    // The query or transaction in flight fails on its own (and answers as a store error); the
+    // broken client is released as broken and the pool opens a new one when needed.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       await migratePostgres(pool, location.schema);
     } catch (err) {

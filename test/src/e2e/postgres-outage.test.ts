@@ -1,0 +1,181 @@
+import { promises as fs } from 'node:fs';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { cli, makeTempDir, startServer, type ServerProcess } from '../support/joinery-cli';
+import { acceptJoin, randomKey, type DeviceKeys } from '../support/lora-device';
+import { postJSON, readBundle, type PeerBundle } from '../support/network-server';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { joinReqMessage } from '../support/bi-request';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+
+/**
+ * Losing the database, end to end: two `joinery serve` processes reach one PostgreSQL database
+ * through a TCP proxy that the test cuts (every connection reset, new ones refused, as a
+ * restart or failover does) and restores, again and again, while 64 devices join at once. Every
+ * verdict comes from the answers the network server received.
+ */
+
+const JOIN_EUI = '70b3d57ed0000000';
+const DEVICES = 64;
+const CYCLES = 10;
+/** How long the database stays away in each cycle. */
+const OUTAGE_MS = 400;
+/** A bound on "joins succeed again after a restore", far above the 1 s the server aims for. */
+const RECOVERY_BOUND_MS = 15_000;
+
+let db: TestDatabase;
+let proxy: TcpProxy;
+let work: string;
+let dataDir: string;
+let ns: PeerBundle;
+const servers: ServerProcess[] = [];
+const agents: https.Agent[] = [];
+const devices: DeviceKeys[] = [];
+/** Devices only the recovery checks join (a device joins one request at a time, as a real one does). */
+const probes: DeviceKeys[] = [];
+
+function proxiedURL(): string {
+  const url = new URL(db.url);
+  url.host = `127.0.0.1:${proxy.port}`;
+  return url.href;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const target = new URL(db.url);
+  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  work = await makeTempDir('pg-outage');
+  dataDir = path.join(work, 'data');
+  const store = ['--data-dir', dataDir, '--store', db.url];
+  await cli(['ns', 'add', ...store, '--name', 'ns-a', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'ns-a')]);
+  ns = await readBundle(path.join(work, 'ns-a'));
+  const macVersions = ['1.0.3', '1.0.4', '1.1'];
+  for (let i = 0; i < DEVICES; i++) {
+    const macVersion = macVersions[i % 3]!;
+    devices.push({ devEUI: `dd${i.toString(16).padStart(14, '0')}`, joinEUI: JOIN_EUI, macVersion, appKey: randomKey(), ...(macVersion === '1.1' ? { nwkKey: randomKey() } : {}) });
+  }
+  for (const i of [0, 1]) probes.push({ devEUI: `de${i.toString(16).padStart(14, '0')}`, joinEUI: JOIN_EUI, macVersion: '1.1', appKey: randomKey(), nwkKey: randomKey() });
+  const csv = ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...[...devices, ...probes].map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},${d.nwkKey ?? ''}`)];
+  await fs.writeFile(path.join(work, 'devices.csv'), `${csv.join('\n')}\n`);
+  await cli(['devices', 'import', path.join(work, 'devices.csv'), '--ns', 'ns-a', ...store]);
+  for (const i of [0, 1]) {
+    servers[i] = await startServer(dataDir, ['--store', proxiedURL(), '--log-level', 'warn']);
+    agents[i] = new https.Agent({ keepAlive: true, maxSockets: 32, ca: ns.ca, cert: ns.cert, key: ns.key });
+  }
+}, 120_000);
+
+afterAll(async () => {
+  for (const a of agents) a.destroy();
+  for (const s of servers) await s?.stop();
+  await proxy?.close();
+  await db?.drop();
+  if (work) await fs.rm(work, { recursive: true, force: true });
+});
+
+type Outcome = { readonly kind: 'success'; readonly joinNonce: number } | { readonly kind: 'refused'; readonly code: string } | { readonly kind: 'lost'; readonly error: string };
+
+async function join(i: number, d: DeviceKeys, devNonce: number): Promise<Outcome> {
+  let body: Record<string, any>;
+  try {
+    const answer = await postJSON(servers[i]!.biURL, joinReqMessage(d, devNonce, { senderID: ns.peer['netID']!, protocolVersion: '1.1' }), ns, agents[i]);
+    if (answer.status !== 200) return { kind: 'refused', code: `HTTP ${answer.status}` };
+    body = answer.body as Record<string, any>;
+  } catch (err) {
+    return { kind: 'lost', error: String(err) };
+  }
+  const code = String(body['Result']?.['ResultCode']);
+  if (code !== 'Success') return { kind: 'refused', code };
+  const accepted = acceptJoin(d, devNonce, body['PHYPayload']);
+  if (!accepted.micValid) throw new Error(`${d.devEUI}: join-accept MIC does not verify`);
+  return { kind: 'success', joinNonce: accepted.joinNonce };
+}
+
+async function readyz(i: number): Promise<number> {
+  try {
+    return (await fetch(new URL('readyz', servers[i]!.adminURL))).status;
+  } catch {
+    return -1;
+  }
+}
+
+describe('e2e/postgres: the database cut and restored under load', () => {
+  test(`outage/${CYCLES} cuts of the database under ${DEVICES}-concurrent joins over two instances: both stay up, joins succeed after each restore, no JoinNonce twice, no DevNonce accepted twice`, async () => {
+    const all = [...devices, ...probes];
+    const issued = new Map<string, number[]>(all.map((d) => [d.devEUI, []]));
+    const accepted = new Map<string, number[]>(all.map((d) => [d.devEUI, []]));
+    const nextNonce = new Map<string, number>(all.map((d) => [d.devEUI, 1]));
+    const unexpected: string[] = [];
+    let successes = 0;
+    let others = 0;
+    let slowestRecoveryMs = 0;
+    const recordJoin = async (i: number, d: DeviceKeys): Promise<Outcome> => {
+      const devNonce = nextNonce.get(d.devEUI)!;
+      nextNonce.set(d.devEUI, devNonce + 1);
+      const o = await join(i, d, devNonce);
+      if (o.kind === 'success') {
+        successes++;
+        issued.get(d.devEUI)!.push(o.joinNonce);
+        accepted.get(d.devEUI)!.push(devNonce);
+      } else if (o.kind === 'refused' && o.code === 'Other') {
+        others++; // the database away: retryable
+      } else {
+        unexpected.push(`${d.devEUI} DevNonce ${devNonce}: ${o.kind === 'refused' ? o.code : o.error}`);
+      }
+      return o;
+    };
+
+    let stop = false;
+    // 64 devices, each joining one request at a time, alternating between the two servers.
+    const storm = Promise.all(
+      devices.map(async (d, index) => {
+        for (let k = 0; !stop && k < 100_000; k++) {
+          const o = await recordJoin((index + k) % 2, d);
+          if (o.kind !== 'success') await new Promise((r) => setTimeout(r, 20)); // a device waits before trying again
+        }
+      }),
+    );
+
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      await new Promise((r) => setTimeout(r, 150 + 30 * cycle)); // cut at a different moment each cycle
+      proxy.cut();
+      await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      // While the database is away, the servers say they are not ready.
+      expect({ cycle, readyz: [await readyz(0), await readyz(1)] }).toEqual({ cycle, readyz: [503, 503] });
+      proxy.restore();
+      const restored = Date.now();
+      // Joins succeed again at both servers, within a bounded wait.
+      for (const i of [0, 1]) {
+        const deadline = Date.now() + RECOVERY_BOUND_MS;
+        let recovered = false;
+        for (let n = 0; !recovered && Date.now() < deadline; n++) {
+          recovered = (await recordJoin(i, probes[i]!)).kind === 'success';
+          if (!recovered) await new Promise((r) => setTimeout(r, 50));
+        }
+        expect({ cycle, server: i, recovered }).toEqual({ cycle, server: i, recovered: true });
+        slowestRecoveryMs = Math.max(slowestRecoveryMs, Date.now() - restored);
+      }
+      expect({ cycle, exitCodes: servers.map((s) => s.child.exitCode) }).toEqual({ cycle, exitCodes: [null, null] });
+    }
+    stop = true;
+    await storm;
+
+    // Nothing committed is lost: every device's last accepted DevNonce is refused by both servers.
+    const replays = await Promise.all(
+      all.flatMap((d, index) => {
+        const last = accepted.get(d.devEUI)!.at(-1);
+        return last === undefined ? [] : [join(index % 2, d, last), join((index + 1) % 2, d, last)];
+      }),
+    );
+    expect(replays.filter((o) => o.kind !== 'refused' || o.code !== 'JoinReqFailed')).toEqual([]);
+    for (const d of all) {
+      const j = issued.get(d.devEUI)!;
+      expect({ devEUI: d.devEUI, duplicateJoinNonces: j.length - new Set(j).size }).toEqual({ devEUI: d.devEUI, duplicateJoinNonces: 0 });
+      const a = accepted.get(d.devEUI)!;
+      expect({ devEUI: d.devEUI, duplicateDevNonces: a.length - new Set(a).size }).toEqual({ devEUI: d.devEUI, duplicateDevNonces: 0 });
+    }
+    expect(unexpected).toEqual([]);
+    expect(servers.map((s) => s.child.exitCode)).toEqual([null, null]);
+    expect(others).toBeGreaterThan(0); // the cuts really hit joins
+    process.stderr.write(`postgres-outage: ${CYCLES} cuts, ${successes} joins accepted, ${others} answered Other while the database was away, joins succeeded at both servers at most ${slowestRecoveryMs} ms after a restore\n`);
+  }, 180_000);
+});
