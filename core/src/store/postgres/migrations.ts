@@ -200,6 +200,16 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       INSERT INTO change_counters (id, peers) VALUES (1, 0);
     `,
   },
+  {
+    version: 7,
+    name: 'store settings (the master key check value)',
+    up: `
+      CREATE TABLE store_settings (
+        name  TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

@@ -194,6 +194,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER peers_deleted AFTER DELETE ON peers BEGIN UPDATE change_counters SET peers = peers + 1; END;
     `,
   },
+  {
+    version: 7,
+    name: 'store settings (the master key check value)',
+    up: `
+      CREATE TABLE store_settings (
+        name  TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
