@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { cli, makeTempDir, startServer, type ServerProcess } from '../support/joinery-cli';
+import { spawn } from 'node:child_process';
+import { CLI, cli, makeTempDir, runCLI, startServer, transcript, type ServerProcess } from '../support/joinery-cli';
 import { acceptJoin, randomKey, type DeviceKeys } from '../support/lora-device';
 import { postJSON, readBundle, type PeerBundle } from '../support/network-server';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -75,9 +76,13 @@ afterAll(async () => {
 type Outcome = { readonly kind: 'success'; readonly joinNonce: number } | { readonly kind: 'refused'; readonly code: string } | { readonly kind: 'lost'; readonly error: string };
 
 async function join(i: number, d: DeviceKeys, devNonce: number): Promise<Outcome> {
+  return joinAt(servers[i]!.biURL, agents[i]!, d, devNonce);
+}
+
+async function joinAt(biURL: string, agent: https.Agent, d: DeviceKeys, devNonce: number): Promise<Outcome> {
   let body: Record<string, any>;
   try {
-    const answer = await postJSON(servers[i]!.biURL, joinReqMessage(d, devNonce, { senderID: ns.peer['netID']!, protocolVersion: '1.1' }), ns, agents[i]);
+    const answer = await postJSON(biURL, joinReqMessage(d, devNonce, { senderID: ns.peer['netID']!, protocolVersion: '1.1' }), ns, agent);
     if (answer.status !== 200) return { kind: 'refused', code: `HTTP ${answer.status}` };
     body = answer.body as Record<string, any>;
   } catch (err) {
@@ -91,8 +96,12 @@ async function join(i: number, d: DeviceKeys, devNonce: number): Promise<Outcome
 }
 
 async function readyz(i: number): Promise<number> {
+  return readyzAt(servers[i]!.adminURL);
+}
+
+async function readyzAt(adminURL: string): Promise<number> {
   try {
-    return (await fetch(new URL('readyz', servers[i]!.adminURL))).status;
+    return (await fetch(new URL('readyz', adminURL))).status;
   } catch {
     return -1;
   }
@@ -178,4 +187,56 @@ describe('e2e/postgres: the database cut and restored under load', () => {
     expect(others).toBeGreaterThan(0); // the cuts really hit joins
     process.stderr.write(`postgres-outage: ${CYCLES} cuts, ${successes} joins accepted, ${others} answered Other while the database was away, joins succeeded at both servers at most ${slowestRecoveryMs} ms after a restore\n`);
   }, 180_000);
+
+  test('startup/a server started while the database is away waits for it (admin up, /readyz 503, no BI listener), then serves joins', async () => {
+    proxy.cut();
+    const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--store', proxiedURL(), '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const waitFor = async (pattern: RegExp): Promise<RegExpExecArray> => {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline && child.exitCode === null; ) {
+        const m = pattern.exec(out);
+        if (m) return m;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no ${pattern} in:\n${out}`);
+    };
+    try {
+      const adminURL = (await waitFor(/admin on (http:\/\/\S+\/) \(not ready: waiting for the store\)/))[1]!;
+      await waitFor(/the store is unreachable \(attempt 2: /); // tried again, each attempt said
+      expect(await readyzAt(adminURL)).toBe(503);
+      expect((await fetch(new URL('healthz', adminURL))).status).toBe(200);
+      expect(out).not.toMatch(/Backend Interfaces on/);
+      proxy.restore();
+      const biURL = (await waitFor(/Backend Interfaces on (https:\/\/\S+\/) .*admin on http:\/\/\S+\//))[1]!;
+      expect(out).toContain(`admin on ${adminURL}`); // the same address as the stand-in's
+      expect(await readyzAt(adminURL)).toBe(200);
+      const agent = new https.Agent({ keepAlive: false, ca: ns.ca, cert: ns.cert, key: ns.key });
+      try {
+        expect((await joinAt(biURL, agent, probes[0]!, 60_000)).kind).toBe('success');
+      } finally {
+        agent.destroy();
+      }
+      expect(child.exitCode).toBeNull();
+    } finally {
+      proxy.restore();
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      transcript.push(out);
+    }
+  }, 60_000);
+
+  test('startup/--exit-on-store-failure: a server started while the database is away exits non-zero at once', async () => {
+    proxy.cut();
+    try {
+      const r = await runCLI(['serve', '--data-dir', dataDir, '--store', proxiedURL(), '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--exit-on-store-failure']);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/PostgreSQL store: opening/);
+      expect(r.stderr).not.toMatch(/trying again/);
+    } finally {
+      proxy.restore();
+    }
+  }, 60_000);
 });
