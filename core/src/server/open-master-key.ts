@@ -47,7 +47,9 @@ export async function openMasterKey(opts: { readonly dataDir: string; readonly e
       await vault.close();
     }
   }
-  await opts.store.putSetting(CHECK, masterKeyCheckValue(loaded.key));
+  // Whoever records first wins: two processes that each made a key for an empty store do not
+  // both go on sealing under their own.
+  if (!ringHoldsCheckedKey(loaded.ring, await opts.store.putSettingIfAbsent(CHECK, masterKeyCheckValue(loaded.key)))) throw refused();
   return loaded;
 }
 

@@ -234,6 +234,8 @@ export interface Store {
   getSetting(name: StoreSettingName): Promise<string | null>;
   /** Writes a store-wide setting (its value replaced), committed when the promise resolves. */
   putSetting(name: StoreSettingName, value: string): Promise<void>;
+  /** Writes a store-wide setting unless it has a value already; returns the value it has now (of whichever writer came first). */
+  putSettingIfAbsent(name: StoreSettingName, value: string): Promise<string>;
   /**
    * One sealed blob for a vault of kind `vaultKind` to open (the root keys of a device that
    * vault sealed, else a peer's KEK), or null when the store holds none.

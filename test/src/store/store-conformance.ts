@@ -719,6 +719,9 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       await store.putSetting('master-key-check', `v1:${tag}`);
       await store.putSetting('master-key-check', `v1:${tag}-2`);
       expect(await other.getSetting('master-key-check')).toBe(`v1:${tag}-2`);
+      // If absent only: the value there stays, and is what the call returns.
+      expect(await other.putSettingIfAbsent('master-key-check', `v1:${tag}-3`)).toBe(`v1:${tag}-2`);
+      expect(await store.getSetting('master-key-check')).toBe(`v1:${tag}-2`);
     });
 
     test('sealedCanary: the sealed root keys of a device of that vault kind, else a peer\'s KEK', async () => {

@@ -835,6 +835,13 @@ export class PostgresStore implements Store {
     await this.#query(`writing the setting ${name}`, 'INSERT INTO store_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
   }
 
+  async putSettingIfAbsent(name: StoreSettingName, value: string): Promise<string> {
+    await this.#query(`writing the setting ${name}`, 'INSERT INTO store_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+    const now = await this.getSetting(name);
+    if (now === null) throw new PostgresStoreError(`writing the setting ${name}`, undefined, 'the setting vanished as it was written');
+    return now;
+  }
+
   async sealedCanary(vaultKind: string): Promise<SealedCanary | null> {
     const devices = await this.#query<{ dev_eui: string; sealed_root_keys: Buffer }>('reading a sealed canary', 'SELECT dev_eui, sealed_root_keys FROM devices WHERE vault_kind = $1 LIMIT 1', [vaultKind]);
     if (devices[0]) return { kind: 'device', devEUI: parseEUI64(devices[0].dev_eui, 'devices.dev_eui'), sealed: devices[0].sealed_root_keys };

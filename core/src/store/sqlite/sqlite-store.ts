@@ -673,6 +673,11 @@ export class SqliteStore implements Store {
     this.#stmt.putSetting.run(name, value);
   }
 
+  async putSettingIfAbsent(name: StoreSettingName, value: string): Promise<string> {
+    this.#stmt.putSettingIfAbsent.run(name, value);
+    return (this.#stmt.getSetting.get(name) as { value: string }).value;
+  }
+
   async sealedCanary(vaultKind: string): Promise<SealedCanary | null> {
     const device = this.#stmt.deviceCanary.get(vaultKind) as { dev_eui: string; sealed_root_keys: Buffer } | undefined;
     if (device) return { kind: 'device', devEUI: parseEUI64(device.dev_eui, 'devices.dev_eui'), sealed: device.sealed_root_keys };
@@ -815,6 +820,7 @@ function prepareStatements(db: Database.Database) {
     ping: db.prepare('SELECT 1 AS ok'),
     getSetting: db.prepare('SELECT value FROM store_settings WHERE name = ?'),
     putSetting: db.prepare('INSERT INTO store_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    putSettingIfAbsent: db.prepare('INSERT INTO store_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
     deviceCanary: db.prepare('SELECT dev_eui, sealed_root_keys FROM devices WHERE vault_kind = ? LIMIT 1'),
     peerCanary: db.prepare('SELECT name, sealed_kek FROM peers LIMIT 1'),
     activeMigrationOf: db.prepare(
