@@ -33,14 +33,15 @@ export async function awaitStore<T>(open: () => Promise<T>, options: AwaitStoreO
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        return { value: await open(), adminListen };
+        const value = await open();
+        if (standIn !== null) options.say('joinery: the store answers');
+        return { value, adminListen };
       } catch (err) {
         if (options.exitOnFailure || !isStoreUnavailable(err)) throw err;
         reason = err instanceof Error ? err.message : String(err);
         if (standIn === null) {
           standIn = await listenStandIn(options.adminListen, () => reason);
-          const port = (standIn.address() as AddressInfo).port;
-          adminListen = { ...options.adminListen, port };
+          adminListen = { ...options.adminListen, port: (standIn.address() as AddressInfo).port };
           options.say(`joinery: admin on http://${formatListenAddress(adminListen)}/ (not ready: waiting for the store)`);
         }
         options.say(`joinery: the store is unreachable (attempt ${attempt}: ${reason}); trying again in ${(delay / 1000).toFixed(1)} s`);
@@ -49,13 +50,15 @@ export async function awaitStore<T>(open: () => Promise<T>, options: AwaitStoreO
       }
     }
   } finally {
-    if (standIn !== null) {
-      const closing = new Promise((resolve) => standIn!.close(resolve));
-      standIn.closeAllConnections();
-      await closing;
-      options.say('joinery: the store answers');
-    }
+    if (standIn !== null) await closeStandIn(standIn);
   }
+}
+
+/** Closes the stand-in and every connection to it (a load balancer's keep-alive probe too). */
+function closeStandIn(server: http.Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return closed;
 }
 
 function listenStandIn(at: ListenAddress, reason: () => string): Promise<http.Server> {

@@ -1,12 +1,13 @@
 import * as path from 'node:path';
-import { loadMasterKey, loadOrCreateMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKeyError, type LoadedMasterKey } from '../keys/master-key';
+import { loadMasterKey, loadOrCreateMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKeyError, type LoadedMasterKey, type MasterKey } from '../keys/master-key';
 import { masterKeyCheckValue, ringHoldsCheckedKey } from '../keys/master-key-check';
 import { SEALED_BLOB_VERSION } from '../keys/sealed-blob';
 import { SoftwareKeyVault } from '../keys/software-vault';
 import type { Store } from '../store/store';
+import type { StoreSettingName } from '../store/store-setting';
 import { openSealedCanary } from './vault-canary';
 
-const CHECK: 'master-key-check' = 'master-key-check';
+const CHECK: StoreSettingName = 'master-key-check';
 
 /**
  * The software vault's master key for `store`, refused unless it is the one the store's data is
@@ -54,8 +55,8 @@ export async function openMasterKey(opts: { readonly dataDir: string; readonly e
 }
 
 /** Records the check value of the ring's sealing key (a rotation's new key). */
-export async function recordMasterKeyCheck(store: Store, loaded: Pick<LoadedMasterKey, 'key'>): Promise<void> {
-  await store.putSetting(CHECK, masterKeyCheckValue(loaded.key));
+export async function recordMasterKeyCheck(store: Store, key: MasterKey): Promise<void> {
+  await store.putSetting(CHECK, masterKeyCheckValue(key));
 }
 
 /** A blob the software vault sealed, if the store holds one. */

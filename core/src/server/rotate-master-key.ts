@@ -52,7 +52,7 @@ export async function rotateMasterKey(
   // The store's check value follows at once: from here on, a ring without the new key is
   // refused (it could not open what is sealed from now on). Until then the old check value
   // still names a key of the new ring.
-  await recordMasterKeyCheck(deps.store, { key });
+  await recordMasterKeyCheck(deps.store, key);
 
   const vault = new SoftwareKeyVault(ring, { keyFile: deps.keyFile, cacheSize: 0 });
   try {

@@ -8,8 +8,6 @@ import * as net from 'node:net';
  */
 export interface TcpProxy {
   readonly port: number;
-  /** Open client connections. */
-  readonly connections: number;
   cut(): void;
   restore(): void;
   close(): Promise<void>;
@@ -48,9 +46,6 @@ export async function startTcpProxy(target: { readonly host: string; readonly po
   };
   return {
     port,
-    get connections() {
-      return open.size / 2;
-    },
     cut,
     restore() {
       up = true;
