@@ -5,6 +5,7 @@ import { VERSION } from '../server/version';
 import { addApiKeyAuth } from './admin-auth';
 import type { AdminContext } from './admin-context';
 import { addAdminErrorHandling, ERROR_SCHEMA } from './admin-errors';
+import { refuseNulBytes } from './refuse-nul-bytes';
 import { auditRoutes } from './routes/audit-routes';
 import { claimsRoutes } from './routes/claims-routes';
 import { devicesRoutes } from './routes/devices-routes';
@@ -43,6 +44,7 @@ export async function registerAdminApi(app: FastifyInstance, ctx: AdminContext, 
   await app.register(
     async (api) => {
       addAdminErrorHandling(api, log);
+      refuseNulBytes(api);
       api.get('/openapi.json', { schema: { tags: ['meta'], summary: 'This OpenAPI document', response: { 200: { type: 'object', additionalProperties: true } } } }, async () => app.swagger());
       await api.register(async (secured) => {
         addApiKeyAuth(secured, ctx.authenticate);

@@ -6,6 +6,7 @@ import { createLogger } from '../log/logger';
 import { parseJoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { ParseError } from '../lorawan/parse-error';
 import { formatListenAddress, parseListenAddress } from '../server/listen-address';
+import { awaitStore } from '../server/await-store';
 import { openBackends } from '../server/open-backends';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { note } from './output';
@@ -40,6 +41,7 @@ interface ServeFlags extends BackendFlags {
   readonly claimDeviceCapRefill: string;
   readonly resumeMigrations: string;
   readonly keyCacheSize: string;
+  readonly exitOnStoreFailure: string;
 }
 
 export function addServeCommand(program: Command): void {
@@ -85,13 +87,17 @@ export function addServeCommand(program: Command): void {
     const logFormat = flags.logFormat === 'json' || flags.logFormat === 'pretty' ? flags.logFormat : 'auto';
     const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel.toLowerCase() } : {}), format: logFormat });
     const keyCacheSize = boundedInt(flags.keyCacheSize, '--key-cache-size', 0, 10_000_000);
-    const backends = await openBackends(backendSettings(flags), process.env, { keyCacheSize });
+    const exitOnStoreFailure = flags.exitOnStoreFailure === 'on';
+    const settings = backendSettings(flags);
+    // A store that is away at start (a database restarting with its instances) is waited for.
+    const opened = await awaitStore(() => openBackends(settings, process.env, { keyCacheSize }), { adminListen, exitOnFailure: exitOnStoreFailure, say: note });
+    const backends = opened.value;
     for (const c of backends.created) note(`joinery: created ${c}`);
     let server;
     try {
       // Loaded here, not at start-up: the listeners' code is slow to load and only serve uses it.
       const { startJoinServer } = await import('../server/join-server.js');
-      server = await startJoinServer({ backends, biListen, adminListen, ...(metricsListen ? { metricsListen } : {}), publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory, rejoinsPerHour }, backendInterfaces: { servedJoinEUIs, homeNSAnswers },
+      server = await startJoinServer({ backends, biListen, adminListen: opened.adminListen, ...(metricsListen ? { metricsListen } : {}), publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory, rejoinsPerHour }, backendInterfaces: { servedJoinEUIs, homeNSAnswers },
         biTransport: {
           clientCertificates: flags.biClientCertificates === 'optional' ? 'optional' : 'required',
           trustedProxies: trustedProxies.map((p) => p.replace(/^\[(.*)\]$/, '$1')),

@@ -5,6 +5,7 @@ import { CONFIG_FLAG, type SettingDefinition } from '../config/config-schema';
 export function settingOption(def: SettingDefinition): Option {
   const option = new Option(`${def.flag} ${def.placeholder}`, def.description).env(def.env);
   if (def.default !== undefined) option.default(String(def.default));
+  if (def.preset !== undefined) option.preset(def.preset);
   if (def.type.kind === 'list') option.argParser(commaList);
   return option;
 }

@@ -34,6 +34,8 @@ export interface SettingDefinition {
   readonly description: string;
   /** `backend`: every command that opens the store and vault; `serve`: only `joinery serve`. */
   readonly scope: 'backend' | 'serve';
+  /** The value of the flag given bare, without one (its placeholder then in brackets). */
+  readonly preset?: string;
   /** Checks the meaning of a value (its type is checked from `type`); returns what is wrong. */
   readonly check?: (value: string) => string | undefined;
 }
@@ -88,6 +90,12 @@ export const SETTINGS: readonly SettingDefinition[] = [
   {
     key: 'metrics.listen', flag: '--metrics-listen', placeholder: '<host:port>', env: 'JOINERY_METRICS_LISTEN', type: { kind: 'string' }, defaultText: 'none (/metrics on the admin listener only)', example: '127.0.0.1:9464', scope: 'serve',
     description: 'a listener (HTTP) serving /metrics alone, for a Prometheus that must not reach the admin listener', check: listen,
+  },
+
+  // The store away at start.
+  {
+    key: 'exit_on_store_failure', flag: '--exit-on-store-failure', placeholder: '[on|off]', env: 'JOINERY_EXIT_ON_STORE_FAILURE', type: { kind: 'enum', choices: ['on', 'off'] }, default: 'off', preset: 'on', scope: 'serve',
+    description: 'off: a store unreachable at start is tried again (0.5 s, doubling, up to 10 s apart) with /readyz 503 meanwhile; on (or the bare flag): exit non-zero at once',
   },
 
   // The key vault's cache of opened keys.

@@ -6,10 +6,12 @@ import type { JoineryMetrics } from '../metrics/metrics';
 import { registerConsole } from './console-assets';
 import type { Backends } from './open-backends';
 import { registerMigrationApi } from './migration-api';
+import { readinessCheck } from './readiness';
 
 /**
  * The admin listener (plain HTTP, bind it to a private address): `/healthz` says the process
- * is up, `/readyz` that the store and the key vault answer, `/metrics` is for Prometheus (these
+ * is up, `/readyz` that the store answers, the key vault opens its sealed keys and the data directory
+ * can be written (see readinessCheck), `/metrics` is for Prometheus (these
  * three unauthenticated), the admin REST API under /api/v1 (API keys; fleet migrations under
  * /api/v1/migrations for the operator only), and `/` serves the web console (static files
  * calling that API).
@@ -29,12 +31,10 @@ export async function createAdminServer(backends: Backends, metrics: JoineryMetr
   }
   const probe = { tags: ['health'], response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } } };
   app.get('/healthz', { schema: { ...probe, summary: 'The process is up' } }, async () => ({ status: 'ok', version }));
-  app.get('/readyz', { schema: { ...probe, summary: 'The store and the key vault answer' } }, async (_req, reply) => {
+  const ready = readinessCheck(backends);
+  app.get('/readyz', { schema: { ...probe, summary: 'The store answers, the key vault opens its sealed keys, the data directory can be written' } }, async (_req, reply) => {
     try {
-      // Bounded: an unreachable database may not refuse, only never answer.
-      await withTimeout(backends.store.ping(), READY_TIMEOUT_MS, 'the store did not answer');
-      const probe = await withTimeout(backends.vault.generateKey(), READY_TIMEOUT_MS, 'the key vault did not answer');
-      backends.vault.release(probe);
+      await ready();
       return { status: 'ready' };
     } catch (err) {
       return reply.code(503).send({ status: 'not ready', message: err instanceof Error ? err.message : String(err) });
@@ -47,14 +47,4 @@ export async function createAdminServer(backends: Backends, metrics: JoineryMetr
   if (api) await registerAdminApi(app, api.context, api.log);
   await app.register(async (scope) => registerConsole(scope));
   return app;
-}
-
-const READY_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

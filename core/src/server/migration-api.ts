@@ -1,3 +1,4 @@
+import { refuseNulBytes } from '../admin/refuse-nul-bytes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BEARER_SECURITY } from '../admin/admin-auth';
 import type { AdminContext } from '../admin/admin-context';
@@ -29,6 +30,7 @@ export interface MigrationApiDeps {
 export async function registerMigrationApi(app: FastifyInstance, deps: MigrationApiDeps): Promise<void> {
   await app.register(async (scope) => {
     const principals = new WeakMap<FastifyRequest, Principal>();
+    refuseNulBytes(scope);
     scope.addHook('onRoute', (route) => {
       const schema = route.schema ?? {};
       route.schema = { ...schema, tags: ['migrations'], security: BEARER_SECURITY, response: { ...ERROR_RESPONSES, ...(schema.response as object | undefined) } };

@@ -1,11 +1,11 @@
 import type { KeyVault } from '../keys/key-vault';
-import { loadOrCreateMasterKey } from '../keys/master-key';
 import { openPkcs11Vault } from '../keys/open-pkcs11-vault';
 import { SoftwareKeyVault } from '../keys/software-vault';
 import { PostgresStore } from '../store/postgres/postgres-store';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
 import type { BackendSettings } from './backend-settings';
+import { openMasterKey } from './open-master-key';
 
 /** A store and key vault selected by the backend settings, opened together and closed together. */
 export interface Backends {
@@ -44,26 +44,27 @@ export async function openBackends(settings: BackendSettings, env: NodeJS.Proces
     await hsm?.close();
     throw err;
   }
+  let store: Store;
+  try {
+    store = settings.store.kind === 'sqlite' ? SqliteStore.open(settings.store.path) : postgres!;
+  } catch (err) {
+    await hsm?.close();
+    throw err;
+  }
   const created: string[] = [];
   let vault: KeyVault;
   try {
     if (hsm) {
       vault = hsm;
     } else {
-      const master = await loadOrCreateMasterKey({ dataDir: settings.dataDir, env });
+      // Checked against the store: a missing or wrong key is refused, never replaced.
+      const master = await openMasterKey({ dataDir: settings.dataDir, env, store });
       if (master.created) created.push(`master key ${settings.dataDir}/master.key (mode 0600): back it up, every root key is sealed under it`);
       // Every key of the key file, and the file itself: the vault follows a rotation live.
       vault = new SoftwareKeyVault(master.ring, { ...cache, ...(master.file !== undefined ? { keyFile: master.file } : {}) });
     }
   } catch (err) {
-    await postgres?.close();
-    throw err;
-  }
-  let store: Store;
-  try {
-    store = settings.store.kind === 'sqlite' ? SqliteStore.open(settings.store.path) : postgres!;
-  } catch (err) {
-    await vault.close();
+    await store.close();
     throw err;
   }
   return {

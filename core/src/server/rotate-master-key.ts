@@ -3,6 +3,7 @@ import { MASTER_KEY_ENV, MasterKey, MasterKeyError, readMasterKeyRing, writeMast
 import { SEALED_BLOB_VERSION } from '../keys/sealed-blob';
 import { SoftwareKeyVault } from '../keys/software-vault';
 import type { SealedBlobOwner, Store } from '../store/store';
+import { recordMasterKeyCheck } from './open-master-key';
 
 export interface MasterKeyRotation {
   /** The key id that sealed before. */
@@ -22,7 +23,8 @@ export interface MasterKeyRotation {
  * with no downtime and no key in clear on disk (each blob is opened and sealed again in this
  * process's memory).
  *
- * 1. The new key is added to the key file (atomically) as the current one. From then on every
+ * 1. The new key is added to the key file (atomically) as the current one, and its check value
+ *    recorded in the store. From then on every
  *    software vault with that file (servers and CLIs on this data directory) seals with it (a
  *    vault looks at the file before each seal) and opens with any key it holds (re-reading the
  *    file when a blob names a key it lacks).
@@ -43,9 +45,14 @@ export async function rotateMasterKey(
   if (!old) throw new MasterKeyError(`${deps.keyFile}: no master key file to rotate (it is created on first use)`);
   const id = nextKeyId(old);
   const keys = new Map(old.keys);
-  keys.set(id, MasterKey.generate());
+  const key = MasterKey.generate();
+  keys.set(id, key);
   const ring: MasterKeyRing = { current: id, keys };
   await writeMasterKeyRing(deps.keyFile, ring);
+  // The store's check value follows at once: from here on, a ring without the new key is
+  // refused (it could not open what is sealed from now on). Until then the old check value
+  // still names a key of the new ring.
+  await recordMasterKeyCheck(deps.store, key);
 
   const vault = new SoftwareKeyVault(ring, { keyFile: deps.keyFile, cacheSize: 0 });
   try {

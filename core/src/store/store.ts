@@ -7,7 +7,9 @@ import type { Tenant, TenantID } from '../tenants/tenant';
 import type { AuditEvent, AuditQuery, AuditRecord } from './audit-event';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from './device';
 import type { JoinRecord } from './join-record';
+import type { SealedCanary } from './sealed-canary';
 import type { SessionRecord } from './session';
+import type { StoreSettingName } from './store-setting';
 import type { DeviceMigrationState } from '../migration/device-migration-state';
 import type { FleetMigration, MigrationStatus } from '../migration/fleet-migration';
 import type { DeviceBinding, MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../migration/migration-entry';
@@ -239,6 +241,18 @@ export interface Store {
    * Returns how many blobs were replaced.
    */
   resealAll(reseal: Resealer): Promise<number>;
+
+  /** A store-wide setting, or null when it was never written. */
+  getSetting(name: StoreSettingName): Promise<string | null>;
+  /** Writes a store-wide setting (its value replaced), committed when the promise resolves. */
+  putSetting(name: StoreSettingName, value: string): Promise<void>;
+  /** Writes a store-wide setting unless it has a value already; returns the value it has now (of whichever writer came first). */
+  putSettingIfAbsent(name: StoreSettingName, value: string): Promise<string>;
+  /**
+   * One sealed blob for a vault of kind `vaultKind` to open (the root keys of a device that
+   * vault sealed, else a peer's KEK), or null when the store holds none.
+   */
+  sealedCanary(vaultKind: string): Promise<SealedCanary | null>;
 
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -144,6 +144,11 @@ describe('e2e/join', () => {
     expect(a2.joinNonce).toBeGreaterThan(a1.joinNonce);
   });
 
+  test('readyz/200: the store answers, the vault opens one of its devices\' sealed root keys (software vault or HSM), the data directory takes a file', async () => {
+    const r = await fetch(`${server.adminURL}readyz`);
+    expect({ status: r.status, body: await r.json() }).toEqual({ status: 200, body: { status: 'ready' } });
+  });
+
   test('1.1/OptNeg join: MIC with JSIntKey, three network keys, AppSKey for the application server', async () => {
     const d = devices['1.1']!;
     const cfList = '184f84e85684b85e84886684586e8400';

@@ -809,6 +809,26 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await ownDevices(second)).toContain(eui(71));
     });
 
+    test('store settings: the last value written, seen by another handle', async () => {
+      const other = await open();
+      expect(await other.getSetting('master-key-check')).not.toBe(`v1:${tag}-2`);
+      await store.putSetting('master-key-check', `v1:${tag}`);
+      await store.putSetting('master-key-check', `v1:${tag}-2`);
+      expect(await other.getSetting('master-key-check')).toBe(`v1:${tag}-2`);
+      // If absent only: the value there stays, and is what the call returns.
+      expect(await other.putSettingIfAbsent('master-key-check', `v1:${tag}-3`)).toBe(`v1:${tag}-2`);
+      expect(await store.getSetting('master-key-check')).toBe(`v1:${tag}-2`);
+    });
+
+    test('sealedCanary: the sealed root keys of a device of that vault kind, else a peer\'s KEK', async () => {
+      const kind = `canary-${tag}`;
+      const fallback = await store.sealedCanary(kind);
+      if (fallback !== null) expect(fallback.kind).toBe('peer');
+      const d = newDevice(90, { vaultKind: kind });
+      await store.insertDevices([d]);
+      expect(await store.sealedCanary(kind)).toEqual({ kind: 'device', devEUI: d.devEUI, sealed: d.sealedRootKeys });
+    });
+
     describe('join history', () => {
       function joinRecord(devEUI: EUI64, n: number, overrides: Partial<JoinRecord> = {}): JoinRecord {
         return {

@@ -241,6 +241,16 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at_ms);
     `,
   },
+  {
+    version: 10,
+    name: 'store settings (the master key check value)',
+    up: `
+      CREATE TABLE store_settings (
+        name  TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

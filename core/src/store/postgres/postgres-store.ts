@@ -47,7 +47,9 @@ import { ChangeWatch } from '../change-watch';
 import { PeerCache } from '../peer-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import type { JoinRecord } from '../join-record';
+import type { SealedCanary } from '../sealed-canary';
 import type { SessionRecord } from '../session';
+import type { StoreSettingName } from '../store-setting';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migratePostgres } from './migrations';
 import { parsePostgresLocation, type PostgresLocation, type PostgresLocationOptions } from './postgres-location';
@@ -214,9 +216,13 @@ export class PostgresStore implements Store {
       idleTimeoutMillis: 30_000,
       keepAlive: true,
     });
-    // An idle connection that the server drops (restart, failover) is an 'error' on the pool:
-    // the pool discards it and opens a new one when needed. Unhandled, it would end the process.
+    // A connection the server drops or resets (restart, failover, a terminated backend) emits
+    // 'error': on the pool while idle (the pool discards it), on the client itself while checked
+    // out, between two queries of a transaction too. Unhandled, either would end the process.
+    // The query or transaction in flight fails on its own (and answers as a store error); the
+    // broken client is released as broken and the pool opens a new one when needed.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       await migratePostgres(pool, location.schema);
     } catch (err) {
@@ -873,6 +879,29 @@ export class PostgresStore implements Store {
       [migrationID, targetPeer, limit],
     );
     return rows.map((r) => ({ devEUI: parseEUI64(r.dev_eui, 'devices.dev_eui'), joinedAt: r.last_join_at }));
+  }
+
+  async getSetting(name: StoreSettingName): Promise<string | null> {
+    const rows = await this.#query<{ value: string }>(`reading the setting ${name}`, 'SELECT value FROM store_settings WHERE name = $1', [name]);
+    return rows[0]?.value ?? null;
+  }
+
+  async putSetting(name: StoreSettingName, value: string): Promise<void> {
+    await this.#query(`writing the setting ${name}`, 'INSERT INTO store_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
+  }
+
+  async putSettingIfAbsent(name: StoreSettingName, value: string): Promise<string> {
+    await this.#query(`writing the setting ${name}`, 'INSERT INTO store_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+    const now = await this.getSetting(name);
+    if (now === null) throw new PostgresStoreError(`writing the setting ${name}`, undefined, 'the setting vanished as it was written');
+    return now;
+  }
+
+  async sealedCanary(vaultKind: string): Promise<SealedCanary | null> {
+    const devices = await this.#query<{ dev_eui: string; sealed_root_keys: Buffer }>('reading a sealed canary', 'SELECT dev_eui, sealed_root_keys FROM devices WHERE vault_kind = $1 LIMIT 1', [vaultKind]);
+    if (devices[0]) return { kind: 'device', devEUI: parseEUI64(devices[0].dev_eui, 'devices.dev_eui'), sealed: devices[0].sealed_root_keys };
+    const peers = await this.#query<{ name: string; sealed_kek: Buffer }>('reading a sealed canary', 'SELECT name, sealed_kek FROM peers LIMIT 1', []);
+    return peers[0] ? { kind: 'peer', name: peers[0].name, sealed: peers[0].sealed_kek } : null;
   }
 
   async ping(): Promise<void> {

@@ -235,6 +235,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at_ms);
     `,
   },
+  {
+    version: 10,
+    name: 'store settings (the master key check value)',
+    up: `
+      CREATE TABLE store_settings (
+        name  TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

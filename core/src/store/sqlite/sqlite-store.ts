@@ -44,7 +44,9 @@ import { ChangeWatch } from '../change-watch';
 import { PeerCache } from '../peer-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
 import { parseJoinType, type JoinRecord } from '../join-record';
+import type { SealedCanary } from '../sealed-canary';
 import type { SessionRecord } from '../session';
+import type { StoreSettingName } from '../store-setting';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
@@ -696,6 +698,27 @@ export class SqliteStore implements Store {
     return run.immediate();
   }
 
+  async getSetting(name: StoreSettingName): Promise<string | null> {
+    const row = this.#stmt.getSetting.get(name) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  async putSetting(name: StoreSettingName, value: string): Promise<void> {
+    this.#stmt.putSetting.run(name, value);
+  }
+
+  async putSettingIfAbsent(name: StoreSettingName, value: string): Promise<string> {
+    this.#stmt.putSettingIfAbsent.run(name, value);
+    return (this.#stmt.getSetting.get(name) as { value: string }).value;
+  }
+
+  async sealedCanary(vaultKind: string): Promise<SealedCanary | null> {
+    const device = this.#stmt.deviceCanary.get(vaultKind) as { dev_eui: string; sealed_root_keys: Buffer } | undefined;
+    if (device) return { kind: 'device', devEUI: parseEUI64(device.dev_eui, 'devices.dev_eui'), sealed: device.sealed_root_keys };
+    const peer = this.#stmt.peerCanary.get() as { name: string; sealed_kek: Buffer } | undefined;
+    return peer ? { kind: 'peer', name: peer.name, sealed: peer.sealed_kek } : null;
+  }
+
   async ping(): Promise<void> {
     this.#stmt.ping.get();
   }
@@ -855,6 +878,11 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, at_ms = excluded.at_ms, full_at_ms = excluded.full_at_ms`,
     ),
     pruneRateBuckets: db.prepare('DELETE FROM rate_buckets WHERE full_at_ms <= ?'),
+    getSetting: db.prepare('SELECT value FROM store_settings WHERE name = ?'),
+    putSetting: db.prepare('INSERT INTO store_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    putSettingIfAbsent: db.prepare('INSERT INTO store_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+    deviceCanary: db.prepare('SELECT dev_eui, sealed_root_keys FROM devices WHERE vault_kind = ? LIMIT 1'),
+    peerCanary: db.prepare('SELECT name, sealed_kek FROM peers LIMIT 1'),
     activeMigrationOf: db.prepare(
       `SELECT migration_id FROM fleet_migration_devices WHERE dev_eui = ? AND migration_id <> ? AND state NOT IN ${RELEASED_STATES_SQL} LIMIT 1`,
     ),

@@ -1,0 +1,58 @@
+import * as net from 'node:net';
+
+/**
+ * A TCP proxy on 127.0.0.1 (a port the OS chooses) in front of `target`, which a test can cut
+ * and restore: what a database restart or failover looks like to its clients. `cut()` resets
+ * every open connection (both sides destroyed, as a RST would) and refuses new ones until
+ * `restore()`.
+ */
+export interface TcpProxy {
+  readonly port: number;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { readonly host: string; readonly port: number }): Promise<TcpProxy> {
+  const open = new Set<net.Socket>();
+  let up = true;
+  const server = net.createServer((client) => {
+    if (!up) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(target.port, target.host);
+    open.add(client);
+    open.add(upstream);
+    const end = (): void => {
+      open.delete(client);
+      open.delete(upstream);
+      if (!client.destroyed) client.resetAndDestroy();
+      if (!upstream.destroyed) upstream.resetAndDestroy();
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const cut = (): void => {
+    up = false;
+    for (const s of [...open]) s.resetAndDestroy();
+    open.clear();
+  };
+  return {
+    port,
+    cut,
+    restore() {
+      up = true;
+    },
+    async close() {
+      cut();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
