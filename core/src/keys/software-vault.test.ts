@@ -44,7 +44,7 @@ interface Vector {
   inputs: Record<string, string>;
   expected: Record<string, string>;
 }
-const vectors = JSON.parse(readFileSync(path.resolve(__dirname, '../../../../shared/vectors/lorawan-kat.json'), 'utf8')) as Vector[];
+const vectors = JSON.parse(readFileSync(path.resolve(__dirname, '../../../test/vectors/lorawan-kat.json'), 'utf8')) as Vector[];
 function vector(id: string): Vector {
   const v = vectors.find((x) => x.id === id);
   if (!v) throw new Error(`no vector ${id}`);

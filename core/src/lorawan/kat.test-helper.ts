@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /**
- * Loads the shared known-answer vectors (../shared/vectors/lorawan-kat.json beside the
- * repository; `JOINERY_VECTORS` overrides the path). Test support only: no jest here, and the
+ * Loads the known-answer vectors (the repository's test/vectors/lorawan-kat.json; `JOINERY_VECTORS` overrides the path). Test support only: no jest here, and the
  * values stay in the file, never copied into tests.
  */
 
@@ -17,8 +16,8 @@ export interface KATVector {
   readonly mustFail?: boolean;
 }
 
-/** This file is core/src/lorawan/; the repository root is three levels up, shared/ beside it. */
-export const DEFAULT_VECTORS_PATH = path.resolve(__dirname, '../../../../shared/vectors/lorawan-kat.json');
+/** This file is core/src/lorawan/; the repository root is three levels up. */
+export const DEFAULT_VECTORS_PATH = path.resolve(__dirname, '../../../test/vectors/lorawan-kat.json');
 
 export function katVectorsPath(): string {
   const override = process.env['JOINERY_VECTORS'];

@@ -3,8 +3,8 @@ import type { Vendor } from './vendor';
 
 /**
  * How each vendor's network server must be answered, where vendors differ: one entry per
- * vendor, in this one table (sources: shared/docs/vendors.md, "What each network server does
- * with our JoinAns"). What they SEND needs no entry: the Backend Interfaces parser accepts every
+ * vendor, in this one table (each entry's `notes` say which vendor behaviour it answers to;
+ * docs/network-servers.md says it for operators). What they SEND needs no entry: the Backend Interfaces parser accepts every
  * vendor's spelling on one listener (hex case, `0x`, MACVersion spellings, TransactionID 0,
  * `VSExtension`, misspelt result codes). Adapters may refine an entry for their vendor later.
  */

@@ -6,8 +6,8 @@ import { acceptJoin, joinRequest, randomKey, type DeviceKeys } from '../support/
 import { openEnvelope, postJSON, readBundle, type PeerBundle } from '../support/network-server';
 
 /**
- * One JoinReq exactly as each vendor's network server sends it (shapes from
- * shared/docs/vendors.md), and the answer that vendor accepts: the keys it reads for the MAC
+ * One JoinReq exactly as each vendor's network server sends it (shapes from their source and
+ * traces; docs/network-servers.md), and the answer that vendor accepts: the keys it reads for the MAC
  * version, AppSKey and SessionKeyID as its dialect needs, the labels it knows, and no nulls.
  */
 const JOIN_EUI = '70b3d57ed0000000';

@@ -3,7 +3,7 @@ import type { Exchange } from './http';
 
 /**
  * What a Join Server may answer to a hostile request (README "Tolerant input, strict output",
- * shared/docs/backend-interfaces.md): never a 5xx, never a dropped connection; a 4xx with a
+ * TS002's rule that every protocol outcome is HTTP 200 with a Result): never a 5xx, never a dropped connection; a 4xx with a
  * JSON `{message}` for what is not a BI message (not POST, not JSON, not an object, over the
  * body limit); HTTP 200 with a spec `Result` for every JSON object (a bare acknowledgement for
  * an ErrorNotif), never `Success`, never a `null`, the TransactionID echoed.
