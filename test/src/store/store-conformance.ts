@@ -728,7 +728,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       const kind = `canary-${tag}`;
       const fallback = await store.sealedCanary(kind);
       if (fallback !== null) expect(fallback.kind).toBe('peer');
-      const d = newDevice(90, { vaultKind: kind });
+      const d = newDevice(180, { vaultKind: kind });
       await store.insertDevices([d]);
       expect(await store.sealedCanary(kind)).toEqual({ kind: 'device', devEUI: d.devEUI, sealed: d.sealedRootKeys });
     });
