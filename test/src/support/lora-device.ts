@@ -58,15 +58,20 @@ export interface AcceptedJoin {
 }
 
 /**
- * The JoinNonce each simulated device stored, by DevEUI: what the device keeps in non-volatile
- * memory, zero at power on (a DevEUI this process has not seen). A test that plays a device
- * factory-reset, or a different device with the same DevEUI, calls `powerOn` first.
+ * The JoinNonce each simulated device stored: what the device keeps in non-volatile memory, zero
+ * at power on (a device this process has not seen). A device is its DevEUI and its root keys: a
+ * test that makes another device with the same DevEUI and new keys gets a fresh one. A test that
+ * plays a device factory-reset calls `powerOn` first.
  */
 const storedJoinNonces = new Map<string, number>();
 
+function deviceIdentity(device: Pick<DeviceKeys, 'devEUI' | 'appKey' | 'nwkKey'>): string {
+  return `${device.devEUI.toLowerCase()}:${device.appKey.toLowerCase()}:${(device.nwkKey ?? '').toLowerCase()}`;
+}
+
 /** The device starts from nothing: its stored JoinNonce is zero again. */
-export function powerOn(device: Pick<DeviceKeys, 'devEUI'>): void {
-  storedJoinNonces.delete(device.devEUI);
+export function powerOn(device: Pick<DeviceKeys, 'devEUI' | 'appKey' | 'nwkKey'>): void {
+  storedJoinNonces.delete(deviceIdentity(device));
 }
 
 /**
@@ -102,9 +107,9 @@ export function acceptJoin(device: DeviceKeys, devNonce: number, phyPayloadHex: 
   }
   const joinNonce = joinNonceBE.readUIntBE(0, 3);
   if (micValid) {
-    const verdict = deviceAcceptsJoinNonce(parseMACVersion(device.macVersion), storedJoinNonces.get(device.devEUI) ?? 0, joinNonce);
+    const verdict = deviceAcceptsJoinNonce(parseMACVersion(device.macVersion), storedJoinNonces.get(deviceIdentity(device)) ?? 0, joinNonce);
     if (!verdict.accepted) throw new Error(`${device.devEUI}: ${verdict.reason}`);
-    storedJoinNonces.set(device.devEUI, joinNonce);
+    storedJoinNonces.set(deviceIdentity(device), joinNonce);
   }
   return {
     micValid,
