@@ -69,7 +69,7 @@ export function renderChirpStackSetup(input: AdapterSetupInput): RenderedSetup {
   return {
     files: [{ name: 'chirpstack.toml', content: lines.join('\n'), secret: true }],
     instructions: [
-      `Copy ${copied.join(', ')} to ${input.installDir} on the ChirpStack host (the .key files readable by ChirpStack only).`,
+      `Copy ${copied.slice(0, -1).join(', ')} and ${copied[copied.length - 1]} to ${input.installDir} on the ChirpStack host (the .key files readable by ChirpStack only).`,
       `Merge chirpstack.toml into your chirpstack.toml (it holds the KEK${input.authorizationHeader !== null ? ' and the Authorization header secret' : ''}: keep it secret), then restart ChirpStack.`,
       `Check that [network] net_id is ${input.netID}: Joinery identifies ChirpStack by its NetID and client certificate.`,
       ...(listener
