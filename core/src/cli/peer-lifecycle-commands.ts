@@ -4,7 +4,7 @@ import { authorizationDigest } from '../backend-interfaces/caller';
 import { ParseError } from '../lorawan/parse-error';
 import { parseDeadline } from '../migration/migration-request';
 import type { Peer } from '../peers/peer';
-import { deletePeer, existingPeer, issuePeerBundle, retirePeerCertificates, setPeerState, type BundleIssue } from '../peers/peer-lifecycle';
+import { deletePeer, existingPeer, issuePeerBundle, nextKEKLabel, retirePeerCertificates, setPeerState, type BundleIssue } from '../peers/peer-lifecycle';
 import { peerSummary, type PeerSummary } from '../peers/peer-summary';
 import { openBackends, type Backends } from '../server/open-backends';
 import { serverHosts } from '../server/server-hosts';
@@ -201,10 +201,4 @@ export function addPeerLifecycleCommands(group: Command, kind: Peer['kind']): vo
       await writeBundle(backends, kind, name, { kind: 'rotate-kek', kekLabel: flags.kekLabel ?? nextKEKLabel(peer.kekLabel) }, flags);
     }),
   );
-}
-
-/** `000013` → `000013-2`, `000013-2` → `000013-3`. */
-export function nextKEKLabel(label: string): string {
-  const m = /^(.*)-(\d+)$/.exec(label);
-  return m ? `${m[1]}-${Number(m[2]) + 1}` : `${label}-2`;
 }

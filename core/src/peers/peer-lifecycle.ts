@@ -145,3 +145,9 @@ export async function retirePeerCertificates(store: Store, peer: Peer, fingerpri
   await store.updatePeer(peer.name, { certificates }, auditEvent(audit, 'peer.certificate.retire', null, { name: peer.name, kind: peer.kind, fingerprints: retired.join(',') }));
   return certificates.filter((c) => retired.includes(c.fingerprint));
 }
+
+/** `000013` → `000013-2`, `000013-2` → `000013-3`. */
+export function nextKEKLabel(label: string): string {
+  const m = /^(.*)-(\d+)$/.exec(label);
+  return m ? `${m[1]}-${Number(m[2]) + 1}` : `${label}-2`;
+}
