@@ -1,11 +1,12 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { addNetworkServer, listApplicationServers, listNetworkServers, VENDORS, type CreatedNetworkServer } from '../api/endpoints';
+import { addNetworkServer, listApplicationServers, listNetworkServers, VENDORS, type CreatedNetworkServer, type VendorSetup } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { saveBlob, zipFiles } from '../components/download';
 import { orDash } from '../components/format';
 import { DataTable } from '../components/data-table';
 import { Alert, Status } from '../components/status';
+import { href } from '../router';
 
 /** Network and application servers, and adding a network server with its credential bundle. */
 export function Networks() {
@@ -28,7 +29,7 @@ export function Networks() {
                 rowKey={(n) => n.name}
                 empty="None yet."
                 columns={[
-                  { label: 'Name', cell: (n) => n.name },
+                  { label: 'Name', cell: (n) => <a href={href({ page: 'network-server', name: n.name })}>{n.name}</a> },
                   { label: 'NetID', class: 'mono', cell: (n) => n.netID },
                   { label: 'NSID', class: 'mono', cell: (n) => orDash(n.nsID) },
                   { label: 'Vendor', cell: (n) => n.vendor },
@@ -145,7 +146,7 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
         <>
           <Alert kind="success">
             {created.peer.name} is registered{created.adapterConfigured ? ', with its management API' : ''}. Its credential bundle
-            {created.setup ? ` and ${created.peer.vendor}'s setup files` : ''} ({zipEntries(created).length} files) were downloaded as {created.peer.name}.zip: it holds the
+            {created.setup ? ` and ${created.peer.vendor}'s setup files` : ''} ({zipEntries(asDownload(created)).length} files) were downloaded as {created.peer.name}.zip: it holds the
             network server's private key and KEK, keep it safe.
           </Alert>
           <div class="actions">
@@ -169,19 +170,36 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
   );
 }
 
+/** What a bundle download holds: the credential bundle and, when rendered, the vendor's setup. */
+export interface BundleDownload {
+  readonly name: string;
+  readonly vendor: string | null | undefined;
+  readonly bundle: Readonly<Record<string, string>>;
+  readonly setup: VendorSetup | null;
+}
+
 /** The zip's files: the credential bundle, the vendor's setup files and SETUP.txt (the adapter's steps). */
-function zipEntries(created: CreatedNetworkServer): Array<[string, string]> {
-  const entries: Array<[string, string]> = Object.entries(created.bundle);
-  if (created.setup) {
-    for (const f of created.setup.files) entries.push([f.name, f.content]);
-    const steps = created.setup.instructions.map((step, i) => `${i + 1}. ${step}`).join('\n');
-    entries.push(['SETUP.txt', `Setting up ${created.peer.vendor} for Joinery (${created.peer.name})\n\n${steps}\n`]);
+function zipEntries(d: BundleDownload): Array<[string, string]> {
+  const entries: Array<[string, string]> = Object.entries(d.bundle);
+  if (d.setup) {
+    for (const f of d.setup.files) entries.push([f.name, f.content]);
+    const steps = d.setup.instructions.map((step, i) => `${i + 1}. ${step}`).join('\n');
+    entries.push(['SETUP.txt', `Setting up ${d.vendor} for Joinery (${d.name})\n\n${steps}\n`]);
   }
   return entries;
 }
 
-function download(created: CreatedNetworkServer): void {
+/** Saves the bundle as `<name>.zip` (`<name>-<suffix>.zip` when given), its files under `<name>/`. */
+export function downloadBundle(d: BundleDownload, suffix?: string): void {
   const files: Record<string, string> = {};
-  for (const [file, content] of zipEntries(created)) files[`${created.peer.name}/${file}`] = content;
-  saveBlob(zipFiles(files), `${created.peer.name}.zip`);
+  for (const [file, content] of zipEntries(d)) files[`${d.name}/${file}`] = content;
+  saveBlob(zipFiles(files), `${d.name}${suffix ? `-${suffix}` : ''}.zip`);
+}
+
+function asDownload(created: CreatedNetworkServer): BundleDownload {
+  return { name: created.peer.name, vendor: created.peer.vendor, bundle: created.bundle, setup: created.setup };
+}
+
+function download(created: CreatedNetworkServer): void {
+  downloadBundle(asDownload(created));
 }
