@@ -169,6 +169,8 @@ export interface PeerSummary {
   readonly authorizationHeaderSet: boolean;
   readonly managementAPIURL: string | null;
   readonly createdAt: string;
+  /** Joins over the last day by BI result code (the join history). */
+  readonly recentJoinResults?: Readonly<Record<string, number>>;
 }
 
 /** A new bundle of a registered peer (bundle, renewal, KEK rotation), with the vendor's setup rendered again. */

@@ -72,6 +72,16 @@ export function NetworkServerPage({ name }: { name: string }) {
                 <dd>{s.boundDevices}</dd>
                 <dt>Last join</dt>
                 <dd>{formatTime(s.lastJoinAt)}</dd>
+                <dt>Joins, last day</dt>
+                <dd>
+                  {Object.entries(s.recentJoinResults ?? {}).length === 0
+                    ? 'none'
+                    : Object.entries(s.recentJoinResults ?? {}).map(([result, n]) => (
+                        <span key={result} class={`badge ${result === 'Success' ? 'ok' : 'bad'}`}>
+                          {result} {n}
+                        </span>
+                      ))}
+                </dd>
                 <dt>Answers</dt>
                 <dd>{s.asyncAnswerURL ? `asynchronous, to ${s.asyncAnswerURL}` : 'synchronous'}</dd>
                 <dt>Authorization header</dt>

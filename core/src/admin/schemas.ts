@@ -90,6 +90,7 @@ export const PEER_SUMMARY_SCHEMA = {
     authorizationHeaderSet: { type: 'boolean' },
     managementAPIURL: nullableString,
     createdAt: { type: 'string' },
+    recentJoinResults: { type: 'object', additionalProperties: { type: 'integer' }, description: 'joins over the last day by BI result code, from the join history (summary of one peer only)' },
   },
 } as const;
 

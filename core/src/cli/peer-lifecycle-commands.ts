@@ -5,7 +5,7 @@ import { ParseError } from '../lorawan/parse-error';
 import { parseDeadline } from '../migration/migration-request';
 import type { Peer } from '../peers/peer';
 import { deletePeer, existingPeer, issuePeerBundle, nextKEKLabel, retirePeerCertificates, setPeerState, type BundleIssue } from '../peers/peer-lifecycle';
-import { peerSummary, type PeerSummary } from '../peers/peer-summary';
+import { fullPeerSummary, peerSummary, type PeerSummary } from '../peers/peer-summary';
 import { openBackends, type Backends } from '../server/open-backends';
 import { serverHosts } from '../server/server-hosts';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
@@ -60,6 +60,7 @@ function showLines(s: PeerSummary, peer: Peer): string[] {
     ...describePeerSettings(peer.settings),
     `devices bound: ${s.boundDevices}`,
     `last join: ${s.lastJoinAt ?? 'never'}`,
+    `joins over the last day: ${Object.entries(s.recentJoinResults ?? {}).map(([result, n]) => `${result} ${n}`).join(', ') || 'none'}`,
     `certificates:`,
     ...s.certificates.map((c) => `  ${c.fingerprint}  ${c.status}  issued ${c.issuedAt}  expires ${c.notAfter ?? 'unknown'}${c.retiresAt ? `  ${c.status === 'retired' ? 'retired' : 'retires'} ${c.retiresAt}` : ''}`),
     `registered: ${s.createdAt}`,
@@ -122,7 +123,7 @@ export function addPeerLifecycleCommands(group: Command, kind: Peer['kind']): vo
     async (name: string, flags: BackendFlags & { json?: boolean }) =>
       withBackends(flags, async (backends) => {
         const peer = await existingPeer(backends.store, kind, name);
-        const summary = peerSummary(peer, (await backends.store.peerUsage()).get(name));
+        const summary = await fullPeerSummary(backends.store, peer);
         if (flags.json) return say(JSON.stringify(summary, null, 2));
         for (const line of showLines(summary, peer)) say(line);
       }),

@@ -19,7 +19,7 @@ import { DEFAULT_PEER_SETTINGS } from './peer-settings';
 import type { PeerState } from './peer';
 import { authorizationDigest } from '../backend-interfaces/caller';
 import { deletePeer, issuePeerBundle, PeerStillBoundError, retirePeerCertificates, setPeerState, type BundleIssue } from './peer-lifecycle';
-import { peerSummary, type PeerSummary } from './peer-summary';
+import { fullPeerSummary, peerSummary, type PeerSummary } from './peer-summary';
 
 /** What the admin API takes besides the registration to set a network server up. */
 export interface NetworkServerSetupRequest {
@@ -159,8 +159,7 @@ export class PeerService {
 
   /** What `ns show` tells: state, certificates, devices bound, last join (never a key). */
   async summary(p: Principal, kind: Peer['kind'], name: string): Promise<PeerSummary> {
-    const peer = await this.get(p, kind, name);
-    return peerSummary(peer, (await this.store.peerUsage()).get(peer.name));
+    return fullPeerSummary(this.store, await this.get(p, kind, name));
   }
 
   async summaries(p: Principal, kind: Peer['kind']): Promise<PeerSummary[]> {

@@ -1,4 +1,4 @@
-import type { PeerUsage } from '../store/store';
+import type { PeerUsage, Store } from '../store/store';
 import type { Peer, PeerCertificate, PeerState } from './peer';
 
 /** Where a certificate stands: the current one, an earlier one still accepted, or refused. */
@@ -35,14 +35,19 @@ export interface PeerSummary {
   readonly authorizationHeaderSet: boolean;
   readonly managementAPIURL: string | null;
   readonly createdAt: string;
+  /** Its joins over the last day by BI result code, from the join history (in a summary of one peer only). */
+  readonly recentJoinResults?: Readonly<Record<string, number>>;
 }
+
+/** How far back a peer's summary counts its joins by result. */
+export const RECENT_JOINS_MS = 24 * 60 * 60 * 1000;
 
 export function certificateStatus(peer: Peer, c: PeerCertificate, now: Date): CertificateStatus {
   if (c.retiresAt !== null && c.retiresAt <= now) return 'retired';
   return c.fingerprint === peer.certFingerprint ? 'current' : 'accepted';
 }
 
-export function peerSummary(peer: Peer, usage: PeerUsage | undefined, now = new Date()): PeerSummary {
+export function peerSummary(peer: Peer, usage: PeerUsage | undefined, now = new Date(), recentJoinResults?: Readonly<Record<string, number>>): PeerSummary {
   const current = peer.certificates.find((c) => c.fingerprint === peer.certFingerprint);
   return {
     name: peer.name,
@@ -68,5 +73,12 @@ export function peerSummary(peer: Peer, usage: PeerUsage | undefined, now = new 
     authorizationHeaderSet: peer.settings.authorizationSHA256 !== null,
     managementAPIURL: peer.settings.adapter?.apiUrl ?? null,
     createdAt: peer.createdAt.toISOString(),
+    ...(recentJoinResults ? { recentJoinResults } : {}),
   };
+}
+
+/** The summary of one peer, with its joins of the last day by result. */
+export async function fullPeerSummary(store: Store, peer: Peer, now = new Date()): Promise<PeerSummary> {
+  const [usage, results] = await Promise.all([store.peerUsage(), store.peerJoinResults(peer.name, new Date(now.getTime() - RECENT_JOINS_MS))]);
+  return peerSummary(peer, usage.get(peer.name), now, results);
 }

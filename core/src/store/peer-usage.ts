@@ -21,6 +21,13 @@ export const BOUND_PER_PEER_SQL = `SELECT peer, COUNT(*) AS n FROM (
 /** The last accepted join through each peer. */
 export const LAST_JOIN_PER_PEER_SQL = 'SELECT last_join_peer AS peer, MAX(last_join_at) AS at FROM devices WHERE last_join_peer IS NOT NULL GROUP BY last_join_peer';
 
+/** A peer's joins since a time, by result ($1: the peer, $2: the time). */
+export const PEER_JOIN_RESULTS_SQL = 'SELECT result, COUNT(*) AS n FROM device_joins WHERE peer = $1 AND at >= $2 GROUP BY result ORDER BY result';
+
+export function joinResultsFrom(rows: ReadonlyArray<{ result: string; n: number | string }>): Record<string, number> {
+  return Object.fromEntries(rows.map((r) => [r.result, Number(r.n)]));
+}
+
 export function peerUsageFrom(bound: ReadonlyArray<{ peer: string; n: number | string }>, lastJoins: ReadonlyArray<{ peer: string; at: Date }>): Map<string, PeerUsage> {
   const usage = new Map<string, PeerUsage>();
   for (const b of bound) usage.set(b.peer, { boundDevices: Number(b.n), lastJoinAt: null });

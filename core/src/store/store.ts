@@ -193,6 +193,11 @@ export interface Store {
   deletePeer(name: string, unbindDevices: boolean, audit: AuditEvent): Promise<PeerDeletion>;
   /** For every peer with bound devices or joins: how many devices are bound to it, and its last accepted join. */
   peerUsage(): Promise<Map<string, PeerUsage>>;
+  /**
+   * The joins through a peer at or after `since`, by BI result code, from the join history (so
+   * only of devices Joinery knows, and as many as each device's history keeps).
+   */
+  peerJoinResults(name: string, since: Date): Promise<Record<string, number>>;
   /** By name; only the tenant's when given. */
   listPeers(tenantID?: TenantID): Promise<Peer[]>;
 

@@ -90,6 +90,14 @@ describe('e2e/peer-lifecycle', () => {
     await joins(b, b2);
     const shown = JSON.parse((await ns('show', 'ns-a', '--json')).stdout) as { certificates: Array<{ status: string }> };
     expect(shown.certificates.map((c) => c.status)).toEqual(['retired', 'current']);
+    // The joins of the last day by result, from the join history (written by the servers within a moment).
+    let results: Record<string, number> = {};
+    for (let i = 0; i < 50 && (results['Success'] ?? 0) < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      results = (JSON.parse((await ns('show', 'ns-a', '--json')).stdout) as { recentJoinResults: Record<string, number> }).recentJoinResults;
+    }
+    expect(results).toEqual({ Success: 5 });
+    expect((await ns('show', 'ns-a')).stdout).toContain('joins over the last day: Success 5');
 
     // A new KEK under a new label: the next answer is wrapped with it.
     const rotate = await ns('rotate-kek', 'ns-a', '--out', path.join(work, 'b3'));

@@ -920,6 +920,23 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         };
       }
 
+      test("a peer's join results since a time, by result code", async () => {
+        await store.insertDevices([newDevice(0x7a101), newDevice(0x7a102)]);
+        const peer = nsName('results');
+        await store.appendJoinRecords(
+          [
+            joinRecord(eui(0x7a101), 10, { peer, result: 'Success' }),
+            joinRecord(eui(0x7a101), 20, { peer, result: 'MICFailed' }),
+            joinRecord(eui(0x7a102), 30, { peer, result: 'Success' }),
+            joinRecord(eui(0x7a102), 40, { peer: nsName('results-other'), result: 'Success' }),
+            joinRecord(eui(0x7a102), 1, { peer, result: 'JoinReqFailed' }), // before `since`
+          ],
+          10,
+        );
+        expect(await store.peerJoinResults(peer, new Date(1_700_000_000_000 + 10 * 1000))).toEqual({ MICFailed: 1, Success: 2 });
+        expect(await store.peerJoinResults(nsName('nobody'), new Date(0))).toEqual({});
+      });
+
       test('appends records of known devices only, lists them newest first, keeps the newest `keep` per device', async () => {
         await store.insertDevices([newDevice(0x7001), newDevice(0x7002)]);
         const unknown = eui(0x70ff);

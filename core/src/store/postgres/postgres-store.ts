@@ -38,7 +38,7 @@ import {
   type JoinRecordRowValues,
   peerChangeColumns,
 } from '../row-mapping';
-import { BOUND_PER_PEER_SQL, LAST_JOIN_PER_PEER_SQL, UNBIND_FROM_PEER_SQL, peerUsageFrom } from '../peer-usage';
+import { BOUND_PER_PEER_SQL, LAST_JOIN_PER_PEER_SQL, PEER_JOIN_RESULTS_SQL, UNBIND_FROM_PEER_SQL, joinResultsFrom, peerUsageFrom } from '../peer-usage';
 import { bucketKeys, settleBuckets, type BucketTake, type RateBucket } from '../rate-buckets';
 import { NONCE_COLUMNS, RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
 import type { DeviceMigrationState } from '../../migration/device-migration-state';
@@ -673,6 +673,10 @@ export class PostgresStore implements Store {
     } finally {
       this.#peers.clear();
     }
+  }
+
+  async peerJoinResults(name: string, since: Date): Promise<Record<string, number>> {
+    return joinResultsFrom(await this.#query<{ result: string; n: string }>("reading a peer's join results", PEER_JOIN_RESULTS_SQL, [name, since]));
   }
 
   async peerUsage(): Promise<Map<string, PeerUsage>> {

@@ -263,6 +263,8 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE INDEX peer_fingerprints_by_peer ON peer_fingerprints (peer_name);
       INSERT INTO peer_fingerprints (fingerprint, peer_name) SELECT cert_fingerprint, name FROM peers;
+      -- A peer's recent join results (ns show, the console's network server page).
+      CREATE INDEX device_joins_by_peer ON device_joins (peer, at);
     `,
   },
 ];

@@ -37,7 +37,7 @@ import {
   type TenantRowValues,
   peerChangeColumns,
 } from '../row-mapping';
-import { BOUND_PER_PEER_SQL, LAST_JOIN_PER_PEER_SQL, UNBIND_FROM_PEER_SQL, peerUsageFrom } from '../peer-usage';
+import { BOUND_PER_PEER_SQL, LAST_JOIN_PER_PEER_SQL, PEER_JOIN_RESULTS_SQL, UNBIND_FROM_PEER_SQL, joinResultsFrom, peerUsageFrom } from '../peer-usage';
 import type { DeviceMigrationState } from '../../migration/device-migration-state';
 import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
@@ -590,6 +590,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  async peerJoinResults(name: string, since: Date): Promise<Record<string, number>> {
+    return joinResultsFrom(this.#stmt.peerJoinResults.all(name, since.getTime()) as Array<{ result: string; n: number }>);
+  }
+
   async peerUsage(): Promise<Map<string, PeerUsage>> {
     return peerUsageFrom(this.#stmt.boundPerPeer.all() as Array<{ peer: string; n: number }>, (this.#stmt.lastJoinPerPeer.all() as Array<{ peer: string; at: number }>).map((r) => ({ peer: r.peer, at: new Date(r.at) })));
   }
@@ -916,6 +920,7 @@ function prepareStatements(db: Database.Database) {
     unbindFromPeer: UNBIND_FROM_PEER_SQL.map((sql) => db.prepare(sql.replaceAll('$1', '?'))),
     boundPerPeer: db.prepare(BOUND_PER_PEER_SQL),
     lastJoinPerPeer: db.prepare(LAST_JOIN_PER_PEER_SQL),
+    peerJoinResults: db.prepare(PEER_JOIN_RESULTS_SQL.replace('$1', '?').replace('$2', '?')),
     changeCounters: db.prepare('SELECT peers FROM change_counters WHERE id = 1'),
     listPeers: db.prepare('SELECT * FROM peers ORDER BY name'),
     listPeersOfTenant: db.prepare('SELECT * FROM peers WHERE tenant_id = ? ORDER BY name'),
