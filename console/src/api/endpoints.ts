@@ -147,6 +147,10 @@ export interface CreatedNetworkServer extends CreatedPeer {
   readonly adapterConfigured: boolean;
 }
 
+export function addApplicationServer(client: ApiClient, as: { readonly name: string; readonly asID: string }): Promise<CreatedPeer> {
+  return client.post<CreatedPeer>('/application-servers', as);
+}
+
 export function addNetworkServer(client: ApiClient, ns: NewNetworkServer): Promise<CreatedNetworkServer> {
   return client.post<CreatedNetworkServer>('/network-servers', ns);
 }

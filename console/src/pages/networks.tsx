@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { addNetworkServer, listApplicationServers, listNetworkServers, VENDORS, type CreatedNetworkServer, type VendorSetup } from '../api/endpoints';
+import { addApplicationServer, addNetworkServer, listApplicationServers, listNetworkServers, VENDORS, type CreatedNetworkServer, type VendorSetup } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { saveBlob, zipFiles } from '../components/download';
 import { orDash } from '../components/format';
@@ -12,14 +12,17 @@ import { href } from '../router';
 export function Networks() {
   const client = useClient();
   const [ns, reloadNS] = useLoad(() => listNetworkServers(client), []);
-  const [as] = useLoad(() => listApplicationServers(client), []);
+  const [as, reloadAS] = useLoad(() => listApplicationServers(client), []);
   return (
     <>
       <div class="page-head">
         <h1>Networks</h1>
       </div>
       <div class="grid2">
-        <AddNetworkServer onAdded={reloadNS} />
+        <div>
+          <AddNetworkServer onAdded={reloadNS} />
+          <AddApplicationServer onAdded={reloadAS} />
+        </div>
         <div>
           <h2 class="section-first">Network servers</h2>
           <Status loaded={ns}>
@@ -166,6 +169,50 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
           )}
         </>
       )}
+    </div>
+  );
+}
+
+/** Adding an application server (AppSKeyReq): its credential bundle is downloaded as a zip at once. */
+function AddApplicationServer({ onAdded }: { onAdded: () => void }) {
+  const client = useClient();
+  const [name, setName] = useState('');
+  const [asID, setASID] = useState('');
+  const [error, setError] = useState<string>();
+  const [added, setAdded] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    setAdded(undefined);
+    try {
+      const created = await addApplicationServer(client, { name: name.trim(), asID: asID.trim() });
+      downloadBundle({ name: created.peer.name, vendor: null, bundle: created.bundle, setup: null });
+      setAdded(`${created.peer.name} is registered. Its credential bundle was downloaded as ${created.peer.name}.zip: it holds the application server's private key and KEK, keep it safe.`);
+      onAdded();
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="card">
+      <form onSubmit={submit}>
+        <h2>Add an application server</h2>
+        <label for="as-name">Name</label>
+        <input id="as-name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="my-app-server" required />
+        <label for="as-id">AS-ID (what it sends as SenderID)</label>
+        <input id="as-id" value={asID} onInput={(e) => setASID(e.currentTarget.value)} placeholder="as.example.com" required />
+        {error && <Alert kind="error">{error}</Alert>}
+        {added && <Alert kind="success">{added}</Alert>}
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            Add application server and download its credentials
+          </button>
+        </div>
+      </form>
     </div>
   );
 }
