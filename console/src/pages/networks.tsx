@@ -201,7 +201,7 @@ function AddApplicationServer({ onAdded }: { onAdded: () => void }) {
     <div class="card">
       <form onSubmit={submit}>
         <h2>Add an application server</h2>
-        <label for="as-name">Name</label>
+        <label for="as-name">Application server (lower-case letters, digits, -)</label>
         <input id="as-name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="my-app-server" required />
         <label for="as-id">AS-ID (what it sends as SenderID)</label>
         <input id="as-id" value={asID} onInput={(e) => setASID(e.currentTarget.value)} placeholder="as.example.com" required />
