@@ -10,6 +10,7 @@ import { Devices } from './pages/devices';
 import { DevicePage } from './pages/device';
 import { Claim } from './pages/claim';
 import { Networks } from './pages/networks';
+import { NetworkServerPage } from './pages/network-server';
 import { Migrations } from './pages/migrations';
 import { MigrationPage } from './pages/migration';
 import { Usage } from './pages/usage';
@@ -69,6 +70,8 @@ function Page({ route }: { route: Route }) {
       return <Claim />;
     case 'networks':
       return <Networks />;
+    case 'network-server':
+      return <NetworkServerPage name={route.name} />;
     case 'migrations':
       return <Migrations />;
     case 'migration':

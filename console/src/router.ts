@@ -6,6 +6,7 @@ export type Route =
   | { readonly page: 'device'; readonly devEUI: string }
   | { readonly page: 'claim' }
   | { readonly page: 'networks' }
+  | { readonly page: 'network-server'; readonly name: string }
   | { readonly page: 'migrations' }
   | { readonly page: 'migration'; readonly id: string }
   | { readonly page: 'usage' };
@@ -17,8 +18,9 @@ export function parseRoute(hash: string): Route {
       return parts[1] ? { page: 'device', devEUI: parts[1] } : { page: 'devices' };
     case 'migrations':
       return parts[1] ? { page: 'migration', id: parts[1] } : { page: 'migrations' };
-    case 'claim':
     case 'networks':
+      return parts[1] ? { page: 'network-server', name: parts[1] } : { page: 'networks' };
+    case 'claim':
     case 'usage':
       return { page: parts[0] };
     default:
@@ -32,6 +34,8 @@ export function href(route: Route): string {
       return `#/devices/${encodeURIComponent(route.devEUI)}`;
     case 'migration':
       return `#/migrations/${encodeURIComponent(route.id)}`;
+    case 'network-server':
+      return `#/networks/${encodeURIComponent(route.name)}`;
     default:
       return `#/${route.page}`;
   }

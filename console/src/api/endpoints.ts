@@ -147,8 +147,64 @@ export interface CreatedNetworkServer extends CreatedPeer {
   readonly adapterConfigured: boolean;
 }
 
+export function addApplicationServer(client: ApiClient, as: { readonly name: string; readonly asID: string }): Promise<CreatedPeer> {
+  return client.post<CreatedPeer>('/application-servers', as);
+}
+
 export function addNetworkServer(client: ApiClient, ns: NewNetworkServer): Promise<CreatedNetworkServer> {
   return client.post<CreatedNetworkServer>('/network-servers', ns);
+}
+
+/** A peer with its lifecycle, as `GET .../{name}/summary` gives it: never a key. */
+export interface PeerSummary {
+  readonly name: string;
+  readonly kind: 'ns' | 'as';
+  readonly vendor: string | null;
+  readonly netID: string | null;
+  readonly nsID: string | null;
+  readonly asID: string | null;
+  readonly state: 'enabled' | 'disabled';
+  readonly kekLabel: string;
+  readonly certificateExpiry: string | null;
+  readonly certificates: readonly { readonly fingerprint: string; readonly status: 'current' | 'accepted' | 'retired'; readonly issuedAt: string; readonly notAfter: string | null; readonly retiresAt: string | null }[];
+  readonly boundDevices: number;
+  readonly lastJoinAt: string | null;
+  readonly asyncAnswerURL: string | null;
+  readonly authorizationHeaderSet: boolean;
+  readonly managementAPIURL: string | null;
+  readonly createdAt: string;
+  /** Joins over the last day by BI result code (the join history). */
+  readonly recentJoinResults?: Readonly<Record<string, number>>;
+}
+
+/** A new bundle of a registered peer (bundle, renewal, KEK rotation), with the vendor's setup rendered again. */
+export interface ReissuedPeer {
+  readonly peer: PeerSummary;
+  readonly bundle: Readonly<Record<string, string>>;
+  readonly setup: VendorSetup | null;
+}
+
+const nsPath = (name: string): string => `/network-servers/${encodeURIComponent(name)}`;
+
+export function networkServerSummary(client: ApiClient, name: string): Promise<PeerSummary> {
+  return client.get<PeerSummary>(`${nsPath(name)}/summary`);
+}
+
+export function setNetworkServerState(client: ApiClient, name: string, state: 'enabled' | 'disabled'): Promise<PeerSummary> {
+  return client.post<PeerSummary>(`${nsPath(name)}/${state === 'enabled' ? 'enable' : 'disable'}`);
+}
+
+export function deleteNetworkServer(client: ApiClient, name: string, unbindDevices: boolean): Promise<{ unbound: number }> {
+  return client.delete<{ unbound: number }>(`${nsPath(name)}${unbindDevices ? '?unbindDevices=true' : ''}`);
+}
+
+/** `bundle`, `renew-certificate` (body: retireOld or overlap) or `rotate-kek`; `authorizationHeader` when the network server sends one. */
+export function reissueNetworkServer(client: ApiClient, name: string, action: 'bundle' | 'renew-certificate' | 'rotate-kek', body: Record<string, unknown>): Promise<ReissuedPeer> {
+  return client.post<ReissuedPeer>(`${nsPath(name)}/${action}`, body);
+}
+
+export function retireNetworkServerCertificates(client: ApiClient, name: string): Promise<PeerSummary> {
+  return client.post<PeerSummary>(`${nsPath(name)}/retire-certificates`, {});
 }
 
 export interface UsageReport {

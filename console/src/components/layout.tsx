@@ -5,7 +5,7 @@ import { href, type Route } from '../router';
 const NAV: readonly { readonly label: string; readonly route: Route; readonly pages: readonly Route['page'][]; readonly operatorOnly?: boolean }[] = [
   { label: 'Devices', route: { page: 'devices' }, pages: ['devices', 'device'] },
   { label: 'Claim', route: { page: 'claim' }, pages: ['claim'] },
-  { label: 'Networks', route: { page: 'networks' }, pages: ['networks'] },
+  { label: 'Networks', route: { page: 'networks' }, pages: ['networks', 'network-server'] },
   { label: 'Migrations', route: { page: 'migrations' }, pages: ['migrations', 'migration'], operatorOnly: true },
   { label: 'Usage', route: { page: 'usage' }, pages: ['usage'] },
 ];

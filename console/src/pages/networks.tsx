@@ -1,24 +1,28 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { addNetworkServer, listApplicationServers, listNetworkServers, VENDORS, type CreatedNetworkServer } from '../api/endpoints';
+import { addApplicationServer, addNetworkServer, listApplicationServers, listNetworkServers, VENDORS, type CreatedNetworkServer, type VendorSetup } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { saveBlob, zipFiles } from '../components/download';
 import { orDash } from '../components/format';
 import { DataTable } from '../components/data-table';
 import { Alert, Status } from '../components/status';
+import { href } from '../router';
 
 /** Network and application servers, and adding a network server with its credential bundle. */
 export function Networks() {
   const client = useClient();
   const [ns, reloadNS] = useLoad(() => listNetworkServers(client), []);
-  const [as] = useLoad(() => listApplicationServers(client), []);
+  const [as, reloadAS] = useLoad(() => listApplicationServers(client), []);
   return (
     <>
       <div class="page-head">
         <h1>Networks</h1>
       </div>
       <div class="grid2">
-        <AddNetworkServer onAdded={reloadNS} />
+        <div>
+          <AddNetworkServer onAdded={reloadNS} />
+          <AddApplicationServer onAdded={reloadAS} />
+        </div>
         <div>
           <h2 class="section-first">Network servers</h2>
           <Status loaded={ns}>
@@ -28,7 +32,7 @@ export function Networks() {
                 rowKey={(n) => n.name}
                 empty="None yet."
                 columns={[
-                  { label: 'Name', cell: (n) => n.name },
+                  { label: 'Name', cell: (n) => <a href={href({ page: 'network-server', name: n.name })}>{n.name}</a> },
                   { label: 'NetID', class: 'mono', cell: (n) => n.netID },
                   { label: 'NSID', class: 'mono', cell: (n) => orDash(n.nsID) },
                   { label: 'Vendor', cell: (n) => n.vendor },
@@ -145,7 +149,7 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
         <>
           <Alert kind="success">
             {created.peer.name} is registered{created.adapterConfigured ? ', with its management API' : ''}. Its credential bundle
-            {created.setup ? ` and ${created.peer.vendor}'s setup files` : ''} ({zipEntries(created).length} files) were downloaded as {created.peer.name}.zip: it holds the
+            {created.setup ? ` and ${created.peer.vendor}'s setup files` : ''} ({zipEntries(asDownload(created)).length} files) were downloaded as {created.peer.name}.zip: it holds the
             network server's private key and KEK, keep it safe.
           </Alert>
           <div class="actions">
@@ -169,19 +173,80 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
   );
 }
 
+/** Adding an application server (AppSKeyReq): its credential bundle is downloaded as a zip at once. */
+function AddApplicationServer({ onAdded }: { onAdded: () => void }) {
+  const client = useClient();
+  const [name, setName] = useState('');
+  const [asID, setASID] = useState('');
+  const [error, setError] = useState<string>();
+  const [added, setAdded] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    setAdded(undefined);
+    try {
+      const created = await addApplicationServer(client, { name: name.trim(), asID: asID.trim() });
+      downloadBundle({ name: created.peer.name, vendor: null, bundle: created.bundle, setup: null });
+      setAdded(`${created.peer.name} is registered. Its credential bundle was downloaded as ${created.peer.name}.zip: it holds the application server's private key and KEK, keep it safe.`);
+      onAdded();
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="card">
+      <form onSubmit={submit}>
+        <h2>Add an application server</h2>
+        <label for="as-name">Application server (lower-case letters, digits, -)</label>
+        <input id="as-name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="my-app-server" required />
+        <label for="as-id">AS-ID (what it sends as SenderID)</label>
+        <input id="as-id" value={asID} onInput={(e) => setASID(e.currentTarget.value)} placeholder="as.example.com" required />
+        {error && <Alert kind="error">{error}</Alert>}
+        {added && <Alert kind="success">{added}</Alert>}
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            Add application server and download its credentials
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
+
+/** What a bundle download holds: the credential bundle and, when rendered, the vendor's setup. */
+export interface BundleDownload {
+  readonly name: string;
+  readonly vendor: string | null | undefined;
+  readonly bundle: Readonly<Record<string, string>>;
+  readonly setup: VendorSetup | null;
+}
+
 /** The zip's files: the credential bundle, the vendor's setup files and SETUP.txt (the adapter's steps). */
-function zipEntries(created: CreatedNetworkServer): Array<[string, string]> {
-  const entries: Array<[string, string]> = Object.entries(created.bundle);
-  if (created.setup) {
-    for (const f of created.setup.files) entries.push([f.name, f.content]);
-    const steps = created.setup.instructions.map((step, i) => `${i + 1}. ${step}`).join('\n');
-    entries.push(['SETUP.txt', `Setting up ${created.peer.vendor} for Joinery (${created.peer.name})\n\n${steps}\n`]);
+function zipEntries(d: BundleDownload): Array<[string, string]> {
+  const entries: Array<[string, string]> = Object.entries(d.bundle);
+  if (d.setup) {
+    for (const f of d.setup.files) entries.push([f.name, f.content]);
+    const steps = d.setup.instructions.map((step, i) => `${i + 1}. ${step}`).join('\n');
+    entries.push(['SETUP.txt', `Setting up ${d.vendor} for Joinery (${d.name})\n\n${steps}\n`]);
   }
   return entries;
 }
 
-function download(created: CreatedNetworkServer): void {
+/** Saves the bundle as `<name>.zip` (`<name>-<suffix>.zip` when given), its files under `<name>/`. */
+export function downloadBundle(d: BundleDownload, suffix?: string): void {
   const files: Record<string, string> = {};
-  for (const [file, content] of zipEntries(created)) files[`${created.peer.name}/${file}`] = content;
-  saveBlob(zipFiles(files), `${created.peer.name}.zip`);
+  for (const [file, content] of zipEntries(d)) files[`${d.name}/${file}`] = content;
+  saveBlob(zipFiles(files), `${d.name}${suffix ? `-${suffix}` : ''}.zip`);
+}
+
+function asDownload(created: CreatedNetworkServer): BundleDownload {
+  return { name: created.peer.name, vendor: created.peer.vendor, bundle: created.bundle, setup: created.setup };
+}
+
+function download(created: CreatedNetworkServer): void {
+  downloadBundle(asDownload(created));
 }

@@ -56,6 +56,44 @@ export const PEER_SCHEMA = {
   },
 } as const;
 
+/** A peer with its lifecycle (peer-summary.ts): never a key, nor the header secret. */
+export const PEER_SUMMARY_SCHEMA = {
+  $id: 'PeerSummary',
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    kind: { type: 'string', enum: ['ns', 'as'] },
+    tenant: { type: 'string' },
+    vendor: nullableString,
+    netID: nullableString,
+    nsID: nullableString,
+    asID: nullableString,
+    state: { type: 'string', enum: ['enabled', 'disabled'] },
+    kekLabel: { type: 'string' },
+    certificateExpiry: { ...nullableString, description: "the current client certificate's notAfter (null: unknown)" },
+    certificates: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          fingerprint: { type: 'string', description: "SHA-256 of the certificate's DER" },
+          status: { type: 'string', enum: ['current', 'accepted', 'retired'] },
+          issuedAt: { type: 'string' },
+          notAfter: nullableString,
+          retiresAt: nullableString,
+        },
+      },
+    },
+    boundDevices: { type: 'integer' },
+    lastJoinAt: nullableString,
+    asyncAnswerURL: nullableString,
+    authorizationHeaderSet: { type: 'boolean' },
+    managementAPIURL: nullableString,
+    createdAt: { type: 'string' },
+    recentJoinResults: { type: 'object', additionalProperties: { type: 'integer' }, description: 'joins over the last day by BI result code, from the join history (summary of one peer only)' },
+  },
+} as const;
+
 export const TENANT_SCHEMA = {
   $id: 'Tenant',
   type: 'object',
@@ -106,6 +144,6 @@ export const JOIN_RECORD_SCHEMA = {
   },
 } as const;
 
-export const SHARED_SCHEMAS = [JOIN_RECORD_SCHEMA, DEVICE_SCHEMA, NEW_OWNER_TOKEN_SCHEMA, PEER_SCHEMA, TENANT_SCHEMA, API_KEY_SCHEMA, AUDIT_EVENT_SCHEMA] as const;
+export const SHARED_SCHEMAS = [JOIN_RECORD_SCHEMA, DEVICE_SCHEMA, NEW_OWNER_TOKEN_SCHEMA, PEER_SCHEMA, PEER_SUMMARY_SCHEMA, TENANT_SCHEMA, API_KEY_SCHEMA, AUDIT_EVENT_SCHEMA] as const;
 
 export const DEV_EUI_PARAMS = { type: 'object', properties: { devEUI: EUI64_SCHEMA }, required: ['devEUI'] } as const;

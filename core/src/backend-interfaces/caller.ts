@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Peer } from '../peers/peer';
+import { certificateAccepted } from '../peers/peer-certificates';
 import type { Store } from '../store/store';
 
 /** Who is asking, as the transport established it. */
@@ -50,22 +51,24 @@ function authorizationMatches(peer: Peer, header: string | undefined): boolean {
  * - a client certificate identifies its peer; on `/bi/<name>` it must be that peer's;
  * - without one, `/bi/<name>` identifies the peer by its Authorization header secret;
  * - a peer configured with an Authorization secret must send it in every case (the second
- *   factor besides its certificate).
+ *   factor besides its certificate);
+ * - a disabled peer, or a certificate retired (after a renewal's overlap, or revoked), is
+ *   `UnknownSender`, once the caller has proven who it is.
  */
-export async function resolveCaller(store: Store, caller: Caller): Promise<CallerResolution> {
+export async function resolveCaller(store: Store, caller: Caller, now = new Date()): Promise<CallerResolution> {
   if (caller.pathPeer !== null) {
     const peer = await store.getPeer(caller.pathPeer);
     if (!peer) {
       return caller.certFingerprint === null ? badSecret(caller.pathPeer, 'no such peer') : { kind: 'unknown', reason: `no peer named ${caller.pathPeer}` };
     }
-    if (caller.certFingerprint !== null && caller.certFingerprint !== peer.certFingerprint) {
+    if (caller.certFingerprint !== null && !peer.certificates.some((c) => c.fingerprint === caller.certFingerprint)) {
       return { kind: 'unknown', reason: `the client certificate is not the one of ${peer.name} (the path /bi/${peer.name} names it)` };
     }
     if (caller.certFingerprint === null && peer.settings.authorizationSHA256 === null) {
       return badSecret(peer.name, 'the peer has no Authorization secret: it must present its client certificate');
     }
     if (!authorizationMatches(peer, caller.authorization)) return badSecret(peer.name, 'missing or wrong Authorization header');
-    return { kind: 'peer', peer };
+    return usable(peer, caller.certFingerprint, now);
   }
   if (caller.certFingerprint === null) {
     const reason = 'a client certificate issued by the Join Server is required (or a per-peer endpoint /bi/<name> with its Authorization header)';
@@ -76,6 +79,15 @@ export async function resolveCaller(store: Store, caller: Caller): Promise<Calle
   if (!authorizationMatches(peer, caller.authorization)) {
     const reason = `missing or wrong Authorization header for ${peer.name}`;
     return { kind: 'unauthenticated', cause: 'bad or missing header secret', reason, detail: `the client certificate is ${peer.name}'s` };
+  }
+  return usable(peer, caller.certFingerprint, now);
+}
+
+/** An identified peer is refused while disabled, and when its certificate is retired. */
+function usable(peer: Peer, certFingerprint: string | null, now: Date): CallerResolution {
+  if (peer.state !== 'enabled') return { kind: 'unknown', reason: `${peer.name} is disabled` };
+  if (certFingerprint !== null && !certificateAccepted(peer, certFingerprint, now)) {
+    return { kind: 'unknown', reason: `the client certificate of ${peer.name} was retired (renewed or revoked)` };
   }
   return { kind: 'peer', peer };
 }

@@ -1,3 +1,4 @@
+import { firstCertificate } from '../peers/peer-certificates';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -50,10 +51,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'joinery-migration-bench-'));
   const store = SqliteStore.open(path.join(dir, 'joinery.db'));
   try {
-    const peer = (name: string, vendor: Vendor, netID: string) => ({
+    const peer = (name: string, vendor: Vendor, netID: string, certFingerprint = randomBytes(32).toString('hex')) => ({
       kind: 'ns' as const,
       name,
-      certFingerprint: randomBytes(32).toString('hex'),
+      certFingerprint,
+      certificates: firstCertificate(certFingerprint, new Date(), null),
+      state: 'enabled' as const,
       kekLabel: name,
       sealedKEK: randomBytes(40),
       settings: { ...DEFAULT_PEER_SETTINGS, adapter: { apiUrl: 'memory:', options: {} } },

@@ -1,3 +1,4 @@
+import { firstCertificate } from '../peers/peer-certificates';
 import { randomBytes } from 'node:crypto';
 import { kekContext } from '../join/vault-contexts';
 import type { KeyVault } from '../keys/key-vault';
@@ -194,6 +195,8 @@ export class ClaimService {
         asID,
         // Not a SHA-256 fingerprint (it has a ':'): no certificate ever identifies as this peer.
         certFingerprint: `none:${name}`,
+        certificates: firstCertificate(`none:${name}`, new Date(), null),
+        state: 'enabled',
         kekLabel: kek.label,
         sealedKEK: await this.vault.sealKey(handle, kekContext(name)),
         settings: DEFAULT_PEER_SETTINGS,

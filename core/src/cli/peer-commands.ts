@@ -23,6 +23,7 @@ import type { Vendor } from '../peers/vendor';
 import { addNsSyncCommand } from './ns-sync-command';
 import { addNsWatchCommand } from './ns-watch-command';
 import { checkVendorPeerSettings, dialectOf } from '../peers/vendor-dialect';
+import { addPeerLifecycleCommands, biURLFor } from './peer-lifecycle-commands';
 
 interface PeerFlags extends BackendFlags, PeerSettingsFlags {
   readonly name: string;
@@ -52,17 +53,6 @@ function commonPeerOptions(cmd: Command): Command {
         new Option('--public-url <url>', 'base URL where peers reach the BI listener').env('JOINERY_PUBLIC_URL').default('https://localhost:8003'),
       ),
   );
-}
-
-function biURLFor(publicUrl: string, name: string): string {
-  let u: URL;
-  try {
-    u = new URL(publicUrl);
-  } catch {
-    throw new ParseError('--public-url', `not a URL: "${publicUrl}"`);
-  }
-  if (u.protocol !== 'https:') throw new ParseError('--public-url', 'the BI listener is HTTPS: expected an https:// URL');
-  return new URL(`bi/${name}`, u.href.endsWith('/') ? u.href : `${u.href}/`).href;
 }
 
 /** After the peer and its bundle exist: more files for the bundle (the vendor setup). */
@@ -181,6 +171,7 @@ export function addPeerCommands(program: Command): void {
   });
   addNsSyncCommand(ns);
   addNsWatchCommand(ns);
+  addPeerLifecycleCommands(ns, 'ns');
 
   const as = program.command('as').description('application servers that fetch AppSKeys (AppSKeyReq)');
   commonPeerOptions(
@@ -201,6 +192,8 @@ export function addPeerCommands(program: Command): void {
       },
     }));
   });
+
+  addPeerLifecycleCommands(as, 'as');
 
   for (const [group, kind] of [[ns, 'ns'], [as, 'as']] as const) {
     const set = withPeerSettingsOptions(

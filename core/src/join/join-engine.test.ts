@@ -1,3 +1,4 @@
+import { firstCertificate } from '../peers/peer-certificates';
 import { OPERATOR_TENANT } from '../tenants/tenant';
 import { MasterKey } from '../keys/master-key';
 import { SoftwareKeyVault } from '../keys/software-vault';
@@ -27,6 +28,8 @@ async function setup() {
     nsID: null,
     vendor: 'generic',
     certFingerprint: 'aa'.repeat(32),
+    certificates: firstCertificate('aa'.repeat(32), new Date(), null),
+    state: 'enabled',
     tenantID: OPERATOR_TENANT,
     kekLabel: '000013',
     sealedKEK: await vault.sealKey(kek, kekContext('ns-a')),

@@ -1,4 +1,5 @@
 import { MigrationMetrics } from './migration-metrics';
+import { PeerMetrics } from './peer-metrics';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { LatencyHistogram } from './latency-histogram';
 import { MAX_JOIN_NONCE } from '../lorawan/nonces';
@@ -41,6 +42,27 @@ class JoinNonceExhaustionWatch {
  */
 export class JoineryMetrics {
   readonly registry = new Registry();
+
+  /** Registered peers: certificate expiry, counts by state (see `peers.watch`). */
+  readonly peers = new PeerMetrics(this.registry);
+
+  #ready: (() => Promise<void>) | null = null;
+
+  /** 1 when the readiness check (`/readyz`) passes at the scrape, else 0. */
+  readonly ready: Gauge = new Gauge({
+    name: 'joinery_ready',
+    help: '1 while the server is ready (the /readyz checks pass: store, key vault, data directory), else 0',
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      const check = this.#ready;
+      if (check) this.ready.set(await check().then(() => 1, () => 0));
+    },
+  });
+
+  /** Where joinery_ready is checked at each scrape. */
+  watchReadiness(check: () => Promise<void>): void {
+    this.#ready = check;
+  }
 
   /** Fleet migrations run by this process (admin API). */
   readonly migration = new MigrationMetrics(this.registry);

@@ -43,7 +43,9 @@ FILES IN THIS DIRECTORY
   README.txt  This file. It does not contain the KEK and may be shared.
 
 Keep client.key and kek.json readable by the server that uses them only (mode 0600). If they
-leak, ask the Join Server operator for a new bundle.
+leak, ask the Join Server operator for a new bundle with the old certificate revoked
+(joinery ns|as renew-certificate <name> --retire-old) and, for kek.json, a new KEK
+(joinery ns|as rotate-kek <name>). A certificate expires after two years: renew it before.
 `;
 
 function networkServerSections(d: NetworkServerDescriptor, kekLabel: string, setup: RenderedSetup | undefined): string[] {

@@ -16,6 +16,10 @@ import { AdapterNotInstalledError, loadAdapter } from '../adapters/load-adapter'
 import { writeAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import type { JoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { DEFAULT_PEER_SETTINGS } from './peer-settings';
+import type { PeerState } from './peer';
+import { authorizationDigest } from '../backend-interfaces/caller';
+import { deletePeer, issuePeerBundle, PeerStillBoundError, retirePeerCertificates, setPeerState, type BundleIssue } from './peer-lifecycle';
+import { fullPeerSummary, peerSummary, type PeerSummary } from './peer-summary';
 
 /** What the admin API takes besides the registration to set a network server up. */
 export interface NetworkServerSetupRequest {
@@ -147,6 +151,102 @@ export class PeerService {
     } catch (err) {
       if (err instanceof PeerExistsError) throw new Refusal('conflict', err.message);
       if (err instanceof ParseError) throw new Refusal(/already exists/.test(err.reason) ? 'conflict' : 'bad-request', err.message);
+      throw err;
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** What `ns show` tells: state, certificates, devices bound, last join (never a key). */
+  async summary(p: Principal, kind: Peer['kind'], name: string): Promise<PeerSummary> {
+    return fullPeerSummary(this.store, await this.get(p, kind, name));
+  }
+
+  async summaries(p: Principal, kind: Peer['kind']): Promise<PeerSummary[]> {
+    const peers = await this.list(p, kind);
+    const usage = await this.store.peerUsage();
+    return peers.map((peer) => peerSummary(peer, usage.get(peer.name)));
+  }
+
+  async setState(p: Principal, kind: Peer['kind'], name: string, state: PeerState): Promise<PeerSummary> {
+    await setPeerState(this.store, await this.get(p, kind, name), state, p);
+    return this.summary(p, kind, name);
+  }
+
+  /** Deletes a peer; a conflict while devices are bound to it, unless `unbindDevices`. */
+  async delete(p: Principal, kind: Peer['kind'], name: string, unbindDevices: boolean): Promise<{ unbound: number }> {
+    try {
+      return { unbound: (await deletePeer(this.store, await this.get(p, kind, name), unbindDevices, p)).unbound };
+    } catch (err) {
+      if (err instanceof PeerStillBoundError) throw new Refusal('conflict', err.message);
+      throw err;
+    }
+  }
+
+  async retireCertificates(p: Principal, kind: Peer['kind'], name: string, fingerprint: string | undefined): Promise<PeerSummary> {
+    try {
+      await retirePeerCertificates(this.store, await this.get(p, kind, name), fingerprint, p);
+    } catch (err) {
+      if (err instanceof ParseError) throw new Refusal('bad-request', err.message);
+      throw err;
+    }
+    return this.summary(p, kind, name);
+  }
+
+  /**
+   * A new credential bundle of a registered peer (`bundle`, `renew`, `rotate-kek`: see
+   * peer-lifecycle.ts), with its vendor's setup rendered again for a network server. A network
+   * server with a header secret needs it again (`authorizationHeader`, checked against the
+   * stored digest), as its vendor files carry it.
+   */
+  async issueBundle(
+    p: Principal,
+    kind: Peer['kind'],
+    name: string,
+    issue: BundleIssue,
+    setup: NetworkServerSetupRequest & { readonly authorizationHeader?: string },
+  ): Promise<{ peer: Peer; bundle: Record<string, string>; setup: RenderedSetup | null }> {
+    const peer = await this.get(p, kind, name);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'joinery-bundle-'));
+    try {
+      let render: ((input: AdapterSetupInput) => RenderedSetup) | null = null;
+      let prefixes: JoinEUIPrefix[] = [];
+      let installDir = '';
+      const header = setup.authorizationHeader ?? null;
+      if (peer.kind === 'ns') {
+        prefixes = joinEUIPrefixesFrom(setup.joinEUIPrefixes, 'joinEUIPrefixes');
+        installDir = setupInstallDir(peer.vendor, peer.name, setup.installDir, 'installDir');
+        try {
+          const module = loadAdapter(peer.vendor);
+          render = (input) => module.renderSetup(input);
+        } catch (err) {
+          if (!(err instanceof AdapterNotInstalledError)) throw err;
+        }
+        if (render !== null && peer.settings.authorizationSHA256 !== null && (header === null || authorizationDigest(header) !== peer.settings.authorizationSHA256)) {
+          throw new ParseError('authorizationHeader', `${peer.name} sends an Authorization header: give the one it is configured with (Joinery keeps only its digest; this one ${header === null ? 'is missing' : 'does not match'})`);
+        }
+      }
+      const base = this.publicURL();
+      const biURL = new URL(`bi/${peer.name}`, base.endsWith('/') ? base : `${base}/`).href;
+      const issued = await issuePeerBundle({ store: this.store, vault: this.vault, ca: await this.ca() }, peer, issue, path.join(dir, 'bundle'), biURL, p);
+      const bundle: Record<string, string> = {};
+      for (const f of issued.files) bundle[path.basename(f)] = await fs.readFile(f, 'utf8');
+      const answers = issued.peer.settings.asyncAnswers;
+      const rendered =
+        render === null || issued.peer.kind !== 'ns'
+          ? null
+          : render(
+              setupInputFromBundle(
+                { kekJSON: bundle['kek.json'] ?? '', caCertificatePEM: bundle['ca.crt'] ?? '', clientCertificatePEM: bundle['client.crt'] ?? '' },
+                { name: issued.peer.name, netID: issued.peer.netID, nsID: issued.peer.nsID, biURL },
+                { authorizationHeader: header, asyncAnswers: answers ? { url: answers.url, listenerCertificate: 'own' } : null },
+                prefixes,
+                installDir,
+              ),
+            );
+      return { peer: issued.peer, bundle, setup: rendered };
+    } catch (err) {
+      if (err instanceof ParseError) throw new Refusal('bad-request', err.message);
       throw err;
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

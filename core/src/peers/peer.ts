@@ -12,8 +12,15 @@ import type { Vendor } from './vendor';
 interface PeerBase {
   /** Unique, operator-chosen: `[a-z0-9][a-z0-9-]{0,62}`. */
   readonly name: string;
-  /** SHA-256 of the client certificate's DER, lower-case hex. */
+  /** SHA-256 of the current client certificate's DER, lower-case hex (one of `certificates`). */
   readonly certFingerprint: string;
+  /**
+   * Every client certificate issued to it that is not forgotten: the current one, earlier ones
+   * still accepted during a renewal's overlap, and retired (revoked) ones, refused.
+   */
+  readonly certificates: readonly PeerCertificate[];
+  /** A disabled peer is refused (`UnknownSender`); its devices keep their binding. */
+  readonly state: PeerState;
   /** KEK label, as the peer's own key table names it (ChirpStack: `[[keks]] label`). */
   readonly kekLabel: string;
   /** The KEK, sealed by the key vault (context `kek:<name>`). */
@@ -37,6 +44,20 @@ export interface ApplicationServerPeer extends PeerBase {
   readonly kind: 'as';
   /** AS-ID as the application server sends it in `SenderID` (a string, often a host name). */
   readonly asID: string;
+}
+
+export type PeerState = 'enabled' | 'disabled';
+export const PEER_STATES: readonly PeerState[] = ['enabled', 'disabled'];
+
+/** A client certificate of a peer, as the store keeps it (never its private key, which only the bundle holds). */
+export interface PeerCertificate {
+  /** SHA-256 of the certificate's DER, lower-case hex. */
+  readonly fingerprint: string;
+  readonly issuedAt: Date;
+  /** The certificate's notAfter; null when unknown (registered before Joinery kept it). */
+  readonly notAfter: Date | null;
+  /** Refused from this instant on (retired or revoked); null: accepted while the peer is enabled. */
+  readonly retiresAt: Date | null;
 }
 
 export type Peer = NetworkServerPeer | ApplicationServerPeer;

@@ -10,6 +10,7 @@ import { auditEvent, type AuditContext } from '../store/audit-event';
 import type { Store } from '../store/store';
 import { OPERATOR_TENANT, type TenantID } from '../tenants/tenant';
 import { BUNDLE_FILES, bundleReadme, writeCredentialBundle, type PeerDescriptor } from './credential-bundle';
+import { firstCertificate } from './peer-certificates';
 import { PEER_NAME, type Peer } from './peer';
 import type { PeerSettings } from './peer-settings';
 import { DEFAULT_PEER_SETTINGS } from './peer-settings';
@@ -71,12 +72,13 @@ export async function registerPeer(
   try {
     const sealedKEK = await deps.vault.sealKey(kek, kekContext(registration.name));
     const createdAt = new Date();
+    const lifecycle = { certFingerprint: client.fingerprint, certificates: firstCertificate(client.fingerprint, createdAt, client.notAfter), state: 'enabled' as const };
     const settings: PeerSettings = registration.settings ?? DEFAULT_PEER_SETTINGS;
     const tenantID = registration.tenantID ?? OPERATOR_TENANT;
     const peer: Peer =
       registration.kind === 'ns'
-        ? { kind: 'ns', name: registration.name, netID: registration.netID, nsID: registration.nsID, vendor: registration.vendor, certFingerprint: client.fingerprint, kekLabel, sealedKEK, settings, tenantID, createdAt }
-        : { kind: 'as', name: registration.name, asID: registration.asID, certFingerprint: client.fingerprint, kekLabel, sealedKEK, settings, tenantID, createdAt };
+        ? { kind: 'ns', name: registration.name, netID: registration.netID, nsID: registration.nsID, vendor: registration.vendor, ...lifecycle, kekLabel, sealedKEK, settings, tenantID, createdAt }
+        : { kind: 'as', name: registration.name, asID: registration.asID, ...lifecycle, kekLabel, sealedKEK, settings, tenantID, createdAt };
     const descriptor: PeerDescriptor =
       peer.kind === 'ns'
         ? { kind: 'ns', name: peer.name, netID: peer.netID, ...(peer.nsID ? { nsID: peer.nsID } : {}), vendor: peer.vendor, biURL }

@@ -25,6 +25,8 @@ export interface IssuedCertificate {
 export interface IssuedClientCertificate extends IssuedCertificate {
   /** SHA-256 of the certificate's DER, lower-case hex: the peer's identity. */
   readonly fingerprint: string;
+  /** The end of its validity. */
+  readonly notAfter: Date;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -95,7 +97,7 @@ export async function issueClientCertificate(
     extendedKeyUsage: x509.ExtendedKeyUsage.clientAuth,
     subjectAltNames: [],
   });
-  return { ...issued, fingerprint: certificateFingerprint(issued.certPem) };
+  return { ...issued, fingerprint: certificateFingerprint(issued.certPem), notAfter: new Date(new X509Certificate(issued.certPem).validTo) };
 }
 
 /**

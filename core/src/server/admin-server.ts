@@ -32,6 +32,7 @@ export async function createAdminServer(backends: Backends, metrics: JoineryMetr
   const probe = { tags: ['health'], response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } } };
   app.get('/healthz', { schema: { ...probe, summary: 'The process is up' } }, async () => ({ status: 'ok', version }));
   const ready = readinessCheck(backends);
+  metrics.watchReadiness(ready);
   app.get('/readyz', { schema: { ...probe, summary: 'The store answers, the key vault opens its sealed keys, the data directory can be written' } }, async (_req, reply) => {
     try {
       await ready();

@@ -79,6 +79,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   const metrics = new JoineryMetrics();
   metrics.watchKeyCache(() => backends.vault.cachedKeys);
   metrics.watchJoinNonceExhaustion((threshold) => backends.store.countDevices({ joinNonceAbove: threshold }));
+  metrics.peers.watch(() => backends.store.listPeers());
   // Store and vault latencies: the same objects, every call timed (their classes unchanged).
   const store = instrumented(backends.store, metrics.storeLatency);
   const vault = instrumented(backends.vault, metrics.vaultLatency);

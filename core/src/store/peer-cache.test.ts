@@ -1,12 +1,15 @@
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import type { Peer } from '../peers/peer';
 import { OPERATOR_TENANT } from '../tenants/tenant';
+import { firstCertificate } from '../peers/peer-certificates';
 import { PeerCache } from './peer-cache';
 
 const peer = (name: string, certFingerprint: string, kekLabel = 'kek'): Peer => ({
   kind: 'as',
   name,
   certFingerprint,
+  certificates: firstCertificate(certFingerprint, new Date(0), null),
+  state: 'enabled',
   kekLabel,
   sealedKEK: Buffer.alloc(8),
   settings: DEFAULT_PEER_SETTINGS,

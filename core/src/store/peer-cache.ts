@@ -62,7 +62,7 @@ export class PeerCache {
     if (peer !== null && generation === this.#generation && version === this.#version) {
       // Both ways of finding it, so the next request by either is a hit.
       this.#byName.set(peer.name, peer);
-      if (peer.certFingerprint !== '') this.#byFingerprint.set(peer.certFingerprint, peer);
+      for (const c of peer.certificates) this.#byFingerprint.set(c.fingerprint, peer);
     }
     return peer;
   }

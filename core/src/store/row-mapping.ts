@@ -1,7 +1,8 @@
 import { parseEUI64, parseNetID } from '../lorawan/identifiers';
 import { parseMACVersion } from '../lorawan/mac-version';
 import { devNonce, joinNonce } from '../lorawan/nonces';
-import type { Peer } from '../peers/peer';
+import { PEER_STATES, type Peer, type PeerState } from '../peers/peer';
+import { parsePeerCertificates, serializePeerCertificates } from '../peers/peer-certificates';
 import { parsePeerSettings, serializePeerSettings } from '../peers/peer-settings';
 import { parseVendor } from '../peers/vendor';
 import { parseScopes, type ApiKeyRecord } from '../tenants/api-key';
@@ -11,6 +12,7 @@ import type { AuditEvent, AuditRecord } from './audit-event';
 import type { Device, NewDevice } from './device';
 import { parseJoinType, type JoinRecord } from './join-record';
 import type { SessionRecord } from './session';
+import type { PeerChange } from './store';
 import { parseDeviceMigrationState, parseMigrationStep } from '../migration/device-migration-state';
 import { deviceSelectionJSON, parseDeviceSelection, type DeviceSelectionJSON } from '../migration/device-selection';
 import { parseMigrationStatus, parseMigrationStrategy, type FleetMigration } from '../migration/fleet-migration';
@@ -135,6 +137,8 @@ export interface PeerRowValues {
   readonly settings: string;
   readonly tenant_id: string;
   readonly created_at: Date;
+  readonly state: string;
+  readonly certificates: string;
 }
 
 export function peerFromRow(row: PeerRowValues): Peer {
@@ -146,6 +150,8 @@ export function peerFromRow(row: PeerRowValues): Peer {
     settings: parsePeerSettings(row.settings),
     tenantID: row.tenant_id as TenantID,
     createdAt: row.created_at,
+    state: parsePeerState(row.state, row.name),
+    certificates: parsePeerCertificates(row.certificates, row.name),
   };
   if (row.kind === 'ns') {
     return {
@@ -164,7 +170,7 @@ export function peerFromRow(row: PeerRowValues): Peer {
 }
 
 /** The peers table's columns, in the order `peerRowValues` gives their values. */
-export const PEER_COLUMNS = ['name', 'kind', 'cert_fingerprint', 'kek_label', 'sealed_kek', 'net_id', 'ns_id', 'vendor', 'as_id', 'created_at', 'settings', 'tenant_id'] as const;
+export const PEER_COLUMNS = ['name', 'kind', 'cert_fingerprint', 'kek_label', 'sealed_kek', 'net_id', 'ns_id', 'vendor', 'as_id', 'created_at', 'settings', 'tenant_id', 'state', 'certificates'] as const;
 
 /** The inverse of `peerFromRow`: a peer's column values, in `PEER_COLUMNS` order. */
 export function peerRowValues(peer: Peer): Array<PeerRowValues[(typeof PEER_COLUMNS)[number]]> {
@@ -182,8 +188,26 @@ export function peerRowValues(peer: Peer): Array<PeerRowValues[(typeof PEER_COLU
     created_at: peer.createdAt,
     settings: serializePeerSettings(peer.settings),
     tenant_id: peer.tenantID,
+    state: peer.state,
+    certificates: serializePeerCertificates(peer.certificates),
   };
   return PEER_COLUMNS.map((c) => row[c]);
+}
+
+/** The peers columns a change writes, with their values (at least one: an empty change is a programming error). */
+export function peerChangeColumns(change: PeerChange): Array<[column: string, value: string | Buffer]> {
+  const columns: Array<[string, string | Buffer]> = [];
+  if (change.state !== undefined) columns.push(['state', change.state]);
+  if (change.certificates !== undefined) columns.push(['certificates', serializePeerCertificates(change.certificates)]);
+  if (change.certFingerprint !== undefined) columns.push(['cert_fingerprint', change.certFingerprint]);
+  if (change.kek !== undefined) columns.push(['kek_label', change.kek.label], ['sealed_kek', change.kek.sealedKEK]);
+  if (columns.length === 0) throw new Error('a peer change that changes nothing');
+  return columns;
+}
+
+function parsePeerState(state: string, peerName: string): PeerState {
+  if (!(PEER_STATES as readonly string[]).includes(state)) throw new Error(`peer ${peerName}: unknown state "${state}"`);
+  return state as PeerState;
 }
 
 export interface TenantRowValues {

@@ -260,6 +260,59 @@ test("network servers/the vendor's setup files and steps come with the bundle; t
   expect(JSON.stringify((await call('alice', 'GET', '/network-servers/alice-cs-managed')).body)).not.toContain(apiKey);
 });
 
+test('network servers/lifecycle: summary, disable, enable, renew with overlap, retire, rotate the KEK (vendor files again), delete refused while bound; audited with the caller', async () => {
+  const added = await call('alice', 'POST', '/network-servers', { name: 'alice-life', netID: '000013', vendor: 'chirpstack' });
+  expect(added.status).toBe(201);
+  const summary = await call('alice', 'GET', '/network-servers/alice-life/summary');
+  expect(summary.body).toMatchObject({ name: 'alice-life', state: 'enabled', vendor: 'chirpstack', kekLabel: '000013', boundDevices: 0, lastJoinAt: null, authorizationHeaderSet: false, certificateExpiry: expect.any(String) });
+  expect((await call('alice', 'POST', '/network-servers/alice-life/disable')).body.state).toBe('disabled');
+  expect((await store.getPeer('alice-life'))?.state).toBe('disabled');
+  expect((await call('alice', 'POST', '/network-servers/alice-life/enable')).body.state).toBe('enabled');
+
+  const renewed = await call('alice', 'POST', '/network-servers/alice-life/renew-certificate', { overlap: '7d' });
+  expect(renewed.status).toBe(200);
+  expect(renewed.body.bundle['client.crt']).not.toBe(added.body.bundle['client.crt']);
+  expect(renewed.body.bundle['kek.json']).toBe(added.body.bundle['kek.json']);
+  expect(renewed.body.peer.certificates.map((c: { status: string }) => c.status)).toEqual(['accepted', 'current']);
+  expect(Date.parse(renewed.body.peer.certificates[0].retiresAt) - Date.now()).toBeGreaterThan(6 * 86_400_000);
+  expect(renewed.body.setup.files.find((f: { name: string }) => f.name.endsWith('.toml'))).toBeDefined();
+  expect((await call('alice', 'POST', '/network-servers/alice-life/renew-certificate', { overlap: 'soon' })).status).toBe(400);
+  expect((await call('alice', 'POST', '/network-servers/alice-life/renew-certificate', { overlap: '1h', retireOld: true })).status).toBe(400);
+  const retired = await call('alice', 'POST', '/network-servers/alice-life/retire-certificates', {});
+  expect(retired.body.certificates.map((c: { status: string }) => c.status)).toEqual(['retired', 'current']);
+  expect((await call('alice', 'POST', '/network-servers/alice-life/retire-certificates', { fingerprint: retired.body.certificates[1].fingerprint })).status).toBe(400);
+
+  const rotated = await call('alice', 'POST', '/network-servers/alice-life/rotate-kek', {});
+  const kek = JSON.parse(rotated.body.bundle['kek.json']) as { label: string; kek: string };
+  expect(kek.label).toBe('000013-2');
+  expect(kek.kek).not.toBe(JSON.parse(added.body.bundle['kek.json']).kek);
+  expect(rotated.body.peer.kekLabel).toBe('000013-2');
+  expect(rotated.body.setup.files.find((f: { name: string }) => f.name.endsWith('.toml')).content).toContain('000013-2');
+  // The summary never carries a key.
+  expect(JSON.stringify(rotated.body.peer)).not.toContain(kek.kek);
+
+  // A device bound to it (alice's unclaimed one, bound here through the store).
+  const d2 = (await store.getDevice('00a11ce000000002' as never))!;
+  const o = d2.ownership;
+  expect(await store.changeDevice({ devEUI: d2.devEUI, expectedVersion: d2.version, owner: o.owner, ownerTokenHash: o.ownerTokenHash, nsPeer: 'alice-life', asPeer: null, locked: o.locked, claimedAt: o.claimedAt }, { at: new Date(), actor: 'test', tenantID: null, source: null, action: 'test.bind', devEUI: d2.devEUI, detail: {} })).toBe(true);
+  const bound = await call('alice', 'DELETE', '/network-servers/alice-life');
+  expect(bound).toMatchObject({ status: 409, body: { code: 'conflict', message: expect.stringMatching(/1 device\(s\) bound/) } });
+  expect((await call('alice', 'DELETE', '/network-servers/alice-life?unbindDevices=true')).body).toEqual({ unbound: 1 });
+  expect((await call('alice', 'GET', '/network-servers/alice-life/summary')).status).toBe(404);
+  expect((await store.getDevice('00a11ce000000002' as never))?.nsPeer).toBeNull();
+
+  const trail = (await store.listAuditEvents({ limit: 200 })).filter((e) => e.detail['name'] === 'alice-life').map((e) => [e.action, e.tenantID]).reverse();
+  expect(trail).toEqual([
+    ['peer.add', 'alice'],
+    ['peer.disable', 'alice'],
+    ['peer.enable', 'alice'],
+    ['peer.certificate.renew', 'alice'],
+    ['peer.certificate.retire', 'alice'],
+    ['peer.kek.rotate', 'alice'],
+    ['peer.delete', 'alice'],
+  ]);
+});
+
 test("isolation/every endpoint, with another tenant's key (every scope), on alice's resources: 403 or 404, nothing changed", async () => {
   const doc = (await call(null, 'GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
   const before = JSON.stringify(await store.getDevice(aliceDevice as never));
@@ -270,6 +323,14 @@ test("isolation/every endpoint, with another tenant's key (every scope), on alic
     'POST /api/v1/devices/{devEUI}/transfer': { tenant: 'mallory' },
     'POST /api/v1/devices/{devEUI}/dev-nonce-reset': { reason: 'taking it' },
     'POST /api/v1/tenants/{tenantID}/api-keys': { scopes: ['admin'] },
+    'POST /api/v1/network-servers/{name}/bundle': {},
+    'POST /api/v1/network-servers/{name}/renew-certificate': { retireOld: true },
+    'POST /api/v1/network-servers/{name}/retire-certificates': {},
+    'POST /api/v1/network-servers/{name}/rotate-kek': { kekLabel: 'taken' },
+    'POST /api/v1/application-servers/{name}/bundle': {},
+    'POST /api/v1/application-servers/{name}/renew-certificate': { retireOld: true },
+    'POST /api/v1/application-servers/{name}/retire-certificates': {},
+    'POST /api/v1/application-servers/{name}/rotate-kek': { kekLabel: 'taken' },
   };
   /** Routes without another tenant's resource in the path: what mallory gets instead. */
   const collections: Record<string, () => Promise<void>> = {
@@ -321,5 +382,5 @@ test("isolation/every endpoint, with another tenant's key (every scope), on alic
   expect(walked.length).toBeGreaterThan(20);
   expect(JSON.stringify(await store.getDevice(aliceDevice as never))).toBe(before);
   expect((await store.getApiKey(aliceKeyID))?.revokedAt).toBeNull();
-  expect((await store.getPeer('alice-ns'))?.tenantID).toBe('alice');
+  expect(await store.getPeer('alice-ns')).toMatchObject({ tenantID: 'alice', state: 'enabled', kekLabel: '000013', certificates: [expect.objectContaining({ retiresAt: null })] });
 });

@@ -1,3 +1,4 @@
+import { firstCertificate } from '../../../core/src/peers/peer-certificates';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -58,10 +59,12 @@ describe.each(CASES)('e2e/migration $vendor', (c) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const peer = (name: string, vendor: Vendor, netID: string) => ({
+  const peer = (name: string, vendor: Vendor, netID: string, certFingerprint = randomBytes(32).toString('hex')) => ({
     kind: 'ns' as const,
     name,
-    certFingerprint: randomBytes(32).toString('hex'),
+    certFingerprint,
+    certificates: firstCertificate(certFingerprint, new Date(), null),
+    state: 'enabled' as const,
     kekLabel: name,
     sealedKEK: randomBytes(40),
     settings: { ...DEFAULT_PEER_SETTINGS, adapter: { apiUrl: 'fake:', options: {} } },

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { parseEUI64, type EUI64 } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, type JoinNonce } from '../../../core/src/lorawan/nonces';
 import type { JoinCommit, NewDevice } from '../../../core/src/store/device';
-import { PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS, SchemaTooNewError } from '../../../core/src/store/postgres/migrations';
+import { migratePostgres, PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS, SchemaTooNewError } from '../../../core/src/store/postgres/migrations';
 import { PostgresStore, PostgresStoreError } from '../../../core/src/store/postgres/postgres-store';
 import { verifyAuditChain } from '../../../core/src/store/audit-chain';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -89,6 +89,24 @@ describe('postgres', () => {
     const [e] = euis(1);
     await opened[0]!.insertDevices([device(e!)]);
     for (const s of opened) expect(await s.getDevice(e!)).not.toBeNull();
+  });
+
+  test('migrations/11: a peer registered before keeps working, its one certificate current and accepted', async () => {
+    const pool = new Pool({ connectionString: db.url, options: '-c search_path=peers_v10', max: 1 });
+    try {
+      await migratePostgres(pool, 'peers_v10', PG_MIGRATIONS.filter((m) => m.version <= 10));
+    } finally {
+      await pool.end();
+    }
+    await sql(
+      `INSERT INTO peers_v10.peers (name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at, settings, tenant_id)
+       VALUES ('old-ns', 'ns', $1, '000013', $2, '000013', NULL, 'chirpstack', NULL, $3, '{}', 'operator')`,
+      ['ab'.repeat(32), randomBytes(40), new Date(1_700_000_000_123)],
+    );
+    const s = await open(withSchema('peers_v10'));
+    const peer = await s.getPeerByFingerprint('ab'.repeat(32));
+    expect(peer).toMatchObject({ name: 'old-ns', state: 'enabled', certFingerprint: 'ab'.repeat(32) });
+    expect(peer?.certificates).toEqual([{ fingerprint: 'ab'.repeat(32), issuedAt: new Date(1_700_000_000_123), notAfter: null, retiresAt: null }]);
   });
 
   test('migrations/a schema from a newer release is refused, untouched', async () => {

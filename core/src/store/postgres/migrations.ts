@@ -251,6 +251,29 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'peer lifecycle: state, the set of client certificates, and their fingerprints',
+    // Every peer so far has one certificate, its current one, whose expiry was not kept.
+    up: `
+      ALTER TABLE peers ADD COLUMN state TEXT NOT NULL DEFAULT 'enabled' CHECK (state IN ('enabled', 'disabled'));
+      ALTER TABLE peers ADD COLUMN certificates TEXT NOT NULL DEFAULT '[]';
+      UPDATE peers SET certificates = json_build_array(json_build_object(
+        'fingerprint', cert_fingerprint,
+        'issuedAt', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'notAfter', NULL,
+        'retiresAt', NULL))::TEXT;
+      CREATE TABLE peer_fingerprints (
+        fingerprint TEXT NOT NULL PRIMARY KEY,
+        peer_name   TEXT NOT NULL
+      );
+      CREATE INDEX peer_fingerprints_by_peer ON peer_fingerprints (peer_name);
+      INSERT INTO peer_fingerprints (fingerprint, peer_name) SELECT cert_fingerprint, name FROM peers;
+      -- A peer's recent join results (ns show, the console's network server page).
+      CREATE INDEX device_joins_by_peer ON device_joins (peer, at);
+      UPDATE change_counters SET peers = peers + 1 WHERE id = 1;
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

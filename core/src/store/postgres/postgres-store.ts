@@ -36,7 +36,9 @@ import {
   JOIN_RECORD_COLUMNS,
   joinRecordFromRow,
   type JoinRecordRowValues,
+  peerChangeColumns,
 } from '../row-mapping';
+import { BOUND_PER_PEER_SQL, LAST_JOIN_PER_PEER_SQL, PEER_JOIN_RESULTS_SQL, UNBIND_FROM_PEER_SQL, joinResultsFrom, peerUsageFrom } from '../peer-usage';
 import { bucketKeys, settleBuckets, type BucketTake, type RateBucket } from '../rate-buckets';
 import { NONCE_COLUMNS, RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
 import type { DeviceMigrationState } from '../../migration/device-migration-state';
@@ -50,7 +52,7 @@ import type { JoinRecord } from '../join-record';
 import type { SealedCanary } from '../sealed-canary';
 import type { SessionRecord } from '../session';
 import type { StoreSettingName } from '../store-setting';
-import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
+import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migratePostgres } from './migrations';
 import { parsePostgresLocation, type PostgresLocation, type PostgresLocationOptions } from './postgres-location';
 
@@ -139,6 +141,8 @@ interface PeerRow {
   created_at: Date;
   settings: string;
   tenant_id: string;
+  state: string;
+  certificates: string;
 }
 
 type AuditRow = Omit<AuditRowValues, 'id'> & { id: string | number };
@@ -592,7 +596,10 @@ export class PostgresStore implements Store {
         'adding a peer',
         async (client) => {
           const inserted = (await client.query(`INSERT INTO peers (${PEER_COLUMN_LIST}) VALUES (${PEER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`, peerRowValues(peer))).rowCount === 1;
-          if (inserted) await client.query(BUMP_PEER_CHANGES_SQL);
+          if (inserted) {
+            for (const c of peer.certificates) await client.query('INSERT INTO peer_fingerprints (fingerprint, peer_name) VALUES ($1, $2)', [c.fingerprint, peer.name]);
+            await client.query(BUMP_PEER_CHANGES_SQL);
+          }
           return inserted;
         },
         audit,
@@ -614,9 +621,68 @@ export class PostgresStore implements Store {
 
   getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
     return this.#peers.byFingerprint(certFingerprint, async () => {
-      const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMN_LIST} FROM peers WHERE cert_fingerprint = $1`, [certFingerprint]);
+      const rows = await this.#query<PeerRow>('reading a peer', `SELECT ${PEER_COLUMNS.map((c) => `p.${c}`).join(', ')} FROM peer_fingerprints f JOIN peers p ON p.name = f.peer_name WHERE f.fingerprint = $1`, [certFingerprint]);
       return rows[0] ? toPeer(rows[0]) : null;
     });
+  }
+
+  async updatePeer(name: string, change: PeerChange, audit: AuditEvent): Promise<boolean> {
+    const columns = peerChangeColumns(change);
+    try {
+      return await this.#audited(
+        'changing a peer',
+        async (client) => {
+          const sql = `UPDATE peers SET ${columns.map(([c], i) => `${c} = $${i + 1}`).join(', ')} WHERE name = $${columns.length + 1}`;
+          if ((await client.query(sql, [...columns.map(([, v]) => v), name])).rowCount !== 1) return false;
+          for (const c of change.certificates ?? []) {
+            await client.query('INSERT INTO peer_fingerprints (fingerprint, peer_name) VALUES ($1, $2) ON CONFLICT (fingerprint) DO NOTHING', [c.fingerprint, name]);
+          }
+          await client.query(BUMP_PEER_CHANGES_SQL);
+          return true;
+        },
+        audit,
+      );
+    } finally {
+      this.#peers.clear();
+    }
+  }
+
+  async deletePeer(name: string, unbindDevices: boolean, audit: AuditEvent): Promise<PeerDeletion> {
+    let outcome: PeerDeletion = { kind: 'not-found' };
+    try {
+      await this.#audited(
+        'deleting a peer',
+        async (client) => {
+          // The peer's row locked first: a concurrent binding to it waits, or is seen by the count.
+          if ((await client.query('SELECT name FROM peers WHERE name = $1 FOR UPDATE', [name])).rowCount !== 1) return false;
+          const bound = Number((await client.query<{ n: string }>('SELECT COUNT(*) AS n FROM devices WHERE ns_peer = $1 OR overlap_ns_peer = $1 OR as_peer = $1', [name])).rows[0]?.n ?? 0);
+          if (bound > 0 && !unbindDevices) {
+            outcome = { kind: 'bound', devices: bound };
+            return false;
+          }
+          for (const sql of UNBIND_FROM_PEER_SQL) await client.query(sql, [name]);
+          await client.query('DELETE FROM peer_fingerprints WHERE peer_name = $1', [name]);
+          await client.query('DELETE FROM peers WHERE name = $1', [name]);
+          await client.query(BUMP_PEER_CHANGES_SQL);
+          outcome = { kind: 'deleted', unbound: bound };
+          return true;
+        },
+        audit,
+      );
+      return outcome;
+    } finally {
+      this.#peers.clear();
+    }
+  }
+
+  async peerJoinResults(name: string, since: Date): Promise<Record<string, number>> {
+    return joinResultsFrom(await this.#query<{ result: string; n: string }>("reading a peer's join results", PEER_JOIN_RESULTS_SQL, [name, since]));
+  }
+
+  async peerUsage(): Promise<Map<string, PeerUsage>> {
+    const bound = await this.#query<{ peer: string; n: string }>('counting devices per peer', BOUND_PER_PEER_SQL, []);
+    const lastJoins = await this.#query<{ peer: string; at: Date }>('reading last joins per peer', LAST_JOIN_PER_PEER_SQL, []);
+    return peerUsageFrom(bound, lastJoins);
   }
 
   async updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {

@@ -245,6 +245,28 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 11,
+    name: 'peer lifecycle: state, the set of client certificates, and their fingerprints',
+    // Every peer so far has one certificate, its current one, whose expiry was not kept.
+    up: `
+      ALTER TABLE peers ADD COLUMN state TEXT NOT NULL DEFAULT 'enabled' CHECK (state IN ('enabled', 'disabled'));
+      ALTER TABLE peers ADD COLUMN certificates TEXT NOT NULL DEFAULT '[]';
+      UPDATE peers SET certificates = json_array(json_object(
+        'fingerprint', cert_fingerprint,
+        'issuedAt', strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'),
+        'notAfter', NULL,
+        'retiresAt', NULL));
+      CREATE TABLE peer_fingerprints (
+        fingerprint TEXT NOT NULL PRIMARY KEY,
+        peer_name   TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX peer_fingerprints_by_peer ON peer_fingerprints (peer_name);
+      INSERT INTO peer_fingerprints (fingerprint, peer_name) SELECT cert_fingerprint, name FROM peers;
+      -- A peer's recent join results (ns show, the console's network server page).
+      CREATE INDEX device_joins_by_peer ON device_joins (peer, at);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

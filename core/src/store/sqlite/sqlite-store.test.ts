@@ -1,5 +1,6 @@
 import { OPERATOR_TENANT } from '../../tenants/tenant';
 import { randomBytes } from 'node:crypto';
+import { firstCertificate } from '../../peers/peer-certificates';
 import { DEFAULT_PEER_SETTINGS } from '../../peers/peer-settings';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -63,10 +64,11 @@ function commit(devEUI: EUI64, expectedVersion: number, n: number): JoinCommit {
 }
 
 function nsPeer(name: string, overrides: Partial<NetworkServerPeer> = {}): NetworkServerPeer {
+  const certFingerprint = overrides.certFingerprint ?? randomBytes(32).toString('hex');
   return {
     kind: 'ns',
     name,
-    certFingerprint: randomBytes(32).toString('hex'),
+    certFingerprint,
     kekLabel: `${name}-kek`,
     sealedKEK: randomBytes(46),
     settings: DEFAULT_PEER_SETTINGS,
@@ -75,7 +77,9 @@ function nsPeer(name: string, overrides: Partial<NetworkServerPeer> = {}): Netwo
     netID: parseNetID('000013'),
     nsID: parseEUI64('0000000000000013'),
     vendor: 'chirpstack',
+    state: 'enabled',
     ...overrides,
+    certificates: overrides.certificates ?? firstCertificate(certFingerprint, new Date(1_700_000_000_123), new Date(1_763_000_000_000)),
   };
 }
 
@@ -321,10 +325,13 @@ describe('SqliteStore', () => {
     const store = openStore();
     const ns = nsPeer('chirpstack-eu');
     const nsNoNSID = nsPeer('tts-eu', { nsID: null, vendor: 'the-things-stack', netID: parseNetID('000013') });
-    const as: ApplicationServerPeer = {
+    const asFingerprint = randomBytes(32).toString('hex');
+const as: ApplicationServerPeer = {
       kind: 'as',
       name: 'my-as',
-      certFingerprint: randomBytes(32).toString('hex'),
+      certFingerprint: asFingerprint,
+        certificates: firstCertificate(asFingerprint, new Date(1_700_000_000_000), null),
+        state: 'enabled',
       kekLabel: 'my-as-kek',
       sealedKEK: randomBytes(46),
     settings: DEFAULT_PEER_SETTINGS,
@@ -386,6 +393,20 @@ describe('SqliteStore', () => {
     } finally {
       raw.close();
     }
+  });
+
+  test('migrations/11: a peer registered before keeps working, its one certificate current and accepted', async () => {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const raw = new Database(file);
+    migrate(raw, MIGRATIONS.filter((m) => m.version <= 10));
+    raw
+      .prepare(`INSERT INTO peers (name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at, settings, tenant_id)
+                VALUES ('old-ns', 'ns', ?, '000013', ?, '000013', NULL, 'chirpstack', NULL, ?, '{}', 'operator')`)
+      .run('ab'.repeat(32), randomBytes(40), 1_700_000_000_123);
+    raw.close();
+    const peer = await openStore().getPeerByFingerprint('ab'.repeat(32));
+    expect(peer).toMatchObject({ name: 'old-ns', state: 'enabled', certFingerprint: 'ab'.repeat(32) });
+    expect(peer?.certificates).toEqual([{ fingerprint: 'ab'.repeat(32), issuedAt: new Date(1_700_000_000_123), notAfter: null, retiresAt: null }]);
   });
 
   test('migrations/a database from a newer release is refused, untouched', async () => {

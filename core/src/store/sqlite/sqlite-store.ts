@@ -35,7 +35,9 @@ import {
   type ApiKeyRowValues,
   type AuditRowValues,
   type TenantRowValues,
+  peerChangeColumns,
 } from '../row-mapping';
+import { BOUND_PER_PEER_SQL, LAST_JOIN_PER_PEER_SQL, PEER_JOIN_RESULTS_SQL, UNBIND_FROM_PEER_SQL, joinResultsFrom, peerUsageFrom } from '../peer-usage';
 import type { DeviceMigrationState } from '../../migration/device-migration-state';
 import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
 import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
@@ -47,7 +49,7 @@ import { parseJoinType, type JoinRecord } from '../join-record';
 import type { SealedCanary } from '../sealed-canary';
 import type { SessionRecord } from '../session';
 import type { StoreSettingName } from '../store-setting';
-import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
+import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
 import { migrate } from './migrations';
@@ -123,6 +125,8 @@ interface PeerRow {
   as_id: string | null;
   tenant_id: string;
   created_at: number;
+  state: string;
+  certificates: string;
 }
 
 /**
@@ -522,7 +526,11 @@ export class SqliteStore implements Store {
 
   async insertPeer(peer: Peer, audit?: AuditEvent): Promise<void> {
     try {
-      this.#auditedTx(() => this.#stmt.insertPeer.run(...peerRowValues(peer).map(toSqlite)).changes === 1, audit);
+      this.#auditedTx(() => {
+        if (this.#stmt.insertPeer.run(...peerRowValues(peer).map(toSqlite)).changes !== 1) return false;
+        for (const c of peer.certificates) this.#stmt.insertPeerFingerprint.run(c.fingerprint, peer.name);
+        return true;
+      }, audit);
     } catch (err) {
       if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY') || isConstraint(err, 'SQLITE_CONSTRAINT_UNIQUE')) {
         throw new PeerExistsError(peer.name);
@@ -545,6 +553,49 @@ export class SqliteStore implements Store {
       const row = this.#stmt.getPeerByFingerprint.get(certFingerprint) as PeerRow | undefined;
       return row ? toPeer(row) : null;
     });
+  }
+
+  async updatePeer(name: string, change: PeerChange, audit: AuditEvent): Promise<boolean> {
+    const columns = peerChangeColumns(change);
+    try {
+      return this.#auditedTx(() => {
+        const updated = this.#db.prepare(`UPDATE peers SET ${columns.map(([c]) => `${c} = ?`).join(', ')} WHERE name = ?`).run(...columns.map(([, v]) => v), name).changes === 1;
+        if (updated) for (const c of change.certificates ?? []) this.#stmt.insertPeerFingerprintIfAbsent.run(c.fingerprint, name);
+        return updated;
+      }, audit);
+    } finally {
+      this.#peers.clear();
+    }
+  }
+
+  async deletePeer(name: string, unbindDevices: boolean, audit: AuditEvent): Promise<PeerDeletion> {
+    let outcome: PeerDeletion = { kind: 'not-found' };
+    try {
+      this.#auditedTx(() => {
+        if (this.#stmt.getPeer.get(name) === undefined) return false;
+        const bound = (this.#stmt.countBoundToPeer.get(name, name, name) as { n: number }).n;
+        if (bound > 0 && !unbindDevices) {
+          outcome = { kind: 'bound', devices: bound };
+          return false;
+        }
+        for (const unbind of this.#stmt.unbindFromPeer) unbind.run(name);
+        this.#stmt.deletePeerFingerprints.run(name);
+        this.#stmt.deletePeer.run(name);
+        outcome = { kind: 'deleted', unbound: bound };
+        return true;
+      }, audit);
+      return outcome;
+    } finally {
+      this.#peers.clear();
+    }
+  }
+
+  async peerJoinResults(name: string, since: Date): Promise<Record<string, number>> {
+    return joinResultsFrom(this.#stmt.peerJoinResults.all(name, since.getTime()) as Array<{ result: string; n: number }>);
+  }
+
+  async peerUsage(): Promise<Map<string, PeerUsage>> {
+    return peerUsageFrom(this.#stmt.boundPerPeer.all() as Array<{ peer: string; n: number }>, (this.#stmt.lastJoinPerPeer.all() as Array<{ peer: string; at: number }>).map((r) => ({ peer: r.peer, at: new Date(r.at) })));
   }
 
   async updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {
@@ -860,7 +911,16 @@ function prepareStatements(db: Database.Database) {
     lastAudit: db.prepare('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1'),
     auditChain: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`),
     getPeer: db.prepare('SELECT * FROM peers WHERE name = ?'),
-    getPeerByFingerprint: db.prepare('SELECT * FROM peers WHERE cert_fingerprint = ?'),
+    getPeerByFingerprint: db.prepare('SELECT p.* FROM peer_fingerprints f JOIN peers p ON p.name = f.peer_name WHERE f.fingerprint = ?'),
+    insertPeerFingerprint: db.prepare('INSERT INTO peer_fingerprints (fingerprint, peer_name) VALUES (?, ?)'),
+    insertPeerFingerprintIfAbsent: db.prepare('INSERT INTO peer_fingerprints (fingerprint, peer_name) VALUES (?, ?) ON CONFLICT (fingerprint) DO NOTHING'),
+    deletePeerFingerprints: db.prepare('DELETE FROM peer_fingerprints WHERE peer_name = ?'),
+    deletePeer: db.prepare('DELETE FROM peers WHERE name = ?'),
+    countBoundToPeer: db.prepare('SELECT COUNT(*) AS n FROM devices WHERE ns_peer = ? OR overlap_ns_peer = ? OR as_peer = ?'),
+    unbindFromPeer: UNBIND_FROM_PEER_SQL.map((sql) => db.prepare(sql.replaceAll('$1', '?'))),
+    boundPerPeer: db.prepare(BOUND_PER_PEER_SQL),
+    lastJoinPerPeer: db.prepare(LAST_JOIN_PER_PEER_SQL),
+    peerJoinResults: db.prepare(PEER_JOIN_RESULTS_SQL.replace('$1', '?').replace('$2', '?')),
     changeCounters: db.prepare('SELECT peers FROM change_counters WHERE id = 1'),
     listPeers: db.prepare('SELECT * FROM peers ORDER BY name'),
     listPeersOfTenant: db.prepare('SELECT * FROM peers WHERE tenant_id = ? ORDER BY name'),
