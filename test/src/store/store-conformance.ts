@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_PEER_SETTINGS, DeviceExistsError, MigrationConflictError, PeerExistsError, type FleetMigration, type ApplicationServerPeer, type JoinRecord, type EUI64, type JoinCommit, type NetworkServerPeer, type NewDevice, type SealedBlobOwner, type SessionRecord, type Store } from '@joinery/core';
+import { firstCertificate } from '../../../core/src/peers/peer-certificates';
 import { parseEUI64, parseNetID } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, MAX_DEV_NONCE, MAX_JOIN_NONCE } from '../../../core/src/lorawan/nonces';
 import { nextJoinNonce } from '../../../core/src/join/next-join-nonce';
@@ -66,10 +67,11 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
     }
 
     function nsPeer(base: string, overrides: Partial<NetworkServerPeer> = {}): NetworkServerPeer {
+      const certFingerprint = overrides.certFingerprint ?? randomBytes(32).toString('hex');
       return {
         kind: 'ns',
         name: nsName(base),
-        certFingerprint: randomBytes(32).toString('hex'),
+        certFingerprint,
         kekLabel: `${base}-kek`,
         sealedKEK: randomBytes(46),
         settings: DEFAULT_PEER_SETTINGS,
@@ -78,7 +80,9 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
         netID: parseNetID('000013'),
         nsID: parseEUI64('0000000000000013'),
         vendor: 'chirpstack',
+        state: 'enabled',
         ...overrides,
+        certificates: overrides.certificates ?? firstCertificate(certFingerprint, new Date(1_700_000_000_123), new Date(1_763_000_000_000)),
       };
     }
 
@@ -419,10 +423,13 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
     test('peers/insert, get, by fingerprint, list in name order', async () => {
       const ns = nsPeer('chirpstack-eu');
       const nsNoNSID = nsPeer('tts-eu', { nsID: null, vendor: 'the-things-stack', netID: parseNetID('c00053') });
+      const asFingerprint = randomBytes(32).toString('hex');
       const as: ApplicationServerPeer = {
         kind: 'as',
         name: nsName('my-as'),
-        certFingerprint: randomBytes(32).toString('hex'),
+        certFingerprint: asFingerprint,
+        certificates: firstCertificate(asFingerprint, new Date(1_700_000_000_000), null),
+        state: 'enabled',
         kekLabel: 'my-as-kek',
         sealedKEK: randomBytes(46),
         settings: DEFAULT_PEER_SETTINGS,
@@ -491,6 +498,73 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       await other.insertPeer(late);
       expect(await store.getPeer(late.name)).toEqual(late);
       expect(await store.getPeerByFingerprint(late.certFingerprint)).toEqual(late);
+    });
+
+    const peerAudit = (action: string, name: string): AuditEvent => ({ at: new Date(), actor: `test:${tag}`, tenantID: 'operator', source: null, action, devEUI: null, detail: { name } });
+
+    test('peers/state: a disabled peer is seen disabled at once, through this handle or another; audited; false for an unknown peer', async () => {
+      const ns = nsPeer('lifecycle-state');
+      await store.insertPeer(ns);
+      expect((await store.getPeerByFingerprint(ns.certFingerprint))?.state).toBe('enabled'); // cached
+      const other = await open();
+      expect(await other.updatePeer(ns.name, { state: 'disabled' }, peerAudit('peer.disable', ns.name))).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve)); // the next turn of the event loop
+      expect((await store.getPeerByFingerprint(ns.certFingerprint))?.state).toBe('disabled');
+      expect(await store.updatePeer(ns.name, { state: 'enabled' }, peerAudit('peer.enable', ns.name))).toBe(true);
+      expect((await store.getPeer(ns.name))?.state).toBe('enabled');
+      expect(await store.updatePeer(nsName('nobody'), { state: 'disabled' }, peerAudit('peer.disable', 'nobody'))).toBe(false);
+      const trail = (await store.listAuditEvents({ limit: 50 })).filter((e) => e.detail['name'] === ns.name).map((e) => e.action);
+      expect(trail).toEqual(['peer.enable', 'peer.disable']);
+      expect((await store.listAuditEvents({ limit: 50 })).some((e) => e.detail['name'] === 'nobody')).toBe(false);
+    });
+
+    test('peers/certificates: every certificate of the set finds its peer, retirements and the current one are kept, the KEK replaced', async () => {
+      const ns = nsPeer('lifecycle-certs');
+      await store.insertPeer(ns);
+      expect(await store.getPeerByFingerprint(ns.certFingerprint)).toEqual(ns); // cached by the old fingerprint
+      const renewedFingerprint = randomBytes(32).toString('hex');
+      const retiresAt = new Date(1_800_000_000_000);
+      const certificates = [{ ...ns.certificates[0]!, retiresAt }, { fingerprint: renewedFingerprint, issuedAt: new Date(1_790_000_000_000), notAfter: new Date(1_850_000_000_000), retiresAt: null }];
+      expect(await store.updatePeer(ns.name, { certificates, certFingerprint: renewedFingerprint }, peerAudit('peer.certificate.renew', ns.name))).toBe(true);
+      const renewed = { ...ns, certificates, certFingerprint: renewedFingerprint };
+      expect(await store.getPeerByFingerprint(ns.certFingerprint)).toEqual(renewed);
+      expect(await store.getPeerByFingerprint(renewedFingerprint)).toEqual(renewed);
+      expect(await store.getPeer(ns.name)).toEqual(renewed);
+      // Another peer cannot take a fingerprint of this one's set.
+      expect(await thrown(store.insertPeer(nsPeer('lifecycle-thief', { certFingerprint: renewedFingerprint })))).toBeInstanceOf(PeerExistsError);
+
+      const sealedKEK = randomBytes(46);
+      expect(await store.updatePeer(ns.name, { kek: { label: 'kek-2', sealedKEK } }, peerAudit('peer.kek.rotate', ns.name))).toBe(true);
+      expect(await store.getPeerByFingerprint(renewedFingerprint)).toEqual({ ...renewed, kekLabel: 'kek-2', sealedKEK });
+    });
+
+    test('peers/delete: refused while devices are bound; with unbinding, the bindings go with the peer and its certificates', async () => {
+      const ns = nsPeer('lifecycle-del');
+      const fallback = nsPeer('lifecycle-keep');
+      await store.insertPeer(ns);
+      await store.insertPeer(fallback);
+      await store.insertDevices([
+        newDevice(0x7a001, { nsPeer: ns.name }),
+        newDevice(0x7a002, { nsPeer: fallback.name, asPeer: ns.name }),
+        newDevice(0x7a003, { nsPeer: fallback.name }),
+      ]);
+      expect(await store.commitJoin({ ...commit(eui(0x7a001), 0, 5), peer: ns.name, joinedAt: new Date(1_700_000_500_000) })).toBe(true);
+      const usage = await store.peerUsage();
+      expect(usage.get(ns.name)).toEqual({ boundDevices: 2, lastJoinAt: new Date(1_700_000_500_000) });
+      expect(usage.get(fallback.name)).toEqual({ boundDevices: 2, lastJoinAt: null });
+
+      expect(await store.deletePeer(ns.name, false, peerAudit('peer.delete', ns.name))).toEqual({ kind: 'bound', devices: 2 });
+      expect(await store.getPeerByFingerprint(ns.certFingerprint)).toEqual(ns);
+      expect(await store.deletePeer(ns.name, true, peerAudit('peer.delete', ns.name))).toEqual({ kind: 'deleted', unbound: 2 });
+      expect(await store.getPeer(ns.name)).toBeNull();
+      expect(await store.getPeerByFingerprint(ns.certFingerprint)).toBeNull();
+      expect(await store.getDevice(eui(0x7a001))).toMatchObject({ nsPeer: null, asPeer: null });
+      expect(await store.getDevice(eui(0x7a002))).toMatchObject({ nsPeer: fallback.name, asPeer: null });
+      expect(await store.getDevice(eui(0x7a003))).toMatchObject({ nsPeer: fallback.name });
+      expect(await store.deletePeer(ns.name, true, peerAudit('peer.delete', ns.name))).toEqual({ kind: 'not-found' });
+      expect((await store.listAuditEvents({ limit: 50 })).filter((e) => e.detail['name'] === ns.name).map((e) => e.action)).toEqual(['peer.delete']);
+      // Its name and certificate may be registered again.
+      await store.insertPeer(nsPeer('lifecycle-del', { certFingerprint: ns.certFingerprint }));
     });
 
     test('devices/DevNonce reset: used DevNonces forgotten, JoinNonce and RJcount1 kept, audited in the same write', async () => {
@@ -824,7 +898,7 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       const kind = `canary-${tag}`;
       const fallback = await store.sealedCanary(kind);
       if (fallback !== null) expect(fallback.kind).toBe('peer');
-      const d = newDevice(0x7c01, { vaultKind: kind });
+      const d = newDevice(0x7a090, { vaultKind: kind }); // not 90: the reseal test's
       await store.insertDevices([d]);
       expect(await store.sealedCanary(kind)).toEqual({ kind: 'device', devEUI: d.devEUI, sealed: d.sealedRootKeys });
     });
@@ -845,6 +919,23 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
           ...overrides,
         };
       }
+
+      test("a peer's join results since a time, by result code", async () => {
+        await store.insertDevices([newDevice(0x7a101), newDevice(0x7a102)]);
+        const peer = nsName('results');
+        await store.appendJoinRecords(
+          [
+            joinRecord(eui(0x7a101), 10, { peer, result: 'Success' }),
+            joinRecord(eui(0x7a101), 20, { peer, result: 'MICFailed' }),
+            joinRecord(eui(0x7a102), 30, { peer, result: 'Success' }),
+            joinRecord(eui(0x7a102), 40, { peer: nsName('results-other'), result: 'Success' }),
+            joinRecord(eui(0x7a102), 1, { peer, result: 'JoinReqFailed' }), // before `since`
+          ],
+          10,
+        );
+        expect(await store.peerJoinResults(peer, new Date(1_700_000_000_000 + 10 * 1000))).toEqual({ MICFailed: 1, Success: 2 });
+        expect(await store.peerJoinResults(nsName('nobody'), new Date(0))).toEqual({});
+      });
 
       test('appends records of known devices only, lists them newest first, keeps the newest `keep` per device', async () => {
         await store.insertDevices([newDevice(0x7001), newDevice(0x7002)]);
