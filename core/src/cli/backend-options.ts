@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { settingsFor } from '../config/config-schema';
+import { SETTINGS, settingsFor, type SettingDefinition } from '../config/config-schema';
 import { parseBackendSettings, type BackendSettings } from '../server/backend-settings';
 import { withSettings } from './setting-options';
 
@@ -17,9 +17,17 @@ export interface BackendFlags {
  * JOINERY_* variable, and `--config` (the configuration file's backend settings apply too).
  * Generated from the configuration schema (config/config-schema.ts).
  */
-export function withBackendOptions(cmd: Command): Command {
+export function withBackendOptions(cmd: Command, serverSettings: readonly SettingDefinition[] = []): Command {
+  withSettings(cmd, serverSettings, { hidden: true });
   return withSettings(cmd, settingsFor('backend'));
 }
+
+/**
+ * Where the server listens and the names it is reached by (`bi.listen`, `bi.public_hosts`):
+ * what `ns add` and `as add` derive a bundle's BI URL from when `--public-url` is not given,
+ * read from the same file, environment or (hidden) flags as `serve` reads them.
+ */
+export const SERVER_ADDRESS_SETTINGS: readonly SettingDefinition[] = SETTINGS.filter((s) => s.key === 'bi.listen' || s.key === 'bi.public_hosts');
 
 export function backendSettings(flags: BackendFlags): BackendSettings {
   return parseBackendSettings(flags);

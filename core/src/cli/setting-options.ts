@@ -11,9 +11,9 @@ export function settingOption(def: SettingDefinition): Option {
   return option;
 }
 
-/** Adds the schema's settings and `--config` to a command. */
-export function withSettings(cmd: Command, settings: readonly SettingDefinition[]): Command {
-  for (const def of settings) cmd.addOption(settingOption(def));
+/** Adds the schema's settings and `--config` to a command (`hidden`: left out of its help). */
+export function withSettings(cmd: Command, settings: readonly SettingDefinition[], options: { readonly hidden?: boolean } = {}): Command {
+  for (const def of settings) cmd.addOption(options.hidden ? settingOption(def).hideHelp() : settingOption(def));
   declareSettings(cmd, settings);
   if (!cmd.options.some((o) => o.long === CONFIG_FLAG.flag)) cmd.addOption(new Option(`${CONFIG_FLAG.flag} ${CONFIG_FLAG.placeholder}`, CONFIG_FLAG.description).env(CONFIG_FLAG.env));
   return cmd;

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { BackendInterfacesHandler, type BackendInterfacesOptions } from '../backend-interfaces/bi-handler';
 import { AsyncAnswerSender } from '../backend-interfaces/async-answer-sender';
+import { defaultPublicURL } from './public-url';
 import { createBIServer } from '../backend-interfaces/bi-server';
 import { AppSKeyService } from '../join/app-s-key-service';
 import { JoinEngine, type JoinEngineOptions } from '../join/join-engine';
@@ -141,7 +142,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     return { host: a.address, port: a.port };
   };
   const biAddress = boundAddress(bi);
-  publicURL ??= `https://${options.publicHosts[0] ?? 'localhost'}:${biAddress.port}`;
+  publicURL ??= defaultPublicURL(options.publicHosts, biAddress.port);
   const adminAddress = boundAddress(admin);
   const metricsAddress = metricsServer ? boundAddress(metricsServer) : null;
   log.info({ bi: formatListenAddress(biAddress), admin: formatListenAddress(adminAddress), ...(metricsAddress ? { metrics: formatListenAddress(metricsAddress) } : {}), version: VERSION }, 'join server listening');

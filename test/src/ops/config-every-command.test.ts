@@ -74,3 +74,18 @@ test('ops/config-every-command/joinery config example, with MQTT on, used by ser
     expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: expect.any(String) });
   }
 }, 120_000);
+
+test('ops/config-every-command/ns add and as add without --public-url: the BI URL of the server the configuration describes', async () => {
+  const dataDir = path.join(work, 'public-url-data');
+  const file = path.join(work, 'public-url.yaml');
+  await fs.writeFile(file, ['bi:', '  listen: 0.0.0.0:9443', '  public_hosts: [js.example.com, 10.0.0.7]', ''].join('\n'));
+  const fromFile = await cli(['ns', 'add', '--name', 'from-file', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'pu-1'), '--data-dir', dataDir, '--config', file]);
+  expect(fromFile.stdout).toContain('BI URL: https://js.example.com:9443/bi/from-file');
+  const fromEnv = await cli(['as', 'add', '--name', 'from-env', '--as-id', 'as.example', '--out', path.join(work, 'pu-2'), '--data-dir', dataDir], { JOINERY_BI_LISTEN: '[::]:7443', JOINERY_PUBLIC_HOST: 'js2.example.com' });
+  expect(fromEnv.stdout).toContain('BI URL: https://js2.example.com:7443/bi/from-env');
+  const given = await cli(['ns', 'add', '--name', 'given', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'pu-3'), '--data-dir', dataDir, '--config', file, '--public-url', 'https://lb.example.com']);
+  expect(given.stdout).toContain('BI URL: https://lb.example.com/bi/given');
+  // The compose example: its listener's port and the public host its environment gives.
+  const compose = await cli(['ns', 'add', '--name', 'compose', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'pu-4'), '--data-dir', dataDir], { JOINERY_CONFIG: path.join(COMPOSE, 'joinery.yaml'), JOINERY_PUBLIC_HOST: 'js.example.com' });
+  expect(compose.stdout).toContain('BI URL: https://js.example.com:8003/bi/compose');
+});
