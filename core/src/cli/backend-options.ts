@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { SETTINGS, settingsFor, type SettingDefinition } from '../config/config-schema';
 import { parseBackendSettings, type BackendSettings } from '../server/backend-settings';
+import { openBackends, type Backends } from '../server/open-backends';
 import { withSettings } from './setting-options';
 
 export interface BackendFlags {
@@ -31,4 +32,9 @@ export const SERVER_ADDRESS_SETTINGS: readonly SettingDefinition[] = SETTINGS.fi
 
 export function backendSettings(flags: BackendFlags): BackendSettings {
   return parseBackendSettings(flags);
+}
+
+/** The backends of a read-only command: refused, creating nothing, where there is no Joinery data. */
+export function openExistingBackends(flags: BackendFlags): Promise<Backends> {
+  return openBackends(backendSettings(flags), process.env, { existing: true });
 }

@@ -10,7 +10,7 @@ import { joinRecordView } from '../devices/device-view';
 import { openBackends } from '../server/open-backends';
 import type { Device } from '../store/device';
 import { cliAuditContext } from './cli-actor';
-import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
+import { backendSettings, openExistingBackends, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say, table } from './output';
 import { withAdminClientOptions, type RemoteFlags } from './admin-client';
 import { importPreProvisioned } from './ownership-commands';
@@ -136,7 +136,7 @@ export function addDevicesCommands(program: Command): void {
   ).action(async (flags: ListFlags) => {
     const limit = positiveInt(flags.limit, '--limit', 1_000_000);
     const offset = positiveInt(flags.offset, '--offset', Number.MAX_SAFE_INTEGER);
-    const backends = await openBackends(backendSettings(flags));
+    const backends = await openExistingBackends(flags);
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
       const list = await backends.store.listDevices({ limit, offset, ...(flags.ns ? { nsPeer: flags.ns } : {}) });
@@ -174,7 +174,7 @@ export function addDevicesCommands(program: Command): void {
       .option('--json', 'JSON output'),
   ).action(async (devEUIArg: string, flags: ShowFlags) => {
     const devEUI = parseEUI64(devEUIArg, 'DEVEUI');
-    const backends = await openBackends(backendSettings(flags));
+    const backends = await openExistingBackends(flags);
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
       const d = await backends.store.getDevice(devEUI);
@@ -202,7 +202,7 @@ export function addDevicesCommands(program: Command): void {
     const devEUI = parseEUI64(devEUIArg, 'DEVEUI');
     const limit = Number(flags.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw new ParseError('--limit', 'expected 1 to 50');
-    const backends = await openBackends(backendSettings(flags));
+    const backends = await openExistingBackends(flags);
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
       if (!(await backends.store.getDevice(devEUI))) {

@@ -194,8 +194,9 @@ function migrationID(value: string): string {
   return value;
 }
 
-async function withBackends<T>(flags: BackendFlags, fn: (b: Backends) => Promise<T>): Promise<T> {
-  const backends = await openBackends(backendSettings(flags));
+/** `existing`: a read-only command's (no data directory is created where there is none). */
+async function withBackends<T>(flags: BackendFlags, fn: (b: Backends) => Promise<T>, options: { readonly existing?: boolean } = {}): Promise<T> {
+  const backends = await openBackends(backendSettings(flags), process.env, { existing: options.existing === true });
   try {
     for (const c of backends.created) note(`joinery: created ${c}`);
     return await fn(backends);
@@ -289,7 +290,7 @@ export function addMigrateCommands(program: Command): void {
       } finally {
         await progress.stop();
       }
-    });
+    }, { existing: true });
   });
 
   withBackendOptions(migrate.command('report').description('every device of a migration: state, where it failed, when it joined through the target').argument('<id>', 'migration id').option('--json', 'as JSON')).action(
@@ -297,7 +298,7 @@ export function addMigrateCommands(program: Command): void {
       await withBackends(flags, async (b) => {
         const report = await migrationReport(b.store, migrationID(id));
         say(flags.json ? JSON.stringify(report, null, 2) : reportTable(report));
-      });
+      }, { existing: true });
     },
   );
 
@@ -307,6 +308,6 @@ export function addMigrateCommands(program: Command): void {
       const summaries = await Promise.all(list.map((m) => migrationSummary(b.store, m.id)));
       if (flags.json) return say(JSON.stringify(summaries, null, 2));
       say(table(['ID', 'FROM', 'TO', 'STRATEGY', 'STATUS', 'DEVICES', 'CREATED'], summaries.map((s) => [s.id, s.sourcePeer, s.targetPeer, s.strategy, s.status, `${settledCount(s)}/${s.total} settled`, s.createdAt])));
-    });
+    }, { existing: true });
   });
 }
