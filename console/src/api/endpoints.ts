@@ -117,6 +117,12 @@ export async function listApplicationServers(client: ApiClient): Promise<readonl
   return (await client.get<{ peers: readonly Peer[] }>('/application-servers')).peers;
 }
 
+/** What the tenant may bind its devices to: its own servers and the operator's. */
+export async function listBindingTargets(client: ApiClient): Promise<{ readonly ns: readonly Peer[]; readonly as: readonly Peer[] }> {
+  const t = await client.get<{ networkServers: readonly Peer[]; applicationServers: readonly Peer[] }>('/binding-targets');
+  return { ns: t.networkServers, as: t.applicationServers };
+}
+
 export const VENDORS = ['chirpstack', 'the-things-stack', 'actility', 'loriot', 'orbiwise', 'generic'] as const;
 
 export interface NewNetworkServer {

@@ -33,6 +33,8 @@ beforeAll(async () => {
   const csv = path.join(dataDir, 'made.csv');
   await fs.writeFile(csv, `dev_eui,join_eui,mac_version,app_key,nwk_key,owner_token\n${DEV_EUI},${JOIN_EUI},1.0.3,${APP_KEY},,${OWNER_TOKEN}\n`);
   await cli(['devices', 'import', csv, '--data-dir', dataDir, '--as-tenant', 'maker', '--labels', path.join(dataDir, 'labels.csv')]);
+  // The operator's own network server, which owners may bind their devices to as well.
+  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'operator-ns', '--net-id', '000014', '--vendor', 'generic', '--out', path.join(dataDir, 'operator-ns')]);
   server = await startServer(dataDir);
   browser = await launchBrowser();
   page = await browser.newPage();
@@ -85,7 +87,7 @@ test("add a network server: its credential bundle and the vendor's setup files a
   expect(toml).toContain('/bi/acme-ns');
   expect(toml.toLowerCase()).toContain('70b3d57ed0000000/40');
   expect(toml.toLowerCase()).toContain(kek.toLowerCase());
-  expect(strFromU8(files['acme-ns/SETUP.txt']!)).toContain('1. Copy ca.crt, client.crt and client.key to /etc/chirpstack/joinery-acme-ns');
+  expect(strFromU8(files['acme-ns/SETUP.txt']!)).toContain('1. Copy ca.crt, client.crt, client.key to /etc/chirpstack/joinery-acme-ns');
   const bundleDir = path.join(dataDir, 'bundle');
   await fs.mkdir(bundleDir);
   for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(bundleDir, path.basename(name)), strFromU8(content), { mode: 0o600 });
@@ -107,6 +109,9 @@ test('claim with a wrong owner token is refused, with the right one succeeds; th
   expect(await page.getByLabel('Owner token').inputValue()).toBe(OWNER_TOKEN);
   await page.getByRole('button', { name: 'Claim', exact: true }).click();
   await page.getByText(`Device ${DEV_EUI} is yours`).waitFor();
+  // Every network server binding accepts: the owner's own and the operator's.
+  const options = await page.getByLabel('Network server').locator('option').allTextContents();
+  expect(options).toEqual(expect.arrayContaining([expect.stringMatching(/^acme-ns \(NetID 000013, chirpstack, acme\)$/), expect.stringMatching(/^operator-ns \(NetID 000014, generic, operator\)$/)]));
   await page.getByLabel('Network server').selectOption('acme-ns');
   await page.getByRole('button', { name: 'Bind', exact: true }).click();
   await page.getByText(`Device ${DEV_EUI} may now join through acme-ns`).waitFor();
