@@ -14,6 +14,7 @@ import { backendSettings, openExistingBackends, withBackendOptions, type Backend
 import { note, say, table } from './output';
 import { withAdminClientOptions, type RemoteFlags } from './admin-client';
 import { importPreProvisioned } from './ownership-commands';
+import { reportSkipped } from './import-report';
 
 interface ImportFlags extends RemoteFlags {
   readonly ns?: string;
@@ -21,6 +22,7 @@ interface ImportFlags extends RemoteFlags {
   readonly as?: string;
   readonly transportKekFile?: string;
   readonly allowWeakOwnerTokens?: boolean;
+  readonly skipExisting?: boolean;
 }
 interface ListFlags extends BackendFlags {
   readonly ns?: string;
@@ -70,6 +72,7 @@ export function addDevicesCommands(program: Command): void {
       .option('--ns <name>', 'network server the devices are bound to (may join through): the operator\'s own devices (local data directory only)')
       .option('--labels <file>', 'pre-provisioned devices: write their owner tokens and QR code payloads to this CSV file (mode 0600)')
       .option('--as <name>', 'application server that receives the AppSKeys')
+      .option('--skip-existing', 'devices whose DevEUI exists already are left as they are and listed; the rest are imported (default: the whole import is refused)')
       .option('--allow-weak-owner-tokens', "pre-provisioned devices: accept owner tokens shorter than 8 characters (refused by default: a short token can be guessed within the claim rate limits over a device's lifetime)")
       .option(
         '--transport-kek-file <file>',
@@ -113,12 +116,13 @@ export function addDevicesCommands(program: Command): void {
         rows,
         { kind: 'bound', nsPeer: flags.ns, asPeer: flags.as ?? null },
         importUnit(format),
-        { audit: cliAuditContext(), ...(transportKEK ? { transportKEK } : {}) },
+        { audit: cliAuditContext(), ...(transportKEK ? { transportKEK } : {}), skipExisting: flags.skipExisting === true },
       );
       if (!wrapped) {
         note(`joinery: warning: the root keys were read in clear from ${file}; delete it, or have the keys sent wrapped under a transport KEK (--transport-kek-file)`);
       }
       say(`imported ${s.imported} device${s.imported === 1 ? '' : 's'} (${s.legacy} LoRaWAN 1.0.x, ${s.v11} LoRaWAN 1.1), bound to network server ${s.nsPeer}` + (s.asPeer ? ` and application server ${s.asPeer}` : ''));
+      if (flags.skipExisting) reportSkipped(s.skipped, format);
     } finally {
       if (transportKEK) backends.vault.release(transportKEK);
       await backends.close();

@@ -8,6 +8,7 @@ import { SCOPES } from '../tenants/api-key';
 import { TENANT_ROLES } from '../tenants/tenant';
 import { call, openAdminClient, withAdminClientOptions, type AdminClient, type RemoteFlags } from './admin-client';
 import { openExistingBackends } from './backend-options';
+import { reportSkipped, type SkippedDevices } from './import-report';
 import { note, say, table } from './output';
 
 interface NewToken {
@@ -201,15 +202,17 @@ export function addOwnershipCommands(program: Command): void {
 }
 
 /** `devices import` without `--ns`: pre-provisioned devices of the acting tenant (a manufacturer). */
-export async function importPreProvisioned(file: string, content: string, flags: RemoteFlags & { labels?: string; transportKek?: string; allowWeakOwnerTokens?: boolean }, format: 'csv' | 'json'): Promise<void> {
+export async function importPreProvisioned(file: string, content: string, flags: RemoteFlags & { labels?: string; transportKek?: string; allowWeakOwnerTokens?: boolean; skipExisting?: boolean }, format: 'csv' | 'json'): Promise<void> {
   const body: Record<string, string | boolean> = { content, format };
   if (flags.allowWeakOwnerTokens === true) body['allowWeakOwnerTokens'] = true;
+  if (flags.skipExisting === true) body['skipExisting'] = true;
   if (flags.transportKek !== undefined) {
     const { readTransportKEK } = await import('../keys/transport-kek.js');
     body['transportKEK'] = (await readTransportKEK(flags.transportKek)).unsafeBytes().toString('hex');
   }
-  const r = await withClient(flags, (c) => call<{ imported: number; labels: NewToken[] }>(c, 'POST', '/devices/import', body));
+  const r = await withClient(flags, (c) => call<{ imported: number; labels: NewToken[]; skipped?: SkippedDevices }>(c, 'POST', '/devices/import', body));
   say(`imported ${r.imported} pre-provisioned device${r.imported === 1 ? '' : 's'} from ${file}, not claimed; each has an owner token`);
+  if (r.skipped) reportSkipped(r.skipped, format);
   if (flags.labels !== undefined) {
     await writeSecretFile(flags.labels, labelsCSV(r.labels));
     say(`labels (owner tokens and TR005 QR code payloads) in ${flags.labels} (mode 0600): print them, then delete the file; the tokens are not shown again`);

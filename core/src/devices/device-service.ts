@@ -65,7 +65,7 @@ export class DeviceService {
   }
 
   /** Pre-provisioned devices of the principal's tenant (a manufacturer): unclaimed, each with an owner token. */
-  async import(p: Principal, input: { readonly content: string; readonly format?: ImportFormat; readonly transportKEK?: AES128Key; readonly allowWeakOwnerTokens?: boolean }): Promise<ImportSummary> {
+  async import(p: Principal, input: { readonly content: string; readonly format?: ImportFormat; readonly transportKEK?: AES128Key; readonly allowWeakOwnerTokens?: boolean; readonly skipExisting?: boolean }): Promise<ImportSummary> {
     requireScopeOf(p, 'devices:write');
     if (!p.tenant.roles.includes('manufacturer')) throw new Refusal('forbidden', `tenant ${p.tenantID} is not a manufacturer: only manufacturers import devices`);
     const format = input.format ?? detectImportFormat('', input.content);
@@ -75,6 +75,7 @@ export class DeviceService {
       return await importDevices({ store: this.store, vault: this.vault }, rows, { kind: 'pre-provisioned', manufacturer: p.tenantID, allowWeakOwnerTokens: input.allowWeakOwnerTokens === true }, importUnit(format), {
         audit: p,
         ...(kek ? { transportKEK: kek } : {}),
+        skipExisting: input.skipExisting === true,
       });
     } finally {
       if (kek) this.vault.release(kek);

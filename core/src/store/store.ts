@@ -122,6 +122,8 @@ export interface Store {
    */
   insertDeviceChunks(chunks: AsyncIterable<readonly NewDevice[]>, audit?: (inserted: number) => AuditEvent): Promise<number>;
   getDevice(devEUI: EUI64): Promise<Device | null>;
+  /** Which of these DevEUIs are devices in the store (one query per many, for an import that skips them). */
+  existingDevEUIs(devEUIs: readonly EUI64[]): Promise<Set<EUI64>>;
   /** In DevEUI order. */
   listDevices(query: DeviceListQuery): Promise<Device[]>;
   countDevices(filter?: DeviceFilter): Promise<number>;

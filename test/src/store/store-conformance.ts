@@ -167,6 +167,13 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       for (const i of [12, 13, 14]) expect(await store.getDevice(eui(i))).toBeNull();
     });
 
+    test('devices/existingDevEUIs: which of many DevEUIs are devices, in one call (more than a statement\'s parameters)', async () => {
+      await store.insertDevices([newDevice(21), newDevice(23)]);
+      const asked = [eui(21), eui(22), eui(23), ...Array.from({ length: 1200 }, (_, i) => eui(5000 + i))];
+      expect([...(await store.existingDevEUIs(asked))].sort()).toEqual([eui(21), eui(23)]);
+      expect(await store.existingDevEUIs([])).toEqual(new Set());
+    });
+
     test('devices/a DevEUI twice within the batch rejects the whole batch', async () => {
       const count0 = await store.countDevices();
       const err = await thrown(store.insertDevices([newDevice(15), newDevice(16), newDevice(15)]));

@@ -43,7 +43,7 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
       return { devices: devices.map(deviceView), total };
     });
 
-    app.post<{ Body: { format?: 'csv' | 'json'; content: string; transportKEK?: string; allowWeakOwnerTokens?: boolean } }>('/devices/import', {
+    app.post<{ Body: { format?: 'csv' | 'json'; content: string; transportKEK?: string; allowWeakOwnerTokens?: boolean; skipExisting?: boolean } }>('/devices/import', {
       preHandler: requireScope('devices:write'),
       bodyLimit: 64 * 1024 * 1024,
       schema: {
@@ -57,6 +57,7 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
             content: { type: 'string', description: 'the file: CSV (dev_eui,join_eui,mac_version,app_key,nwk_key[,owner_token][,profile_id]) or a JSON array' },
             transportKEK: { type: 'string', pattern: '^[0-9A-Fa-f]{32}$', description: 'the keys are RFC 3394-wrapped under this transport KEK' },
             allowWeakOwnerTokens: { type: 'boolean', description: 'accept owner tokens shorter than 8 characters (refused by default: a short token can be guessed within the claim rate limits over a device\'s lifetime)' },
+            skipExisting: { type: 'boolean', description: 'devices whose DevEUI exists already are left as they are and listed in skipped; the rest are imported (default: the whole import is refused)' },
           },
           required: ['content'],
           additionalProperties: false,
@@ -64,7 +65,14 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
         response: {
           201: {
             type: 'object',
-            properties: { imported: { type: 'integer' }, labels: { type: 'array', items: { $ref: 'NewOwnerToken#' } } },
+            properties: {
+              imported: { type: 'integer' },
+              labels: { type: 'array', items: { $ref: 'NewOwnerToken#' } },
+              skipped: {
+                type: 'object',
+                properties: { count: { type: 'integer' }, first: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, devEUI: { type: 'string' } } } } },
+              },
+            },
           },
           ...ERROR_RESPONSES,
         },
@@ -75,8 +83,9 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
         ...(req.body.format ? { format: req.body.format } : {}),
         ...(req.body.transportKEK ? { transportKEK: AES128Key.fromHex(req.body.transportKEK, 'transportKEK') } : {}),
         allowWeakOwnerTokens: req.body.allowWeakOwnerTokens === true,
+        skipExisting: req.body.skipExisting === true,
       });
-      return reply.code(201).send({ imported: s.imported, labels: s.labels.map((l) => ({ ...l, owner: null })) });
+      return reply.code(201).send({ imported: s.imported, labels: s.labels.map((l) => ({ ...l, owner: null })), skipped: s.skipped });
     });
 
     app.get<{ Params: { devEUI: string } }>('/devices/:devEUI', {

@@ -435,6 +435,12 @@ export class PostgresStore implements Store {
     return rows[0] ? toDevice(rows[0]) : null;
   }
 
+  async existingDevEUIs(devEUIs: readonly EUI64[]): Promise<Set<EUI64>> {
+    if (devEUIs.length === 0) return new Set();
+    const rows = await this.#query<{ dev_eui: string }>('finding existing devices', 'SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::text[])', [devEUIs]);
+    return new Set(rows.map((r) => r.dev_eui as EUI64));
+  }
+
   async listDevices(query: DeviceListQuery): Promise<Device[]> {
     const where = deviceWhere(query);
     const n = where.values.length;
