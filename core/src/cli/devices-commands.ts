@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { detectImportFormat, importUnit, parseDeviceImportFile } from '../devices/device-import-file';
 import { streamDeviceImportCSVOnThread } from '../devices/device-import-thread';
@@ -15,6 +15,7 @@ import { note, say, table } from './output';
 import { withAdminClientOptions, type RemoteFlags } from './admin-client';
 import { importPreProvisioned } from './ownership-commands';
 import { reportSkipped } from './import-report';
+import { terminalProgress } from './terminal-progress';
 
 interface ImportFlags extends RemoteFlags {
   readonly ns?: string;
@@ -109,6 +110,7 @@ export function addDevicesCommands(program: Command): void {
     const sealWith = !wrapped && backends.vault.kind === 'software' ? { dataDir: backends.settings.dataDir } : undefined;
     const rows = parsed ?? streamDeviceImportCSVOnThread(file, { wrappedKeys: wrapped, ...(sealWith ? { sealWith } : {}) });
     const transportKEK = kek ? await backends.vault.importKey(kek) : undefined;
+    const progress = terminalProgress('importing', process.stderr.isTTY === true ? (parsed?.length ?? (await countDataLines(file))) : 0, 'devices');
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
       const s = await importDevices(
@@ -116,14 +118,16 @@ export function addDevicesCommands(program: Command): void {
         rows,
         { kind: 'bound', nsPeer: flags.ns, asPeer: flags.as ?? null },
         importUnit(format),
-        { audit: cliAuditContext(), ...(transportKEK ? { transportKEK } : {}), skipExisting: flags.skipExisting === true },
+        { audit: cliAuditContext(), ...(transportKEK ? { transportKEK } : {}), skipExisting: flags.skipExisting === true, onProgress: (n) => progress.update(n) },
       );
+      progress.stop();
       if (!wrapped) {
         note(`joinery: warning: the root keys were read in clear from ${file}; delete it, or have the keys sent wrapped under a transport KEK (--transport-kek-file)`);
       }
       say(`imported ${s.imported} device${s.imported === 1 ? '' : 's'} (${s.legacy} LoRaWAN 1.0.x, ${s.v11} LoRaWAN 1.1), bound to network server ${s.nsPeer}` + (s.asPeer ? ` and application server ${s.asPeer}` : ''));
       if (flags.skipExisting) reportSkipped(s.skipped, format);
     } finally {
+      progress.stop();
       if (transportKEK) backends.vault.release(transportKEK);
       await backends.close();
     }
@@ -243,4 +247,16 @@ async function readHead(file: string): Promise<string> {
   } catch (e) {
     throw new ParseError('FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+}
+
+/** The data lines of a CSV file (its lines but the header), counted as a stream: the bar's total. */
+async function countDataLines(file: string): Promise<number> {
+  let lines = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(file)) {
+    const bytes = chunk as Buffer;
+    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lines++;
+    if (bytes.length > 0) last = bytes[bytes.length - 1]!;
+  }
+  return Math.max(0, lines + (last === 10 ? 0 : 1) - 1);
 }

@@ -65,7 +65,13 @@ export async function importDevices(
   rows: readonly DeviceImportRow[] | AsyncIterable<readonly DeviceImportRow[]>,
   target: ImportTarget,
   unit: ImportUnit = 'line',
-  options: { readonly transportKEK?: KeyHandle; readonly audit?: AuditContext; readonly skipExisting?: boolean } = {},
+  options: {
+    readonly transportKEK?: KeyHandle;
+    readonly audit?: AuditContext;
+    readonly skipExisting?: boolean;
+    /** Told the rows of the file handled so far (sealed, or skipped), after each chunk. */
+    readonly onProgress?: (rows: number) => void;
+  } = {},
 ): Promise<ImportSummary> {
   if (target.kind === 'bound') {
     const ns = await deps.store.getPeer(target.nsPeer);
@@ -87,6 +93,7 @@ export async function importDevices(
   let first: EUI64 | null = null;
   const skipped: SkippedDevice[] = [];
   let skippedCount = 0;
+  let handled = 0;
   /** The chunk being sealed and inserted (the one a DeviceExistsError came from). */
   let current: readonly DeviceImportRow[] = [];
 
@@ -139,6 +146,8 @@ export async function importDevices(
           devices.push({ ...base, nsPeer: null, asPeer: null, ownership: { manufacturer: target.manufacturer, owner: null, ownerTokenHash: hashOwnerToken(row.devEUI, ownerToken), profileID } });
         }
       }
+      handled += current.length;
+      options.onProgress?.(handled);
       // Nothing is inserted after the first problem (a key that does not unwrap, a weak owner token): the rest is only checked.
       if (problems.length === 0) yield devices;
     }

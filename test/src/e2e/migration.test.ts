@@ -327,7 +327,7 @@ describe('e2e/migration', () => {
   });
 
   test('a device the target already joins itself (its own Join Server has it) is parked with the reason; resumed with --remove-network-server-keys it moves', async () => {
-    const route = await fleet(await addPeers('k', ['000053', '000054']), 3);
+    const route = await fleet(await addPeers('self', ['000053', '000054']), 3);
     const owned = route.devices[0]!;
     const target = route.tts.adapter();
     await target.registerDevice({ devEUI: parseEUI64(owned.devEUI), joinEUI: parseEUI64(owned.joinEUI), macVersion: owned.macVersion as MACVersion });
