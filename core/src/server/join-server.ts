@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { BackendInterfacesHandler, type BackendInterfacesOptions } from '../backend-interfaces/bi-handler';
 import { AsyncAnswerSender } from '../backend-interfaces/async-answer-sender';
 import { defaultPublicURL } from './public-url';
+import { deviceStateFilter } from '../store/device-state';
 import { createBIServer } from '../backend-interfaces/bi-server';
 import { AppSKeyService } from '../join/app-s-key-service';
 import { JoinEngine, type JoinEngineOptions } from '../join/join-engine';
@@ -80,6 +81,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   const metrics = new JoineryMetrics();
   metrics.watchKeyCache(() => backends.vault.cachedKeys);
   metrics.watchJoinNonceExhaustion((threshold) => backends.store.countDevices({ joinNonceAbove: threshold }));
+  metrics.watchDevicesByState((state) => backends.store.countDevices(deviceStateFilter(state)));
   // Store and vault latencies: the same objects, every call timed (their classes unchanged).
   const store = instrumented(backends.store, metrics.storeLatency);
   const vault = instrumented(backends.vault, metrics.vaultLatency);

@@ -81,6 +81,8 @@ export interface DeviceFilter {
   readonly holder?: TenantID;
   /** Only claimed (true) or only unclaimed (false) devices. */
   readonly claimed?: boolean;
+  /** Only devices bound to a network server (true) or to none (false). */
+  readonly bound?: boolean;
   /** Only devices owned by this tenant. */
   readonly owner?: TenantID;
   /** Only devices whose DevEUI or JoinEUI starts with these lower-case hex digits (1 to 16). */

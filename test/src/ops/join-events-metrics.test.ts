@@ -154,6 +154,14 @@ test('ops/metrics/after joins /metrics has joins by result, MAC version and peer
   expect(line(/joinery_vault_operation_duration_seconds_count\{operation="cmac",outcome="ok"\}/)).toBeGreaterThanOrEqual(4);
   expect(line(/joinery_join_events_total\{outcome="published"\}/)).toBeGreaterThanOrEqual(4);
   expect(line(/joinery_mqtt_connected/)).toBe(1);
+  // Which release, the devices by state (all seven imported bound to ns-ev), the standard process metrics.
+  expect(text).toMatch(/^joinery_build_info\{version="[^"]+",node_version="v\d+\.\d+\.\d+"\} 1$/m);
+  expect(line(/joinery_devices\{state="bound"\}/)).toBe(7);
+  expect(line(/joinery_devices\{state="unclaimed"\}/)).toBe(0);
+  expect(line(/joinery_devices\{state="claimed"\}/)).toBe(0);
+  expect(line(/process_cpu_seconds_total/)).toBeGreaterThan(0);
+  expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+  expect(text).not.toMatch(/^joinery_(process|nodejs)_/m);
   // The vault's cache of opened keys (default 10,000): the three joined devices' root keys, and the KEK of ns-ev.
   expect(line(/joinery_key_cache_entries/)).toBe(4);
   // Low cardinality: no DevEUI, no key in any label.
@@ -183,6 +191,8 @@ test('ops/metrics/--key-cache-size reaches the key vault: with 0 nothing stays o
     const { text } = await get(`${uncached.adminURL}metrics`);
     expect(text).toMatch(/^joinery_joins_total\{message_type="JoinReq",result="Success",mac_version="1\.0\.4",peer="ns-ev"\} 4$/m);
     expect(text).toMatch(/^joinery_key_cache_entries 0$/m);
+    // No MQTT configured: no MQTT connection gauge to alert on.
+    expect(text).not.toMatch(/joinery_mqtt_connected/);
   } finally {
     expect(await uncached.stop()).toBe(0);
   }

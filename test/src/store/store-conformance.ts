@@ -174,6 +174,14 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       expect(await store.existingDevEUIs([])).toEqual(new Set());
     });
 
+    test('devices/countDevices by binding (bound: true / false), with claimed: the states joinery_devices counts', async () => {
+      const bound0 = await store.countDevices({ claimed: true, bound: true });
+      const unbound0 = await store.countDevices({ claimed: true, bound: false });
+      await store.insertDevices([newDevice(31, { nsPeer: nsName('ns-eu') }), newDevice(32, { nsPeer: null }), newDevice(34, { nsPeer: null })]);
+      expect(await store.countDevices({ claimed: true, bound: true })).toBe(bound0 + 1);
+      expect(await store.countDevices({ claimed: true, bound: false })).toBe(unbound0 + 2);
+    });
+
     test('devices/a DevEUI twice within the batch rejects the whole batch', async () => {
       const count0 = await store.countDevices();
       const err = await thrown(store.insertDevices([newDevice(15), newDevice(16), newDevice(15)]));

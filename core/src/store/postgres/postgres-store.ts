@@ -1040,6 +1040,7 @@ function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
     conditions.push(`(owner_tenant = $${values.length} OR (owner_tenant IS NULL AND manufacturer_tenant = $${values.length}))`);
   }
   if (filter.claimed !== undefined) conditions.push(filter.claimed ? 'owner_tenant IS NOT NULL' : 'owner_tenant IS NULL');
+  if (filter.bound !== undefined) conditions.push(filter.bound ? 'ns_peer IS NOT NULL' : 'ns_peer IS NULL');
   if (filter.owner !== undefined) {
     values.push(filter.owner);
     conditions.push(`owner_tenant = $${values.length}`);
