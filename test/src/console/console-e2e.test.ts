@@ -51,6 +51,9 @@ async function go(hash: string): Promise<void> {
 
 test('a wrong API key is refused; the right one signs in and is kept for the tab only', async () => {
   await go('devices');
+  // How to get a key is on the page.
+  await page.getByText('joinery tenants add --id ops --roles admin').waitFor();
+  expect(server.output()).toContain('joinery tenants add --id ops --roles admin prints one');
   await page.getByLabel('API key').fill('jny_0000000000000000_' + 'A'.repeat(43));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
