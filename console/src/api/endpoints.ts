@@ -42,6 +42,9 @@ export type DeviceQuery = {
   readonly q?: string;
   readonly owner?: string;
   readonly networkServer?: string;
+  readonly claimed?: boolean;
+  readonly bound?: boolean;
+  readonly macVersion?: string;
 };
 
 export function listDevices(client: ApiClient, query: DeviceQuery): Promise<DevicePage> {

@@ -1,6 +1,7 @@
 import type { KeyVault } from '../keys/key-vault';
 import { AES128Key } from '../lorawan/aes128-key';
 import type { EUI64 } from '../lorawan/identifiers';
+import type { MACVersion } from '../lorawan/mac-version';
 import { auditEvent } from '../store/audit-event';
 import type { Device } from '../store/device';
 import type { JoinRecord } from '../store/join-record';
@@ -16,6 +17,9 @@ export interface DeviceListRequest {
   readonly offset: number;
   readonly networkServer?: string;
   readonly claimed?: boolean;
+  /** Only devices bound to a network server (true) or to none (false). */
+  readonly bound?: boolean;
+  readonly macVersion?: MACVersion;
   /** Only devices owned by this tenant. */
   readonly owner?: TenantID;
   /** Only devices whose DevEUI or JoinEUI starts with these hex digits. */
@@ -39,6 +43,8 @@ export class DeviceService {
       ...(isInstanceAdmin(p) ? {} : { holder: p.tenantID }),
       ...(request.networkServer !== undefined ? { nsPeer: request.networkServer } : {}),
       ...(request.claimed !== undefined ? { claimed: request.claimed } : {}),
+      ...(request.bound !== undefined ? { bound: request.bound } : {}),
+      ...(request.macVersion !== undefined ? { macVersion: request.macVersion } : {}),
       ...(request.owner !== undefined ? { owner: request.owner } : {}),
       ...(request.euiPrefix !== undefined ? { euiPrefix: request.euiPrefix } : {}),
     };

@@ -165,6 +165,34 @@ test('the device joins (simulated with the downloaded bundle), a replay is refus
   expect(await page.content()).not.toMatch(new RegExp(APP_KEY, 'i'));
 });
 
+test('devices: filtered by state, network server and MAC version, exported as CSV; times carry their time zone', async () => {
+  await go('devices');
+  const row = page.getByRole('row').filter({ hasText: DEV_EUI });
+  await row.waitFor();
+  // The last join's time, with its zone (the browser's: an abbreviation or a UTC/GMT offset).
+  expect(await row.textContent()).toMatch(/\d{1,2}:\d{2}:\d{2}\s*(?:[AP]M\s*)?(?:UTC|GMT[+-−]?[\d:]*|[A-Z]{2,5})/);
+  await page.getByLabel('State').selectOption('unclaimed');
+  await page.getByText('No device matches.').waitFor();
+  await page.getByLabel('State').selectOption('bound');
+  await row.waitFor();
+  await page.getByLabel('MAC version').selectOption('1.1');
+  await page.getByText('No device matches.').waitFor();
+  await page.getByLabel('MAC version').selectOption('1.0.3');
+  await row.waitFor();
+  // The operator's network server is in the list; none of the owner's devices is bound to it.
+  await page.getByLabel('Network server').selectOption('operator-ns');
+  await page.getByText('No device matches.').waitFor();
+  await page.getByLabel('Network server').selectOption('acme-ns');
+  await row.waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  expect(download.suggestedFilename()).toBe('joinery-devices.csv');
+  const lines = (await fs.readFile((await download.path())!, 'utf8')).trim().split('\n');
+  expect(lines[0]).toBe('dev_eui,join_eui,mac_version,owner,network_server,application_server,locked,last_join_at,last_join_network_server');
+  expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^${DEV_EUI},${JOIN_EUI},1\\.0\\.3,acme,acme-ns,,false,`, 'i'))]);
+  expect(lines.join('\n')).not.toMatch(new RegExp(APP_KEY, 'i'));
+  await screenshots(page, 'devices-filtered');
+});
+
 test('usage: the activation of this month, as a chart and a CSV', async () => {
   await go('usage');
   await page.getByRole('img', { name: 'Devices activated per month' }).waitFor();

@@ -180,6 +180,11 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       await store.insertDevices([newDevice(31, { nsPeer: nsName('ns-eu') }), newDevice(32, { nsPeer: null }), newDevice(34, { nsPeer: null })]);
       expect(await store.countDevices({ claimed: true, bound: true })).toBe(bound0 + 1);
       expect(await store.countDevices({ claimed: true, bound: false })).toBe(unbound0 + 2);
+      // With the MAC version too (newDevice: even numbers 1.0.3, odd 1.1).
+      const mine = (await store.listDevices({ macVersion: '1.1', bound: true, limit: 1_000_000, offset: 0 })).map((d) => d.devEUI);
+      expect(mine).toContain(eui(31));
+      expect((await store.listDevices({ macVersion: '1.0.3', limit: 1_000_000, offset: 0 })).map((d) => d.devEUI)).toEqual(expect.arrayContaining([eui(32), eui(34)]));
+      expect((await store.listDevices({ macVersion: '1.0.3', limit: 1_000_000, offset: 0 })).map((d) => d.devEUI)).not.toContain(eui(31));
     });
 
     test('devices/a DevEUI twice within the batch rejects the whole batch', async () => {

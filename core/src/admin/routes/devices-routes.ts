@@ -3,6 +3,7 @@ import { deviceSessionView, deviceView, joinRecordView } from '../../devices/dev
 import type { TenantID } from '../../tenants/tenant';
 import { AES128Key } from '../../lorawan/aes128-key';
 import { parseEUI64 } from '../../lorawan/identifiers';
+import { MAC_VERSIONS, parseMACVersion } from '../../lorawan/mac-version';
 import { BEARER_SECURITY, principalOf, requireScope } from '../admin-auth';
 import type { AdminContext } from '../admin-context';
 import { ERROR_RESPONSES } from '../admin-errors';
@@ -11,7 +12,7 @@ import { DEV_EUI_PARAMS } from '../schemas';
 /** Devices: list (paged, filtered), get, import (manufacturers), delete, session info, DevNonce reset. */
 export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: { limit: number; offset: number; networkServer?: string; claimed?: boolean; owner?: string; q?: string } }>('/devices', {
+    app.get<{ Querystring: { limit: number; offset: number; networkServer?: string; claimed?: boolean; bound?: boolean; macVersion?: string; owner?: string; q?: string } }>('/devices', {
       preHandler: requireScope('devices:read'),
       schema: {
         tags: ['devices'],
@@ -24,6 +25,8 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
             offset: { type: 'integer', minimum: 0, default: 0 },
             networkServer: { type: 'string', description: 'only devices bound to this network server' },
             claimed: { type: 'boolean', description: 'only claimed (true) or unclaimed (false) devices' },
+            bound: { type: 'boolean', description: 'only devices bound to a network server (true) or to none (false)' },
+            macVersion: { type: 'string', enum: [...MAC_VERSIONS], description: 'only devices of this LoRaWAN MAC version' },
             owner: { type: 'string', minLength: 1, maxLength: 64, description: 'only devices owned by this tenant' },
             q: { type: 'string', pattern: '^(0[xX])?[0-9A-Fa-f]{1,16}$', description: 'only devices whose DevEUI or JoinEUI starts with these hex digits (indexed prefix search)' },
           },
@@ -37,6 +40,8 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
         offset: req.query.offset,
         ...(req.query.networkServer !== undefined ? { networkServer: req.query.networkServer } : {}),
         ...(req.query.claimed !== undefined ? { claimed: req.query.claimed } : {}),
+        ...(req.query.bound !== undefined ? { bound: req.query.bound } : {}),
+        ...(req.query.macVersion !== undefined ? { macVersion: parseMACVersion(req.query.macVersion, 'macVersion') } : {}),
         ...(req.query.owner !== undefined ? { owner: req.query.owner as TenantID } : {}),
         ...(req.query.q !== undefined ? { euiPrefix: req.query.q.replace(/^0[xX]/, '') } : {}),
       });

@@ -1041,6 +1041,10 @@ function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
   }
   if (filter.claimed !== undefined) conditions.push(filter.claimed ? 'owner_tenant IS NOT NULL' : 'owner_tenant IS NULL');
   if (filter.bound !== undefined) conditions.push(filter.bound ? 'ns_peer IS NOT NULL' : 'ns_peer IS NULL');
+  if (filter.macVersion !== undefined) {
+    values.push(filter.macVersion);
+    conditions.push(`mac_version = $${values.length}`);
+  }
   if (filter.owner !== undefined) {
     values.push(filter.owner);
     conditions.push(`owner_tenant = $${values.length}`);

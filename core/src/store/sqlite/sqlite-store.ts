@@ -996,6 +996,10 @@ function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
   }
   if (filter.claimed !== undefined) conditions.push(filter.claimed ? 'owner_tenant IS NOT NULL' : 'owner_tenant IS NULL');
   if (filter.bound !== undefined) conditions.push(filter.bound ? 'ns_peer IS NOT NULL' : 'ns_peer IS NULL');
+  if (filter.macVersion !== undefined) {
+    conditions.push('mac_version = ?');
+    values.push(filter.macVersion);
+  }
   if (filter.owner !== undefined) {
     conditions.push('owner_tenant = ?');
     values.push(filter.owner);
