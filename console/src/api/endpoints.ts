@@ -92,6 +92,20 @@ export function resetDevNonce(client: ApiClient, devEUI: string, reason: string)
   return client.post<Device>(`/devices/${devEUI}/dev-nonce-reset`, { reason });
 }
 
+/** No owner and no binding any more (its owner token stays what it was). */
+export function unclaimDevice(client: ApiClient, devEUI: string): Promise<void> {
+  return client.delete<void>(`/devices/${devEUI}/claim`);
+}
+
+/** Another tenant's at once, unbound, with a new owner token (the answer's, shown once). */
+export function transferDevice(client: ApiClient, devEUI: string, tenant: string): Promise<{ readonly ownerToken: string; readonly qrPayload: string }> {
+  return client.post(`/devices/${devEUI}/transfer`, { tenant });
+}
+
+export function deleteDevice(client: ApiClient, devEUI: string): Promise<void> {
+  return client.delete<void>(`/devices/${devEUI}`);
+}
+
 export function claimDevice(client: ApiClient, devEUI: string, ownerToken: string): Promise<Device> {
   return client.post<Device>('/claims', { devEUI, ownerToken });
 }

@@ -215,6 +215,38 @@ test('no page shows a root key or the network server KEK', async () => {
   }
 });
 
+test('device actions next to the DevNonce reset: delete one device, transfer another to a tenant (a new owner token shown once)', async () => {
+  const api = (method: string, url: string, body?: unknown) =>
+    fetch(new URL(`/api/v1${url}`, server.adminURL), { method, headers: { authorization: `Bearer ${ownerKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  // A second device of the maker, claimed by the owner through the API, then deleted in the console.
+  const second = '0004A30B001C0A02';
+  const csv = path.join(dataDir, 'second.csv');
+  const third = '0004A30B001C0A03';
+  await fs.writeFile(csv, `dev_eui,join_eui,mac_version,app_key,nwk_key,owner_token\n${second},${JOIN_EUI},1.0.3,${randomKey()},,SECOND42\n${third},${JOIN_EUI},1.0.3,${randomKey()},,THIRD420\n`);
+  await cli(['devices', 'import', csv, '--data-dir', dataDir, '--as-tenant', 'maker', '--labels', path.join(dataDir, 'labels2.csv')]);
+  expect((await api('POST', '/claims', { devEUI: second, ownerToken: 'SECOND42' })).status).toBe(200);
+  expect((await api('POST', '/claims', { devEUI: third, ownerToken: 'THIRD420' })).status).toBe(200);
+  // Unclaimed: the maker's again, in stock; the owner no longer sees it.
+  await go(`devices/${third.toLowerCase()}`);
+  await page.getByRole('button', { name: 'Unclaim', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Unclaim', exact: true }).click();
+  await page.getByText('The device has no owner and no binding any more').waitFor();
+  expect((await api('GET', `/devices/${third}`)).status).toBe(404);
+  await go(`devices/${second.toLowerCase()}`);
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+  expect((await api('GET', `/devices/${second}`)).status).toBe(404);
+  // The first device, transferred to the maker: no longer the owner's, a new owner token shown.
+  await go(`devices/${DEV_EUI.toLowerCase()}`);
+  await page.getByRole('button', { name: 'Transfer', exact: true }).click();
+  await page.getByLabel('New owner (tenant ID)').fill('maker');
+  await screenshots(page, 'device-transfer');
+  await page.getByRole('dialog').getByRole('button', { name: 'Transfer', exact: true }).click();
+  await page.getByText(/The device is maker's now, not bound\. Its new owner token, shown only this once: \S+/).waitFor();
+  expect((await api('GET', `/devices/${DEV_EUI}`)).status).toBe(404);
+});
+
 test('the API key never appears in a URL, the server output, or a console message; no CSP violation', async () => {
   expect(browser.requestURLs.length).toBeGreaterThan(10);
   expect(browser.requestURLs.filter((u) => u.includes(ownerKey) || u.includes(ownerKey.slice(21)))).toEqual([]);
