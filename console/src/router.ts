@@ -8,7 +8,8 @@ export type Route =
   | { readonly page: 'networks' }
   | { readonly page: 'migrations' }
   | { readonly page: 'migration'; readonly id: string }
-  | { readonly page: 'usage' };
+  | { readonly page: 'usage' }
+  | { readonly page: 'audit' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -20,6 +21,7 @@ export function parseRoute(hash: string): Route {
     case 'claim':
     case 'networks':
     case 'usage':
+    case 'audit':
       return { page: parts[0] };
     default:
       return { page: 'devices' };

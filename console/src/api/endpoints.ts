@@ -11,6 +11,33 @@ export function whoami(client: ApiClient): Promise<Identity> {
   return client.get<Identity>('/whoami');
 }
 
+/** One entry of the audit log (never a key or a token). */
+export interface AuditEntry {
+  readonly at: string;
+  readonly actor: string;
+  readonly tenantID: string | null;
+  readonly source: string | null;
+  readonly action: string;
+  readonly devEUI: string | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export async function listAudit(client: ApiClient, query: { readonly limit: number; readonly devEUI?: string }): Promise<readonly AuditEntry[]> {
+  return (await client.get<{ events: readonly AuditEntry[] }>('/audit', query)).events;
+}
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly entries: number;
+  readonly badID?: number;
+  readonly reason?: string;
+}
+
+/** The hash chain of the whole audit log (the operator only). */
+export function verifyAudit(client: ApiClient): Promise<AuditVerification> {
+  return client.get<AuditVerification>('/audit/verify');
+}
+
 /** A device as the admin API shows it: identities, ownership, binding, last join. Never a key or a token. */
 export interface Device {
   readonly devEUI: string;

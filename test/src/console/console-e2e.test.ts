@@ -247,6 +247,19 @@ test('device actions next to the DevNonce reset: delete one device, transfer ano
   expect((await api('GET', `/devices/${DEV_EUI}`)).status).toBe(404);
 });
 
+test("audit log: the owner's own entries (claim, bind, transfer), by device; verifying the whole chain is the operator's", async () => {
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  for (const action of ['device.claim', 'device.bind', 'device.transfer', 'device.delete']) await page.getByRole('cell', { name: action, exact: true }).first().waitFor();
+  const tenants = await page.locator('tbody tr td:nth-child(4)').allTextContents();
+  expect(tenants.length).toBeGreaterThan(3);
+  expect(tenants.filter((t) => t !== 'acme')).toEqual([]);
+  await page.getByLabel('Only this device').fill(DEV_EUI);
+  await page.getByRole('cell', { name: 'device.transfer', exact: true }).waitFor();
+  expect(await page.getByRole('cell', { name: 'device.delete', exact: true }).count()).toBe(0);
+  expect(await page.getByRole('button', { name: 'Verify the hash chain' }).count()).toBe(0);
+  await screenshots(page, 'audit');
+});
+
 test('the API key never appears in a URL, the server output, or a console message; no CSP violation', async () => {
   expect(browser.requestURLs.length).toBeGreaterThan(10);
   expect(browser.requestURLs.filter((u) => u.includes(ownerKey) || u.includes(ownerKey.slice(21)))).toEqual([]);
