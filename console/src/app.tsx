@@ -2,7 +2,7 @@ import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
 import { ApiClient } from './api/client';
 import { whoami, type Identity } from './api/endpoints';
-import { Layout } from './components/layout';
+import { isOperator, Layout } from './components/layout';
 import { useRoute, type Route } from './router';
 import { forgetApiKey, storedApiKey, storeApiKey } from './session';
 import { SignIn } from './pages/sign-in';
@@ -12,6 +12,7 @@ import { Claim } from './pages/claim';
 import { Networks } from './pages/networks';
 import { NetworkServerPage } from './pages/network-server';
 import { Migrations } from './pages/migrations';
+import { Audit } from './pages/audit';
 import { MigrationPage } from './pages/migration';
 import { Usage } from './pages/usage';
 
@@ -54,13 +55,13 @@ export function App() {
   return (
     <ClientContext.Provider value={client}>
       <Layout route={route} identity={identity} onSignOut={signOut}>
-        <Page route={route} />
+        <Page route={route} operator={isOperator(identity)} />
       </Layout>
     </ClientContext.Provider>
   );
 }
 
-function Page({ route }: { route: Route }) {
+function Page({ route, operator }: { route: Route; operator: boolean }) {
   switch (route.page) {
     case 'devices':
       return <Devices />;
@@ -78,5 +79,7 @@ function Page({ route }: { route: Route }) {
       return <MigrationPage id={route.id} />;
     case 'usage':
       return <Usage />;
+    case 'audit':
+      return <Audit operator={operator} />;
   }
 }

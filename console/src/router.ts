@@ -9,7 +9,8 @@ export type Route =
   | { readonly page: 'network-server'; readonly name: string }
   | { readonly page: 'migrations' }
   | { readonly page: 'migration'; readonly id: string }
-  | { readonly page: 'usage' };
+  | { readonly page: 'usage' }
+  | { readonly page: 'audit' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -22,6 +23,7 @@ export function parseRoute(hash: string): Route {
       return parts[1] ? { page: 'network-server', name: parts[1] } : { page: 'networks' };
     case 'claim':
     case 'usage':
+    case 'audit':
       return { page: parts[0] };
     default:
       return { page: 'devices' };

@@ -9,7 +9,7 @@ export class ApiError extends Error {
   }
 }
 
-export type Query = Readonly<Record<string, string | number | undefined>>;
+export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
 
 /**
  * The admin API under `/api/v1` on the origin that served the page. The API key goes in the

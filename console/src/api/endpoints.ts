@@ -11,6 +11,33 @@ export function whoami(client: ApiClient): Promise<Identity> {
   return client.get<Identity>('/whoami');
 }
 
+/** One entry of the audit log (never a key or a token). */
+export interface AuditEntry {
+  readonly at: string;
+  readonly actor: string;
+  readonly tenantID: string | null;
+  readonly source: string | null;
+  readonly action: string;
+  readonly devEUI: string | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export async function listAudit(client: ApiClient, query: { readonly limit: number; readonly devEUI?: string }): Promise<readonly AuditEntry[]> {
+  return (await client.get<{ events: readonly AuditEntry[] }>('/audit', query)).events;
+}
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly entries: number;
+  readonly badID?: number;
+  readonly reason?: string;
+}
+
+/** The hash chain of the whole audit log (the operator only). */
+export function verifyAudit(client: ApiClient): Promise<AuditVerification> {
+  return client.get<AuditVerification>('/audit/verify');
+}
+
 /** A device as the admin API shows it: identities, ownership, binding, last join. Never a key or a token. */
 export interface Device {
   readonly devEUI: string;
@@ -42,6 +69,9 @@ export type DeviceQuery = {
   readonly q?: string;
   readonly owner?: string;
   readonly networkServer?: string;
+  readonly claimed?: boolean;
+  readonly bound?: boolean;
+  readonly macVersion?: string;
 };
 
 export function listDevices(client: ApiClient, query: DeviceQuery): Promise<DevicePage> {
@@ -89,6 +119,20 @@ export function resetDevNonce(client: ApiClient, devEUI: string, reason: string)
   return client.post<Device>(`/devices/${devEUI}/dev-nonce-reset`, { reason });
 }
 
+/** No owner and no binding any more (its owner token stays what it was). */
+export function unclaimDevice(client: ApiClient, devEUI: string): Promise<void> {
+  return client.delete<void>(`/devices/${devEUI}/claim`);
+}
+
+/** Another tenant's at once, unbound, with a new owner token (the answer's, shown once). */
+export function transferDevice(client: ApiClient, devEUI: string, tenant: string): Promise<{ readonly ownerToken: string; readonly qrPayload: string }> {
+  return client.post(`/devices/${devEUI}/transfer`, { tenant });
+}
+
+export function deleteDevice(client: ApiClient, devEUI: string): Promise<void> {
+  return client.delete<void>(`/devices/${devEUI}`);
+}
+
 export function claimDevice(client: ApiClient, devEUI: string, ownerToken: string): Promise<Device> {
   return client.post<Device>('/claims', { devEUI, ownerToken });
 }
@@ -115,6 +159,12 @@ export async function listNetworkServers(client: ApiClient): Promise<readonly Pe
 
 export async function listApplicationServers(client: ApiClient): Promise<readonly Peer[]> {
   return (await client.get<{ peers: readonly Peer[] }>('/application-servers')).peers;
+}
+
+/** What the tenant may bind its devices to: its own servers and the operator's. */
+export async function listBindingTargets(client: ApiClient): Promise<{ readonly ns: readonly Peer[]; readonly as: readonly Peer[] }> {
+  const t = await client.get<{ networkServers: readonly Peer[]; applicationServers: readonly Peer[] }>('/binding-targets');
+  return { ns: t.networkServers, as: t.applicationServers };
 }
 
 export const VENDORS = ['chirpstack', 'the-things-stack', 'actility', 'loriot', 'orbiwise', 'generic'] as const;

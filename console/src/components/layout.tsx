@@ -8,6 +8,7 @@ const NAV: readonly { readonly label: string; readonly route: Route; readonly pa
   { label: 'Networks', route: { page: 'networks' }, pages: ['networks', 'network-server'] },
   { label: 'Migrations', route: { page: 'migrations' }, pages: ['migrations', 'migration'], operatorOnly: true },
   { label: 'Usage', route: { page: 'usage' }, pages: ['usage'] },
+  { label: 'Audit log', route: { page: 'audit' }, pages: ['audit'] },
 ];
 
 /** The instance's operator: an admin tenant's key with the admin scope (fleet migrations are theirs). */

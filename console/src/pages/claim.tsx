@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
 import { ApiError } from '../api/client';
-import { bindDevice, claimDevice, listApplicationServers, listNetworkServers } from '../api/endpoints';
+import { bindDevice, claimDevice, listBindingTargets } from '../api/endpoints';
 import { parseClaimCSV, type ClaimRow } from '../claim/claim-csv';
 import { canScan, QRScanner } from '../claim/qr-scanner';
 import { parseTR005 } from '../claim/tr005';
@@ -175,7 +175,8 @@ function ClaimMany({ onClaimed }: { onClaimed: (devEUI: string) => void }) {
 /** Binds a claimed device to a network server (and optionally an application server). */
 function Bind({ devEUI }: { devEUI: string | undefined }) {
   const client = useClient();
-  const [servers] = useLoad(async () => ({ ns: await listNetworkServers(client), as: await listApplicationServers(client) }), []);
+  // Its own network and application servers and the operator's: all that binding accepts.
+  const [servers] = useLoad(() => listBindingTargets(client), []);
   const [eui, setEUI] = useState('');
   const [ns, setNS] = useState('');
   const [as, setAS] = useState('');
@@ -208,7 +209,7 @@ function Bind({ devEUI }: { devEUI: string | undefined }) {
                 <option value="">Choose…</option>
                 {nsList.map((n) => (
                   <option key={n.name} value={n.name}>
-                    {n.name} (NetID {n.netID}, {n.vendor})
+                    {n.name} (NetID {n.netID}, {n.vendor}, {n.tenant})
                   </option>
                 ))}
               </select>
@@ -217,7 +218,7 @@ function Bind({ devEUI }: { devEUI: string | undefined }) {
                 <option value="">None</option>
                 {asList.map((a) => (
                   <option key={a.name} value={a.name}>
-                    {a.name} ({a.asID})
+                    {a.name} ({a.asID}, {a.tenant})
                   </option>
                 ))}
               </select>

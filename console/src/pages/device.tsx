@@ -1,20 +1,22 @@
 import { useState } from 'preact/hooks';
 import { useClient } from '../app';
-import { deviceJoins, deviceSession, getDevice, resetDevNonce, type JoinRecord } from '../api/endpoints';
+import { deleteDevice, deviceJoins, deviceSession, getDevice, resetDevNonce, transferDevice, unclaimDevice, type JoinRecord } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { ConfirmButton } from '../components/confirm-button';
 import { formatTime, orDash } from '../components/format';
 import { DataTable } from '../components/data-table';
 import { Alert, Status } from '../components/status';
 import { bindingText } from './devices';
+import { navigate } from '../router';
 
-/** One device: identities, binding, join history and the DevNonce reset. Never a key. */
+/** One device: identities, binding, join history; the DevNonce reset, unclaim, transfer and delete. Never a key. */
 export function DevicePage({ devEUI }: { devEUI: string }) {
   const client = useClient();
   const [device, reloadDevice] = useLoad(() => getDevice(client, devEUI), [devEUI]);
   const [session, reloadSession] = useLoad(() => deviceSession(client, devEUI), [devEUI]);
   const [joins] = useLoad(() => deviceJoins(client, devEUI), [devEUI]);
   const [done, setDone] = useState<string>();
+  const [newOwner, setNewOwner] = useState('');
   return (
     <>
       <div class="page-head">
@@ -64,6 +66,54 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
                 <p>
                   Do this only after the device itself was reset and is stuck in the “DevNonce already used” loop. The JoinNonce is never reset. The
                   reset is recorded in the audit log.
+                </p>
+              </ConfirmButton>
+              {d.owner && (
+                <ConfirmButton
+                  label="Unclaim"
+                  title="Unclaim this device?"
+                  confirmLabel="Unclaim"
+                  danger
+                  onConfirm={async () => {
+                    await unclaimDevice(client, devEUI);
+                    setDone('The device has no owner and no binding any more: it cannot join until it is claimed and bound again.');
+                    reloadDevice();
+                  }}
+                >
+                  <p>It stops joining at once. Its owner token stays what it was, so whoever holds the label can claim it again.</p>
+                </ConfirmButton>
+              )}
+              {d.owner && (
+                <ConfirmButton
+                  label="Transfer"
+                  title="Give this device to another tenant?"
+                  confirmLabel="Transfer"
+                  danger
+                  onConfirm={async () => {
+                    const t = await transferDevice(client, devEUI, newOwner.trim());
+                    setDone(`The device is ${newOwner.trim()}'s now, not bound. Its new owner token, shown only this once: ${t.ownerToken}`);
+                    setNewOwner('');
+                    reloadDevice();
+                  }}
+                >
+                  <p>It is theirs at once and unbound (they bind it), with a new owner token; the old one stops working.</p>
+                  <label for="transfer-to">New owner (tenant ID)</label>
+                  <input id="transfer-to" value={newOwner} onInput={(e) => setNewOwner(e.currentTarget.value)} />
+                </ConfirmButton>
+              )}
+              <ConfirmButton
+                label="Delete"
+                title="Delete this device?"
+                confirmLabel="Delete"
+                danger
+                onConfirm={async () => {
+                  await deleteDevice(client, devEUI);
+                  navigate({ page: 'devices' });
+                }}
+              >
+                <p>
+                  Its root keys and sessions are deleted. Its nonce state is kept: imported again with the same DevEUI and JoinEUI, no old join-request
+                  is accepted and no JoinNonce repeats.
                 </p>
               </ConfirmButton>
             </div>

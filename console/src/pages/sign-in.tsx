@@ -40,6 +40,10 @@ export function SignIn({ onSignedIn }: { onSignedIn: (apiKey: string, identity: 
           onInput={(e) => setApiKey(e.currentTarget.value)}
           required
         />
+        <p class="muted">
+          No key yet? On the Joinery host, <code>joinery tenants add --id ops --roles admin</code> prints one for a new admin tenant, and{' '}
+          <code>joinery api-keys create --tenant TENANT --scopes SCOPES</code> makes more for a tenant.
+        </p>
         {error && <Alert kind="error">{error}</Alert>}
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}

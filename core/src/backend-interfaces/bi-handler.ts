@@ -1,4 +1,5 @@
-import { recordJoin, type SeenActivation } from '../events/record-join';
+import type { Device } from '../store/device';
+import { joinEventTenant, recordJoin, type SeenActivation } from '../events/record-join';
 import type { JoinEventListener } from '../events/join-event';
 import { AppSKeyService } from '../join/app-s-key-service';
 import { failure, type Failure } from '../join/failure';
@@ -201,7 +202,10 @@ export class BackendInterfacesHandler {
     if (this.servedJoinEUIs.length > 0 && !this.servedJoinEUIs.some((p) => joinEUIInPrefix(input.receiverJoinEUI, p))) {
       return refusal(header, failure('UnknownReceiver', `JoinEUI ${input.receiverJoinEUI} is not served by this Join Server`));
     }
-    const outcome = header.messageType === 'RejoinReq' ? await this.engine.rejoin(input, peer) : await this.engine.join(input, peer);
+    const found = (device: Device): void => {
+      seen.tenant = joinEventTenant(device);
+    };
+    const outcome = header.messageType === 'RejoinReq' ? await this.engine.rejoin(input, peer, found) : await this.engine.join(input, peer, found);
     seen.outcome = outcome;
     if (!outcome.ok && outcome.code === 'RejoinRateExceeded') {
       this.log.warn({ devEUI: input.devEUI, peer: peer.name, transactionID: header.transactionID }, 'rejoin-request refused: the device reached its rejoin bound (--rejoins-per-hour)');

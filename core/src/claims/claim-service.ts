@@ -219,6 +219,15 @@ export class ClaimService {
     return found;
   }
 
+  /**
+   * What the principal may bind its devices to: its own network and application servers and
+   * the operator's (what bind accepts, by name).
+   */
+  async bindingTargets(p: Principal): Promise<Peer[]> {
+    requireScopeOf(p, 'claims');
+    return this.#usablePeers(p.tenantID);
+  }
+
   /** The tenant's own peers and the operator's (tenants with the admin role). */
   async #usablePeers(tenantID: TenantID): Promise<Peer[]> {
     const admins = new Set((await this.store.listTenants()).filter((t) => t.roles.includes('admin')).map((t) => t.id as string));

@@ -60,13 +60,14 @@ export function withAdminClientOptions(cmd: Command): Command {
     .addOption(new Option('--as-tenant <id>', 'local data directory only: act as this tenant, with every scope (default: the operator)'));
 }
 
-export async function openAdminClient(flags: RemoteFlags): Promise<AdminClient> {
+/** `existing`: a read-only command's, refused where there is no Joinery data (nothing created). */
+export async function openAdminClient(flags: RemoteFlags, options: { readonly existing?: boolean } = {}): Promise<AdminClient> {
   if (flags.url !== undefined) {
     if (flags.asTenant !== undefined) throw new Error('--as-tenant is for the local data directory; with --url the API key says who you are');
     if (!flags.apiKey) throw new Error('--url needs --api-key (or JOINERY_API_KEY)');
     return remoteClient(flags.url, flags.apiKey);
   }
-  return localClient(await openBackends(backendSettings(flags)), flags.asTenant);
+  return localClient(await openBackends(backendSettings(flags), process.env, { existing: options.existing === true }), flags.asTenant);
 }
 
 function remoteClient(url: string, apiKey: string): AdminClient {

@@ -4,7 +4,7 @@ import { ParseError } from '../lorawan/parse-error';
 import { openBackends } from '../server/open-backends';
 import { auditEvent } from '../store/audit-event';
 import { cliAuditContext } from './cli-actor';
-import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
+import { backendSettings, openExistingBackends, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say, table } from './output';
 
 
@@ -63,7 +63,7 @@ export function addDeviceMaintenanceCommands(program: Command): void {
     const limit = Number(flags.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new ParseError('--limit', 'expected an integer 1..100000');
     const devEUI = flags.devEui === undefined ? undefined : parseEUI64(flags.devEui, '--dev-eui');
-    const backends = await openBackends(backendSettings(flags));
+    const backends = await openExistingBackends(flags);
     try {
       const events = await backends.store.listAuditEvents({ limit, ...(devEUI ? { devEUI } : {}) });
       if (flags.json) {

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { detectImportFormat, importUnit, parseDeviceImportFile } from '../devices/device-import-file';
 import { streamDeviceImportCSVOnThread } from '../devices/device-import-thread';
@@ -10,10 +10,12 @@ import { joinRecordView } from '../devices/device-view';
 import { openBackends } from '../server/open-backends';
 import type { Device } from '../store/device';
 import { cliAuditContext } from './cli-actor';
-import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
+import { backendSettings, openExistingBackends, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say, table } from './output';
 import { withAdminClientOptions, type RemoteFlags } from './admin-client';
 import { importPreProvisioned } from './ownership-commands';
+import { reportSkipped } from './import-report';
+import { terminalProgress } from './terminal-progress';
 
 interface ImportFlags extends RemoteFlags {
   readonly ns?: string;
@@ -21,6 +23,7 @@ interface ImportFlags extends RemoteFlags {
   readonly as?: string;
   readonly transportKekFile?: string;
   readonly allowWeakOwnerTokens?: boolean;
+  readonly skipExisting?: boolean;
 }
 interface ListFlags extends BackendFlags {
   readonly ns?: string;
@@ -70,6 +73,7 @@ export function addDevicesCommands(program: Command): void {
       .option('--ns <name>', 'network server the devices are bound to (may join through): the operator\'s own devices (local data directory only)')
       .option('--labels <file>', 'pre-provisioned devices: write their owner tokens and QR code payloads to this CSV file (mode 0600)')
       .option('--as <name>', 'application server that receives the AppSKeys')
+      .option('--skip-existing', 'devices whose DevEUI exists already are left as they are and listed; the rest are imported (default: the whole import is refused)')
       .option('--allow-weak-owner-tokens', "pre-provisioned devices: accept owner tokens shorter than 8 characters (refused by default: a short token can be guessed within the claim rate limits over a device's lifetime)")
       .option(
         '--transport-kek-file <file>',
@@ -106,6 +110,7 @@ export function addDevicesCommands(program: Command): void {
     const sealWith = !wrapped && backends.vault.kind === 'software' ? { dataDir: backends.settings.dataDir } : undefined;
     const rows = parsed ?? streamDeviceImportCSVOnThread(file, { wrappedKeys: wrapped, ...(sealWith ? { sealWith } : {}) });
     const transportKEK = kek ? await backends.vault.importKey(kek) : undefined;
+    const progress = terminalProgress('importing', process.stderr.isTTY === true ? (parsed?.length ?? (await countDataLines(file))) : 0, 'devices');
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
       const s = await importDevices(
@@ -113,13 +118,16 @@ export function addDevicesCommands(program: Command): void {
         rows,
         { kind: 'bound', nsPeer: flags.ns, asPeer: flags.as ?? null },
         importUnit(format),
-        { audit: cliAuditContext(), ...(transportKEK ? { transportKEK } : {}) },
+        { audit: cliAuditContext(), ...(transportKEK ? { transportKEK } : {}), skipExisting: flags.skipExisting === true, onProgress: (n) => progress.update(n) },
       );
+      progress.stop();
       if (!wrapped) {
         note(`joinery: warning: the root keys were read in clear from ${file}; delete it, or have the keys sent wrapped under a transport KEK (--transport-kek-file)`);
       }
       say(`imported ${s.imported} device${s.imported === 1 ? '' : 's'} (${s.legacy} LoRaWAN 1.0.x, ${s.v11} LoRaWAN 1.1), bound to network server ${s.nsPeer}` + (s.asPeer ? ` and application server ${s.asPeer}` : ''));
+      if (flags.skipExisting) reportSkipped(s.skipped, format);
     } finally {
+      progress.stop();
       if (transportKEK) backends.vault.release(transportKEK);
       await backends.close();
     }
@@ -136,7 +144,7 @@ export function addDevicesCommands(program: Command): void {
   ).action(async (flags: ListFlags) => {
     const limit = positiveInt(flags.limit, '--limit', 1_000_000);
     const offset = positiveInt(flags.offset, '--offset', Number.MAX_SAFE_INTEGER);
-    const backends = await openBackends(backendSettings(flags));
+    const backends = await openExistingBackends(flags);
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
       const list = await backends.store.listDevices({ limit, offset, ...(flags.ns ? { nsPeer: flags.ns } : {}) });
@@ -174,7 +182,7 @@ export function addDevicesCommands(program: Command): void {
       .option('--json', 'JSON output'),
   ).action(async (devEUIArg: string, flags: ShowFlags) => {
     const devEUI = parseEUI64(devEUIArg, 'DEVEUI');
-    const backends = await openBackends(backendSettings(flags));
+    const backends = await openExistingBackends(flags);
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
       const d = await backends.store.getDevice(devEUI);
@@ -202,7 +210,7 @@ export function addDevicesCommands(program: Command): void {
     const devEUI = parseEUI64(devEUIArg, 'DEVEUI');
     const limit = Number(flags.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw new ParseError('--limit', 'expected 1 to 50');
-    const backends = await openBackends(backendSettings(flags));
+    const backends = await openExistingBackends(flags);
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
       if (!(await backends.store.getDevice(devEUI))) {
@@ -239,4 +247,16 @@ async function readHead(file: string): Promise<string> {
   } catch (e) {
     throw new ParseError('FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+}
+
+/** The data lines of a CSV file (its lines but the header), counted as a stream: the bar's total. */
+async function countDataLines(file: string): Promise<number> {
+  let lines = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(file)) {
+    const bytes = chunk as Buffer;
+    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lines++;
+    if (bytes.length > 0) last = bytes[bytes.length - 1]!;
+  }
+  return Math.max(0, lines + (last === 10 ? 0 : 1) - 1);
 }

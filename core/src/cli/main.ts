@@ -11,10 +11,14 @@ import { addKeysCommands } from './keys-commands';
 import { addOwnershipCommands } from './ownership-commands';
 import { AdminRequestError } from './admin-client';
 import { addMigrateCommands } from './migrate-commands';
+import { dropOutputWhenReaderLeaves } from './output';
 import { MigrationError } from '../migration/migration-error';
 import { addPeerCommands } from './peer-commands';
 import { addServeCommand } from './serve-command';
 import { addSimulateCommands } from './simulate-command';
+
+dropOutputWhenReaderLeaves(process.stdout);
+dropOutputWhenReaderLeaves(process.stderr);
 
 const program = new Command('joinery')
   .description('Joinery: an open LoRaWAN Join Server (LoRa Alliance Backend Interfaces 1.0 and 1.1)')

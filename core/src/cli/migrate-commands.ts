@@ -9,7 +9,8 @@ import { MIGRATION_ID_PATTERN, type FleetMigration } from '../migration/fleet-mi
 import { openMigrationAdapters } from '../migration/migration-adapters';
 import { prepareResume, requestRollback } from '../migration/migration-control';
 import { MigrationError } from '../migration/migration-error';
-import { ProgressMeter, progressBar, progressLine, settledCount } from '../migration/migration-progress';
+import { ProgressMeter, progressLine, settledCount } from '../migration/migration-progress';
+import { terminalProgress } from './terminal-progress';
 import { describeCounts, migrationReport, migrationSummary, type MigrationReport } from '../migration/migration-report';
 import { parseMigrationRequest, type MigrationRequestJSON } from '../migration/migration-request';
 import { runMigration } from '../migration/migration-runner';
@@ -135,7 +136,7 @@ async function runInForeground(backends: Backends, migration: FleetMigration, fl
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const progress = startProgress(backends, migration.id, flags);
+  const progress = await startProgress(backends, migration.id, flags);
   try {
     const pollMs = flags.pollMs === undefined ? undefined : Number(flags.pollMs);
     return await runMigration(migration.id, {
@@ -156,30 +157,30 @@ async function runInForeground(backends: Backends, migration: FleetMigration, fl
   }
 }
 
-/** A live bar on a terminal (stdout), else a plain line every --progress-interval seconds. */
-function startProgress(backends: Backends, id: string, flags: { readonly progressInterval?: string }): { event(line: string): void; stop(): Promise<void> } {
-  const tty = process.stdout.isTTY === true;
+/**
+ * A live bar on a terminal (stderr: terminalProgress, with the status and counts per state),
+ * else a plain line every --progress-interval seconds.
+ */
+async function startProgress(backends: Backends, id: string, flags: { readonly progressInterval?: string }): Promise<{ event(line: string): void; stop(): Promise<void> }> {
+  const tty = process.stderr.isTTY === true;
   const meter = new ProgressMeter();
   const intervalMs = tty ? 500 : Math.max(1, Number(flags.progressInterval ?? 10)) * 1000;
-  let last = '';
+  const bar = tty ? terminalProgress('migrating', (await migrationSummary(backends.store, id)).total, 'devices') : null;
   const show = async (): Promise<void> => {
     const summary = await migrationSummary(backends.store, id);
-    const rate = meter.sample(settledCount(summary));
-    if (tty) {
-      last = progressBar({ summary, ratePerSecond: rate });
-      process.stdout.write(`\r\x1b[2K${last.slice(0, (process.stdout.columns ?? 200) - 1)}`);
-    } else say(progressLine({ summary, ratePerSecond: rate }));
+    if (bar) bar.update(settledCount(summary), `${summary.status} | ${describeCounts(summary.counts)}`);
+    else say(progressLine({ summary, ratePerSecond: meter.sample(settledCount(summary)) }));
   };
   const timer = setInterval(() => void show().catch(() => undefined), intervalMs);
   return {
     event(line) {
-      if (tty) process.stdout.write('\r\x1b[2K');
-      say(line);
+      if (bar) bar.log(line);
+      else say(line);
     },
     async stop() {
       clearInterval(timer);
       await show().catch(() => undefined);
-      if (tty) process.stdout.write('\n');
+      bar?.stop();
     },
   };
 }
@@ -194,8 +195,9 @@ function migrationID(value: string): string {
   return value;
 }
 
-async function withBackends<T>(flags: BackendFlags, fn: (b: Backends) => Promise<T>): Promise<T> {
-  const backends = await openBackends(backendSettings(flags));
+/** `existing`: a read-only command's (no data directory is created where there is none). */
+async function withBackends<T>(flags: BackendFlags, fn: (b: Backends) => Promise<T>, options: { readonly existing?: boolean } = {}): Promise<T> {
+  const backends = await openBackends(backendSettings(flags), process.env, { existing: options.existing === true });
   try {
     for (const c of backends.created) note(`joinery: created ${c}`);
     return await fn(backends);
@@ -279,7 +281,7 @@ export function addMigrateCommands(program: Command): void {
       if (flags.json) return say(JSON.stringify(summary, null, 2));
       const live = (process.stdout.isTTY === true || flags.watch === true) && (summary.status === 'running' || summary.status === 'rolling-back');
       if (!live) return say(progressLine({ summary, ratePerSecond: null }));
-      const progress = startProgress(b, summary.id, flags);
+      const progress = await startProgress(b, summary.id, flags);
       try {
         for (;;) {
           await new Promise((r) => setTimeout(r, 500));
@@ -289,7 +291,7 @@ export function addMigrateCommands(program: Command): void {
       } finally {
         await progress.stop();
       }
-    });
+    }, { existing: true });
   });
 
   withBackendOptions(migrate.command('report').description('every device of a migration: state, where it failed, when it joined through the target').argument('<id>', 'migration id').option('--json', 'as JSON')).action(
@@ -297,7 +299,7 @@ export function addMigrateCommands(program: Command): void {
       await withBackends(flags, async (b) => {
         const report = await migrationReport(b.store, migrationID(id));
         say(flags.json ? JSON.stringify(report, null, 2) : reportTable(report));
-      });
+      }, { existing: true });
     },
   );
 
@@ -307,6 +309,6 @@ export function addMigrateCommands(program: Command): void {
       const summaries = await Promise.all(list.map((m) => migrationSummary(b.store, m.id)));
       if (flags.json) return say(JSON.stringify(summaries, null, 2));
       say(table(['ID', 'FROM', 'TO', 'STRATEGY', 'STATUS', 'DEVICES', 'CREATED'], summaries.map((s) => [s.id, s.sourcePeer, s.targetPeer, s.strategy, s.status, `${settledCount(s)}/${s.total} settled`, s.createdAt])));
-    });
+    }, { existing: true });
   });
 }

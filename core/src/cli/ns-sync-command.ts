@@ -7,6 +7,7 @@ import { ParseError } from '../lorawan/parse-error';
 import type { Device } from '../store/device';
 import type { Store } from '../store/store';
 import { openBackends } from '../server/open-backends';
+import { terminalProgress } from './terminal-progress';
 import { openNetworkServerAdapter } from './peer-adapter';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
 import { say } from './output';
@@ -66,15 +67,21 @@ export function addNsSyncCommand(ns: Command): void {
         const extra = remote.filter((d) => !localEUIs.has(d.devEUI));
         say(`${name} (${peer.vendor}): ${local.length} device(s) bound here, ${remote.length} on the network server`);
         let registered = 0;
-        for (const d of missing) {
-          if (flags.dryRun) {
-            say(`  would register ${d.devEUI} (JoinEUI ${d.joinEUI}, LoRaWAN ${d.macVersion})`);
-            continue;
+        const progress = terminalProgress('registering', flags.dryRun ? 0 : missing.length, 'devices');
+        try {
+          for (const d of missing) {
+            if (flags.dryRun) {
+              say(`  would register ${d.devEUI} (JoinEUI ${d.joinEUI}, LoRaWAN ${d.macVersion})`);
+              continue;
+            }
+            // Identifiers and version only: the Device's sealed root keys are never handed over.
+            await adapter.registerDevice({ devEUI: d.devEUI, joinEUI: d.joinEUI, macVersion: d.macVersion });
+            registered++;
+            progress.log(`  registered ${d.devEUI} (JoinEUI ${d.joinEUI}, LoRaWAN ${d.macVersion})`);
+            progress.update(registered);
           }
-          // Identifiers and version only: the Device's sealed root keys are never handed over.
-          await adapter.registerDevice({ devEUI: d.devEUI, joinEUI: d.joinEUI, macVersion: d.macVersion });
-          registered++;
-          say(`  registered ${d.devEUI} (JoinEUI ${d.joinEUI}, LoRaWAN ${d.macVersion})`);
+        } finally {
+          progress.stop();
         }
         for (const d of extra) say(`  on the network server only (not bound to ${name} here; left alone): ${d.devEUI}`);
         const joinsLocally = await localJoins(adapter, local.filter((d) => remoteEUIs.has(d.devEUI)));

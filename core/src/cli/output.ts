@@ -1,3 +1,14 @@
+/**
+ * A reader that went away (`joinery devices list | head`) ends the output, not the command: the
+ * rest is dropped quietly (no EPIPE stack trace) and the command finishes what it was doing.
+ */
+export function dropOutputWhenReaderLeaves(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
+
 /** Human output goes to stdout; notes about what was created go to stderr (so stdout can be piped). */
 export function say(line = ''): void {
   process.stdout.write(`${line}\n`);

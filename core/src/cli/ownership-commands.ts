@@ -3,12 +3,12 @@ import type { Command } from 'commander';
 import type { DeviceView } from '../devices/device-view';
 import { parseEUI64 } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
-import { openBackends } from '../server/open-backends';
 import { verifyAuditChain } from '../store/audit-chain';
 import { SCOPES } from '../tenants/api-key';
 import { TENANT_ROLES } from '../tenants/tenant';
 import { call, openAdminClient, withAdminClientOptions, type AdminClient, type RemoteFlags } from './admin-client';
-import { backendSettings } from './backend-options';
+import { openExistingBackends } from './backend-options';
+import { reportSkipped, type SkippedDevices } from './import-report';
 import { note, say, table } from './output';
 
 interface NewToken {
@@ -20,8 +20,9 @@ interface NewToken {
   readonly owner?: string | null;
 }
 
-async function withClient<T>(flags: RemoteFlags, run: (client: AdminClient) => Promise<T>): Promise<T> {
-  const client = await openAdminClient(flags);
+/** `existing`: a read-only command's (no data directory is created where there is none). */
+async function withClient<T>(flags: RemoteFlags, run: (client: AdminClient) => Promise<T>, options: { readonly existing?: boolean } = {}): Promise<T> {
+  const client = await openAdminClient(flags, options);
   try {
     return await run(client);
   } finally {
@@ -69,7 +70,7 @@ export function addOwnershipCommands(program: Command): void {
     say(`API key (every scope; shown once, keep it secret): ${r.key}`);
   });
   withAdminClientOptions(tenants.command('list').description('tenants').option('--json', 'JSON output')).action(async (flags: RemoteFlags & { json?: boolean }) => {
-    const r = await withClient(flags, (c) => call<{ tenants: Array<{ id: string; name: string; roles: string[]; createdAt: string }> }>(c, 'GET', '/tenants'));
+    const r = await withClient(flags, (c) => call<{ tenants: Array<{ id: string; name: string; roles: string[]; createdAt: string }> }>(c, 'GET', '/tenants'), { existing: true });
     if (flags.json) say(JSON.stringify(r.tenants, null, 2));
     else say(table(['ID', 'NAME', 'ROLES', 'CREATED'], r.tenants.map((t) => [t.id, t.name, t.roles.join(','), t.createdAt])));
   });
@@ -90,7 +91,7 @@ export function addOwnershipCommands(program: Command): void {
   });
   withAdminClientOptions(keys.command('list').description("a tenant's API keys (never their secrets)").requiredOption('--tenant <tenant>', 'tenant')).action(
     async (flags: RemoteFlags & { tenant: string }) => {
-      const r = await withClient(flags, (c) => call<{ apiKeys: Array<{ id: string; scopes: string[]; label: string; createdAt: string; revokedAt: string | null }> }>(c, 'GET', `/tenants/${encodeURIComponent(flags.tenant)}/api-keys`));
+      const r = await withClient(flags, (c) => call<{ apiKeys: Array<{ id: string; scopes: string[]; label: string; createdAt: string; revokedAt: string | null }> }>(c, 'GET', `/tenants/${encodeURIComponent(flags.tenant)}/api-keys`), { existing: true });
       say(table(['ID', 'SCOPES', 'LABEL', 'CREATED', 'REVOKED'], r.apiKeys.map((k) => [k.id, k.scopes.join(','), k.label, k.createdAt, k.revokedAt ?? '-'])));
     },
   );
@@ -165,7 +166,7 @@ export function addOwnershipCommands(program: Command): void {
     if (flags.url !== undefined) {
       check = await withClient(flags, (c) => call(c, 'GET', '/audit/verify'));
     } else {
-      const backends = await openBackends(backendSettings(flags));
+      const backends = await openExistingBackends(flags);
       try {
         check = await verifyAuditChain((after, limit) => backends.store.readAuditChain(after, limit));
       } finally {
@@ -195,21 +196,23 @@ export function addOwnershipCommands(program: Command): void {
       const r = await c.request('GET', `/usage?${q.toString()}`);
       if (r.status !== 200) await call(c, 'GET', `/usage?${q.toString()}`);
       return r;
-    });
+    }, { existing: true });
     process.stdout.write(flags.format === 'json' ? `${JSON.stringify(res.body, null, 2)}\n` : res.text);
   });
 }
 
 /** `devices import` without `--ns`: pre-provisioned devices of the acting tenant (a manufacturer). */
-export async function importPreProvisioned(file: string, content: string, flags: RemoteFlags & { labels?: string; transportKek?: string; allowWeakOwnerTokens?: boolean }, format: 'csv' | 'json'): Promise<void> {
+export async function importPreProvisioned(file: string, content: string, flags: RemoteFlags & { labels?: string; transportKek?: string; allowWeakOwnerTokens?: boolean; skipExisting?: boolean }, format: 'csv' | 'json'): Promise<void> {
   const body: Record<string, string | boolean> = { content, format };
   if (flags.allowWeakOwnerTokens === true) body['allowWeakOwnerTokens'] = true;
+  if (flags.skipExisting === true) body['skipExisting'] = true;
   if (flags.transportKek !== undefined) {
     const { readTransportKEK } = await import('../keys/transport-kek.js');
     body['transportKEK'] = (await readTransportKEK(flags.transportKek)).unsafeBytes().toString('hex');
   }
-  const r = await withClient(flags, (c) => call<{ imported: number; labels: NewToken[] }>(c, 'POST', '/devices/import', body));
+  const r = await withClient(flags, (c) => call<{ imported: number; labels: NewToken[]; skipped?: SkippedDevices }>(c, 'POST', '/devices/import', body));
   say(`imported ${r.imported} pre-provisioned device${r.imported === 1 ? '' : 's'} from ${file}, not claimed; each has an owner token`);
+  if (r.skipped) reportSkipped(r.skipped, format);
   if (flags.labels !== undefined) {
     await writeSecretFile(flags.labels, labelsCSV(r.labels));
     say(`labels (owner tokens and TR005 QR code payloads) in ${flags.labels} (mode 0600): print them, then delete the file; the tokens are not shown again`);

@@ -7,7 +7,9 @@ import type { PeerRegistration } from '../peers/register-peer';
 import { parseVendor, VENDORS } from '../peers/vendor';
 import { openBackends } from '../server/open-backends';
 import { serverHosts } from '../server/server-hosts';
-import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
+import { defaultPublicURL } from '../server/public-url';
+import { parseListenAddress } from '../server/listen-address';
+import { backendSettings, SERVER_ADDRESS_SETTINGS, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say } from './output';
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import { describePeerSettings, peerSettingsFrom, withPeerSettingsOptions, type PeerSettingsFlags } from './peer-settings-options';
@@ -29,8 +31,9 @@ interface PeerFlags extends BackendFlags, PeerSettingsFlags {
   readonly name: string;
   readonly kekLabel?: string;
   readonly out: string;
-  readonly publicUrl: string;
+  readonly publicUrl?: string;
   readonly publicHost?: string[];
+  readonly biListen: string;
 }
 
 interface NsFlags extends PeerFlags, NsAdapterFlags {
@@ -50,8 +53,9 @@ function commonPeerOptions(cmd: Command): Command {
       .requiredOption('--out <dir>', 'directory to write the credential bundle into (must not hold one already)')
       .option('--kek-label <label>', 'label of the KEK that wraps session keys for this peer')
       .addOption(
-        new Option('--public-url <url>', 'base URL where peers reach the BI listener').env('JOINERY_PUBLIC_URL').default('https://localhost:8003'),
+        new Option('--public-url <url>', 'base URL where peers reach the BI listener (default: https://, the first of bi.public_hosts or localhost, and the port of bi.listen, as serve takes them from the configuration)').env('JOINERY_PUBLIC_URL'),
       ),
+    SERVER_ADDRESS_SETTINGS,
   );
 }
 
@@ -67,11 +71,12 @@ async function register(flags: PeerFlags, prepare: RegistrationWithCA): Promise<
     for (const c of backends.created) note(`joinery: created ${c}`);
     // Loaded here, not at start-up: the X.509 code is slow to load and only these commands use it.
     const [{ loadOrCreatePKI }, { registerPeer }] = await Promise.all([import('../pki/pki-files.js'), import('../peers/register-peer.js')]);
-    const pki = await loadOrCreatePKI(backends.settings.dataDir, serverHosts([new URL(flags.publicUrl).hostname]));
+    const publicUrl = flags.publicUrl ?? defaultPublicURL(flags.publicHost ?? [], parseListenAddress(flags.biListen, '--bi-listen').port);
+    const pki = await loadOrCreatePKI(backends.settings.dataDir, serverHosts([new URL(publicUrl).hostname]));
     if (pki.created.ca) note(`joinery: created certificate authority ${backends.settings.dataDir}/ca.crt`);
     const { registration, after } = await prepare(pki.ca);
     const outDir = path.resolve(flags.out);
-    const biURL = biURLFor(flags.publicUrl, registration.name);
+    const biURL = biURLFor(publicUrl, registration.name);
     const { peer, files: bundleFiles } = await registerPeer({ store: backends.store, vault: backends.vault, ca: pki.ca }, registration, outDir, biURL, cliAuditContext());
     const files = [...bundleFiles, ...(after ? await after(peer, outDir, biURL, backends.settings.dataDir) : [])];
     say(`registered ${peer.kind === 'ns' ? 'network server' : 'application server'} ${peer.name}` + (peer.kind === 'ns' ? ` (NetID ${peer.netID}${peer.nsID ? `, NSID ${peer.nsID}` : ''}, vendor ${peer.vendor})` : ` (AS-ID ${peer.asID})`));

@@ -136,6 +136,7 @@ export function addServeCommand(program: Command): void {
     note(`joinery: data directory ${backends.settings.dataDir}`);
     if (server.metricsAddress) note(`joinery: metrics on http://${formatListenAddress(server.metricsAddress)}/metrics`);
     note(`joinery: Backend Interfaces on https://${formatListenAddress(server.biAddress)}/ (client certificate ${flags.biClientCertificates}), admin on http://${formatListenAddress(server.adminAddress)}/`);
+    note(`joinery: the console and the admin API take an API key: joinery tenants add --id ops --roles admin prints one (joinery api-keys create --tenant T --scopes S makes more)`);
   });
 }
 

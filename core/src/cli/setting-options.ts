@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { declareSettings } from '../config/config-file';
 import { CONFIG_FLAG, type SettingDefinition } from '../config/config-schema';
 
 /** A commander option for a setting of the schema: its flag, description, JOINERY_* variable and default. */
@@ -10,9 +11,10 @@ export function settingOption(def: SettingDefinition): Option {
   return option;
 }
 
-/** Adds the schema's settings and `--config` to a command. */
-export function withSettings(cmd: Command, settings: readonly SettingDefinition[]): Command {
-  for (const def of settings) cmd.addOption(settingOption(def));
+/** Adds the schema's settings and `--config` to a command (`hidden`: left out of its help). */
+export function withSettings(cmd: Command, settings: readonly SettingDefinition[], options: { readonly hidden?: boolean } = {}): Command {
+  for (const def of settings) cmd.addOption(options.hidden ? settingOption(def).hideHelp() : settingOption(def));
+  declareSettings(cmd, settings);
   if (!cmd.options.some((o) => o.long === CONFIG_FLAG.flag)) cmd.addOption(new Option(`${CONFIG_FLAG.flag} ${CONFIG_FLAG.placeholder}`, CONFIG_FLAG.description).env(CONFIG_FLAG.env));
   return cmd;
 }

@@ -82,9 +82,20 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** The settings a command has (those whose flag it defines). */
-export function settingsOf(cmd: Command): SettingDefinition[] {
-  return SETTINGS.filter((s) => cmd.options.some((o) => o.long === s.flag));
+/**
+ * The settings each command was given (`withSettings`). A command's own option may share a
+ * setting's flag (`ns add --mqtt-url` is the network server's broker, `mqtt.url` Joinery's):
+ * only the settings a command declares take the file's values, so one file serves every command.
+ */
+const declaredSettings = new WeakMap<Command, readonly SettingDefinition[]>();
+
+export function declareSettings(cmd: Command, settings: readonly SettingDefinition[]): void {
+  declaredSettings.set(cmd, [...(declaredSettings.get(cmd) ?? []), ...settings]);
+}
+
+/** The settings a command declared. */
+export function settingsOf(cmd: Command): readonly SettingDefinition[] {
+  return declaredSettings.get(cmd) ?? [];
 }
 
 /**

@@ -72,7 +72,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
 
   // The BI listener.
   { key: 'bi.listen', flag: '--bi-listen', placeholder: '<host:port>', env: 'JOINERY_BI_LISTEN', type: { kind: 'string' }, default: '127.0.0.1:8003', scope: 'serve', description: 'Backend Interfaces listener (HTTPS, mTLS)', check: listen },
-  { key: 'bi.public_hosts', flag: '--public-host', placeholder: '<host...>', env: 'JOINERY_PUBLIC_HOST', type: { kind: 'list' }, defaultText: 'none (localhost and 127.0.0.1 only)', example: '[js.example.com]', scope: 'serve', description: 'names or addresses network servers use to reach the BI listener (server certificate SANs)' },
+  { key: 'bi.public_hosts', flag: '--public-host', placeholder: '<host...>', env: 'JOINERY_PUBLIC_HOST', type: { kind: 'list' }, defaultText: 'none (localhost and 127.0.0.1 only)', example: '[js.example.com]', scope: 'serve', description: 'names or addresses network servers use to reach the BI listener (server certificate SANs); the first, with the port of bi.listen, is the BI URL ns add and as add write into bundles when not given --public-url' },
   { key: 'bi.join_eui_prefixes', flag: '--join-eui-prefix', placeholder: '<prefix...>', env: 'JOINERY_JOIN_EUI_PREFIXES', type: { kind: 'list' }, defaultText: 'all JoinEUIs', example: '[70b3d57ed0000000/40]', scope: 'serve', description: 'JoinEUI ranges served, e.g. 70b3d57ed0000000/40 (others get UnknownReceiver; default: all)', check: prefix },
   {
     key: 'bi.client_certificates', flag: '--bi-client-certificates', placeholder: '<mode>', env: 'JOINERY_BI_CLIENT_CERTIFICATES', type: { kind: 'enum', choices: ['required', 'optional'] }, default: 'required', scope: 'serve',

@@ -1,6 +1,7 @@
 import type { KeyVault } from '../keys/key-vault';
 import { AES128Key } from '../lorawan/aes128-key';
 import type { EUI64 } from '../lorawan/identifiers';
+import type { MACVersion } from '../lorawan/mac-version';
 import { auditEvent } from '../store/audit-event';
 import type { Device } from '../store/device';
 import type { JoinRecord } from '../store/join-record';
@@ -16,6 +17,9 @@ export interface DeviceListRequest {
   readonly offset: number;
   readonly networkServer?: string;
   readonly claimed?: boolean;
+  /** Only devices bound to a network server (true) or to none (false). */
+  readonly bound?: boolean;
+  readonly macVersion?: MACVersion;
   /** Only devices owned by this tenant. */
   readonly owner?: TenantID;
   /** Only devices whose DevEUI or JoinEUI starts with these hex digits. */
@@ -39,6 +43,8 @@ export class DeviceService {
       ...(isInstanceAdmin(p) ? {} : { holder: p.tenantID }),
       ...(request.networkServer !== undefined ? { nsPeer: request.networkServer } : {}),
       ...(request.claimed !== undefined ? { claimed: request.claimed } : {}),
+      ...(request.bound !== undefined ? { bound: request.bound } : {}),
+      ...(request.macVersion !== undefined ? { macVersion: request.macVersion } : {}),
       ...(request.owner !== undefined ? { owner: request.owner } : {}),
       ...(request.euiPrefix !== undefined ? { euiPrefix: request.euiPrefix } : {}),
     };
@@ -65,7 +71,7 @@ export class DeviceService {
   }
 
   /** Pre-provisioned devices of the principal's tenant (a manufacturer): unclaimed, each with an owner token. */
-  async import(p: Principal, input: { readonly content: string; readonly format?: ImportFormat; readonly transportKEK?: AES128Key; readonly allowWeakOwnerTokens?: boolean }): Promise<ImportSummary> {
+  async import(p: Principal, input: { readonly content: string; readonly format?: ImportFormat; readonly transportKEK?: AES128Key; readonly allowWeakOwnerTokens?: boolean; readonly skipExisting?: boolean }): Promise<ImportSummary> {
     requireScopeOf(p, 'devices:write');
     if (!p.tenant.roles.includes('manufacturer')) throw new Refusal('forbidden', `tenant ${p.tenantID} is not a manufacturer: only manufacturers import devices`);
     const format = input.format ?? detectImportFormat('', input.content);
@@ -75,6 +81,7 @@ export class DeviceService {
       return await importDevices({ store: this.store, vault: this.vault }, rows, { kind: 'pre-provisioned', manufacturer: p.tenantID, allowWeakOwnerTokens: input.allowWeakOwnerTokens === true }, importUnit(format), {
         audit: p,
         ...(kek ? { transportKEK: kek } : {}),
+        skipExisting: input.skipExisting === true,
       });
     } finally {
       if (kek) this.vault.release(kek);

@@ -18,6 +18,14 @@ export interface ImportSummary {
   readonly asPeer: string | null;
   /** Pre-provisioned devices: each one's owner token and TR005 QR payload (shown once). */
   readonly labels: readonly DeviceLabel[];
+  /** With `skipExisting`: the devices of the file already in the store, left as they are (the first MAX_PROBLEMS named). */
+  readonly skipped: { readonly count: number; readonly first: readonly SkippedDevice[] };
+}
+
+/** A device of the file not imported: its DevEUI is a device already. */
+export interface SkippedDevice {
+  readonly line: number;
+  readonly devEUI: EUI64;
 }
 
 /** What goes on a pre-provisioned device's label. */
@@ -57,7 +65,13 @@ export async function importDevices(
   rows: readonly DeviceImportRow[] | AsyncIterable<readonly DeviceImportRow[]>,
   target: ImportTarget,
   unit: ImportUnit = 'line',
-  options: { readonly transportKEK?: KeyHandle; readonly audit?: AuditContext } = {},
+  options: {
+    readonly transportKEK?: KeyHandle;
+    readonly audit?: AuditContext;
+    readonly skipExisting?: boolean;
+    /** Told the rows of the file handled so far (sealed, or skipped), after each chunk. */
+    readonly onProgress?: (rows: number) => void;
+  } = {},
 ): Promise<ImportSummary> {
   if (target.kind === 'bound') {
     const ns = await deps.store.getPeer(target.nsPeer);
@@ -77,6 +91,9 @@ export async function importDevices(
   const keepsObjects = deps.vault.kind !== 'software';
   let legacy = 0;
   let first: EUI64 | null = null;
+  const skipped: SkippedDevice[] = [];
+  let skippedCount = 0;
+  let handled = 0;
   /** The chunk being sealed and inserted (the one a DeviceExistsError came from). */
   let current: readonly DeviceImportRow[] = [];
 
@@ -84,7 +101,14 @@ export async function importDevices(
     for (let next = await source.next(); !next.done; next = await source.next()) {
       current = next.value;
       const devices: NewDevice[] = [];
+      // One query a chunk: the rows whose DevEUI is a device already are left out, and named.
+      const existing = options.skipExisting ? await deps.store.existingDevEUIs(current.map((r) => r.devEUI)) : null;
       for (const row of current) {
+        if (existing?.has(row.devEUI)) {
+          skippedCount++;
+          if (skipped.length < MAX_PROBLEMS) skipped.push({ line: row.line, devEUI: row.devEUI });
+          continue;
+        }
         let sealedRootKeys: Buffer;
         if ('sealed' in row.rootKeys) {
           // Sealed on the parsing thread: only by a vault of the same kind (and master key).
@@ -122,6 +146,8 @@ export async function importDevices(
           devices.push({ ...base, nsPeer: null, asPeer: null, ownership: { manufacturer: target.manufacturer, owner: null, ownerTokenHash: hashOwnerToken(row.devEUI, ownerToken), profileID } });
         }
       }
+      handled += current.length;
+      options.onProgress?.(handled);
       // Nothing is inserted after the first problem (a key that does not unwrap, a weak owner token): the rest is only checked.
       if (problems.length === 0) yield devices;
     }
@@ -138,6 +164,7 @@ export async function importDevices(
           target.kind === 'bound'
             ? { devices: count, networkServer: target.nsPeer, applicationServer: target.asPeer, wrapped: options.transportKEK !== undefined, first }
             : { devices: count, manufacturer: target.manufacturer, wrapped: options.transportKEK !== undefined, first };
+        if (options.skipExisting) detail['skippedExisting'] = skippedCount;
         return auditEvent(audit, 'device.import', null, detail);
       });
     if (streamed) {
@@ -179,6 +206,7 @@ export async function importDevices(
     nsPeer: target.kind === 'bound' ? target.nsPeer : null,
     asPeer: target.kind === 'bound' ? target.asPeer : null,
     labels,
+    skipped: { count: skippedCount, first: skipped },
   };
 }
 

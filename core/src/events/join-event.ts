@@ -11,7 +11,7 @@ export interface JoinEvent {
   /** Canonical lower-case hex (parsed, so safe in a topic). */
   readonly devEUI: string;
   readonly joinEUI: string;
-  /** Tenants do not exist yet: `default`. */
+  /** The device's owner (its maker while unclaimed; the operator for an unknown device): record-join.ts. */
   readonly tenant: string;
   /** The network server (peer name) that asked. */
   readonly peer: string;
@@ -31,8 +31,6 @@ export interface JoinEvent {
 }
 
 export type JoinEventListener = (event: JoinEvent) => void;
-
-export const DEFAULT_TENANT = 'default';
 
 /** The MQTT topic of a join event: `<prefix>/<tenant>/devices/<devEUI>/join`. */
 export function joinEventTopic(prefix: string, event: Pick<JoinEvent, 'tenant' | 'devEUI'>): string {

@@ -8,12 +8,24 @@ import type { Peer } from '../peers/peer';
 import { decodeJoinRequest } from '../lorawan/join-request';
 import { decodeRejoinRequest } from '../lorawan/rejoin-request';
 import type { JoinType } from '../store/join-record';
-import { DEFAULT_TENANT, type JoinEventListener } from './join-event';
+import type { Device } from '../store/device';
+import { OPERATOR_TENANT, type TenantID } from '../tenants/tenant';
+import type { JoinEventListener } from './join-event';
 
 /** What the handler learnt of a JoinReq/RejoinReq on its way to the answer. */
 export interface SeenActivation {
   input?: JoinRequestInput;
   outcome?: JoinAnswer | Failure;
+  /** The tenant the device belongs to, once it was found (joinEventTenant). */
+  tenant?: TenantID;
+}
+
+/**
+ * The tenant of a device's join events: its owner, or, while nobody has claimed it, the maker
+ * that imported it. A request for no known device is the operator's to see.
+ */
+export function joinEventTenant(device: Pick<Device, 'ownership'> | null): TenantID {
+  return device ? (device.ownership.owner ?? device.ownership.manufacturer) : OPERATOR_TENANT;
 }
 
 /**
@@ -41,7 +53,7 @@ export function recordJoin(metrics: JoineryMetrics, onJoin: JoinEventListener | 
       ...requestKind(messageType, seen.input.phyPayload),
       devEUI: seen.input.devEUI,
       joinEUI: seen.input.receiverJoinEUI,
-      tenant: DEFAULT_TENANT,
+      tenant: seen.tenant ?? joinEventTenant(null),
       peer: peer.name,
       macVersion,
       result,

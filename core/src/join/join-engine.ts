@@ -41,6 +41,12 @@ const JOIN_ACCEPT_MHDR = 0x20;
  * What differs between answering a join-request and answering a rejoin-request; the rest (the
  * device, the binding, the nonce commit, the join-accept and the keys) is one path.
  */
+/**
+ * Told the device a join-request or rejoin-request is for, once it is found (under the
+ * request's JoinEUI), whatever the outcome: the join event's tenant is its owner's.
+ */
+export type DeviceFound = (device: Device) => void;
+
 interface Activation {
   readonly joinReqType: JoinReqType;
   readonly devEUI: EUI64;
@@ -80,7 +86,7 @@ export class JoinEngine {
   }
 
   /** JoinReq: a join-request (any MAC version). */
-  async join(input: JoinRequestInput, peer: NetworkServerPeer): Promise<JoinAnswer | Failure> {
+  async join(input: JoinRequestInput, peer: NetworkServerPeer, onDevice?: DeviceFound): Promise<JoinAnswer | Failure> {
     let frame;
     try {
       frame = decodeJoinRequest(input.phyPayload);
@@ -88,7 +94,7 @@ export class JoinEngine {
       return frameFailure(err, 'join-request');
     }
     const usedLimit = this.usedDevNonces;
-    return this.activate(input, peer, {
+    return this.activate(input, peer, onDevice, {
       joinReqType: 0xff,
       devEUI: frame.devEUI,
       joinEUI: frame.joinEUI,
@@ -112,7 +118,7 @@ export class JoinEngine {
    * twice. Every accepted rejoin gets a fresh JoinNonce, so no answer repeats; the rejoins
    * accepted per device are bounded (rejoin-rate-bound.ts).
    */
-  async rejoin(input: JoinRequestInput, peer: NetworkServerPeer): Promise<JoinAnswer | Failure> {
+  async rejoin(input: JoinRequestInput, peer: NetworkServerPeer, onDevice?: DeviceFound): Promise<JoinAnswer | Failure> {
     let frame: RejoinRequest;
     try {
       frame = decodeRejoinRequest(input.phyPayload);
@@ -121,7 +127,7 @@ export class JoinEngine {
     }
     if (frame.rejoinType === 1) {
       const type1 = frame;
-      return this.activate(input, peer, {
+      return this.activate(input, peer, onDevice, {
         joinReqType: 1,
         devEUI: type1.devEUI,
         joinEUI: type1.joinEUI,
@@ -142,7 +148,7 @@ export class JoinEngine {
     if (type02.netID !== peer.netID) {
       return failure('RejoinNetIDMismatch', `rejoin-request type ${type02.rejoinType} names NetID ${type02.netID}, not the NetID ${peer.netID} of network server ${peer.name}`);
     }
-    return this.activate(input, peer, {
+    return this.activate(input, peer, onDevice, {
       joinReqType: type02.rejoinType,
       devEUI: type02.devEUI,
       joinEUI: undefined,
@@ -155,7 +161,7 @@ export class JoinEngine {
     });
   }
 
-  private async activate(input: JoinRequestInput, peer: NetworkServerPeer, activation: Activation): Promise<JoinAnswer | Failure> {
+  private async activate(input: JoinRequestInput, peer: NetworkServerPeer, onDevice: DeviceFound | undefined, activation: Activation): Promise<JoinAnswer | Failure> {
     const what = activation.joinReqType === 0xff ? 'join-request' : `rejoin-request type ${activation.joinReqType}`;
     if (activation.devEUI !== input.devEUI) {
       return failure('Malformed', `DevEUI ${input.devEUI} does not match the ${what}'s DevEUI ${activation.devEUI}`);
@@ -169,6 +175,7 @@ export class JoinEngine {
     if (!device || device.joinEUI !== receiver) {
       return failure('UnknownDevEUI', `no device ${activation.devEUI} with JoinEUI ${receiver}`);
     }
+    onDevice?.(device);
     if (device.ownership.owner === null) {
       return failure('NotBound', `device ${activation.devEUI} is not claimed: its owner must claim it and bind it to a network server`);
     }

@@ -3,32 +3,34 @@ import { PeerMetrics } from './peer-metrics';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { LatencyHistogram } from './latency-histogram';
 import { MAX_JOIN_NONCE } from '../lorawan/nonces';
+import { VERSION } from '../server/version';
+import { DEVICE_STATES, type DeviceState } from '../store/device-state';
 
 /** The share of the JoinNonce space past which a device counts as near exhaustion. */
 export const JOIN_NONCE_WARNING_FRACTION = 0.9;
 export const JOIN_NONCE_WARNING_THRESHOLD = Math.floor(JOIN_NONCE_WARNING_FRACTION * MAX_JOIN_NONCE);
 
-/** The last count of devices near JoinNonce exhaustion, counted again when older than `maxAgeMs`. */
-class JoinNonceExhaustionWatch {
-  #value = 0;
+/** The last value of a count over the store, counted again when older than `maxAgeMs`. */
+class CountWatch<T> {
   #countedAt = -Infinity;
-  #pending: Promise<number> | null = null;
+  #pending: Promise<T> | null = null;
 
   constructor(
-    private readonly count: (threshold: number) => Promise<number>,
+    private readonly count: () => Promise<T>,
     private readonly maxAgeMs: number,
+    private value: T,
   ) {}
 
-  read(): Promise<number> {
-    if (Date.now() - this.#countedAt < this.maxAgeMs) return Promise.resolve(this.#value);
+  read(): Promise<T> {
+    if (Date.now() - this.#countedAt < this.maxAgeMs) return Promise.resolve(this.value);
     // Concurrent scrapes share one count; a failed count keeps the last value.
-    this.#pending ??= this.count(JOIN_NONCE_WARNING_THRESHOLD)
+    this.#pending ??= this.count()
       .then((n) => {
-        this.#value = n;
+        this.value = n;
         this.#countedAt = Date.now();
         return n;
       })
-      .catch(() => this.#value)
+      .catch(() => this.value)
       .finally(() => {
         this.#pending = null;
       });
@@ -139,7 +141,7 @@ export class JoineryMetrics {
     registers: [this.registry],
   });
 
-  #joinNonceExhaustion: JoinNonceExhaustionWatch | null = null;
+  #joinNonceExhaustion: CountWatch<number> | null = null;
 
   /** Read from the store at a scrape, at most once a minute (see `watchJoinNonceExhaustion`). */
   readonly devicesNearJoinNonceExhaustion: Gauge = new Gauge({
@@ -158,7 +160,28 @@ export class JoineryMetrics {
    * one is older than `maxAgeMs` (a scan of the devices table: not at every scrape).
    */
   watchJoinNonceExhaustion(count: (threshold: number) => Promise<number>, maxAgeMs = 60_000): void {
-    this.#joinNonceExhaustion = new JoinNonceExhaustionWatch(count, maxAgeMs);
+    this.#joinNonceExhaustion = new CountWatch(() => count(JOIN_NONCE_WARNING_THRESHOLD), maxAgeMs, 0);
+  }
+
+  #devicesByState: CountWatch<Record<DeviceState, number>> | null = null;
+
+  /** Read from the store at a scrape, at most once a minute (see `watchDevicesByState`). */
+  readonly devices: Gauge<'state'> = new Gauge({
+    name: 'joinery_devices',
+    help: 'Devices, by state: unclaimed (pre-provisioned, in stock), claimed (owned, bound to no network server), bound (may join)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      const watch = this.#devicesByState;
+      if (!watch) return;
+      for (const [state, n] of Object.entries(await watch.read())) this.devices.set({ state }, n);
+    },
+  });
+
+  /** Where joinery_devices is counted: `count(state)` gives the devices in that state, at a scrape when the last count is older than `maxAgeMs`. */
+  watchDevicesByState(count: (state: DeviceState) => Promise<number>, maxAgeMs = 60_000): void {
+    const zero = Object.fromEntries(DEVICE_STATES.map((s) => [s, 0])) as Record<DeviceState, number>;
+    this.#devicesByState = new CountWatch(async () => Object.fromEntries(await Promise.all(DEVICE_STATES.map(async (s) => [s, await count(s)] as const))) as Record<DeviceState, number>, maxAgeMs, zero);
   }
 
   /** Store calls, by operation (method name: a fixed set) and outcome (ok, error). */
@@ -222,13 +245,30 @@ export class JoineryMetrics {
     this.#keyCacheEntries = read;
   }
 
-  readonly mqttConnected = new Gauge({
-    name: 'joinery_mqtt_connected',
-    help: '1 while connected to the MQTT broker for join events, else 0',
+  #mqttConnected: Gauge | null = null;
+
+  /** Exported once MQTT join events are configured (the first use): a server without MQTT has no such gauge. */
+  get mqttConnected(): Gauge {
+    this.#mqttConnected ??= new Gauge({
+      name: 'joinery_mqtt_connected',
+      help: '1 while connected to the MQTT broker for join events, else 0',
+      registers: [this.registry],
+    });
+    return this.#mqttConnected;
+  }
+
+  /** Always 1; the labels say which release runs on which Node.js. */
+  readonly buildInfo = new Gauge({
+    name: 'joinery_build_info',
+    help: 'Always 1: the Joinery version and the Node.js version it runs on',
+    labelNames: ['version', 'node_version'] as const,
     registers: [this.registry],
   });
 
   constructor(options: { readonly processMetrics?: boolean } = {}) {
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'joinery_' });
+    this.buildInfo.set({ version: VERSION, node_version: process.version }, 1);
+    // The standard names (process_cpu_seconds_total, process_resident_memory_bytes,
+    // nodejs_eventloop_lag_seconds...) that dashboards and alerts for any Node.js process use.
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 }

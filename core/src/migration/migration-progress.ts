@@ -39,16 +39,7 @@ function eta(v: ProgressView): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
 }
 
-/** One terminal line: a bar, settled/total, rate, ETA, and the counts per state. */
-export function progressBar(v: ProgressView, width = 30): string {
-  const s = v.summary;
-  const settled = settledCount(s);
-  const filled = s.total === 0 ? width : Math.round((settled / s.total) * width);
-  const rate = v.ratePerSecond === null ? '-' : v.ratePerSecond.toFixed(1);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${settled}/${s.total} ${rate} dev/s ETA ${eta(v)} | ${s.status} | ${describeCounts(s.counts)}`;
-}
-
-/** The same as a plain log line (no bar), for output that is not a terminal. */
+/** A plain log line of a migration's progress, for output that is not a terminal (there: cli/terminal-progress.ts). */
 export function progressLine(v: ProgressView): string {
   const s = v.summary;
   const rate = v.ratePerSecond === null ? '-' : v.ratePerSecond.toFixed(1);

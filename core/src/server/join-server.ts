@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { BackendInterfacesHandler, type BackendInterfacesOptions } from '../backend-interfaces/bi-handler';
 import { AsyncAnswerSender } from '../backend-interfaces/async-answer-sender';
+import { defaultPublicURL } from './public-url';
+import { deviceStateFilter } from '../store/device-state';
 import { createBIServer } from '../backend-interfaces/bi-server';
 import { AppSKeyService } from '../join/app-s-key-service';
 import { JoinEngine, type JoinEngineOptions } from '../join/join-engine';
@@ -80,6 +82,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   metrics.watchKeyCache(() => backends.vault.cachedKeys);
   metrics.watchJoinNonceExhaustion((threshold) => backends.store.countDevices({ joinNonceAbove: threshold }));
   metrics.peers.watch(() => backends.store.listPeers());
+  metrics.watchDevicesByState((state) => backends.store.countDevices(deviceStateFilter(state)));
   // Store and vault latencies: the same objects, every call timed (their classes unchanged).
   const store = instrumented(backends.store, metrics.storeLatency);
   const vault = instrumented(backends.vault, metrics.vaultLatency);
@@ -142,7 +145,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     return { host: a.address, port: a.port };
   };
   const biAddress = boundAddress(bi);
-  publicURL ??= `https://${options.publicHosts[0] ?? 'localhost'}:${biAddress.port}`;
+  publicURL ??= defaultPublicURL(options.publicHosts, biAddress.port);
   const adminAddress = boundAddress(admin);
   const metricsAddress = metricsServer ? boundAddress(metricsServer) : null;
   log.info({ bi: formatListenAddress(biAddress), admin: formatListenAddress(adminAddress), ...(metricsAddress ? { metrics: formatListenAddress(metricsAddress) } : {}), version: VERSION }, 'join server listening');

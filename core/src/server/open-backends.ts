@@ -5,6 +5,8 @@ import { PostgresStore } from '../store/postgres/postgres-store';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import type { Store } from '../store/store';
 import type { BackendSettings } from './backend-settings';
+import { giveToDataDirOwner } from './data-dir-owner';
+import { requireExistingData } from './existing-data';
 import { openMasterKey } from './open-master-key';
 
 /** A store and key vault selected by the backend settings, opened together and closed together. */
@@ -29,6 +31,8 @@ export interface OpenBackendsOptions {
    * on the HSM).
    */
   readonly keyCacheSize?: number;
+  /** A read-only command's: the data must exist already (nothing is created; see requireExistingData). */
+  readonly existing?: boolean;
 }
 
 export async function openBackends(settings: BackendSettings, env: NodeJS.ProcessEnv = process.env, options: OpenBackendsOptions = {}): Promise<Backends> {
@@ -46,8 +50,12 @@ export async function openBackends(settings: BackendSettings, env: NodeJS.Proces
   }
   let store: Store;
   try {
+    // After the store and vault that name their own problem (an unreachable server, a missing
+    // module), before anything is created in the data directory.
+    if (options.existing) await requireExistingData(settings, env);
     store = settings.store.kind === 'sqlite' ? SqliteStore.open(settings.store.path) : postgres!;
   } catch (err) {
+    await postgres?.close();
     await hsm?.close();
     throw err;
   }
@@ -63,6 +71,8 @@ export async function openBackends(settings: BackendSettings, env: NodeJS.Proces
       // Every key of the key file, and the file itself: the vault follows a rotation live.
       vault = new SoftwareKeyVault(master.ring, { ...cache, ...(master.file !== undefined ? { keyFile: master.file } : {}) });
     }
+    // Run as root on a service's data directory: what was just created stays the service's.
+    await giveToDataDirOwner(settings.dataDir);
   } catch (err) {
     await store.close();
     throw err;
@@ -75,6 +85,7 @@ export async function openBackends(settings: BackendSettings, env: NodeJS.Proces
     async close() {
       await store.close();
       await vault.close();
+      await giveToDataDirOwner(settings.dataDir);
     },
   };
 }

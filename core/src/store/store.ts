@@ -10,6 +10,7 @@ import type { JoinRecord } from './join-record';
 import type { SealedCanary } from './sealed-canary';
 import type { SessionRecord } from './session';
 import type { StoreSettingName } from './store-setting';
+import type { MACVersion } from '../lorawan/mac-version';
 import type { DeviceMigrationState } from '../migration/device-migration-state';
 import type { FleetMigration, MigrationStatus } from '../migration/fleet-migration';
 import type { DeviceBinding, MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../migration/migration-entry';
@@ -81,6 +82,10 @@ export interface DeviceFilter {
   readonly holder?: TenantID;
   /** Only claimed (true) or only unclaimed (false) devices. */
   readonly claimed?: boolean;
+  /** Only devices bound to a network server (true) or to none (false). */
+  readonly bound?: boolean;
+  /** Only devices of this LoRaWAN MAC version. */
+  readonly macVersion?: MACVersion;
   /** Only devices owned by this tenant. */
   readonly owner?: TenantID;
   /** Only devices whose DevEUI or JoinEUI starts with these lower-case hex digits (1 to 16). */
@@ -139,6 +144,8 @@ export interface Store {
    */
   insertDeviceChunks(chunks: AsyncIterable<readonly NewDevice[]>, audit?: (inserted: number) => AuditEvent): Promise<number>;
   getDevice(devEUI: EUI64): Promise<Device | null>;
+  /** Which of these DevEUIs are devices in the store (one query per many, for an import that skips them). */
+  existingDevEUIs(devEUIs: readonly EUI64[]): Promise<Set<EUI64>>;
   /** In DevEUI order. */
   listDevices(query: DeviceListQuery): Promise<Device[]>;
   countDevices(filter?: DeviceFilter): Promise<number>;

@@ -348,6 +348,11 @@ test("isolation/every endpoint, with another tenant's key (every scope), on alic
     'GET /api/v1/network-servers': async () => expect((await call('mallory', 'GET', '/network-servers')).body.peers).toEqual([]),
     'POST /api/v1/network-servers': async () => expect((await call('mallory', 'POST', '/network-servers', { name: 'alice-ns', netID: '000013', vendor: 'generic' })).status).toBe(409),
     'GET /api/v1/application-servers': async () => expect((await call('mallory', 'GET', '/application-servers')).body.peers).toEqual([]),
+    // Its own servers and the operator's: never another owner's.
+    'GET /api/v1/binding-targets': async () => {
+      const t = (await call('mallory', 'GET', '/binding-targets')).body as { networkServers: Array<{ tenant: string }>; applicationServers: Array<{ tenant: string }> };
+      expect([...t.networkServers, ...t.applicationServers].filter((p) => p.tenant !== 'mallory' && p.tenant !== 'operator')).toEqual([]);
+    },
     'POST /api/v1/application-servers': async () => expect((await call('mallory', 'POST', '/application-servers', { name: 'alice-as', asID: 'x' })).status).toBe(409),
     'GET /api/v1/audit': async () => {
       const events = (await call('mallory', 'GET', '/audit?limit=1000')).body.events as Array<{ tenantID: string; devEUI: string | null }>;

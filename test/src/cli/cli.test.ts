@@ -465,10 +465,10 @@ describe('cli/devices', () => {
       expect(q['badLimit']!.stderr).toMatch(/^joinery: --limit: /m);
     });
 
-    test('cli/devices list/on a new data directory says what it created', () => {
-      expect(q['freshDir']!.code).toBe(0);
-      expect(q['freshDir']!.stderr).toMatch(/joinery: created master key/);
-      expect(q['freshDir']!.stderr).toMatch(/0 shown, 0 devices in all/);
+    test('cli/devices list/on a data directory that does not exist says so and creates nothing', () => {
+      expect(q['freshDir']!.code).toBe(1);
+      expect(q['freshDir']!.stderr).toContain(`no Joinery data directory at ${path.join(work, 'typo-data')}`);
+      expect(existsSync(path.join(work, 'typo-data'))).toBe(false);
     });
 
     test('cli/devices show/text and --json: one device, never a key', () => {

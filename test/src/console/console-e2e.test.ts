@@ -33,6 +33,8 @@ beforeAll(async () => {
   const csv = path.join(dataDir, 'made.csv');
   await fs.writeFile(csv, `dev_eui,join_eui,mac_version,app_key,nwk_key,owner_token\n${DEV_EUI},${JOIN_EUI},1.0.3,${APP_KEY},,${OWNER_TOKEN}\n`);
   await cli(['devices', 'import', csv, '--data-dir', dataDir, '--as-tenant', 'maker', '--labels', path.join(dataDir, 'labels.csv')]);
+  // The operator's own network server, which owners may bind their devices to as well.
+  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'operator-ns', '--net-id', '000014', '--vendor', 'generic', '--out', path.join(dataDir, 'operator-ns')]);
   server = await startServer(dataDir);
   browser = await launchBrowser();
   page = await browser.newPage();
@@ -49,6 +51,9 @@ async function go(hash: string): Promise<void> {
 
 test('a wrong API key is refused; the right one signs in and is kept for the tab only', async () => {
   await go('devices');
+  // How to get a key is on the page.
+  await page.getByText('joinery tenants add --id ops --roles admin').waitFor();
+  expect(server.output()).toContain('joinery tenants add --id ops --roles admin prints one');
   await page.getByLabel('API key').fill('jny_0000000000000000_' + 'A'.repeat(43));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
@@ -107,6 +112,9 @@ test('claim with a wrong owner token is refused, with the right one succeeds; th
   expect(await page.getByLabel('Owner token').inputValue()).toBe(OWNER_TOKEN);
   await page.getByRole('button', { name: 'Claim', exact: true }).click();
   await page.getByText(`Device ${DEV_EUI} is yours`).waitFor();
+  // Every network server binding accepts: the owner's own and the operator's.
+  const options = await page.getByLabel('Network server').locator('option').allTextContents();
+  expect(options).toEqual(expect.arrayContaining([expect.stringMatching(/^acme-ns \(NetID 000013, chirpstack, acme\)$/), expect.stringMatching(/^operator-ns \(NetID 000014, generic, operator\)$/)]));
   await page.getByLabel('Network server').selectOption('acme-ns');
   await page.getByRole('button', { name: 'Bind', exact: true }).click();
   await page.getByText(`Device ${DEV_EUI} may now join through acme-ns`).waitFor();
@@ -157,6 +165,34 @@ test('the device joins (simulated with the downloaded bundle), a replay is refus
   expect(await page.content()).not.toMatch(new RegExp(APP_KEY, 'i'));
 });
 
+test('devices: filtered by state, network server and MAC version, exported as CSV; times carry their time zone', async () => {
+  await go('devices');
+  const row = page.getByRole('row').filter({ hasText: DEV_EUI });
+  await row.waitFor();
+  // The last join's time, with its zone (the browser's: an abbreviation or a UTC/GMT offset).
+  expect(await row.textContent()).toMatch(/\d{1,2}:\d{2}:\d{2}\s*(?:[AP]M\s*)?(?:UTC|GMT[+-−]?[\d:]*|[A-Z]{2,5})/);
+  await page.getByLabel('State').selectOption('unclaimed');
+  await page.getByText('No device matches.').waitFor();
+  await page.getByLabel('State').selectOption('bound');
+  await row.waitFor();
+  await page.getByLabel('MAC version').selectOption('1.1');
+  await page.getByText('No device matches.').waitFor();
+  await page.getByLabel('MAC version').selectOption('1.0.3');
+  await row.waitFor();
+  // The operator's network server is in the list; none of the owner's devices is bound to it.
+  await page.getByLabel('Network server').selectOption('operator-ns');
+  await page.getByText('No device matches.').waitFor();
+  await page.getByLabel('Network server').selectOption('acme-ns');
+  await row.waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  expect(download.suggestedFilename()).toBe('joinery-devices.csv');
+  const lines = (await fs.readFile((await download.path())!, 'utf8')).trim().split('\n');
+  expect(lines[0]).toBe('dev_eui,join_eui,mac_version,owner,network_server,application_server,locked,last_join_at,last_join_network_server');
+  expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^${DEV_EUI},${JOIN_EUI},1\\.0\\.3,acme,acme-ns,,false,`, 'i'))]);
+  expect(lines.join('\n')).not.toMatch(new RegExp(APP_KEY, 'i'));
+  await screenshots(page, 'devices-filtered');
+});
+
 test('usage: the activation of this month, as a chart and a CSV', async () => {
   await go('usage');
   await page.getByRole('img', { name: 'Devices activated per month' }).waitFor();
@@ -177,6 +213,51 @@ test('no page shows a root key or the network server KEK', async () => {
     const html = (await page.content()).toLowerCase();
     expect([hash, html.includes(APP_KEY.toLowerCase()) || html.includes(kek.toLowerCase())]).toEqual([hash, false]);
   }
+});
+
+test('device actions next to the DevNonce reset: delete one device, transfer another to a tenant (a new owner token shown once)', async () => {
+  const api = (method: string, url: string, body?: unknown) =>
+    fetch(new URL(`/api/v1${url}`, server.adminURL), { method, headers: { authorization: `Bearer ${ownerKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  // A second device of the maker, claimed by the owner through the API, then deleted in the console.
+  const second = '0004A30B001C0A02';
+  const csv = path.join(dataDir, 'second.csv');
+  const third = '0004A30B001C0A03';
+  await fs.writeFile(csv, `dev_eui,join_eui,mac_version,app_key,nwk_key,owner_token\n${second},${JOIN_EUI},1.0.3,${randomKey()},,SECOND42\n${third},${JOIN_EUI},1.0.3,${randomKey()},,THIRD420\n`);
+  await cli(['devices', 'import', csv, '--data-dir', dataDir, '--as-tenant', 'maker', '--labels', path.join(dataDir, 'labels2.csv')]);
+  expect((await api('POST', '/claims', { devEUI: second, ownerToken: 'SECOND42' })).status).toBe(200);
+  expect((await api('POST', '/claims', { devEUI: third, ownerToken: 'THIRD420' })).status).toBe(200);
+  // Unclaimed: the maker's again, in stock; the owner no longer sees it.
+  await go(`devices/${third.toLowerCase()}`);
+  await page.getByRole('button', { name: 'Unclaim', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Unclaim', exact: true }).click();
+  await page.getByText('The device has no owner and no binding any more').waitFor();
+  expect((await api('GET', `/devices/${third}`)).status).toBe(404);
+  await go(`devices/${second.toLowerCase()}`);
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+  expect((await api('GET', `/devices/${second}`)).status).toBe(404);
+  // The first device, transferred to the maker: no longer the owner's, a new owner token shown.
+  await go(`devices/${DEV_EUI.toLowerCase()}`);
+  await page.getByRole('button', { name: 'Transfer', exact: true }).click();
+  await page.getByLabel('New owner (tenant ID)').fill('maker');
+  await screenshots(page, 'device-transfer');
+  await page.getByRole('dialog').getByRole('button', { name: 'Transfer', exact: true }).click();
+  await page.getByText(/The device is maker's now, not bound\. Its new owner token, shown only this once: \S+/).waitFor();
+  expect((await api('GET', `/devices/${DEV_EUI}`)).status).toBe(404);
+});
+
+test("audit log: the owner's own entries (claim, bind, transfer), by device; verifying the whole chain is the operator's", async () => {
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  for (const action of ['device.claim', 'device.bind', 'device.transfer', 'device.delete']) await page.getByRole('cell', { name: action, exact: true }).first().waitFor();
+  const tenants = await page.locator('tbody tr td:nth-child(4)').allTextContents();
+  expect(tenants.length).toBeGreaterThan(3);
+  expect(tenants.filter((t) => t !== 'acme')).toEqual([]);
+  await page.getByLabel('Only this device').fill(DEV_EUI);
+  await page.getByRole('cell', { name: 'device.transfer', exact: true }).waitFor();
+  expect(await page.getByRole('cell', { name: 'device.delete', exact: true }).count()).toBe(0);
+  expect(await page.getByRole('button', { name: 'Verify the hash chain' }).count()).toBe(0);
+  await screenshots(page, 'audit');
 });
 
 test('the API key never appears in a URL, the server output, or a console message; no CSP violation', async () => {

@@ -124,6 +124,13 @@ test('plan with a dry run, start, follow it live, the devices join through the t
   await page.getByRole('link', { name: 'All migrations' }).click();
   await page.getByText('4 of 4 done').waitFor();
   await screenshots(page, 'migrations');
+
+  // The operator's audit log: every entry, and the hash chain verified from the console.
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('cell', { name: 'device.import' }).first().waitFor();
+  await page.getByRole('button', { name: 'Verify the hash chain' }).click();
+  await page.getByText(/Audit log verified: \d+ entries, hash chain intact\./).waitFor();
+  await screenshots(page, 'audit-operator');
   expect(browser.consoleMessages.filter((m) => /Content Security Policy|pageerror/i.test(m))).toEqual([]);
   expect(browser.requestURLs.filter((u) => u.includes(operatorKey.slice(21)))).toEqual([]);
   expect(server.output()).not.toContain(operatorKey.slice(21));

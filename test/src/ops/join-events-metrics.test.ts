@@ -25,6 +25,8 @@ const received: { topic: string; payload: string }[] = [];
 const secrets = new Set<string>();
 const d103: DeviceKeys = { devEUI: '00000000000e0103', joinEUI: JOIN_EUI, macVersion: '1.0.3', appKey: randomKey() };
 const d11: DeviceKeys = { devEUI: '00000000000e0110', joinEUI: JOIN_EUI, macVersion: '1.1', appKey: randomKey(), nwkKey: randomKey() };
+/** Given to the tenant acme, which binds it to the operator's network server. */
+const dAcme: DeviceKeys = { devEUI: '00000000000e0a01', joinEUI: JOIN_EUI, macVersion: '1.0.4', appKey: randomKey() };
 const spare: DeviceKeys[] = [0, 1, 2, 3].map((i) => ({ devEUI: `00000000000f010${i}`, joinEUI: JOIN_EUI, macVersion: '1.0.4', appKey: randomKey() }));
 
 function joinReq(d: DeviceKeys, devNonce: number, micKey?: string): Record<string, unknown> {
@@ -67,7 +69,7 @@ beforeAll(async () => {
   await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-ev', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'ns-ev')]);
   ns = await readBundle(path.join(work, 'ns-ev'));
   secrets.add(ns.kek.toString('hex'));
-  const all = [d103, d11, ...spare];
+  const all = [d103, d11, dAcme, ...spare];
   for (const d of all) {
     secrets.add(d.appKey);
     if (d.nwkKey) secrets.add(d.nwkKey);
@@ -75,6 +77,9 @@ beforeAll(async () => {
   const lines = ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...all.map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},${d.nwkKey ?? ''}`)];
   await fs.writeFile(path.join(work, 'd.csv'), `${lines.join('\n')}\n`);
   await cli(['devices', 'import', path.join(work, 'd.csv'), '--data-dir', dataDir, '--ns', 'ns-ev']);
+  await cli(['tenants', 'add', '--id', 'acme', '--roles', 'owner', '--data-dir', dataDir]);
+  await cli(['devices', 'transfer', dAcme.devEUI, '--to', 'acme', '--data-dir', dataDir]);
+  await cli(['devices', 'bind', dAcme.devEUI, '--ns', 'ns-ev', '--as-tenant', 'acme', '--data-dir', dataDir]);
 
   subscriber = connect(BROKER, { reconnectPeriod: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -92,16 +97,28 @@ afterAll(async () => {
   await subscriber?.endAsync();
 });
 
-test('ops/events/a join publishes <prefix>/default/devices/<deveui>/join with identifiers, result and JoinNonce, no key', async () => {
+test('ops/events/a join publishes <prefix>/<owner tenant>/devices/<deveui>/join with identifiers, result and JoinNonce, no key', async () => {
   const answer = await join(server.biURL, d103, 1000);
   expect(answer['Result']).toEqual({ ResultCode: 'Success' });
-  const m = await until(() => received.find((r) => r.topic === `${PREFIX}/default/devices/${d103.devEUI}/join`));
+  // The operator imported it, and owns it.
+  const m = await until(() => received.find((r) => r.topic === `${PREFIX}/operator/devices/${d103.devEUI}/join`));
   const event = JSON.parse(m.payload) as Record<string, unknown>;
-  expect(event).toMatchObject({ messageType: 'JoinReq', devEUI: d103.devEUI, joinEUI: JOIN_EUI, tenant: 'default', peer: 'ns-ev', macVersion: '1.0.3', result: 'Success', devNonce: 1000 });
+  expect(event).toMatchObject({ messageType: 'JoinReq', devEUI: d103.devEUI, joinEUI: JOIN_EUI, tenant: 'operator', peer: 'ns-ev', macVersion: '1.0.3', result: 'Success', devNonce: 1000 });
   expect(typeof event['joinNonce']).toBe('number');
   expect(Date.parse(String(event['time']))).toBeGreaterThan(Date.now() - 60_000);
   expect(Object.keys(event).filter((k) => /key/i.test(k))).toEqual([]);
   for (const s of secrets) expect(m.payload.toLowerCase()).not.toContain(s);
+});
+
+test('ops/events/a device another tenant owns: its events go to that tenant\'s topic, accepted or refused', async () => {
+  expect((await join(server.biURL, dAcme, 7))['Result']).toEqual({ ResultCode: 'Success' });
+  await join(server.biURL, dAcme, 8, randomKey()); // wrong MIC
+  const events = await until(() => {
+    const e = received.filter((r) => r.topic === `${PREFIX}/acme/devices/${dAcme.devEUI}/join`).map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+    return e.length >= 2 ? e : undefined;
+  });
+  expect(events.map((e) => [e['tenant'], e['result']]).sort()).toEqual([['acme', 'MICFailed'], ['acme', 'Success']]);
+  expect(received.filter((r) => r.topic.includes(dAcme.devEUI) && !r.topic.startsWith(`${PREFIX}/acme/`))).toEqual([]);
 });
 
 test('ops/events/a refused join is an event too (result and description, no JoinNonce)', async () => {
@@ -109,7 +126,7 @@ test('ops/events/a refused join is an event too (result and description, no Join
   await join(server.biURL, d11, 5); // replayed DevNonce
   await join(server.biURL, d103, 1001, randomKey()); // wrong MIC
   const events = await until(() => {
-    const e = received.filter((r) => r.topic.endsWith('/join')).map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+    const e = received.filter((r) => r.topic.endsWith('/join') && !r.topic.includes(dAcme.devEUI)).map((r) => JSON.parse(r.payload) as Record<string, unknown>);
     return e.length >= 4 ? e : undefined;
   });
   const refused = events.filter((e) => e['result'] !== 'Success');
@@ -137,8 +154,16 @@ test('ops/metrics/after joins /metrics has joins by result, MAC version and peer
   expect(line(/joinery_vault_operation_duration_seconds_count\{operation="cmac",outcome="ok"\}/)).toBeGreaterThanOrEqual(4);
   expect(line(/joinery_join_events_total\{outcome="published"\}/)).toBeGreaterThanOrEqual(4);
   expect(line(/joinery_mqtt_connected/)).toBe(1);
-  // The vault's cache of opened keys (default 10,000): both devices' root keys, and the KEK of ns-ev.
-  expect(line(/joinery_key_cache_entries/)).toBe(3);
+  // Which release, the devices by state (all seven imported bound to ns-ev), the standard process metrics.
+  expect(text).toMatch(/^joinery_build_info\{version="[^"]+",node_version="v\d+\.\d+\.\d+"\} 1$/m);
+  expect(line(/joinery_devices\{state="bound"\}/)).toBe(7);
+  expect(line(/joinery_devices\{state="unclaimed"\}/)).toBe(0);
+  expect(line(/joinery_devices\{state="claimed"\}/)).toBe(0);
+  expect(line(/process_cpu_seconds_total/)).toBeGreaterThan(0);
+  expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+  expect(text).not.toMatch(/^joinery_(process|nodejs)_/m);
+  // The vault's cache of opened keys (default 10,000): the three joined devices' root keys, and the KEK of ns-ev.
+  expect(line(/joinery_key_cache_entries/)).toBe(4);
   // Low cardinality: no DevEUI, no key in any label.
   for (const d of [d103, d11]) expect(text).not.toContain(d.devEUI);
   for (const s of secrets) expect(text.toLowerCase()).not.toContain(s);
@@ -166,6 +191,8 @@ test('ops/metrics/--key-cache-size reaches the key vault: with 0 nothing stays o
     const { text } = await get(`${uncached.adminURL}metrics`);
     expect(text).toMatch(/^joinery_joins_total\{message_type="JoinReq",result="Success",mac_version="1\.0\.4",peer="ns-ev"\} 4$/m);
     expect(text).toMatch(/^joinery_key_cache_entries 0$/m);
+    // No MQTT configured: no MQTT connection gauge to alert on.
+    expect(text).not.toMatch(/joinery_mqtt_connected/);
   } finally {
     expect(await uncached.stop()).toBe(0);
   }

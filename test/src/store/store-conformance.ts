@@ -171,6 +171,26 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       for (const i of [12, 13, 14]) expect(await store.getDevice(eui(i))).toBeNull();
     });
 
+    test('devices/existingDevEUIs: which of many DevEUIs are devices, in one call (more than a statement\'s parameters)', async () => {
+      await store.insertDevices([newDevice(0xa101), newDevice(0xa103)]);
+      const asked = [eui(0xa101), eui(0xa102), eui(0xa103), ...Array.from({ length: 1200 }, (_, i) => eui(0xb0000 + i))];
+      expect([...(await store.existingDevEUIs(asked))].sort()).toEqual([eui(0xa101), eui(0xa103)]);
+      expect(await store.existingDevEUIs([])).toEqual(new Set());
+    });
+
+    test('devices/countDevices by binding (bound: true / false), with claimed: the states joinery_devices counts', async () => {
+      const bound0 = await store.countDevices({ claimed: true, bound: true });
+      const unbound0 = await store.countDevices({ claimed: true, bound: false });
+      await store.insertDevices([newDevice(0xa201, { nsPeer: nsName('ns-eu') }), newDevice(0xa202, { nsPeer: null }), newDevice(0xa204, { nsPeer: null })]);
+      expect(await store.countDevices({ claimed: true, bound: true })).toBe(bound0 + 1);
+      expect(await store.countDevices({ claimed: true, bound: false })).toBe(unbound0 + 2);
+      // With the MAC version too (newDevice: even numbers 1.0.3, odd 1.1).
+      const mine = (await store.listDevices({ macVersion: '1.1', bound: true, limit: 1_000_000, offset: 0 })).map((d) => d.devEUI);
+      expect(mine).toContain(eui(0xa201));
+      expect((await store.listDevices({ macVersion: '1.0.3', limit: 1_000_000, offset: 0 })).map((d) => d.devEUI)).toEqual(expect.arrayContaining([eui(0xa202), eui(0xa204)]));
+      expect((await store.listDevices({ macVersion: '1.0.3', limit: 1_000_000, offset: 0 })).map((d) => d.devEUI)).not.toContain(eui(0xa201));
+    });
+
     test('devices/a DevEUI twice within the batch rejects the whole batch', async () => {
       const count0 = await store.countDevices();
       const err = await thrown(store.insertDevices([newDevice(15), newDevice(16), newDevice(15)]));

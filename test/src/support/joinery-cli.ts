@@ -76,9 +76,9 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `joinery serve` on free ports and waits until it listens. */
-export function startServer(dataDir: string, extraArgs: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, ...withBackend(['serve', '--data-dir', dataDir, '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...extraArgs])], {
+/** Starts `joinery serve` (this repository's, or the CLI at `cliPath`) on free ports and waits until it listens. */
+export function startServer(dataDir: string, extraArgs: readonly string[] = [], env: NodeJS.ProcessEnv = {}, cliPath: string = CLI): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [cliPath, ...withBackend(['serve', '--data-dir', dataDir, '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...extraArgs])], {
     env: { ...process.env, ...backend.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

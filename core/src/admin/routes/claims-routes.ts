@@ -3,6 +3,7 @@ import { deviceView } from '../../devices/device-view';
 import { parseEUI64, parseNetID } from '../../lorawan/identifiers';
 import { parseTenantID } from '../../tenants/tenant';
 import type { NewOwnerToken } from '../../claims/claim-service';
+import { peerView } from '../../peers/peer-service';
 import { BEARER_SECURITY, principalOf, requireScope } from '../admin-auth';
 import type { AdminContext } from '../admin-context';
 import { ERROR_RESPONSES } from '../admin-errors';
@@ -35,6 +36,19 @@ export function claimsRoutes(ctx: AdminContext): FastifyPluginAsync {
         response: { 200: { $ref: 'Device#' }, ...ERROR_RESPONSES },
       },
     }, async (req) => deviceView(await ctx.claims.claim(principalOf(req), parseEUI64(req.body.devEUI, 'devEUI'), req.body.ownerToken)));
+
+    app.get('/binding-targets', {
+      preHandler: requireScope('claims'),
+      schema: {
+        tags: ['claims'],
+        summary: "The network servers and application servers the tenant may bind its devices to: its own and the operator's",
+        security: BEARER_SECURITY,
+        response: { 200: { type: 'object', properties: { networkServers: { type: 'array', items: { $ref: 'Peer#' } }, applicationServers: { type: 'array', items: { $ref: 'Peer#' } } } }, ...ERROR_RESPONSES },
+      },
+    }, async (req) => {
+      const peers = await ctx.claims.bindingTargets(principalOf(req));
+      return { networkServers: peers.filter((p) => p.kind === 'ns').map(peerView), applicationServers: peers.filter((p) => p.kind === 'as').map(peerView) };
+    });
 
     app.put<{ Params: { devEUI: string }; Body: { networkServer?: string; homeNetID?: string; homeNSID?: string; applicationServer?: string | null; locked?: boolean } }>('/devices/:devEUI/binding', {
       preHandler: requireScope('claims'),

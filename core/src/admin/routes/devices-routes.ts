@@ -3,6 +3,7 @@ import { deviceSessionView, deviceView, joinRecordView } from '../../devices/dev
 import type { TenantID } from '../../tenants/tenant';
 import { AES128Key } from '../../lorawan/aes128-key';
 import { parseEUI64 } from '../../lorawan/identifiers';
+import { MAC_VERSIONS, parseMACVersion } from '../../lorawan/mac-version';
 import { BEARER_SECURITY, principalOf, requireScope } from '../admin-auth';
 import type { AdminContext } from '../admin-context';
 import { ERROR_RESPONSES } from '../admin-errors';
@@ -11,7 +12,7 @@ import { DEV_EUI_PARAMS } from '../schemas';
 /** Devices: list (paged, filtered), get, import (manufacturers), delete, session info, DevNonce reset. */
 export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: { limit: number; offset: number; networkServer?: string; claimed?: boolean; owner?: string; q?: string } }>('/devices', {
+    app.get<{ Querystring: { limit: number; offset: number; networkServer?: string; claimed?: boolean; bound?: boolean; macVersion?: string; owner?: string; q?: string } }>('/devices', {
       preHandler: requireScope('devices:read'),
       schema: {
         tags: ['devices'],
@@ -24,6 +25,8 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
             offset: { type: 'integer', minimum: 0, default: 0 },
             networkServer: { type: 'string', description: 'only devices bound to this network server' },
             claimed: { type: 'boolean', description: 'only claimed (true) or unclaimed (false) devices' },
+            bound: { type: 'boolean', description: 'only devices bound to a network server (true) or to none (false)' },
+            macVersion: { type: 'string', enum: [...MAC_VERSIONS], description: 'only devices of this LoRaWAN MAC version' },
             owner: { type: 'string', minLength: 1, maxLength: 64, description: 'only devices owned by this tenant' },
             q: { type: 'string', pattern: '^(0[xX])?[0-9A-Fa-f]{1,16}$', description: 'only devices whose DevEUI or JoinEUI starts with these hex digits (indexed prefix search)' },
           },
@@ -37,13 +40,15 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
         offset: req.query.offset,
         ...(req.query.networkServer !== undefined ? { networkServer: req.query.networkServer } : {}),
         ...(req.query.claimed !== undefined ? { claimed: req.query.claimed } : {}),
+        ...(req.query.bound !== undefined ? { bound: req.query.bound } : {}),
+        ...(req.query.macVersion !== undefined ? { macVersion: parseMACVersion(req.query.macVersion, 'macVersion') } : {}),
         ...(req.query.owner !== undefined ? { owner: req.query.owner as TenantID } : {}),
         ...(req.query.q !== undefined ? { euiPrefix: req.query.q.replace(/^0[xX]/, '') } : {}),
       });
       return { devices: devices.map(deviceView), total };
     });
 
-    app.post<{ Body: { format?: 'csv' | 'json'; content: string; transportKEK?: string; allowWeakOwnerTokens?: boolean } }>('/devices/import', {
+    app.post<{ Body: { format?: 'csv' | 'json'; content: string; transportKEK?: string; allowWeakOwnerTokens?: boolean; skipExisting?: boolean } }>('/devices/import', {
       preHandler: requireScope('devices:write'),
       bodyLimit: 64 * 1024 * 1024,
       schema: {
@@ -57,6 +62,7 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
             content: { type: 'string', description: 'the file: CSV (dev_eui,join_eui,mac_version,app_key,nwk_key[,owner_token][,profile_id]) or a JSON array' },
             transportKEK: { type: 'string', pattern: '^[0-9A-Fa-f]{32}$', description: 'the keys are RFC 3394-wrapped under this transport KEK' },
             allowWeakOwnerTokens: { type: 'boolean', description: 'accept owner tokens shorter than 8 characters (refused by default: a short token can be guessed within the claim rate limits over a device\'s lifetime)' },
+            skipExisting: { type: 'boolean', description: 'devices whose DevEUI exists already are left as they are and listed in skipped; the rest are imported (default: the whole import is refused)' },
           },
           required: ['content'],
           additionalProperties: false,
@@ -64,7 +70,14 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
         response: {
           201: {
             type: 'object',
-            properties: { imported: { type: 'integer' }, labels: { type: 'array', items: { $ref: 'NewOwnerToken#' } } },
+            properties: {
+              imported: { type: 'integer' },
+              labels: { type: 'array', items: { $ref: 'NewOwnerToken#' } },
+              skipped: {
+                type: 'object',
+                properties: { count: { type: 'integer' }, first: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, devEUI: { type: 'string' } } } } },
+              },
+            },
           },
           ...ERROR_RESPONSES,
         },
@@ -75,8 +88,9 @@ export function devicesRoutes(ctx: AdminContext): FastifyPluginAsync {
         ...(req.body.format ? { format: req.body.format } : {}),
         ...(req.body.transportKEK ? { transportKEK: AES128Key.fromHex(req.body.transportKEK, 'transportKEK') } : {}),
         allowWeakOwnerTokens: req.body.allowWeakOwnerTokens === true,
+        skipExisting: req.body.skipExisting === true,
       });
-      return reply.code(201).send({ imported: s.imported, labels: s.labels.map((l) => ({ ...l, owner: null })) });
+      return reply.code(201).send({ imported: s.imported, labels: s.labels.map((l) => ({ ...l, owner: null })), skipped: s.skipped });
     });
 
     app.get<{ Params: { devEUI: string } }>('/devices/:devEUI', {

@@ -439,6 +439,12 @@ export class PostgresStore implements Store {
     return rows[0] ? toDevice(rows[0]) : null;
   }
 
+  async existingDevEUIs(devEUIs: readonly EUI64[]): Promise<Set<EUI64>> {
+    if (devEUIs.length === 0) return new Set();
+    const rows = await this.#query<{ dev_eui: string }>('finding existing devices', 'SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::text[])', [devEUIs]);
+    return new Set(rows.map((r) => r.dev_eui as EUI64));
+  }
+
   async listDevices(query: DeviceListQuery): Promise<Device[]> {
     const where = deviceWhere(query);
     const n = where.values.length;
@@ -1100,6 +1106,11 @@ function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
     conditions.push(`(owner_tenant = $${values.length} OR (owner_tenant IS NULL AND manufacturer_tenant = $${values.length}))`);
   }
   if (filter.claimed !== undefined) conditions.push(filter.claimed ? 'owner_tenant IS NOT NULL' : 'owner_tenant IS NULL');
+  if (filter.bound !== undefined) conditions.push(filter.bound ? 'ns_peer IS NOT NULL' : 'ns_peer IS NULL');
+  if (filter.macVersion !== undefined) {
+    values.push(filter.macVersion);
+    conditions.push(`mac_version = $${values.length}`);
+  }
   if (filter.owner !== undefined) {
     values.push(filter.owner);
     conditions.push(`owner_tenant = $${values.length}`);

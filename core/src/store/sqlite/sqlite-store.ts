@@ -427,6 +427,17 @@ export class SqliteStore implements Store {
     return values ? toDevice(deviceRowOf(values)) : null;
   }
 
+  async existingDevEUIs(devEUIs: readonly EUI64[]): Promise<Set<EUI64>> {
+    const found = new Set<EUI64>();
+    // SQLite binds at most 32,766 parameters a statement: a few hundred at a time.
+    for (let start = 0; start < devEUIs.length; start += 500) {
+      const some = devEUIs.slice(start, start + 500);
+      const rows = this.#db.prepare(`SELECT dev_eui FROM devices WHERE dev_eui IN (${some.map(() => '?').join(',')})`).all(...some) as Array<{ dev_eui: string }>;
+      for (const r of rows) found.add(r.dev_eui as EUI64);
+    }
+    return found;
+  }
+
   async listDevices(query: DeviceListQuery): Promise<Device[]> {
     const where = deviceWhere(query);
     const rows = this.#db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ${where.sql} ORDER BY dev_eui LIMIT ? OFFSET ?`).all(...where.values, query.limit, query.offset) as DeviceRow[];
@@ -1044,6 +1055,11 @@ function deviceWhere(filter: DeviceFilter): { sql: string; values: unknown[] } {
     values.push(filter.holder, filter.holder);
   }
   if (filter.claimed !== undefined) conditions.push(filter.claimed ? 'owner_tenant IS NOT NULL' : 'owner_tenant IS NULL');
+  if (filter.bound !== undefined) conditions.push(filter.bound ? 'ns_peer IS NOT NULL' : 'ns_peer IS NULL');
+  if (filter.macVersion !== undefined) {
+    conditions.push('mac_version = ?');
+    values.push(filter.macVersion);
+  }
   if (filter.owner !== undefined) {
     conditions.push('owner_tenant = ?');
     values.push(filter.owner);
