@@ -6,9 +6,9 @@ import { parseDeadline } from '../migration/migration-request';
 import type { Peer } from '../peers/peer';
 import { deletePeer, existingPeer, issuePeerBundle, nextKEKLabel, retirePeerCertificates, setPeerState, type BundleIssue } from '../peers/peer-lifecycle';
 import { fullPeerSummary, peerSummary, type PeerSummary } from '../peers/peer-summary';
-import { openBackends, type Backends } from '../server/open-backends';
+import type { Backends } from '../server/open-backends';
 import { serverHosts } from '../server/server-hosts';
-import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
+import { openExistingBackends, withBackendOptions, type BackendFlags } from './backend-options';
 import { cliAuditContext } from './cli-actor';
 import { nsVendorSetupFrom, writeVendorSetup } from './ns-adapter-options';
 import { note, say, table } from './output';
@@ -33,8 +33,9 @@ export function biURLFor(publicUrl: string, name: string): string {
   return new URL(`bi/${name}`, u.href.endsWith('/') ? u.href : `${u.href}/`).href;
 }
 
+/** Every lifecycle command works on peers that exist: where there is no Joinery data, it is refused and creates nothing. */
 async function withBackends<T>(flags: BackendFlags, run: (backends: Backends) => Promise<T>): Promise<T> {
-  const backends = await openBackends(backendSettings(flags));
+  const backends = await openExistingBackends(flags);
   try {
     return await run(backends);
   } finally {

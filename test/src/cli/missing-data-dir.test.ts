@@ -17,6 +17,10 @@ const READ_ONLY: readonly (readonly string[])[] = [
   ['usage', '--since', '2020-01-01'],
   ['migrate', 'list'],
   ['migrate', 'report', 'mig-000000000000'],
+  ['ns', 'list'],
+  ['ns', 'show', 'my-ns'],
+  ['as', 'list'],
+  ['ns', 'disable', 'my-ns'],
 ];
 
 let work: string;

@@ -90,7 +90,7 @@ test("add a network server: its credential bundle and the vendor's setup files a
   expect(toml).toContain('/bi/acme-ns');
   expect(toml.toLowerCase()).toContain('70b3d57ed0000000/40');
   expect(toml.toLowerCase()).toContain(kek.toLowerCase());
-  expect(strFromU8(files['acme-ns/SETUP.txt']!)).toContain('1. Copy ca.crt, client.crt, client.key to /etc/chirpstack/joinery-acme-ns');
+  expect(strFromU8(files['acme-ns/SETUP.txt']!)).toContain('1. Copy ca.crt, client.crt and client.key to /etc/chirpstack/joinery-acme-ns');
   const bundleDir = path.join(dataDir, 'bundle');
   await fs.mkdir(bundleDir);
   for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(bundleDir, path.basename(name)), strFromU8(content), { mode: 0o600 });
