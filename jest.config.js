@@ -9,6 +9,10 @@ module.exports = {
     '^@joinery/adapter-([a-z0-9-]+)$': '<rootDir>/adapters/$1/src/index.ts',
   },
   testTimeout: 60000,
+  // After the last suite, the in-band jest process was seen spinning in node's exit-time handle
+  // cleanup (Environment::CleanupHandles) instead of exiting: a request some suite leaves
+  // pending. Until that suite is found, jest ends the process itself once every result is in.
+  forceExit: true,
   // A temporary SoftHSM2 token directory (SOFTHSM2_CONF) for the PKCS#11 key vault's tests.
   globalSetup: '<rootDir>/test/jest/softhsm-global-setup.js',
   globalTeardown: '<rootDir>/test/jest/softhsm-global-teardown.js',
