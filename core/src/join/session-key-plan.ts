@@ -28,7 +28,7 @@ export interface KeyDerivation<Name extends string = string> {
 export interface SessionKeyPlan {
   /** `legacy`: the LoRaWAN 1.0 formulas (NetID in the blocks) from one root key; `1.1`: OptNeg (JoinEUI in the blocks). */
   readonly kind: 'legacy' | '1.1';
-  /** The session keys, in the order they are derived. Network keys go to the network server, wrapped under its KEK. */
+  /** The session keys: the network keys (for the network server, wrapped under its KEK), then AppSKey. */
   readonly sessionKeys: readonly KeyDerivation<SessionKeyName>[];
   /** The join-accept MIC: over the plain join-accept with a root key (1.0), or over JoinReqType | JoinEUI | DevNonce | plain with JSIntKey (1.1). */
   readonly acceptMIC:
@@ -73,9 +73,9 @@ export function sessionKeyPlan(k: SessionKeyInputs): SessionKeyPlan {
       // Three network keys from NwkKey, AppSKey from AppKey.
       sessionKeys: [
         { name: 'fNwkSIntKey', from: 'nwkKey', block: block(0x01) },
-        { name: 'appSKey', from: 'appKey', block: block(0x02) },
         { name: 'sNwkSIntKey', from: 'nwkKey', block: block(0x03) },
         { name: 'nwkSEncKey', from: 'nwkKey', block: block(0x04) },
+        { name: 'appSKey', from: 'appKey', block: block(0x02) },
       ],
       acceptMIC: { kind: '1.1', key: jsIntKey(k.devEUI), joinReqType: k.joinReqType, joinEUI: k.joinEUI, devNonce: k.devNonce },
       // Answering a rejoin, the join-accept is encrypted with JSEncKey; a join, with NwkKey.
