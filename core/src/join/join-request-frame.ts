@@ -10,31 +10,12 @@ import { failure, type Failure } from './failure';
  * The PHYPayload of a JoinReq or RejoinReq, decoded once at the edge: a join-request, or a
  * LoRaWAN 1.1 rejoin-request of type 0, 1 or 2. `counter` is what the answer's session keys and
  * 1.1 join-accept MIC take as DevNonce: the DevNonce of a join-request, RJcount1 of a rejoin
- * type 1, RJcount0 of a rejoin type 0 or 2. `micInput` is the bytes the MIC covers.
+ * type 1, RJcount0 of a rejoin type 0 or 2. `joinReqType` is the 1.1 join-accept MIC's: 0xFF
+ * answering a join-request, else the rejoin type.
  */
 export type JoinRequestFrame =
-  | {
-      readonly ok: true;
-      readonly joinType: 'join';
-      /** JoinReqType of the 1.1 join-accept MIC: 0xFF answers a join-request. */
-      readonly joinReqType: 0xff;
-      readonly devEUI: EUI64;
-      readonly joinEUI: EUI64;
-      readonly counter: DevNonce;
-      readonly mic: Buffer;
-      readonly micInput: Buffer;
-    }
-  | {
-      readonly ok: true;
-      /** MIC'd with JSIntKey: the Join Server checks it. */
-      readonly joinType: 'rejoin-1';
-      readonly joinReqType: 1;
-      readonly devEUI: EUI64;
-      readonly joinEUI: EUI64;
-      readonly counter: DevNonce;
-      readonly mic: Buffer;
-      readonly micInput: Buffer;
-    }
+  | (FrameCheckedHere & { readonly joinType: 'join'; readonly joinReqType: 0xff })
+  | (FrameCheckedHere & { readonly joinType: 'rejoin-1'; readonly joinReqType: 1 })
   | {
       readonly ok: true;
       /** MIC'd with SNwkSIntKey, which only the network server has: it checked the MIC. They name a NetID, no JoinEUI. */
@@ -44,6 +25,16 @@ export type JoinRequestFrame =
       readonly netID: NetID;
       readonly counter: DevNonce;
     };
+
+/** A join-request (MIC'd with a root key) or rejoin-request type 1 (with JSIntKey): the Join Server checks its MIC, over `micInput`. */
+interface FrameCheckedHere {
+  readonly ok: true;
+  readonly devEUI: EUI64;
+  readonly joinEUI: EUI64;
+  readonly counter: DevNonce;
+  readonly mic: Buffer;
+  readonly micInput: Buffer;
+}
 
 /** A JoinReq carries a join-request, a RejoinReq a rejoin-request; anything else is FrameSize or Malformed. */
 export function decodeJoinRequestFrame(messageType: 'JoinReq' | 'RejoinReq', phyPayload: Buffer): JoinRequestFrame | Failure {
