@@ -1,29 +1,31 @@
-import type { Device } from '../store/device';
-import { joinEventTenant, recordJoin, type SeenActivation } from '../events/record-join';
+import { recordJoin } from '../events/record-join';
 import type { JoinEventListener } from '../events/join-event';
-import { AppSKeyService } from '../join/app-s-key-service';
+import type { AppSKeyRequestInput, AppSKeyService } from '../join/app-s-key-service';
 import { failure, type Failure } from '../join/failure';
 import type { JoinAnswer } from '../join/join-answer';
 import type { JoinEngine } from '../join/join-engine';
+import type { JoinOutcome } from '../join/join-outcome';
+import type { JoinRequestMessage } from '../join/join-request-message';
 import type { KeyEnvelope } from '../join/key-envelope';
+import type { SessionKeyName } from '../join/session-key-plan';
 import { toHex } from '../lorawan/hex';
-import { parseNetID } from '../lorawan/identifiers';
+import { parseNetID, type EUI64 } from '../lorawan/identifiers';
 import { joinEUIInPrefix, type JoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { ParseError } from '../lorawan/parse-error';
 import type { Logger } from '../log/logger';
 import type { JoineryMetrics } from '../metrics/metrics';
-import type { Peer } from '../peers/peer';
+import type { NetworkServerPeer, Peer } from '../peers/peer';
 import type { Store } from '../store/store';
 import { answerHeader } from './answer-header';
 import type { AsyncAnswerSender } from './async-answer-sender';
 import { resolveCaller, type Caller, type UnauthenticatedCause } from './caller';
-import type { WireAnswer, WireAnswerHeader, WireKeyEnvelope, WireResult } from './messages';
+import { SESSION_KEY_FIELDS, type WireAnswer, type WireAnswerHeader, type WireKeyEnvelope, type WireResult } from './messages';
 import { parseAppSKeyReq } from './parse-app-s-key-req';
+import { parseErrorNotif } from './parse-error-notif';
 import { maySeeHome, type HomeNSAnswers } from './home-ns-visibility';
 import { parseHomeNSReq } from './parse-home-ns-req';
 import { parseJoinReq } from './parse-join-req';
 import { parseRequestHeader, type RequestHeader } from './request-header';
-import { parseResultCode } from './result-code';
 import { resultCodeFor } from './result-table';
 
 export interface BackendInterfacesOptions {
@@ -45,8 +47,38 @@ export type BIReply =
   | { readonly kind: 'acknowledge' }
   | { readonly kind: 'unauthenticated'; readonly cause: UnauthenticatedCause; readonly message: string; readonly detail: string };
 
-/** Messages answered by an answer message, which an asynchronous peer receives separately. */
-const REQUESTS = new Set(['JoinReq', 'RejoinReq', 'AppSKeyReq', 'HomeNSReq']);
+/** A BI message as received: its body, its header (parsed tolerantly, with its first problem), and when it arrived. */
+interface Received {
+  readonly body: Record<string, unknown>;
+  readonly header: RequestHeader;
+  readonly problem: ParseError | undefined;
+  /** The one clock of a request: its BI latency, and a join's latency. */
+  readonly started: bigint;
+}
+
+/** A message answered: the reply, and for a join, what the engine made of it. */
+interface Answered {
+  readonly reply: BIReply;
+  readonly outcome?: JoinOutcome;
+}
+
+/**
+ * How one BI message type is answered, checked in this order: who may send it, how its body
+ * parses (a ParseError is answered MalformedRequest/MalformedMessage), and its handler.
+ */
+interface MessageRoute<Request, Sender extends Peer = Peer> {
+  /** `network-server`: only a network server, and its SenderID must be its NetID (in BI 1.1, SenderNSID its NSID). */
+  readonly sender: Sender extends NetworkServerPeer ? 'network-server' : 'any-peer';
+  /** `answer`: answered by an answer message, which an asynchronous peer receives separately; `acknowledge`: HTTP 200 alone. */
+  readonly reply: 'answer' | 'acknowledge';
+  /** Recorded as a join (join metrics, join event) whatever the outcome, once routed here. */
+  readonly join: boolean;
+  parse(body: Record<string, unknown>, header: RequestHeader): Request;
+  handle(request: Request, header: RequestHeader, peer: Sender): Promise<Answered>;
+}
+
+/** The request of a route whose parse has not completed (a ParseError then is the request's, not an internal error). */
+const NOT_PARSED = Symbol('not parsed');
 
 /**
  * The Backend Interfaces request handler, independent of HTTP: one JSON object in, one BI
@@ -59,6 +91,15 @@ export class BackendInterfacesHandler {
   private readonly homeNSAnswers: HomeNSAnswers;
   /** Answers of asynchronous peers being computed or delivered. */
   private readonly pendingAsync = new Set<Promise<unknown>>();
+
+  /** One entry per BI message type this Join Server answers; any other type is refused as unsupported. */
+  private readonly routes: ReadonlyMap<string, MessageRoute<unknown>> = new Map<string, MessageRoute<unknown>>([
+    ['JoinReq', route<JoinRequestMessage, NetworkServerPeer>({ sender: 'network-server', reply: 'answer', join: true, parse: (body, header) => parseJoinReq(body, header, 'JoinReq'), handle: (r, header, peer) => this.handleJoin(r, header, peer) })],
+    ['RejoinReq', route<JoinRequestMessage, NetworkServerPeer>({ sender: 'network-server', reply: 'answer', join: true, parse: (body, header) => parseJoinReq(body, header, 'RejoinReq'), handle: (r, header, peer) => this.handleJoin(r, header, peer) })],
+    ['AppSKeyReq', route<AppSKeyRequestInput>({ sender: 'any-peer', reply: 'answer', join: false, parse: parseAppSKeyReq, handle: (r, header, peer) => this.appSKeyReq(r, header, peer) })],
+    ['HomeNSReq', route<ReturnType<typeof parseHomeNSReq>, NetworkServerPeer>({ sender: 'network-server', reply: 'answer', join: false, parse: parseHomeNSReq, handle: (r, header, peer) => this.homeNSReq(r, header, peer) })],
+    ['ErrorNotif', route({ sender: 'any-peer', reply: 'acknowledge', join: false, parse: parseErrorNotif, handle: (r, header, peer) => this.errorNotif(r, header, peer) })],
+  ]);
 
   constructor(
     private readonly store: Store,
@@ -75,37 +116,32 @@ export class BackendInterfacesHandler {
   }
 
   async handle(body: Record<string, unknown>, caller: Caller): Promise<BIReply> {
-    const started = process.hrtime.bigint();
-    const { header, problem } = parseRequestHeader(body);
-    let peer: Peer | null = null;
+    const received: Received = { body, ...parseRequestHeader(body), started: process.hrtime.bigint() };
+    const { header } = received;
+    let peer: Peer;
     try {
       const resolved = await resolveCaller(this.store, caller);
       // Logged by the transport, rate-limited per caller address.
       if (resolved.kind === 'unauthenticated') return { kind: 'unauthenticated', cause: resolved.cause, message: resolved.reason, detail: resolved.detail };
-      if (resolved.kind === 'unknown') {
-        return this.record(body, header, null, started, refusal(header, failure('UnknownSender', resolved.reason)));
-      }
+      if (resolved.kind === 'unknown') return this.record(received, null, refusal(header, failure('UnknownSender', resolved.reason)));
       peer = resolved.peer;
     } catch (err) {
-      return this.record(body, header, null, started, this.internalError(err, header));
+      // Caller identification (a store read) failed: no message was handled yet.
+      return this.record(received, null, this.internalError(err, header));
     }
 
     const target = peer.settings.asyncAnswers;
-    if (target && this.asyncAnswers && header.protocolVersionValid && !problem && REQUESTS.has(header.messageType)) {
+    if (target && this.asyncAnswers && header.protocolVersionValid && !received.problem && this.routes.get(header.messageType)?.reply === 'answer') {
       // Asynchronous peer: HTTP 200 now; the answer, computed once, goes to its answer URL.
       const receivedAt = Date.now();
-      const asyncPeer = peer;
       const sender = this.asyncAnswers;
-      const work: Promise<unknown> = this.answer(body, header, problem, asyncPeer, started)
-        .then((reply) => {
-          if (reply.kind === 'answer') return sender.send({ peerName: asyncPeer.name, url: target.url, caPem: target.caPem ?? undefined }, reply.answer, receivedAt);
-          return undefined;
-        })
+      const work: Promise<unknown> = this.answer(received, peer)
+        .then((reply) => (reply.kind === 'answer' ? sender.send({ peerName: peer.name, url: target.url, caPem: target.caPem ?? undefined }, reply.answer, receivedAt) : undefined))
         .finally(() => this.pendingAsync.delete(work));
       this.pendingAsync.add(work);
       return { kind: 'acknowledge' };
     }
-    return this.answer(body, header, problem, peer, started);
+    return this.answer(received, peer);
   }
 
   /** Waits until every acknowledged asynchronous request has been answered (graceful shutdown). */
@@ -113,15 +149,36 @@ export class BackendInterfacesHandler {
     await Promise.allSettled([...this.pendingAsync]);
   }
 
-  /** Computes the reply to an identified peer's message and records it (log line, metrics). */
-  private async answer(body: Record<string, unknown>, header: RequestHeader, problem: ParseError | undefined, peer: Peer, started: bigint): Promise<BIReply> {
-    let reply: BIReply;
-    try {
-      reply = await this.dispatch(body, header, problem, peer);
-    } catch (err) {
-      reply = this.internalError(err, header);
+  /**
+   * The reply to an identified peer's message, recorded (log line, metrics; a join's metrics and
+   * event). The one place where what went wrong becomes a BI Result: refusals are values
+   * (result-table.ts), a ParseError of the body is MalformedRequest/MalformedMessage, any other
+   * error is `Other`, logged.
+   */
+  private async answer(received: Received, peer: Peer): Promise<BIReply> {
+    const { body, header, problem } = received;
+    if (!header.protocolVersionValid) {
+      return this.record(received, peer, refusal(header, failure('InvalidProtocolVersion', `ProtocolVersion ${JSON.stringify(body['ProtocolVersion'] ?? null)} is not 1.0 or 1.1`)));
     }
-    return this.record(body, header, peer, started, reply);
+    if (problem) return this.record(received, peer, refusal(header, failure('Malformed', problem.message)));
+    const route = this.routes.get(header.messageType);
+    if (!route) return this.record(received, peer, refusal(header, failure('Unsupported', `MessageType ${header.messageType} is not handled by this Join Server`)));
+
+    let request: unknown = NOT_PARSED;
+    let answered: Answered;
+    try {
+      const wrongSender = route.sender === 'network-server' ? checkNetworkServerSender(header, peer) : undefined;
+      if (wrongSender) answered = { reply: refusal(header, wrongSender) };
+      else {
+        request = route.parse(body, header);
+        answered = await route.handle(request, header, peer);
+      }
+    } catch (err) {
+      answered = { reply: request === NOT_PARSED && err instanceof ParseError ? refusal(header, failure('Malformed', err.message)) : this.internalError(err, header) };
+    }
+    // Only a join route parses to a JoinRequestMessage.
+    const join = route.join ? { request: request === NOT_PARSED ? undefined : (request as JoinRequestMessage), outcome: answered.outcome } : undefined;
+    return this.record(received, peer, answered.reply, join);
   }
 
   private internalError(err: unknown, header: RequestHeader): BIReply {
@@ -129,10 +186,15 @@ export class BackendInterfacesHandler {
     return refusal(header, failure('Internal', 'internal error in the Join Server; see its log'));
   }
 
-  /** One log line and the metrics of every answered request. */
-  private record(body: Record<string, unknown>, header: RequestHeader, peer: Peer | null, started: bigint, reply: BIReply): BIReply {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  /** One log line and the metrics of every answered request; a join's metrics and join event first. */
+  private record(received: Received, peer: Peer | null, reply: BIReply, join?: { request: JoinRequestMessage | undefined; outcome: JoinOutcome | undefined }): BIReply {
+    const { body, header } = received;
+    const seconds = Number(process.hrtime.bigint() - received.started) / 1e9;
     const result = reply.kind === 'answer' ? reply.answer.Result : undefined;
+    if (join && peer) {
+      const messageType = header.messageType === 'RejoinReq' ? 'RejoinReq' : 'JoinReq';
+      recordJoin(this.metrics, this.onJoin, { messageType, peer: peer.name, ...join, result: result?.ResultCode ?? 'Acknowledged', description: result?.Description, seconds });
+    }
     const messageType = metricLabel(header.messageType);
     this.metrics.biRequests.inc({ message_type: messageType, result: result?.ResultCode ?? 'Acknowledged', peer: peer?.name ?? '' });
     this.metrics.biLatency.observe({ message_type: messageType }, seconds);
@@ -151,67 +213,15 @@ export class BackendInterfacesHandler {
     return reply;
   }
 
-  private async dispatch(body: Record<string, unknown>, header: RequestHeader, problem: ParseError | undefined, peer: Peer): Promise<BIReply> {
-    if (!header.protocolVersionValid) {
-      return refusal(header, failure('InvalidProtocolVersion', `ProtocolVersion ${JSON.stringify(body['ProtocolVersion'] ?? null)} is not 1.0 or 1.1`));
+  /** JoinReq and RejoinReq: the same fields, the same answer shape (JoinAns, RejoinAns); the engine does the rest. */
+  private async handleJoin(request: JoinRequestMessage, header: RequestHeader, peer: NetworkServerPeer): Promise<Answered> {
+    if (!this.serves(request.receiverJoinEUI)) return { reply: refusal(header, failure('UnknownReceiver', `JoinEUI ${request.receiverJoinEUI} is not served by this Join Server`)) };
+    const outcome = await this.engine.handleJoin(request, peer);
+    const { result } = outcome;
+    if (!result.ok && result.code === 'RejoinRateExceeded') {
+      this.log.warn({ devEUI: request.devEUI, peer: peer.name, transactionID: header.transactionID }, 'rejoin-request refused: the device reached its rejoin bound (--rejoins-per-hour)');
     }
-    if (problem) return refusal(header, failure('Malformed', problem.message));
-
-    switch (header.messageType) {
-      case 'JoinReq':
-      case 'RejoinReq':
-        return this.activation(body, header, peer);
-      case 'AppSKeyReq':
-        return this.appSKeyReq(body, header, peer);
-      case 'HomeNSReq':
-        return this.homeNSReq(body, header, peer);
-      case 'ErrorNotif':
-        return this.errorNotif(body, header, peer);
-      default:
-        return refusal(header, failure('Unsupported', `MessageType ${header.messageType} is not handled by this Join Server`));
-    }
-  }
-
-  /** JoinReq and RejoinReq, recorded as joins (metrics, join event) whatever the outcome. */
-  private async activation(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
-    const started = process.hrtime.bigint();
-    const seen: SeenActivation = {};
-    let reply: BIReply;
-    try {
-      reply = await this.activationReply(body, header, peer, seen);
-    } catch (err) {
-      reply = this.internalError(err, header);
-    }
-    recordJoin(this.metrics, this.onJoin, header, peer, seen, reply, started);
-    return reply;
-  }
-
-  /** JoinReq and RejoinReq: the same fields, the same answer shape (JoinAns, RejoinAns). */
-  private async activationReply(body: Record<string, unknown>, header: RequestHeader, peer: Peer, seen: SeenActivation): Promise<BIReply> {
-    if (peer.kind !== 'ns') return refusal(header, failure('UnknownSender', `${peer.name} is not a network server`));
-    const senderMismatch = this.checkNetworkServerSender(header, peer.netID, peer.nsID, peer.name);
-    if (senderMismatch) return refusal(header, senderMismatch);
-    let input;
-    try {
-      input = parseJoinReq(body, header);
-      seen.input = input;
-    } catch (e) {
-      if (e instanceof ParseError) return refusal(header, failure('Malformed', e.message));
-      throw e;
-    }
-    if (this.servedJoinEUIs.length > 0 && !this.servedJoinEUIs.some((p) => joinEUIInPrefix(input.receiverJoinEUI, p))) {
-      return refusal(header, failure('UnknownReceiver', `JoinEUI ${input.receiverJoinEUI} is not served by this Join Server`));
-    }
-    const found = (device: Device): void => {
-      seen.tenant = joinEventTenant(device);
-    };
-    const outcome = header.messageType === 'RejoinReq' ? await this.engine.rejoin(input, peer, found) : await this.engine.join(input, peer, found);
-    seen.outcome = outcome;
-    if (!outcome.ok && outcome.code === 'RejoinRateExceeded') {
-      this.log.warn({ devEUI: input.devEUI, peer: peer.name, transactionID: header.transactionID }, 'rejoin-request refused: the device reached its rejoin bound (--rejoins-per-hour)');
-    }
-    if (!outcome.ok) return refusal(header, outcome, input.receiverJoinEUI);
-    return joinAns(header, input.receiverJoinEUI, outcome);
+    return { reply: result.ok ? joinAns(header, request.receiverJoinEUI, result) : refusal(header, result, request.receiverJoinEUI), outcome };
   }
 
   /**
@@ -223,68 +233,65 @@ export class BackendInterfacesHandler {
    * UnknownReceiver for a JoinEUI that is not the device's would tell that it is.) ReceiverIDs
    * outside the served JoinEUI ranges get UnknownReceiver, which depends on no device either.
    */
-  private async homeNSReq(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
-    if (peer.kind !== 'ns') return refusal(header, failure('UnknownSender', `${peer.name} is not a network server`));
-    const senderMismatch = this.checkNetworkServerSender(header, peer.netID, peer.nsID, peer.name);
-    if (senderMismatch) return refusal(header, senderMismatch);
-    let request;
-    try {
-      request = parseHomeNSReq(body, header);
-    } catch (e) {
-      if (e instanceof ParseError) return refusal(header, failure('Malformed', e.message));
-      throw e;
-    }
+  private async homeNSReq(request: { readonly devEUI: EUI64; readonly receiverJoinEUI: EUI64 }, header: RequestHeader, peer: NetworkServerPeer): Promise<Answered> {
     const { devEUI, receiverJoinEUI } = request;
-    if (this.servedJoinEUIs.length > 0 && !this.servedJoinEUIs.some((p) => joinEUIInPrefix(receiverJoinEUI, p))) {
-      return refusal(header, failure('UnknownReceiver', `JoinEUI ${receiverJoinEUI} is not served by this Join Server`));
-    }
+    if (!this.serves(receiverJoinEUI)) return { reply: refusal(header, failure('UnknownReceiver', `JoinEUI ${receiverJoinEUI} is not served by this Join Server`)) };
     const device = await this.store.getDevice(devEUI);
     const visible = device !== null && device.joinEUI === receiverJoinEUI && maySeeHome(this.homeNSAnswers, device, peer);
     const home = visible && device.nsPeer !== null ? await this.store.getPeer(device.nsPeer) : null;
-    if (!home || home.kind !== 'ns') return refusal(header, failure('UnknownDevEUI', `no home network server known for device ${devEUI} with JoinEUI ${receiverJoinEUI}`), receiverJoinEUI);
+    if (!home || home.kind !== 'ns') return { reply: refusal(header, failure('UnknownDevEUI', `no home network server known for device ${devEUI} with JoinEUI ${receiverJoinEUI}`), receiverJoinEUI) };
     const answer: WireAnswer = { ...answerHeader(header, receiverJoinEUI), Result: { ResultCode: 'Success' }, HNetID: home.netID };
     if (header.protocolVersion === '1.1' && home.nsID !== null) answer['HNSID'] = home.nsID;
-    return { kind: 'answer', answer };
+    return { reply: { kind: 'answer', answer } };
   }
 
   /** ErrorNotif: a peer tells us an earlier exchange failed. Logged, counted, acknowledged. */
-  private async errorNotif(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
-    const result = (typeof body['Result'] === 'object' && body['Result'] !== null ? body['Result'] : {}) as Record<string, unknown>;
-    const notified = parseResultCode(result['ResultCode']);
-    const description = typeof result['Description'] === 'string' ? result['Description'].slice(0, 512) : undefined;
+  private async errorNotif(request: ReturnType<typeof parseErrorNotif>, header: RequestHeader, peer: Peer): Promise<Answered> {
+    const { notified, description } = request;
     this.metrics.errorNotifs.inc({ result: notified, peer: peer.name });
     this.log.warn({ peer: peer.name, transactionID: header.transactionID, notified, description }, 'ErrorNotif received');
-    return { kind: 'acknowledge' };
+    return { reply: { kind: 'acknowledge' } };
   }
 
-  private async appSKeyReq(body: Record<string, unknown>, header: RequestHeader, peer: Peer): Promise<BIReply> {
-    let input;
-    try {
-      input = parseAppSKeyReq(body, header);
-    } catch (e) {
-      if (e instanceof ParseError) return refusal(header, failure('Malformed', e.message));
-      throw e;
-    }
-    const outcome = await this.appSKeys.appSKey(input, peer);
-    const base = { ...answerHeader(header, canonicalReceiver(header)), DevEUI: input.devEUI, SessionKeyID: input.sessionKeyID };
-    if (!outcome.ok) return { kind: 'answer', answer: { ...base, Result: wireResult(outcome, header) } };
-    return { kind: 'answer', answer: { ...base, Result: { ResultCode: 'Success' }, AppSKey: wireEnvelope(outcome.appSKey) } };
+  private async appSKeyReq(request: AppSKeyRequestInput, header: RequestHeader, peer: Peer): Promise<Answered> {
+    const outcome = await this.appSKeys.appSKey(request, peer);
+    const base = { ...answerHeader(header, canonicalReceiver(header)), DevEUI: request.devEUI, SessionKeyID: request.sessionKeyID };
+    if (!outcome.ok) return { reply: { kind: 'answer', answer: { ...base, Result: wireResult(outcome, header) } } };
+    return { reply: { kind: 'answer', answer: { ...base, Result: { ResultCode: 'Success' }, AppSKey: wireEnvelope(outcome.appSKey) } } };
   }
 
-  /** SenderID must be the certificate's network server (its NetID), and in BI 1.1 SenderNSID its NSID. */
-  private checkNetworkServerSender(header: RequestHeader, netID: string, nsID: string | null, name: string): Failure | undefined {
-    let senderNetID;
-    try {
-      senderNetID = parseNetID(header.senderID, 'SenderID');
-    } catch {
-      return failure('UnknownSender', `SenderID ${header.senderID} is not a NetID`);
-    }
-    if (senderNetID !== netID) return failure('UnknownSender', `SenderID ${senderNetID} does not match the NetID of ${name}`);
-    if (header.protocolVersion === '1.1' && nsID !== null && header.senderNSID !== nsID) {
-      return failure('UnknownSender', `SenderNSID ${header.senderNSID ?? '(none)'} does not match the NSID of ${name}`);
-    }
-    return undefined;
+  /** Whether a JoinEUI is in the served ranges (`servedJoinEUIs`; none = every JoinEUI). */
+  private serves(joinEUI: EUI64): boolean {
+    return this.servedJoinEUIs.length === 0 || this.servedJoinEUIs.some((p) => joinEUIInPrefix(joinEUI, p));
   }
+}
+
+/**
+ * Types one table entry. The table holds entries of every request and sender type (MessageRoute's
+ * methods are bivariant in them); `answer` passes each entry its own parse's request, and a
+ * `network-server` entry only a network server (checkNetworkServerSender).
+ */
+function route<Request, Sender extends Peer = Peer>(r: MessageRoute<Request, Sender>): MessageRoute<Request, Sender> {
+  return r;
+}
+
+/**
+ * A message only a network server sends: the peer is one, its SenderID is the certificate's
+ * network server (its NetID), and in BI 1.1 SenderNSID its NSID.
+ */
+function checkNetworkServerSender(header: RequestHeader, peer: Peer): Failure | undefined {
+  if (peer.kind !== 'ns') return failure('UnknownSender', `${peer.name} is not a network server`);
+  let senderNetID;
+  try {
+    senderNetID = parseNetID(header.senderID, 'SenderID');
+  } catch {
+    return failure('UnknownSender', `SenderID ${header.senderID} is not a NetID`);
+  }
+  if (senderNetID !== peer.netID) return failure('UnknownSender', `SenderID ${senderNetID} does not match the NetID of ${peer.name}`);
+  if (header.protocolVersion === '1.1' && peer.nsID !== null && header.senderNSID !== peer.nsID) {
+    return failure('UnknownSender', `SenderNSID ${header.senderNSID ?? '(none)'} does not match the NSID of ${peer.name}`);
+  }
+  return undefined;
 }
 
 function describeError(err: unknown): { message: string; name?: string; stack?: string } {
@@ -316,22 +323,14 @@ function wireEnvelope(e: KeyEnvelope): WireKeyEnvelope {
 }
 
 function joinAns(header: RequestHeader, joinEUI: string, a: JoinAnswer): BIReply {
-  const ans: WireAnswer = { ...answerHeader(header, joinEUI), Result: { ResultCode: 'Success' }, PHYPayload: toHex(a.phyPayload) };
-  if (a.networkKeys.kind === '1.1') {
-    ans['FNwkSIntKey'] = wireEnvelope(a.networkKeys.fNwkSIntKey);
-    ans['SNwkSIntKey'] = wireEnvelope(a.networkKeys.sNwkSIntKey);
-    ans['NwkSEncKey'] = wireEnvelope(a.networkKeys.nwkSEncKey);
-  } else {
-    const nwkSKey = wireEnvelope(a.networkKeys.nwkSKey);
-    ans['NwkSKey'] = nwkSKey;
-    if (a.legacyKeysAs11) {
-      // 1.1 device answered without OptNeg: FNwkSIntKey = SNwkSIntKey = NwkSEncKey = NwkSKey.
-      ans['FNwkSIntKey'] = nwkSKey;
-      ans['SNwkSIntKey'] = nwkSKey;
-      ans['NwkSEncKey'] = nwkSKey;
-    }
-  }
-  ans['AppSKey'] = wireEnvelope(a.appSKey);
-  if (a.sessionKeyID !== undefined) ans['SessionKeyID'] = a.sessionKeyID;
-  return { kind: 'answer', answer: ans };
+  const answer: WireAnswer = { ...answerHeader(header, joinEUI), Result: { ResultCode: 'Success' }, PHYPayload: toHex(a.phyPayload) };
+  const k = a.networkKeys;
+  const keys: Partial<Record<SessionKeyName, KeyEnvelope>> =
+    k.kind === '1.1'
+      ? { fNwkSIntKey: k.fNwkSIntKey, sNwkSIntKey: k.sNwkSIntKey, nwkSEncKey: k.nwkSEncKey, appSKey: a.appSKey }
+      : // 1.1 device answered without OptNeg: FNwkSIntKey = SNwkSIntKey = NwkSEncKey = NwkSKey.
+        { nwkSKey: k.nwkSKey, ...(a.legacyKeysAs11 ? { fNwkSIntKey: k.nwkSKey, sNwkSIntKey: k.nwkSKey, nwkSEncKey: k.nwkSKey } : {}), appSKey: a.appSKey };
+  for (const [name, envelope] of Object.entries(keys) as [SessionKeyName, KeyEnvelope][]) answer[SESSION_KEY_FIELDS[name]] = wireEnvelope(envelope);
+  if (a.sessionKeyID !== undefined) answer['SessionKeyID'] = a.sessionKeyID;
+  return { kind: 'answer', answer };
 }

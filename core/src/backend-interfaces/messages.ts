@@ -2,6 +2,7 @@
  * Backend Interfaces (TS002 1.0 / 1.1) wire shapes: the only place PascalCase names appear.
  * Binary fields are hex strings; optional fields absent are omitted, never `null`.
  */
+import type { SessionKeyName } from '../join/session-key-plan';
 import type { ProtocolVersion } from './protocol-version';
 import type { ResultCode } from './result-code';
 
@@ -26,6 +27,15 @@ export interface WireAnswerHeader {
   ReceiverToken?: string;
   ReceiverNSID?: string;
 }
+
+/** The JoinAns field of each session key (session-key-plan.ts names them). */
+export const SESSION_KEY_FIELDS: Readonly<Record<SessionKeyName, 'NwkSKey' | 'FNwkSIntKey' | 'SNwkSIntKey' | 'NwkSEncKey' | 'AppSKey'>> = {
+  nwkSKey: 'NwkSKey',
+  fNwkSIntKey: 'FNwkSIntKey',
+  sNwkSIntKey: 'SNwkSIntKey',
+  nwkSEncKey: 'NwkSEncKey',
+  appSKey: 'AppSKey',
+};
 
 export interface WireJoinAns extends WireAnswerHeader {
   Result: WireResult;

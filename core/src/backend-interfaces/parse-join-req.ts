@@ -1,4 +1,5 @@
-import type { JoinRequestInput } from '../join/join-request-input';
+import { decodeJoinRequestFrame } from '../join/join-request-frame';
+import type { JoinRequestMessage } from '../join/join-request-message';
 import { parseHex } from '../lorawan/hex';
 import { parseDevAddr, parseEUI64 } from '../lorawan/identifiers';
 import { parseMACVersion } from '../lorawan/mac-version';
@@ -21,13 +22,21 @@ function parseRxDelay(value: unknown): number {
   throw new ParseError('RxDelay', value === undefined ? 'missing' : 'expected an integer 0..15');
 }
 
-/** Parses the body of a JoinReq (tolerant input); throws ParseError naming the first bad field. */
-export function parseJoinReq(body: Record<string, unknown>, header: RequestHeader): JoinRequestInput {
+/**
+ * Parses the body of a JoinReq or RejoinReq (tolerant input; both have the same fields), and
+ * decodes its PHYPayload once; throws ParseError naming the first bad field. A PHYPayload that
+ * is not the message's frame is not a ParseError: it is refused after the served JoinEUI check.
+ */
+export function parseJoinReq(body: Record<string, unknown>, header: RequestHeader, messageType: 'JoinReq' | 'RejoinReq'): JoinRequestMessage {
   const cf = body['CFList'];
   const cfList = cf === undefined || cf === null || cf === '' ? undefined : parseHex(cf, 'CFList', 16);
+  const macVersion = parseMACVersion(body['MACVersion']);
+  const phyPayload = parseHex(body['PHYPayload'], 'PHYPayload');
   return {
-    macVersion: parseMACVersion(body['MACVersion']),
-    phyPayload: parseHex(body['PHYPayload'], 'PHYPayload'),
+    messageType,
+    macVersion,
+    phyPayload,
+    frame: decodeJoinRequestFrame(messageType, phyPayload),
     devEUI: parseEUI64(body['DevEUI'], 'DevEUI'),
     receiverJoinEUI: parseEUI64(header.receiverID, 'ReceiverID'),
     devAddr: parseDevAddr(body['DevAddr'], 'DevAddr'),

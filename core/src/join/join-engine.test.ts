@@ -9,7 +9,8 @@ import { devNonce, joinNonce } from '../lorawan/nonces';
 import type { NetworkServerPeer } from '../peers/peer';
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
-import type { JoinRequestInput } from './join-request-input';
+import { decodeJoinRequestFrame } from './join-request-frame';
+import type { JoinRequestMessage } from './join-request-message';
 import { JoinEngine } from './join-engine';
 import { kekContext } from './vault-contexts';
 
@@ -41,28 +42,23 @@ async function setup() {
     { devEUI, joinEUI, macVersion: '1.0.3', sealedRootKeys: await vault.sealRootKeys({ kind: 'legacy', appKey }, devEUI), vaultKind: vault.kind, nsPeer: 'ns-a', asPeer: null },
   ]);
   const engine = new JoinEngine(store, vault);
-  const input = (n: number, key = appKey): JoinRequestInput => ({
-    macVersion: '1.0.3',
-    phyPayload: encodeJoinRequest({ joinEUI, devEUI, devNonce: devNonce(n) }, key),
-    devEUI,
-    receiverJoinEUI: joinEUI,
-    devAddr: parseDevAddr('26011234'),
-    dlSettings: 0,
-    rxDelay: 1,
-    cfList: undefined,
-  });
-  return { store, vault, engine, peer, input };
+  const input = (n: number, key = appKey): JoinRequestMessage => {
+    const phyPayload = encodeJoinRequest({ joinEUI, devEUI, devNonce: devNonce(n) }, key);
+    return { messageType: 'JoinReq', macVersion: '1.0.3', phyPayload, frame: decodeJoinRequestFrame('JoinReq', phyPayload), devEUI, receiverJoinEUI: joinEUI, devAddr: parseDevAddr('26011234'), dlSettings: 0, rxDelay: 1, cfList: undefined };
+  };
+  const join = async (n: number, key = appKey) => (await engine.handleJoin(input(n, key), peer)).result;
+  return { store, vault, engine, peer, join };
 }
 
 describe('join/engine', () => {
   test('1.0.3/exhausted JoinNonce: refused, no wrap-around, DevNonce not burnt', async () => {
-    const { store, engine, peer, input } = await setup();
+    const { store, join } = await setup();
     const before = (await store.getDevice(devEUI))!;
     expect(await store.commitJoin({ devEUI, expectedVersion: before.version, nonces: { ...before.nonces, lastJoinNonce: joinNonce(0xfffffe) }, joinedAt: new Date(), peer: 'ns-a' })).toBe(true);
 
-    const last = await engine.join(input(1), peer);
+    const last = await join(1);
     expect(last.ok && last.joinNonce).toBe(0xffffff);
-    const exhausted = await engine.join(input(2), peer);
+    const exhausted = await join(2);
     expect(exhausted.ok).toBe(false);
     expect(!exhausted.ok && exhausted.code).toBe('JoinNonceExhausted');
     const after = (await store.getDevice(devEUI))!;
@@ -71,15 +67,15 @@ describe('join/engine', () => {
   });
 
   test('1.0.3/MIC failure changes nothing', async () => {
-    const { store, engine, peer, input } = await setup();
+    const { store, join } = await setup();
     const before = (await store.getDevice(devEUI))!;
-    const r = await engine.join(input(5, AES128Key.fromHex('ff'.repeat(16))), peer);
+    const r = await join(5, AES128Key.fromHex('ff'.repeat(16)));
     expect(!r.ok && r.code).toBe('MICFailed');
     expect((await store.getDevice(devEUI))!.version).toBe(before.version);
   });
 
   test('1.0.3/a lost race is decided again on the new state', async () => {
-    const { store, engine, peer, input } = await setup();
+    const { store, join } = await setup();
     // Another instance accepts DevNonce 9 between this join's read and its commit.
     const original = store.commitJoin.bind(store);
     let raced = false;
@@ -91,7 +87,7 @@ describe('join/engine', () => {
       }
       return original(commit);
     };
-    const r = await engine.join(input(9), peer);
+    const r = await join(9);
     expect(!r.ok && r.code).toBe('DevNonceReplayed');
   });
 });

@@ -1,24 +1,24 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { KeyHandle, KeyVault, RootKeyHandles } from '../keys/key-vault';
-import { jsKeyBlock, sessionKeyBlock10, sessionKeyBlock11 } from '../lorawan/derivation';
-import { FrameError } from '../lorawan/frame-error';
-import type { EUI64, NetID } from '../lorawan/identifiers';
-import { DL_SETTINGS_OPT_NEG, encodeJoinAcceptPlain, joinAcceptMICInput11, type JoinAcceptFields } from '../lorawan/join-accept';
-import { decodeJoinRequest, joinRequestMICInput } from '../lorawan/join-request';
+import type { KeyHandle, KeyVault } from '../keys/key-vault';
+import type { EUI64 } from '../lorawan/identifiers';
+import { DL_SETTINGS_OPT_NEG, encodeJoinAcceptPlain, JOIN_ACCEPT_MHDR, joinAcceptMICInput11 } from '../lorawan/join-accept';
 import { isLegacy } from '../lorawan/mac-version';
-import type { DevNonce, JoinNonce } from '../lorawan/nonces';
-import { decodeRejoinRequest, rejoinRequestMICInput, type RejoinRequest } from '../lorawan/rejoin-request';
+import type { JoinNonce } from '../lorawan/nonces';
 import type { NetworkServerPeer } from '../peers/peer';
 import { dialectOf } from '../peers/vendor-dialect';
 import { mayJoinThrough, type Device, type NonceState } from '../store/device';
 import type { Store } from '../store/store';
 import { acceptDevNonce, DEFAULT_USED_DEV_NONCES } from './dev-nonce-policy';
 import { failure, type Failure } from './failure';
-import type { JoinAnswer, NetworkKeys } from './join-answer';
-import type { JoinRequestInput } from './join-request-input';
+import type { NetworkKeys } from './join-answer';
+import type { JoinOutcome } from './join-outcome';
+import { frameName, type JoinRequestFrame } from './join-request-frame';
+import type { JoinRequestMessage } from './join-request-message';
 import type { KeyEnvelope } from './key-envelope';
 import { nextJoinNonce } from './next-join-nonce';
 import { countRejoin, DEFAULT_REJOINS_PER_HOUR } from './rejoin-rate-bound';
+import { answersWithOptNeg, appSKeyDelivery, jsIntKey, sessionKeyPlan, type SessionKeyName, type SessionKeyPlan } from './session-key-plan';
+import { TemporaryKeys } from './temporary-keys';
 import { appSKeyContext, kekContext } from './vault-contexts';
 
 export interface JoinEngineOptions {
@@ -30,37 +30,6 @@ export interface JoinEngineOptions {
   readonly maxCommitAttempts?: number;
   /** Rejoin-requests accepted per device per hour (default 10; see rejoin-rate-bound.ts). */
   readonly rejoinsPerHour?: number;
-}
-
-/** JoinReqType of the 1.1 join-accept MIC: 0xFF answering a join-request, else the rejoin type. */
-type JoinReqType = 0xff | 0 | 1 | 2;
-
-const JOIN_ACCEPT_MHDR = 0x20;
-
-/**
- * What differs between answering a join-request and answering a rejoin-request; the rest (the
- * device, the binding, the nonce commit, the join-accept and the keys) is one path.
- */
-/**
- * Told the device a join-request or rejoin-request is for, once it is found (under the
- * request's JoinEUI), whatever the outcome: the join event's tenant is its owner's.
- */
-export type DeviceFound = (device: Device) => void;
-
-interface Activation {
-  readonly joinReqType: JoinReqType;
-  readonly devEUI: EUI64;
-  /** The JoinEUI the request names (a rejoin type 0/2 names none: the device's is used). */
-  readonly joinEUI: EUI64 | undefined;
-  /** DevNonce, or the rejoin's RJcount0/RJcount1 in its place. */
-  readonly counter: DevNonce;
-  /** Checks the request's MIC with the device's root keys; false = MICFailed. Absent: the NS checked it. */
-  readonly verifyMIC: ((root: RootKeyHandles, derive: Derive) => Promise<boolean>) | undefined;
-  /**
-   * The nonce state to write if the request is accepted. The engine adds the JoinNonce, counts a
-   * rejoin in the rate window, and restarts RJcount0 (null) unless this sets it.
-   */
-  readonly nextNonces: (device: Device) => { readonly ok: true; readonly next: Partial<NonceState> } | Failure;
 }
 
 /**
@@ -85,271 +54,201 @@ export class JoinEngine {
     this.rejoinsPerHour = options.rejoinsPerHour ?? DEFAULT_REJOINS_PER_HOUR;
   }
 
-  /** JoinReq: a join-request (any MAC version). */
-  async join(input: JoinRequestInput, peer: NetworkServerPeer, onDevice?: DeviceFound): Promise<JoinAnswer | Failure> {
-    let frame;
+  /**
+   * A join-request (any MAC version) or a LoRaWAN 1.1 rejoin-request, answered in these steps,
+   * top to bottom; a step that refuses ends it with its Failure. Nothing is written before the
+   * nonce commit, and nothing derived from the new JoinNonce exists before that write is durable.
+   *
+   * Rejoin-requests: type 1 is MIC'd with JSIntKey and checked here; its RJcount1 must be greater
+   * than the last accepted one (kept for the device's lifetime, never reset by a join). Types 0
+   * and 2 are MIC'd with SNwkSIntKey, which only the network server has: it checked the MIC
+   * before forwarding; here their NetID must be the network server's, and RJcount0 must be
+   * greater than the last one accepted since the device's last join-accept (the device restarts
+   * it at each), so a forwarded frame is never accepted twice. Every accepted rejoin gets a fresh
+   * JoinNonce, so no answer repeats; the rejoins accepted per device are bounded (rejoin-rate-bound.ts).
+   */
+  async handleJoin(request: JoinRequestMessage, peer: NetworkServerPeer): Promise<JoinOutcome> {
+    // 1. The frame is for this request's device, and names this Join Server's JoinEUI (a rejoin
+    //    type 0/2, the network server's NetID).
+    const receiver = checkReceiver(request, peer);
+    if (!receiver.ok) return { device: null, result: receiver };
+    const { frame, joinEUI } = receiver;
+
+    // 2. The device exists under that JoinEUI, is claimed, and bound to this network server.
+    const device = await this.store.getDevice(frame.devEUI);
+    if (!device || device.joinEUI !== joinEUI) return { device: null, result: failure('UnknownDevEUI', `no device ${frame.devEUI} with JoinEUI ${joinEUI}`) };
+    const unbound = checkBinding(device, frame, peer);
+    if (unbound) return { device, result: unbound };
+
+    // 3. Its root keys, opened in the vault.
+    const keys = new TemporaryKeys(this.vault, await this.vault.openRootKeys(device.sealedRootKeys, device.devEUI));
     try {
-      frame = decodeJoinRequest(input.phyPayload);
-    } catch (err) {
-      return frameFailure(err, 'join-request');
+      // 4. The MIC.
+      if (!(await this.verifyMIC(frame, keys))) return { device, result: failure('MICFailed', `${frameName(frame)} MIC does not verify`) };
+
+      // 5. The new nonce state and the next JoinNonce, committed.
+      const committed = await this.commitNonces(frame, device, peer);
+      if (!committed.ok) return { device, result: committed };
+      const { joinNonce } = committed;
+
+      // 6. The join-accept.
+      const rootKind = keys.rootKind;
+      const optNeg = answersWithOptNeg(rootKind, committed.device.macVersion, frame.joinType !== 'join', request.dlSettings);
+      const plan = sessionKeyPlan({ rootKind, optNeg, joinReqType: frame.joinReqType, devEUI: device.devEUI, joinEUI: device.joinEUI, netID: peer.netID, joinNonce, devNonce: frame.counter });
+      const phyPayload = await this.buildAccept(request, peer, plan, joinNonce, keys);
+
+      // 7. The session keys, derived and wrapped for their recipients.
+      const wrapped = await this.deriveAndWrapKeys(plan, committed.device, peer, keys);
+
+      // 8. The session, kept for AppSKeyReq when it has a SessionKeyID.
+      if (wrapped.sessionKeyID !== undefined) await this.recordSession(committed.device, peer, wrapped.sessionKeyID, joinNonce, wrapped.appSKeyHandle);
+
+      return {
+        device,
+        result: {
+          ok: true,
+          phyPayload,
+          networkKeys: wrapped.networkKeys,
+          legacyKeysAs11: wrapped.networkKeys.kind === 'legacy' && !isLegacy(request.macVersion) && dialectOf(peer.vendor).legacyKeysAs11,
+          appSKey: wrapped.appSKey,
+          sessionKeyID: wrapped.sessionKeyID,
+          joinNonce,
+          devNonce: frame.counter,
+          optNeg,
+        },
+      };
+    } finally {
+      keys.release();
     }
-    const usedLimit = this.usedDevNonces;
-    return this.activate(input, peer, onDevice, {
-      joinReqType: 0xff,
-      devEUI: frame.devEUI,
-      joinEUI: frame.joinEUI,
-      counter: frame.devNonce,
-      // A 1.1 device MICs its join-request with NwkKey, a 1.0.x device with its only root key.
-      verifyMIC: async (root) => {
-        const tag = await this.vault.cmac(root.kind === '1.1' ? root.nwkKey : root.appKey, joinRequestMICInput(input.phyPayload));
-        return timingSafeEqual(tag.subarray(0, 4), frame.mic);
-      },
-      nextNonces: (device) => acceptDevNonce(device.macVersion, device.nonces, frame.devNonce, usedLimit),
-    });
+  }
+
+  /** A join-request is MIC'd with NwkKey (1.1) or the only root key (1.0.x); a rejoin type 1 with JSIntKey; types 0/2 were checked by the network server. */
+  private async verifyMIC(frame: JoinRequestFrame, keys: TemporaryKeys): Promise<boolean> {
+    if (!('mic' in frame)) return true; // types 0 and 2
+    let micKey: KeyHandle;
+    if (frame.joinType === 'join') micKey = keys.rootKey(keys.rootKind === '1.1' ? 'nwkKey' : 'appKey');
+    else if (keys.rootKind !== '1.1') return false;
+    else micKey = await keys.derive(jsIntKey(frame.devEUI));
+    const tag = await this.vault.cmac(micKey, frame.micInput);
+    return timingSafeEqual(tag.subarray(0, 4), frame.mic);
   }
 
   /**
-   * RejoinReq: a LoRaWAN 1.1 rejoin-request. Type 1 is MIC'd with JSIntKey and checked here; its
-   * RJcount1 must be greater than the last accepted one (kept for the device's lifetime, never
-   * reset by a join). Types 0 and 2 are MIC'd with SNwkSIntKey, which only the network server
-   * has: it checked the MIC before forwarding; here their NetID must be the network server's,
-   * and RJcount0 must be greater than the last one accepted since the device's last
-   * join-accept (the device restarts it at each), so a forwarded frame is never accepted
-   * twice. Every accepted rejoin gets a fresh JoinNonce, so no answer repeats; the rejoins
-   * accepted per device are bounded (rejoin-rate-bound.ts).
+   * The nonce check-and-update: decide on the state read, write only if nobody else wrote in
+   * between (version check), else read again and decide again.
    */
-  async rejoin(input: JoinRequestInput, peer: NetworkServerPeer, onDevice?: DeviceFound): Promise<JoinAnswer | Failure> {
-    let frame: RejoinRequest;
-    try {
-      frame = decodeRejoinRequest(input.phyPayload);
-    } catch (err) {
-      return frameFailure(err, 'rejoin-request');
-    }
-    if (frame.rejoinType === 1) {
-      const type1 = frame;
-      return this.activate(input, peer, onDevice, {
-        joinReqType: 1,
-        devEUI: type1.devEUI,
-        joinEUI: type1.joinEUI,
-        counter: type1.rjCount1,
-        verifyMIC: async (root, derive) => {
-          if (root.kind !== '1.1') return false;
-          const jsIntKey = await derive(root.nwkKey, jsKeyBlock(0x06, type1.devEUI));
-          const tag = await this.vault.cmac(jsIntKey, rejoinRequestMICInput(input.phyPayload));
-          return timingSafeEqual(tag.subarray(0, 4), type1.mic);
-        },
-        nextNonces: (device) =>
-          device.nonces.lastRJCount1 !== null && type1.rjCount1 <= device.nonces.lastRJCount1
-            ? failure('RJCountReplayed', `RJcount1 ${type1.rjCount1} is not greater than the last accepted RJcount1 ${device.nonces.lastRJCount1}`)
-            : { ok: true, next: { lastRJCount1: type1.rjCount1 } },
+  private async commitNonces(frame: JoinRequestFrame, read: Device, peer: NetworkServerPeer): Promise<{ readonly ok: true; readonly device: Device; readonly joinNonce: JoinNonce } | Failure> {
+    let device = read;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt >= this.maxCommitAttempts) return failure('Contention', `too many concurrent requests for device ${frame.devEUI}; retry`);
+      if (attempt > 0) {
+        const reread = await this.store.getDevice(frame.devEUI);
+        if (!reread || reread.ownership.owner === null || !mayJoinThrough(reread, peer.name)) return failure('NotBound', `device ${frame.devEUI} is no longer bound to ${peer.name}`);
+        device = reread;
+      }
+      const counters = this.nextCounters(frame, device);
+      if (!counters.ok) return counters;
+      const now = new Date();
+      const rejoins = frame.joinType === 'join' ? { ok: true as const, window: device.nonces.rejoinWindow } : countRejoin(device.nonces.rejoinWindow, now, this.rejoinsPerHour);
+      if (!rejoins.ok) return rejoins;
+      const next = nextJoinNonce(device.nonces.lastJoinNonce);
+      if (!next.ok) return next;
+      const committed = await this.store.commitJoin({
+        devEUI: device.devEUI,
+        expectedVersion: device.version,
+        // RJcount0 restarts (null) at every join-accept that does not answer a rejoin type 0/2.
+        nonces: { ...device.nonces, lastRJCount0: null, ...counters.next, rejoinWindow: rejoins.window, lastJoinNonce: next.joinNonce },
+        joinedAt: now,
+        peer: peer.name,
       });
-    }
-    const type02 = frame;
-    if (type02.netID !== peer.netID) {
-      return failure('RejoinNetIDMismatch', `rejoin-request type ${type02.rejoinType} names NetID ${type02.netID}, not the NetID ${peer.netID} of network server ${peer.name}`);
-    }
-    return this.activate(input, peer, onDevice, {
-      joinReqType: type02.rejoinType,
-      devEUI: type02.devEUI,
-      joinEUI: undefined,
-      counter: type02.rjCount0,
-      verifyMIC: undefined,
-      nextNonces: (device) =>
-        device.nonces.lastRJCount0 !== null && type02.rjCount0 <= device.nonces.lastRJCount0
-          ? failure('RJCountReplayed', `RJcount0 ${type02.rjCount0} is not greater than the last RJcount0 ${device.nonces.lastRJCount0} accepted since the device's last join-accept`)
-          : { ok: true, next: { lastRJCount0: type02.rjCount0 } },
-    });
-  }
-
-  private async activate(input: JoinRequestInput, peer: NetworkServerPeer, onDevice: DeviceFound | undefined, activation: Activation): Promise<JoinAnswer | Failure> {
-    const what = activation.joinReqType === 0xff ? 'join-request' : `rejoin-request type ${activation.joinReqType}`;
-    if (activation.devEUI !== input.devEUI) {
-      return failure('Malformed', `DevEUI ${input.devEUI} does not match the ${what}'s DevEUI ${activation.devEUI}`);
-    }
-    const receiver = activation.joinEUI ?? input.receiverJoinEUI;
-    if (receiver !== input.receiverJoinEUI) {
-      return failure('UnknownReceiver', `ReceiverID ${input.receiverJoinEUI} is not the ${what}'s JoinEUI ${receiver}`);
-    }
-
-    let device = await this.store.getDevice(activation.devEUI);
-    if (!device || device.joinEUI !== receiver) {
-      return failure('UnknownDevEUI', `no device ${activation.devEUI} with JoinEUI ${receiver}`);
-    }
-    onDevice?.(device);
-    if (device.ownership.owner === null) {
-      return failure('NotBound', `device ${activation.devEUI} is not claimed: its owner must claim it and bind it to a network server`);
-    }
-    if (!mayJoinThrough(device, peer.name)) {
-      return failure('NotBound', `device ${activation.devEUI} is not bound to network server ${peer.name}`);
-    }
-    if (activation.joinReqType !== 0xff && isLegacy(device.macVersion)) {
-      return failure('RejoinNotSupported', `device ${activation.devEUI} is LoRaWAN ${device.macVersion}: rejoin-requests are LoRaWAN 1.1`);
-    }
-
-    const root = await this.vault.openRootKeys(device.sealedRootKeys, device.devEUI);
-    const temporaries: KeyHandle[] = [];
-    const derive: Derive = async (key, block) => {
-      const derived = await this.vault.deriveKey(key, block);
-      temporaries.push(derived);
-      return derived;
-    };
-    try {
-      if (activation.verifyMIC && !(await activation.verifyMIC(root, derive))) {
-        return failure('MICFailed', `${what} MIC does not verify`);
-      }
-
-      // The nonce check-and-update: decide on the state read, write only if nobody else wrote
-      // in between (version check), else read again and decide again.
-      let joinNonce: JoinNonce | undefined;
-      for (let attempt = 0; joinNonce === undefined; attempt++) {
-        if (attempt >= this.maxCommitAttempts) {
-          return failure('Contention', `too many concurrent requests for device ${activation.devEUI}; retry`);
-        }
-        if (attempt > 0) {
-          const reread = await this.store.getDevice(activation.devEUI);
-          if (!reread || reread.ownership.owner === null || !mayJoinThrough(reread, peer.name)) return failure('NotBound', `device ${activation.devEUI} is no longer bound to ${peer.name}`);
-          device = reread;
-        }
-        const nonces = activation.nextNonces(device);
-        if (!nonces.ok) return nonces;
-        const now = new Date();
-        const rejoins = activation.joinReqType === 0xff ? { ok: true as const, window: device.nonces.rejoinWindow } : countRejoin(device.nonces.rejoinWindow, now, this.rejoinsPerHour);
-        if (!rejoins.ok) return rejoins;
-        const next = nextJoinNonce(device.nonces.lastJoinNonce);
-        if (!next.ok) return next;
-        const committed = await this.store.commitJoin({
-          devEUI: device.devEUI,
-          expectedVersion: device.version,
-          nonces: { ...device.nonces, lastRJCount0: null, ...nonces.next, rejoinWindow: rejoins.window, lastJoinNonce: next.joinNonce },
-          joinedAt: now,
-          peer: peer.name,
-        });
-        if (committed) joinNonce = next.joinNonce;
-      }
-
-      return await this.accept(input, peer, device, activation, root, joinNonce, derive, temporaries);
-    } finally {
-      this.vault.release(...temporaries);
+      if (committed) return { ok: true, device, joinNonce: next.joinNonce };
     }
   }
 
-  private async accept(
-    input: JoinRequestInput,
-    peer: NetworkServerPeer,
-    device: Device,
-    activation: Activation,
-    root: RootKeyHandles,
-    joinNonce: JoinNonce,
-    derive: Derive,
-    temporaries: KeyHandle[],
-  ): Promise<JoinAnswer> {
-    const vault = this.vault;
-    const joinEUI = device.joinEUI;
-    const counter = activation.counter;
-    const rejoin = activation.joinReqType !== 0xff;
-    // OptNeg: only a 1.1 device, and only when the network server asked for it (a rejoin is
-    // 1.1 by definition). A 1.0.x device gets the bit cleared whatever the network server set.
-    const optNeg = root.kind === '1.1' && !isLegacy(device.macVersion) && (rejoin || (input.dlSettings & DL_SETTINGS_OPT_NEG) !== 0);
-    const fields: JoinAcceptFields = {
+  /** The request's counter against the device's nonce state: DevNonce (dev-nonce-policy.ts), RJcount1, or RJcount0. */
+  private nextCounters(frame: JoinRequestFrame, device: Device): { readonly ok: true; readonly next: Partial<NonceState> } | Failure {
+    const { nonces } = device;
+    switch (frame.joinType) {
+      case 'join':
+        return acceptDevNonce(device.macVersion, nonces, frame.counter, this.usedDevNonces);
+      case 'rejoin-1':
+        return nonces.lastRJCount1 !== null && frame.counter <= nonces.lastRJCount1
+          ? failure('RJCountReplayed', `RJcount1 ${frame.counter} is not greater than the last accepted RJcount1 ${nonces.lastRJCount1}`)
+          : { ok: true, next: { lastRJCount1: frame.counter } };
+      default:
+        return nonces.lastRJCount0 !== null && frame.counter <= nonces.lastRJCount0
+          ? failure('RJCountReplayed', `RJcount0 ${frame.counter} is not greater than the last RJcount0 ${nonces.lastRJCount0} accepted since the device's last join-accept`)
+          : { ok: true, next: { lastRJCount0: frame.counter } };
+    }
+  }
+
+  /** The encrypted join-accept: OptNeg as answered, the network server's NetID, DevAddr, DLSettings, RxDelay and CFList. */
+  private async buildAccept(request: JoinRequestMessage, peer: NetworkServerPeer, plan: SessionKeyPlan, joinNonce: JoinNonce, keys: TemporaryKeys): Promise<Buffer> {
+    const optNeg = plan.kind === '1.1';
+    const plain = encodeJoinAcceptPlain({
       joinNonce,
       netID: peer.netID,
-      devAddr: input.devAddr,
-      dlSettings: optNeg ? input.dlSettings | DL_SETTINGS_OPT_NEG : input.dlSettings & ~DL_SETTINGS_OPT_NEG & 0xff,
-      rxDelay: input.rxDelay,
-      ...(input.cfList ? { cfList: input.cfList } : {}),
-    };
-    const plain = encodeJoinAcceptPlain(fields);
-    // Without OptNeg a 1.1 device uses NwkKey as the root of everything (1.0 formulas).
-    const legacyRoot = root.kind === '1.1' ? root.nwkKey : root.appKey;
-
-    let mic: Buffer;
-    let encryptionKey: KeyHandle;
-    let sessionKeys: { network: NetworkKeyHandles; appSKey: KeyHandle };
-    if (optNeg && root.kind === '1.1') {
-      const jsIntKey = await derive(root.nwkKey, jsKeyBlock(0x06, device.devEUI));
-      mic = await vault.cmac(jsIntKey, joinAcceptMICInput11(activation.joinReqType, joinEUI, counter, plain));
-      sessionKeys = await derive11(derive, root.nwkKey, root.appKey, joinNonce, joinEUI, counter);
-      // Answering a rejoin, the join-accept is encrypted with JSEncKey; a join, with NwkKey.
-      encryptionKey = rejoin ? await derive(root.nwkKey, jsKeyBlock(0x05, device.devEUI)) : root.nwkKey;
-    } else {
-      mic = await vault.cmac(legacyRoot, plain);
-      sessionKeys = await derive10(derive, legacyRoot, joinNonce, peer.netID, counter);
-      encryptionKey = legacyRoot;
-    }
-    const encrypted = await vault.decryptBlocks(encryptionKey, Buffer.concat([plain.subarray(1), mic.subarray(0, 4)]));
-    const phyPayload = Buffer.concat([Buffer.of(JOIN_ACCEPT_MHDR), encrypted]);
-
-    const nsKEK = await this.openKEK(peer.sealedKEK, peer.name);
-    temporaries.push(nsKEK);
-    const wrapForNS = async (key: KeyHandle): Promise<KeyEnvelope> => ({
-      kekLabel: peer.kekLabel,
-      aesKey: await vault.wrapKey(key, nsKEK),
+      devAddr: request.devAddr,
+      dlSettings: optNeg ? request.dlSettings | DL_SETTINGS_OPT_NEG : request.dlSettings & ~DL_SETTINGS_OPT_NEG & 0xff,
+      rxDelay: request.rxDelay,
+      ...(request.cfList ? { cfList: request.cfList } : {}),
     });
-    const networkKeys: NetworkKeys =
-      sessionKeys.network.kind === '1.1'
-        ? {
-            kind: '1.1',
-            fNwkSIntKey: await wrapForNS(sessionKeys.network.fNwkSIntKey),
-            sNwkSIntKey: await wrapForNS(sessionKeys.network.sNwkSIntKey),
-            nwkSEncKey: await wrapForNS(sessionKeys.network.nwkSEncKey),
-          }
-        : { kind: 'legacy', nwkSKey: await wrapForNS(sessionKeys.network.nwkSKey) };
-
-    const { appSKey, sessionKeyID } = await this.appSKeyEnvelope(device, peer, sessionKeys.appSKey, wrapForNS, temporaries);
-    if (sessionKeyID !== undefined) {
-      await this.store.addSession(
-        {
-          devEUI: device.devEUI,
-          sessionKeyID,
-          joinNonce,
-          nsPeer: peer.name,
-          asPeer: device.asPeer,
-          sealedAppSKey: await vault.sealKey(sessionKeys.appSKey, appSKeyContext(device.devEUI, sessionKeyID)),
-          createdAt: new Date(),
-        },
-        this.sessionHistory,
-      );
-    }
-    return {
-      ok: true,
-      phyPayload,
-      networkKeys,
-      legacyKeysAs11: networkKeys.kind === 'legacy' && !isLegacy(input.macVersion) && dialectOf(peer.vendor).legacyKeysAs11,
-      appSKey,
-      sessionKeyID,
-      joinNonce,
-      devNonce: counter,
-      optNeg,
-    };
+    const mic =
+      plan.acceptMIC.kind === '1.1'
+        ? await this.vault.cmac(await keys.derive(plan.acceptMIC.key), joinAcceptMICInput11(plan.acceptMIC.joinReqType, plan.acceptMIC.joinEUI, plan.acceptMIC.devNonce, plain))
+        : await this.vault.cmac(keys.rootKey(plan.acceptMIC.key), plain);
+    const encryptionKey = 'root' in plan.acceptEncryption ? keys.rootKey(plan.acceptEncryption.root) : await keys.derive(plan.acceptEncryption.derived);
+    const encrypted = await this.vault.decryptBlocks(encryptionKey, Buffer.concat([plain.subarray(1), mic.subarray(0, 4)]));
+    return Buffer.concat([Buffer.of(JOIN_ACCEPT_MHDR), encrypted]);
   }
 
   /**
-   * Where the AppSKey goes: to the device's own application server (wrapped under its KEK, with a
-   * SessionKeyID), or, without one, as the network server's vendor dialect needs it.
+   * The session keys of the plan, derived in the vault; the network keys wrapped under the
+   * network server's KEK; the AppSKey for its recipient (session-key-plan.ts: appSKeyDelivery).
    */
-  private async appSKeyEnvelope(
-    device: Device,
-    peer: NetworkServerPeer,
-    appSKey: KeyHandle,
-    wrapForNS: (key: KeyHandle) => Promise<KeyEnvelope>,
-    temporaries: KeyHandle[],
-  ): Promise<{ appSKey: KeyEnvelope; sessionKeyID: string | undefined }> {
-    // A SessionKeyID only where one is issued (drawn from the CSPRNG: 1.7% of a join's CPU).
-    const newSessionKeyID = (): string => randomBytes(16).toString('hex');
-    if (device.asPeer !== null) {
-      const as = await this.store.getPeer(device.asPeer);
-      if (as && as.kind === 'as') {
-        const asKEK = await this.openKEK(as.sealedKEK, as.name);
-        temporaries.push(asKEK);
-        return { appSKey: { kekLabel: as.kekLabel, aesKey: await this.vault.wrapKey(appSKey, asKEK) }, sessionKeyID: newSessionKeyID() };
-      }
+  private async deriveAndWrapKeys(plan: SessionKeyPlan, device: Device, peer: NetworkServerPeer, keys: TemporaryKeys) {
+    const derived = new Map<SessionKeyName, KeyHandle>();
+    for (const k of plan.sessionKeys) derived.set(k.name, await keys.derive(k));
+    const key = (name: SessionKeyName): KeyHandle => derived.get(name)!;
+
+    const nsKEK = keys.keep(await this.openKEK(peer.sealedKEK, peer.name));
+    const wrapForNS = async (handle: KeyHandle): Promise<KeyEnvelope> => ({ kekLabel: peer.kekLabel, aesKey: await this.vault.wrapKey(handle, nsKEK) });
+    const networkKeys: NetworkKeys =
+      plan.kind === '1.1'
+        ? { kind: '1.1', fNwkSIntKey: await wrapForNS(key('fNwkSIntKey')), sNwkSIntKey: await wrapForNS(key('sNwkSIntKey')), nwkSEncKey: await wrapForNS(key('nwkSEncKey')) }
+        : { kind: 'legacy', nwkSKey: await wrapForNS(key('nwkSKey')) };
+
+    const appSKeyHandle = key('appSKey');
+    const as = device.asPeer !== null ? await this.store.getPeer(device.asPeer) : null;
+    const delivery = appSKeyDelivery(as !== null && as.kind === 'as', dialectOf(peer.vendor));
+    let appSKey: KeyEnvelope;
+    if (delivery.to === 'application-server' && as) {
+      const asKEK = keys.keep(await this.openKEK(as.sealedKEK, as.name));
+      appSKey = { kekLabel: as.kekLabel, aesKey: await this.vault.wrapKey(appSKeyHandle, asKEK) };
+    } else if (delivery.to === 'clear') {
+      appSKey = { kekLabel: '', aesKey: Buffer.from((await this.vault.exportKey(appSKeyHandle)).unsafeBytes()) };
+    } else {
+      appSKey = await wrapForNS(appSKeyHandle);
     }
-    const dialect = dialectOf(peer.vendor);
-    const envelope =
-      dialect.appSKeyWithoutAS === 'clear'
-        ? { kekLabel: '', aesKey: Buffer.from((await this.vault.exportKey(appSKey)).unsafeBytes()) }
-        : await wrapForNS(appSKey);
-    return { appSKey: envelope, sessionKeyID: dialect.sessionKeyID === 'always' ? newSessionKeyID() : undefined };
+    // A SessionKeyID only where one is issued (drawn from the CSPRNG: 1.7% of a join's CPU).
+    const sessionKeyID = delivery.sessionKeyID ? randomBytes(16).toString('hex') : undefined;
+    return { networkKeys, appSKey, appSKeyHandle, sessionKeyID };
+  }
+
+  /** The AppSKey sealed under its SessionKeyID, for the AppSKeyReq of its recipient; the device keeps the last `sessionHistory`. */
+  private async recordSession(device: Device, peer: NetworkServerPeer, sessionKeyID: string, joinNonce: JoinNonce, appSKey: KeyHandle): Promise<void> {
+    await this.store.addSession(
+      {
+        devEUI: device.devEUI,
+        sessionKeyID,
+        joinNonce,
+        nsPeer: peer.name,
+        asPeer: device.asPeer,
+        sealedAppSKey: await this.vault.sealKey(appSKey, appSKeyContext(device.devEUI, sessionKeyID)),
+        createdAt: new Date(),
+      },
+      this.sessionHistory,
+    );
   }
 
   private openKEK(sealed: Buffer, peerName: string): Promise<KeyHandle> {
@@ -357,34 +256,28 @@ export class JoinEngine {
   }
 }
 
-function frameFailure(err: unknown, what: string): Failure {
-  if (err instanceof FrameError) {
-    return failure(err.code === 'FrameSize' ? 'FrameSize' : 'Malformed', `PHYPayload is not a ${what}: ${err.message}`);
-  }
-  throw err;
-}
-
-type NetworkKeyHandles =
-  | { readonly kind: 'legacy'; readonly nwkSKey: KeyHandle }
-  | { readonly kind: '1.1'; readonly fNwkSIntKey: KeyHandle; readonly sNwkSIntKey: KeyHandle; readonly nwkSEncKey: KeyHandle };
-
-type Derive = (key: KeyHandle, block: Buffer) => Promise<KeyHandle>;
-
-/** 1.0.x (and 1.1 without OptNeg, with NwkKey as root): NwkSKey and AppSKey from one root key. */
-async function derive10(derive: Derive, root: KeyHandle, joinNonce: JoinNonce, netID: NetID, devNonce: DevNonce) {
-  const nwkSKey = await derive(root, sessionKeyBlock10(0x01, joinNonce, netID, devNonce));
-  const appSKey = await derive(root, sessionKeyBlock10(0x02, joinNonce, netID, devNonce));
-  return { network: { kind: 'legacy' as const, nwkSKey }, appSKey };
-}
-
 /**
- * 1.1 with OptNeg: three network keys from NwkKey, AppSKey from AppKey, keyed by JoinEUI. A
- * rejoin's RJcount takes DevNonce's place (the counter of the request the join-accept answers).
+ * Step 1: the frame decoded; a rejoin type 0/2 names the network server's NetID; the frame's
+ * DevEUI is the request's; its JoinEUI (a rejoin type 0/2 names none: the ReceiverID's is taken)
+ * is the ReceiverID.
  */
-async function derive11(derive: Derive, nwkKey: KeyHandle, appKey: KeyHandle, joinNonce: JoinNonce, joinEUI: EUI64, devNonce: DevNonce) {
-  const fNwkSIntKey = await derive(nwkKey, sessionKeyBlock11(0x01, joinNonce, joinEUI, devNonce));
-  const appSKey = await derive(appKey, sessionKeyBlock11(0x02, joinNonce, joinEUI, devNonce));
-  const sNwkSIntKey = await derive(nwkKey, sessionKeyBlock11(0x03, joinNonce, joinEUI, devNonce));
-  const nwkSEncKey = await derive(nwkKey, sessionKeyBlock11(0x04, joinNonce, joinEUI, devNonce));
-  return { network: { kind: '1.1' as const, fNwkSIntKey, sNwkSIntKey, nwkSEncKey }, appSKey };
+function checkReceiver(request: JoinRequestMessage, peer: NetworkServerPeer): { readonly ok: true; readonly frame: JoinRequestFrame; readonly joinEUI: EUI64 } | Failure {
+  const { frame } = request;
+  if (!frame.ok) return frame;
+  if ((frame.joinType === 'rejoin-0' || frame.joinType === 'rejoin-2') && frame.netID !== peer.netID) {
+    return failure('RejoinNetIDMismatch', `rejoin-request type ${frame.joinReqType} names NetID ${frame.netID}, not the NetID ${peer.netID} of network server ${peer.name}`);
+  }
+  if (frame.devEUI !== request.devEUI) return failure('Malformed', `DevEUI ${request.devEUI} does not match the ${frameName(frame)}'s DevEUI ${frame.devEUI}`);
+  const joinEUI = 'joinEUI' in frame ? frame.joinEUI : request.receiverJoinEUI;
+  if (joinEUI !== request.receiverJoinEUI) return failure('UnknownReceiver', `ReceiverID ${request.receiverJoinEUI} is not the ${frameName(frame)}'s JoinEUI ${joinEUI}`);
+  return { ok: true, frame, joinEUI };
 }
+
+/** Step 2: only a claimed device joins, only through its network server (or an overlap migration's target); a rejoin only a 1.1 device. */
+function checkBinding(device: Device, frame: JoinRequestFrame, peer: NetworkServerPeer): Failure | undefined {
+  if (device.ownership.owner === null) return failure('NotBound', `device ${device.devEUI} is not claimed: its owner must claim it and bind it to a network server`);
+  if (!mayJoinThrough(device, peer.name)) return failure('NotBound', `device ${device.devEUI} is not bound to network server ${peer.name}`);
+  if (frame.joinType !== 'join' && isLegacy(device.macVersion)) return failure('RejoinNotSupported', `device ${device.devEUI} is LoRaWAN ${device.macVersion}: rejoin-requests are LoRaWAN 1.1`);
+  return undefined;
+}
+

@@ -3,10 +3,12 @@ import * as path from 'node:path';
 import type { ProtocolVersion } from '../backend-interfaces/protocol-version';
 import { parseResultCode, type ResultCode } from '../backend-interfaces/result-code';
 import { AES128Key } from '../lorawan/aes128-key';
-import { deriveJSIntKey, deriveSessionKeys10, deriveSessionKeys11 } from '../lorawan/derivation';
+import { aesEncryptBlock } from '../lorawan/aes';
 import { toHex } from '../lorawan/hex';
 import { parseDevAddr, type DevAddr, type EUI64, type NetID } from '../lorawan/identifiers';
 import { DL_SETTINGS_OPT_NEG, decodeJoinAccept, decryptJoinAccept, verifyJoinAcceptMIC10, verifyJoinAcceptMIC11, type JoinAcceptFields } from '../lorawan/join-accept';
+import { SESSION_KEY_FIELDS } from '../backend-interfaces/messages';
+import { sessionKeyPlan, type KeyDerivation, type RootKeyName } from '../join/session-key-plan';
 import { encodeJoinRequest } from '../lorawan/join-request';
 import { aesKeyUnwrap } from '../lorawan/key-wrap';
 import { deviceAcceptsJoinNonce } from '../lorawan/device-join-nonce-rule';
@@ -124,13 +126,25 @@ export async function simulateJoin(options: SimulateJoinOptions): Promise<Simula
     return base;
   }
 
-  // Device side: decrypt with NwkKey (1.1) or AppKey (1.0.x), check the MIC, derive keys.
+  // Device side, following the same session-key plan as the Join Server: decrypt with NwkKey
+  // (1.1) or AppKey (1.0.x), check the MIC, derive the session keys.
+  const roots: Record<RootKeyName, AES128Key> = { appKey: options.appKey, nwkKey: options.nwkKey ?? options.appKey };
+  const derive = (k: KeyDerivation): AES128Key => AES128Key.fromBytes(aesEncryptBlock(roots[k.from], k.block), k.name);
   const plain = decryptJoinAccept(rootForRequest, Buffer.from(answer['PHYPayload'], 'hex'));
   const fields = decodeJoinAccept(plain);
   const acceptedOptNeg = !legacy && (fields.dlSettings & DL_SETTINGS_OPT_NEG) !== 0;
-  const micOK = acceptedOptNeg
-    ? verifyJoinAcceptMIC11(deriveJSIntKey(options.nwkKey!, options.devEUI), JOIN_REQUEST_TYPE, options.joinEUI, devNonce, plain)
-    : verifyJoinAcceptMIC10(rootForRequest, plain);
+  const plan = sessionKeyPlan({
+    rootKind: legacy ? 'legacy' : '1.1',
+    optNeg: acceptedOptNeg,
+    joinReqType: JOIN_REQUEST_TYPE,
+    devEUI: options.devEUI,
+    joinEUI: options.joinEUI,
+    netID,
+    joinNonce: fields.joinNonce,
+    devNonce,
+  });
+  const mic = plan.acceptMIC;
+  const micOK = mic.kind === '1.1' ? verifyJoinAcceptMIC11(derive(mic.key), mic.joinReqType, mic.joinEUI, mic.devNonce, plain) : verifyJoinAcceptMIC10(roots[mic.key], plain);
   if (!micOK) problems.push('join-accept MIC does not verify');
   // The device's stored JoinNonce is zero at power on; it keeps a join-accept only if its MIC
   // verifies and its JoinNonce passes the device's check, and only then stores the JoinNonce.
@@ -141,18 +155,12 @@ export async function simulateJoin(options: SimulateJoinOptions): Promise<Simula
   if (fields.netID !== netID) problems.push(`join-accept NetID ${fields.netID} is not the network server's ${netID}`);
   if (fields.devAddr !== devAddr) problems.push(`join-accept DevAddr ${fields.devAddr} is not the one the network server chose (${devAddr})`);
 
-  const deviceKeys: Record<string, AES128Key> = acceptedOptNeg
-    ? { ...deriveSessionKeys11(options.nwkKey!, options.appKey, fields.joinNonce, options.joinEUI, devNonce) }
-    : { ...deriveSessionKeys10(rootForRequest, fields.joinNonce, netID, devNonce) };
-
+  const deviceKeys: Record<string, AES128Key> = Object.fromEntries(plan.sessionKeys.map((k) => [k.name, derive(k)]));
+  // Each key of the JoinAns, unwrapped with the bundle's KEK, against the device's.
   const kek = Buffer.from(bundle.kek.kekHex, 'hex');
-  const keyChecks: Record<string, KeyCheck> = {};
-  const wireNames: Record<string, string> = acceptedOptNeg
-    ? { fNwkSIntKey: 'FNwkSIntKey', sNwkSIntKey: 'SNwkSIntKey', nwkSEncKey: 'NwkSEncKey', appSKey: 'AppSKey' }
-    : { nwkSKey: 'NwkSKey', appSKey: 'AppSKey' };
-  for (const [name, wire] of Object.entries(wireNames)) {
-    keyChecks[name] = checkEnvelope(answer[wire], deviceKeys[name]!, bundle.kek.label, kek);
-  }
+  const keyChecks: Record<string, KeyCheck> = Object.fromEntries(
+    plan.sessionKeys.map((k) => [k.name, checkEnvelope(answer[SESSION_KEY_FIELDS[k.name]], deviceKeys[k.name]!, bundle.kek.label, kek)]),
+  );
   state[options.devEUI] = { lastDevNonce, lastJoinNonce: kept ? fields.joinNonce : storedJoinNonce };
   await writeSimulatorState(stateFile, state);
   return {

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
@@ -8,20 +8,19 @@ import { openEnvelope, post, postJSON, readBundle, type PeerBundle } from '../su
 
 /**
  * End to end through the real HTTPS listener of a `joinery serve` process, with lora-packet as
- * the device and a plain HTTPS client with the credential bundles as the network servers.
+ * the device and a plain HTTPS client with the credential bundles as the network servers: one
+ * join per MAC version, the transport (TLS, HTTP), concurrency, restarts, re-imports and the
+ * secrecy of keys. The matrix of MAC versions, OptNeg, BI dialects and refusals is tested in
+ * process (core/src/join/join-matrix.test.ts, core/src/backend-interfaces/join-req.test.ts).
  */
 
 const JOIN_EUI = '70b3d57ed0000000';
 const NS_A_NETID = '000013';
-const NS_B_NETID = '000042';
-const NS_C_NSID = '70b3d57ed000abcd';
 
 let dataDir: string;
 let work: string;
 let server: ServerProcess;
 let nsA: PeerBundle; // generic vendor, the devices' network server
-let nsB: PeerBundle; // ChirpStack, a network server the main devices are NOT bound to
-let nsC: PeerBundle; // The Things Stack with an NSID (BI 1.1)
 let as1: PeerBundle; // application server of the 1.1 device
 const devices: Record<string, DeviceKeys> = {};
 /** Every key used in the run: none may ever appear in any output. */
@@ -45,14 +44,10 @@ beforeAll(async () => {
   work = await makeTempDir('e2e');
   dataDir = path.join(work, 'data');
   await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-a', '--net-id', NS_A_NETID, '--vendor', 'generic', '--out', path.join(work, 'ns-a')]);
-  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-b', '--net-id', NS_B_NETID, '--vendor', 'chirpstack', '--out', path.join(work, 'ns-b')]);
-  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-c', '--net-id', '000099', '--ns-id', NS_C_NSID, '--vendor', 'the-things-stack', '--out', path.join(work, 'ns-c')]);
   await cli(['as', 'add', '--data-dir', dataDir, '--name', 'as-1', '--as-id', 'as1.example.com', '--out', path.join(work, 'as-1')]);
   nsA = await readBundle(path.join(work, 'ns-a'));
-  nsB = await readBundle(path.join(work, 'ns-b'));
-  nsC = await readBundle(path.join(work, 'ns-c'));
   as1 = await readBundle(path.join(work, 'as-1'));
-  for (const b of [nsA, nsB, nsC, as1]) secrets.add(b.kek.toString('hex'));
+  for (const b of [nsA, as1]) secrets.add(b.kek.toString('hex'));
 
   await importCSV(path.join(work, 'a.csv'), [
     device('1.0.2', '1.0.2', '0000000000000102'),
@@ -61,9 +56,7 @@ beforeAll(async () => {
     device('race-1.0.3', '1.0.3', '00000000000a0103'),
     device('race-1.1', '1.1', '00000000000a0110'),
   ], ['--ns', 'ns-a']);
-  await importCSV(path.join(work, 'a11.csv'), [device('1.1', '1.1', '0000000000000110'), device('1.1-no-optneg', '1.1', '0000000000001110')], ['--ns', 'ns-a', '--as', 'as-1']);
-  await importCSV(path.join(work, 'b.csv'), [device('chirpstack-1.0.3', '1.0.3', '00000000000b0103'), device('chirpstack-1.1', '1.1', '00000000000b0110')], ['--ns', 'ns-b']);
-  await importCSV(path.join(work, 'c.csv'), [device('tts-1.0.4', '1.0.4', '00000000000c0104')], ['--ns', 'ns-c']);
+  await importCSV(path.join(work, 'a11.csv'), [device('1.1', '1.1', '0000000000000110')], ['--ns', 'ns-a', '--as', 'as-1']);
   server = await startServer(dataDir);
 }, 60_000);
 
@@ -167,114 +160,10 @@ describe('e2e/join', () => {
     expect(fetched.body['Result']['ResultCode']).toBe('Success');
     expect(fetched.body['MessageType']).toBe('AppSKeyAns');
     expect(openEnvelope(fetched.body['AppSKey'], { label: as1.kekLabel, key: as1.kek })).toBe(openEnvelope(again.answer['AppSKey'], { label: as1.kekLabel, key: as1.kek }));
-    // ... but the network server may not (the AppSKey is the application server's).
-    const byNS = await postJSON(server.biURL, { ...appSKeyReq, SenderID: 'as1.example.com' }, nsA);
-    expect(byNS.body['Result']['ResultCode']).not.toBe('Success');
-    expect(byNS.body).not.toHaveProperty('AppSKey');
-    // An unknown session.
-    const unknown = await postJSON(server.biURL, { ...appSKeyReq, SessionKeyID: randomBytes(16).toString('hex') }, as1);
-    expect(unknown.body['Result']['ResultCode']).toBe('UnknownDevEUI');
-  });
-
-  test('1.1/without OptNeg (a 1.0-only network server): 1.0 mode with NwkKey as root', async () => {
-    const d = devices['1.1-no-optneg']!;
-    const { answer } = await join(d, { devNonce: 0, dlSettings: '00' });
-    expect(answer['Result']['ResultCode']).toBe('Success');
-    const a = acceptJoin(d, 0, answer['PHYPayload']);
-    expect(a.optNeg).toBe(false);
-    expect(a.micValid).toBe(true);
-    const nwkSKey = openEnvelope(answer['NwkSKey'], { label: nsA.kekLabel, key: nsA.kek });
-    expect(nwkSKey).toBe(a.keys['NwkSKey']);
-    secrets.add(nwkSKey);
-    secrets.add(a.keys['AppSKey']!);
-    // The network server believes the device is 1.1: it also gets the three 1.1 fields, all NwkSKey.
-    for (const f of ['FNwkSIntKey', 'SNwkSIntKey', 'NwkSEncKey']) expect(openEnvelope(answer[f], { label: nsA.kekLabel, key: nsA.kek })).toBe(nwkSKey);
-  });
-
-  test('chirpstack/dialect: plaintext AppSKey, no SessionKeyID; 1.1 gets all three network keys', async () => {
-    const d = devices['chirpstack-1.0.3']!;
-    const { answer } = await join(d, { ns: nsB, devNonce: 4242, macVersion: '1.0.3', extra: { VSExtension: {} } });
-    const a = verifyAccepted(d, 4242, answer, nsB, nsB);
-    expect(answer['AppSKey']['KEKLabel']).toBe('');
-    expect(answer['AppSKey']['AESKey']).toBe(a.keys['AppSKey']);
-    expect(answer).not.toHaveProperty('SessionKeyID');
-
-    const d11 = devices['chirpstack-1.1']!;
-    const r11 = await join(d11, { ns: nsB, devNonce: 0, macVersion: '1.1.0' });
-    verifyAccepted(d11, 0, r11.answer, nsB, nsB);
-    for (const f of ['FNwkSIntKey', 'SNwkSIntKey', 'NwkSEncKey']) expect(r11.answer[f]['KEKLabel']).toBe(nsB.kekLabel);
-  });
-
-  test('the-things-stack/BI 1.1 with SenderNSID, TransactionID 0, upper-case hex', async () => {
-    const d = devices['tts-1.0.4']!;
-    const request = joinReq(d, { ns: nsC, devNonce: 1, protocolVersion: '1.1', macVersion: '1.0.4' });
-    const upper = Object.fromEntries(Object.entries(request).map(([k, v]) => [k, typeof v === 'string' && k !== 'MessageType' ? v.toUpperCase() : v]));
-    const answer = (await postJSON(server.biURL, { ...upper, TransactionID: 0, SenderNSID: NS_C_NSID.toUpperCase() }, nsC)).body;
-    expect(answer['ProtocolVersion']).toBe('1.1');
-    expect(answer['TransactionID']).toBe(0);
-    expect(answer['ReceiverNSID']).toBe(NS_C_NSID);
-    verifyAccepted(d, 1, answer, nsC, nsC);
-    expect(typeof answer['SessionKeyID']).toBe('string');
-
-    // Without the right SenderNSID, BI 1.1 is refused.
-    const wrong = (await postJSON(server.biURL, { ...joinReq(d, { ns: nsC, devNonce: 2, protocolVersion: '1.1' }), SenderNSID: '0000000000000001' }, nsC)).body;
-    expect(wrong['Result']['ResultCode']).toBe('UnknownSender');
-  });
-
-  test('1.0.3/tolerant input: 0x prefixes, MACVersion "1.0.3", DLSettings as a number, unknown fields', async () => {
-    const d = devices['1.0.3']!;
-    const r = joinReq(d, { devNonce: 777 });
-    const answer = (await postJSON(server.biURL, { ...r, PHYPayload: `0x${r['PHYPayload']}`, DevEUI: `0x${d.devEUI.toUpperCase()}`, DLSettings: 0, RxDelay: '1', Whatever: { a: 1 } }, nsA)).body;
-    verifyAccepted(d, 777, answer, nsA, nsA);
   });
 });
 
-describe('e2e/refusals', () => {
-  test.each([
-    ['1.0.3', 'an old DevNonce', [500, 501, 500]],
-    ['1.0.4', 'an equal DevNonce', [500, 500]],
-    ['1.0.4', 'a lower DevNonce', [600, 599]],
-    ['1.1', 'an equal DevNonce', [500, 500]],
-    ['1.1', 'a lower DevNonce', [600, 599]],
-  ] as const)('%s/replay of %s is refused without keys', async (name, _what, nonces) => {
-    const d = devices[name]!;
-    for (const n of nonces.slice(0, -1)) expect((await join(d, { devNonce: n })).answer['Result']['ResultCode']).toBe('Success');
-    const { answer } = await join(d, { devNonce: nonces[nonces.length - 1]! });
-    expect(answer['Result']['ResultCode']).toBe('JoinReqFailed');
-    expect(answer['Result']['Description']).toMatch(/DevNonce/);
-    for (const k of ['PHYPayload', 'NwkSKey', 'FNwkSIntKey', 'AppSKey', 'SessionKeyID']) expect(answer).not.toHaveProperty(k);
-  });
-
-  test('wrong MIC → MICFailed, no keys', async () => {
-    const d = devices['1.0.3']!;
-    const phy = joinRequest({ ...d, appKey: randomKey() }, 4000).toString('hex');
-    const { answer } = await join(d, { devNonce: 4000, phyPayload: phy });
-    expect(answer['Result']['ResultCode']).toBe('MICFailed');
-    expect(answer).not.toHaveProperty('NwkSKey');
-    // ... and the DevNonce was not burnt by the forgery.
-    expect((await join(d, { devNonce: 4000 })).answer['Result']['ResultCode']).toBe('Success');
-  });
-
-  test('unknown DevEUI → UnknownDevEUI', async () => {
-    const ghost: DeviceKeys = { devEUI: 'ffffffffffff0001', joinEUI: JOIN_EUI, macVersion: '1.0.3', appKey: randomKey() };
-    const { answer } = await join(ghost, { devNonce: 1 });
-    expect(answer['Result']['ResultCode']).toBe('UnknownDevEUI');
-  });
-
-  test('a network server the device is not bound to, with a valid certificate → refused, no keys', async () => {
-    const d = devices['1.0.3']!;
-    const { answer } = await join(d, { ns: nsB, devNonce: 5000 });
-    expect(answer['Result']['ResultCode']).toBe('ActivationDisallowed');
-    for (const k of ['PHYPayload', 'NwkSKey', 'AppSKey']) expect(answer).not.toHaveProperty(k);
-  });
-
-  test('SenderID that is not the certificate\'s NetID → UnknownSender', async () => {
-    const d = devices['1.0.3']!;
-    const { answer } = await join(d, { devNonce: 5001, netID: NS_B_NETID });
-    expect(answer['Result']['ResultCode']).toBe('UnknownSender');
-    expect(answer).not.toHaveProperty('PHYPayload');
-  });
-
+describe('e2e/transport refusals', () => {
   test('no client certificate → the TLS handshake fails', async () => {
     await expect(post(server.biURL, '{}', { ca: nsA.ca })).rejects.toThrow();
   });
@@ -295,21 +184,12 @@ describe('e2e/refusals', () => {
     expect(big.status).toBe(400);
     expect(big.body['message']).toMatch(/larger/);
     expect((await post(server.biURL, '[1,2]', tls)).status).toBe(400);
-
-    const d = devices['1.0.3']!;
-    const missing = joinReq(d, { devNonce: 6000 });
+    // A JSON object that is no good BI message is a BI answer (core/src/backend-interfaces/join-req.test.ts has them all).
+    const missing = joinReq(devices['1.0.3']!, { devNonce: 6000 });
     delete missing['DevAddr'];
-    const m10 = (await postJSON(server.biURL, missing, nsA)).body;
-    expect(m10['Result']).toEqual({ ResultCode: 'MalformedRequest', Description: expect.stringMatching(/DevAddr/) });
-    const m11 = (await postJSON(server.biURL, { ...missing, ProtocolVersion: '1.1' }, nsA)).body;
-    expect(m11['Result']['ResultCode']).toBe('MalformedMessage');
-    const short = (await postJSON(server.biURL, { ...joinReq(d, { devNonce: 6001 }), PHYPayload: '00010203' }, nsA)).body;
-    expect(short['Result']['ResultCode']).toBe('FrameSizeError');
-    const version = (await postJSON(server.biURL, { ...joinReq(d, { devNonce: 6002 }), ProtocolVersion: '9.9' }, nsA)).body;
-    expect(version['Result']['ResultCode']).toBe('InvalidProtocolVersion');
-    const type = (await postJSON(server.biURL, { ...joinReq(d, { devNonce: 6003 }), MessageType: 'PRStartReq' }, nsA)).body;
-    expect(type['MessageType']).toBe('PRStartAns');
-    expect(type['Result']['ResultCode']).toBe('MalformedRequest');
+    const m10 = await postJSON(server.biURL, missing, nsA);
+    expect(m10.status).toBe(200);
+    expect(m10.body['Result']).toEqual({ ResultCode: 'MalformedRequest', Description: expect.stringMatching(/DevAddr/) });
   });
 });
 
