@@ -5,7 +5,7 @@ import type { AdminContext } from '../admin/admin-context';
 import { ERROR_RESPONSES } from '../admin/admin-errors';
 import { readAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import type { JoineryMetrics } from '../metrics/metrics';
-import { registerMigrationRoutes } from '../migration/migration-routes';
+import { registerMigrationRoutes } from '../fleet-migration/migration-routes';
 import type { Store } from '../store/store';
 import { isInstanceAdmin, type Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';
