@@ -60,4 +60,4 @@ export type { AdminContext } from './admin/admin-context';
 export type { FleetMigration, MigrationStrategy, MigrationStatus } from './fleet-migration/fleet-migration';
 export type { DeviceMigrationState } from './fleet-migration/device-migration-state';
 export type { MigrationEntry, DeviceBinding } from './fleet-migration/migration-entry';
-export { registerMigrationRoutes, type MigrationRoutesDeps } from './fleet-migration/migration-routes';
+export { registerMigrationRoutes, type MigrationRoutesDeps } from './admin/routes/migrations-routes';
