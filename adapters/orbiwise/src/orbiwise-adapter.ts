@@ -6,6 +6,7 @@ import {
   OAuth2Credentials,
   rateLimiter,
   retryPolicy,
+  sleep,
   type AdapterCapability,
   type AdapterDevice,
   type AdapterOperation,
@@ -110,7 +111,7 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
         const status = err instanceof AdapterError ? err.status : null;
         if (status === 401 || status === 403 || status === 409 || !this.deletedRecently(device.devEUI) || Date.now() >= deadline) throw err;
       }
-      await new Promise((r) => setTimeout(r, REREGISTER_PAUSE_MS));
+      await sleep(REREGISTER_PAUSE_MS);
     }
   }
 

@@ -5,6 +5,7 @@ export { ASYNC_LISTENER_FILES, ttsInteropDirectory, type AdapterSetupInput, type
 export type { EventWatch, NetworkServerEvent } from './network-server-event';
 export { EventQueue } from './event-queue';
 export { adapterWarnings, listAllDevices, type AdapterConfig, type AdapterModule, type NetworkServerAdapter } from './network-server-adapter';
+export { backoffDelay, sleep, type Backoff } from '../retry/backoff';
 export { DEFAULT_RETRY_POLICY, retryDelay, retryPolicy, withRetry, type RetryPolicy } from './retry';
 export { AdapterNotInstalledError, adapterPackageName, loadAdapter } from './load-adapter';
 export { NO_RATE_LIMIT, RATE_LIMIT_OPTION_HELP, parseRateLimitOptions, rateLimiter, type RateLimit, type RateLimiter } from './rate-limit';

@@ -16,6 +16,7 @@ import { parseMigrationRequest, type MigrationRequestJSON } from '../fleet-migra
 import { runMigration } from '../fleet-migration/migration-runner';
 import { createMigration, planMigration, type MigrationPlan } from '../fleet-migration/plan-migration';
 import { parseVendorLimitFlags } from '../fleet-migration/vendor-limits';
+import { sleep } from '../retry/backoff';
 import { openBackends, type Backends } from '../server/open-backends';
 import { readAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
@@ -284,7 +285,7 @@ export function addMigrateCommands(program: Command): void {
       const progress = await startProgress(b, summary.id, flags);
       try {
         for (;;) {
-          await new Promise((r) => setTimeout(r, 500));
+          await sleep(500);
           const s = await migrationSummary(b.store, summary.id);
           if (s.status !== 'running' && s.status !== 'rolling-back') break;
         }

@@ -3,6 +3,7 @@ import { AdapterError, type AdapterOperation } from '../adapters/adapter-error';
 import type { NetworkServerAdapter } from '../adapters/network-server-adapter';
 import type { EUI64 } from '../lorawan/identifiers';
 import type { MigrationMetrics } from '../metrics/migration-metrics';
+import { backoffDelay, sleep } from '../retry/backoff';
 import type { AuditEvent } from '../store/audit-event';
 import type { Store } from '../store/store';
 import { DEVICE_MIGRATION_STATES, type DeviceMigrationState, type MigrationStep } from './device-migration-state';
@@ -20,7 +21,7 @@ export interface MigrationRunnerOptions {
   readonly metrics?: MigrationMetrics;
   /** How often the journal is read for joins through the target and status changes. Default 1000 ms. */
   readonly pollMs?: number;
-  /** First retry delay of a failed step, doubled per attempt up to maxBackoffMs. Default 500 ms. */
+  /** First retry delay of a failed step, doubled per attempt (plus up to 25 % jitter) up to maxBackoffMs. Default 500 ms, 30 s. */
   readonly baseBackoffMs?: number;
   readonly maxBackoffMs?: number;
   /** Stops the run (the journal stays as it is; `resume` continues it). */
@@ -193,20 +194,18 @@ class MigrationRun {
     return Math.max(5, next);
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const onAbort = (): void => done();
-      this.#o.signal?.addEventListener('abort', onAbort, { once: true });
-      const self = this;
-      function done(): void {
-        clearTimeout(timer);
-        self.#o.signal?.removeEventListener('abort', onAbort);
-        self.#wake = null;
-        resolve();
-      }
-      this.#wake = done;
-    });
+  /** Waits `ms`, or less: until a step settles (#wake) or the run is stopped. */
+  async #sleep(ms: number): Promise<void> {
+    const wake = new AbortController();
+    const stop = (): void => wake.abort();
+    this.#o.signal?.addEventListener('abort', stop, { once: true });
+    this.#wake = stop;
+    try {
+      await sleep(ms, wake.signal);
+    } finally {
+      this.#o.signal?.removeEventListener('abort', stop);
+      this.#wake = null;
+    }
   }
 
   async #drain(): Promise<void> {
@@ -304,9 +303,7 @@ class MigrationRun {
   }
 
   #backoff(attempt: number): number {
-    const base = this.#o.baseBackoffMs ?? 500;
-    const exp = Math.min(base * 2 ** (attempt - 1), this.#o.maxBackoffMs ?? 30_000);
-    return exp * (0.75 + Math.random() * 0.5);
+    return backoffDelay(attempt, { initialMs: this.#o.baseBackoffMs ?? 500, maxMs: this.#o.maxBackoffMs ?? 30_000, jitter: 0.25 });
   }
 
   async #failed(e: MigrationEntry, err: unknown): Promise<void> {

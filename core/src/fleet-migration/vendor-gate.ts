@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { sleep } from '../retry/backoff';
 import type { VendorLimit } from './vendor-limits';
 
 /**
@@ -40,8 +41,4 @@ export class VendorGate {
   pause(ms: number): void {
     this.#nextSlot = Math.max(this.#nextSlot, performance.now() + ms);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
