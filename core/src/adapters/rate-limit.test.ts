@@ -28,6 +28,53 @@ describe('adapters/rate limit', () => {
     expect(most).toBe(2);
   });
 
+  it("a steady demand runs at the rate, never above the concurrency (a fleet migration's pacing)", async () => {
+    const limiter = rateLimiter({ requestsPerSecond: 200, maxConcurrent: 3 });
+    let inFlight = 0;
+    let most = 0;
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: 100 }, () =>
+        limiter.schedule(async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, 5));
+          inFlight--;
+        }),
+      ),
+    );
+    await limiter.stop();
+    const seconds = (Date.now() - started) / 1000;
+    expect(most).toBeLessThanOrEqual(3);
+    // 100 calls at 200/s: about half a second, never faster than the rate allows.
+    expect(seconds).toBeGreaterThanOrEqual(0.49);
+    expect(seconds).toBeLessThan(1.5);
+  });
+
+  it.each([
+    ['limited', { requestsPerSecond: 1000, maxConcurrent: 1 }],
+    ['unlimited', { requestsPerSecond: null, maxConcurrent: null }],
+  ])('a pause holds back the next calls (%s), failing none', async (_, limit) => {
+    const limiter = rateLimiter(limit);
+    await limiter.schedule(async () => undefined);
+    limiter.pause(300);
+    const t = Date.now();
+    await expect(limiter.schedule(async () => 'ran')).resolves.toBe('ran');
+    expect(Date.now() - t).toBeGreaterThanOrEqual(290);
+    await limiter.stop();
+  });
+
+  it('after a pause, the waiting calls start spaced at the rate again (no burst)', async () => {
+    const limiter = rateLimiter({ requestsPerSecond: 20, maxConcurrent: 4 });
+    await limiter.schedule(async () => undefined);
+    limiter.pause(200);
+    limiter.pause(50); // a shorter pause does not cut the longer one short
+    const t0 = Date.now();
+    const starts = await Promise.all(Array.from({ length: 4 }, () => limiter.schedule(async () => Date.now() - t0)));
+    await limiter.stop();
+    expect(starts[0]).toBeGreaterThanOrEqual(190);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(45);
+  });
+
   it('options: defaults, 0 = no limit, bad values name their flag', () => {
     expect(parseRateLimitOptions({})).toEqual({ requestsPerSecond: null, maxConcurrent: null });
     expect(parseRateLimitOptions({}, { requestsPerSecond: 5, maxConcurrent: 2 })).toEqual({ requestsPerSecond: 5, maxConcurrent: 2 });

@@ -1,5 +1,6 @@
 import Bottleneck from 'bottleneck';
 import { ParseError } from '../lorawan/parse-error';
+import { sleep } from '../retry/backoff';
 
 /**
  * How fast an adapter may call its network server's API: at most `requestsPerSecond` requests
@@ -41,27 +42,54 @@ export function parseRateLimitOptions(options: Readonly<Record<string, string>>,
 export interface RateLimiter {
   readonly limit: RateLimit;
   schedule<T>(call: () => Promise<T>): Promise<T>;
+  /**
+   * No call starts in the next `ms` milliseconds (the API said "slow down": a 429 without
+   * Retry-After, or with one); calls already started go on, the others wait, none fails, and
+   * afterwards they start spaced as before (no burst).
+   */
+  pause(ms: number): void;
   /** Drops what is still queued (those calls reject) and releases the limiter's timers. */
   stop(): Promise<void>;
 }
 
 /**
  * A RateLimiter over bottleneck: `minTime` spaces request starts by 1/requestsPerSecond,
- * `maxConcurrent` bounds those in flight. Adapters schedule each HTTP/gRPC attempt (not each
- * operation), so retries count against the limit too.
+ * `maxConcurrent` bounds those in flight, a pause empties its reservoir until it ends. Adapters
+ * schedule each HTTP/gRPC attempt (not each operation), so retries count against the limit too;
+ * a fleet migration schedules each adapter operation through one per vendor.
  */
 export function rateLimiter(limit: RateLimit): RateLimiter {
   if (limit.requestsPerSecond === null && limit.maxConcurrent === null) {
-    return { limit, schedule: (call) => call(), stop: async () => undefined };
+    let resumeAt = 0;
+    return {
+      limit,
+      schedule: async (call) => {
+        await sleep(resumeAt - Date.now());
+        return call();
+      },
+      pause: (ms) => void (resumeAt = Math.max(resumeAt, Date.now() + ms)),
+      stop: async () => undefined,
+    };
   }
   const bottleneck = new Bottleneck({
     maxConcurrent: limit.maxConcurrent,
     minTime: limit.requestsPerSecond === null ? 0 : Math.ceil(1000 / limit.requestsPerSecond),
   });
+  let resumeAt = 0;
+  let resume: NodeJS.Timeout | undefined;
   return {
     limit,
     schedule: (call) => bottleneck.schedule(call),
+    pause: (ms) => {
+      const until = Date.now() + ms;
+      if (!(ms > 0) || until <= resumeAt) return;
+      resumeAt = until;
+      void bottleneck.updateSettings({ reservoir: 0 });
+      clearTimeout(resume);
+      resume = setTimeout(() => void bottleneck.updateSettings({ reservoir: null }), ms);
+    },
     stop: async () => {
+      clearTimeout(resume);
       await bottleneck.stop({ dropWaitingJobs: true });
     },
   };
