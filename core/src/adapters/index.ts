@@ -8,7 +8,7 @@ export { adapterWarnings, listAllDevices, type AdapterConfig, type AdapterModule
 export { backoffDelay, sleep, type Backoff } from '../retry/backoff';
 export { DEFAULT_RETRY_POLICY, retryDelay, retryPolicy, withRetry, type RetryPolicy } from './retry';
 export { AdapterNotInstalledError, adapterPackageName, loadAdapter } from './load-adapter';
-export { NO_RATE_LIMIT, RATE_LIMIT_OPTION_HELP, parseRateLimitOptions, rateLimiter, type RateLimit, type RateLimiter } from './rate-limit';
+export { NO_RATE_LIMIT, RATE_LIMIT_OPTION_HELP, parseRateLimitOptions, rateLimiter, RateLimiterStoppedError, type RateLimit, type RateLimiter } from './rate-limit';
 export { renderSetupSheet, type SetupSheet, type SetupSheetVendor } from './setup-sheet';
 export { httpAttempt, type HTTPAnswer, type HTTPAttemptContext } from './http-attempt';
 export { RESTClient, type HTTPRequestConfig, type RESTCallExtra, type RESTClientOptions } from './rest-client';

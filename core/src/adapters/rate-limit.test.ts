@@ -1,4 +1,20 @@
-import { parseRateLimitOptions, rateLimiter } from './rate-limit';
+import { parseRateLimitOptions, rateLimiter, RateLimiterStoppedError, type RateLimiter } from './rate-limit';
+
+/** Schedules `calls` calls of `ms` each at once; the most that were in flight together. */
+async function mostInFlight(limiter: RateLimiter, calls: number, ms: number): Promise<number> {
+  let inFlight = 0;
+  let most = 0;
+  await Promise.all(
+    Array.from({ length: calls }, () =>
+      limiter.schedule(async () => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, ms));
+        inFlight--;
+      }),
+    ),
+  );
+  return most;
+}
 
 describe('adapters/rate limit', () => {
   it('spaces request starts by 1/requestsPerSecond', async () => {
@@ -13,35 +29,15 @@ describe('adapters/rate limit', () => {
 
   it('bounds the calls in flight', async () => {
     const limiter = rateLimiter({ requestsPerSecond: null, maxConcurrent: 2 });
-    let inFlight = 0;
-    let most = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, () =>
-        limiter.schedule(async () => {
-          most = Math.max(most, ++inFlight);
-          await new Promise((r) => setTimeout(r, 20));
-          inFlight--;
-        }),
-      ),
-    );
+    const most = await mostInFlight(limiter, 8, 20);
     await limiter.stop();
     expect(most).toBe(2);
   });
 
   it("a steady demand runs at the rate, never above the concurrency (a fleet migration's pacing)", async () => {
     const limiter = rateLimiter({ requestsPerSecond: 200, maxConcurrent: 3 });
-    let inFlight = 0;
-    let most = 0;
     const started = Date.now();
-    await Promise.all(
-      Array.from({ length: 100 }, () =>
-        limiter.schedule(async () => {
-          most = Math.max(most, ++inFlight);
-          await new Promise((r) => setTimeout(r, 5));
-          inFlight--;
-        }),
-      ),
-    );
+    const most = await mostInFlight(limiter, 100, 5);
     await limiter.stop();
     const seconds = (Date.now() - started) / 1000;
     expect(most).toBeLessThanOrEqual(3);
@@ -71,8 +67,21 @@ describe('adapters/rate limit', () => {
     const t0 = Date.now();
     const starts = await Promise.all(Array.from({ length: 4 }, () => limiter.schedule(async () => Date.now() - t0)));
     await limiter.stop();
-    expect(starts[0]).toBeGreaterThanOrEqual(190);
-    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(45);
+    // The pause's end, then 50 ms apart: each no earlier than its turn.
+    starts.forEach((at, i) => expect(at).toBeGreaterThanOrEqual(190 + 50 * i));
+  });
+
+  it('stop: the calls still queued reject, the one in flight finishes, later ones are refused', async () => {
+    const limiter = rateLimiter({ requestsPerSecond: 10, maxConcurrent: 1 });
+    let release!: () => void;
+    const first = limiter.schedule(() => new Promise<string>((r) => (release = () => r('first'))));
+    const queued = [limiter.schedule(async () => 'waits for a place'), limiter.schedule(async () => 'waits for a place')];
+    await new Promise((r) => setTimeout(r, 20));
+    await limiter.stop();
+    release();
+    await expect(first).resolves.toBe('first');
+    for (const q of queued) await expect(q).rejects.toThrow(RateLimiterStoppedError);
+    await expect(limiter.schedule(async () => 'late')).rejects.toThrow(RateLimiterStoppedError);
   });
 
   it('options: defaults, 0 = no limit, bad values name their flag', () => {
