@@ -57,7 +57,7 @@ export { registerAdminApi, registerOpenAPI, ADMIN_API_PREFIX, OPENAPI_PATH } fro
 export { addApiKeyAuth, requireScope, principalOf, BEARER_SECURITY, type Authenticate } from './admin/admin-auth';
 export { addAdminErrorHandling, ERROR_SCHEMA, ERROR_RESPONSES } from './admin/admin-errors';
 export type { AdminContext } from './admin/admin-context';
-export type { FleetMigration, MigrationStrategy, MigrationStatus } from './migration/fleet-migration';
-export type { DeviceMigrationState } from './migration/device-migration-state';
-export type { MigrationEntry, DeviceBinding } from './migration/migration-entry';
-export { registerMigrationRoutes, type MigrationRoutesDeps } from './migration/migration-routes';
+export type { FleetMigration, MigrationStrategy, MigrationStatus } from './fleet-migration/fleet-migration';
+export type { DeviceMigrationState } from './fleet-migration/device-migration-state';
+export type { MigrationEntry, DeviceBinding } from './fleet-migration/migration-entry';
+export { registerMigrationRoutes, type MigrationRoutesDeps } from './admin/routes/migrations-routes';

@@ -1,28 +1,23 @@
 import {
   AdapterError,
   dialectOf,
-  limitedAuthorizedCall,
   OAuth2Credentials,
   parseEUI64,
   rateLimiter,
+  RESTClient,
   retryPolicy,
-  withRetry,
-  authorizedAttempt,
   type AdapterCapability,
   type AdapterDevice,
-  type AdapterOperation,
   type AdapterSetupInput,
   type DevicePage,
   type DevicePageRequest,
   type EUI64,
-  type HTTPAnswer,
   type NetworkServerAdapter,
   type RateLimiter,
   type RemoteDevice,
   type RenderedSetup,
-  type RetryPolicy,
 } from '@joinery/core';
-import axios, { type AxiosInstance, type Method } from 'axios';
+import axios from 'axios';
 import { THINGPARK_PAGE, type ActilityOptions } from './actility-options';
 import { renderActilitySetup } from './actility-setup';
 
@@ -34,14 +29,6 @@ interface ThingParkDevice {
   EUI?: unknown;
   name?: unknown;
   applicationEUI?: unknown;
-}
-
-interface Request {
-  readonly method: Method;
-  readonly url: string;
-  readonly params?: Record<string, string | number>;
-  readonly data?: unknown;
-  readonly accept?: readonly number[];
 }
 
 /** What ThingPark does with a device created without a routing profile. */
@@ -60,47 +47,28 @@ export class ActilityAdapter implements NetworkServerAdapter {
   readonly vendor = 'actility';
   readonly capabilities = ACTILITY_CAPABILITIES;
   readonly dialect = dialectOf('actility');
-  private readonly http: AxiosInstance;
-  private readonly policy: RetryPolicy;
   private readonly limiter: RateLimiter;
-  private readonly credentials: OAuth2Credentials;
+  private readonly rest: RESTClient;
 
   constructor(
     private readonly o: ActilityOptions,
     warn: (message: string) => void,
   ) {
-    this.policy = retryPolicy(o.retry);
+    const policy = retryPolicy(o.retry);
     this.limiter = rateLimiter(o.rateLimit);
     // No status throws, no redirects (the token must not follow one to another host), no proxies.
-    this.http = axios.create({ headers: { Accept: 'application/json' }, validateStatus: () => true, maxRedirects: 0, proxy: false });
-    this.credentials = new OAuth2Credentials(
+    const http = axios.create({ headers: { Accept: 'application/json' }, validateStatus: () => true, maxRedirects: 0, proxy: false });
+    const credentials = new OAuth2Credentials(
       this.vendor,
-      (form, signal) => this.http.request({ method: 'POST', url: o.tokenURL, data: form, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, signal, timeout: this.policy.timeoutMs }),
+      (form, signal) => http.request({ method: 'POST', url: o.tokenURL, data: form, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, signal, timeout: policy.timeoutMs }),
       () => ({ grant_type: 'client_credentials', client_id: o.clientId, client_secret: o.clientSecret }),
     );
+    this.rest = new RESTClient({ vendor: this.vendor, policy, limiter: this.limiter, request: (config) => http.request({ ...config, url: o.baseURL + config.url }), credentials });
     if (o.routingProfileId === null) warn(NO_ROUTING_PROFILE_WARNING);
   }
 
   renderSetup(input: AdapterSetupInput): RenderedSetup {
     return renderActilitySetup(input);
-  }
-
-  private send(req: Request, authorization: string, signal: AbortSignal): Promise<HTTPAnswer> {
-    return this.http.request({
-      method: req.method,
-      url: this.o.baseURL + req.url,
-      ...(req.params ? { params: req.params } : {}),
-      ...(req.data !== undefined ? { data: req.data } : {}),
-      headers: { Authorization: authorization },
-      signal,
-      timeout: this.policy.timeoutMs,
-    });
-  }
-
-  private call(operation: AdapterOperation, req: Request): Promise<HTTPAnswer> {
-    return limitedAuthorizedCall(this.policy, this.limiter, { vendor: this.vendor, operation, ...(req.accept ? { accept: req.accept } : {}) }, this.credentials, (authorization, signal) =>
-      this.send(req, authorization, signal),
-    );
   }
 
   /**
@@ -119,17 +87,13 @@ export class ActilityAdapter implements NetworkServerAdapter {
       connectivityPlanId: this.o.connectivityPlanId,
       ...(this.o.routingProfileId !== null ? { routingProfileId: this.o.routingProfileId } : {}),
     };
-    const req: Request = { method: 'POST', url: '/devices', data: body, accept: [409] };
-    const what = { vendor: this.vendor, operation: 'registerDevice' as const, accept: [409] };
-    const res = await withRetry(this.policy, what, async (signal) => {
+    const res = await this.rest.retried('registerDevice', async (signal) => {
       try {
-        return await this.limiter.schedule(() => authorizedAttempt(what, this.credentials, signal, (authorization) => this.send(req, authorization, signal)));
+        return await this.rest.attempt('registerDevice', 'POST', '/devices', { data: body, accept: [409] }, signal);
       } catch (err) {
         if (!(err instanceof AdapterError) || typeof err.status !== 'number' || err.status < 500) throw err;
         // One look, in this attempt's time, outside the create's limiter slot; if it fails too, the create's error stands.
-        const look: Request = { method: 'GET', url: `/devices/e${device.devEUI.toUpperCase()}`, accept: [404] };
-        const lookWhat = { vendor: this.vendor, operation: 'registerDevice' as const, accept: [404] };
-        const found = await this.limiter.schedule(() => authorizedAttempt(lookWhat, this.credentials, signal, (authorization) => this.send(look, authorization, signal))).catch(() => null);
+        const found = await this.rest.attempt('registerDevice', 'GET', `/devices/e${device.devEUI.toUpperCase()}`, { accept: [404] }, signal).catch(() => null);
         if (found !== null && found.status !== 404) return { status: 201, headers: {}, data: null };
         throw err;
       }
@@ -139,12 +103,12 @@ export class ActilityAdapter implements NetworkServerAdapter {
   }
 
   async deregisterDevice(devEUI: EUI64): Promise<{ deleted: boolean }> {
-    const res = await this.call('deregisterDevice', { method: 'DELETE', url: `/devices/e${devEUI.toUpperCase()}`, accept: [404] });
+    const res = await this.rest.call('deregisterDevice', 'DELETE', `/devices/e${devEUI.toUpperCase()}`, { accept: [404] });
     return { deleted: res.status !== 404 };
   }
 
   async getDevice(devEUI: EUI64): Promise<RemoteDevice | null> {
-    const res = await this.call('getDevice', { method: 'GET', url: `/devices/e${devEUI.toUpperCase()}`, accept: [404] });
+    const res = await this.rest.call('getDevice', 'GET', `/devices/e${devEUI.toUpperCase()}`, { accept: [404] });
     return res.status === 404 ? null : remote(res.data as ThingParkDevice);
   }
 
@@ -157,7 +121,7 @@ export class ActilityAdapter implements NetworkServerAdapter {
     const offset = page.pageToken === undefined ? 0 : Number(page.pageToken);
     if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`actility listDevices: bad page token "${page.pageToken}"`);
     const pageIndex = Math.floor(offset / THINGPARK_PAGE) + 1;
-    const res = await this.call('listDevices', { method: 'GET', url: '/devices', params: { pageIndex } });
+    const res = await this.rest.call('listDevices', 'GET', '/devices', { params: { pageIndex } });
     const list = Array.isArray(res.data) ? (res.data as ThingParkDevice[]) : [];
     const from = offset % THINGPARK_PAGE;
     const slice = list.slice(from, from + size);

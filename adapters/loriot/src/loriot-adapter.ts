@@ -1,24 +1,21 @@
 import {
   dialectOf,
-  limitedHTTPCall,
   parseEUI64,
   rateLimiter,
+  RESTClient,
   retryPolicy,
   type AdapterCapability,
   type AdapterDevice,
-  type AdapterOperation,
   type AdapterSetupInput,
   type DevicePage,
   type DevicePageRequest,
   type EUI64,
-  type HTTPAnswer,
   type NetworkServerAdapter,
   type RateLimiter,
   type RemoteDevice,
   type RenderedSetup,
-  type RetryPolicy,
 } from '@joinery/core';
-import axios, { type AxiosInstance, type Method } from 'axios';
+import axios from 'axios';
 import { badRequest, isUnknown, loriotError } from './loriot-answers';
 import { createWithoutAppKey } from './loriot-appkey';
 import type { LoriotOptions } from './loriot-options';
@@ -46,9 +43,8 @@ export class LoriotAdapter implements NetworkServerAdapter {
   readonly vendor = 'loriot';
   readonly capabilities = LORIOT_CAPABILITIES;
   readonly dialect = dialectOf('loriot');
-  private readonly http: AxiosInstance;
-  private readonly policy: RetryPolicy;
   private readonly limiter: RateLimiter;
+  private readonly rest: RESTClient;
   private readonly appPath: string;
   private joinServerSet: Promise<void> | null = null;
 
@@ -56,21 +52,15 @@ export class LoriotAdapter implements NetworkServerAdapter {
     private readonly o: LoriotOptions,
     private readonly warn: (message: string) => void,
   ) {
-    this.policy = retryPolicy(o.retry);
     this.limiter = rateLimiter(o.rateLimit);
     this.appPath = `/1/nwk/app/${o.applicationId}`;
     // No status throws, no redirects (the key must not follow one to another host), no proxies.
-    this.http = axios.create({ baseURL: o.baseURL, headers: { Authorization: `Bearer ${o.apiKey}`, Accept: 'application/json' }, validateStatus: () => true, maxRedirects: 0, proxy: false });
+    const http = axios.create({ baseURL: o.baseURL, headers: { Authorization: `Bearer ${o.apiKey}`, Accept: 'application/json' }, validateStatus: () => true, maxRedirects: 0, proxy: false });
+    this.rest = new RESTClient({ vendor: this.vendor, policy: retryPolicy(o.retry), limiter: this.limiter, request: (config) => http.request(config), messageOf: loriotError });
   }
 
   renderSetup(input: AdapterSetupInput): RenderedSetup {
     return renderLoriotSetup(input, this.o.joinServerId);
-  }
-
-  private call(operation: AdapterOperation, method: Method, url: string, extra: { data?: unknown; params?: Record<string, string | number>; accept?: readonly number[] } = {}): Promise<HTTPAnswer> {
-    return limitedHTTPCall(this.policy, this.limiter, { vendor: this.vendor, operation, messageOf: loriotError, ...(extra.accept ? { accept: extra.accept } : {}) }, (signal) =>
-      this.http.request({ method, url, ...(extra.data !== undefined ? { data: extra.data } : {}), ...(extra.params ? { params: extra.params } : {}), signal, timeout: this.policy.timeoutMs }),
-    );
   }
 
   /**
@@ -87,7 +77,7 @@ export class LoriotAdapter implements NetworkServerAdapter {
       return this.joinServerSet;
     }
     const id = this.o.joinServerId;
-    this.joinServerSet ??= this.call('config', 'POST', `${this.appPath}/app`, { data: { joinServerId: id }, accept: [403] }).then(
+    this.joinServerSet ??= this.rest.call('config', 'POST', `${this.appPath}/app`, { data: { joinServerId: id }, accept: [403] }).then(
       (res) => {
         if (res.status === 403) {
           this.warn(
@@ -106,7 +96,7 @@ export class LoriotAdapter implements NetworkServerAdapter {
   async registerDevice(device: AdapterDevice): Promise<{ created: boolean }> {
     await this.ensureJoinServer();
     return createWithoutAppKey(
-      (method, url, data, accept) => this.call('registerDevice', method, url, { ...(data !== undefined ? { data } : {}), ...(accept ? { accept } : {}) }),
+      (method, url, data, accept) => this.rest.call('registerDevice', method, url, { ...(data !== undefined ? { data } : {}), ...(accept ? { accept } : {}) }),
       this.appPath,
       device,
       this.o.deviceClass,
@@ -114,7 +104,7 @@ export class LoriotAdapter implements NetworkServerAdapter {
   }
 
   async deregisterDevice(devEUI: EUI64): Promise<{ deleted: boolean }> {
-    const res = await this.call('deregisterDevice', 'DELETE', `${this.appPath}/device/${devEUI.toUpperCase()}`, { accept: [400, 404] });
+    const res = await this.rest.call('deregisterDevice', 'DELETE', `${this.appPath}/device/${devEUI.toUpperCase()}`, { accept: [400, 404] });
     if (isUnknown(res)) return { deleted: false };
     if (res.status === 400) throw badRequest('deregisterDevice', res);
     return { deleted: true };
@@ -122,7 +112,7 @@ export class LoriotAdapter implements NetworkServerAdapter {
 
   async getDevice(devEUI: EUI64): Promise<RemoteDevice | null> {
     // Inference: the single-device resource is the one DELETE uses.
-    const res = await this.call('getDevice', 'GET', `${this.appPath}/device/${devEUI.toUpperCase()}`, { accept: [400, 404] });
+    const res = await this.rest.call('getDevice', 'GET', `${this.appPath}/device/${devEUI.toUpperCase()}`, { accept: [400, 404] });
     if (isUnknown(res)) return null;
     if (res.status === 400) throw badRequest('getDevice', res);
     return remote(res.data as LoriotDevice);
@@ -134,7 +124,7 @@ export class LoriotAdapter implements NetworkServerAdapter {
     const p = page.pageToken === undefined ? 1 : Number(page.pageToken);
     if (!Number.isInteger(p) || p < 1) throw new RangeError(`loriot listDevices: bad page token "${page.pageToken}"`);
     // `{devices, total, page, perPage}`; pages from 1.
-    const res = await this.call('listDevices', 'GET', `${this.appPath}/devices`, { params: { page: p, perPage } });
+    const res = await this.rest.call('listDevices', 'GET', `${this.appPath}/devices`, { params: { page: p, perPage } });
     const body = res.data as { devices?: LoriotDevice[]; total?: unknown; perPage?: unknown } | null;
     const list = Array.isArray(body?.devices) ? body.devices : [];
     const devices = list.map(remote).filter((d): d is RemoteDevice => d !== null);

@@ -2,26 +2,23 @@ import {
   AdapterError,
   dialectOf,
   fixedCredentials,
-  limitedAuthorizedCall,
   OAuth2Credentials,
   rateLimiter,
+  RESTClient,
   retryPolicy,
+  sleep,
   type AdapterCapability,
   type AdapterDevice,
-  type AdapterOperation,
   type AdapterSetupInput,
-  type Credentials,
   type DevicePage,
   type DevicePageRequest,
   type EUI64,
-  type HTTPAnswer,
   type NetworkServerAdapter,
   type RateLimiter,
   type RemoteDevice,
   type RenderedSetup,
-  type RetryPolicy,
 } from '@joinery/core';
-import axios, { type AxiosInstance, type Method } from 'axios';
+import axios from 'axios';
 import {
   createNodeBody,
   LIST_RESTARTS,
@@ -51,46 +48,30 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
   readonly vendor = 'orbiwise';
   readonly capabilities = ORBIWISE_CAPABILITIES;
   readonly dialect = dialectOf('orbiwise');
-  private readonly http: AxiosInstance;
-  private readonly policy: RetryPolicy;
   private readonly limiter: RateLimiter;
-  private readonly credentials: Credentials;
+  private readonly rest: RESTClient;
   /** DevEUI → when this adapter deleted it (a re-registration may fail for a few seconds after). */
   private readonly deletedAt = new Map<EUI64, number>();
 
   constructor(private readonly o: OrbiwiseOptions) {
-    this.policy = retryPolicy(o.retry);
+    const policy = retryPolicy(o.retry);
     this.limiter = rateLimiter(o.rateLimit);
     // No status throws, no redirects (credentials must not follow one to another host), no proxies.
-    this.http = axios.create({ baseURL: o.baseURL, headers: { Accept: ACCEPT }, validateStatus: () => true, maxRedirects: 0, proxy: false });
+    const http = axios.create({ baseURL: o.baseURL, headers: { Accept: ACCEPT }, validateStatus: () => true, maxRedirects: 0, proxy: false });
     const auth = o.auth;
-    this.credentials =
+    const credentials =
       auth.kind === 'fixed'
         ? fixedCredentials(auth.authorization)
         : new OAuth2Credentials(
             this.vendor,
-            (form, signal) => this.http.request({ method: 'POST', url: '/oauth2/token', data: form, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, signal, timeout: this.policy.timeoutMs }),
+            (form, signal) => http.request({ method: 'POST', url: '/oauth2/token', data: form, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, signal, timeout: policy.timeoutMs }),
             (refreshToken): Record<string, string> => (refreshToken === null ? { grant_type: 'password', username: auth.username, password: auth.password } : { grant_type: 'refresh_token', refresh_token: refreshToken }),
           );
+    this.rest = new RESTClient({ vendor: this.vendor, policy, limiter: this.limiter, request: (config) => http.request(config), credentials, messageOf: orbiwiseError });
   }
 
   renderSetup(input: AdapterSetupInput): RenderedSetup {
     return renderOrbiwiseSetup(input);
-  }
-
-  private call(operation: AdapterOperation, method: Method, url: string, extra: { data?: unknown; params?: Record<string, string | number>; accept?: readonly number[] } = {}): Promise<HTTPAnswer> {
-    const what = { vendor: this.vendor, operation, messageOf: orbiwiseError, ...(extra.accept ? { accept: extra.accept } : {}) };
-    return limitedAuthorizedCall(this.policy, this.limiter, what, this.credentials, (authorization, signal) =>
-      this.http.request({
-        method,
-        url,
-        headers: { Authorization: authorization },
-        ...(extra.data !== undefined ? { data: extra.data } : {}),
-        ...(extra.params ? { params: extra.params } : {}),
-        signal,
-        timeout: this.policy.timeoutMs,
-      }),
-    );
   }
 
   async registerDevice(device: AdapterDevice): Promise<{ created: boolean }> {
@@ -99,7 +80,7 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
     const deadline = Date.now() + REREGISTER_WINDOW_MS;
     for (;;) {
       try {
-        const res = await this.call('registerDevice', 'POST', '/nodes', { data, accept: [409] });
+        const res = await this.rest.call('registerDevice', 'POST', '/nodes', { data, accept: [409] });
         if (res.status !== 409) return { created: true };
         if ((await this.getDevice(device.devEUI)) !== null) return { created: false };
         // "Already registered" but no such node: OrbiWAN is still removing it.
@@ -110,7 +91,7 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
         const status = err instanceof AdapterError ? err.status : null;
         if (status === 401 || status === 403 || status === 409 || !this.deletedRecently(device.devEUI) || Date.now() >= deadline) throw err;
       }
-      await new Promise((r) => setTimeout(r, REREGISTER_PAUSE_MS));
+      await sleep(REREGISTER_PAUSE_MS);
     }
   }
 
@@ -120,7 +101,7 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
   }
 
   async deregisterDevice(devEUI: EUI64): Promise<{ deleted: boolean }> {
-    const res = await this.call('deregisterDevice', 'DELETE', nodePath(devEUI), { accept: [404] });
+    const res = await this.rest.call('deregisterDevice', 'DELETE', nodePath(devEUI), { accept: [404] });
     const now = Date.now();
     for (const [eui, at] of this.deletedAt) if (now - at >= REREGISTER_WINDOW_MS) this.deletedAt.delete(eui);
     if (res.status !== 404) this.deletedAt.set(devEUI, now);
@@ -128,7 +109,7 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
   }
 
   async getDevice(devEUI: EUI64): Promise<RemoteDevice | null> {
-    const res = await this.call('getDevice', 'GET', nodePath(devEUI), { accept: [404] });
+    const res = await this.rest.call('getDevice', 'GET', nodePath(devEUI), { accept: [404] });
     return res.status === 404 ? null : remoteNode(res.data);
   }
 
@@ -137,7 +118,7 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
     const limit = Math.min(Math.max(page.pageSize ?? 100, 1), 1000);
     let { restarts, pageState } = page.pageToken === undefined ? { restarts: 0, pageState: null as string | null } : parsePageToken(page.pageToken);
     for (;;) {
-      const res = await this.call('listDevices', 'GET', '/nodes', { params: { paged_results: 'true', limit, ...(pageState !== null ? { page_state: pageState } : {}) }, accept: [410] });
+      const res = await this.rest.call('listDevices', 'GET', '/nodes', { params: { paged_results: 'true', limit, ...(pageState !== null ? { page_state: pageState } : {}) }, accept: [410] });
       if (res.status === 410) {
         if (pageState === null || restarts >= LIST_RESTARTS) throw new AdapterError({ vendor: this.vendor, operation: 'listDevices', status: 410, retryable: true, message: `the page state expired ${restarts + 1} times in one listing` });
         restarts++;

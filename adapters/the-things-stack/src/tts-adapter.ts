@@ -3,23 +3,19 @@ import {
   parseEUI64,
   retryPolicy,
   rateLimiter,
-  limitedHTTPCall,
+  RESTClient,
   type AdapterCapability,
   type AdapterDevice,
-  type AdapterOperation,
   type AdapterSetupInput,
   type DevicePage,
   type DevicePageRequest,
   type EUI64,
   type EventWatch,
-  type HTTPAnswer,
   type NetworkServerAdapter,
   type RemoteDevice,
   type RenderedSetup,
   type RateLimiter,
-  type RetryPolicy,
 } from '@joinery/core';
-import type { AxiosInstance, Method } from 'axios';
 import { ttsHTTP } from './tts-http';
 import type { TTSOptions } from './tts-options';
 import { renderTTSSetup } from './tts-setup';
@@ -43,24 +39,17 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
   readonly vendor = 'the-things-stack';
   readonly capabilities = TTS_CAPABILITIES;
   readonly dialect = dialectOf('the-things-stack');
-  private readonly http: AxiosInstance;
-  private readonly policy: RetryPolicy;
   private readonly limiter: RateLimiter;
+  private readonly rest: RESTClient;
 
   constructor(private readonly o: TTSOptions) {
-    this.policy = retryPolicy(o.retry);
     this.limiter = rateLimiter(o.rateLimit);
-    this.http = ttsHTTP(o.baseURL, o.apiKey);
+    const http = ttsHTTP(o.baseURL, o.apiKey);
+    this.rest = new RESTClient({ vendor: this.vendor, policy: retryPolicy(o.retry), limiter: this.limiter, request: (config) => http.request(config) });
   }
 
   renderSetup(input: AdapterSetupInput): RenderedSetup {
     return renderTTSSetup(input);
-  }
-
-  private call(operation: AdapterOperation, method: Method, url: string, extra: { data?: unknown; params?: Record<string, string | number>; accept?: number[] } = {}): Promise<HTTPAnswer> {
-    return limitedHTTPCall(this.policy, this.limiter, { vendor: this.vendor, operation, ...(extra.accept ? { accept: extra.accept } : {}) }, (signal) =>
-      this.http.request({ method, url, ...(extra.data !== undefined ? { data: extra.data } : {}), ...(extra.params ? { params: extra.params } : {}), signal, timeout: this.policy.timeoutMs }),
-    );
   }
 
   private path(registry: '' | 'ns/' | 'as/' | 'js/', deviceID?: string): string {
@@ -72,7 +61,7 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
     const id = ttsDeviceID(device.devEUI);
     // Only identifiers and versions, by name: never keys (TTS would join the device itself).
     const ids = { device_id: id, application_ids: { application_id: this.o.applicationId }, dev_eui: device.devEUI.toUpperCase(), join_eui: device.joinEUI.toUpperCase() };
-    const is = await this.call('registerDevice', 'POST', this.path(''), {
+    const is = await this.rest.call('registerDevice', 'POST', this.path(''), {
       data: {
         end_device: { ids, name: device.name ?? device.devEUI, network_server_address: this.o.networkServerAddress, application_server_address: this.o.applicationServerAddress },
         field_mask: { paths: ['name', 'network_server_address', 'application_server_address'] },
@@ -80,7 +69,7 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
       accept: [409],
     });
     // Both PUTs are upserts: re-running after a partial registration completes it.
-    await this.call('registerDevice', 'PUT', this.path('ns/', id), {
+    await this.rest.call('registerDevice', 'PUT', this.path('ns/', id), {
       data: {
         end_device: {
           ids,
@@ -92,7 +81,7 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
         field_mask: { paths: ['ids.dev_eui', 'ids.join_eui', 'supports_join', 'lorawan_version', 'lorawan_phy_version', 'frequency_plan_id'] },
       },
     });
-    await this.call('registerDevice', 'PUT', this.path('as/', id), {
+    await this.rest.call('registerDevice', 'PUT', this.path('as/', id), {
       data: { end_device: { ids }, field_mask: { paths: ['ids.dev_eui', 'ids.join_eui'] } },
     });
     return { created: is.status !== 409 };
@@ -100,14 +89,14 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
 
   async deregisterDevice(devEUI: EUI64): Promise<{ deleted: boolean }> {
     const id = ttsDeviceID(devEUI);
-    await this.call('deregisterDevice', 'DELETE', this.path('as/', id), { accept: [404] });
-    await this.call('deregisterDevice', 'DELETE', this.path('ns/', id), { accept: [404] });
-    const is = await this.call('deregisterDevice', 'DELETE', this.path('', id), { accept: [404] });
+    await this.rest.call('deregisterDevice', 'DELETE', this.path('as/', id), { accept: [404] });
+    await this.rest.call('deregisterDevice', 'DELETE', this.path('ns/', id), { accept: [404] });
+    const is = await this.rest.call('deregisterDevice', 'DELETE', this.path('', id), { accept: [404] });
     return { deleted: is.status !== 404 };
   }
 
   async getDevice(devEUI: EUI64): Promise<RemoteDevice | null> {
-    const res = await this.call('getDevice', 'GET', this.path('', ttsDeviceID(devEUI)), { params: { field_mask: 'name' }, accept: [404] });
+    const res = await this.rest.call('getDevice', 'GET', this.path('', ttsDeviceID(devEUI)), { params: { field_mask: 'name' }, accept: [404] });
     if (res.status === 404) return null;
     return remote(res.data as TTSEndDevice);
   }
@@ -116,7 +105,7 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
     const limit = Math.min(Math.max(page.pageSize ?? 100, 1), 1000);
     const p = page.pageToken === undefined ? 1 : Number(page.pageToken);
     if (!Number.isInteger(p) || p < 1) throw new RangeError(`the-things-stack listDevices: bad page token "${page.pageToken}"`);
-    const res = await this.call('listDevices', 'GET', this.path(''), { params: { field_mask: 'name', limit, page: p } });
+    const res = await this.rest.call('listDevices', 'GET', this.path(''), { params: { field_mask: 'name', limit, page: p } });
     const list = ((res.data as { end_devices?: TTSEndDevice[] }).end_devices ?? []).map(remote).filter((d): d is RemoteDevice => d !== null);
     const totalHeader = res.headers['x-total-count'];
     const total = typeof totalHeader === 'string' ? Number(totalHeader) : NaN;
@@ -131,12 +120,12 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
    * Server's registry is joined there. Only its identifiers are asked for, never its keys.
    */
   async localJoin(devEUI: EUI64): Promise<string | null> {
-    const res = await this.call('localJoin', 'GET', this.path('js/', ttsDeviceID(devEUI)), { params: { field_mask: 'ids' }, accept: [404] });
+    const res = await this.rest.call('localJoin', 'GET', this.path('js/', ttsDeviceID(devEUI)), { params: { field_mask: 'ids' }, accept: [404] });
     return res.status === 404 ? null : 'The Things Stack\'s own Join Server has it and joins it, never asking Joinery';
   }
 
   async removeLocalJoin(devEUI: EUI64): Promise<{ removed: boolean }> {
-    const res = await this.call('removeLocalJoin', 'DELETE', this.path('js/', ttsDeviceID(devEUI)), { accept: [404] });
+    const res = await this.rest.call('removeLocalJoin', 'DELETE', this.path('js/', ttsDeviceID(devEUI)), { accept: [404] });
     return { removed: res.status !== 404 };
   }
 

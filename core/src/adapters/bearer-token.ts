@@ -1,7 +1,5 @@
 import { AdapterError, type AdapterOperation } from './adapter-error';
 import { httpAttempt, type HTTPAnswer, type HTTPAttemptContext } from './http-attempt';
-import type { RateLimiter } from './rate-limit';
-import { withRetry, type RetryPolicy } from './retry';
 
 /** Refresh when a tenth of the token's life, at most a minute, is left. */
 export function refreshMarginMs(expiresInMs: number): number {
@@ -119,13 +117,3 @@ export async function authorizedAttempt(what: HTTPAttemptContext, credentials: C
   return res;
 }
 
-/** limitedHTTPCall with Credentials: each attempt rate-limited, authorized (one refresh on a 401), retried by the policy. */
-export function limitedAuthorizedCall(
-  policy: RetryPolicy,
-  limiter: RateLimiter,
-  what: HTTPAttemptContext,
-  credentials: Credentials,
-  send: (authorization: string, signal: AbortSignal) => Promise<HTTPAnswer>,
-): Promise<HTTPAnswer> {
-  return withRetry(policy, what, (signal) => limiter.schedule(() => authorizedAttempt(what, credentials, signal, (authorization) => send(authorization, signal))));
-}

@@ -1,6 +1,4 @@
 import { AdapterError, isRetryableHTTPStatus, parseRetryAfter, type AdapterOperation } from './adapter-error';
-import type { RateLimiter } from './rate-limit';
-import { withRetry, type RetryPolicy } from './retry';
 
 /** An HTTP answer as adapters' clients (axios) give it: any status, never thrown. */
 export interface HTTPAnswer {
@@ -51,10 +49,3 @@ function messageField(data: unknown): string | undefined {
   return typeof m === 'string' && m !== '' ? m.slice(0, 500) : undefined;
 }
 
-/**
- * An adapter's HTTP API call: every attempt scheduled through the rate limiter (retries count
- * against it), its outcome read by httpAttempt, retried by the policy.
- */
-export function limitedHTTPCall<A extends HTTPAnswer>(policy: RetryPolicy, limiter: RateLimiter, what: HTTPAttemptContext, send: (signal: AbortSignal) => Promise<A>): Promise<A> {
-  return withRetry(policy, what, (signal) => limiter.schedule(() => httpAttempt(what, () => send(signal))));
-}

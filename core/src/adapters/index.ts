@@ -5,9 +5,11 @@ export { ASYNC_LISTENER_FILES, ttsInteropDirectory, type AdapterSetupInput, type
 export type { EventWatch, NetworkServerEvent } from './network-server-event';
 export { EventQueue } from './event-queue';
 export { adapterWarnings, listAllDevices, type AdapterConfig, type AdapterModule, type NetworkServerAdapter } from './network-server-adapter';
+export { backoffDelay, sleep, type Backoff } from '../retry/backoff';
 export { DEFAULT_RETRY_POLICY, retryDelay, retryPolicy, withRetry, type RetryPolicy } from './retry';
 export { AdapterNotInstalledError, adapterPackageName, loadAdapter } from './load-adapter';
-export { NO_RATE_LIMIT, RATE_LIMIT_OPTION_HELP, parseRateLimitOptions, rateLimiter, type RateLimit, type RateLimiter } from './rate-limit';
+export { NO_RATE_LIMIT, RATE_LIMIT_OPTION_HELP, parseRateLimitOptions, rateLimiter, RateLimiterStoppedError, type RateLimit, type RateLimiter } from './rate-limit';
 export { renderSetupSheet, type SetupSheet, type SetupSheetVendor } from './setup-sheet';
-export { httpAttempt, limitedHTTPCall, type HTTPAnswer, type HTTPAttemptContext } from './http-attempt';
-export { authorizedAttempt, fixedCredentials, limitedAuthorizedCall, OAuth2Credentials, refreshMarginMs, type Credentials, type OAuth2Grant, type TokenPost } from './bearer-token';
+export { httpAttempt, type HTTPAnswer, type HTTPAttemptContext } from './http-attempt';
+export { RESTClient, type HTTPRequestConfig, type RESTCallExtra, type RESTClientOptions } from './rest-client';
+export { authorizedAttempt, fixedCredentials, OAuth2Credentials, refreshMarginMs, type Credentials, type OAuth2Grant, type TokenPost } from './bearer-token';

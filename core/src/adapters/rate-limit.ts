@@ -1,5 +1,6 @@
-import Bottleneck from 'bottleneck';
+import { performance } from 'node:perf_hooks';
 import { ParseError } from '../lorawan/parse-error';
+import { sleep } from '../retry/backoff';
 
 /**
  * How fast an adapter may call its network server's API: at most `requestsPerSecond` requests
@@ -41,28 +42,85 @@ export function parseRateLimitOptions(options: Readonly<Record<string, string>>,
 export interface RateLimiter {
   readonly limit: RateLimit;
   schedule<T>(call: () => Promise<T>): Promise<T>;
+  /**
+   * The API said "slow down" (a 429): the next free start moves to `ms` from now at the
+   * earliest. Calls scheduled from now on, and those waiting for a place in flight, wait; none
+   * fails; afterwards they start spaced as before (no burst). A call already given an earlier
+   * start keeps it.
+   */
+  pause(ms: number): void;
   /** Drops what is still queued (those calls reject) and releases the limiter's timers. */
   stop(): Promise<void>;
 }
 
 /**
- * A RateLimiter over bottleneck: `minTime` spaces request starts by 1/requestsPerSecond,
- * `maxConcurrent` bounds those in flight. Adapters schedule each HTTP/gRPC attempt (not each
- * operation), so retries count against the limit too.
+ * Starts are evenly spaced: each call takes the next free start time (1/requestsPerSecond after
+ * the one before), so a steady demand runs at exactly the rate, with no bursts, and a pause moves
+ * the next free start later. At most `maxConcurrent` are in flight; a call that ends hands its
+ * place straight to the next one waiting. Adapters schedule each HTTP/gRPC attempt (not each
+ * operation), so retries count against the limit too; a fleet migration schedules each adapter
+ * operation through one limiter per vendor.
  */
 export function rateLimiter(limit: RateLimit): RateLimiter {
-  if (limit.requestsPerSecond === null && limit.maxConcurrent === null) {
-    return { limit, schedule: (call) => call(), stop: async () => undefined };
+  return new PacedLimiter(limit);
+}
+
+/** What a call still queued when its limiter stops rejects with. */
+export class RateLimiterStoppedError extends Error {
+  constructor() {
+    super('the rate limiter was stopped');
+    this.name = 'RateLimiterStoppedError';
   }
-  const bottleneck = new Bottleneck({
-    maxConcurrent: limit.maxConcurrent,
-    minTime: limit.requestsPerSecond === null ? 0 : Math.ceil(1000 / limit.requestsPerSecond),
-  });
-  return {
-    limit,
-    schedule: (call) => bottleneck.schedule(call),
-    stop: async () => {
-      await bottleneck.stop({ dropWaitingJobs: true });
-    },
-  };
+}
+
+class PacedLimiter implements RateLimiter {
+  /** performance.now() of the next free start. */
+  #nextStart = 0;
+  #inFlight = 0;
+  readonly #waiting: Array<{ readonly go: () => void; readonly drop: (err: Error) => void }> = [];
+  readonly #intervalMs: number;
+  readonly #stopped = new AbortController();
+
+  constructor(readonly limit: RateLimit) {
+    this.#intervalMs = limit.requestsPerSecond === null ? 0 : 1000 / limit.requestsPerSecond;
+  }
+
+  async schedule<T>(call: () => Promise<T>): Promise<T> {
+    await this.#enter();
+    try {
+      const now = performance.now();
+      const start = Math.max(now, this.#nextStart);
+      this.#nextStart = start + this.#intervalMs;
+      if (start - now >= 1) await sleep(start - now, this.#stopped.signal);
+      if (this.#stopped.signal.aborted) throw new RateLimiterStoppedError();
+      return await call();
+    } finally {
+      this.#leave();
+    }
+  }
+
+  pause(ms: number): void {
+    this.#nextStart = Math.max(this.#nextStart, performance.now() + ms);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped.abort();
+    for (const w of this.#waiting.splice(0)) w.drop(new RateLimiterStoppedError());
+  }
+
+  #enter(): Promise<void> {
+    if (this.#stopped.signal.aborted) return Promise.reject(new RateLimiterStoppedError());
+    const max = this.limit.maxConcurrent;
+    if (max === null || this.#inFlight < max) {
+      this.#inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((go, drop) => this.#waiting.push({ go, drop }));
+  }
+
+  #leave(): void {
+    const next = this.#waiting.shift();
+    if (next) next.go(); // the place passes straight to the next call
+    else this.#inFlight--;
+  }
 }

@@ -1,3 +1,4 @@
+import { backoffDelay, sleep } from '../retry/backoff';
 import { AdapterError, type AdapterOperation } from './adapter-error';
 
 /** How adapters retry and time out calls to a network server's API. */
@@ -25,8 +26,7 @@ export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
 /** The delay before retry number `retry` (1-based), honouring the server's Retry-After. */
 export function retryDelay(policy: RetryPolicy, retry: number, retryAfterMs: number | null): number {
   if (retryAfterMs !== null) return Math.min(retryAfterMs, policy.maxDelayMs);
-  const exp = policy.baseDelayMs * 2 ** (retry - 1);
-  return Math.min(exp + Math.random() * exp * 0.25, policy.maxDelayMs);
+  return backoffDelay(retry, { initialMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: 0.25 });
 }
 
 /**
@@ -64,8 +64,4 @@ async function withTimeout<T>(timeoutMs: number, what: { vendor: string; operati
   } finally {
     clearTimeout(timer);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -12,7 +12,7 @@ import { addOwnershipCommands } from './ownership-commands';
 import { AdminRequestError } from './admin-client';
 import { addMigrateCommands } from './migrate-commands';
 import { dropOutputWhenReaderLeaves } from './output';
-import { MigrationError } from '../migration/migration-error';
+import { MigrationError } from '../fleet-migration/migration-error';
 import { addPeerCommands } from './peer-commands';
 import { addServeCommand } from './serve-command';
 import { addSimulateCommands } from './simulate-command';

@@ -3,19 +3,20 @@ import { Option, type Command } from 'commander';
 import { Registry } from 'prom-client';
 import { ParseError } from '../lorawan/parse-error';
 import { MigrationMetrics } from '../metrics/migration-metrics';
-import type { DeviceSelectionJSON } from '../migration/device-selection';
-import { describeSelection } from '../migration/device-selection';
-import { MIGRATION_ID_PATTERN, type FleetMigration } from '../migration/fleet-migration';
-import { openMigrationAdapters } from '../migration/migration-adapters';
-import { prepareResume, requestRollback } from '../migration/migration-control';
-import { MigrationError } from '../migration/migration-error';
-import { ProgressMeter, progressLine, settledCount } from '../migration/migration-progress';
+import type { DeviceSelectionJSON } from '../fleet-migration/device-selection';
+import { describeSelection } from '../fleet-migration/device-selection';
+import { MIGRATION_ID_PATTERN, type FleetMigration } from '../fleet-migration/fleet-migration';
+import { openMigrationAdapters } from '../fleet-migration/migration-adapters';
+import { prepareResume, requestRollback } from '../fleet-migration/migration-control';
+import { MigrationError } from '../fleet-migration/migration-error';
+import { ProgressMeter, progressLine, settledCount } from '../fleet-migration/migration-progress';
 import { terminalProgress } from './terminal-progress';
-import { describeCounts, migrationReport, migrationSummary, type MigrationReport } from '../migration/migration-report';
-import { parseMigrationRequest, type MigrationRequestJSON } from '../migration/migration-request';
-import { runMigration } from '../migration/migration-runner';
-import { createMigration, planMigration, type MigrationPlan } from '../migration/plan-migration';
-import { parseVendorLimitFlags } from '../migration/vendor-limits';
+import { describeCounts, migrationReport, migrationSummary, type MigrationReport } from '../fleet-migration/migration-report';
+import { parseMigrationRequest, type MigrationRequestJSON } from '../fleet-migration/migration-request';
+import { runMigration } from '../fleet-migration/migration-runner';
+import { createMigration, planMigration, type MigrationPlan } from '../fleet-migration/plan-migration';
+import { parseVendorLimitFlags } from '../fleet-migration/vendor-limits';
+import { sleep } from '../retry/backoff';
 import { openBackends, type Backends } from '../server/open-backends';
 import { readAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
@@ -284,7 +285,7 @@ export function addMigrateCommands(program: Command): void {
       const progress = await startProgress(b, summary.id, flags);
       try {
         for (;;) {
-          await new Promise((r) => setTimeout(r, 500));
+          await sleep(500);
           const s = await migrationSummary(b.store, summary.id);
           if (s.status !== 'running' && s.status !== 'rolling-back') break;
         }

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { authorizationDigest } from '../backend-interfaces/caller';
 import { ParseError } from '../lorawan/parse-error';
-import { parseDeadline } from '../migration/migration-request';
+import { parseDeadline } from '../fleet-migration/migration-request';
 import type { Peer } from '../peers/peer';
 import { deletePeer, existingPeer, issuePeerBundle, nextKEKLabel, retirePeerCertificates, setPeerState, type BundleIssue } from '../peers/peer-lifecycle';
 import { fullPeerSummary, peerSummary, type PeerSummary } from '../peers/peer-summary';

@@ -1,5 +1,5 @@
 import { MultiBar } from 'cli-progress';
-import { ProgressMeter } from '../migration/migration-progress';
+import { ProgressMeter } from '../fleet-migration/migration-progress';
 import { say } from './output';
 
 /** Progress of long work, counted in `unit`s out of a known total. */

@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger';
 import type { JoineryMetrics } from '../metrics/metrics';
 import { registerConsole } from './console-assets';
 import type { Backends } from './open-backends';
-import { registerMigrationApi } from './migration-api';
+import { registerMigrationApi } from '../admin/migrations-api';
 import { readinessCheck } from './readiness';
 
 /**

@@ -1,11 +1,11 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { backoffDelay, sleep, type Backoff } from '../retry/backoff';
 import { isStoreUnavailable } from '../store/store-unavailable';
 import { formatListenAddress, type ListenAddress } from './listen-address';
 
-/** The first wait after a failed attempt, doubled after each, up to the cap. */
-export const STORE_RETRY_FIRST_MS = 500;
-export const STORE_RETRY_CAP_MS = 10_000;
+/** The wait after a failed attempt: 0.5 s, doubled after each, up to 10 s. */
+export const STORE_RETRY_BACKOFF: Backoff = { initialMs: 500, maxMs: 10_000 };
 
 export interface AwaitStoreOptions {
   /** Where the stand-in admin listener answers while the store is away. */
@@ -29,7 +29,6 @@ export async function awaitStore<T>(open: () => Promise<T>, options: AwaitStoreO
   let standIn: http.Server | null = null;
   let adminListen = options.adminListen;
   let reason = '';
-  let delay = STORE_RETRY_FIRST_MS;
   try {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -44,9 +43,9 @@ export async function awaitStore<T>(open: () => Promise<T>, options: AwaitStoreO
           adminListen = { ...options.adminListen, port: (standIn.address() as AddressInfo).port };
           options.say(`joinery: admin on http://${formatListenAddress(adminListen)}/ (not ready: waiting for the store)`);
         }
+        const delay = backoffDelay(attempt, STORE_RETRY_BACKOFF);
         options.say(`joinery: the store is unreachable (attempt ${attempt}: ${reason}); trying again in ${(delay / 1000).toFixed(1)} s`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, STORE_RETRY_CAP_MS);
+        await sleep(delay);
       }
     }
   } finally {

@@ -53,6 +53,9 @@ export interface ConformanceTarget {
 }
 
 /** Quick retries for the fakes: answers come at once, so failures need not wait long. */
+/** The broker the fakes publish their uplinks on and the adapters watch (Mosquitto). */
+export const MQTT_URL = 'mqtt://127.0.0.1:1883';
+
 export const TEST_RETRY: Partial<RetryPolicy> = { attempts: 4, baseDelayMs: 10, maxDelayMs: 3000, timeoutMs: 500 };
 
 /** Fakes answer at once: no rate limit in the conformance runs (the limiter has its own tests). */

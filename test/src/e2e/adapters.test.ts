@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { CLI, cli, makeTempDir, runCLI, startServer, transcript, type ServerProcess } from '../support/joinery-cli';
 import { acceptJoin, joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
 import { postJSON, readBundle } from '../support/network-server';
-import { startChirpStackFake, type ChirpStackFake } from '../adapters/fake-chirpstack';
-import { startTTSFake, type TTSFake } from '../adapters/fake-the-things-stack';
-import { MQTT_URL } from '../adapters/fake-chirpstack';
+import { startChirpStackFake, type ChirpStackFake } from '../../../adapters/chirpstack/test/fake-chirpstack';
+import { startTTSFake, type TTSFake } from '../../../adapters/the-things-stack/test/fake-the-things-stack';
+import { MQTT_URL } from '../adapters/fake-network-server';
 
 /**
  * End to end per vendor: ns add (with the adapter) → devices import bound to it → ns sync

@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_PEER_SETTINGS, OPERATOR_TENANT, parseEUI64, parseNetID, type EUI64, type NetworkServerAdapter, type Vendor } from '@joinery/core';
-import { runMigration } from '../../../core/src/migration/migration-runner';
-import { createMigration, planMigration } from '../../../core/src/migration/plan-migration';
+import { runMigration } from '../../../core/src/fleet-migration/migration-runner';
+import { createMigration, planMigration } from '../../../core/src/fleet-migration/plan-migration';
 import { SqliteStore } from '../../../core/src/store/sqlite/sqlite-store';
-import { startActilityFake, type ActilityFake } from '../adapters/fake-actility';
-import { startChirpStackFake, type ChirpStackFake } from '../adapters/fake-chirpstack';
-import { startLoriotFake, type LoriotFake } from '../adapters/fake-loriot';
-import { startOrbiwiseFake, type OrbiwiseFake } from '../adapters/fake-orbiwise';
+import { startActilityFake, type ActilityFake } from '../../../adapters/actility/test/fake-actility';
+import { startChirpStackFake, type ChirpStackFake } from '../../../adapters/chirpstack/test/fake-chirpstack';
+import { startLoriotFake, type LoriotFake } from '../../../adapters/loriot/test/fake-loriot';
+import { startOrbiwiseFake, type OrbiwiseFake } from '../../../adapters/orbiwise/test/fake-orbiwise';
 
 /**
  * Fleet migration of 1,000 devices from ChirpStack (its in-process gRPC fake) to each REST

@@ -7,8 +7,9 @@ import { parseEUI64, type MACVersion } from '@joinery/core';
 import { CLI, cli, makeTempDir, runCLI, startServer, transcript, type ServerProcess } from '../support/joinery-cli';
 import { joinRequest, randomKey, type DeviceKeys } from '../support/lora-device';
 import { postJSON, readBundle, type PeerBundle } from '../support/network-server';
-import { MQTT_URL, startChirpStackFake, type ChirpStackFake } from '../adapters/fake-chirpstack';
-import { startTTSFake, type TTSFake } from '../adapters/fake-the-things-stack';
+import { MQTT_URL } from '../adapters/fake-network-server';
+import { startChirpStackFake, type ChirpStackFake } from '../../../adapters/chirpstack/test/fake-chirpstack';
+import { startTTSFake, type TTSFake } from '../../../adapters/the-things-stack/test/fake-the-things-stack';
 
 /**
  * Fleet migration end to end: devices bound to a ChirpStack (the real in-process gRPC fake)

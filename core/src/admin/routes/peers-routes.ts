@@ -8,7 +8,7 @@ import type { AdminContext } from '../admin-context';
 import { ERROR_RESPONSES } from '../admin-errors';
 import { EUI64_SCHEMA, NAME_SCHEMA } from '../schemas';
 import { ParseError } from '../../lorawan/parse-error';
-import { parseDeadline } from '../../migration/migration-request';
+import { parseDeadline } from '../../fleet-migration/migration-request';
 import { nextKEKLabel, type BundleIssue } from '../../peers/peer-lifecycle';
 import { Refusal } from '../../tenants/refusal';
 

@@ -7,10 +7,8 @@ import * as profilePb from '@chirpstack/chirpstack-api/api/device_profile_pb';
 import { Empty } from 'google-protobuf/google/protobuf/empty_pb';
 import * as mqtt from 'mqtt';
 import { adapterModule } from '@joinery/adapter-chirpstack';
-import { fakePlumbing, type FakeNetworkServer, type FakeTransport, type Fault, type RecordedRequest } from './fake-network-server';
+import { fakePlumbing, MQTT_URL, type FakeNetworkServer, type FakeTransport, type Fault, type RecordedRequest } from '../../../test/src/adapters/fake-network-server';
 
-export const MQTT_URL = 'mqtt://127.0.0.1:1883';
-export { TEST_RETRY } from './fake-network-server';
 
 export interface ChirpStackFake extends FakeNetworkServer {
   readonly url: string;

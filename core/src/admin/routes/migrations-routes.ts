@@ -1,16 +1,16 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ParseError } from '../lorawan/parse-error';
-import type { MigrationMetrics } from '../metrics/migration-metrics';
-import type { Store } from '../store/store';
-import { MIGRATION_ID_PATTERN } from './fleet-migration';
-import { openMigrationAdapters, type APIKeyReader } from './migration-adapters';
-import { prepareResume, requestRollback } from './migration-control';
-import { MigrationError, type MigrationErrorCode } from './migration-error';
-import { migrationReport, migrationSummary } from './migration-report';
-import { parseMigrationRequest, type MigrationRequestJSON } from './migration-request';
-import { runMigration } from './migration-runner';
-import { createMigration, planMigration } from './plan-migration';
-import { DEVICE_MIGRATION_STATES } from './device-migration-state';
+import { ParseError } from '../../lorawan/parse-error';
+import type { MigrationMetrics } from '../../metrics/migration-metrics';
+import type { Store } from '../../store/store';
+import { MIGRATION_ID_PATTERN } from '../../fleet-migration/fleet-migration';
+import { openMigrationAdapters, type APIKeyReader } from '../../fleet-migration/migration-adapters';
+import { prepareResume, requestRollback } from '../../fleet-migration/migration-control';
+import { MigrationError, type MigrationErrorCode } from '../../fleet-migration/migration-error';
+import { migrationReport, migrationSummary } from '../../fleet-migration/migration-report';
+import { parseMigrationRequest, type MigrationRequestJSON } from '../../fleet-migration/migration-request';
+import { runMigration } from '../../fleet-migration/migration-runner';
+import { createMigration, planMigration } from '../../fleet-migration/plan-migration';
+import { DEVICE_MIGRATION_STATES } from '../../fleet-migration/device-migration-state';
 
 export interface MigrationRoutesDeps {
   readonly store: Store;

@@ -1,5 +1,5 @@
 import { adapterModule } from '@joinery/adapter-chirpstack';
-import { adapterConformance } from './adapter-conformance';
+import { adapterConformance } from '../../../test/src/adapters/adapter-conformance';
 import { startChirpStackFake } from './fake-chirpstack';
 
 adapterConformance({ vendor: 'chirpstack', capabilities: adapterModule.capabilities, startFake: startChirpStackFake });

@@ -1,16 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { AdapterError, type AdapterOperation } from '../adapters/adapter-error';
 import type { NetworkServerAdapter } from '../adapters/network-server-adapter';
+import { rateLimiter, type RateLimiter } from '../adapters/rate-limit';
 import type { EUI64 } from '../lorawan/identifiers';
 import type { MigrationMetrics } from '../metrics/migration-metrics';
+import { backoffDelay, sleep } from '../retry/backoff';
 import type { AuditEvent } from '../store/audit-event';
 import type { Store } from '../store/store';
 import { DEVICE_MIGRATION_STATES, type DeviceMigrationState, type MigrationStep } from './device-migration-state';
 import type { FleetMigration, MigrationStatus } from './fleet-migration';
 import type { DeviceBinding, MigrationEntry, MigrationEntryChange } from './migration-entry';
 import { MigrationError } from './migration-error';
-import { VendorGate } from './vendor-gate';
-import { limitFor } from './vendor-limits';
+import { limitFor, type VendorLimit } from './vendor-limits';
 
 export interface MigrationRunnerOptions {
   readonly store: Store;
@@ -20,7 +21,7 @@ export interface MigrationRunnerOptions {
   readonly metrics?: MigrationMetrics;
   /** How often the journal is read for joins through the target and status changes. Default 1000 ms. */
   readonly pollMs?: number;
-  /** First retry delay of a failed step, doubled per attempt up to maxBackoffMs. Default 500 ms. */
+  /** First retry delay of a failed step, doubled per attempt (plus up to 25 % jitter) up to maxBackoffMs. Default 500 ms, 30 s. */
   readonly baseBackoffMs?: number;
   readonly maxBackoffMs?: number;
   /** Stops the run (the journal stays as it is; `resume` continues it). */
@@ -65,9 +66,11 @@ class MigrationRun {
   readonly #ready: EUI64[] = [];
   readonly #delayed = new Map<EUI64, number>();
   readonly #inFlight = new Set<EUI64>();
-  readonly #sourceGate: VendorGate;
-  readonly #targetGate: VendorGate;
-  readonly #rateLimitStreak = new Map<VendorGate, number>();
+  /** Each vendor's API paced to the migration's limit for it (one limiter per vendor). */
+  readonly #sourceLimiter: RateLimiter;
+  readonly #targetLimiter: RateLimiter;
+  readonly #maxInFlight: number;
+  readonly #rateLimitStreak = new Map<RateLimiter, number>();
   #stale = false;
   #wake: (() => void) | null = null;
   #lastPoll = -Infinity;
@@ -78,9 +81,12 @@ class MigrationRun {
     this.#store = o.store;
     const sourceVendor = o.adapters.source.vendor;
     const targetVendor = o.adapters.target.vendor;
-    this.#targetGate = new VendorGate(targetVendor, limitFor(m.limits, targetVendor));
+    const targetLimit = limitFor(m.limits, targetVendor);
+    this.#targetLimiter = vendorLimiter(targetLimit);
     // One vendor, one budget: a migration between two servers of one vendor shares its limit.
-    this.#sourceGate = sourceVendor === targetVendor ? this.#targetGate : new VendorGate(sourceVendor, limitFor(m.limits, sourceVendor));
+    const sourceLimit = sourceVendor === targetVendor ? null : limitFor(m.limits, sourceVendor);
+    this.#sourceLimiter = sourceLimit === null ? this.#targetLimiter : vendorLimiter(sourceLimit);
+    this.#maxInFlight = 2 * (targetLimit.concurrency + (sourceLimit?.concurrency ?? 0));
   }
 
   get #rollingBack(): boolean {
@@ -89,8 +95,6 @@ class MigrationRun {
 
   async run(): Promise<FleetMigration> {
     const pollMs = this.#o.pollMs ?? 1000;
-    const gates = new Set([this.#sourceGate, this.#targetGate]);
-    const maxInFlight = 2 * [...gates].reduce((n, g) => n + g.limit.concurrency, 0);
     await this.#reload();
     try {
       for (;;) {
@@ -114,7 +118,7 @@ class MigrationRun {
           if (!this.#rollingBack && this.#m.strategy === 'overlap') await this.#pollArrivals();
           this.#publishCounts();
         }
-        this.#dispatch(maxInFlight);
+        this.#dispatch(this.#maxInFlight);
         if (this.#inFlight.size === 0 && this.#delayed.size === 0 && this.#ready.length === 0 && this.#settled()) {
           this.#publishCounts();
           return await this.#setStatus(this.#rollingBack ? 'rolled-back' : 'finished', { counts: JSON.stringify(Object.fromEntries(this.#counts)) });
@@ -123,6 +127,7 @@ class MigrationRun {
       }
     } finally {
       await this.#drain();
+      await Promise.all([...new Set([this.#sourceLimiter, this.#targetLimiter])].map((l) => l.stop()));
     }
   }
 
@@ -193,20 +198,18 @@ class MigrationRun {
     return Math.max(5, next);
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const onAbort = (): void => done();
-      this.#o.signal?.addEventListener('abort', onAbort, { once: true });
-      const self = this;
-      function done(): void {
-        clearTimeout(timer);
-        self.#o.signal?.removeEventListener('abort', onAbort);
-        self.#wake = null;
-        resolve();
-      }
-      this.#wake = done;
-    });
+  /** Waits `ms`, or less: until a step settles (#wake) or the run is stopped. */
+  async #sleep(ms: number): Promise<void> {
+    const wake = new AbortController();
+    const stop = (): void => wake.abort();
+    this.#o.signal?.addEventListener('abort', stop, { once: true });
+    this.#wake = stop;
+    try {
+      await sleep(ms, wake.signal);
+    } finally {
+      this.#o.signal?.removeEventListener('abort', stop);
+      this.#wake = null;
+    }
   }
 
   async #drain(): Promise<void> {
@@ -227,7 +230,7 @@ class MigrationRun {
         if (e.state !== 'planned') {
           const identity = await this.#identity(e);
           if (!identity) return;
-          await this.#call(this.#sourceGate, source, 'registerDevice', () => source.registerDevice(identity));
+          await this.#call(this.#sourceLimiter, source, 'registerDevice', () => source.registerDevice(identity));
         }
         await this.#rebind(e, { state: 'returning', attempts: 0 }, [bindOverlap, bindTargetOnly, bindSourceOnly], bindSourceOnly, 'rollback');
         return;
@@ -236,16 +239,16 @@ class MigrationRun {
         case 'planned': {
           const identity = await this.#identity(e);
           if (!identity) return;
-          const { created } = await this.#call(this.#targetGate, target, 'registerDevice', () => target.registerDevice(identity));
+          const { created } = await this.#call(this.#targetLimiter, target, 'registerDevice', () => target.registerDevice(identity));
           // A device the target already had may be joined by it alone (its own keys, its own Join
           // Server): rebinding it would move it nowhere. It waits for the operator instead.
-          const joinsItself = created || !target.localJoin ? null : await this.#call(this.#targetGate, target, 'localJoin', () => target.localJoin!(e.devEUI));
+          const joinsItself = created || !target.localJoin ? null : await this.#call(this.#targetLimiter, target, 'localJoin', () => target.localJoin!(e.devEUI));
           if (joinsItself !== null) {
             if (!this.#o.removeLocalJoins) {
               await this.#park(e, 'planned', `${joinsItself}; to remove that and go on: joinery migrate resume ${m.id} --remove-network-server-keys`);
               return;
             }
-            const { removed } = await this.#call(this.#targetGate, target, 'removeLocalJoin', () => target.removeLocalJoin!(e.devEUI));
+            const { removed } = await this.#call(this.#targetLimiter, target, 'removeLocalJoin', () => target.removeLocalJoin!(e.devEUI));
             await this.#store.appendAudit({ at: new Date(), actor: this.#o.actor, tenantID: null, source: null, action: 'ns.local-join.removed', devEUI: e.devEUI, detail: { peer: m.targetPeer, vendor: target.vendor, removed, migrationID: m.id } });
           }
           await this.#advance(e, { state: 'registered', attempts: 0, lastError: null });
@@ -256,14 +259,14 @@ class MigrationRun {
           return;
         case 'rebound': // cutover: the operator chose to leave the source at once
         case 'joined': // overlap: the target is confirmed by a join through it
-          await this.#call(this.#sourceGate, source, 'deregisterDevice', () => source.deregisterDevice(e.devEUI));
+          await this.#call(this.#sourceLimiter, source, 'deregisterDevice', () => source.deregisterDevice(e.devEUI));
           await this.#advance(e, { state: 'removed', attempts: 0, lastError: null });
           return;
         case 'removed':
           await this.#advance(e, { state: 'done' });
           return;
         case 'returning':
-          await this.#call(this.#targetGate, target, 'deregisterDevice', () => target.deregisterDevice(e.devEUI));
+          await this.#call(this.#targetLimiter, target, 'deregisterDevice', () => target.deregisterDevice(e.devEUI));
           await this.#advance(e, { state: 'rolled-back', attempts: 0 });
           return;
         default:
@@ -284,18 +287,18 @@ class MigrationRun {
     return { devEUI: d.devEUI, joinEUI: d.joinEUI, macVersion: d.macVersion };
   }
 
-  async #call<T>(gate: VendorGate, adapter: NetworkServerAdapter, operation: AdapterOperation, call: () => Promise<T>): Promise<T> {
+  async #call<T>(limiter: RateLimiter, adapter: NetworkServerAdapter, operation: AdapterOperation, call: () => Promise<T>): Promise<T> {
     try {
-      const result = await gate.run(call);
-      this.#rateLimitStreak.set(gate, 0);
+      const result = await limiter.schedule(call);
+      this.#rateLimitStreak.set(limiter, 0);
       this.#o.metrics?.adapterCalls.inc({ vendor: adapter.vendor, operation, result: 'ok' });
       return result;
     } catch (err) {
       const limited = isRateLimited(err);
       if (limited) {
-        const streak = (this.#rateLimitStreak.get(gate) ?? 0) + 1;
-        this.#rateLimitStreak.set(gate, streak);
-        gate.pause((err as AdapterError).retryAfterMs ?? this.#backoff(streak));
+        const streak = (this.#rateLimitStreak.get(limiter) ?? 0) + 1;
+        this.#rateLimitStreak.set(limiter, streak);
+        limiter.pause((err as AdapterError).retryAfterMs ?? this.#backoff(streak));
       }
       const result = limited ? 'rate-limited' : err instanceof AdapterError && err.retryable ? 'retry' : 'failed';
       this.#o.metrics?.adapterCalls.inc({ vendor: adapter.vendor, operation, result });
@@ -304,14 +307,12 @@ class MigrationRun {
   }
 
   #backoff(attempt: number): number {
-    const base = this.#o.baseBackoffMs ?? 500;
-    const exp = Math.min(base * 2 ** (attempt - 1), this.#o.maxBackoffMs ?? 30_000);
-    return exp * (0.75 + Math.random() * 0.5);
+    return backoffDelay(attempt, { initialMs: this.#o.baseBackoffMs ?? 500, maxMs: this.#o.maxBackoffMs ?? 30_000, jitter: 0.25 });
   }
 
   async #failed(e: MigrationEntry, err: unknown): Promise<void> {
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
-    if (isRateLimited(err)) return; // the gate was paused: the step runs again, not counted as a failure
+    if (isRateLimited(err)) return; // the limiter was paused: the step runs again, not counted as a failure
     const step = e.state as MigrationStep;
     if (err instanceof AdapterError && err.retryable) {
       const attempts = e.attempts + 1;
@@ -404,6 +405,10 @@ class MigrationRun {
     if (!g) return;
     for (const state of DEVICE_MIGRATION_STATES) g.set({ migration: this.#m.id, state }, this.#counts.get(state) ?? 0);
   }
+}
+
+function vendorLimiter(limit: VendorLimit): RateLimiter {
+  return rateLimiter({ requestsPerSecond: limit.ratePerSecond, maxConcurrent: limit.concurrency });
 }
 
 function applyChange(e: MigrationEntry, c: MigrationEntryChange): MigrationEntry {

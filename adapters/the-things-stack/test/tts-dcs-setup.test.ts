@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { adapterModule } from '@joinery/adapter-the-things-stack';
 import { parseJoinEUIPrefix, type AdapterSetupInput } from '@joinery/core';
-import { dcsConfigProblems, type DCSFiles } from './vendor-rules/tts-dcs-config-rules';
+import { dcsConfigProblems, type DCSFiles } from '../../../test/src/adapters/vendor-rules/tts-dcs-config-rules';
 
 const base: AdapterSetupInput = {
   name: 'acme',

@@ -3,8 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as mqtt from 'mqtt';
 import { adapterModule } from '@joinery/adapter-the-things-stack';
-import { MQTT_URL } from './fake-chirpstack';
-import { fakePlumbing, type FakeNetworkServer, type FakeTransport, type Fault, type RecordedRequest } from './fake-network-server';
+import { fakePlumbing, MQTT_URL, type FakeNetworkServer, type FakeTransport, type Fault, type RecordedRequest } from '../../../test/src/adapters/fake-network-server';
 
 export interface TTSFake extends FakeNetworkServer {
   readonly url: string;

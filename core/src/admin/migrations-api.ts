@@ -1,11 +1,11 @@
-import { refuseNulBytes } from '../admin/refuse-nul-bytes';
+import { refuseNulBytes } from './refuse-nul-bytes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BEARER_SECURITY } from '../admin/admin-auth';
-import type { AdminContext } from '../admin/admin-context';
-import { ERROR_RESPONSES } from '../admin/admin-errors';
+import { BEARER_SECURITY } from './admin-auth';
+import type { AdminContext } from './admin-context';
+import { ERROR_RESPONSES } from './admin-errors';
 import { readAdapterAPIKey } from '../adapters/adapter-api-key-store';
 import type { JoineryMetrics } from '../metrics/metrics';
-import { registerMigrationRoutes } from '../migration/migration-routes';
+import { registerMigrationRoutes } from './routes/migrations-routes';
 import type { Store } from '../store/store';
 import { isInstanceAdmin, type Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';

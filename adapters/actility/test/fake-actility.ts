@@ -1,8 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { adapterModule } from '@joinery/adapter-actility';
 import type { NetworkServerAdapter } from '@joinery/core';
-import { bearer, fakePlumbing, startFakeHTTPAPI, type AdapterOverrides, type FakeReply, type FakeRequest } from './fake-http-api';
-import type { FakeNetworkServer } from './fake-network-server';
+import { bearer, fakePlumbing, startFakeHTTPAPI, type AdapterOverrides, type FakeReply, type FakeRequest } from '../../../test/src/adapters/fake-http-api';
+import type { FakeNetworkServer } from '../../../test/src/adapters/fake-network-server';
 
 export interface ActilityFake extends FakeNetworkServer {
   readonly url: string;

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { adapterModule } from '@joinery/adapter-orbiwise';
 import type { NetworkServerAdapter } from '@joinery/core';
-import { fakePlumbing, startFakeHTTPAPI, type AdapterOverrides, type FakeReply, type FakeRequest } from './fake-http-api';
-import type { FakeNetworkServer } from './fake-network-server';
+import { fakePlumbing, startFakeHTTPAPI, type AdapterOverrides, type FakeReply, type FakeRequest } from '../../../test/src/adapters/fake-http-api';
+import type { FakeNetworkServer } from '../../../test/src/adapters/fake-network-server';
 
 export interface OrbiwiseFake extends FakeNetworkServer {
   readonly url: string;

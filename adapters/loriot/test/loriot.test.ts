@@ -1,5 +1,5 @@
 import { adapterModule } from '@joinery/adapter-loriot';
-import { adapterConformance } from './adapter-conformance';
+import { adapterConformance } from '../../../test/src/adapters/adapter-conformance';
 import { startLoriotFake } from './fake-loriot';
 
 adapterConformance({ vendor: 'loriot', capabilities: adapterModule.capabilities, startFake: startLoriotFake });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { adapterModule } from '@joinery/adapter-loriot';
 import type { NetworkServerAdapter } from '@joinery/core';
-import { fakePlumbing, startFakeHTTPAPI, type AdapterOverrides, type FakeReply, type FakeRequest } from './fake-http-api';
-import type { FakeNetworkServer } from './fake-network-server';
+import { fakePlumbing, startFakeHTTPAPI, type AdapterOverrides, type FakeReply, type FakeRequest } from '../../../test/src/adapters/fake-http-api';
+import type { FakeNetworkServer } from '../../../test/src/adapters/fake-network-server';
 
 export interface LoriotFake extends FakeNetworkServer {
   readonly url: string;
