@@ -1,5 +1,6 @@
 import * as https from 'node:https';
 import type { Logger } from '../log/logger';
+import { backoffDelay, sleep } from '../retry/backoff';
 import type { JoineryMetrics } from '../metrics/metrics';
 import type { WireAnswer } from './messages';
 
@@ -87,7 +88,7 @@ export class AsyncAnswerSender {
       }
       if (attempt < this.attempts) {
         this.metrics.asyncAnswers.inc({ outcome: 'retry', peer: target.peerName });
-        await sleep(Math.min(this.baseDelayMs * 2 ** (attempt - 1), Math.max(0, receivedAt + this.windowMs - Date.now())));
+        await sleep(backoffDelay(attempt, { initialMs: this.baseDelayMs, maxMs: Math.max(0, receivedAt + this.windowMs - Date.now()) }));
       }
     }
     return this.failed(target, context, this.attempts, reason);
@@ -124,8 +125,4 @@ export class AsyncAnswerSender {
       req.end(body);
     });
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
