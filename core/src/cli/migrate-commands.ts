@@ -5,7 +5,7 @@ import { ParseError } from '../lorawan/parse-error';
 import { MigrationMetrics } from '../metrics/migration-metrics';
 import type { DeviceSelectionJSON } from '../migration/device-selection';
 import { describeSelection } from '../migration/device-selection';
-import { MIGRATION_ID_PATTERN, type FleetMigration } from '../migration/fleet-migration';
+import { MIGRATION_ID_PATTERN, type FleetMigration } from '../store/fleet-migration-journal';
 import { openMigrationAdapters } from '../migration/migration-adapters';
 import { prepareResume, requestRollback } from '../migration/migration-control';
 import { MigrationError } from '../migration/migration-error';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ParseError } from '../lorawan/parse-error';
 import type { MigrationMetrics } from '../metrics/migration-metrics';
 import type { Store } from '../store/store';
-import { MIGRATION_ID_PATTERN } from './fleet-migration';
+import { MIGRATION_ID_PATTERN } from '../store/fleet-migration-journal';
 import { openMigrationAdapters, type APIKeyReader } from './migration-adapters';
 import { prepareResume, requestRollback } from './migration-control';
 import { MigrationError, type MigrationErrorCode } from './migration-error';
@@ -10,7 +10,7 @@ import { migrationReport, migrationSummary } from './migration-report';
 import { parseMigrationRequest, type MigrationRequestJSON } from './migration-request';
 import { runMigration } from './migration-runner';
 import { createMigration, planMigration } from './plan-migration';
-import { DEVICE_MIGRATION_STATES } from './device-migration-state';
+import { DEVICE_MIGRATION_STATES } from '../store/fleet-migration-journal';
 
 export interface MigrationRoutesDeps {
   readonly store: Store;

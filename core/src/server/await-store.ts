@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isStoreUnavailable } from '../store/store-unavailable';
+import { isStoreUnavailable } from '../store/store-errors';
 import { formatListenAddress, type ListenAddress } from './listen-address';
 
 /** The first wait after a failed attempt, doubled after each, up to the cap. */

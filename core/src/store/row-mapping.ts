@@ -12,11 +12,11 @@ import type { AuditEvent, AuditRecord } from './audit-event';
 import type { Device, NewDevice } from './device';
 import { parseJoinType, type JoinRecord } from './join-record';
 import type { SessionRecord } from './session';
-import type { PeerChange } from './store';
-import { parseDeviceMigrationState, parseMigrationStep } from '../migration/device-migration-state';
+import type { PeerChange } from './ports/peer-registry';
+import { parseDeviceMigrationState, parseMigrationStep } from './fleet-migration-journal';
 import { deviceSelectionJSON, parseDeviceSelection, type DeviceSelectionJSON } from '../migration/device-selection';
-import { parseMigrationStatus, parseMigrationStrategy, type FleetMigration } from '../migration/fleet-migration';
-import type { MigrationEntry } from '../migration/migration-entry';
+import { parseMigrationStatus, parseMigrationStrategy, type FleetMigration } from './fleet-migration-journal';
+import type { MigrationEntry } from './fleet-migration-journal';
 import { parseVendorLimit, type VendorLimits } from '../migration/vendor-limits';
 
 /**

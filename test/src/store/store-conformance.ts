@@ -863,9 +863,9 @@ export function describeStoreConformance(name: string, openStore: () => Promise<
       const d = (await store.getDevice(eui(107)))!;
       expect(d.ownership.activatedAt).toEqual(first);
       expect(d.ownership.activatedTenant).toBe(owner);
-      expect(await store.listActivations({ tenantID: owner, since: new Date(0) })).toEqual([{ devEUI: eui(107), joinEUI: d.joinEUI, tenantID: owner, activatedAt: first }]);
-      expect(await store.listActivations({ tenantID: owner, since: new Date(first.getTime() + 1) })).toEqual([]);
-      expect(await store.listActivations({ tenantID: owner, since: new Date(0), until: first })).toEqual([]);
+      expect(await store.listFirstJoins({ tenantID: owner, since: new Date(0) })).toEqual([{ devEUI: eui(107), joinEUI: d.joinEUI, tenantID: owner, activatedAt: first }]);
+      expect(await store.listFirstJoins({ tenantID: owner, since: new Date(first.getTime() + 1) })).toEqual([]);
+      expect(await store.listFirstJoins({ tenantID: owner, since: new Date(0), until: first })).toEqual([]);
       expect((await store.getDevice(eui(108)))!.ownership.activatedAt).toBeNull();
     });
 

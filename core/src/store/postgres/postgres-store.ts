@@ -41,10 +41,10 @@ import {
 import { BOUND_PER_PEER_SQL, LAST_JOIN_PER_PEER_SQL, PEER_JOIN_RESULTS_SQL, UNBIND_FROM_PEER_SQL, joinResultsFrom, peerUsageFrom } from '../peer-usage';
 import { bucketKeys, settleBuckets, type BucketTake, type RateBucket } from '../rate-buckets';
 import { NONCE_COLUMNS, RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
-import type { DeviceMigrationState } from '../../migration/device-migration-state';
-import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
-import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
-import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
+import type { DeviceMigrationState } from '../fleet-migration-journal';
+import type { FleetMigration, MigrationStatus } from '../fleet-migration-journal';
+import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../fleet-migration-journal';
+import type { FirstJoin, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
 import { ChangeWatch } from '../change-watch';
 import { PeerCache } from '../peer-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
@@ -52,7 +52,7 @@ import type { JoinRecord } from '../join-record';
 import type { SealedCanary } from '../sealed-canary';
 import type { SessionRecord } from '../session';
 import type { StoreSettingName } from '../store-setting';
-import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
+import { DeviceExistsError, MigrationConflictError, PeerExistsError, type FirstJoinQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migratePostgres } from './migrations';
 import { parsePostgresLocation, type PostgresLocation, type PostgresLocationOptions } from './postgres-location';
 
@@ -360,14 +360,14 @@ export class PostgresStore implements Store {
     return this.#audited('deleting a device', async (client) => (await client.query(sql, [devEUI])).rowCount === 1, audit);
   }
 
-  async listActivations(query: ActivationQuery): Promise<Activation[]> {
+  async listFirstJoins(query: FirstJoinQuery): Promise<FirstJoin[]> {
     const values: unknown[] = [query.since, query.until ?? new Date(8.64e15)];
     let sql = 'SELECT dev_eui, join_eui, activated_tenant, activated_at FROM devices WHERE activated_at >= $1 AND activated_at < $2';
     if (query.tenantID !== undefined) {
       values.push(query.tenantID);
       sql += ' AND activated_tenant = $3';
     }
-    const rows = await this.#query<{ dev_eui: string; join_eui: string; activated_tenant: string; activated_at: Date }>('listing activations', `${sql} ORDER BY activated_at, dev_eui COLLATE "C"`, values);
+    const rows = await this.#query<{ dev_eui: string; join_eui: string; activated_tenant: string; activated_at: Date }>('listing first joins', `${sql} ORDER BY activated_at, dev_eui COLLATE "C"`, values);
     return rows.map((r) => ({ devEUI: parseEUI64(r.dev_eui), joinEUI: parseEUI64(r.join_eui), tenantID: r.activated_tenant as TenantID, activatedAt: r.activated_at }));
   }
 

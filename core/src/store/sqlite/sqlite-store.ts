@@ -38,10 +38,10 @@ import {
   peerChangeColumns,
 } from '../row-mapping';
 import { BOUND_PER_PEER_SQL, LAST_JOIN_PER_PEER_SQL, PEER_JOIN_RESULTS_SQL, UNBIND_FROM_PEER_SQL, joinResultsFrom, peerUsageFrom } from '../peer-usage';
-import type { DeviceMigrationState } from '../../migration/device-migration-state';
-import type { FleetMigration, MigrationStatus } from '../../migration/fleet-migration';
-import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../../migration/migration-entry';
-import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
+import type { DeviceMigrationState } from '../fleet-migration-journal';
+import type { FleetMigration, MigrationStatus } from '../fleet-migration-journal';
+import type { MigrationArrival, MigrationEntry, MigrationEntryChange, RebindOutcome } from '../fleet-migration-journal';
+import type { FirstJoin, Device, DeviceChange, JoinCommit, NewDevice } from '../device';
 import { ChangeWatch } from '../change-watch';
 import { PeerCache } from '../peer-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
@@ -49,7 +49,7 @@ import { parseJoinType, type JoinRecord } from '../join-record';
 import type { SealedCanary } from '../sealed-canary';
 import type { SessionRecord } from '../session';
 import type { StoreSettingName } from '../store-setting';
-import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
+import { DeviceExistsError, MigrationConflictError, PeerExistsError, type FirstJoinQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
 import { migrate } from './migrations';
@@ -464,7 +464,7 @@ export class SqliteStore implements Store {
     }, audit);
   }
 
-  async listActivations(query: ActivationQuery): Promise<Activation[]> {
+  async listFirstJoins(query: FirstJoinQuery): Promise<FirstJoin[]> {
     const values: unknown[] = [query.since.getTime(), query.until?.getTime() ?? Number.MAX_SAFE_INTEGER];
     let sql = 'SELECT dev_eui, join_eui, activated_tenant, activated_at FROM devices WHERE activated_at >= ? AND activated_at < ?';
     if (query.tenantID !== undefined) {
