@@ -53,7 +53,7 @@ import type { SealedCanary } from '../sealed-canary';
 import type { SessionRecord } from '../session';
 import type { StoreSettingName } from '../store-setting';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type FirstJoinQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
-import { migratePostgres } from './migrations';
+import { migratePostgres } from './schema-migrations';
 import { parsePostgresLocation, type PostgresLocation, type PostgresLocationOptions } from './postgres-location';
 
 /** Blobs read per page by resealAll. */

@@ -52,7 +52,7 @@ import type { StoreSettingName } from '../store-setting';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type FirstJoinQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
-import { migrate } from './migrations';
+import { migrate } from './schema-migrations';
 import { bucketKeys, settleBuckets, type BucketTake, type RateBucket } from '../rate-buckets';
 import { RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
 
