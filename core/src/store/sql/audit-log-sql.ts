@@ -75,7 +75,7 @@ export class SqlAuditLog implements AuditLog {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
-    await this.sql.transaction('appending to the audit trail', appendAuditEntry(this.sql.dialect, event));
+    await this.sql.transaction('appending to the audit trail', () => appendAuditEntry(this.sql.dialect, event));
   }
 
   async readAuditChain(afterID: number, limit: number): Promise<AuditRecord[]> {
@@ -85,7 +85,7 @@ export class SqlAuditLog implements AuditLog {
 
   /** See `chainUnhashedAuditRows` (the function). */
   async chainUnhashedAuditRows(): Promise<void> {
-    await this.sql.transaction('chaining the audit trail', chainUnhashedAuditRows(this.sql.dialect));
+    await this.sql.transaction('chaining the audit trail', () => chainUnhashedAuditRows(this.sql.dialect));
   }
 }
 

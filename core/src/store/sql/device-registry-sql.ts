@@ -189,12 +189,12 @@ export class SqlDeviceRegistry implements DeviceRegistry {
   }
 
   changeDevice(c: DeviceChange, audit: AuditEvent): Promise<boolean> {
-    const write = count(
+    const write = (): Work<number> => count(
       `UPDATE devices SET owner_tenant = ?, owner_token_hash = ?, ns_peer = ?, as_peer = ?, locked = ?, claimed_at = ?, version = version + 1
         WHERE dev_eui = ? AND version = ?`,
       [c.owner, c.ownerTokenHash, c.nsPeer, c.asPeer, c.locked, c.claimedAt, c.devEUI, c.expectedVersion],
     );
-    return this.sql.transaction('changing a device', audited(this.sql.dialect, changedOne(write), audit));
+    return this.sql.transaction('changing a device', () => audited(this.sql.dialect, changedOne(write()), audit));
   }
 
   deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
@@ -203,12 +203,12 @@ export class SqlDeviceRegistry implements DeviceRegistry {
       yield* count(retainNoncesSQL(`SELECT ${RETAINED_COLUMNS} FROM devices WHERE dev_eui = ?`), [devEUI]);
       return (yield* count('DELETE FROM devices WHERE dev_eui = ?', [devEUI])) === 1;
     };
-    return this.sql.transaction('deleting a device', audited(this.sql.dialect, write(), audit));
+    return this.sql.transaction('deleting a device', () => audited(this.sql.dialect, write(), audit));
   }
 
   async resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null> {
-    const write = count(`UPDATE devices SET last_dev_nonce = NULL, used_dev_nonces = ${this.sql.dialect.emptyIntList}, version = version + 1 WHERE dev_eui = ?`, [devEUI]);
-    const reset = await this.sql.transaction('resetting DevNonces', audited(this.sql.dialect, changedOne(write), audit));
+    const write = (): Work<number> => count(`UPDATE devices SET last_dev_nonce = NULL, used_dev_nonces = ${this.sql.dialect.emptyIntList}, version = version + 1 WHERE dev_eui = ?`, [devEUI]);
+    const reset = await this.sql.transaction('resetting DevNonces', () => audited(this.sql.dialect, changedOne(write()), audit));
     return reset ? this.getDevice(devEUI) : null;
   }
 

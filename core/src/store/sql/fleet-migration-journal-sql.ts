@@ -146,7 +146,7 @@ export class SqlFleetMigrationJournal implements FleetMigrationJournal {
   async insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void> {
     const dialect = this.sql.dialect;
     const list = [...new Set(devEUIs)];
-    await this.sql.transaction('creating a migration', (function* (): Work<void> {
+    await this.sql.transaction('creating a migration', () => (function* (): Work<void> {
       for (let start = 0; start < list.length; start += ENTRY_BATCH) {
         const set = dialect.textSet(list.slice(start, start + ENTRY_BATCH));
         const busy = yield* firstRow<{ dev_eui: string; migration_id: string }>(
@@ -181,8 +181,8 @@ export class SqlFleetMigrationJournal implements FleetMigrationJournal {
 
   setFleetMigrationStatus(id: string, status: MigrationStatus, audit: AuditEvent): Promise<boolean> {
     const finished = status === 'finished' || status === 'rolled-back' ? new Date() : null;
-    const write = count('UPDATE fleet_migrations SET status = ?, finished_at = ? WHERE id = ?', [status, finished, id]);
-    return this.sql.transaction('setting a migration status', audited(this.sql.dialect, changedOne(write), audit));
+    const write = (): Work<number> => count('UPDATE fleet_migrations SET status = ?, finished_at = ? WHERE id = ?', [status, finished, id]);
+    return this.sql.transaction('setting a migration status', () => audited(this.sql.dialect, changedOne(write()), audit));
   }
 
   async listMigrationEntries(migrationID: string, query: MigrationEntryQuery): Promise<MigrationEntry[]> {
@@ -211,7 +211,7 @@ export class SqlFleetMigrationJournal implements FleetMigrationJournal {
 
   async rebindMigratingDevice(rebinding: Rebinding): Promise<RebindOutcome> {
     try {
-      return await this.sql.transaction('rebinding a device', rebind(this.sql.dialect, rebinding));
+      return await this.sql.transaction('rebinding a device', () => rebind(this.sql.dialect, rebinding));
     } catch (err) {
       if (err instanceof BindingChanged) return 'binding-changed';
       throw err;

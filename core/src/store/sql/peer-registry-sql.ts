@@ -131,7 +131,7 @@ export class SqlPeerRegistry implements PeerRegistry {
       return true;
     };
     try {
-      await this.sql.transaction('adding a peer', audited(dialect, write(), audit));
+      await this.sql.transaction('adding a peer', () => audited(dialect, write(), audit));
     } catch (err) {
       if (dialect.isDuplicate(err)) throw new PeerExistsError(peer.name);
       throw err;
@@ -151,7 +151,7 @@ export class SqlPeerRegistry implements PeerRegistry {
 
   async updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {
     const dialect = this.sql.dialect;
-    return this.sql.transaction('updating peer settings', (function* (): Work<boolean> {
+    return this.sql.transaction('updating peer settings', () => (function* (): Work<boolean> {
       if ((yield* count('UPDATE peers SET settings = ? WHERE name = ?', [serializePeerSettings(settings), name])) === 0) return false;
       for (const s of dialect.bumpPeerChanges) yield s;
       return true;
@@ -170,7 +170,7 @@ export class SqlPeerRegistry implements PeerRegistry {
       for (const s of dialect.bumpPeerChanges) yield s;
       return true;
     };
-    return this.sql.transaction('changing a peer', audited(dialect, write(), audit));
+    return this.sql.transaction('changing a peer', () => audited(dialect, write(), audit));
   }
 
   async deletePeer(name: string, unbindDevices: boolean, audit: AuditEvent): Promise<PeerDeletion> {
@@ -192,7 +192,7 @@ export class SqlPeerRegistry implements PeerRegistry {
       outcome = { kind: 'deleted', unbound: devices };
       return true;
     };
-    await this.sql.transaction('deleting a peer', audited(dialect, write(), audit));
+    await this.sql.transaction('deleting a peer', () => audited(dialect, write(), audit));
     return outcome;
   }
 

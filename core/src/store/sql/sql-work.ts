@@ -87,8 +87,12 @@ export interface SqlRunner {
   readonly dialect: SqlDialect;
   /** Runs `work` on its own (a read, or a single write): each statement is its own transaction. */
   run<T>(operation: string, work: Work<T>): Promise<T>;
-  /** Runs `work` in one write transaction: all of it or none; a throw from `work` rolls back. */
-  transaction<T>(operation: string, work: Work<T>): Promise<T>;
+  /**
+   * Runs the work `work()` makes in one write transaction: all of it or none; a throw from it
+   * rolls back. A function, so that a transaction PostgreSQL (or CockroachDB) failed for a
+   * serialization failure or a deadlock is run again from its start.
+   */
+  transaction<T>(operation: string, work: () => Work<T>): Promise<T>;
 }
 
 /** A column read back: SQLite gives epoch milliseconds, PostgreSQL a Date. */

@@ -3,7 +3,7 @@ import { parseTenantRoles, TenantExistsError, type Tenant, type TenantID } from 
 import type { AuditEvent } from '../audit-event';
 import type { TenantRegistry } from '../ports/tenant-registry';
 import { audited } from './audit-log-sql';
-import { asDate, changedOne, count, firstRow, rows, type SqlRunner, type SqlTime } from './sql-work';
+import { asDate, changedOne, count, firstRow, rows, type SqlRunner, type SqlTime, type Work } from './sql-work';
 
 /** A tenants row as either database gives it. */
 interface TenantRow {
@@ -48,9 +48,9 @@ export class SqlTenantRegistry implements TenantRegistry {
   constructor(private readonly sql: SqlRunner) {}
 
   async insertTenant(tenant: Tenant, audit: AuditEvent): Promise<void> {
-    const write = count(`INSERT INTO tenants (${TENANT_COLUMNS}) VALUES (?, ?, ?, ?)`, [tenant.id, tenant.name, JSON.stringify(tenant.roles), tenant.createdAt]);
+    const write = (): Work<number> => count(`INSERT INTO tenants (${TENANT_COLUMNS}) VALUES (?, ?, ?, ?)`, [tenant.id, tenant.name, JSON.stringify(tenant.roles), tenant.createdAt]);
     try {
-      await this.sql.transaction('adding a tenant', audited(this.sql.dialect, changedOne(write), audit));
+      await this.sql.transaction('adding a tenant', () => audited(this.sql.dialect, changedOne(write()), audit));
     } catch (err) {
       if (this.sql.dialect.isDuplicate(err)) throw new TenantExistsError(tenant.id);
       throw err;
@@ -68,8 +68,8 @@ export class SqlTenantRegistry implements TenantRegistry {
   }
 
   async insertApiKey(k: ApiKeyRecord, audit: AuditEvent): Promise<void> {
-    const write = count(`INSERT INTO api_keys (${API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, [k.id, k.tenantID, JSON.stringify(k.scopes), k.label, k.secretHash, k.createdAt, k.revokedAt]);
-    await this.sql.transaction('adding an API key', audited(this.sql.dialect, changedOne(write), audit));
+    const write = (): Work<number> => count(`INSERT INTO api_keys (${API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, [k.id, k.tenantID, JSON.stringify(k.scopes), k.label, k.secretHash, k.createdAt, k.revokedAt]);
+    await this.sql.transaction('adding an API key', () => audited(this.sql.dialect, changedOne(write()), audit));
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | null> {
@@ -83,8 +83,8 @@ export class SqlTenantRegistry implements TenantRegistry {
   }
 
   async revokeApiKey(id: string, at: Date, audit: AuditEvent): Promise<boolean> {
-    const write = count('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id]);
-    return this.sql.transaction('revoking an API key', audited(this.sql.dialect, changedOne(write), audit));
+    const write = (): Work<number> => count('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id]);
+    return this.sql.transaction('revoking an API key', () => audited(this.sql.dialect, changedOne(write()), audit));
   }
 }
 

@@ -83,7 +83,7 @@ export class SqliteRunner implements SqlRunner {
     return this.runNow(work);
   }
 
-  async transaction<T>(_operation: string, work: Work<T>): Promise<T> {
-    return this.transactionNow(work);
+  async transaction<T>(_operation: string, work: () => Work<T>): Promise<T> {
+    return this.transactionNow(work());
   }
 }
