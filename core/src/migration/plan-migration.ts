@@ -7,12 +7,11 @@ import type { Device } from '../store/device';
 import { MigrationConflictError } from '../store/store-errors';
 import type { Store } from '../store/store';
 import { describeSelection, deviceSelectionJSON, type DeviceSelection } from './device-selection';
-import type { FleetMigration, MigrationRequest, MigrationStrategy } from '../store/fleet-migration-journal';
+import type { FleetMigration, MigrationRequest } from '../store/fleet-migration-journal';
 import { MigrationError } from './migration-error';
-import { limitFor, type VendorLimits } from './vendor-limits';
+import { limitFor } from './vendor-limits';
 
 export type { MigrationRequest };
-
 
 export const DEFAULT_MAX_ATTEMPTS = 8;
 
