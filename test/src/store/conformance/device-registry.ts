@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DeviceExistsError, type EUI64, type JoinCommit, type NewDevice, type Store } from '@joinery/core';
+import { DeviceExistsError, StoreError, type EUI64, type JoinCommit, type NewDevice, type Store } from '@joinery/core';
 import { parseEUI64 } from '../../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce } from '../../../../core/src/lorawan/nonces';
 import { OPERATOR_TENANT, type TenantID } from '../../../../core/src/tenants/tenant';
@@ -60,6 +60,9 @@ export function deviceRegistryConformance(c: StoreConformance): void {
     const count0 = await store.countDevices();
     const err = await thrown(store.insertDevices([newDevice(12), newDevice(13), newDevice(11), newDevice(14)]));
     expect(err).toBeInstanceOf(DeviceExistsError);
+    // The same refusal from either store: one StoreError kind.
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).kind).toBe('device-exists');
     expect((err as DeviceExistsError).devEUI).toBe(eui(11));
     expect((err as Error).message).toContain(eui(11));
     expect(await store.countDevices()).toBe(count0);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_PEER_SETTINGS, PeerExistsError, type ApplicationServerPeer, type Store } from '@joinery/core';
+import { DEFAULT_PEER_SETTINGS, PeerExistsError, StoreError, type ApplicationServerPeer, type Store } from '@joinery/core';
 import { firstCertificate } from '../../../../core/src/peers/peer-certificates';
 import { parseNetID } from '../../../../core/src/lorawan/identifiers';
 import { OPERATOR_TENANT } from '../../../../core/src/tenants/tenant';
@@ -51,6 +51,7 @@ export function peerRegistryConformance(c: StoreConformance): void {
     const count0 = (await store.listPeers()).length;
     const sameName = await thrown(store.insertPeer(nsPeer('dup')));
     expect(sameName).toBeInstanceOf(PeerExistsError);
+    expect((sameName as StoreError).kind).toBe('peer-exists');
     expect((sameName as PeerExistsError).peerName).toBe(ns.name);
     const sameCert = await thrown(store.insertPeer(nsPeer('dup-other', { certFingerprint: ns.certFingerprint })));
     expect(sameCert).toBeInstanceOf(PeerExistsError);
