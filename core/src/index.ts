@@ -6,7 +6,8 @@ export { SoftwareKeyVault, type SoftwareKeyVaultOptions } from './keys/software-
 export { Pkcs11KeyVault } from './keys/pkcs11-vault';
 export { MasterKey } from './keys/master-key';
 export type { Store, DeviceListQuery, SealedBlobOwner, Resealer } from './store/store';
-export { DeviceExistsError, MigrationConflictError, PeerExistsError } from './store/store';
+export type { DeviceRegistry, JoinState, JoinHistory, PeerRegistry, TenantRegistry, AuditLog, FleetMigrationJournal, RateBucketLedger, SealedSettings } from './store/store';
+export { DeviceExistsError, MigrationConflictError, PeerExistsError, StoreError, type StoreErrorKind } from './store/store-errors';
 export type { Device, NewDevice, NonceState, JoinCommit } from './store/device';
 export type { SessionRecord } from './store/session';
 export type { JoinRecord, JoinType } from './store/join-record';
@@ -49,15 +50,15 @@ export { ClaimRateLimiter, type ClaimRateLimits } from './claims/claim-rate-limi
 export { generateOwnerToken, parseOwnerToken, qrPayload, type OwnerToken, type ProfileID } from './claims/owner-token';
 export { verifyAuditChain, auditHash, type AuditChainCheck } from './store/audit-chain';
 export type { AuditRecord, AuditContext } from './store/audit-event';
-export type { DeviceOwnership, DeviceChange, Activation } from './store/device';
-export type { DeviceFilter, ActivationQuery } from './store/store';
+export type { DeviceOwnership, DeviceChange, FirstJoin } from './store/device';
+export type { DeviceFilter, FirstJoinQuery } from './store/store';
 
 // The admin listener's REST API: one fastify plugin per resource, reusable by code that mounts more.
 export { registerAdminApi, registerOpenAPI, ADMIN_API_PREFIX, OPENAPI_PATH } from './admin/admin-api';
 export { addApiKeyAuth, requireScope, principalOf, BEARER_SECURITY, type Authenticate } from './admin/admin-auth';
 export { addAdminErrorHandling, ERROR_SCHEMA, ERROR_RESPONSES } from './admin/admin-errors';
 export type { AdminContext } from './admin/admin-context';
-export type { FleetMigration, MigrationStrategy, MigrationStatus } from './fleet-migration/fleet-migration';
-export type { DeviceMigrationState } from './fleet-migration/device-migration-state';
-export type { MigrationEntry, DeviceBinding } from './fleet-migration/migration-entry';
+export type { FleetMigration, MigrationStrategy, MigrationStatus } from './store/fleet-migration-journal';
+export type { DeviceMigrationState } from './store/fleet-migration-journal';
+export type { MigrationEntry, DeviceBinding } from './store/fleet-migration-journal';
 export { registerMigrationRoutes, type MigrationRoutesDeps } from './admin/routes/migrations-routes';

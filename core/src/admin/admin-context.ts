@@ -2,12 +2,14 @@ import type { Authenticate } from './admin-auth';
 import type { ClaimService } from '../claims/claim-service';
 import type { DeviceService } from '../devices/device-service';
 import type { PeerService } from '../peers/peer-service';
-import type { Store } from '../store/store';
+import type { AuditLog } from '../store/ports/audit-log';
+import type { DeviceRegistry } from '../store/ports/device-registry';
 import type { TenantService } from '../tenants/tenant-service';
 
 /** What the admin API's resource plugins work with. */
 export interface AdminContext {
-  readonly store: Store;
+  /** What the routes read from the store themselves: the audit log, and first joins for usage. */
+  readonly store: AuditLog & DeviceRegistry;
   readonly tenants: TenantService;
   readonly devices: DeviceService;
   readonly claims: ClaimService;

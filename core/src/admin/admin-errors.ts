@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { DeviceImportError } from '../devices/device-import-file';
 import type { Logger } from '../log/logger';
 import { ParseError } from '../lorawan/parse-error';
-import { isStoreUnavailable } from '../store/store-unavailable';
+import { isStoreUnavailable } from '../store/store-errors';
 import { Refusal } from '../tenants/refusal';
 
 /** Every error the admin API answers: a stable code and a message. */

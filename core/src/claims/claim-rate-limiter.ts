@@ -1,6 +1,6 @@
 import type { EUI64 } from '../lorawan/identifiers';
 import type { RateBucket } from '../store/rate-buckets';
-import type { Store } from '../store/store';
+import type { RateBucketLedger } from '../store/ports/rate-bucket-ledger';
 import type { TenantID } from '../tenants/tenant';
 
 /**
@@ -65,7 +65,7 @@ export class ClaimRateLimiter {
   readonly #now: () => number;
 
   constructor(
-    private readonly store: Pick<Store, 'takeRateBuckets' | 'refundRateBuckets'>,
+    private readonly store: RateBucketLedger,
     limits: ClaimRateLimits = {},
   ) {
     const { now, ...rest } = limits;

@@ -8,7 +8,10 @@ import type { ApplicationServerPeer, NetworkServerPeer, Peer } from '../peers/pe
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import { auditEvent } from '../store/audit-event';
 import type { Device, DeviceChange } from '../store/device';
-import { PeerExistsError, type Store } from '../store/store';
+import type { DeviceRegistry } from '../store/ports/device-registry';
+import type { PeerRegistry } from '../store/ports/peer-registry';
+import type { TenantRegistry } from '../store/ports/tenant-registry';
+import { PeerExistsError } from '../store/store-errors';
 import { isInstanceAdmin, maySee, notFound, requireScopeOf, type Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';
 import type { TenantID } from '../tenants/tenant';
@@ -59,7 +62,7 @@ const MAX_ATTEMPTS = 16;
  */
 export class ClaimService {
   constructor(
-    private readonly store: Store,
+    private readonly store: DeviceRegistry & PeerRegistry & TenantRegistry,
     private readonly vault: KeyVault,
     private readonly limiter: ClaimRateLimiter,
     private readonly onFailure: (reason: ClaimFailure) => void = () => {},

@@ -3,7 +3,9 @@ import { AES128Key } from '../lorawan/aes128-key';
 import { parseEUI64, parseNetID, type EUI64 } from '../lorawan/identifiers';
 import { ParseError } from '../lorawan/parse-error';
 import type { Peer } from '../peers/peer';
-import type { Store } from '../store/store';
+import type { DeviceRegistry } from '../store/ports/device-registry';
+import type { PeerRegistry } from '../store/ports/peer-registry';
+import type { TenantRegistry } from '../store/ports/tenant-registry';
 import type { Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';
 import { WRONG_OWNER_TOKEN_MESSAGE, type ClaimService } from './claim-service';
@@ -60,7 +62,7 @@ export const TTJS_MAX_PARAM_LENGTH = 16 * 1024;
  * Owner-token guesses are counted per peer and DevEUI and per DevEUI, not over all the peer's
  * devices: every user of a TTS shares its one client certificate.
  */
-export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly store: Store; readonly claims: ClaimService; readonly identify: PeerIdentifier }): void {
+export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly store: DeviceRegistry & PeerRegistry & TenantRegistry; readonly claims: ClaimService; readonly identify: PeerIdentifier }): void {
   /** The peer calling, and the principal it acts as: its tenant, with the claim scopes. */
   const caller = async (req: FastifyRequest): Promise<{ peer: Peer; p: Principal }> => {
     const peer = await deps.identify(req);

@@ -5,7 +5,7 @@ import { ParseError } from '../lorawan/parse-error';
 import { MigrationMetrics } from '../metrics/migration-metrics';
 import type { DeviceSelectionJSON } from '../fleet-migration/device-selection';
 import { describeSelection } from '../fleet-migration/device-selection';
-import { MIGRATION_ID_PATTERN, type FleetMigration } from '../fleet-migration/fleet-migration';
+import { MIGRATION_ID_PATTERN, type FleetMigration } from '../store/fleet-migration-journal';
 import { openMigrationAdapters } from '../fleet-migration/migration-adapters';
 import { prepareResume, requestRollback } from '../fleet-migration/migration-control';
 import { MigrationError } from '../fleet-migration/migration-error';

@@ -5,7 +5,7 @@ import { auditEvent } from '../store/audit-event';
 import { cliAuditContext } from './cli-actor';
 import { ParseError } from '../lorawan/parse-error';
 import type { Device } from '../store/device';
-import type { Store } from '../store/store';
+import type { DeviceRegistry } from '../store/ports/device-registry';
 import { openBackends } from '../server/open-backends';
 import { terminalProgress } from './terminal-progress';
 import { openNetworkServerAdapter } from './peer-adapter';
@@ -17,7 +17,7 @@ interface SyncFlags extends BackendFlags {
   readonly removeNetworkServerKeys?: boolean;
 }
 
-async function boundDevices(store: Store, nsPeer: string): Promise<Device[]> {
+async function boundDevices(store: DeviceRegistry, nsPeer: string): Promise<Device[]> {
   const all: Device[] = [];
   for (let offset = 0; ; offset += 500) {
     const page = await store.listDevices({ limit: 500, offset, nsPeer });

@@ -3,7 +3,7 @@ import { loadAdapter } from '../adapters/load-adapter';
 import type { NetworkServerAdapter } from '../adapters/network-server-adapter';
 import { ParseError } from '../lorawan/parse-error';
 import type { NetworkServerPeer } from '../peers/peer';
-import type { Store } from '../store/store';
+import type { PeerRegistry } from '../store/ports/peer-registry';
 import { note } from './output';
 
 /**
@@ -11,7 +11,7 @@ import { note } from './output';
  * `ns set --api-url` configured it (its key from this data directory); its warnings go to
  * stderr. The caller closes it.
  */
-export async function openNetworkServerAdapter(store: Store, dataDir: string, name: string): Promise<{ peer: NetworkServerPeer; adapter: NetworkServerAdapter }> {
+export async function openNetworkServerAdapter(store: PeerRegistry, dataDir: string, name: string): Promise<{ peer: NetworkServerPeer; adapter: NetworkServerAdapter }> {
   const peer = await store.getPeer(name);
   if (!peer || peer.kind !== 'ns') throw new ParseError('NAME', `no network server named ${name}`);
   const config = peer.settings.adapter;

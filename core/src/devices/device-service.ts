@@ -6,7 +6,9 @@ import { auditEvent } from '../store/audit-event';
 import type { Device } from '../store/device';
 import type { JoinRecord } from '../store/join-record';
 import type { TenantID } from '../tenants/tenant';
-import type { DeviceFilter, Store } from '../store/store';
+import type { DeviceFilter, DeviceRegistry } from '../store/ports/device-registry';
+import type { JoinHistory } from '../store/ports/join-history';
+import type { PeerRegistry } from '../store/ports/peer-registry';
 import { isInstanceAdmin, maySee, notFound, requireScopeOf, type Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';
 import { detectImportFormat, importUnit, parseDeviceImportFile, type ImportFormat } from './device-import-file';
@@ -33,7 +35,7 @@ export interface DeviceListRequest {
  */
 export class DeviceService {
   constructor(
-    private readonly store: Store,
+    private readonly store: DeviceRegistry & JoinHistory & PeerRegistry,
     private readonly vault: KeyVault,
   ) {}
 

@@ -7,7 +7,9 @@ import type { EUI64 } from '../lorawan/identifiers';
 import { auditEvent, type AuditContext } from '../store/audit-event';
 import type { NewDevice } from '../store/device';
 import type { TenantID } from '../tenants/tenant';
-import { DeviceExistsError, type Store } from '../store/store';
+import type { DeviceRegistry } from '../store/ports/device-registry';
+import type { PeerRegistry } from '../store/ports/peer-registry';
+import { DeviceExistsError } from '../store/store-errors';
 import { DeviceImportError, type DeviceImportRow, type ImportProblem, type ImportUnit } from './device-import-file';
 
 export interface ImportSummary {
@@ -61,7 +63,7 @@ const CHUNK = 5_000;
  * finds them), each one named by its `unit` (line or entry) in the file.
  */
 export async function importDevices(
-  deps: { readonly store: Store; readonly vault: KeyVault },
+  deps: { readonly store: DeviceRegistry & PeerRegistry; readonly vault: KeyVault },
   rows: readonly DeviceImportRow[] | AsyncIterable<readonly DeviceImportRow[]>,
   target: ImportTarget,
   unit: ImportUnit = 'line',

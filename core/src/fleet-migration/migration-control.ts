@@ -1,6 +1,6 @@
 import type { EUI64 } from '../lorawan/identifiers';
 import type { Store } from '../store/store';
-import type { FleetMigration, MigrationStatus } from './fleet-migration';
+import type { FleetMigration, MigrationStatus } from '../store/fleet-migration-journal';
 import { MigrationError } from './migration-error';
 
 async function existing(store: Store, id: string): Promise<FleetMigration> {

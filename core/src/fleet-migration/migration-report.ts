@@ -1,8 +1,8 @@
 import type { EUI64 } from '../lorawan/identifiers';
 import type { Store } from '../store/store';
-import { DEVICE_MIGRATION_STATES, type DeviceMigrationState } from './device-migration-state';
+import { DEVICE_MIGRATION_STATES, type DeviceMigrationState } from '../store/fleet-migration-journal';
 import { deviceSelectionJSON, type DeviceSelectionJSON } from './device-selection';
-import type { FleetMigration } from './fleet-migration';
+import type { FleetMigration } from '../store/fleet-migration-journal';
 import { MigrationError } from './migration-error';
 
 /** A migration as the CLI's `status` and the admin API show it. */

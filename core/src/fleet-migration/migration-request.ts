@@ -1,6 +1,6 @@
 import { ParseError } from '../lorawan/parse-error';
 import { parseDeviceSelection, type DeviceSelectionJSON } from './device-selection';
-import { parseMigrationStrategy } from './fleet-migration';
+import { parseMigrationStrategy } from '../store/fleet-migration-journal';
 import { DEFAULT_MAX_ATTEMPTS, type MigrationRequest } from './plan-migration';
 import { parseVendorLimit, type VendorLimit } from './vendor-limits';
 

@@ -7,9 +7,9 @@ import type { MigrationMetrics } from '../metrics/migration-metrics';
 import { backoffDelay, sleep } from '../retry/backoff';
 import type { AuditEvent } from '../store/audit-event';
 import type { Store } from '../store/store';
-import { DEVICE_MIGRATION_STATES, type DeviceMigrationState, type MigrationStep } from './device-migration-state';
-import type { FleetMigration, MigrationStatus } from './fleet-migration';
-import type { DeviceBinding, MigrationEntry, MigrationEntryChange } from './migration-entry';
+import { DEVICE_MIGRATION_STATES, type DeviceMigrationState, type MigrationStep } from '../store/fleet-migration-journal';
+import type { FleetMigration, MigrationStatus } from '../store/fleet-migration-journal';
+import type { DeviceBinding, MigrationEntry, MigrationEntryChange } from '../store/fleet-migration-journal';
 import { MigrationError } from './migration-error';
 import { limitFor, type VendorLimit } from './vendor-limits';
 

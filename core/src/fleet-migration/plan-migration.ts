@@ -4,27 +4,14 @@ import { joinEUIInPrefix } from '../lorawan/join-eui-prefix';
 import type { NetworkServerPeer } from '../peers/peer';
 import type { AuditEvent } from '../store/audit-event';
 import type { Device } from '../store/device';
-import { MigrationConflictError, type Store } from '../store/store';
+import { MigrationConflictError } from '../store/store-errors';
+import type { Store } from '../store/store';
 import { describeSelection, deviceSelectionJSON, type DeviceSelection } from './device-selection';
-import type { FleetMigration, MigrationStrategy } from './fleet-migration';
+import type { FleetMigration, MigrationRequest } from '../store/fleet-migration-journal';
 import { MigrationError } from './migration-error';
-import { limitFor, type VendorLimits } from './vendor-limits';
+import { limitFor } from './vendor-limits';
 
-/** What an operator asks for. */
-export interface MigrationRequest {
-  readonly sourcePeer: string;
-  readonly targetPeer: string;
-  readonly strategy: MigrationStrategy;
-  readonly selection: DeviceSelection;
-  /** Per vendor: adapter calls per second and calls in flight. */
-  readonly limits: VendorLimits;
-  /** After this, devices that have not joined through the target are `expired`; null: no deadline. */
-  readonly deadline: Date | null;
-  /** At the deadline, roll the expired devices back to the source. */
-  readonly rollbackAtDeadline: boolean;
-  /** Failed attempts of one step (a 429 is not one) before the device is parked. */
-  readonly maxAttempts: number;
-}
+export type { MigrationRequest };
 
 export const DEFAULT_MAX_ATTEMPTS = 8;
 

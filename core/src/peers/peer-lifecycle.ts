@@ -6,7 +6,7 @@ import { ParseError } from '../lorawan/parse-error';
 import type { CAMaterial } from '../pki/certificate-authority';
 import { issueClientCertificate } from '../pki/certificate-authority';
 import { auditEvent, type AuditContext } from '../store/audit-event';
-import type { PeerDeletion, Store } from '../store/store';
+import type { PeerDeletion, PeerRegistry } from '../store/ports/peer-registry';
 import { BUNDLE_FILES, bundleReadme, writeCredentialBundle, type PeerDescriptor } from './credential-bundle';
 import type { Peer, PeerCertificate, PeerState } from './peer';
 import { withRenewedCertificate, withRetiredCertificates } from './peer-certificates';
@@ -23,20 +23,20 @@ import { checkVendorPeerSettings } from './vendor-dialect';
  */
 
 export interface LifecycleDeps {
-  readonly store: Store;
+  readonly store: PeerRegistry;
   readonly vault: KeyVault;
   readonly ca: CAMaterial;
 }
 
 /** The peer as it is now; a ParseError naming it when there is none of that kind. */
-export async function existingPeer(store: Store, kind: Peer['kind'], name: string): Promise<Peer> {
+export async function existingPeer(store: PeerRegistry, kind: Peer['kind'], name: string): Promise<Peer> {
   const peer = await store.getPeer(name);
   if (!peer || peer.kind !== kind) throw new ParseError('NAME', `no ${kind === 'ns' ? 'network' : 'application'} server named ${name}`);
   return peer;
 }
 
 /** Enables or disables a peer (a disabled one is UnknownSender at once; its devices keep their binding). */
-export async function setPeerState(store: Store, peer: Peer, state: PeerState, audit: AuditContext): Promise<void> {
+export async function setPeerState(store: PeerRegistry, peer: Peer, state: PeerState, audit: AuditContext): Promise<void> {
   await store.updatePeer(peer.name, { state }, auditEvent(audit, state === 'enabled' ? 'peer.enable' : 'peer.disable', null, { name: peer.name, kind: peer.kind }));
 }
 
@@ -51,7 +51,7 @@ export class PeerStillBoundError extends Error {
 }
 
 /** Deletes a peer; refused (PeerStillBoundError) while devices are bound to it unless `unbindDevices`. */
-export async function deletePeer(store: Store, peer: Peer, unbindDevices: boolean, audit: AuditContext): Promise<Extract<PeerDeletion, { kind: 'deleted' }>> {
+export async function deletePeer(store: PeerRegistry, peer: Peer, unbindDevices: boolean, audit: AuditContext): Promise<Extract<PeerDeletion, { kind: 'deleted' }>> {
   const outcome = await store.deletePeer(peer.name, unbindDevices, auditEvent(audit, 'peer.delete', null, { name: peer.name, kind: peer.kind, unbindDevices }));
   if (outcome.kind === 'bound') throw new PeerStillBoundError(peer.name, outcome.devices);
   if (outcome.kind === 'not-found') throw new ParseError('NAME', `no peer named ${peer.name}`);
@@ -134,7 +134,7 @@ export async function issuePeerBundle(deps: LifecycleDeps, peer: Peer, issue: Bu
  * Retires certificates of a peer at once (revokes them): every one but the current, or the one
  * of `fingerprint`. The current certificate cannot be retired (renew with --retire-old instead).
  */
-export async function retirePeerCertificates(store: Store, peer: Peer, fingerprint: string | undefined, audit: AuditContext): Promise<PeerCertificate[]> {
+export async function retirePeerCertificates(store: PeerRegistry, peer: Peer, fingerprint: string | undefined, audit: AuditContext): Promise<PeerCertificate[]> {
   if (fingerprint !== undefined) {
     if (!peer.certificates.some((c) => c.fingerprint === fingerprint)) throw new ParseError('--fingerprint', `${peer.name} has no certificate ${fingerprint}`);
     if (fingerprint === peer.certFingerprint) throw new ParseError('--fingerprint', `${fingerprint} is ${peer.name}'s current certificate: renew it with --retire-old instead`);

@@ -3,10 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { KeyVault } from '../keys/key-vault';
 import type { CAMaterial } from '../pki/certificate-authority';
-import type { Store } from '../store/store';
+import type { PeerRegistry } from '../store/ports/peer-registry';
 import { isInstanceAdmin, notFound, requireScopeOf, type Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';
-import { PeerExistsError } from '../store/store';
+import { PeerExistsError } from '../store/store-errors';
 import { ParseError } from '../lorawan/parse-error';
 import type { Peer } from './peer';
 import { registerPeer, type PeerRegistration } from './register-peer';
@@ -55,7 +55,7 @@ export function peerView(peer: Peer): PeerView {
  */
 export class PeerService {
   constructor(
-    private readonly store: Store,
+    private readonly store: PeerRegistry,
     private readonly vault: KeyVault,
     /** Joinery's CA (loaded when first needed). */
     private readonly ca: () => Promise<CAMaterial>,

@@ -1,4 +1,4 @@
-import type { PeerUsage, Store } from '../store/store';
+import type { PeerRegistry, PeerUsage } from '../store/ports/peer-registry';
 import type { Peer, PeerCertificate, PeerState } from './peer';
 
 /** Where a certificate stands: the current one, an earlier one still accepted, or refused. */
@@ -78,7 +78,7 @@ export function peerSummary(peer: Peer, usage: PeerUsage | undefined, now = new 
 }
 
 /** The summary of one peer, with its joins of the last day by result. */
-export async function fullPeerSummary(store: Store, peer: Peer, now = new Date()): Promise<PeerSummary> {
+export async function fullPeerSummary(store: PeerRegistry, peer: Peer, now = new Date()): Promise<PeerSummary> {
   const [usage, results] = await Promise.all([store.peerUsage(), store.peerJoinResults(peer.name, new Date(now.getTime() - RECENT_JOINS_MS))]);
   return peerSummary(peer, usage.get(peer.name), now, results);
 }

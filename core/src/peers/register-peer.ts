@@ -7,7 +7,7 @@ import { ParseError } from '../lorawan/parse-error';
 import type { CAMaterial } from '../pki/certificate-authority';
 import { issueClientCertificate } from '../pki/certificate-authority';
 import { auditEvent, type AuditContext } from '../store/audit-event';
-import type { Store } from '../store/store';
+import type { PeerRegistry } from '../store/ports/peer-registry';
 import { OPERATOR_TENANT, type TenantID } from '../tenants/tenant';
 import { BUNDLE_FILES, bundleReadme, writeCredentialBundle, type PeerDescriptor } from './credential-bundle';
 import { firstCertificate } from './peer-certificates';
@@ -44,7 +44,7 @@ export class BundleDirectoryInUseError extends Error {
  * ChirpStack-family Join Server uses), an application server's AS-ID.
  */
 export async function registerPeer(
-  deps: { readonly store: Store; readonly vault: KeyVault; readonly ca: CAMaterial },
+  deps: { readonly store: PeerRegistry; readonly vault: KeyVault; readonly ca: CAMaterial },
   registration: PeerRegistration,
   outDir: string,
   biURL: string,

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { backoffDelay, sleep, type Backoff } from '../retry/backoff';
-import { isStoreUnavailable } from '../store/store-unavailable';
+import { isStoreUnavailable } from '../store/store-errors';
 import { formatListenAddress, type ListenAddress } from './listen-address';
 
 /** The wait after a failed attempt: 0.5 s, doubled after each, up to 10 s. */

@@ -3,7 +3,7 @@ import { loadMasterKey, loadOrCreateMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE, 
 import { masterKeyCheckValue, ringHoldsCheckedKey } from '../keys/master-key-check';
 import { SEALED_BLOB_VERSION } from '../keys/sealed-blob';
 import { SoftwareKeyVault } from '../keys/software-vault';
-import type { Store } from '../store/store';
+import type { SealedSettings } from '../store/ports/sealed-settings';
 import type { StoreSettingName } from '../store/store-setting';
 import { openSealedCanary } from './vault-canary';
 
@@ -21,7 +21,7 @@ const CHECK: StoreSettingName = 'master-key-check';
  *
  * Every refusal is a MasterKeyError of one line naming the key's file (or JOINERY_MASTER_KEY).
  */
-export async function openMasterKey(opts: { readonly dataDir: string; readonly env?: NodeJS.ProcessEnv; readonly store: Store }): Promise<LoadedMasterKey> {
+export async function openMasterKey(opts: { readonly dataDir: string; readonly env?: NodeJS.ProcessEnv; readonly store: SealedSettings }): Promise<LoadedMasterKey> {
   const file = path.join(opts.dataDir, MASTER_KEY_FILE);
   const stored = await opts.store.getSetting(CHECK);
   let loaded = await loadMasterKey(opts);
@@ -55,12 +55,12 @@ export async function openMasterKey(opts: { readonly dataDir: string; readonly e
 }
 
 /** Records the check value of the ring's sealing key (a rotation's new key). */
-export async function recordMasterKeyCheck(store: Store, key: MasterKey): Promise<void> {
+export async function recordMasterKeyCheck(store: SealedSettings, key: MasterKey): Promise<void> {
   await store.putSetting(CHECK, masterKeyCheckValue(key));
 }
 
 /** A blob the software vault sealed, if the store holds one. */
-async function softwareCanary(store: Store): ReturnType<Store['sealedCanary']> {
+async function softwareCanary(store: SealedSettings): ReturnType<SealedSettings['sealedCanary']> {
   const canary = await store.sealedCanary('software');
   return canary !== null && canary.sealed[0] === SEALED_BLOB_VERSION ? canary : null;
 }

@@ -2,7 +2,7 @@ import { appSKeyContext, kekContext } from '../join/vault-contexts';
 import { MASTER_KEY_ENV, MasterKey, MasterKeyError, readMasterKeyRing, writeMasterKeyRing, type MasterKeyRing } from '../keys/master-key';
 import { SEALED_BLOB_VERSION } from '../keys/sealed-blob';
 import { SoftwareKeyVault } from '../keys/software-vault';
-import type { SealedBlobOwner, Store } from '../store/store';
+import type { SealedBlobOwner, SealedSettings } from '../store/ports/sealed-settings';
 import { recordMasterKeyCheck } from './open-master-key';
 
 export interface MasterKeyRotation {
@@ -34,7 +34,7 @@ export interface MasterKeyRotation {
  *    first ran, and once a pass finds nothing left, the older keys leave the file.
  */
 export async function rotateMasterKey(
-  deps: { readonly store: Store; readonly keyFile: string; readonly env?: NodeJS.ProcessEnv },
+  deps: { readonly store: SealedSettings; readonly keyFile: string; readonly env?: NodeJS.ProcessEnv },
   options: { readonly retireOld?: boolean } = {},
 ): Promise<MasterKeyRotation> {
   const env = deps.env ?? process.env;

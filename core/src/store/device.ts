@@ -120,8 +120,8 @@ export interface DeviceChange {
   readonly claimedAt: Date | null;
 }
 
-/** A device's first accepted join, for usage metering. */
-export interface Activation {
+/** A device's first accepted join, for usage metering (charged to its owner then). */
+export interface FirstJoin {
   readonly devEUI: EUI64;
   readonly joinEUI: EUI64;
   readonly tenantID: TenantID;

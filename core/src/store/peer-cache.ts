@@ -1,5 +1,9 @@
 import { LRUCache } from '../keys/lru-cache';
 import type { Peer } from '../peers/peer';
+import type { PeerSettings } from '../peers/peer-settings';
+import type { TenantID } from '../tenants/tenant';
+import type { AuditEvent } from './audit-event';
+import type { PeerChange, PeerDeletion, PeerRegistry, PeerUsage } from './ports/peer-registry';
 
 /** Peers cached at most (by name and by fingerprint, each): more than any deployment registers. */
 const PEER_CACHE_CAPACITY = 4_096;
@@ -65,5 +69,70 @@ export class PeerCache {
       for (const c of peer.certificates) this.#byFingerprint.set(c.fingerprint, peer);
     }
     return peer;
+  }
+}
+
+/**
+ * A PeerRegistry with the PeerCache in front of its two lookups: the one decorator both stores
+ * put around their peers. Every write through it clears the cache (whether it wrote or threw);
+ * `clear()` is for the store's other writes to peers (resealing their KEKs).
+ */
+export class CachedPeerRegistry implements PeerRegistry {
+  readonly #inner: PeerRegistry;
+  readonly #cache: PeerCache;
+
+  /** `readVersion`: the peers' change counter (through the store's ChangeWatch). */
+  constructor(inner: PeerRegistry, readVersion: () => Promise<number>) {
+    this.#inner = inner;
+    this.#cache = new PeerCache(readVersion);
+  }
+
+  getPeer(name: string): Promise<Peer | null> {
+    return this.#cache.byName(name, () => this.#inner.getPeer(name));
+  }
+
+  getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
+    return this.#cache.byFingerprint(certFingerprint, () => this.#inner.getPeerByFingerprint(certFingerprint));
+  }
+
+  insertPeer(peer: Peer, audit?: AuditEvent): Promise<void> {
+    return this.#writing(() => this.#inner.insertPeer(peer, audit));
+  }
+
+  updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {
+    return this.#writing(() => this.#inner.updatePeerSettings(name, settings));
+  }
+
+  updatePeer(name: string, change: PeerChange, audit: AuditEvent): Promise<boolean> {
+    return this.#writing(() => this.#inner.updatePeer(name, change, audit));
+  }
+
+  deletePeer(name: string, unbindDevices: boolean, audit: AuditEvent): Promise<PeerDeletion> {
+    return this.#writing(() => this.#inner.deletePeer(name, unbindDevices, audit));
+  }
+
+  peerUsage(): Promise<Map<string, PeerUsage>> {
+    return this.#inner.peerUsage();
+  }
+
+  peerJoinResults(name: string, since: Date): Promise<Record<string, number>> {
+    return this.#inner.peerJoinResults(name, since);
+  }
+
+  listPeers(tenantID?: TenantID): Promise<Peer[]> {
+    return this.#inner.listPeers(tenantID);
+  }
+
+  /** After a write to peers that did not go through this registry. */
+  clear(): void {
+    this.#cache.clear();
+  }
+
+  async #writing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.#cache.clear();
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { auditEvent } from '../store/audit-event';
-import type { Store } from '../store/store';
+import type { TenantRegistry } from '../store/ports/tenant-registry';
 import { apiKeySecretMatches, issueApiKey, SCOPES, splitApiKey, type ApiKeyRecord, type IssuedApiKey, type Scope } from './api-key';
 import { isInstanceAdmin, mayActFor, notFound, requireScopeOf, type Principal } from './principal';
 import { Refusal } from './refusal';
@@ -19,7 +19,7 @@ export function apiKeyView(k: ApiKeyRecord): ApiKeyView {
  * `admin`-scoped key manages that tenant's own keys.
  */
 export class TenantService {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: TenantRegistry) {}
 
   /** The principal behind an `Authorization: Bearer <key>` (or a bare key); 401 otherwise. */
   async authenticate(key: string | undefined, source: string | null): Promise<Principal> {

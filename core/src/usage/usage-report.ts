@@ -1,5 +1,5 @@
-import type { Activation } from '../store/device';
-import type { Store } from '../store/store';
+import type { FirstJoin } from '../store/device';
+import type { DeviceRegistry } from '../store/ports/device-registry';
 import { isInstanceAdmin, requireScopeOf, type Principal } from '../tenants/principal';
 import { Refusal } from '../tenants/refusal';
 import type { TenantID } from '../tenants/tenant';
@@ -13,16 +13,16 @@ export interface UsageReport {
   readonly since: Date;
   readonly until: Date | null;
   readonly activated: number;
-  readonly devices: readonly Activation[];
+  readonly devices: readonly FirstJoin[];
 }
 
-export async function usageReport(store: Store, query: { readonly tenantID?: TenantID; readonly since: Date; readonly until?: Date }): Promise<UsageReport> {
-  const devices = await store.listActivations(query);
+export async function usageReport(store: DeviceRegistry, query: { readonly tenantID?: TenantID; readonly since: Date; readonly until?: Date }): Promise<UsageReport> {
+  const devices = await store.listFirstJoins(query);
   return { tenant: query.tenantID ?? null, since: query.since, until: query.until ?? null, activated: devices.length, devices };
 }
 
 /** A tenant's own usage; the operator's for any tenant, or all of them. */
-export async function usageFor(store: Store, p: Principal, query: { readonly tenantID?: TenantID; readonly since: Date; readonly until?: Date }): Promise<UsageReport> {
+export async function usageFor(store: DeviceRegistry, p: Principal, query: { readonly tenantID?: TenantID; readonly since: Date; readonly until?: Date }): Promise<UsageReport> {
   requireScopeOf(p, 'devices:read');
   const tenantID = isInstanceAdmin(p) ? query.tenantID : (query.tenantID ?? p.tenantID);
   if (!isInstanceAdmin(p) && tenantID !== p.tenantID) throw new Refusal('not-found', `no tenant ${query.tenantID}`);

@@ -3,7 +3,7 @@ import { Client, Pool } from 'pg';
 import { parseEUI64, type EUI64 } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, type JoinNonce } from '../../../core/src/lorawan/nonces';
 import type { JoinCommit, NewDevice } from '../../../core/src/store/device';
-import { migratePostgres, PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS, SchemaTooNewError } from '../../../core/src/store/postgres/migrations';
+import { migratePostgres, PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS, SchemaTooNewError } from '../../../core/src/store/postgres/schema-migrations';
 import { PostgresStore, PostgresStoreError } from '../../../core/src/store/postgres/postgres-store';
 import { verifyAuditChain } from '../../../core/src/store/audit-chain';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';

@@ -5,7 +5,7 @@ import { parseEUI64, type EUI64 } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce } from '../../../core/src/lorawan/nonces';
 import type { JoinCommit } from '../../../core/src/store/device';
 import { SqliteStore } from '../../../core/src/store/sqlite/sqlite-store';
-import { migrate, MIGRATIONS } from '../../../core/src/store/sqlite/migrations';
+import { migrate, MIGRATIONS } from '../../../core/src/store/sqlite/schema-migrations';
 import { verifyAuditChain } from '../../../core/src/store/audit-chain';
 import Database from 'better-sqlite3';
 import { makeTempDir } from '../support/joinery-cli';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ParseError } from '../../lorawan/parse-error';
 import type { MigrationMetrics } from '../../metrics/migration-metrics';
 import type { Store } from '../../store/store';
-import { MIGRATION_ID_PATTERN } from '../../fleet-migration/fleet-migration';
+import { MIGRATION_ID_PATTERN } from '../../store/fleet-migration-journal';
 import { openMigrationAdapters, type APIKeyReader } from '../../fleet-migration/migration-adapters';
 import { prepareResume, requestRollback } from '../../fleet-migration/migration-control';
 import { MigrationError, type MigrationErrorCode } from '../../fleet-migration/migration-error';
@@ -10,7 +10,7 @@ import { migrationReport, migrationSummary } from '../../fleet-migration/migrati
 import { parseMigrationRequest, type MigrationRequestJSON } from '../../fleet-migration/migration-request';
 import { runMigration } from '../../fleet-migration/migration-runner';
 import { createMigration, planMigration } from '../../fleet-migration/plan-migration';
-import { DEVICE_MIGRATION_STATES } from '../../fleet-migration/device-migration-state';
+import { DEVICE_MIGRATION_STATES } from '../../store/fleet-migration-journal';
 
 export interface MigrationRoutesDeps {
   readonly store: Store;

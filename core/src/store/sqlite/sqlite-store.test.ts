@@ -13,7 +13,7 @@ import type { ApplicationServerPeer, NetworkServerPeer } from '../../peers/peer'
 import type { JoinCommit, NewDevice } from '../device';
 import type { SessionRecord } from '../session';
 import { DeviceExistsError, PeerExistsError } from '../store';
-import { LATEST_SCHEMA_VERSION, migrate, MIGRATIONS, SchemaTooNewError } from './migrations';
+import { LATEST_SCHEMA_VERSION, migrate, MIGRATIONS, SchemaTooNewError } from './schema-migrations';
 import { SqliteStore } from './sqlite-store';
 import { NONCE_COLUMNS } from '../retained-nonces';
 

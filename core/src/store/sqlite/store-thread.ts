@@ -1,38 +1,5 @@
-import { Worker } from 'node:worker_threads';
-
-/**
- * What the code of the store's threads (commit, checkpoint, history) starts with: the driver;
- * `wire`, an error as it crosses back; `connect`, the thread's connection with its pragmas (a
- * failure to open is posted as the reply to request -1, then thrown: the thread's 'error'
- * follows); and `serve`, which hands every message to `handle` until the one that says close
- * (the connection closed, the thread let go).
- */
-export const THREAD_PRELUDE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const codeOf = (err) => (err && typeof err.code === 'string' ? err.code : undefined);
-const wire = (err) => ({ message: err instanceof Error ? err.message : String(err), code: codeOf(err) });
-const connect = (pragmas) => {
-  try {
-    const db = new Database(workerData.file, { fileMustExist: true });
-    db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-    for (const p of pragmas) db.pragma(p);
-    return db;
-  } catch (err) {
-    parentPort.postMessage({ id: -1, error: wire(err) });
-    throw err;
-  }
-};
-const serve = (db, handle) =>
-  parentPort.on('message', (m) => {
-    if (m.close) {
-      db.close();
-      parentPort.close();
-      return;
-    }
-    handle(m);
-  });
-`;
+import type { Worker } from 'node:worker_threads';
+import { startModuleThread } from '../../threads/module-thread';
 
 /** An error as it crosses back from a thread: its SQLite code is kept (the callers decide on it). */
 export interface WireError {
@@ -48,14 +15,14 @@ export function fromWire(e: WireError): Error {
 
 /**
  * A thread of the store that answers requests (the commit thread, the history thread): its
- * code (`source`, plain JavaScript run with `eval`, so it runs the same from the TypeScript
- * sources under a test runner and from the built package) answers every message `{ id, ... }`
- * with one `{ id, ... }`. Started with the first request; it holds the process open only while
+ * module (`modulePath`, a `*-thread.ts` of this directory, run by startModuleThread, so it runs
+ * the same from the TypeScript sources under a test runner and from the built package) answers
+ * every message `{ id, ... }` with one `{ id, ... }`. Started with the first request; it holds the process open only while
  * a request is in flight. If it dies, the requests in flight fail with its error and the next
  * request starts a new one.
  */
 export class StoreThread<Reply extends { readonly id: number }> {
-  readonly #source: string;
+  readonly #modulePath: string;
   readonly #workerData: Readonly<Record<string, unknown>>;
   readonly #name: string;
   #worker: Worker | null = null;
@@ -63,10 +30,10 @@ export class StoreThread<Reply extends { readonly id: number }> {
   readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   #closed = false;
 
-  constructor(name: string, source: string, workerData: Readonly<Record<string, unknown>>) {
+  constructor(name: string, modulePath: string, workerData: Readonly<Record<string, unknown>>) {
     this.#name = name;
-    this.#source = source;
-    this.#workerData = { driver: require.resolve('better-sqlite3'), ...workerData };
+    this.#modulePath = modulePath;
+    this.#workerData = workerData;
   }
 
   request(message: Readonly<Record<string, unknown>>): Promise<Reply> {
@@ -94,7 +61,7 @@ export class StoreThread<Reply extends { readonly id: number }> {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(this.#source, { eval: true, workerData: this.#workerData });
+    const worker = startModuleThread(this.#modulePath, this.#workerData);
     worker.unref();
     worker.on('message', (reply: Reply) => {
       if (reply.id === -1) return; // the open failed: 'error' follows

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
-import { checkMigrations, SchemaTooNewError, type Migration } from '../migration';
+import { checkMigrations, SchemaTooNewError, type Migration } from '../schema-migration';
 
-export { SchemaTooNewError, type Migration } from '../migration';
+export { SchemaTooNewError, type Migration } from '../schema-migration';
 
 /**
  * Dates are INTEGER epoch milliseconds (UTC). Identifiers are lower-case hex TEXT. Sealed keys

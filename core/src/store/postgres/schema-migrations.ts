@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { checkMigrations, SchemaTooNewError, type Migration } from '../migration';
+import { checkMigrations, SchemaTooNewError, type Migration } from '../schema-migration';
 
-export { SchemaTooNewError } from '../migration';
+export { SchemaTooNewError } from '../schema-migration';
 
 /**
  * The PostgreSQL schema. The same tables, columns and meaning as the SQLite store's, in

@@ -1,0 +1,14 @@
+import type { EUI64 } from '../../lorawan/identifiers';
+import type { JoinRecord } from '../join-record';
+
+/** Every device's recent join attempts (the join history recorder writes, the admin API reads). */
+export interface JoinHistory {
+  /**
+   * Appends join records of devices that exist (records of unknown DevEUIs are skipped) and
+   * keeps only the newest `keep` of each device, in one transaction. Returns how many were
+   * stored.
+   */
+  appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number>;
+  /** A device's join records, newest first. */
+  listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]>;
+}

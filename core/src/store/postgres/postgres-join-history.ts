@@ -1,0 +1,50 @@
+import type { EUI64 } from '../../lorawan/identifiers';
+import type { JoinRecord } from '../join-record';
+import type { JoinHistory } from '../ports/join-history';
+import { JOIN_RECORD_COLUMNS, joinRecordValues, listJoinRecords } from '../sql/join-history-sql';
+import { checkKeep } from '../sql/join-state-sql';
+import type { PostgresRunner } from './postgres-sql';
+
+/** The join history on PostgreSQL. */
+export class PostgresJoinHistory implements JoinHistory {
+  constructor(private readonly sql: PostgresRunner) {}
+
+  /**
+   * Inserts the records of devices that exist and prunes each device to its newest `keep`, in
+   * one transaction that holds the devices' row locks (in DevEUI order), so two batches of one
+   * device at once still leave exactly `keep`.
+   */
+  async appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number> {
+    checkKeep('appendJoinRecords', keep);
+    if (records.length === 0) return 0;
+    const devEUIs = [...new Set(records.map((r) => r.devEUI))].sort();
+    return this.sql.transactionWith('appending join records', async (client) => {
+      // KEY SHARE (what a foreign key takes): a device cannot be deleted meanwhile, and join
+      // commits (which update no key column) are never made to wait.
+      const locked = await client.query<{ dev_eui: string }>('SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR KEY SHARE', [devEUIs]);
+      const known = new Set(locked.rows.map((r) => r.dev_eui));
+      const rows = records.filter((r) => known.has(r.devEUI));
+      if (rows.length === 0) return 0;
+      const width = JOIN_RECORD_COLUMNS.split(', ').length;
+      const values: unknown[] = [];
+      const tuples = rows.map((r) => {
+        const b = values.length;
+        values.push(...joinRecordValues(r));
+        return `(${Array.from({ length: width }, (_, i) => `$${b + i + 1}`).join(', ')})`;
+      });
+      await client.query(`INSERT INTO device_joins (${JOIN_RECORD_COLUMNS}) VALUES ${tuples.join(', ')}`, values);
+      await client.query(
+        `DELETE FROM device_joins j
+          USING (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY dev_eui ORDER BY id DESC) AS n
+                                   FROM device_joins WHERE dev_eui = ANY($1::TEXT[])) ranked WHERE n > $2) old
+          WHERE j.id = old.id`,
+        [[...known], keep],
+      );
+      return rows.length;
+    });
+  }
+
+  listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]> {
+    return this.sql.run('reading join records', listJoinRecords(devEUI, limit));
+  }
+}

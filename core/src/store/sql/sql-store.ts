@@ -1,0 +1,256 @@
+import type { EUI64 } from '../../lorawan/identifiers';
+import type { Peer } from '../../peers/peer';
+import type { PeerSettings } from '../../peers/peer-settings';
+import type { ApiKeyRecord } from '../../tenants/api-key';
+import type { Tenant, TenantID } from '../../tenants/tenant';
+import type { AuditEvent, AuditQuery, AuditRecord } from '../audit-event';
+import { ChangeWatch } from '../change-watch';
+import type { Device, DeviceChange, FirstJoin, JoinCommit, NewDevice } from '../device';
+import type { DeviceMigrationState, FleetMigration, MigrationArrival, MigrationEntry, MigrationEntryChange, MigrationEntryQuery, MigrationStatus, RebindOutcome, Rebinding } from '../fleet-migration-journal';
+import type { JoinRecord } from '../join-record';
+import { CachedPeerRegistry } from '../peer-cache';
+import type { DeviceFilter, DeviceListQuery, FirstJoinQuery } from '../ports/device-registry';
+import type { JoinHistory } from '../ports/join-history';
+import type { JoinState } from '../ports/join-state';
+import type { PeerChange, PeerDeletion, PeerUsage } from '../ports/peer-registry';
+import type { RateBucketLedger } from '../ports/rate-bucket-ledger';
+import type { Resealer } from '../ports/sealed-settings';
+import type { BucketTake, RateBucket } from '../rate-buckets';
+import type { SealedCanary } from '../sealed-canary';
+import type { SessionRecord } from '../session';
+import type { Store } from '../store';
+import type { StoreSettingName } from '../store-setting';
+import { SqlAuditLog } from './audit-log-sql';
+import { SqlDeviceRegistry, type DeviceImport } from './device-registry-sql';
+import { SqlFleetMigrationJournal } from './fleet-migration-journal-sql';
+import { SqlPeerRegistry } from './peer-registry-sql';
+import { SqlSealedSettings } from './sealed-settings-sql';
+import type { SqlRunner } from './sql-work';
+import { SqlTenantRegistry } from './tenant-registry-sql';
+
+/** What a dialect writes by hand (the join's hot path, imports, rate buckets), and its connection's life. */
+export interface DialectParts {
+  readonly sql: SqlRunner;
+  readonly devices: DeviceImport;
+  readonly joinState: JoinState;
+  readonly joinHistory: JoinHistory;
+  readonly rateBuckets: RateBucketLedger;
+  /** The peers' change counter (`change_counters.peers`), which every write to peers bumps. */
+  readonly readPeerChanges: () => Promise<number>;
+  ping(): Promise<void>;
+  /** Lets queued work finish, then closes the connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * A SQL store: the shared aggregates (one code path for both databases) and the dialect's own
+ * parts, each port handed to the aggregate that keeps it. The SQLite and PostgreSQL stores are
+ * this with their dialect's parts.
+ */
+export class SqlStore implements Store {
+  readonly #own: DialectParts;
+  readonly #devices: SqlDeviceRegistry;
+  readonly #peers: CachedPeerRegistry;
+  readonly #tenants: SqlTenantRegistry;
+  readonly #audit: SqlAuditLog;
+  readonly #journal: SqlFleetMigrationJournal;
+  readonly #settings: SqlSealedSettings;
+  #closing: Promise<void> | undefined;
+
+  protected constructor(own: DialectParts) {
+    this.#own = own;
+    this.#devices = new SqlDeviceRegistry(own.sql, own.devices);
+    // The change counters, read once per turn of the event loop (one query serves every request of the turn).
+    const changes = new ChangeWatch(own.readPeerChanges);
+    this.#peers = new CachedPeerRegistry(new SqlPeerRegistry(own.sql), () => changes.current());
+    this.#tenants = new SqlTenantRegistry(own.sql);
+    this.#audit = new SqlAuditLog(own.sql);
+    this.#journal = new SqlFleetMigrationJournal(own.sql);
+    this.#settings = new SqlSealedSettings(own.sql);
+  }
+
+  /** Entries written before the audit chain existed get their hashes (once, after the upgrade). */
+  chainUnhashedAuditRows(): Promise<void> {
+    return this.#audit.chainUnhashedAuditRows();
+  }
+
+  // Device registry.
+  insertDevices(devices: readonly NewDevice[], audit?: AuditEvent): Promise<void> {
+    return this.#devices.insertDevices(devices, audit);
+  }
+  insertDeviceChunks(chunks: AsyncIterable<readonly NewDevice[]>, audit?: (inserted: number) => AuditEvent): Promise<number> {
+    return this.#devices.insertDeviceChunks(chunks, audit);
+  }
+  getDevice(devEUI: EUI64): Promise<Device | null> {
+    return this.#own.joinState.getDevice(devEUI);
+  }
+  existingDevEUIs(devEUIs: readonly EUI64[]): Promise<Set<EUI64>> {
+    return this.#devices.existingDevEUIs(devEUIs);
+  }
+  listDevices(query: DeviceListQuery): Promise<Device[]> {
+    return this.#devices.listDevices(query);
+  }
+  countDevices(filter?: DeviceFilter): Promise<number> {
+    return this.#devices.countDevices(filter);
+  }
+  changeDevice(change: DeviceChange, audit: AuditEvent): Promise<boolean> {
+    return this.#devices.changeDevice(change, audit);
+  }
+  deleteDevice(devEUI: EUI64, audit: AuditEvent): Promise<boolean> {
+    return this.#devices.deleteDevice(devEUI, audit);
+  }
+  resetDevNonces(devEUI: EUI64, audit: AuditEvent): Promise<Device | null> {
+    return this.#devices.resetDevNonces(devEUI, audit);
+  }
+  listFirstJoins(query: FirstJoinQuery): Promise<FirstJoin[]> {
+    return this.#devices.listFirstJoins(query);
+  }
+
+  // Join state and history.
+  commitJoin(commit: JoinCommit): Promise<boolean> {
+    return this.#own.joinState.commitJoin(commit);
+  }
+  addSession(session: SessionRecord, keep: number): Promise<void> {
+    return this.#own.joinState.addSession(session, keep);
+  }
+  getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null> {
+    return this.#own.joinState.getSession(devEUI, sessionKeyID);
+  }
+  appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number> {
+    return this.#own.joinHistory.appendJoinRecords(records, keep);
+  }
+  listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]> {
+    return this.#own.joinHistory.listJoinRecords(devEUI, limit);
+  }
+
+  // Peers.
+  insertPeer(peer: Peer, audit?: AuditEvent): Promise<void> {
+    return this.#peers.insertPeer(peer, audit);
+  }
+  getPeer(name: string): Promise<Peer | null> {
+    return this.#peers.getPeer(name);
+  }
+  updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {
+    return this.#peers.updatePeerSettings(name, settings);
+  }
+  getPeerByFingerprint(certFingerprint: string): Promise<Peer | null> {
+    return this.#peers.getPeerByFingerprint(certFingerprint);
+  }
+  updatePeer(name: string, change: PeerChange, audit: AuditEvent): Promise<boolean> {
+    return this.#peers.updatePeer(name, change, audit);
+  }
+  deletePeer(name: string, unbindDevices: boolean, audit: AuditEvent): Promise<PeerDeletion> {
+    return this.#peers.deletePeer(name, unbindDevices, audit);
+  }
+  peerUsage(): Promise<Map<string, PeerUsage>> {
+    return this.#peers.peerUsage();
+  }
+  peerJoinResults(name: string, since: Date): Promise<Record<string, number>> {
+    return this.#peers.peerJoinResults(name, since);
+  }
+  listPeers(tenantID?: TenantID): Promise<Peer[]> {
+    return this.#peers.listPeers(tenantID);
+  }
+
+  // Tenants and API keys.
+  insertTenant(tenant: Tenant, audit: AuditEvent): Promise<void> {
+    return this.#tenants.insertTenant(tenant, audit);
+  }
+  getTenant(id: TenantID): Promise<Tenant | null> {
+    return this.#tenants.getTenant(id);
+  }
+  listTenants(): Promise<Tenant[]> {
+    return this.#tenants.listTenants();
+  }
+  insertApiKey(key: ApiKeyRecord, audit: AuditEvent): Promise<void> {
+    return this.#tenants.insertApiKey(key, audit);
+  }
+  getApiKey(id: string): Promise<ApiKeyRecord | null> {
+    return this.#tenants.getApiKey(id);
+  }
+  listApiKeys(tenantID: TenantID): Promise<ApiKeyRecord[]> {
+    return this.#tenants.listApiKeys(tenantID);
+  }
+  revokeApiKey(id: string, at: Date, audit: AuditEvent): Promise<boolean> {
+    return this.#tenants.revokeApiKey(id, at, audit);
+  }
+
+  // Audit log.
+  listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
+    return this.#audit.listAuditEvents(query);
+  }
+  appendAudit(event: AuditEvent): Promise<void> {
+    return this.#audit.appendAudit(event);
+  }
+  readAuditChain(afterID: number, limit: number): Promise<AuditRecord[]> {
+    return this.#audit.readAuditChain(afterID, limit);
+  }
+
+  // Fleet-migration journal.
+  insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void> {
+    return this.#journal.insertFleetMigration(migration, devEUIs, audit);
+  }
+  getFleetMigration(id: string): Promise<FleetMigration | null> {
+    return this.#journal.getFleetMigration(id);
+  }
+  listFleetMigrations(limit: number): Promise<FleetMigration[]> {
+    return this.#journal.listFleetMigrations(limit);
+  }
+  setFleetMigrationStatus(id: string, status: MigrationStatus, audit: AuditEvent): Promise<boolean> {
+    return this.#journal.setFleetMigrationStatus(id, status, audit);
+  }
+  listMigrationEntries(migrationID: string, query: MigrationEntryQuery): Promise<MigrationEntry[]> {
+    return this.#journal.listMigrationEntries(migrationID, query);
+  }
+  countMigrationEntries(migrationID: string): Promise<Partial<Record<DeviceMigrationState, number>>> {
+    return this.#journal.countMigrationEntries(migrationID);
+  }
+  advanceMigrationEntry(migrationID: string, devEUI: EUI64, from: DeviceMigrationState, change: MigrationEntryChange): Promise<boolean> {
+    return this.#journal.advanceMigrationEntry(migrationID, devEUI, from, change);
+  }
+  rebindMigratingDevice(rebinding: Rebinding): Promise<RebindOutcome> {
+    return this.#journal.rebindMigratingDevice(rebinding);
+  }
+  listMigrationArrivals(migrationID: string, targetPeer: string, limit: number): Promise<MigrationArrival[]> {
+    return this.#journal.listMigrationArrivals(migrationID, targetPeer, limit);
+  }
+
+  // Rate buckets.
+  takeRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<BucketTake> {
+    return this.#own.rateBuckets.takeRateBuckets(buckets, nowMs);
+  }
+  refundRateBuckets(buckets: readonly RateBucket[], nowMs: number): Promise<void> {
+    return this.#own.rateBuckets.refundRateBuckets(buckets, nowMs);
+  }
+
+  // Settings and sealed blobs.
+  getSetting(name: StoreSettingName): Promise<string | null> {
+    return this.#settings.getSetting(name);
+  }
+  putSetting(name: StoreSettingName, value: string): Promise<void> {
+    return this.#settings.putSetting(name, value);
+  }
+  putSettingIfAbsent(name: StoreSettingName, value: string): Promise<string> {
+    return this.#settings.putSettingIfAbsent(name, value);
+  }
+  sealedCanary(vaultKind: string): Promise<SealedCanary | null> {
+    return this.#settings.sealedCanary(vaultKind);
+  }
+  async resealAll(reseal: Resealer): Promise<number> {
+    try {
+      return await this.#settings.resealAll(reseal);
+    } finally {
+      this.#peers.clear(); // the peers' KEKs were replaced
+    }
+  }
+
+  ping(): Promise<void> {
+    return this.#own.ping();
+  }
+
+  /** Lets queued work finish, then closes every connection (idempotent). */
+  close(): Promise<void> {
+    this.#closing ??= this.#own.close();
+    return this.#closing;
+  }
+}
