@@ -7,6 +7,7 @@ import type { Tenant, TenantID } from '../tenants/tenant';
 import type { AuditEvent, AuditQuery, AuditRecord } from './audit-event';
 import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from './device';
 import type { JoinRecord } from './join-record';
+import type { JoinRateBucket, JoinRateQuery } from './join-rate';
 import type { SealedCanary } from './sealed-canary';
 import type { SessionRecord } from './session';
 import type { StoreSettingName } from './store-setting';
@@ -205,6 +206,8 @@ export interface Store {
    * only of devices Joinery knows, and as many as each device's history keeps).
    */
   peerJoinResults(name: string, since: Date): Promise<Record<string, number>>;
+  /** Join attempts per minute of the window, accepted and refused, from the join history (join-rate.ts). */
+  joinRate(query: JoinRateQuery): Promise<JoinRateBucket[]>;
   /** By name; only the tenant's when given. */
   listPeers(tenantID?: TenantID): Promise<Peer[]>;
 

@@ -54,6 +54,8 @@ import type { SessionRecord } from '../session';
 import type { StoreSettingName } from '../store-setting';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { migratePostgres } from './migrations';
+import { postgresJoinRate } from './join-rate';
+import type { JoinRateBucket, JoinRateQuery } from '../join-rate';
 import { parsePostgresLocation, type PostgresLocation, type PostgresLocationOptions } from './postgres-location';
 
 /** Blobs read per page by resealAll. */
@@ -683,6 +685,10 @@ export class PostgresStore implements Store {
 
   async peerJoinResults(name: string, since: Date): Promise<Record<string, number>> {
     return joinResultsFrom(await this.#query<{ result: string; n: string }>("reading a peer's join results", PEER_JOIN_RESULTS_SQL, [name, since]));
+  }
+
+  async joinRate(query: JoinRateQuery): Promise<JoinRateBucket[]> {
+    return postgresJoinRate((text, values) => this.#query('reading the join rate', text, values), query);
   }
 
   async peerUsage(): Promise<Map<string, PeerUsage>> {

@@ -52,6 +52,8 @@ import type { StoreSettingName } from '../store-setting';
 import { DeviceExistsError, MigrationConflictError, PeerExistsError, type ActivationQuery, type DeviceFilter, type DeviceListQuery, type MigrationEntryQuery, type PeerChange, type PeerDeletion, type PeerUsage, type Rebinding, type Resealer, type SealedBlobOwner, type Store } from '../store';
 import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
+import { sqliteJoinRate } from './join-rate';
+import type { JoinRateBucket, JoinRateQuery } from '../join-rate';
 import { migrate } from './migrations';
 import { bucketKeys, settleBuckets, type BucketTake, type RateBucket } from '../rate-buckets';
 import { RETAINED_COLUMNS, restoreNoncesSet, retainNoncesSQL } from '../retained-nonces';
@@ -603,6 +605,10 @@ export class SqliteStore implements Store {
 
   async peerJoinResults(name: string, since: Date): Promise<Record<string, number>> {
     return joinResultsFrom(this.#stmt.peerJoinResults.all(name, since.getTime()) as Array<{ result: string; n: number }>);
+  }
+
+  async joinRate(query: JoinRateQuery): Promise<JoinRateBucket[]> {
+    return sqliteJoinRate(this.#db, query);
   }
 
   async peerUsage(): Promise<Map<string, PeerUsage>> {
