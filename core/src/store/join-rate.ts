@@ -5,7 +5,8 @@ export const JOIN_RATE_STEP_MS = 60_000;
 
 /**
  * Which join attempts to count: those in the join history at or after `since` (and before
- * `until`), through one network server peer when given, of one owner tenant's devices when given.
+ * `until`), through one network server peer when given, of one owner tenant's devices when given
+ * (since it claimed each: as the device's join history shows it to its owner).
  */
 export interface JoinRateQuery {
   readonly since: Date;

@@ -16,7 +16,7 @@ export async function postgresJoinRate(query: PostgresQuery, q: JoinRateQuery): 
   }
   if (q.ownerTenant !== undefined) {
     values.push(q.ownerTenant);
-    conditions.push(`d.owner_tenant = $${values.length}`);
+    conditions.push(`d.owner_tenant = $${values.length}`, 'j.at >= d.claimed_at');
   }
   const sql = `SELECT (FLOOR(EXTRACT(EPOCH FROM j.at) * 1000 / ${JOIN_RATE_STEP_MS}) * ${JOIN_RATE_STEP_MS})::BIGINT AS minute,
       COUNT(*) FILTER (WHERE j.result = 'Success') AS joins,

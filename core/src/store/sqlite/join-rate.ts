@@ -14,7 +14,7 @@ export function sqliteJoinRate(db: Database.Database, query: JoinRateQuery): Joi
     values.push(query.peer);
   }
   if (query.ownerTenant !== undefined) {
-    conditions.push('d.owner_tenant = ?');
+    conditions.push('d.owner_tenant = ?', 'j.at >= d.claimed_at');
     values.push(query.ownerTenant);
   }
   const sql = `SELECT (j.at / ${JOIN_RATE_STEP_MS}) * ${JOIN_RATE_STEP_MS} AS minute,
