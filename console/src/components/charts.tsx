@@ -163,7 +163,8 @@ export function StackedBarChart({ times, series, label, timeLabel, tickEvery }: 
                 );
               })}
               {(times.length - 1 - i) % every === 0 && (
-                <text x={x + bar / 2} y={H - PAD.bottom + 16} text-anchor="middle">
+                // The newest label ends at its bar's right edge, inside the drawing.
+                <text x={i === times.length - 1 ? x + bar : x + bar / 2} y={H - PAD.bottom + 16} text-anchor={i === times.length - 1 ? 'end' : 'middle'}>
                   {timeLabel(t)}
                 </text>
               )}
