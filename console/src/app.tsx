@@ -15,6 +15,7 @@ import { Migrations } from './pages/migrations';
 import { Audit } from './pages/audit';
 import { MigrationPage } from './pages/migration';
 import { Usage } from './pages/usage';
+import { ApiKeys } from './pages/api-keys';
 
 const ClientContext = createContext<ApiClient | undefined>(undefined);
 
@@ -55,13 +56,13 @@ export function App() {
   return (
     <ClientContext.Provider value={client}>
       <Layout route={route} identity={identity} onSignOut={signOut}>
-        <Page route={route} operator={isOperator(identity)} />
+        <Page route={route} identity={identity} operator={isOperator(identity)} />
       </Layout>
     </ClientContext.Provider>
   );
 }
 
-function Page({ route, operator }: { route: Route; operator: boolean }) {
+function Page({ route, identity, operator }: { route: Route; identity: Identity | undefined; operator: boolean }) {
   switch (route.page) {
     case 'devices':
       return <Devices />;
@@ -81,5 +82,7 @@ function Page({ route, operator }: { route: Route; operator: boolean }) {
       return <Usage />;
     case 'audit':
       return <Audit operator={operator} />;
+    case 'api-keys':
+      return <ApiKeys identity={identity} operator={operator} />;
   }
 }

@@ -10,7 +10,8 @@ export type Route =
   | { readonly page: 'migrations' }
   | { readonly page: 'migration'; readonly id: string }
   | { readonly page: 'usage' }
-  | { readonly page: 'audit' };
+  | { readonly page: 'audit' }
+  | { readonly page: 'api-keys' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -24,6 +25,7 @@ export function parseRoute(hash: string): Route {
     case 'claim':
     case 'usage':
     case 'audit':
+    case 'api-keys':
       return { page: parts[0] };
     default:
       return { page: 'devices' };

@@ -1,4 +1,6 @@
-/** An error answer of the admin API: `{code, message}` with the HTTP status. */
+import { consoleWording } from './console-wording';
+
+/** An error answer of the admin API: `{code, message}` with the HTTP status, its message in the console's words. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -70,7 +72,7 @@ export class ApiClient {
 async function errorOf(res: Response): Promise<ApiError> {
   try {
     const body = (await res.json()) as { code?: unknown; message?: unknown };
-    if (typeof body.message === 'string') return new ApiError(res.status, typeof body.code === 'string' ? body.code : String(res.status), body.message);
+    if (typeof body.message === 'string') return new ApiError(res.status, typeof body.code === 'string' ? body.code : String(res.status), consoleWording(body.message));
   } catch {
     // not JSON: fall through to the status line
   }

@@ -341,3 +341,52 @@ export function migrationReport(client: ApiClient, id: string): Promise<Migratio
 export function rollbackMigration(client: ApiClient, id: string): Promise<Migration> {
   return client.post<Migration>(`/migrations/${id}/rollback`);
 }
+
+/** Join attempts of one minute: accepted and refused. */
+export interface JoinRateMinute {
+  readonly at: string;
+  readonly joins: number;
+  readonly refusals: number;
+}
+
+/** Joins and refusals per minute over the last hour: the tenant's devices (the operator: all), through one network server when given. */
+export async function joinRate(client: ApiClient, peer?: string): Promise<readonly JoinRateMinute[]> {
+  return (await client.get<{ minutes: readonly JoinRateMinute[] }>('/join-rate', { peer })).minutes;
+}
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly roles: readonly string[];
+  readonly createdAt: string;
+}
+
+export async function listTenants(client: ApiClient): Promise<readonly Tenant[]> {
+  return (await client.get<{ tenants: readonly Tenant[] }>('/tenants')).tenants;
+}
+
+/** What an API key may do. */
+export const SCOPES = ['devices:read', 'devices:write', 'claims', 'peers', 'admin'] as const;
+
+/** An API key as the API lists it: never its secret. */
+export interface ApiKey {
+  readonly id: string;
+  readonly tenantID: string;
+  readonly scopes: readonly string[];
+  readonly label: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+export async function listApiKeys(client: ApiClient, tenantID: string): Promise<readonly ApiKey[]> {
+  return (await client.get<{ apiKeys: readonly ApiKey[] }>(`/tenants/${encodeURIComponent(tenantID)}/api-keys`)).apiKeys;
+}
+
+/** A new key: `key`, its secret, is in this answer only. */
+export function createApiKey(client: ApiClient, tenantID: string, scopes: readonly string[], label: string): Promise<{ readonly apiKey: ApiKey; readonly key: string }> {
+  return client.post(`/tenants/${encodeURIComponent(tenantID)}/api-keys`, { scopes, ...(label ? { label } : {}) });
+}
+
+export function revokeApiKey(client: ApiClient, tenantID: string, keyID: string): Promise<void> {
+  return client.delete(`/tenants/${encodeURIComponent(tenantID)}/api-keys/${encodeURIComponent(keyID)}`);
+}

@@ -127,3 +127,58 @@ export function LineChart({ times, series, label }: { times: readonly number[]; 
     </div>
   );
 }
+
+/**
+ * Stacked bars over time, one slot per step (e.g. joins and refusals per minute): `times` in
+ * milliseconds, each series a value per time; the first and last times, and one every
+ * `tickEvery` slots, labelled with `timeLabel`.
+ */
+export function StackedBarChart({ times, series, label, timeLabel, tickEvery }: { times: readonly number[]; series: readonly Series[]; label: string; timeLabel: (t: number) => string; tickEvery: number }) {
+  const [ref, W] = useWidth();
+  const totals = times.map((_, i) => series.reduce((n, s) => n + (s.values[i] ?? 0), 0));
+  const { max, step } = scale(Math.max(0, ...totals));
+  const slot = (W - PAD.left - PAD.right) / Math.max(1, times.length);
+  const bar = Math.max(1, Math.min(24, slot * 0.8));
+  const h = (v: number) => (H - PAD.top - PAD.bottom) * (v / max);
+  // Time labels at least 56 px apart, on whole multiples of `tickEvery` slots from the newest.
+  const every = Math.max(tickEvery, Math.ceil(56 / slot / tickEvery) * tickEvery);
+  return (
+    <div ref={ref} class="chart-frame">
+      <svg class="chart" width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
+        <YAxis max={max} step={step} W={W} />
+        {times.map((t, i) => {
+          const x = PAD.left + slot * i + (slot - bar) / 2;
+          let base = H - PAD.bottom;
+          const tip = `${timeLabel(t)}: ${series.map((s) => `${s.values[i] ?? 0} ${s.name}`).join(', ')}`;
+          return (
+            <g key={t}>
+              {series.map((s, k) => {
+                const v = s.values[i] ?? 0;
+                if (v === 0) return null;
+                base -= h(v);
+                return (
+                  <rect key={s.name} class={`s${(s.tone ?? k) % 8}`} x={x} y={base} width={bar} height={h(v)}>
+                    <title>{tip}</title>
+                  </rect>
+                );
+              })}
+              {(times.length - 1 - i) % every === 0 && (
+                // The newest label ends at its bar's right edge, inside the drawing.
+                <text x={i === times.length - 1 ? x + bar : x + bar / 2} y={H - PAD.bottom + 16} text-anchor={i === times.length - 1 ? 'end' : 'middle'}>
+                  {timeLabel(t)}
+                </text>
+              )}
+            </g>
+          );
+        })}
+      </svg>
+      <div class="legend">
+        {series.map((s, i) => (
+          <span key={s.name} class={`s${(s.tone ?? i) % 8}`}>
+            {s.name}: {s.values.reduce((n, v) => n + v, 0)}
+          </span>
+        ))}
+      </div>
+    </div>
+  );
+}

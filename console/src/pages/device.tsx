@@ -133,10 +133,10 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
               {
                 label: 'Result',
                 cell: (r) => (
-                  <>
+                  <div class="result">
                     <span class={`badge ${r.result === 'Success' ? 'ok' : 'bad'}`}>{r.result}</span>
                     {r.description && <div class="muted small">{r.description}</div>}
-                  </>
+                  </div>
                 ),
               },
               { label: 'Type', cell: (r) => `${r.joinType} · ${r.macVersion}` },

@@ -6,6 +6,7 @@ import { useLoad } from '../components/async';
 import { formatTime, orDash } from '../components/format';
 import { DataTable } from '../components/data-table';
 import { Status } from '../components/status';
+import { JoinRateChart } from '../components/join-rate-chart';
 import { href } from '../router';
 
 const PAGE_SIZE = 25;
@@ -99,6 +100,7 @@ export function Devices() {
         <h1>Devices</h1>
         <a href="#/claim">Claim devices</a>
       </div>
+      <JoinRateChart />
       <div class="toolbar">
         <input type="search" placeholder="DevEUI or JoinEUI (first hex digits)" aria-label="Search devices" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
         <select aria-label="State" value={state} onChange={filter(setState)}>

@@ -8,6 +8,7 @@ import { formatTime, orDash } from '../components/format';
 import { Alert, Status } from '../components/status';
 import { navigate } from '../router';
 import { downloadBundle } from './networks';
+import { JoinRateChart } from '../components/join-rate-chart';
 
 /**
  * One network server: its state, client certificates and their expiry, devices bound, last
@@ -146,6 +147,7 @@ export function NetworkServerPage({ name }: { name: string }) {
                 </button>
               </div>
             </div>
+            <JoinRateChart peer={s.name} />
             <h2>Client certificates</h2>
             <DataTable
               rows={s.certificates}

@@ -11,6 +11,7 @@ import { claimsRoutes } from './routes/claims-routes';
 import { devicesRoutes } from './routes/devices-routes';
 import { peersRoutes } from './routes/peers-routes';
 import { tenantsRoutes } from './routes/tenants-routes';
+import { joinRateRoutes } from './routes/join-rate-routes';
 import { usageRoutes } from './routes/usage-routes';
 import { SHARED_SCHEMAS } from './schemas';
 
@@ -48,7 +49,7 @@ export async function registerAdminApi(app: FastifyInstance, ctx: AdminContext, 
       api.get('/openapi.json', { schema: { tags: ['meta'], summary: 'This OpenAPI document', response: { 200: { type: 'object', additionalProperties: true } } } }, async () => app.swagger());
       await api.register(async (secured) => {
         addApiKeyAuth(secured, ctx.authenticate);
-        for (const routes of [tenantsRoutes, devicesRoutes, claimsRoutes, peersRoutes, auditRoutes, usageRoutes]) await secured.register(routes(ctx));
+        for (const routes of [tenantsRoutes, devicesRoutes, claimsRoutes, peersRoutes, auditRoutes, usageRoutes, joinRateRoutes]) await secured.register(routes(ctx));
       });
     },
     { prefix: ADMIN_API_PREFIX },

@@ -13,7 +13,7 @@ import { VERSION } from '../server/version';
 import { parseTenantID } from '../tenants/tenant';
 import { TenantService } from '../tenants/tenant-service';
 import { ADMIN_API_PREFIX } from '../admin/admin-api';
-import { backendSettings, withBackendOptions, type BackendFlags } from './backend-options';
+import { backendSettings, configuredPublicURL, SERVER_ADDRESS_SETTINGS, withBackendOptions, type BackendFlags, type ServerAddressFlags } from './backend-options';
 import { cliAuditContext } from './cli-actor';
 import { note } from './output';
 
@@ -46,7 +46,7 @@ export class AdminRequestError extends Error {
   }
 }
 
-export interface RemoteFlags extends BackendFlags {
+export interface RemoteFlags extends BackendFlags, Partial<ServerAddressFlags> {
   readonly url?: string;
   readonly apiKey?: string;
   readonly asTenant?: string;
@@ -54,7 +54,7 @@ export interface RemoteFlags extends BackendFlags {
 
 /** The flags of a command that works locally or against a remote instance. */
 export function withAdminClientOptions(cmd: Command): Command {
-  return withBackendOptions(cmd)
+  return withBackendOptions(cmd, SERVER_ADDRESS_SETTINGS)
     .addOption(new Option('--url <url>', 'a remote Joinery admin listener (http://host:8090) instead of the local data directory').env('JOINERY_URL'))
     .addOption(new Option('--api-key <key>', 'API key for --url').env('JOINERY_API_KEY'))
     .addOption(new Option('--as-tenant <id>', 'local data directory only: act as this tenant, with every scope (default: the operator)'));
@@ -67,7 +67,9 @@ export async function openAdminClient(flags: RemoteFlags, options: { readonly ex
     if (!flags.apiKey) throw new Error('--url needs --api-key (or JOINERY_API_KEY)');
     return remoteClient(flags.url, flags.apiKey);
   }
-  return localClient(await openBackends(backendSettings(flags), process.env, { existing: options.existing === true }), flags.asTenant);
+  // The BI URL a bundle made here names: JOINERY_PUBLIC_URL, else the configured server's.
+  const publicURL = process.env['JOINERY_PUBLIC_URL'] ?? (flags.biListen !== undefined ? configuredPublicURL({ biListen: flags.biListen, ...(flags.publicHost ? { publicHost: flags.publicHost } : {}) }) : 'https://localhost:8003');
+  return localClient(await openBackends(backendSettings(flags), process.env, { existing: options.existing === true }), flags.asTenant, publicURL);
 }
 
 function remoteClient(url: string, apiKey: string): AdminClient {
@@ -91,7 +93,7 @@ function remoteClient(url: string, apiKey: string): AdminClient {
   };
 }
 
-async function localClient(backends: Backends, tenantFlag: string | undefined): Promise<AdminClient> {
+async function localClient(backends: Backends, tenantFlag: string | undefined, publicURL: string): Promise<AdminClient> {
   for (const c of backends.created) note(`joinery: created ${c}`);
   const { store, vault } = backends;
   const tenants = new TenantService(store);
@@ -113,7 +115,7 @@ async function localClient(backends: Backends, tenantFlag: string | undefined): 
       tenants,
       devices: new DeviceService(store, vault),
       claims: new ClaimService(store, vault, new ClaimRateLimiter(store)),
-      peers: new PeerService(store, vault, ca, () => process.env['JOINERY_PUBLIC_URL'] ?? 'https://localhost:8003', backends.settings.dataDir),
+      peers: new PeerService(store, vault, ca, () => publicURL, backends.settings.dataDir),
       authenticate: async () => acting,
     },
     log: createLogger({ level: 'error', destination: process.stderr }),

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { SETTINGS, settingsFor, type SettingDefinition } from '../config/config-schema';
 import { parseBackendSettings, type BackendSettings } from '../server/backend-settings';
 import { openBackends, type Backends } from '../server/open-backends';
+import { parseListenAddress } from '../server/listen-address';
+import { defaultPublicURL } from '../server/public-url';
 import { withSettings } from './setting-options';
 
 export interface BackendFlags {
@@ -29,6 +31,17 @@ export function withBackendOptions(cmd: Command, serverSettings: readonly Settin
  * read from the same file, environment or (hidden) flags as `serve` reads them.
  */
 export const SERVER_ADDRESS_SETTINGS: readonly SettingDefinition[] = SETTINGS.filter((s) => s.key === 'bi.listen' || s.key === 'bi.public_hosts');
+
+/** The flags SERVER_ADDRESS_SETTINGS give a command. */
+export interface ServerAddressFlags {
+  readonly publicHost?: string[];
+  readonly biListen: string;
+}
+
+/** The BI URL's base when none is given: what the server of the same configuration is reached at (defaultPublicURL). */
+export function configuredPublicURL(flags: ServerAddressFlags): string {
+  return defaultPublicURL(flags.publicHost ?? [], parseListenAddress(flags.biListen, '--bi-listen').port);
+}
 
 export function backendSettings(flags: BackendFlags): BackendSettings {
   return parseBackendSettings(flags);

@@ -108,7 +108,8 @@ export function addDevicesCommands(program: Command): void {
     // Keys in clear for the software vault are sealed on the parsing thread as well, under the
     // master key just opened here: only sealed blobs come back from it.
     const sealWith = !wrapped && backends.vault.kind === 'software' ? { dataDir: backends.settings.dataDir } : undefined;
-    const rows = parsed ?? streamDeviceImportCSVOnThread(file, { wrappedKeys: wrapped, ...(sealWith ? { sealWith } : {}) });
+    // Streamed: read again from the file if the import is run again (skipExisting lost a race to another import).
+    const rows = parsed ?? (() => streamDeviceImportCSVOnThread(file, { wrappedKeys: wrapped, ...(sealWith ? { sealWith } : {}) }));
     const transportKEK = kek ? await backends.vault.importKey(kek) : undefined;
     const progress = terminalProgress('importing', process.stderr.isTTY === true ? (parsed?.length ?? (await countDataLines(file))) : 0, 'devices');
     try {

@@ -7,9 +7,7 @@ import type { PeerRegistration } from '../peers/register-peer';
 import { parseVendor, VENDORS } from '../peers/vendor';
 import { openBackends } from '../server/open-backends';
 import { serverHosts } from '../server/server-hosts';
-import { defaultPublicURL } from '../server/public-url';
-import { parseListenAddress } from '../server/listen-address';
-import { backendSettings, SERVER_ADDRESS_SETTINGS, withBackendOptions, type BackendFlags } from './backend-options';
+import { backendSettings, configuredPublicURL, SERVER_ADDRESS_SETTINGS, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say } from './output';
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import { describePeerSettings, peerSettingsFrom, withPeerSettingsOptions, type PeerSettingsFlags } from './peer-settings-options';
@@ -71,7 +69,7 @@ async function register(flags: PeerFlags, prepare: RegistrationWithCA): Promise<
     for (const c of backends.created) note(`joinery: created ${c}`);
     // Loaded here, not at start-up: the X.509 code is slow to load and only these commands use it.
     const [{ loadOrCreatePKI }, { registerPeer }] = await Promise.all([import('../pki/pki-files.js'), import('../peers/register-peer.js')]);
-    const publicUrl = flags.publicUrl ?? defaultPublicURL(flags.publicHost ?? [], parseListenAddress(flags.biListen, '--bi-listen').port);
+    const publicUrl = flags.publicUrl ?? configuredPublicURL(flags);
     const pki = await loadOrCreatePKI(backends.settings.dataDir, serverHosts([new URL(publicUrl).hostname]));
     if (pki.created.ca) note(`joinery: created certificate authority ${backends.settings.dataDir}/ca.crt`);
     const { registration, after } = await prepare(pki.ca);

@@ -8,15 +8,15 @@ import { deletePeer, existingPeer, issuePeerBundle, nextKEKLabel, retirePeerCert
 import { fullPeerSummary, peerSummary, type PeerSummary } from '../peers/peer-summary';
 import type { Backends } from '../server/open-backends';
 import { serverHosts } from '../server/server-hosts';
-import { openExistingBackends, withBackendOptions, type BackendFlags } from './backend-options';
+import { configuredPublicURL, openExistingBackends, SERVER_ADDRESS_SETTINGS, withBackendOptions, type BackendFlags, type ServerAddressFlags } from './backend-options';
 import { cliAuditContext } from './cli-actor';
 import { nsVendorSetupFrom, writeVendorSetup } from './ns-adapter-options';
 import { note, say, table } from './output';
 import { describePeerSettings } from './peer-settings-options';
 
-interface BundleFlags extends BackendFlags {
+interface BundleFlags extends BackendFlags, ServerAddressFlags {
   readonly out: string;
-  readonly publicUrl: string;
+  readonly publicUrl?: string;
   readonly joinEuiPrefix?: string[];
   readonly nsConfigDir?: string;
   readonly authorizationHeader?: string;
@@ -72,26 +72,29 @@ function showLines(s: PeerSummary, peer: Peer): string[] {
 function bundleOptions(cmd: Command, kind: Peer['kind']): Command {
   cmd
     .requiredOption('--out <dir>', 'directory to write the new credential bundle into (must not hold one already)')
-    .addOption(new Option('--public-url <url>', 'base URL where peers reach the BI listener').env('JOINERY_PUBLIC_URL').default('https://localhost:8003'));
+    .addOption(
+      new Option('--public-url <url>', 'base URL where peers reach the BI listener (default: https://, the first of bi.public_hosts or localhost, and the port of bi.listen, as serve takes them from the configuration)').env('JOINERY_PUBLIC_URL'),
+    );
   if (kind === 'ns') {
     cmd
       .option('--join-eui-prefix <prefix...>', 'JoinEUI range(s) the network server sends to Joinery, for the vendor files (default all)')
       .option('--ns-config-dir <dir>', 'where the bundle\'s files will sit on the network server host (absolute; used in the vendor files)')
       .option('--authorization-header <value>', 'the Authorization header the network server sends (when it has one: Joinery keeps only its digest, the vendor files need it)');
   }
-  return withBackendOptions(cmd);
+  return withBackendOptions(cmd, SERVER_ADDRESS_SETTINGS);
 }
 
 async function writeBundle(backends: Backends, kind: Peer['kind'], name: string, issue: BundleIssue, flags: BundleFlags): Promise<void> {
   const peer = await existingPeer(backends.store, kind, name);
-  const biURL = biURLFor(flags.publicUrl, name);
+  const publicUrl = flags.publicUrl ?? configuredPublicURL(flags);
+  const biURL = biURLFor(publicUrl, name);
   const vendorSetup = peer.kind === 'ns' ? await nsVendorSetupFrom({ ...(flags.joinEuiPrefix ? { joinEuiPrefix: flags.joinEuiPrefix } : {}), ...(flags.nsConfigDir ? { nsConfigDir: flags.nsConfigDir } : {}) }, peer.vendor, name) : undefined;
   const header = flags.authorizationHeader ?? null;
   if (vendorSetup && peer.settings.authorizationSHA256 !== null && (header === null || authorizationDigest(header) !== peer.settings.authorizationSHA256)) {
     throw new ParseError('--authorization-header', `${name} sends an Authorization header: give the one it is configured with (Joinery keeps only its digest; this one ${header === null ? 'is missing' : 'does not match'})`);
   }
   const { loadOrCreatePKI } = await import('../pki/pki-files.js');
-  const pki = await loadOrCreatePKI(backends.settings.dataDir, serverHosts([new URL(flags.publicUrl).hostname]));
+  const pki = await loadOrCreatePKI(backends.settings.dataDir, serverHosts([new URL(publicUrl).hostname]));
   const outDir = path.resolve(flags.out);
   const issued = await issuePeerBundle({ store: backends.store, vault: backends.vault, ca: pki.ca }, peer, issue, outDir, biURL, cliAuditContext());
   const files = [...issued.files];

@@ -64,16 +64,10 @@ const CHUNK = 5_000;
  */
 export async function importDevices(
   deps: { readonly store: DeviceRegistry & PeerRegistry; readonly vault: KeyVault },
-  rows: readonly DeviceImportRow[] | AsyncIterable<readonly DeviceImportRow[]>,
+  rows: ImportRows,
   target: ImportTarget,
   unit: ImportUnit = 'line',
-  options: {
-    readonly transportKEK?: KeyHandle;
-    readonly audit?: AuditContext;
-    readonly skipExisting?: boolean;
-    /** Told the rows of the file handled so far (sealed, or skipped), after each chunk. */
-    readonly onProgress?: (rows: number) => void;
-  } = {},
+  options: ImportOptions = {},
 ): Promise<ImportSummary> {
   if (target.kind === 'bound') {
     const ns = await deps.store.getPeer(target.nsPeer);
@@ -83,6 +77,54 @@ export async function importDevices(
       if (!as || as.kind !== 'as') throw new ParseError('--as', `no application server named ${target.asPeer} (add it with: joinery as add)`);
     }
   }
+  // With skipExisting, another import may insert a device of this file between the existence
+  // check of its chunk and the insert (the check reads what is committed; PostgreSQL's insert
+  // then waits for that import and finds the key taken, and the whole transaction is rolled
+  // back). Nothing of this import was written: it is run again, from a new read of the rows,
+  // and the devices the other import inserted are now skipped like any that existed before.
+  const fresh = typeof rows === 'function' ? rows : Symbol.asyncIterator in rows ? null : () => rows;
+  for (let attempt = 1; ; attempt++) {
+    const again = options.skipExisting === true && fresh !== null && attempt < MAX_RACE_ATTEMPTS;
+    try {
+      return await importOnce(deps, attempt === 1 && typeof rows !== 'function' ? rows : fresh!(), target, unit, options, again);
+    } catch (e) {
+      if (!(e instanceof ImportRaceError)) throw e;
+    }
+  }
+}
+
+/**
+ * The rows: in memory, a stream (read once), or a function giving a new stream of the same rows
+ * each time it is called (a file read again: what a streamed import with skipExisting needs to
+ * be run again after losing a race, see importDevices).
+ */
+export type ImportRows = readonly DeviceImportRow[] | AsyncIterable<readonly DeviceImportRow[]> | (() => AsyncIterable<readonly DeviceImportRow[]>);
+
+export interface ImportOptions {
+  readonly transportKEK?: KeyHandle;
+  readonly audit?: AuditContext;
+  readonly skipExisting?: boolean;
+  /** Told the rows of the file handled so far (sealed, or skipped), after each chunk (from 0 again when the import is run again). */
+  readonly onProgress?: (rows: number) => void;
+}
+
+/** Times an import with skipExisting is run when other imports keep inserting its devices first. */
+const MAX_RACE_ATTEMPTS = 5;
+
+/** With skipExisting: a device of this import was inserted by another one meanwhile (nothing of this one was written). */
+class ImportRaceError extends Error {
+  override readonly name = 'ImportRaceError';
+}
+
+async function importOnce(
+  deps: { readonly store: DeviceRegistry & PeerRegistry; readonly vault: KeyVault },
+  rows: readonly DeviceImportRow[] | AsyncIterable<readonly DeviceImportRow[]>,
+  target: ImportTarget,
+  unit: ImportUnit,
+  options: ImportOptions,
+  /** A device inserted by another import meanwhile is an ImportRaceError (the caller runs the import again). */
+  raceIsRetried: boolean,
+): Promise<ImportSummary> {
   const streamed = Symbol.asyncIterator in rows;
   const source = (streamed ? rows : chunksOf(rows))[Symbol.asyncIterator]();
   const labels: DeviceLabel[] = [];
@@ -181,6 +223,11 @@ export async function importDevices(
     }
   } catch (e) {
     for (const d of sealedElsewhere) await deps.vault.discardRootKeys(d.sealed, d.devEUI).catch(() => undefined);
+    if (e instanceof DeviceExistsError && raceIsRetried && (await deps.store.getDevice(e.devEUI)) !== null) {
+      // Not there when this chunk was checked (skipExisting), there now: another import got there first.
+      await source.return?.();
+      throw new ImportRaceError(e.message);
+    }
     if (e instanceof DeviceExistsError) {
       // The primary key found it (no read per row before the insert): name every device of the
       // file that exists (up to MAX_PROBLEMS), the one the insert met at least. Streamed, the

@@ -223,6 +223,69 @@ test('devices/join history: newest first; a tenant sees the joins since it claim
   expect((await call('mallory', 'GET', `/devices/${aliceDevice}/joins`)).status).toBe(404);
 });
 
+test('join rate/joins and refusals per minute over the last hour: a tenant counts its own devices since it claimed them, the operator every one; one network server when asked', async () => {
+  const now = Date.now();
+  const claimedAt = (await store.getDevice(aliceDevice as never))!.ownership.claimedAt!.getTime();
+  const attempt = (devEUI: string, peer: string, at: number, result: string) => ({
+    devEUI: devEUI as never,
+    joinEUI: '70b3d57ed0000000' as never,
+    at: new Date(at),
+    peer,
+    joinType: 'join' as const,
+    macVersion: '1.0.3',
+    result,
+    description: result === 'Success' ? null : 'refused',
+    devNonce: 900,
+    joinNonce: null,
+  });
+  // The operator's own device, through another network server.
+  const opsDevice = '00a11ce0000000f1';
+  expect((await call('ops', 'POST', '/devices/import', { content: `dev_eui,join_eui,mac_version,app_key,nwk_key\n${opsDevice},70b3d57ed0000000,1.0.3,${randomKey()},\n` })).status).toBe(201);
+  const added = [
+    attempt(aliceDevice, 'alice-ns', claimedAt + 100, 'Success'),
+    attempt(aliceDevice, 'alice-ns', claimedAt + 200, 'MICFailed'),
+    attempt(aliceDevice, 'alice-ns', claimedAt - 10 * 60_000, 'Success'), // before alice claimed it
+    attempt(aliceDevice, 'alice-ns', now - 2 * 3_600_000, 'Success'), // before the hour
+    attempt(opsDevice, 'ops-ns', now - 10 * 60_000, 'JoinReqFailed'),
+  ];
+  expect(await store.appendJoinRecords(added, 50)).toBe(added.length);
+  /** The non-empty minutes the records give, computed here from the join history itself. */
+  const expected = async (devEUIs: string[], keep: (r: { at: Date; peer: string }) => boolean) => {
+    const byMinute = new Map<number, { joins: number; refusals: number }>();
+    for (const devEUI of devEUIs) {
+      for (const r of await store.listJoinRecords(devEUI as never, 50)) {
+        if (r.at.getTime() < now - 3_600_000 || !keep(r)) continue;
+        const m = Math.floor(r.at.getTime() / 60_000) * 60_000;
+        const c = byMinute.get(m) ?? { joins: 0, refusals: 0 };
+        byMinute.set(m, r.result === 'Success' ? { ...c, joins: c.joins + 1 } : { ...c, refusals: c.refusals + 1 });
+      }
+    }
+    return [...byMinute].sort(([a], [b]) => a - b).map(([m, c]) => ({ at: new Date(m).toISOString(), ...c }));
+  };
+  const rate = async (who: string, query = '') => {
+    const r = await call(who, 'GET', `/join-rate${query}`);
+    expect(r.status).toBe(200);
+    const minutes = r.body.minutes as Array<{ at: string; joins: number; refusals: number }>;
+    // Every minute of the hour ending now (61 when it did not start on a minute), oldest first.
+    expect([r.body.stepSeconds, minutes.length >= 60 && minutes.length <= 61]).toEqual([60, true]);
+    expect(minutes.map((m) => m.at)).toEqual([...minutes.map((m) => m.at)].sort());
+    return minutes.filter((m) => m.joins + m.refusals > 0);
+  };
+  const aliceMinutes = await rate('alice');
+  expect(aliceMinutes).toEqual(await expected([aliceDevice], (r) => r.at.getTime() >= claimedAt));
+  expect(aliceMinutes.reduce((n, m) => n + m.joins + m.refusals, 0)).toBeGreaterThanOrEqual(2);
+  const all = await expected([aliceDevice, opsDevice], () => true);
+  expect(all.reduce((n, m) => n + m.joins + m.refusals, 0)).toBeGreaterThan(aliceMinutes.reduce((n, m) => n + m.joins + m.refusals, 0));
+  expect(await rate('ops')).toEqual(all);
+  expect(await rate('ops', '?peer=ops-ns')).toEqual([{ at: new Date(Math.floor((now - 10 * 60_000) / 60_000) * 60_000).toISOString(), joins: 0, refusals: 1 }]);
+  expect(await rate('mallory', '?peer=alice-ns')).toEqual([]);
+  const threeHours = await call('ops', 'GET', `/join-rate?since=${new Date(now - 3 * 3_600_000).toISOString()}`);
+  expect(threeHours.body.minutes).toContainEqual({ at: new Date(Math.floor((now - 2 * 3_600_000) / 60_000) * 60_000).toISOString(), joins: 1, refusals: 0 });
+  for (const since of ['yesterday', new Date(Date.now() - 25 * 3_600_000).toISOString(), new Date(Date.now() + 60_000).toISOString()]) {
+    expect(await call('alice', 'GET', `/join-rate?since=${encodeURIComponent(since)}`)).toMatchObject({ status: 400, body: { code: 'bad-request' } });
+  }
+});
+
 test("network servers/the vendor's setup files and steps come with the bundle; the adapter's API key is stored 0600, never returned", async () => {
   const plain = await call('alice', 'POST', '/network-servers', { name: 'alice-cs', netID: '000013', vendor: 'chirpstack', joinEUIPrefixes: ['70b3d57ed0000000/40'] });
   expect(plain.status).toBe(201);
@@ -360,6 +423,7 @@ test("isolation/every endpoint, with another tenant's key (every scope), on alic
       expect((await call('mallory', 'GET', `/audit?devEUI=${aliceDevice}`)).body.events).toEqual([]);
     },
     'GET /api/v1/audit/verify': async () => expect((await call('mallory', 'GET', '/audit/verify')).status).toBe(403),
+    'GET /api/v1/join-rate': async () => expect((await call('mallory', 'GET', '/join-rate?peer=alice-ns')).body.minutes.every((m: { joins: number; refusals: number }) => m.joins + m.refusals === 0)).toBe(true),
     'GET /api/v1/usage': async () => expect((await call('mallory', 'GET', '/usage?since=2000-01-01&tenant=alice')).status).toBe(404),
     // Fleet migrations are the operator's alone.
     'GET /api/v1/migrations': async () => expect((await call('mallory', 'GET', '/migrations')).status).toBe(403),

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { cli, makeTempDir, runCLI, startServer } from '../support/joinery-cli';
@@ -88,4 +89,44 @@ test('ops/config-every-command/ns add and as add without --public-url: the BI UR
   // The compose example: its listener's port and the public host its environment gives.
   const compose = await cli(['ns', 'add', '--name', 'compose', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'pu-4'), '--data-dir', dataDir], { JOINERY_CONFIG: path.join(COMPOSE, 'joinery.yaml'), JOINERY_PUBLIC_HOST: 'js.example.com' });
   expect(compose.stdout).toContain('BI URL: https://js.example.com:8003/bi/compose');
+});
+
+test("ops/config-every-command/bundles made again (ns bundle, renew-certificate, rotate-kek) and the local admin client's: the configured server's BI URL", async () => {
+  const dataDir = path.join(work, 'reissue-data');
+  const file = path.join(work, 'reissue.yaml');
+  await fs.writeFile(file, ['bi:', '  listen: 0.0.0.0:9443', '  public_hosts: [js.example.com]', ''].join('\n'));
+  await cli(['ns', 'add', '--name', 'again', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'again-0'), '--data-dir', dataDir, '--config', file]);
+  const biURLOf = async (dir: string) => (JSON.parse(await fs.readFile(path.join(dir, 'peer.json'), 'utf8')) as { biURL: string }).biURL;
+  const runs: Array<[string[], string]> = [
+    [['ns', 'bundle', 'again'], 'again-1'],
+    [['ns', 'renew-certificate', 'again'], 'again-2'],
+    [['ns', 'rotate-kek', 'again'], 'again-3'],
+  ];
+  for (const [args, out] of runs) {
+    await cli([...args, '--out', path.join(work, out), '--data-dir', dataDir, '--config', file]);
+    expect([args, await biURLOf(path.join(work, out))]).toEqual([args, 'https://js.example.com:9443/bi/again']);
+  }
+  // The environment's server address, without a file.
+  await cli(['ns', 'bundle', 'again', '--out', path.join(work, 'again-4'), '--data-dir', dataDir], { JOINERY_BI_LISTEN: '[::]:7443', JOINERY_PUBLIC_HOST: 'js2.example.com' });
+  expect(await biURLOf(path.join(work, 'again-4'))).toBe('https://js2.example.com:7443/bi/again');
+
+  // The admin API run in the CLI's process on the local data directory (what --url replaces),
+  // in a node process of its own (app.inject's ESM dependency does not load under jest).
+  const script = `
+    const { openAdminClient, call } = require(${JSON.stringify(path.join(ROOT, 'core/dist/cli/admin-client.js'))});
+    (async () => {
+      const client = await openAdminClient({ dataDir: process.argv[1], biListen: '0.0.0.0:9443', publicHost: ['js.example.com'] });
+      try {
+        const made = await call(client, 'POST', '/network-servers', { name: 'local-api', netID: '000013', vendor: 'generic' });
+        console.log(JSON.parse(made.bundle['peer.json']).biURL);
+      } finally {
+        await client.close();
+      }
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const env = { ...process.env };
+  delete env['JOINERY_PUBLIC_URL'];
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['-e', script, dataDir], { env }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
+  expect(out.trim()).toBe('https://js.example.com:9443/bi/local-api');
 });

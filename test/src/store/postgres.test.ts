@@ -8,6 +8,7 @@ import { PostgresStore, PostgresStoreError } from '../../../core/src/store/postg
 import { verifyAuditChain } from '../../../core/src/store/audit-chain';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { describeStoreConformance } from './store-conformance';
+import { describeJoinRateConformance } from './join-rate-conformance';
 
 /**
  * The store conformance suite on PostgreSQL (the real server on 127.0.0.1:5432), run twice on
@@ -31,6 +32,7 @@ const withSchema = (schema: string): string => `${db.url}?schema=${schema}`;
 describeStoreConformance('postgres (first run)', () => PostgresStore.open(withSchema('joinery')));
 describeStoreConformance('postgres (second run, same database)', () => PostgresStore.open(withSchema('joinery')));
 describeStoreConformance('postgres (group commit off, same database)', () => PostgresStore.open(withSchema('joinery'), { groupCommit: false }));
+describeJoinRateConformance('postgres', () => PostgresStore.open(withSchema('joinery')));
 
 async function open(url: string, options: Parameters<typeof PostgresStore.open>[1] = {}): Promise<PostgresStore> {
   const s = await PostgresStore.open(url, options);

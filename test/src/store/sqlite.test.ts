@@ -10,6 +10,7 @@ import { verifyAuditChain } from '../../../core/src/store/audit-chain';
 import Database from 'better-sqlite3';
 import { makeTempDir } from '../support/joinery-cli';
 import { describeStoreConformance } from './store-conformance';
+import { describeJoinRateConformance } from './join-rate-conformance';
 
 /**
  * The store conformance suite on SQLite, run twice on one database file with group commit, and
@@ -30,6 +31,7 @@ describeStoreConformance('sqlite (first run)', async () => SqliteStore.open(file
 describeStoreConformance('sqlite (second run, same database)', async () => SqliteStore.open(file));
 describeStoreConformance('sqlite (group commit off, same database)', async () => SqliteStore.open(file, { groupCommit: false }));
 describeStoreConformance('sqlite (commits on the caller\'s thread, same database)', async () => SqliteStore.open(file, { commitWorker: false }));
+describeJoinRateConformance('sqlite', async () => SqliteStore.open(file));
 
 describe('sqlite', () => {
   const euis = (n: number): EUI64[] => Array.from({ length: n }, (_, i) => parseEUI64(`${randomBytes(4).toString('hex')}${i.toString(16).padStart(8, '0')}`));

@@ -1,5 +1,6 @@
 import type { EUI64 } from '../../lorawan/identifiers';
 import type { JoinRecord } from '../join-record';
+import type { JoinRateBucket, JoinRateQuery } from '../join-rate';
 
 /** Every device's recent join attempts (the join history recorder writes, the admin API reads). */
 export interface JoinHistory {
@@ -11,4 +12,6 @@ export interface JoinHistory {
   appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number>;
   /** A device's join records, newest first. */
   listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]>;
+  /** Join attempts per minute of the window, accepted and refused, from the join history (join-rate.ts). */
+  joinRate(query: JoinRateQuery): Promise<JoinRateBucket[]>;
 }

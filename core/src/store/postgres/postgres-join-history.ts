@@ -1,5 +1,7 @@
 import type { EUI64 } from '../../lorawan/identifiers';
 import type { JoinRecord } from '../join-record';
+import type { JoinRateBucket, JoinRateQuery, JoinRateRow } from '../join-rate';
+import { postgresJoinRate } from './join-rate';
 import type { JoinHistory } from '../ports/join-history';
 import { JOIN_RECORD_COLUMNS, joinRecordValues, listJoinRecords } from '../sql/join-history-sql';
 import { checkKeep } from '../sql/join-state-sql';
@@ -46,5 +48,9 @@ export class PostgresJoinHistory implements JoinHistory {
 
   listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]> {
     return this.sql.run('reading join records', listJoinRecords(devEUI, limit));
+  }
+
+  async joinRate(query: JoinRateQuery): Promise<JoinRateBucket[]> {
+    return postgresJoinRate((text, values) => this.sql.query<JoinRateRow>('reading the join rate', text, values), query);
   }
 }

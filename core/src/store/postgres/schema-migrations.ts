@@ -274,6 +274,14 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       UPDATE change_counters SET peers = peers + 1 WHERE id = 1;
     `,
   },
+  {
+    version: 12,
+    name: 'join history by time (the join-rate chart)',
+    // Joins per minute of every network server read only the last hour's rows.
+    up: `
+      CREATE INDEX device_joins_by_time ON device_joins (at);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);

@@ -11,6 +11,7 @@ import type { JoinRecord } from '../join-record';
 import { CachedPeerRegistry } from '../peer-cache';
 import type { DeviceFilter, DeviceListQuery, FirstJoinQuery } from '../ports/device-registry';
 import type { JoinHistory } from '../ports/join-history';
+import type { JoinRateBucket, JoinRateQuery } from '../join-rate';
 import type { JoinState } from '../ports/join-state';
 import type { PeerChange, PeerDeletion, PeerUsage } from '../ports/peer-registry';
 import type { RateBucketLedger } from '../ports/rate-bucket-ledger';
@@ -121,6 +122,9 @@ export class SqlStore implements Store {
   }
   listJoinRecords(devEUI: EUI64, limit: number): Promise<JoinRecord[]> {
     return this.#own.joinHistory.listJoinRecords(devEUI, limit);
+  }
+  joinRate(query: JoinRateQuery): Promise<JoinRateBucket[]> {
+    return this.#own.joinHistory.joinRate(query);
   }
 
   // Peers.
