@@ -299,7 +299,8 @@ async function main(): Promise<void> {
 /** Fleet migration: devices/s as a ratio to the vendor rate limit it was given (goal 0.9). */
 function migrationTarget(row: OptionalRow): Target[] {
   const ratio = row.status === 'measured' ? row.values['ratioToRateLimit'] : undefined;
-  return ratio === undefined ? [] : [target('fleet migration devices/s / vendor rate limit', ratio, '>=', 0.9, 'ratio')];
+  if (ratio === undefined || row.status !== 'measured') return [];
+  return [target('fleet migration devices/s / vendor rate limit', ratio, '>=', 0.9, 'ratio', `${round(row.values['devicesPerSecond'] ?? 0, 1)} / ${row.values['rateLimitPerSecond']}/s`)];
 }
 
 /** The ratio of the c64 target. */
