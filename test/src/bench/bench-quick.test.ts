@@ -24,7 +24,7 @@ describe('bench/quick mode', () => {
       execFile(process.execPath, [MAIN, '--quick', '--out', out], { maxBuffer: 8 * 1024 * 1024 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so)));
     });
     results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
-  }, 180_000);
+  }, 360_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
