@@ -101,6 +101,7 @@ function merge(xs: ReturnType<typeof summarize>[]): ReturnType<typeof summarize>
     idleMicros: xs.reduce((s, x) => s + x.idleMicros, 0),
     functions: sum((x) => x.functions),
     modules: sum((x) => x.modules),
+    areas: sum((x) => x.areas),
   };
 }
 

@@ -36,6 +36,8 @@ export interface ProfileSummary {
   readonly idleMicros: number;
   readonly functions: readonly ProfileLine[];
   readonly modules: readonly ProfileLine[];
+  /** Self time by area (see AREAS); natives named by their function (`writev`) where it tells the area. */
+  readonly areas: readonly ProfileLine[];
 }
 
 /** A module: a package of node_modules, node's own `node:` modules, or a file of this repository (from its `dist/`). */
@@ -49,6 +51,32 @@ export function moduleOf(url: string, functionName: string): string {
   }
   const dist = /\/([^/]+)\/dist\/(.+)\.js$/.exec(url);
   return dist ? `${dist[1]}/${dist[2]}` : url.replace(/^file:\/\//, '');
+}
+
+/**
+ * What a join's work is, by module: the areas bench/README.md's breakdown is in. The first
+ * pattern that matches the module names its area.
+ */
+const AREAS: readonly (readonly [string, RegExp])[] = [
+  ['socket writes (TLS encrypt + send)', /^(writev|writeBuffer|node:internal\/stream_base_commons|node:net|node:_tls_wrap|node:tls)$/],
+  ['node HTTP (parse, response, streams, events)', /^node:(_http_|internal\/streams\/|events|internal\/http|internal\/async_hooks|async_hooks)/],
+  ['fastify (routing, hooks, Reply, parser)', /^(fastify|find-my-way|avvio|@fastify\/|fast-json-stringify|light-my-request|toad-cache|content-type|secure-json-parse)/],
+  ['BI listener and handler (transport, parse, answer)', /^core\/backend-interfaces\//],
+  ['join engine', /^core\/join\//],
+  ['crypto (AES, CMAC, vault)', /^(node:internal\/crypto|node:crypto|core\/lorawan\/(cmac|aes128-key|key-derivation|join-accept)|core\/keys\/)/],
+  ['LoRaWAN frames, hex, identifiers', /^core\/lorawan\//],
+  ['store: SQLite reads, group commit, commit thread messages', /^(core\/store\/|better-sqlite3|node:internal\/worker|postMessage)/],
+  ['log line (pino, scrub)', /^(pino|sonic-boom|core\/log\/|fast-redact|quick-format-unescaped|atomic-sleep)/],
+  ['metrics (prom-client, store/vault timing)', /^(prom-client|core\/metrics\/|tdigest|bintrees)/],
+  ['join events and history', /^core\/events\//],
+  ['garbage collector', /^\(garbage collector\)$/],
+  ['V8 and native (compiler, runtime, (program))', /^\((program|native)\)$/],
+  ['buffers and strings', /^node:(buffer|internal\/buffer|string_decoder)/],
+];
+
+/** The area a module or native function belongs to (see AREAS); `other` when none. */
+export function areaOf(module: string): string {
+  return AREAS.find(([, re]) => re.test(module))?.[0] ?? 'other';
 }
 
 /** Self and total time by function and by module, for samples taken between `fromMicros` and `toMicros` (from the profile's start). */
@@ -65,6 +93,7 @@ export function summarize(p: CpuProfile, fromMicros = 0, toMicros = Infinity): P
   const fTotal = new Map<string, number>();
   const mSelf = new Map<string, number>();
   const mTotal = new Map<string, number>();
+  const areas = new Map<string, number>();
   const add = (m: Map<string, number>, k: string, us: number): void => void m.set(k, (m.get(k) ?? 0) + us);
   let sampled = 0;
   let idle = 0;
@@ -81,7 +110,9 @@ export function summarize(p: CpuProfile, fromMicros = 0, toMicros = Infinity): P
       continue;
     }
     add(fSelf, fnKey(leaf), us);
-    add(mSelf, moduleOf(leaf.callFrame.url, leaf.callFrame.functionName), us);
+    const leafModule = moduleOf(leaf.callFrame.url, leaf.callFrame.functionName);
+    add(mSelf, leafModule, us);
+    add(areas, areaOf(leafModule === '(native)' && AREAS.some(([, re]) => re.test(leaf.callFrame.functionName)) ? leaf.callFrame.functionName : leafModule), us);
     const seenF = new Set<string>();
     const seenM = new Set<string>();
     for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
@@ -101,7 +132,7 @@ export function summarize(p: CpuProfile, fromMicros = 0, toMicros = Infinity): P
   }
   const lines = (self: Map<string, number>, total: Map<string, number>): ProfileLine[] =>
     [...total.keys()].map((name) => ({ name, selfMicros: self.get(name) ?? 0, totalMicros: total.get(name)! })).sort((a, b) => b.selfMicros - a.selfMicros);
-  return { sampledMicros: sampled, idleMicros: idle, functions: lines(fSelf, fTotal), modules: lines(mSelf, mTotal) };
+  return { sampledMicros: sampled, idleMicros: idle, functions: lines(fSelf, fTotal), modules: lines(mSelf, mTotal), areas: lines(areas, areas) };
 }
 
 /** The summary as text: the top `top` functions by self time, by total time, and the modules. */
@@ -113,6 +144,7 @@ export function formatSummary(s: ProfileSummary, joins: number | undefined, top 
     out.push('', `${title}: self | total`);
     for (const x of xs.slice(0, top)) out.push(`${cell(x.selfMicros)} | ${cell(x.totalMicros)}  ${x.name}`);
   };
+  list('by area (self)', s.areas);
   list('by module', s.modules);
   list('by function, self', s.functions);
   list('by function, total', [...s.functions].sort((a, b) => b.totalMicros - a.totalMicros));
