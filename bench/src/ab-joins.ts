@@ -18,6 +18,8 @@ import { createRegistry } from './registry';
  * B: this checkout) on one registry, both warmed up, then runs of A, B, A, B... each right after
  * an HTTP floor run, so every pair sees the same machine: per run the joins/s, its ratio to the
  * floor next to it, and the server's CPU per join (all threads, /proc); per pair B / A.
+ * `--fresh`: a new server for each run instead, A and B alternated, and its first second's joins
+ * over its steady rate (a fresh server's target).
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string' },
       mac: { type: 'string' },
       devices: { type: 'string' },
+      fresh: { type: 'boolean' },
     },
   });
   const seconds = Number(values.seconds ?? 5);
@@ -43,6 +46,23 @@ async function main(): Promise<void> {
   const servers: RunningServer[] = [];
   try {
     const registry = await createRegistry(work, 'registry-ab', Number(values.devices ?? 10_000));
+    if (values.fresh) {
+      // A new server each time, A and B alternated: its joins in each second from the first
+      // request, its first second over its steady rate (the median of its seconds 3 to the end).
+      const firsts: Record<'A' | 'B', number[]> = { A: [], B: [] };
+      for (let i = 0; i < 2 * pairs; i++) {
+        const name = i % 2 === 0 ? 'A' : 'B';
+        const s = await startServer(registry.dataDir, [], [], env(values[name === 'A' ? 'a-env' : 'b-env']), values[name === 'A' ? 'a-cli' : 'b-cli'] ? { cli: values[name === 'A' ? 'a-cli' : 'b-cli']! } : {});
+        const r = await (await prepareJoinRun(load, s, registry, c, mac, { kind: 'duration', seconds, warmupSeconds: 0 }, { expectedPerSecond: 4_000 })).run();
+        await s.stop();
+        const per = r.completedPerSecond.slice(0, Math.floor(seconds));
+        const steady = [...per.slice(3)].sort((x, y) => x - y)[Math.floor((per.length - 4) / 2)] ?? 0;
+        firsts[name].push(per[0]! / steady);
+        console.log(`${name}: listening ${s.startSeconds.toFixed(2)} s after its start; joins per second ${per.join(', ')}; first / steady ${(per[0]! / steady).toFixed(2)}`);
+      }
+      console.log(`first second / steady, per pair B / A: ${firsts.B.map((b, k) => `${b.toFixed(2)} / ${firsts.A[k]!.toFixed(2)}`).join(', ')}`);
+      return;
+    }
     const a = await startServer(registry.dataDir, [], [], env(values['a-env']), values['a-cli'] ? { cli: values['a-cli'] } : {});
     servers.push(a);
     const b = await startServer(registry.dataDir, [], [], env(values['b-env']), values['b-cli'] ? { cli: values['b-cli'] } : {});
