@@ -32,6 +32,7 @@ export const SECTIONS = ['joins', 'scale', 'storm', 'optional'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--only SECTIONS] [--out FILE] [--cpu-prof DIR]
+                         [--seconds S] [--concurrency LIST] [--large-registry N]
 
   --quick          a smoke run of about 20 s with a few hundred devices (numbers mean nothing);
                    also JOINERY_BENCH_QUICK=1
@@ -39,6 +40,11 @@ export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--only SECTIONS] 
   --out FILE       where the results go (default bench-results.json; also JOINERY_BENCH_OUT)
   --cpu-prof DIR   every joinery serve of the run writes a CPU profile there
                    (also JOINERY_BENCH_CPU_PROF)
+  --seconds S      measured seconds of each run (default 4; --quick 0.4), each after an
+                   unmeasured warm-up of a quarter of it
+  --concurrency LIST  comma-separated concurrency levels of the join and floor runs
+                   (default 1,16,64,256)
+  --large-registry N  devices of the large scale point (default 1000000; --quick 2000)
   --help           this text
 `;
 
@@ -58,6 +64,9 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
         only: { type: 'string' },
         out: { type: 'string' },
         'cpu-prof': { type: 'string' },
+        seconds: { type: 'string' },
+        concurrency: { type: 'string' },
+        'large-registry': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -70,13 +79,28 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const quick = values.quick === true || env['JOINERY_BENCH_QUICK'] === '1';
   const sections = new Set<Section>(values.only !== undefined ? (values.only.split(',').map((s) => s.trim()) as Section[]) : SECTIONS);
   for (const s of sections) if (!SECTIONS.includes(s)) throw new BenchUsageError(`--only: unknown section '${s}' (sections: ${SECTIONS.join(', ')})`);
+  const concurrency = values.concurrency === undefined ? [1, 16, 64, 256] : values.concurrency.split(',').map((c) => positive('--concurrency', c, true));
   const base = {
     out: values.out ?? env['JOINERY_BENCH_OUT'] ?? 'bench-results.json',
-    concurrency: [1, 16, 64, 256],
+    concurrency,
     sections,
     cpuProfileDir: values['cpu-prof'] ?? env['JOINERY_BENCH_CPU_PROF'],
   };
-  return quick
-    ? { ...base, quick, seconds: 0.4, warmupSeconds: 0.2, freshServerWarmupSeconds: 0.4, scalePairs: 1, registry: 400, largeRegistry: 2_000, stormRegistry: 1_000 }
+  // The quick run's fresh server runs 1.2 s: long enough for a first whole second.
+  const o = quick
+    ? { ...base, quick, seconds: 0.4, warmupSeconds: 0.2, freshServerWarmupSeconds: 1.2, scalePairs: 1, registry: 400, largeRegistry: 2_000, stormRegistry: 1_000 }
     : { ...base, quick, seconds: 4, warmupSeconds: 1, freshServerWarmupSeconds: 8, scalePairs: 3, registry: 10_000, largeRegistry: 1_000_000, stormRegistry: 100_000 };
+  const seconds = values.seconds === undefined ? undefined : positive('--seconds', values.seconds, false);
+  return {
+    ...o,
+    ...(seconds !== undefined ? { seconds, warmupSeconds: seconds / 4 } : {}),
+    ...(values['large-registry'] !== undefined ? { largeRegistry: positive('--large-registry', values['large-registry'], true) } : {}),
+  };
+}
+
+/** A positive number (an integer when `integer`), else a usage error naming the flag. */
+function positive(flag: string, text: string, integer: boolean): number {
+  const x = Number(text.trim());
+  if (text.trim() === '' || !Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) throw new BenchUsageError(`${flag}: expected a positive ${integer ? 'integer' : 'number'}, got '${text}'`);
+  return x;
 }

@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { processCpuSeconds } from './cpu-meter';
+import type { PostgresQueryCounts } from './pg-query-counter';
 
 /** The `joinery` CLI of this checkout (built by `tsc -b`). */
 export const CLI = path.resolve(__dirname, '../../core/dist/cli/main.js');
@@ -23,7 +24,18 @@ export interface RunningServer {
   memory(): { rssBytes: number; peakRssBytes: number };
   /** CPU time the server process has used so far, all its threads, from /proc. */
   cpuSeconds(): number;
+  /** Seconds from the process's spawn to the line that says it listens. */
+  readonly startSeconds: number;
+  /** The statements it has sent to PostgreSQL so far (started with `countPostgresQueries`). */
+  postgresQueries(): Promise<PostgresQueryCounts>;
   stop(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  /** Preload pg-query-counter.js: the server's statements to PostgreSQL counted at the driver. */
+  readonly countPostgresQueries?: boolean;
+  /** Another build's `joinery` CLI (an A/B comparison with the code before a change): default, this checkout's. */
+  readonly cli?: string;
 }
 
 /**
@@ -31,11 +43,13 @@ export interface RunningServer {
  * log lines written, to /dev/null): the server as an operator runs it. `nodeArgs` go to node
  * (`--cpu-prof`), `args` to serve.
  */
-export function startServer(dataDir: string, args: readonly string[] = [], nodeArgs: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+export function startServer(dataDir: string, args: readonly string[] = [], nodeArgs: readonly string[] = [], env: NodeJS.ProcessEnv = process.env, options: StartServerOptions = {}): Promise<RunningServer> {
+  const spawnedAt = performance.now();
+  const counter = options.countPostgresQueries ? ['--require', path.join(__dirname, 'pg-query-counter.js')] : [];
   const child: ChildProcess = spawn(
     process.execPath,
-    [...nodeArgs, CLI, 'serve', '--data-dir', dataDir, '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'], env },
+    [...nodeArgs, ...counter, options.cli ?? CLI, 'serve', '--data-dir', dataDir, '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args],
+    { stdio: ['ignore', 'ignore', 'pipe', ...(options.countPostgresQueries ? (['ipc'] as const) : [])], env },
   );
   let err = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -52,6 +66,13 @@ export function startServer(dataDir: string, args: readonly string[] = [], nodeA
       resolve({
         url: m[1]!,
         pid: child.pid!,
+        startSeconds: (performance.now() - spawnedAt) / 1000,
+        postgresQueries: () =>
+          new Promise((resolveCounts, rejectCounts) => {
+            if (!child.send) return rejectCounts(new Error('the server was not started with countPostgresQueries'));
+            child.once('message', (m) => resolveCounts(m as PostgresQueryCounts));
+            child.send('counts');
+          }),
         memory: () => processMemory(child.pid!),
         cpuSeconds: () => processCpuSeconds(child.pid!),
         stop: async () => {

@@ -1,11 +1,11 @@
 import * as https from 'node:https';
 import { devicesOfVersion } from './bench-devices';
-import { JoinBodies } from './join-bodies';
+import { buildTrace, type JoinTrace } from './join-trace';
 import { LatencyRecorder } from './latency';
 import type { LoadPlan, LoadReport } from './load-plan';
 
 /**
- * The load generator, a process of its own (forked by the benchmark, one plan per message), so
+ * The load generator, a process of its own (forked by the benchmark; a plan is prepared, its requests built, then run on a second message), so
  * the server under test and the client do not share an event loop. HTTPS with keep-alive and
  * the network server's client certificate; one socket per request in flight.
  */
@@ -15,22 +15,28 @@ interface Outcome {
   readonly resultCode: string | undefined;
 }
 
-function post(url: URL, agent: https.Agent, body: string): Promise<Outcome> {
+const RESULT_CODE = Buffer.from('"ResultCode":"');
+
+/**
+ * The answer's ResultCode, found in its bytes (no JSON parse): the same cost for a JoinAns and
+ * for the HTTP floor's answer, so the generator spends on both what it spends on HTTP.
+ */
+export function resultCodeOf(body: Buffer): string | undefined {
+  const at = body.indexOf(RESULT_CODE);
+  if (at < 0) return undefined;
+  const from = at + RESULT_CODE.length;
+  const to = body.indexOf(0x22, from);
+  return to < 0 ? undefined : body.toString('latin1', from, to);
+}
+
+function post(url: URL, agent: https.Agent, body: Buffer): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let resultCode: string | undefined;
-          try {
-            resultCode = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Result?: { ResultCode?: string } }).Result?.ResultCode;
-          } catch {
-            resultCode = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, resultCode });
-        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, resultCode: resultCodeOf(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)) }));
         res.on('error', reject);
       },
     );
@@ -39,7 +45,25 @@ function post(url: URL, agent: https.Agent, body: string): Promise<Outcome> {
   });
 }
 
+/** A plan whose requests are built (see JoinTrace): `run` only sends them. */
+export interface PreparedPlan {
+  /** Requests built before the run. */
+  readonly traceSize: number;
+  readonly buildSeconds: number;
+  run(): Promise<LoadReport>;
+}
+
+export function preparePlan(plan: LoadPlan): PreparedPlan {
+  const builtAt = performance.now();
+  const trace = buildTrace(plan);
+  return { traceSize: trace.size, buildSeconds: (performance.now() - builtAt) / 1000, run: () => runTrace(plan, trace) };
+}
+
 export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
+  return preparePlan(plan).run();
+}
+
+async function runTrace(plan: LoadPlan, trace: JoinTrace): Promise<LoadReport> {
   const targets = plan.urls.map((u) => ({ url: new URL(u), agent: new https.Agent({ keepAlive: true, maxSockets: plan.concurrency, ca: plan.tls.ca, cert: plan.tls.cert, key: plan.tls.key }) }));
   const latency = new LatencyRecorder();
   const failures: Record<string, number> = {};
@@ -50,16 +74,13 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
   const completedPerSecond: number[] = [];
   let measuring = plan.schedule.kind === 'each-once';
   const sendLag = new LatencyRecorder();
-  let visitsPerDevice = 0;
-  let transactionID = 1;
   let joined = 0;
   const t = plan.traffic;
-  const devices = t.kind === 'joins' ? devicesOfVersion(t.registrySize, t.macVersion) : 0;
-  const joins = t.kind === 'joins' ? (plan as LoadPlan & { traffic: { kind: 'joins' } }) : null;
-  const bodies = t.kind === 'joins' ? new JoinBodies(t.seed, t.macVersion) : null;
+  const joins = t.kind === 'joins' ? t : null;
+  const devices = joins ? devicesOfVersion(joins.registrySize, joins.macVersion) : 0;
 
   /** `measured`: whether this request counts (the open loop decides per request); else whether measuring when it ends. */
-  const send = async (body: string, startedAt: number, replay: boolean, w = 0, measured?: boolean): Promise<boolean> => {
+  const send = async (body: Buffer, startedAt: number, replay: boolean, w = 0, measured?: boolean): Promise<boolean> => {
     const { url, agent } = targets[w % targets.length]!;
     let outcome: Outcome;
     try {
@@ -92,23 +113,15 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
     return success;
   };
 
-  /** Closed loop: worker `w` owns devices w, w+C, w+2C... (so one device's joins never overlap). */
+  /** Closed loop: worker `w` sends its part of the trace (see JoinTrace) in order. */
   const worker = async (w: number, keepGoing: () => boolean, once: boolean): Promise<void> => {
-    const c = plan.concurrency;
-    const own = joins ? Math.ceil(Math.max(0, devices - w) / c) : 1;
+    const own = joins ? Math.ceil(Math.max(0, devices - w) / plan.concurrency) : 1;
     if (own === 0) return;
     for (let k = 0; keepGoing(); k++) {
       if (once && k >= own) return;
-      const visit = Math.floor(k / own);
-      if (!joins || !bodies) {
-        await send((t as { body: string }).body, performance.now(), false, w);
-        continue;
-      }
-      const j = w + c * (k % own);
-      visitsPerDevice = Math.max(visitsPerDevice, visit + 1);
-      const body = bodies.body(j, joins.traffic.nonceBase + visit, transactionID++);
+      const body = trace.closed(w, k);
       const succeeded = await send(body, performance.now(), false, w);
-      const every = joins.traffic.replayEvery;
+      const every = joins?.replayEvery;
       // Every `every`th successful join of the run (all workers together) is replayed at once.
       if (succeeded && every !== undefined && ++joined % every === 0) await send(body, performance.now(), true, w);
     }
@@ -137,18 +150,27 @@ export async function runPlan(plan: LoadPlan): Promise<LoadReport> {
         const measured = i >= warm;
         if (i === warm) measuredFrom = scheduledAt;
         if (measured) sendLag.record(lagMs);
-        if (!joins || !bodies) return send((t as { body: string }).body, scheduledAt, false, i, measured);
-        // Round robin over the devices: a device comes round again only after all the others.
-        const visit = Math.floor(i / devices);
-        visitsPerDevice = Math.max(visitsPerDevice, visit + 1);
-        return send(bodies.body(i % devices, joins.traffic.nonceBase + visit, transactionID++), scheduledAt, false, i, measured);
+        return send(trace.open(i), scheduledAt, false, i, measured);
       });
     }
   } finally {
     for (const t of targets) t.agent.destroy();
   }
   const seconds = (performance.now() - measuredFrom) / 1000;
-  return { requests, ok, seconds, perSecond: ok / seconds, latencyMs: latency.summary(), sendLagMs: s.kind === 'rate' ? sendLag.summary() : null, failures, replays, completed, completedPerSecond, visitsPerDevice };
+  return {
+    requests,
+    ok,
+    seconds,
+    perSecond: ok / seconds,
+    latencyMs: latency.summary(),
+    sendLagMs: s.kind === 'rate' ? sendLag.summary() : null,
+    failures,
+    replays,
+    completed,
+    completedPerSecond,
+    visitsPerDevice: trace.visitsPerDevice,
+    trace: { size: trace.size, builtDuringRun: trace.builtDuringRun },
+  };
 }
 
 /**
@@ -170,11 +192,25 @@ async function openLoop(perSecond: number, seconds: number, cap: number, fire: (
   await Promise.all(inFlight);
 }
 
+/** What the benchmark's process sends: build a plan's trace, then run it (see LoadGeneratorProcess). */
+export type LoadGeneratorMessage = { readonly kind: 'prepare'; readonly plan: LoadPlan } | { readonly kind: 'run' };
+
 if (require.main === module) {
-  process.on('message', (plan: LoadPlan) => {
-    runPlan(plan).then(
-      (report) => process.send!({ ok: true, report }),
-      (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
-    );
+  let prepared: PreparedPlan | undefined;
+  const fail = (err: unknown): void => void process.send!({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  process.on('message', (m: LoadGeneratorMessage) => {
+    if (m.kind === 'prepare') {
+      try {
+        prepared = preparePlan(m.plan);
+        process.send!({ ok: true, prepared: { traceSize: prepared.traceSize, buildSeconds: prepared.buildSeconds } });
+      } catch (err) {
+        fail(err);
+      }
+      return;
+    }
+    const p = prepared;
+    prepared = undefined;
+    if (!p) return fail(new Error('run without a prepared plan'));
+    p.run().then((report) => process.send!({ ok: true, report }), fail);
   });
 }

@@ -44,6 +44,11 @@ export interface LoadPlan {
   readonly concurrency: number;
   readonly traffic: Traffic;
   readonly schedule: Schedule;
+  /**
+   * The rate a closed loop's trace is sized for (requests per second; see JoinTrace): the HTTP
+   * floor's next to it, which joins do not exceed. Without it, 3,000/s.
+   */
+  readonly expectedPerSecond?: number;
 }
 
 export interface LoadReport {
@@ -69,4 +74,6 @@ export interface LoadReport {
   readonly completedPerSecond: readonly number[];
   /** Highest join count of one device in this run (the next run's DevNonces start above it). */
   readonly visitsPerDevice: number;
+  /** Requests built before the run (the trace), and built during it because the trace ran out (0 when it was long enough). */
+  readonly trace: { readonly size: number; readonly builtDuringRun: number };
 }

@@ -7,14 +7,14 @@ import { measureCpu, type RunCpu } from './cpu-meter';
 import { cryptoFloor } from './crypto-floor';
 import { startHttpFloorServer } from './http-floor-process';
 import { startServer, type RunningServer } from './joinery-cli';
-import { joinRun } from './join-run';
-import { LoadGeneratorProcess } from './load-generator-process';
+import { joinRun, prepareJoinRun } from './join-run';
+import { LoadGeneratorProcess, type PreparedLoad } from './load-generator-process';
 import type { LoadReport, Schedule } from './load-plan';
 import { migrationRateRow } from './migration-rate';
 import { pkcs11VaultRow } from './pkcs11-vault-row';
 import { postgresRow } from './postgres-row';
 import { createRegistry } from './registry';
-import { round, roundCpu, target, type BenchResults, type CpuBudget, type FloorOpenLoopPoint, type JoinRow, type OpenLoopPoint, type OptionalRow, type FreshServer, type ScaleRow, type StormRow, type Target } from './results';
+import { medianBy, round, roundCpu, target, type BenchResults, type CpuBudget, type FloorOpenLoopPoint, type JoinRow, type OpenLoopPoint, type OptionalRow, type FreshServer, type ScaleRow, type StormRow, type Target } from './results';
 import { storageFloor } from './storage-floor';
 import { wakePenalty } from './wake-penalty';
 import { printTable } from './table';
@@ -72,17 +72,20 @@ async function main(): Promise<void> {
     progress('HTTP floor');
     const floorServer = await startHttpFloorServer(small.dataDir);
     // CPU per request of a run's server and of the load generator, from /proc.
-    const withCpu = async (s: { cpuSeconds(): number }, run: () => Promise<LoadReport>): Promise<{ report: LoadReport; cpu: RunCpu }> => {
-      const measured = await measureCpu({ server: () => s.cpuSeconds(), loadGenerator: () => load.cpuSeconds() }, run);
+    // The requests are built first (the load generator's trace), then the CPU is measured around
+    // sending them alone.
+    const withCpu = async (s: { cpuSeconds(): number }, prepared: PreparedLoad): Promise<{ report: LoadReport; cpu: RunCpu }> => {
+      const measured = await measureCpu({ server: () => s.cpuSeconds(), loadGenerator: () => load.cpuSeconds() }, () => prepared.run());
       return { report: measured.report, cpu: roundCpu(measured.cpu) };
     };
     const floorLoad = async (c: number, schedule: Schedule): Promise<{ report: LoadReport; cpu: RunCpu }> => {
-      const run = await withCpu(floorServer, () => load.run({ urls: [floorServer.url], tls: small.tls, concurrency: c, traffic: { kind: 'fixed', body: FLOOR_REQUEST }, schedule }));
+      const run = await withCpu(floorServer, await load.prepare({ urls: [floorServer.url], tls: small.tls, concurrency: c, traffic: { kind: 'fixed', body: FLOOR_REQUEST }, schedule }));
       const r = run.report;
       if (r.ok !== r.requests) throw new Error(`HTTP floor: ${r.requests - r.ok} failed requests ${JSON.stringify(r.failures)}`);
       return run;
     };
-    const joinCpu = (run: () => Promise<LoadReport>): Promise<{ report: LoadReport; cpu: RunCpu }> => withCpu(server, run);
+    const joinCpu = async (c: number, macVersion: '1.0.3' | '1.1', schedule: Schedule, expectedPerSecond: number): Promise<{ report: LoadReport; cpu: RunCpu }> =>
+      withCpu(server, await prepareJoinRun(load, server, small, c, macVersion, schedule, { expectedPerSecond }));
     const floorRuns = new Map<number, LoadReport[]>();
     const floorRun = async (c: number): Promise<{ report: LoadReport; cpu: RunCpu }> => {
       const run = await floorLoad(c, duration);
@@ -111,7 +114,7 @@ async function main(): Promise<void> {
           for (const c of o.concurrency) {
             progress(`HTTP floor, then joins ${macVersion}, at concurrency ${c}`);
             const { report: floor, cpu: floorCpu } = await floorRun(c);
-            const { report: r, cpu } = await joinCpu(() => joinRun(load, server, small, c, macVersion, duration));
+            const { report: r, cpu } = await joinCpu(c, macVersion, duration, floor.perSecond);
             joins.push({
               macVersion,
               concurrency: c,
@@ -125,6 +128,7 @@ async function main(): Promise<void> {
               loadGeneratorCpuMicrosPerJoin: cpu.loadGeneratorMicros,
               machineBusy: cpu.machineBusy,
               httpFloorCpu: floorCpu,
+              trace: r.trace,
             });
           }
         }
@@ -133,16 +137,14 @@ async function main(): Promise<void> {
         // earlier may be more than the server can do now.
         const best = bestOf(joins);
         progress(`joins 1.0.3 at concurrency ${best.concurrency} again: the maximum the half load is half of`);
-        const maxRun = await joinCpu(() => joinRun(load, server, small, best.concurrency, '1.0.3', duration));
+        const maxRun = await joinCpu(best.concurrency, '1.0.3', duration, best.httpFloorPerSecond);
         const max = maxRun.report.perSecond;
         // At most as many connections as where the maximum was measured: the offered rate, not
         // extra TLS handshakes, is what changes. Half is the target's; a quarter shows how the
         // latency and the server's CPU per join move as the load falls.
         for (const fraction of [0.5, 0.25]) {
           progress(`joins 1.0.3 at ${fraction === 0.5 ? 'half' : 'a quarter of'} the maximum throughput (${Math.round(max * fraction)}/s, at most ${best.concurrency} in flight)`);
-          const { report: r, cpu } = await joinCpu(() =>
-            joinRun(load, server, small, best.concurrency, '1.0.3', { kind: 'rate', perSecond: max * fraction, seconds: o.seconds, warmupSeconds: o.warmupSeconds }),
-          );
+          const { report: r, cpu } = await joinCpu(best.concurrency, '1.0.3', { kind: 'rate', perSecond: max * fraction, seconds: o.seconds, warmupSeconds: o.warmupSeconds }, max);
           openLoop.push({
             fraction,
             targetPerSecond: round(max * fraction, 1),
@@ -185,19 +187,21 @@ async function main(): Promise<void> {
     const scale: ScaleRow[] = [];
     let freshServer: FreshServer | null = null;
     const scaleConcurrency = 64;
+    // The rate the scale and storm runs' traces are sized for: the HTTP floor's at 64 (joins do not exceed it).
+    const expectedPerSecond = Math.max(...(floorRuns.get(scaleConcurrency) ?? floorRuns.get(o.concurrency[o.concurrency.length - 1]!) ?? []).map((r) => r.perSecond), 1_000);
     if (o.sections.has('scale')) {
       progress(`importing ${o.largeRegistry} devices`);
       const large = await createRegistry(work, 'registry-large', o.largeRegistry);
       progress(`joins on ${o.largeRegistry} devices: a fresh server run for ${o.freshServerWarmupSeconds} s, then ${o.scalePairs} runs on each registry, alternated`);
       const s = await startServer(large.dataDir, [], serverNodeArgs(o, 'large'));
       servers.push(s);
-      const warm = await joinRun(load, s, large, scaleConcurrency, '1.0.3', { kind: 'duration', seconds: o.freshServerWarmupSeconds, warmupSeconds: 0 });
+      const warm = await joinRun(load, s, large, scaleConcurrency, '1.0.3', { kind: 'duration', seconds: o.freshServerWarmupSeconds, warmupSeconds: 0 }, { expectedPerSecond });
       // The last second is cut short by the run's end.
-      freshServer = { devices: large.size, concurrency: scaleConcurrency, perSecond: warm.completedPerSecond.slice(0, Math.floor(o.freshServerWarmupSeconds)) };
+      const firstSeconds = warm.completedPerSecond.slice(0, Math.floor(o.freshServerWarmupSeconds));
       const runs: { small: LoadReport[]; large: LoadReport[] } = { small: [], large: [] };
       for (let i = 0; i < o.scalePairs; i++) {
-        runs.small.push(await joinRun(load, server, small, scaleConcurrency, '1.0.3', duration));
-        runs.large.push(await joinRun(load, s, large, scaleConcurrency, '1.0.3', duration));
+        runs.small.push(await joinRun(load, server, small, scaleConcurrency, '1.0.3', duration, { expectedPerSecond }));
+        runs.large.push(await joinRun(load, s, large, scaleConcurrency, '1.0.3', duration, { expectedPerSecond }));
       }
       const memorySmall = server.memory();
       const memoryLarge = s.memory();
@@ -217,6 +221,8 @@ async function main(): Promise<void> {
           failures: median.failures,
         });
       }
+      const steady = scale[1]!.joinsPerSecond;
+      freshServer = { devices: large.size, concurrency: scaleConcurrency, perSecond: firstSeconds, startSeconds: round(s.startSeconds, 2), steadyPerSecond: steady, firstSecondRatio: round(firstSeconds.length > 0 && steady > 0 ? firstSeconds[0]! / steady : 0) };
       rmSync(large.dataDir, { recursive: true, force: true });
     }
     await stop(server);
@@ -233,8 +239,8 @@ async function main(): Promise<void> {
       // The storm is the rate a running Join Server sustains when the network comes back, not a
       // new process's first seconds (see freshServer): its server is warmed up first by joins of
       // some of the registry's devices, which then join once more in the storm like the others.
-      await joinRun(load, s, registry, best, null, { kind: 'duration', seconds: o.freshServerWarmupSeconds, warmupSeconds: 0 });
-      const r = await joinRun(load, s, registry, best, null, { kind: 'each-once' }, 100);
+      await joinRun(load, s, registry, best, null, { kind: 'duration', seconds: o.freshServerWarmupSeconds, warmupSeconds: 0 }, { expectedPerSecond });
+      const r = await joinRun(load, s, registry, best, null, { kind: 'each-once' }, { replayEvery: 100 });
       await stop(s);
       storm = {
         devices: registry.size,
@@ -278,7 +284,7 @@ async function main(): Promise<void> {
       freshServer,
       storm,
       optional,
-      targets: [...targets(joins, halfLoad, scale, storm), ...migrationTarget(optional.migrationRate)],
+      targets: [...targets(joins, halfLoad, scale, freshServer, storm), ...postgresTargets(optional.postgres), ...migrationTarget(optional.migrationRate)],
     };
     writeFileSync(o.out, `${JSON.stringify(results, null, 2)}\n`);
     printTable(results);
@@ -293,7 +299,8 @@ async function main(): Promise<void> {
 /** Fleet migration: devices/s as a ratio to the vendor rate limit it was given (goal 0.9). */
 function migrationTarget(row: OptionalRow): Target[] {
   const ratio = row.status === 'measured' ? row.values['ratioToRateLimit'] : undefined;
-  return ratio === undefined ? [] : [target('fleet migration devices/s / vendor rate limit', ratio, '>=', 0.9, 'ratio')];
+  if (ratio === undefined || row.status !== 'measured') return [];
+  return [target('fleet migration devices/s / vendor rate limit', ratio, '>=', 0.9, 'ratio', `${round(row.values['devicesPerSecond'] ?? 0, 1)} / ${row.values['rateLimitPerSecond']}/s`)];
 }
 
 /** The ratio of the c64 target. */
@@ -315,7 +322,7 @@ function cpuBudget(joins: readonly JoinRow[]): CpuBudget | null {
 
 /** The run of median rate (the lower middle one of an even number). */
 function medianRun(runs: readonly LoadReport[]): LoadReport {
-  return [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor((runs.length - 1) / 2)]!;
+  return medianBy(runs, (r) => r.perSecond);
 }
 
 /** The 1.0.3 join run with the highest throughput. */
@@ -323,17 +330,34 @@ function bestOf(joins: readonly JoinRow[]): JoinRow {
   return joins.filter((j) => j.macVersion === '1.0.3').reduce((a, b) => (b.joinsPerSecond > a.joinsPerSecond ? b : a));
 }
 
-function targets(joins: readonly JoinRow[], halfLoad: BenchResults['halfLoad'], scale: readonly ScaleRow[], storm: StormRow | null): Target[] {
+/** The PostgreSQL row's targets: its rate to its own conditional UPDATE's, its CPU to SQLite's, its round trips. */
+function postgresTargets(row: OptionalRow): Target[] {
+  if (row.status !== 'measured') return [];
+  const v = row.values;
+  return [
+    target(`PostgreSQL joins at concurrency ${v['concurrency']} / PostgreSQL conditional-UPDATE floor`, v['ratioToConditionalUpdates']!, '>=', 0.5, 'ratio', `${round(v['oneInstanceJoinsPerSecond']!, 0)} / ${round(v['conditionalUpdatesPerSecond']!, 0)}/s`),
+    target('server CPU per join, PostgreSQL / SQLite', v['serverCpuRatioToSqlite']!, '<=', 1.3, 'ratio', `${v['serverCpuMicrosPerJoin']} / ${v['sqliteServerCpuMicrosPerJoin']} µs`),
+    target('round trips to PostgreSQL per join', v['roundTripsPerJoin']!, '<=', 1.5, 'count', 'queries sent, at the driver'),
+    target('round trips to PostgreSQL per group commit', v['roundTripsPerGroupCommit']!, '<=', 1, 'count', `${round(v['joinsPerGroupCommit']!, 1)} joins a group commit`),
+  ];
+}
+
+function targets(joins: readonly JoinRow[], halfLoad: BenchResults['halfLoad'], scale: readonly ScaleRow[], fresh: FreshServer | null, storm: StormRow | null): Target[] {
   const out: Target[] = [];
   const at64 = joins.find((j) => j.macVersion === '1.0.3' && j.concurrency === 64);
-  if (at64) out.push(target('1.0.3 joins at concurrency 64 / HTTP floor', at64.joinsPerSecond / at64.httpFloorPerSecond, '>=', C64_RATIO, 'ratio'));
+  if (at64) {
+    const floorServer = at64.httpFloorCpu.serverMicros;
+    out.push(target('server CPU per 1.0.3 join at concurrency 64 / HTTP floor server CPU per request', at64.serverCpuMicrosPerJoin / floorServer, '<=', 2.3, 'ratio', `${at64.serverCpuMicrosPerJoin} / ${floorServer} µs`));
+    out.push(target('1.0.3 joins at concurrency 64 / HTTP floor', at64.joinsPerSecond / at64.httpFloorPerSecond, '>=', C64_RATIO, 'ratio', `${round(at64.joinsPerSecond, 0)} / ${round(at64.httpFloorPerSecond, 0)}/s`));
+  }
   if (halfLoad) out.push(target('p99 join latency at half the maximum throughput', halfLoad.latencyMs.p99, '<', 10, 'ms'));
   const [small, large] = scale;
   if (small && large) {
-    out.push(target(`join throughput at ${large.devices} devices / at ${small.devices}`, large.joinsPerSecond / small.joinsPerSecond, '>=', 0.8, 'ratio'));
+    out.push(target(`join throughput at ${large.devices} devices / at ${small.devices}`, large.joinsPerSecond / small.joinsPerSecond, '>=', 0.8, 'ratio', `${round(large.joinsPerSecond, 0)} / ${round(small.joinsPerSecond, 0)}/s`));
     out.push(target(`import of ${large.devices} devices`, large.import.devicesPerSecond, '>=', 50_000, 'devices/s'));
     out.push(target(`server RSS with ${large.devices} devices`, large.serverRssBytes / 2 ** 20, '<', 300, 'MiB'));
   }
+  if (fresh) out.push(target('fresh server: joins in its first second / its steady rate', fresh.firstSecondRatio, '>=', 0.8, 'ratio', `${fresh.perSecond[0] ?? 0} / ${round(fresh.steadyPerSecond, 0)}/s, listening ${fresh.startSeconds} s after its start`));
   if (storm) {
     out.push(target(`storm: ${storm.devices} devices joined, failures other than deliberate replays`, Object.values(storm.failures).reduce((a, b) => a + b, 0) + storm.replays.accepted + storm.replays.other, '<', 1, 'count'));
     out.push(target(`storm: seconds for every device to join`, storm.seconds, '<', 60.001, 's'));

@@ -3,9 +3,11 @@ import { Client, Pool } from 'pg';
 import type { BenchOptions } from './bench-options';
 import { startServer, type RunningServer } from './joinery-cli';
 import type { LoadGeneratorProcess } from './load-generator-process';
-import { joinRun } from './join-run';
+import { measureCpu, type RunCpu } from './cpu-meter';
+import { joinRun, prepareJoinRun } from './join-run';
+import type { LoadReport } from './load-plan';
 import { createRegistry } from './registry';
-import type { OptionalRow } from './results';
+import { medianBy, roundCpu, type OptionalRow } from './results';
 
 /**
  * The PostgreSQL row: joins through the BI listener on PostgreSQL, with one and with two
@@ -50,6 +52,12 @@ async function updateFloor(url: string, seconds: number): Promise<number> {
   }
 }
 
+/** What one server's join runs cost, summed over the runs: what the ratios are made of. */
+interface Measured {
+  readonly report: LoadReport;
+  readonly cpu: RunCpu;
+}
+
 export async function postgresRow(work: string, o: BenchOptions, load: LoadGeneratorProcess, progress: (line: string) => void): Promise<OptionalRow> {
   const admin = new Client({ connectionString: ADMIN_URL });
   try {
@@ -59,35 +67,84 @@ export async function postgresRow(work: string, o: BenchOptions, load: LoadGener
   }
   const dbName = `joinery_bench_${randomBytes(4).toString('hex')}`;
   const servers: RunningServer[] = [];
+  let sqliteServer: RunningServer | undefined;
   try {
     await admin.query(`CREATE DATABASE ${dbName}`);
     const url = databaseURL(dbName);
-    progress(`PostgreSQL: conditional UPDATE floor, then joins with one and two instances, ${CONCURRENCY} concurrent`);
+    progress(`PostgreSQL: conditional UPDATE floor, then joins on PostgreSQL and on SQLite alternated (${o.scalePairs} each), then two instances, ${CONCURRENCY} concurrent`);
     const floor = await updateFloor(url, o.seconds);
-    const registry = await createRegistry(work, 'registry-postgres', Math.min(o.registry, 2_000), url);
+    const size = Math.min(o.registry, 2_000);
+    const registry = await createRegistry(work, 'registry-postgres', size, url);
+    // The same registry on SQLite, its server next to it: the CPU a join costs the server on
+    // each store, measured in alternated runs of the same traffic.
+    const sqliteRegistry = await createRegistry(work, 'registry-postgres-sqlite', size);
     const schedule = { kind: 'duration', seconds: o.seconds, warmupSeconds: o.warmupSeconds } as const;
+    const pg = await startServer(registry.dataDir, ['--store', url], [], process.env, { countPostgresQueries: true });
+    servers.push(pg);
+    sqliteServer = await startServer(sqliteRegistry.dataDir);
+    const sqlite = sqliteServer;
+    const measured = async (s: RunningServer | RunningServer[], r: typeof registry): Promise<Measured> => {
+      const prepared = await prepareJoinRun(load, s, r, CONCURRENCY, null, schedule, { expectedPerSecond: floor });
+      const all = Array.isArray(s) ? s : [s];
+      const m = await measureCpu({ server: () => all.reduce((sum, x) => sum + x.cpuSeconds(), 0), loadGenerator: () => load.cpuSeconds() }, () => prepared.run());
+      return { report: m.report, cpu: roundCpu(m.cpu) };
+    };
+    const runs: { pg: Measured[]; sqlite: Measured[] } = { pg: [], sqlite: [] };
+    const before = await pg.postgresQueries();
+    for (let i = 0; i < o.scalePairs; i++) {
+      runs.sqlite.push(await measured(sqlite, sqliteRegistry));
+      runs.pg.push(await measured(pg, registry));
+    }
+    const after = await pg.postgresQueries();
+    await sqlite.stop();
+    sqliteServer = undefined;
+    const one = medianBy(runs.pg, (r) => r.report.perSecond);
+    const onSqlite = medianBy(runs.sqlite, (r) => r.report.perSecond);
+    // Every request the PostgreSQL runs completed (warm-ups included), as the counts are.
+    const pgJoins = runs.pg.reduce((sum, r) => sum + r.report.completed, 0);
+    const queries = after.queries - before.queries;
+    const commits = after.joinCommits - before.joinCommits;
+    const commitRoundTrips = after.joinCommitRoundTrips - before.joinCommitRoundTrips;
+    const kinds = Object.entries(after.byKind)
+      .map(([k, n]) => [k, (n - (before.byKind[k] ?? 0)) / pgJoins] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
+
     servers.push(await startServer(registry.dataDir, ['--store', url]));
-    const one = await joinRun(load, servers, registry, CONCURRENCY, null, schedule);
-    servers.push(await startServer(registry.dataDir, ['--store', url]));
-    const two = await joinRun(load, servers, registry, CONCURRENCY, null, schedule);
-    const failures = (r: typeof one): number => r.requests - r.ok;
+    const two = await joinRun(load, servers, registry, CONCURRENCY, null, schedule, { expectedPerSecond: floor });
+    const failures = (r: LoadReport): number => r.requests - r.ok;
+    const values = {
+      concurrency: CONCURRENCY,
+      conditionalUpdatesPerSecond: floor,
+      oneInstanceJoinsPerSecond: one.report.perSecond,
+      oneInstanceFailures: failures(one.report),
+      ratioToConditionalUpdates: one.report.perSecond / floor,
+      serverCpuMicrosPerJoin: one.cpu.serverMicros,
+      sqliteJoinsPerSecond: onSqlite.report.perSecond,
+      sqliteServerCpuMicrosPerJoin: onSqlite.cpu.serverMicros,
+      serverCpuRatioToSqlite: one.cpu.serverMicros / onSqlite.cpu.serverMicros,
+      roundTripsPerJoin: queries / pgJoins,
+      joinsPerGroupCommit: pgJoins / Math.max(1, commits),
+      roundTripsPerGroupCommit: commitRoundTrips / Math.max(1, commits),
+      twoInstancesJoinsPerSecond: two.perSecond,
+      twoInstancesFailures: failures(two),
+    };
+    const each = (rs: readonly Measured[]): string => rs.map((r) => `${r.report.perSecond.toFixed(0)}/s ${r.cpu.serverMicros} µs`).join(', ');
     return {
       status: 'measured',
       lines: [
         `PostgreSQL conditional UPDATE floor: ${floor.toFixed(0)}/s at concurrency ${CONCURRENCY}`,
-        `joins, 1 instance : ${one.perSecond.toFixed(0)}/s (ratio to floor ${(one.perSecond / floor).toFixed(2)}, p99 ${one.latencyMs.p99} ms, failures ${failures(one)})`,
+        `joins, 1 instance : ${one.report.perSecond.toFixed(0)}/s (ratio to floor ${values.ratioToConditionalUpdates.toFixed(2)}, p99 ${one.report.latencyMs.p99} ms, failures ${failures(one.report)}); median of ${each(runs.pg)}`,
+        `the same joins on SQLite, alternated: ${onSqlite.report.perSecond.toFixed(0)}/s; median of ${each(runs.sqlite)}`,
+        `server CPU per join: PostgreSQL ${one.cpu.serverMicros} µs, SQLite ${onSqlite.cpu.serverMicros} µs (x ${values.serverCpuRatioToSqlite.toFixed(2)}); load generator ${one.cpu.loadGeneratorMicros} / ${onSqlite.cpu.loadGeneratorMicros} µs`,
+        `round trips to PostgreSQL (queries sent, counted at the driver): ${values.roundTripsPerJoin.toFixed(2)} a join; ${commits} join commits of ${values.joinsPerGroupCommit.toFixed(1)} joins, ${values.roundTripsPerGroupCommit.toFixed(2)} round trips each`,
+        `  by statement, per join: ${kinds.map(([k, n]) => `${n.toFixed(2)} ${k}`).join('; ')}`,
         `joins, 2 instances: ${two.perSecond.toFixed(0)}/s (ratio to floor ${(two.perSecond / floor).toFixed(2)}, p99 ${two.latencyMs.p99} ms, failures ${failures(two)})`,
       ],
-      values: {
-        concurrency: CONCURRENCY,
-        conditionalUpdatesPerSecond: floor,
-        oneInstanceJoinsPerSecond: one.perSecond,
-        oneInstanceFailures: failures(one),
-        twoInstancesJoinsPerSecond: two.perSecond,
-        twoInstancesFailures: failures(two),
-      },
+      values,
     };
   } finally {
+    await sqliteServer?.stop();
     for (const s of servers) await s.stop();
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();

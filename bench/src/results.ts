@@ -119,6 +119,8 @@ export interface JoinRow {
   readonly machineBusy: number;
   /** The same for the HTTP floor run next to it, per request. */
   readonly httpFloorCpu: RunCpu;
+  /** JoinReqs the load generator built before the run, and during it (0: it only sent bytes). */
+  readonly trace: LoadReport['trace'];
 }
 
 export interface ScaleRow {
@@ -142,6 +144,12 @@ export interface FreshServer {
   readonly concurrency: number;
   /** Joins (requests ended) in each whole second from the first request. */
   readonly perSecond: readonly number[];
+  /** Seconds from its process's start to the line that says it listens. */
+  readonly startSeconds: number;
+  /** Its steady rate: the median of its measured runs after these seconds (the large scale point's). */
+  readonly steadyPerSecond: number;
+  /** perSecond[0] / steadyPerSecond (0 when the run was shorter than a second). */
+  readonly firstSecondRatio: number;
 }
 
 export interface StormRow {
@@ -167,18 +175,26 @@ export interface Target {
   readonly name: string;
   readonly measured: number;
   readonly threshold: number;
-  /** `>=` or `<`: how `measured` must compare with `threshold`. */
-  readonly comparison: '>=' | '<';
+  /** How `measured` must compare with `threshold`. */
+  readonly comparison: '>=' | '<' | '<=';
   readonly unit: string;
   readonly met: boolean;
+  /** The numbers a ratio is made of (`1,715 / 3,911/s`), when it is one. */
+  readonly madeOf?: string;
 }
 
-export function target(name: string, measured: number, comparison: Target['comparison'], threshold: number, unit: string): Target {
-  return { name, measured: round(measured), threshold, comparison, unit, met: comparison === '>=' ? measured >= threshold : measured < threshold };
+export function target(name: string, measured: number, comparison: Target['comparison'], threshold: number, unit: string, madeOf?: string): Target {
+  const met = comparison === '>=' ? measured >= threshold : comparison === '<=' ? measured <= threshold : measured < threshold;
+  return { name, measured: round(measured), threshold, comparison, unit, met, ...(madeOf !== undefined ? { madeOf } : {}) };
 }
 
 export function roundCpu(cpu: RunCpu): RunCpu {
   return { serverMicros: round(cpu.serverMicros, 0), loadGeneratorMicros: round(cpu.loadGeneratorMicros, 0), machineBusy: round(cpu.machineBusy, 2) };
+}
+
+/** The element of median `rate` (the lower middle one of an even number). */
+export function medianBy<T>(xs: readonly T[], rate: (x: T) => number): T {
+  return [...xs].sort((a, b) => rate(a) - rate(b))[Math.floor((xs.length - 1) / 2)]!;
 }
 
 export function round(x: number, digits = 3): number {

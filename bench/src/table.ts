@@ -40,10 +40,10 @@ export function printTable(r: BenchResults): void {
   const w = r.floors.wakePenalty;
   out.push(`wake-up cost: the crypto of 5 joins takes ${n(w.backToBackMicros)} µs back to back, ${n(w.afterPauseMicros)} µs right after a ${w.pauseMs} ms sleep (x ${n(w.ratio, 2)}): what each request of an open loop that finds the server idle pays`);
   if (r.joins.length > 0) {
-    out.push('', 'Joins: JoinReq -> JoinAns through the BI listener (HTTPS+mTLS), durable nonces, load generator in its own process; each run right after an HTTP floor run at its concurrency');
+    out.push('', 'Joins: JoinReq -> JoinAns through the BI listener (HTTPS+mTLS), durable nonces, load generator in its own process; each run right after an HTTP floor run at its concurrency; every JoinReq built before the run (the generator only sends bytes)');
     out.push(
       table(
-        ['MAC', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'HTTP floor next to it/s', 'x HTTP floor', 'x crypto floor', 'CPU µs/join: server + generator', 'machine busy', 'failures'],
+        ['MAC', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'HTTP floor next to it/s', 'x HTTP floor', 'x crypto floor', 'CPU µs/join: server + generator', 'HTTP floor CPU µs/request', 'machine busy', 'failures'],
         r.joins.map((j) => [
           j.macVersion,
           String(j.concurrency),
@@ -53,8 +53,9 @@ export function printTable(r: BenchResults): void {
           n(j.ratioToHttpFloor, 2),
           n(j.ratioToCryptoFloor, 2),
           `${n(j.serverCpuMicrosPerJoin)} + ${n(j.loadGeneratorCpuMicrosPerJoin)}`,
+          `${n(j.httpFloorCpu.serverMicros)} + ${n(j.httpFloorCpu.loadGeneratorMicros)}`,
           pct(j.machineBusy),
-          failed(j.failures),
+          failed(j.failures) + (j.trace.builtDuringRun > 0 ? ` (${n(j.trace.builtDuringRun)} JoinReqs built during the run: trace too short)` : ''),
         ]),
       ),
     );
@@ -88,7 +89,7 @@ export function printTable(r: BenchResults): void {
   }
   if (r.freshServer) {
     const f = r.freshServer;
-    out.push(`a fresh server (${n(f.devices)} devices, concurrency ${f.concurrency}), joins in each second from its first request: ${f.perSecond.map((x) => n(x)).join(', ')}`);
+    out.push(`a fresh server (${n(f.devices)} devices, concurrency ${f.concurrency}, listening ${n(f.startSeconds, 2)} s after its start), joins in each second from its first request: ${f.perSecond.map((x) => n(x)).join(', ')}; its steady rate ${n(f.steadyPerSecond)}/s (first second x ${n(f.firstSecondRatio, 2)})`);
   }
   if (r.storm) {
     const s = r.storm;
@@ -102,7 +103,7 @@ export function printTable(r: BenchResults): void {
   out.push(optional('PKCS#11 vault', r.optional.pkcs11Vault), optional('PostgreSQL', r.optional.postgres), optional('migration rate', r.optional.migrationRate));
   if (r.targets.length > 0) {
     out.push('', 'Targets');
-    out.push(table(['target', 'measured', 'needed', 'met'], r.targets.map((t) => [t.name, `${n(t.measured, 2)} ${t.unit}`, `${t.comparison} ${n(t.threshold, 2)}`, t.met ? 'yes' : 'NO'])));
+    out.push(table(['target', 'measured', 'needed', 'met', 'made of'], r.targets.map((t) => [t.name, `${n(t.measured, 2)} ${t.unit}`, `${t.comparison} ${n(t.threshold, 2)}`, t.met ? 'yes' : 'NO', t.madeOf ?? ''])));
   }
   console.log(out.join('\n'));
 }

@@ -42,6 +42,7 @@ interface ServeFlags extends BackendFlags {
   readonly resumeMigrations: string;
   readonly keyCacheSize: string;
   readonly exitOnStoreFailure: string;
+  readonly warmUpMs: string;
 }
 
 export function addServeCommand(program: Command): void {
@@ -88,6 +89,7 @@ export function addServeCommand(program: Command): void {
     const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel.toLowerCase() } : {}), format: logFormat });
     const keyCacheSize = boundedInt(flags.keyCacheSize, '--key-cache-size', 0, 10_000_000);
     const exitOnStoreFailure = flags.exitOnStoreFailure === 'on';
+    const warmUpMs = boundedInt(flags.warmUpMs, '--warm-up-ms', 0, 60_000);
     const settings = backendSettings(flags);
     // A store that is away at start (a database restarting with its instances) is waited for.
     const opened = await awaitStore(() => openBackends(settings, process.env, { keyCacheSize }), { adminListen, exitOnFailure: exitOnStoreFailure, say: note });
@@ -97,7 +99,7 @@ export function addServeCommand(program: Command): void {
     try {
       // Loaded here, not at start-up: the listeners' code is slow to load and only serve uses it.
       const { startJoinServer } = await import('../server/join-server.js');
-      server = await startJoinServer({ backends, biListen, adminListen: opened.adminListen, ...(metricsListen ? { metricsListen } : {}), publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory, rejoinsPerHour }, backendInterfaces: { servedJoinEUIs, homeNSAnswers },
+      server = await startJoinServer({ backends, biListen, adminListen: opened.adminListen, ...(metricsListen ? { metricsListen } : {}), publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory, rejoinsPerHour }, backendInterfaces: { servedJoinEUIs, homeNSAnswers }, warmUp: { maxMs: warmUpMs },
         biTransport: {
           clientCertificates: flags.biClientCertificates === 'optional' ? 'optional' : 'required',
           trustedProxies: trustedProxies.map((p) => p.replace(/^\[(.*)\]$/, '$1')),

@@ -104,6 +104,12 @@ export const SETTINGS: readonly SettingDefinition[] = [
     description: "opened root keys and KEKs the key vault keeps, least recently used out (0: none): a join of a device in it skips the unsealing (software vault: about 4 KB of memory each) or the HSM lookup (PKCS#11: a session object on the HSM each)",
   },
 
+  // Warming up before listening.
+  {
+    key: 'warm_up_ms', flag: '--warm-up-ms', placeholder: '<ms>', env: 'JOINERY_WARM_UP_MS', type: { kind: 'integer', min: 0, max: 60_000 }, default: 1500, scope: 'serve',
+    description: 'before it listens, the server answers up to 1,500 synthetic joins of canary devices that exist only in its own in-memory store, for at most this long, so its first requests do not run on uncompiled code (software vault only; 0: off)',
+  },
+
   // The join engine.
   { key: 'join.used_dev_nonces', flag: '--used-dev-nonces', placeholder: '<n>', env: 'JOINERY_USED_DEV_NONCES', type: { kind: 'integer', min: 1, max: 65536 }, default: 64, scope: 'serve', description: 'used DevNonces remembered per 1.0.0-1.0.3 device' },
   {

@@ -37,13 +37,30 @@ const SECRET_NAME = /(key|kek|pin|password|passwd|secret|token|authorization|cre
 const NOT_SECRET_NAME = /^(kek_?label|session_?key_?id|key_?id|keklabel)$/i;
 const KEY_HEX = /(?<![0-9a-f])(?:0x)?(?:[0-9a-f]{64}|[0-9a-f]{32})(?![0-9a-f])/gi;
 
+/** The shortest string KEY_HEX can match (32 hex digits): anything shorter is left as it is without a regex. */
+const KEY_HEX_MIN = 32;
+
 export function scrubString(s: string): string {
-  return s.replace(KEY_HEX, '[key-like hex redacted]');
+  return s.length < KEY_HEX_MIN ? s : s.replace(KEY_HEX, '[key-like hex redacted]');
 }
 
+/**
+ * Field names seen, and whether each is a secret's: a log line's names come from a small fixed
+ * set (every request's line has the same ones), so each is tested once, not once per line.
+ * Bounded: cleared when it reaches SECRET_NAMES_MAX (names made from data would otherwise grow it).
+ */
+const secretNames = new Map<string, boolean>();
+const SECRET_NAMES_MAX = 4096;
+
 function isSecretName(name: string): boolean {
-  const n = name.replace(/[-_]/g, '');
-  return SECRET_NAME.test(n) && !NOT_SECRET_NAME.test(name) && !NOT_SECRET_NAME.test(n);
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    const n = name.replace(/[-_]/g, '');
+    secret = SECRET_NAME.test(n) && !NOT_SECRET_NAME.test(name) && !NOT_SECRET_NAME.test(n);
+    if (secretNames.size >= SECRET_NAMES_MAX) secretNames.clear();
+    secretNames.set(name, secret);
+  }
+  return secret;
 }
 
 export function scrub(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {

@@ -25,6 +25,7 @@ import { formatListenAddress, type ListenAddress } from './listen-address';
 import type { Backends } from './open-backends';
 import { serverHosts } from './server-hosts';
 import { VERSION } from './version';
+import { DEFAULT_WARM_UP, warmUp, type WarmUpOptions } from './warm-up';
 
 export interface JoinServerOptions {
   readonly backends: Backends;
@@ -55,6 +56,8 @@ export interface JoinServerOptions {
   readonly resumeMigrations?: boolean;
   /** Where peers reach the BI listener, for the credential bundles the admin API makes (default https://<first public host or localhost>:<BI port>). */
   readonly publicURL?: string;
+  /** Synthetic joins before listening (see warmUp): DEFAULT_WARM_UP's bounds, or these; `maxMs: 0` is none. */
+  readonly warmUp?: Partial<WarmUpOptions>;
 }
 
 export interface RunningJoinServer {
@@ -125,6 +128,14 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     onMigrationError: (id, err) => log.error({ migration: id, err: err instanceof Error ? err.message : String(err) }, 'fleet migration stopped on an error'),
   });
 
+  // The code every join runs, compiled before the first real one (warm-up.ts). A warm-up that
+  // fails is logged and the server starts as it would have without it.
+  try {
+    const warm = await warmUp(backends.vault, pki.ca, pki.server, options.engine, { ...DEFAULT_WARM_UP, ...options.warmUp });
+    if (warm.joins > 0) log.info({ joins: warm.joins, ms: Math.round(warm.ms), setupMs: Math.round(warm.setupMs) }, 'warmed up before listening');
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'warm-up failed; starting without it');
+  }
   try {
     await bi.listen({ host: options.biListen.host, port: options.biListen.port });
   } catch (err) {

@@ -17,6 +17,14 @@ describe('bench options', () => {
     expect(parseBenchOptions([], { JOINERY_BENCH_QUICK: '1', JOINERY_BENCH_OUT: 'e.json' })).toMatchObject({ quick: true, out: 'e.json' });
   });
 
+  test('--seconds, --concurrency and --large-registry shorten a run; the warm-up is a quarter of the seconds', () => {
+    expect(parse('--seconds', '2', '--concurrency', '64', '--large-registry', '10000')).toMatchObject({ seconds: 2, warmupSeconds: 0.5, concurrency: [64], largeRegistry: 10_000, registry: 10_000 });
+    expect(parse('--quick', '--concurrency', '16,64')).toMatchObject({ quick: true, seconds: 0.4, concurrency: [16, 64] });
+    expect(() => parse('--seconds', '0')).toThrow(/--seconds: expected a positive number/);
+    expect(() => parse('--concurrency', '64,x')).toThrow(/--concurrency: expected a positive integer, got 'x'/);
+    expect(() => parse('--large-registry', '1.5')).toThrow(BenchUsageError);
+  });
+
   test('--help asks for the usage; an unknown flag, a missing value or an unknown section is a usage error', () => {
     expect(parse('--help')).toBe('help');
     expect(parse('-h')).toBe('help');

@@ -24,7 +24,7 @@ describe('bench/quick mode', () => {
       execFile(process.execPath, [MAIN, '--quick', '--out', out], { maxBuffer: 8 * 1024 * 1024 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so)));
     });
     results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
-  }, 180_000);
+  }, 360_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,6 +60,11 @@ describe('bench/quick mode', () => {
       // The ratio is to the floor run next to it, one of that concurrency's runs.
       expect(j.ratioToHttpFloor).toBeCloseTo(j.joinsPerSecond / j.httpFloorPerSecond, 1);
       expect(results.floors.http.find((h) => h.concurrency === j.concurrency)?.runsPerSecond).toContain(j.httpFloorPerSecond);
+    }
+    // Every JoinReq was built before its run: the load generator only sent bytes.
+    for (const j of results.joins) {
+      expect(j.trace.size).toBeGreaterThan(0);
+      expect(j.trace.builtDuringRun).toBe(0);
     }
     expect(results.halfLoad?.failures).toEqual({});
     // Half of a maximum measured again right before it.
@@ -121,7 +126,11 @@ describe('bench/quick mode', () => {
       expect(s.failures).toEqual({});
     }
     // The large registry's server, started fresh, was run before its pairs: its first seconds kept.
-    expect(results.freshServer).toMatchObject({ devices: results.scale[1]!.devices, concurrency: 64 });
+    expect(results.freshServer).toMatchObject({ devices: results.scale[1]!.devices, concurrency: 64, steadyPerSecond: results.scale[1]!.joinsPerSecond });
+    const fresh = results.freshServer!;
+    expect(fresh.perSecond.length).toBeGreaterThanOrEqual(1);
+    expect(fresh.startSeconds).toBeGreaterThan(0);
+    expect(fresh.firstSecondRatio).toBeCloseTo(fresh.perSecond[0]! / fresh.steadyPerSecond, 2);
     expect(stdout).toContain('their runs alternated');
   });
 
@@ -145,8 +154,36 @@ describe('bench/quick mode', () => {
     expect(results.targets.map((t) => t.name)).toContain('fleet migration devices/s / vendor rate limit');
   });
 
-  test('targets are computed and the table is printed', () => {
-    expect(results.targets.map((t) => t.name)).toEqual(expect.arrayContaining(['1.0.3 joins at concurrency 64 / HTTP floor', 'p99 join latency at half the maximum throughput']));
+  test('the PostgreSQL row: its rate to its UPDATE floor, its server CPU to SQLite\'s in alternated runs, round trips counted at the driver', () => {
+    const pg = results.optional.postgres;
+    if (pg.status !== 'measured') throw new Error(`PostgreSQL row not measured: ${JSON.stringify(pg)}`);
+    const v = pg.values;
+    expect(v['ratioToConditionalUpdates']).toBeCloseTo(v['oneInstanceJoinsPerSecond']! / v['conditionalUpdatesPerSecond']!, 3);
+    expect(v['serverCpuRatioToSqlite']).toBeCloseTo(v['serverCpuMicrosPerJoin']! / v['sqliteServerCpuMicrosPerJoin']!, 3);
+    // Every join reads its device and commits: at least one statement a join, and a group commit at least one.
+    expect(v['roundTripsPerJoin']).toBeGreaterThanOrEqual(1);
+    expect(v['roundTripsPerGroupCommit']).toBeGreaterThanOrEqual(1);
+    expect(v['joinsPerGroupCommit']).toBeGreaterThanOrEqual(1);
+    expect(pg.lines.join('\n')).toMatch(/by statement, per join: .*UPDATE devices/);
+    expect(results.targets.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['server CPU per join, PostgreSQL / SQLite', 'round trips to PostgreSQL per join', 'round trips to PostgreSQL per group commit', `PostgreSQL joins at concurrency ${v['concurrency']} / PostgreSQL conditional-UPDATE floor`]),
+    );
+  });
+
+  test('targets are computed, each ratio with the numbers it is made of, and the table is printed', () => {
+    expect(results.targets.map((t) => t.name)).toEqual(
+      expect.arrayContaining([
+        '1.0.3 joins at concurrency 64 / HTTP floor',
+        'server CPU per 1.0.3 join at concurrency 64 / HTTP floor server CPU per request',
+        'fresh server: joins in its first second / its steady rate',
+        'p99 join latency at half the maximum throughput',
+      ]),
+    );
+    const at64 = results.joins.find((j) => j.macVersion === '1.0.3' && j.concurrency === 64)!;
+    const cpu = results.targets.find((t) => t.name.startsWith('server CPU per 1.0.3 join'))!;
+    expect(cpu.measured).toBeCloseTo(at64.serverCpuMicrosPerJoin / at64.httpFloorCpu.serverMicros, 2);
+    expect(cpu.madeOf).toBe(`${at64.serverCpuMicrosPerJoin} / ${at64.httpFloorCpu.serverMicros} µs`);
+    for (const t of results.targets.filter((x) => x.unit === 'ratio')) expect(t.madeOf).toMatch(/\d+ \/ \d+/);
     expect(results.targets.length).toBeGreaterThanOrEqual(7);
     expect(stdout).toContain('Floors (same machine, same run)');
     expect(stdout).toContain('Targets');

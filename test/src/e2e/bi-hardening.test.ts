@@ -177,3 +177,30 @@ describe('e2e/bi-hardening/refusal log', () => {
     expect(lines.find((l) => l['address'] === '127.0.0.8')).toMatchObject({ reason: 'unknown client certificate' });
   });
 });
+
+describe('e2e/bi-hardening/direct path', () => {
+  // A BI POST with a Content-Length is answered on the listener's direct path; the same request
+  // sent chunked goes through fastify's route. Both must give the same status, content type and
+  // body, for answers and refusals alike.
+  test('a message answers the same on the direct path (Content-Length) as through fastify (chunked)', async () => {
+    const cases: { readonly server: ServerProcess; readonly body: string; readonly path?: string; readonly headers?: Record<string, string>; readonly cert?: PeerBundle }[] = [
+      { server: required, body: homeNSReq('000013'), cert: nsCert },
+      { server: required, body: homeNSReq('000099'), cert: nsCert },
+      { server: required, body: '{"ProtocolVersion":"9.9","MessageType":"JoinReq"}', cert: nsCert },
+      { server: required, body: '[1, 2]', cert: nsCert },
+      { server: required, body: '{"not json', cert: nsCert },
+      { server: required, body: '   ', cert: nsCert },
+      { server: required, body: homeNSReq('000013'), cert: nsCert, headers: { 'content-type': 'application/json; charset=utf-8' } },
+      { server: optional, body: homeNSReq('000016'), path: '/bi/ns-header', headers: { authorization: SECRET } },
+      { server: optional, body: homeNSReq('000016'), path: '/bi/ns-header' },
+    ];
+    for (const c of cases) {
+      const send = (chunked: boolean): Promise<Answer> =>
+        request(c.server, { localAddress: '127.0.0.9', body: c.body, path: c.path, cert: c.cert, headers: { ...c.headers, ...(chunked ? { 'transfer-encoding': 'chunked' } : {}) } });
+      const direct = await send(false);
+      const routed = await send(true);
+      expect({ body: c.body, status: direct.status, type: direct.headers['content-type'], text: direct.text }).toEqual({ body: c.body, status: routed.status, type: routed.headers['content-type'], text: routed.text });
+      expect(direct.headers['content-length']).toBe(String(Buffer.byteLength(direct.text)));
+    }
+  });
+});
