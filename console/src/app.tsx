@@ -40,6 +40,7 @@ export function App() {
   // A key kept from before a reload: who it is (a revoked key signs out).
   useEffect(() => {
     if (client && !identity) whoami(client).then(setIdentity, signOut);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- asked once per key, not again when the answer sets identity
   }, [client]);
   if (!client) {
     return (

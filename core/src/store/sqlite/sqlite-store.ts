@@ -45,7 +45,7 @@ import type { Activation, Device, DeviceChange, JoinCommit, NewDevice } from '..
 import { ChangeWatch } from '../change-watch';
 import { PeerCache } from '../peer-cache';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
-import { parseJoinType, type JoinRecord } from '../join-record';
+import type { JoinRecord } from '../join-record';
 import type { SealedCanary } from '../sealed-canary';
 import type { SessionRecord } from '../session';
 import type { StoreSettingName } from '../store-setting';
