@@ -35,10 +35,7 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
       '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true, allow: ['^smol-toml$'] }],
       'prefer-const': ['error', { destructuring: 'all' }],
       '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['self'] }],

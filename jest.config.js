@@ -46,11 +46,7 @@ module.exports = {
       ...base,
       displayName: 'unit',
       roots: ['<rootDir>/core/src', '<rootDir>/adapters', '<rootDir>/test/src'],
-      testMatch: [
-        '<rootDir>/core/src/**/*.test.ts',
-        '<rootDir>/adapters/*/src/**/*.test.ts',
-        ...IN_PROCESS_TESTS.map((p) => (p.endsWith('/') ? `${p}**/*.test.ts` : p)),
-      ],
+      testMatch: ['<rootDir>/core/src/**/*.test.ts', '<rootDir>/adapters/*/src/**/*.test.ts', ...IN_PROCESS_TESTS.map((p) => (p.endsWith('/') ? `${p}**/*.test.ts` : p))],
     },
     {
       ...base,
