@@ -1,6 +1,6 @@
-import { createContext } from 'preact';
-import { useContext, useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiClient } from './api/client';
+import { ClientContext } from './client-context';
 import { whoami, type Identity } from './api/endpoints';
 import { isOperator, Layout } from './components/layout';
 import { useRoute, type Route } from './router';
@@ -15,15 +15,6 @@ import { Migrations } from './pages/migrations';
 import { Audit } from './pages/audit';
 import { MigrationPage } from './pages/migration';
 import { Usage } from './pages/usage';
-
-const ClientContext = createContext<ApiClient | undefined>(undefined);
-
-/** The signed-in API client (pages are only rendered once signed in). */
-export function useClient(): ApiClient {
-  const client = useContext(ClientContext);
-  if (!client) throw new Error('not signed in');
-  return client;
-}
 
 export function App() {
   const [client, setClient] = useState(() => {

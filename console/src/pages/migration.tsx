@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { getMigration, MIGRATION_STATES, migrationReport, rollbackMigration, type Migration, type MigrationState } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { LineChart } from '../components/charts';
