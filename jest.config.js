@@ -7,7 +7,7 @@
  *   process: pure units, worker threads, SoftHSM through PKCS#11 (a library loaded in-process),
  *   SQLite files, and fake network servers listening on loopback inside the test itself.
  *   Rule: a suite is a unit suite when it starts no `joinery` (or other) child process, no
- *   browser, needs no PostgreSQL server, and takes a few seconds at most. Every test beside its
+ *   browser, needs no PostgreSQL server, and takes seconds, not minutes. Every test beside its
  *   source (core/src, adapters/*) must be such a suite; under test/src, the in-process suites are
  *   listed in IN_PROCESS_TESTS below.
  * - `integration` (`npm run test:integration`): the rest of test/src: the CLI and server spawned
@@ -15,7 +15,7 @@
  *   migrations against fake network servers.
  */
 
-/** Suites under test/src that run in-process and quickly (measured: each under ~5 s). */
+/** Suites under test/src that run in-process and quickly (measured on the loaded 2-core machine: most under 5 s, none over 12 s). */
 const IN_PROCESS_TESTS = [
   '<rootDir>/test/src/adapters/',
   '<rootDir>/test/src/console/claim-input.test.ts',
