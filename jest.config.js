@@ -23,7 +23,7 @@ const IN_PROCESS_TESTS = [
   '<rootDir>/test/src/ops/docs-metrics.test.ts',
   '<rootDir>/test/src/ops/grafana-dashboard.test.ts',
   '<rootDir>/test/src/ops/prometheus-alerts.test.ts',
-  '<rootDir>/test/src/support/lora-device.test.ts',
+  '<rootDir>/test/src/support/',
 ];
 
 /** What both projects share: how TypeScript and the workspace packages resolve. */
