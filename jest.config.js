@@ -57,10 +57,9 @@ module.exports = {
     },
   ],
   testTimeout: 60000,
-  // After the last suite, the in-band jest process was seen spinning in node's exit-time handle
-  // cleanup (Environment::CleanupHandles) instead of exiting: a request some suite leaves
-  // pending. Until that suite is found, jest ends the process itself once every result is in.
-  forceExit: true,
+  // No forceExit: jest waits for the process to exit by itself, so a suite that leaves a handle
+  // open shows. (The in-band process once spun in node's exit-time handle cleanup: the outage
+  // tests' TCP proxy reset a socket whose shutdown was pending, test/src/support/tcp-proxy.ts.)
   // A temporary SoftHSM2 token directory (SOFTHSM2_CONF) for the PKCS#11 key vault's tests, in
   // both projects (set once, before any worker starts).
   globalSetup: '<rootDir>/test/jest/softhsm-global-setup.js',
