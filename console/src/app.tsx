@@ -1,6 +1,6 @@
-import { createContext } from 'preact';
-import { useContext, useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiClient } from './api/client';
+import { ClientContext } from './client-context';
 import { whoami, type Identity } from './api/endpoints';
 import { isOperator, Layout } from './components/layout';
 import { useRoute, type Route } from './router';
@@ -17,15 +17,6 @@ import { MigrationPage } from './pages/migration';
 import { Usage } from './pages/usage';
 import { ApiKeys } from './pages/api-keys';
 
-const ClientContext = createContext<ApiClient | undefined>(undefined);
-
-/** The signed-in API client (pages are only rendered once signed in). */
-export function useClient(): ApiClient {
-  const client = useContext(ClientContext);
-  if (!client) throw new Error('not signed in');
-  return client;
-}
-
 export function App() {
   const [client, setClient] = useState(() => {
     const key = storedApiKey();
@@ -41,6 +32,7 @@ export function App() {
   // A key kept from before a reload: who it is (a revoked key signs out).
   useEffect(() => {
     if (client && !identity) whoami(client).then(setIdentity, signOut);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- asked once per key, not again when the answer sets identity
   }, [client]);
   if (!client) {
     return (

@@ -87,7 +87,7 @@ describe('actility/adapter', () => {
     // The server forgets every token, including the one the refresh brings.
     const realSet = fake.tokens.set.bind(fake.tokens);
     fake.expireTokens();
-    fake.tokens.set = ((k: string, v: number) => realSet(k, 0)) as typeof fake.tokens.set;
+    fake.tokens.set = ((k: string, _v: number) => realSet(k, 0)) as typeof fake.tokens.set;
     const err = await a.getDevice(device(2).devEUI).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AdapterError);
     expect(err).toMatchObject({ status: 401, retryable: false, vendor: 'actility' });

@@ -31,22 +31,23 @@ function parseEvent(base: string, topic: string, payload: Buffer): NetworkServer
   if (!topic.startsWith(`${base}/`)) return null;
   const [deviceID, kind, ...rest] = topic.slice(base.length + 1).split('/');
   if ((kind !== 'join' && kind !== 'up') || rest.length > 0 || !deviceID) return null;
-  let body: Record<string, any> = {};
+  let body: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(payload.toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, any>;
+    if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
   } catch {
     return null;
   }
+  const ids = body['end_device_ids'] as Record<string, unknown> | undefined;
   let devEUI: EUI64;
   try {
-    devEUI = parseEUI64(body['end_device_ids']?.['dev_eui'] ?? (deviceID.startsWith('eui-') ? deviceID.slice(4) : undefined));
+    devEUI = parseEUI64(ids?.['dev_eui'] ?? (deviceID.startsWith('eui-') ? deviceID.slice(4) : undefined));
   } catch {
     return null;
   }
   const at = new Date(typeof body['received_at'] === 'string' ? body['received_at'] : Date.now());
   const up = body['uplink_message'] as Record<string, unknown> | undefined;
-  const devAddr = body['end_device_ids']?.['dev_addr'];
+  const devAddr = ids?.['dev_addr'];
   return {
     kind,
     devEUI,

@@ -55,6 +55,7 @@ export function QRScanner({ onRead, onError }: { onRead: (text: string) => void;
       })
       .catch(() => onError('The camera could not be opened: paste the QR code text instead.'));
     return stop;
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the camera opens once per mount; new callbacks from a re-render must not reopen it
   }, []);
   return (
     <>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { listAudit, verifyAudit, type AuditEntry, type AuditVerification } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { DataTable } from '../components/data-table';

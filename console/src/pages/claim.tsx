@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { ApiError } from '../api/client';
 import { bindDevice, claimDevice, listBindingTargets } from '../api/endpoints';
 import { parseClaimCSV, type ClaimRow } from '../claim/claim-csv';

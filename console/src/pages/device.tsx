@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { deleteDevice, deviceJoins, deviceSession, getDevice, resetDevNonce, transferDevice, unclaimDevice, type JoinRecord } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { ConfirmButton } from '../components/confirm-button';

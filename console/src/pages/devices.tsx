@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { listBindingTargets, listDevices, type Device, type DeviceQuery } from '../api/endpoints';
 import { saveBlob } from '../components/download';
 import { useLoad } from '../components/async';

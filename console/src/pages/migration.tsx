@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { getMigration, MIGRATION_STATES, migrationReport, rollbackMigration, type Migration, type MigrationState } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { LineChart } from '../components/charts';
@@ -59,6 +59,7 @@ export function MigrationPage({ id }: { id: string }) {
       live = false;
       if (timer) clearTimeout(timer);
     };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the client is the session's one API client, the same for the page's life
   }, [id, tick]);
   const [report] = useLoad(() => migrationReport(client, id), [id, settled, Math.floor(samples.length / 5)]);
   const states = MIGRATION_STATES.filter((s) => samples.some((x) => (x.counts[s] ?? 0) > 0));

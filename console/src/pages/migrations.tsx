@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { listMigrations, listNetworkServers, planMigration, startMigration, type MigrationPlan, type MigrationRequest, type Peer } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { formatTime } from '../components/format';

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { addApplicationServer, addNetworkServer, listApplicationServers, listNetworkServers, VENDORS, type CreatedNetworkServer, type VendorSetup } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { saveBlob, zipFiles } from '../components/download';

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { usage, usageCSV, type UsageReport } from '../api/endpoints';
 import { useLoad } from '../components/async';
 import { BarChart } from '../components/charts';

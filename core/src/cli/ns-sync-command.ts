@@ -3,7 +3,6 @@ import { listAllDevices, type NetworkServerAdapter } from '../adapters/network-s
 import type { EUI64 } from '../lorawan/identifiers';
 import { auditEvent } from '../store/audit-event';
 import { cliAuditContext } from './cli-actor';
-import { ParseError } from '../lorawan/parse-error';
 import type { Device } from '../store/device';
 import type { DeviceRegistry } from '../store/ports/device-registry';
 import { openBackends } from '../server/open-backends';

@@ -13,12 +13,24 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/**
+ * Ends a socket abruptly: a reset (RST) where the socket can still send one, a plain destroy once
+ * its own end is under way. A reset while the socket's shutdown is pending (pipe() ends one side
+ * when the other ends) fails in libuv (EINVAL) and leaves its handle half-closed for good: node's
+ * exit-time cleanup (Environment::CleanupHandles) then spins on it instead of exiting.
+ */
+export function closeAbruptly(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 export async function startTcpProxy(target: { readonly host: string; readonly port: number }): Promise<TcpProxy> {
   const open = new Set<net.Socket>();
   let up = true;
   const server = net.createServer((client) => {
     if (!up) {
-      client.resetAndDestroy();
+      closeAbruptly(client);
       return;
     }
     const upstream = net.connect(target.port, target.host);
@@ -27,8 +39,8 @@ export async function startTcpProxy(target: { readonly host: string; readonly po
     const end = (): void => {
       open.delete(client);
       open.delete(upstream);
-      if (!client.destroyed) client.resetAndDestroy();
-      if (!upstream.destroyed) upstream.resetAndDestroy();
+      closeAbruptly(client);
+      closeAbruptly(upstream);
     };
     client.on('error', end);
     upstream.on('error', end);
@@ -41,7 +53,7 @@ export async function startTcpProxy(target: { readonly host: string; readonly po
   const port = (server.address() as net.AddressInfo).port;
   const cut = (): void => {
     up = false;
-    for (const s of [...open]) s.resetAndDestroy();
+    for (const s of [...open]) closeAbruptly(s);
     open.clear();
   };
   return {
