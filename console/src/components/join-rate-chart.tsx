@@ -1,5 +1,5 @@
 import { useEffect } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { joinRate } from '../api/endpoints';
 import { useLoad } from './async';
 import { StackedBarChart } from './charts';

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useClient } from '../app';
+import { useClient } from '../client-context';
 import { createApiKey, listApiKeys, listTenants, revokeApiKey, SCOPES, type Identity } from '../api/endpoints';
 import { messageOf, useLoad } from '../components/async';
 import { ConfirmButton } from '../components/confirm-button';
