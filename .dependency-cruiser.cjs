@@ -31,11 +31,12 @@ module.exports = {
       name: 'join-engine-uses-ports-only',
       severity: 'error',
       comment:
-        "core/src/join uses its own files, core/src/lorawan, the key vault's port (core/src/keys/key-vault.ts) and the store's ports " +
-        '(core/src/store/ports/, and until the store split the type files directly in core/src/store/): never a store, a vault or a service behind them.',
+        "core/src/join uses its own files, core/src/lorawan, the key vault's port (core/src/keys/key-vault.ts), the store's ports " +
+        '(core/src/store/ports/) and the entity types they speak of (the type files directly in core/src/store/), and the peer it answers ' +
+        "(core/src/peers/peer.ts, vendor.ts, vendor-dialect.ts: plain data, the dialect deciding the answer's shape): never a store, a vault or a service behind them.",
       from: { path: '^core/src/join/', pathNot: TESTS },
       to: {
-        pathNot: ['^core/src/join/', '^core/src/lorawan/', '^core/src/keys/key-vault[.]ts$', '^core/src/store/ports/', '^core/src/store/[^/]+[.]ts$'],
+        pathNot: ['^core/src/join/', '^core/src/lorawan/', '^core/src/keys/key-vault[.]ts$', '^core/src/store/ports/', '^core/src/store/[^/]+[.]ts$', '^core/src/peers/(peer|vendor|vendor-dialect)[.]ts$'],
         dependencyTypesNot: BUILTINS.dependencyTypes,
       },
     },

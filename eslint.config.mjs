@@ -50,7 +50,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['test/**', '**/*.test.ts', '**/*.test-helper.ts'],
+    files: ['test/**', 'adapters/*/test/**', '**/*.test.ts', '**/*.test-helper.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

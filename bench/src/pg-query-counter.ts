@@ -75,7 +75,9 @@ export function installQueryCounter(pg: { Client: { prototype: Client } }): void
 }
 
 if (process.send) {
-  // The server's own `pg`: resolved from its entry point, as the server resolves it.
+  // The server's own `pg`: resolved from its entry point, as the server resolves it (a
+  // runtime path, so require, not an import).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   installQueryCounter(require(require.resolve('pg', { paths: [process.argv[1] ?? process.cwd()] })) as { Client: { prototype: Client } });
   process.on('message', () => process.send!({ ...counts, byKind: { ...counts.byKind } }));
   process.channel?.unref();

@@ -61,6 +61,8 @@ export class BIKit {
     const vault = new SoftwareKeyVault(MasterKey.generate());
     const engine = new JoinEngine(store, vault, options.engine);
     const metrics = new JoineryMetrics({ processMetrics: false });
+    // Declared before the log destination that writes into it, assigned once the handler exists.
+    // eslint-disable-next-line prefer-const
     let kit: BIKit | undefined;
     const destination = new Writable({
       write(chunk: Buffer, _encoding, done) {

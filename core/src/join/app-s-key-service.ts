@@ -1,7 +1,7 @@
 import type { KeyVault } from '../keys/key-vault';
 import type { EUI64 } from '../lorawan/identifiers';
 import type { Peer } from '../peers/peer';
-import type { Store } from '../store/store';
+import type { JoinState } from '../store/ports/join-state';
 import { failure, type Failure } from './failure';
 import { appSKeyContext, kekContext } from './vault-contexts';
 import type { KeyEnvelope } from './key-envelope';
@@ -28,7 +28,7 @@ export interface AppSKeyAnswer {
  */
 export class AppSKeyService {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<JoinState, 'getSession'>,
     private readonly vault: KeyVault,
   ) {}
 

@@ -7,7 +7,8 @@ import type { JoinNonce } from '../lorawan/nonces';
 import type { NetworkServerPeer } from '../peers/peer';
 import { dialectOf } from '../peers/vendor-dialect';
 import { mayJoinThrough, type Device, type NonceState } from '../store/device';
-import type { Store } from '../store/store';
+import type { JoinState } from '../store/ports/join-state';
+import type { PeerRegistry } from '../store/ports/peer-registry';
 import { acceptDevNonce, DEFAULT_USED_DEV_NONCES } from './dev-nonce-policy';
 import { failure, type Failure } from './failure';
 import type { NetworkKeys } from './join-answer';
@@ -44,7 +45,7 @@ export class JoinEngine {
   private readonly rejoinsPerHour: number;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: JoinState & Pick<PeerRegistry, 'getPeer'>,
     private readonly vault: KeyVault,
     options: JoinEngineOptions = {},
   ) {

@@ -8,7 +8,7 @@ import type { StoreConformance } from './conformance-context';
 
 /** The device registry: imports, lists and filters, ownership and bindings, deletion, DevNonce resets, first joins. */
 export function deviceRegistryConformance(c: StoreConformance): void {
-  const { open, run, eui, nsName, newDevice, commit, nsPeer, session, chunks, thrown, audit, tenantOf, change } = c;
+  const { open, run, eui, nsName, newDevice, commit, session, chunks, thrown, audit, tenantOf, change } = c;
   let store: Store;
   beforeAll(() => {
     store = c.store;

@@ -4,7 +4,7 @@ import type { StoreConformance } from './conformance-context';
 
 /** Fleet migrations and their journal. */
 export function fleetMigrationJournalConformance(c: StoreConformance): void {
-  const { open, run, tag, eui, nsName, newDevice, commit, nsPeer, thrown, audit, change } = c;
+  const { open, run, tag, eui, nsName, newDevice, commit, thrown } = c;
   let store: Store;
   beforeAll(() => {
     store = c.store;

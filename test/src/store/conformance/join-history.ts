@@ -1,11 +1,10 @@
 import { type JoinRecord, type EUI64, type Store } from '@joinery/core';
 import { parseEUI64 } from '../../../../core/src/lorawan/identifiers';
-import { devNonce, joinNonce } from '../../../../core/src/lorawan/nonces';
 import type { StoreConformance } from './conformance-context';
 
 /** The join history: appends, pruning, reads. */
 export function joinHistoryConformance(c: StoreConformance): void {
-  const { open, run, tag, eui, nsName, newDevice } = c;
+  const { open, tag, eui, nsName, newDevice } = c;
   let store: Store;
   beforeAll(() => {
     store = c.store;

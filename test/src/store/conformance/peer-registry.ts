@@ -7,7 +7,7 @@ import type { StoreConformance } from './conformance-context';
 
 /** The peers: registration, lookups, the cache across handles, lifecycle, deletion. */
 export function peerRegistryConformance(c: StoreConformance): void {
-  const { open, tag, eui, nsName, newDevice, commit, nsPeer, thrown, peerAudit, change } = c;
+  const { open, tag, eui, nsName, newDevice, commit, nsPeer, thrown, peerAudit } = c;
   let store: Store;
   beforeAll(() => {
     store = c.store;

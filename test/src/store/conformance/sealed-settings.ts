@@ -3,7 +3,7 @@ import type { StoreConformance } from './conformance-context';
 
 /** Store settings, the sealed canary, resealing every sealed blob. */
 export function sealedSettingsConformance(c: StoreConformance): void {
-  const { open, run, tag, eui, newDevice, nsPeer, session } = c;
+  const { open, tag, eui, newDevice, nsPeer, session } = c;
   let store: Store;
   beforeAll(() => {
     store = c.store;

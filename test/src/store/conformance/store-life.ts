@@ -1,14 +1,8 @@
-import { type Store } from '@joinery/core';
 import type { StoreConformance } from './conformance-context';
 
 /** The store as a whole: durability across close and reopen. */
 export function storeLifeConformance(c: StoreConformance): void {
   const { openStore, open, eui, nsName, newDevice, commit, nsPeer, session, ownDevices } = c;
-  let store: Store;
-  beforeAll(() => {
-    store = c.store;
-  });
-
   test('durability/everything survives close and reopen; close is idempotent', async () => {
     const first = await openStore();
     await first.insertDevices([newDevice(71), newDevice(72)]);
