@@ -48,6 +48,9 @@ const COMMIT_JOINS = {
   RETURNING d.dev_eui`,
 };
 
+/** The devices of a batch of reads (GroupCommitter's, see getDevice). */
+const READ_DEVICES = { name: 'joinery_read_devices', text: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = ANY($1::TEXT[])` };
+
 /** COMMIT_JOINS's parameters: one array a column, one element a commit. */
 function commitArrays(commits: readonly JoinCommit[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 11 }, () => []);
@@ -77,13 +80,35 @@ function commitArrays(commits: readonly JoinCommit[]): unknown[][] {
 export class PostgresJoinState implements JoinState {
   readonly #sql: PostgresRunner;
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
+  readonly #reader: GroupCommitter<EUI64, Device | null> | null;
 
   constructor(sql: PostgresRunner, groupCommit: GroupCommitOptions | false) {
     this.#sql = sql;
     this.#committer = groupCommit === false ? null : new GroupCommitter((commits) => this.#commitGroup(commits), groupCommit);
+    this.#reader = groupCommit === false ? null : new GroupCommitter((devEUIs) => this.#readDevices(devEUIs), { maxBatch: groupCommit.maxBatch });
   }
 
-  async getDevice(devEUI: EUI64): Promise<Device | null> {
+  /**
+   * A device as committed when the read was asked for. With group commit on, the reads that
+   * arrive together are batched the same way (GroupCommitter: a lone read goes at once, those
+   * that arrive while it is in flight share the next one), one `WHERE dev_eui = ANY($1)` query
+   * a batch. A read joins only a query sent after it was asked for, so it sees every commit
+   * that finished before.
+   */
+  getDevice(devEUI: EUI64): Promise<Device | null> {
+    return this.#reader === null ? this.#readDevice(devEUI) : this.#reader.submit(devEUI);
+  }
+
+  async #readDevices(devEUIs: readonly EUI64[]): Promise<Array<Device | null>> {
+    const rows = await this.#sql.prepared<DeviceRow & Record<string, unknown>>('reading devices', READ_DEVICES, [devEUIs]);
+    const byEUI = new Map(rows.map((row) => [row.dev_eui, row]));
+    return devEUIs.map((e) => {
+      const row = byEUI.get(e);
+      return row ? deviceFromRow(row) : null;
+    });
+  }
+
+  async #readDevice(devEUI: EUI64): Promise<Device | null> {
     const rows = await this.#sql.query<DeviceRow & Record<string, unknown>>('reading a device', `SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = $1`, [devEUI]);
     return rows[0] ? deviceFromRow(rows[0]) : null;
   }
