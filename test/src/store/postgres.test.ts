@@ -64,6 +64,22 @@ function commit(devEUI: EUI64, expectedVersion: number, n: number): JoinCommit {
   };
 }
 
+/** The statements the store sends (counted at the driver) while `run` runs, and its result. */
+async function sentDuring<T>(run: () => Promise<T>): Promise<{ sent: string[]; result: T }> {
+  const sent: string[] = [];
+  const original = Client.prototype.query;
+  const query = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string };
+    sent.push(typeof first === 'string' ? first : (first.text ?? ''));
+    return (original as (...a: unknown[]) => unknown).apply(this, args) as never;
+  });
+  try {
+    return { sent, result: await run() };
+  } finally {
+    query.mockRestore();
+  }
+}
+
 const euis = (n: number): EUI64[] => Array.from({ length: n }, (_, i) => parseEUI64(`${randomBytes(4).toString('hex')}${i.toString(16).padStart(8, '0')}`));
 
 describe('postgres', () => {
@@ -171,6 +187,84 @@ describe('postgres', () => {
     const after = s.groupCommitStats!;
     expect(after.items - before.items).toBe(50);
     expect(after.batches - before.batches).toBeLessThanOrEqual(5);
+  });
+
+  test('group commit/a batch is one statement, alone in its implicit transaction', async () => {
+    const s = await open(withSchema('batching'));
+    const devices = euis(50);
+    await s.insertDevices(devices.map(device));
+    const before = s.groupCommitStats!;
+    const { sent, result: results } = await sentDuring(() => Promise.all(devices.map((e, i) => s.commitJoin(commit(e, 0, i)))));
+    expect(results.every(Boolean)).toBe(true);
+    const batches = s.groupCommitStats!.batches - before.batches;
+    expect(batches).toBeGreaterThan(1);
+    expect(batches).toBeLessThan(50);
+    expect(sent).toHaveLength(batches);
+    expect(sent.some((q) => /^\s*(BEGIN|COMMIT)/i.test(q))).toBe(false);
+  });
+
+  test('group commit/a batched commit writes everything a lone commit writes', async () => {
+    const batched = await open(withSchema('batching'));
+    const lone = await open(withSchema('batching'), { groupCommit: false });
+    const devices = euis(8);
+    await batched.insertDevices(devices.map(device));
+    const full = (e: EUI64, i: number): JoinCommit => ({
+      devEUI: e,
+      expectedVersion: 0,
+      nonces: {
+        lastDevNonce: devNonce(7 + i),
+        usedDevNonces: [devNonce(1), devNonce(300 + i), devNonce(65535)],
+        lastJoinNonce: joinNonce(40 + i),
+        lastRJCount1: 9 + i,
+        lastRJCount0: 3 + i,
+        rejoinWindow: { start: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678)), count: 2 + i },
+      },
+      joinedAt: new Date(Date.UTC(2026, 0, 2, 3, 4, 6, 789 - i)),
+      peer: `ns-${i}`,
+    });
+    // Devices 0-5 in batches, devices 6 and 7 alone; then each pair is compared.
+    const before = batched.groupCommitStats!;
+    expect(await Promise.all(devices.slice(0, 6).map((e, i) => batched.commitJoin(full(e, i))))).toEqual(Array(6).fill(true));
+    expect(batched.groupCommitStats!.batches - before.batches).toBeLessThan(6);
+    for (const i of [6, 7]) expect(await lone.commitJoin(full(devices[i]!, i))).toBe(true);
+    const view = async (e: EUI64, i: number) => {
+      const d = (await batched.getDevice(e))!;
+      const [row] = await sql<{ last_join_peer: string; last_join_at: Date; activated_at: Date }>('SELECT last_join_peer, last_join_at, activated_at FROM batching.devices WHERE dev_eui = $1', [e]);
+      return { version: d.version, nonces: d.nonces, row, expected: full(e, i) };
+    };
+    for (const i of devices.keys()) {
+      const v = await view(devices[i]!, i);
+      expect(v.version).toBe(1);
+      expect(v.nonces).toEqual(v.expected.nonces);
+      expect(v.row).toEqual({ last_join_peer: `ns-${i}`, last_join_at: v.expected.joinedAt, activated_at: v.expected.joinedAt });
+    }
+  });
+
+  test('device reads/reads asked together share one query; each gets its own device, a missing one null', async () => {
+    const s = await open(withSchema('batching'));
+    const devices = euis(40);
+    await s.insertDevices(devices.slice(0, 30).map(device));
+    await s.commitJoin(commit(devices[3]!, 0, 77));
+    const { sent, result } = await sentDuring(() => Promise.all([...devices, devices[3]!].map((e) => s.getDevice(e))));
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.length).toBeLessThanOrEqual(3);
+    expect(result.map((d) => d?.devEUI ?? null)).toEqual([...devices.map((e, i) => (i < 30 ? e : null)), devices[3]]);
+    expect(result[3]).toMatchObject({ version: 1, nonces: { lastJoinNonce: 77 } });
+    expect(result[40]).toEqual(result[3]);
+  });
+
+  test('device reads/a read asked after another handle committed sees the commit, even with a batch of reads in flight', async () => {
+    const a = await open(withSchema('batching'));
+    const b = await open(withSchema('batching'));
+    const [e, other] = euis(2);
+    await a.insertDevices([device(e!), device(other!)]);
+    expect((await a.getDevice(e!))!.version).toBe(0);
+    for (let v = 0; v < 5; v++) {
+      const inFlight = a.getDevice(other!); // sent at once: the next reads wait for the next query
+      expect(await b.commitJoin(commit(e!, v, v))).toBe(true);
+      const [after] = await Promise.all([a.getDevice(e!), inFlight]);
+      expect(after!.version).toBe(v + 1);
+    }
   });
 
   test('group commit/commits of one device in one group behave as if one after the other, in arrival order', async () => {

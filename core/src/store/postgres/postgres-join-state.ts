@@ -1,4 +1,3 @@
-import type { PoolClient } from 'pg';
 import type { EUI64 } from '../../lorawan/identifiers';
 import type { Device, JoinCommit } from '../device';
 import { GroupCommitter, ItemFailure, type GroupCommitOptions } from '../group-commit';
@@ -18,29 +17,98 @@ const COMMIT_JOIN = `
    WHERE dev_eui = $7 AND version = $8`;
 
 /**
- * The join's read and write on PostgreSQL, by hand (a later change tunes their round trips).
+ * The conditional nonce writes of a group commit's round, as one statement whatever the number
+ * of commits (each column an array, one prepared statement for every batch size), sent alone:
+ * its own implicit transaction, one round trip, one WAL flush.
+ *
+ * `locked` takes the rows' locks in DevEUI order before the UPDATE touches any row: the
+ * uncorrelated `(SELECT count(*) FROM locked)` is a one-time filter at the top of the plan, run
+ * before the first row of `devices` is fetched, and a CTE with FOR UPDATE is never folded into
+ * the query. So two instances' batches lock in the same order and never deadlock. A row changed
+ * by another transaction while the lock was awaited is re-checked against its committed version
+ * (READ COMMITTED's re-check of an updated row), so the write stays conditional on the version.
+ *
+ * `used_dev_nonces` travels as array literals (`{1,2}`) in a TEXT[]: unnest cannot take an
+ * array of arrays of different lengths.
+ */
+const COMMIT_JOINS = {
+  name: 'joinery_commit_joins',
+  text: `
+  WITH locked AS (SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR UPDATE)
+  UPDATE devices AS d
+     SET last_dev_nonce = v.last_dev_nonce, used_dev_nonces = v.used_dev_nonces::INTEGER[], last_join_nonce = v.last_join_nonce,
+         last_rj_count1 = v.last_rj_count1, last_rj_count0 = v.last_rj_count0, rejoin_window_start = v.rejoin_window_start,
+         rejoin_window_count = v.rejoin_window_count, last_join_at = v.joined_at, last_join_peer = v.peer, version = d.version + 1,
+         activated_at = COALESCE(d.activated_at, v.joined_at), activated_tenant = COALESCE(d.activated_tenant, d.owner_tenant)
+    FROM unnest($1::TEXT[], $2::BIGINT[], $3::INTEGER[], $4::TEXT[], $5::INTEGER[], $6::INTEGER[], $7::TIMESTAMPTZ[], $8::TEXT[],
+                $9::INTEGER[], $10::TIMESTAMPTZ[], $11::INTEGER[])
+      AS v (dev_eui, expected_version, last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, joined_at, peer,
+            last_rj_count0, rejoin_window_start, rejoin_window_count)
+   WHERE d.dev_eui = v.dev_eui AND d.version = v.expected_version AND (SELECT count(*) FROM locked) > 0
+  RETURNING d.dev_eui`,
+};
+
+/** The devices of a batch of reads (GroupCommitter's, see getDevice). */
+const READ_DEVICES = { name: 'joinery_read_devices', text: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = ANY($1::TEXT[])` };
+
+/** COMMIT_JOINS's parameters: one array a column, one element a commit. */
+function commitArrays(commits: readonly JoinCommit[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 11 }, () => []);
+  for (const c of commits) {
+    const n = c.nonces;
+    const row = [c.devEUI, c.expectedVersion, n.lastDevNonce, `{${n.usedDevNonces.join(',')}}`, n.lastJoinNonce, n.lastRJCount1, c.joinedAt, c.peer,
+      n.lastRJCount0, n.rejoinWindow?.start ?? null, n.rejoinWindow?.count ?? 0];
+    row.forEach((value, i) => columns[i]!.push(value));
+  }
+  return columns;
+}
+
+/**
+ * The join's read and write on PostgreSQL, by hand.
  *
  * - The nonce check-and-update is one conditional UPDATE (`... WHERE dev_eui = $7 AND version
  *   = $8`): under PostgreSQL's READ COMMITTED a racing UPDATE waits for the row lock, then
  *   re-checks the version against the committed row, so of any number of instances committing
  *   with the same expected version exactly one succeeds. There is no read-then-write window.
  * - Group commit: concurrent `commitJoin` calls of this process are batched (see
- *   GroupCommitter) into one transaction: the rows are locked in DevEUI order (so two
- *   instances' batches never deadlock), then one conditional `UPDATE ... FROM (VALUES ...)
- *   RETURNING dev_eui` per round, where a round holds at most one commit per device, in
- *   arrival order: two commits of one device in one batch behave as if run one after the
- *   other (the second sees the first's version). One COMMIT, one WAL flush, for the batch.
+ *   GroupCommitter); a batch is one statement (COMMIT_JOINS: the rows locked in DevEUI order,
+ *   then one conditional UPDATE of them all, `RETURNING dev_eui`). A statement holds at most one
+ *   commit per device: a second commit of a device in the batch goes in a next statement, sent
+ *   after the first's answer, in arrival order, so two commits of one device behave as if run
+ *   one after the other (the second sees the first's version).
  */
 export class PostgresJoinState implements JoinState {
   readonly #sql: PostgresRunner;
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
+  readonly #reader: GroupCommitter<EUI64, Device | null> | null;
 
   constructor(sql: PostgresRunner, groupCommit: GroupCommitOptions | false) {
     this.#sql = sql;
     this.#committer = groupCommit === false ? null : new GroupCommitter((commits) => this.#commitGroup(commits), groupCommit);
+    this.#reader = groupCommit === false ? null : new GroupCommitter((devEUIs) => this.#readDevices(devEUIs), { maxBatch: groupCommit.maxBatch });
   }
 
-  async getDevice(devEUI: EUI64): Promise<Device | null> {
+  /**
+   * A device as committed when the read was asked for. With group commit on, the reads that
+   * arrive together are batched the same way (GroupCommitter: a lone read goes at once, those
+   * that arrive while it is in flight share the next one), one `WHERE dev_eui = ANY($1)` query
+   * a batch. A read joins only a query sent after it was asked for, so it sees every commit
+   * that finished before.
+   */
+  getDevice(devEUI: EUI64): Promise<Device | null> {
+    return this.#reader === null ? this.#readDevice(devEUI) : this.#reader.submit(devEUI);
+  }
+
+  async #readDevices(devEUIs: readonly EUI64[]): Promise<Array<Device | null>> {
+    const rows = await this.#sql.prepared<DeviceRow & Record<string, unknown>>('reading devices', READ_DEVICES, [devEUIs]);
+    const byEUI = new Map(rows.map((row) => [row.dev_eui, row]));
+    return devEUIs.map((e) => {
+      const row = byEUI.get(e);
+      return row ? deviceFromRow(row) : null;
+    });
+  }
+
+  async #readDevice(devEUI: EUI64): Promise<Device | null> {
     const rows = await this.#sql.query<DeviceRow & Record<string, unknown>>('reading a device', `SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = $1`, [devEUI]);
     return rows[0] ? deviceFromRow(rows[0]) : null;
   }
@@ -68,10 +136,11 @@ export class PostgresJoinState implements JoinState {
   }
 
   /**
-   * A group of concurrent commits in one transaction. Falls back to committing them one by one
-   * (in arrival order) when the group fails on bad data (SQLSTATE class 22 or 23), so one bad
-   * commit does not fail the others; any other failure (the server gone) fails the whole group.
-   * Running a commit again after an ambiguous failure is safe: it is conditional on its
+   * A group of concurrent commits: one statement a round (a round holds at most one commit per
+   * device, see `rounds`; nearly always the whole batch is one round). A round that fails on bad
+   * data (SQLSTATE class 22 or 23) is committed again one by one (in arrival order), so one bad
+   * commit does not fail the others; any other failure (the server gone) fails the rest of the
+   * group. Running a commit again after an ambiguous failure is safe: it is conditional on its
    * version, so it cannot apply twice.
    */
   async #commitGroup(commits: readonly JoinCommit[]): Promise<Array<boolean | ItemFailure>> {
@@ -82,21 +151,25 @@ export class PostgresJoinState implements JoinState {
         return [new ItemFailure(err)];
       }
     }
-    try {
-      return await this.#sql.transactionWith('committing joins', (client) => commitRounds(client, commits));
-    } catch (err) {
-      const code = sqlState(err) ?? (err as { code?: string }).code;
-      if (code === undefined || !(code.startsWith('22') || code.startsWith('23'))) throw err;
-      const results: Array<boolean | ItemFailure> = [];
-      for (const c of commits) {
-        try {
-          results.push(await this.#commitOne(c));
-        } catch (e) {
-          results.push(new ItemFailure(e));
+    const results: Array<boolean | ItemFailure> = commits.map(() => false);
+    for (const round of rounds(commits)) {
+      try {
+        const updated = await this.#sql.prepared<{ dev_eui: string }>('committing joins', COMMIT_JOINS, commitArrays(round.map((i) => commits[i]!)));
+        const ok = new Set(updated.map((r) => r.dev_eui));
+        for (const i of round) results[i] = ok.has(commits[i]!.devEUI);
+      } catch (err) {
+        const code = sqlState(err) ?? (err as { code?: string }).code;
+        if (code === undefined || !(code.startsWith('22') || code.startsWith('23'))) throw err;
+        for (const i of round) {
+          try {
+            results[i] = await this.#commitOne(commits[i]!);
+          } catch (e) {
+            results[i] = new ItemFailure(e);
+          }
         }
       }
-      return results;
     }
+    return results;
   }
 
   /**
@@ -124,45 +197,16 @@ export class PostgresJoinState implements JoinState {
 }
 
 /**
- * The commits of a group, on one connection inside a transaction: lock the rows in DevEUI
- * order, then one conditional UPDATE per round. A round holds at most one commit per device;
- * the second commit of a device goes to the next round and sees the first's version bump.
+ * The indexes of a group's commits cut into rounds, in arrival order: a device's first commit
+ * in the first round, its second in the second... so a round never holds a device twice.
  */
-async function commitRounds(client: PoolClient, commits: readonly JoinCommit[]): Promise<boolean[]> {
-  const results = commits.map(() => false);
-  const rounds: Array<Array<{ index: number; commit: JoinCommit }>> = [];
+function rounds(commits: readonly JoinCommit[]): number[][] {
+  const out: number[][] = [];
   const perDevice = new Map<string, number>();
   commits.forEach((commit, index) => {
     const round = perDevice.get(commit.devEUI) ?? 0;
     perDevice.set(commit.devEUI, round + 1);
-    (rounds[round] ??= []).push({ index, commit });
+    (out[round] ??= []).push(index);
   });
-  const devEUIs = [...perDevice.keys()].sort();
-  await client.query('SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR UPDATE', [devEUIs]);
-  for (const round of rounds) {
-    const values: unknown[] = [];
-    const rows = round.map(({ commit }) => {
-      const n = commit.nonces;
-      const b = values.length;
-      values.push(commit.devEUI, commit.expectedVersion, n.lastDevNonce, n.usedDevNonces, n.lastJoinNonce, n.lastRJCount1, commit.joinedAt, commit.peer,
-        n.lastRJCount0, n.rejoinWindow?.start ?? null, n.rejoinWindow?.count ?? 0);
-      return `($${b + 1}::TEXT, $${b + 2}::BIGINT, $${b + 3}::INTEGER, $${b + 4}::INTEGER[], $${b + 5}::INTEGER, $${b + 6}::INTEGER, $${b + 7}::TIMESTAMPTZ, $${b + 8}::TEXT, $${b + 9}::INTEGER, $${b + 10}::TIMESTAMPTZ, $${b + 11}::INTEGER)`;
-    });
-    const updated = await client.query<{ dev_eui: string }>(
-      `UPDATE devices AS d
-          SET last_dev_nonce = v.last_dev_nonce, used_dev_nonces = v.used_dev_nonces, last_join_nonce = v.last_join_nonce,
-              last_rj_count1 = v.last_rj_count1, last_rj_count0 = v.last_rj_count0, rejoin_window_start = v.rejoin_window_start,
-              rejoin_window_count = v.rejoin_window_count, last_join_at = v.joined_at, last_join_peer = v.peer, version = d.version + 1,
-              activated_at = COALESCE(d.activated_at, v.joined_at), activated_tenant = COALESCE(d.activated_tenant, d.owner_tenant)
-         FROM (VALUES ${rows.join(', ')})
-           AS v (dev_eui, expected_version, last_dev_nonce, used_dev_nonces, last_join_nonce, last_rj_count1, joined_at, peer,
-                 last_rj_count0, rejoin_window_start, rejoin_window_count)
-        WHERE d.dev_eui = v.dev_eui AND d.version = v.expected_version
-        RETURNING d.dev_eui`,
-      values,
-    );
-    const ok = new Set(updated.rows.map((r) => r.dev_eui));
-    for (const { index, commit } of round) results[index] = ok.has(commit.devEUI);
-  }
-  return results;
+  return out;
 }

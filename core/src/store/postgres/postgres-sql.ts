@@ -89,6 +89,14 @@ export class PostgresRunner implements SqlRunner {
     }
   }
 
+  /**
+   * One named (prepared once per connection) statement on the pool, alone in its implicit
+   * transaction, retried as a transaction is; its rows.
+   */
+  prepared<R extends QueryResultRow>(operation: string, statement: { readonly name: string; readonly text: string }, values: readonly unknown[]): Promise<R[]> {
+    return this.withRetry(operation, async () => (await this.#pool.query<R>({ name: statement.name, text: statement.text, values: values as unknown[] })).rows);
+  }
+
   /** One statement on the pool, retried as a transaction is; its changed rows. */
   changes(operation: string, text: string, values: readonly unknown[]): Promise<number> {
     return this.withRetry(operation, async () => (await this.#pool.query(text, values as unknown[])).rowCount ?? 0);
