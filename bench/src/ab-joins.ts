@@ -79,14 +79,18 @@ async function main(): Promise<void> {
       const jm = await measureCpu({ server: () => s.cpuSeconds(), loadGenerator: () => load.cpuSeconds() }, () => j.run());
       const row = { name, perSecond: jm.report.perSecond, ratio: jm.report.perSecond / fm.report.perSecond, cpu: jm.cpu.serverMicros, floorCpu: fm.cpu.serverMicros };
       rows.push(row);
-      console.log(`${name}: ${row.perSecond.toFixed(0)} joins/s, x floor ${row.ratio.toFixed(2)} (floor ${fm.report.perSecond.toFixed(0)}/s), server ${row.cpu.toFixed(0)} µs/join (x floor's ${(row.cpu / row.floorCpu).toFixed(2)}), generator ${jm.cpu.loadGeneratorMicros.toFixed(0)} / ${fm.cpu.loadGeneratorMicros.toFixed(0)} µs`);
+      console.log(
+        `${name}: ${row.perSecond.toFixed(0)} joins/s, x floor ${row.ratio.toFixed(2)} (floor ${fm.report.perSecond.toFixed(0)}/s), server ${row.cpu.toFixed(0)} µs/join (x floor's ${(row.cpu / row.floorCpu).toFixed(2)}), generator ${jm.cpu.loadGeneratorMicros.toFixed(0)} / ${fm.cpu.loadGeneratorMicros.toFixed(0)} µs`,
+      );
     }
     await floor.stop();
     const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
     const col = (n: 'A' | 'B', k: 'ratio' | 'cpu' | 'perSecond'): number[] => rows.filter((r) => r.name === n).map((r) => r[k]);
     const pairsCpu = col('B', 'cpu').map((x, i) => x / col('A', 'cpu')[i]!);
     const pairsRatio = col('B', 'ratio').map((x, i) => x / col('A', 'ratio')[i]!);
-    console.log(`medians: A x floor ${median(col('A', 'ratio')).toFixed(2)}, ${median(col('A', 'cpu')).toFixed(0)} µs/join; B x floor ${median(col('B', 'ratio')).toFixed(2)}, ${median(col('B', 'cpu')).toFixed(0)} µs/join`);
+    console.log(
+      `medians: A x floor ${median(col('A', 'ratio')).toFixed(2)}, ${median(col('A', 'cpu')).toFixed(0)} µs/join; B x floor ${median(col('B', 'ratio')).toFixed(2)}, ${median(col('B', 'cpu')).toFixed(0)} µs/join`,
+    );
     console.log(`per pair B / A: server CPU per join ${pairsCpu.map((x) => x.toFixed(2)).join(', ')}; x floor ${pairsRatio.map((x) => x.toFixed(2)).join(', ')}`);
   } finally {
     for (const s of servers) await s.stop();

@@ -35,10 +35,7 @@ export interface RunCpu {
  * the load generator share, a run that keeps it near 100% busy is CPU-bound: its rate is the
  * cores divided by what both spend per request.
  */
-export async function measureCpu<R extends { readonly completed: number }>(
-  processes: { readonly server: () => number; readonly loadGenerator: () => number },
-  run: () => Promise<R>,
-): Promise<{ report: R; cpu: RunCpu }> {
+export async function measureCpu<R extends { readonly completed: number }>(processes: { readonly server: () => number; readonly loadGenerator: () => number }, run: () => Promise<R>): Promise<{ report: R; cpu: RunCpu }> {
   const server = processes.server();
   const loadGenerator = processes.loadGenerator();
   const machine = machineTicks();

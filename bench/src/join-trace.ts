@@ -77,8 +77,7 @@ export function buildTrace(plan: LoadPlan): JoinTrace {
   // Closed loop: worker w owns devices w, w+C, w+2C... (so one device's joins never overlap);
   // its kth request is device w + C * (k % own) at visit floor(k / own).
   const owned = (w: number): number => Math.ceil(Math.max(0, devices - w) / c);
-  const perWorker =
-    s.kind === 'each-once' ? Infinity : Math.ceil(((plan.expectedPerSecond ?? DEFAULT_PER_SECOND) * (s.warmupSeconds + s.seconds) * MARGIN) / c);
+  const perWorker = s.kind === 'each-once' ? Infinity : Math.ceil(((plan.expectedPerSecond ?? DEFAULT_PER_SECOND) * (s.warmupSeconds + s.seconds) * MARGIN) / c);
   const traces: Buffer[][] = [];
   let size = 0;
   for (let w = 0; w < c; w++) {

@@ -46,11 +46,10 @@ export interface StartServerOptions {
 export function startServer(dataDir: string, args: readonly string[] = [], nodeArgs: readonly string[] = [], env: NodeJS.ProcessEnv = process.env, options: StartServerOptions = {}): Promise<RunningServer> {
   const spawnedAt = performance.now();
   const counter = options.countPostgresQueries ? ['--require', path.join(__dirname, 'pg-query-counter.js')] : [];
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...nodeArgs, ...counter, options.cli ?? CLI, 'serve', '--data-dir', dataDir, '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args],
-    { stdio: ['ignore', 'ignore', 'pipe', ...(options.countPostgresQueries ? (['ipc'] as const) : [])], env },
-  );
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...counter, options.cli ?? CLI, 'serve', '--data-dir', dataDir, '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe', ...(options.countPostgresQueries ? (['ipc'] as const) : [])],
+    env,
+  });
   let err = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
@@ -89,4 +88,3 @@ export function processMemory(pid: number): { rssBytes: number; peakRssBytes: nu
   const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
 }
-

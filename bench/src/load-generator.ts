@@ -31,15 +31,12 @@ export function resultCodeOf(body: Buffer): string | undefined {
 
 function post(url: URL, agent: https.Agent, body: Buffer): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, resultCode: resultCodeOf(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)) }));
-        res.on('error', reject);
-      },
-    );
+    const req = https.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, resultCode: resultCodeOf(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)) }));
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.end(body);
   });
@@ -197,7 +194,7 @@ export type LoadGeneratorMessage = { readonly kind: 'prepare'; readonly plan: Lo
 
 if (require.main === module) {
   let prepared: PreparedPlan | undefined;
-  const fail = (err: unknown): void => void process.send!({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  const fail = (err: unknown): void => void process.send!({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   process.on('message', (m: LoadGeneratorMessage) => {
     if (m.kind === 'prepare') {
       try {

@@ -14,7 +14,22 @@ import { migrationRateRow } from './migration-rate';
 import { pkcs11VaultRow } from './pkcs11-vault-row';
 import { postgresRow } from './postgres-row';
 import { createRegistry } from './registry';
-import { medianBy, round, roundCpu, target, type BenchResults, type CpuBudget, type FloorOpenLoopPoint, type JoinRow, type OpenLoopPoint, type OptionalRow, type FreshServer, type ScaleRow, type StormRow, type Target } from './results';
+import {
+  medianBy,
+  round,
+  roundCpu,
+  target,
+  type BenchResults,
+  type CpuBudget,
+  type FloorOpenLoopPoint,
+  type JoinRow,
+  type OpenLoopPoint,
+  type OptionalRow,
+  type FreshServer,
+  type ScaleRow,
+  type StormRow,
+  type Target,
+} from './results';
 import { storageFloor } from './storage-floor';
 import { wakePenalty } from './wake-penalty';
 import { printTable } from './table';
@@ -164,7 +179,10 @@ async function main(): Promise<void> {
         // half its own maximum (measured again right before), and at the joins' half-load rate.
         progress(`HTTP floor at concurrency ${best.concurrency} again, then in the same open loop at half of it and at ${Math.round(half.targetPerSecond)}/s`);
         const floorMax = (await floorLoad(best.concurrency, duration)).report.perSecond;
-        for (const [offered, perSecond] of [['halfFloorMaximum', floorMax / 2], ['joinsHalfLoadRate', half.targetPerSecond]] as const) {
+        for (const [offered, perSecond] of [
+          ['halfFloorMaximum', floorMax / 2],
+          ['joinsHalfLoadRate', half.targetPerSecond],
+        ] as const) {
           const { report: r, cpu } = await floorLoad(best.concurrency, { kind: 'rate', perSecond, seconds: o.seconds, warmupSeconds: o.warmupSeconds });
           floorOpenLoop.push({ offered, floorMaximumPerSecond: round(floorMax, 1), targetPerSecond: round(perSecond, 1), requestsPerSecond: round(r.perSecond, 1), latencyMs: r.latencyMs, sendLagMs: r.sendLagMs!, cpu });
         }
@@ -206,7 +224,10 @@ async function main(): Promise<void> {
       const memorySmall = server.memory();
       const memoryLarge = s.memory();
       await stop(s);
-      for (const [registry, memory, reports] of [[small, memorySmall, runs.small], [large, memoryLarge, runs.large]] as const) {
+      for (const [registry, memory, reports] of [
+        [small, memorySmall, runs.small],
+        [large, memoryLarge, runs.large],
+      ] as const) {
         const median = medianRun(reports);
         scale.push({
           devices: registry.size,
@@ -222,7 +243,14 @@ async function main(): Promise<void> {
         });
       }
       const steady = scale[1]!.joinsPerSecond;
-      freshServer = { devices: large.size, concurrency: scaleConcurrency, perSecond: firstSeconds, startSeconds: round(s.startSeconds, 2), steadyPerSecond: steady, firstSecondRatio: round(firstSeconds.length > 0 && steady > 0 ? firstSeconds[0]! / steady : 0) };
+      freshServer = {
+        devices: large.size,
+        concurrency: scaleConcurrency,
+        perSecond: firstSeconds,
+        startSeconds: round(s.startSeconds, 2),
+        steadyPerSecond: steady,
+        firstSecondRatio: round(firstSeconds.length > 0 && steady > 0 ? firstSeconds[0]! / steady : 0),
+      };
       rmSync(large.dataDir, { recursive: true, force: true });
     }
     await stop(server);
@@ -335,7 +363,14 @@ function postgresTargets(row: OptionalRow): Target[] {
   if (row.status !== 'measured') return [];
   const v = row.values;
   return [
-    target(`PostgreSQL joins at concurrency ${v['concurrency']} / PostgreSQL conditional-UPDATE floor`, v['ratioToConditionalUpdates']!, '>=', 0.5, 'ratio', `${round(v['oneInstanceJoinsPerSecond']!, 0)} / ${round(v['conditionalUpdatesPerSecond']!, 0)}/s`),
+    target(
+      `PostgreSQL joins at concurrency ${v['concurrency']} / PostgreSQL conditional-UPDATE floor`,
+      v['ratioToConditionalUpdates']!,
+      '>=',
+      0.5,
+      'ratio',
+      `${round(v['oneInstanceJoinsPerSecond']!, 0)} / ${round(v['conditionalUpdatesPerSecond']!, 0)}/s`,
+    ),
     target('server CPU per join, PostgreSQL / SQLite', v['serverCpuRatioToSqlite']!, '<=', 1.3, 'ratio', `${v['serverCpuMicrosPerJoin']} / ${v['sqliteServerCpuMicrosPerJoin']} µs`),
     target('round trips to PostgreSQL per join', v['roundTripsPerJoin']!, '<=', 1.5, 'count', 'queries sent, at the driver'),
     target('round trips to PostgreSQL per group commit', v['roundTripsPerGroupCommit']!, '<=', 1, 'count', `${round(v['joinsPerGroupCommit']!, 1)} joins a group commit`),
@@ -347,19 +382,42 @@ function targets(joins: readonly JoinRow[], halfLoad: BenchResults['halfLoad'], 
   const at64 = joins.find((j) => j.macVersion === '1.0.3' && j.concurrency === 64);
   if (at64) {
     const floorServer = at64.httpFloorCpu.serverMicros;
-    out.push(target('server CPU per 1.0.3 join at concurrency 64 / HTTP floor server CPU per request', at64.serverCpuMicrosPerJoin / floorServer, '<=', 2.3, 'ratio', `${at64.serverCpuMicrosPerJoin} / ${floorServer} µs`));
+    out.push(
+      target('server CPU per 1.0.3 join at concurrency 64 / HTTP floor server CPU per request', at64.serverCpuMicrosPerJoin / floorServer, '<=', 2.3, 'ratio', `${at64.serverCpuMicrosPerJoin} / ${floorServer} µs`),
+    );
     out.push(target('1.0.3 joins at concurrency 64 / HTTP floor', at64.joinsPerSecond / at64.httpFloorPerSecond, '>=', C64_RATIO, 'ratio', `${round(at64.joinsPerSecond, 0)} / ${round(at64.httpFloorPerSecond, 0)}/s`));
   }
   if (halfLoad) out.push(target('p99 join latency at half the maximum throughput', halfLoad.latencyMs.p99, '<', 10, 'ms'));
   const [small, large] = scale;
   if (small && large) {
-    out.push(target(`join throughput at ${large.devices} devices / at ${small.devices}`, large.joinsPerSecond / small.joinsPerSecond, '>=', 0.8, 'ratio', `${round(large.joinsPerSecond, 0)} / ${round(small.joinsPerSecond, 0)}/s`));
+    out.push(
+      target(
+        `join throughput at ${large.devices} devices / at ${small.devices}`,
+        large.joinsPerSecond / small.joinsPerSecond,
+        '>=',
+        0.8,
+        'ratio',
+        `${round(large.joinsPerSecond, 0)} / ${round(small.joinsPerSecond, 0)}/s`,
+      ),
+    );
     out.push(target(`import of ${large.devices} devices`, large.import.devicesPerSecond, '>=', 50_000, 'devices/s'));
     out.push(target(`server RSS with ${large.devices} devices`, large.serverRssBytes / 2 ** 20, '<', 300, 'MiB'));
   }
-  if (fresh) out.push(target('fresh server: joins in its first second / its steady rate', fresh.firstSecondRatio, '>=', 0.8, 'ratio', `${fresh.perSecond[0] ?? 0} / ${round(fresh.steadyPerSecond, 0)}/s, listening ${fresh.startSeconds} s after its start`));
+  if (fresh)
+    out.push(
+      target(
+        'fresh server: joins in its first second / its steady rate',
+        fresh.firstSecondRatio,
+        '>=',
+        0.8,
+        'ratio',
+        `${fresh.perSecond[0] ?? 0} / ${round(fresh.steadyPerSecond, 0)}/s, listening ${fresh.startSeconds} s after its start`,
+      ),
+    );
   if (storm) {
-    out.push(target(`storm: ${storm.devices} devices joined, failures other than deliberate replays`, Object.values(storm.failures).reduce((a, b) => a + b, 0) + storm.replays.accepted + storm.replays.other, '<', 1, 'count'));
+    out.push(
+      target(`storm: ${storm.devices} devices joined, failures other than deliberate replays`, Object.values(storm.failures).reduce((a, b) => a + b, 0) + storm.replays.accepted + storm.replays.other, '<', 1, 'count'),
+    );
     out.push(target(`storm: seconds for every device to join`, storm.seconds, '<', 60.001, 's'));
   }
   return out;

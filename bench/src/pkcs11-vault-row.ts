@@ -128,14 +128,36 @@ class RawJoins {
     ];
     for (let i = 0; i < DEVICES; i++) {
       const root = (): Buffer =>
-        this.m.C_CreateObject(s, aes([{ type: pkcs11js.CKA_EXTRACTABLE, value: false }, { type: pkcs11js.CKA_SIGN, value: true }, { type: pkcs11js.CKA_DECRYPT, value: true }, { type: pkcs11js.CKA_DERIVE, value: true }, { type: pkcs11js.CKA_VALUE, value: randomBytes(16) }]));
+        this.m.C_CreateObject(
+          s,
+          aes([
+            { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+            { type: pkcs11js.CKA_SIGN, value: true },
+            { type: pkcs11js.CKA_DECRYPT, value: true },
+            { type: pkcs11js.CKA_DERIVE, value: true },
+            { type: pkcs11js.CKA_VALUE, value: randomBytes(16) },
+          ]),
+        );
       this.roots.push({ app: root(), nwk: root() });
     }
     const gen = (extra: pkcs11js.Template, token = true): Buffer => this.m.C_GenerateKey(s, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, aes([{ type: pkcs11js.CKA_VALUE_LEN, value: 16 }, ...extra], token));
-    this.wrapKey = gen([{ type: pkcs11js.CKA_WRAP, value: true }, { type: pkcs11js.CKA_UNWRAP, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false }]);
-    this.macKey = gen([{ type: pkcs11js.CKA_SIGN, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false }]);
+    this.wrapKey = gen([
+      { type: pkcs11js.CKA_WRAP, value: true },
+      { type: pkcs11js.CKA_UNWRAP, value: true },
+      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+    ]);
+    this.macKey = gen([
+      { type: pkcs11js.CKA_SIGN, value: true },
+      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+    ]);
     const kek = (): Buffer => {
-      const k = gen([{ type: pkcs11js.CKA_WRAP, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: true }], false);
+      const k = gen(
+        [
+          { type: pkcs11js.CKA_WRAP, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+        ],
+        false,
+      );
       return this.m.C_WrapKey(s, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, this.wrapKey, k, Buffer.alloc(24));
     };
     this.sealedNS = kek();

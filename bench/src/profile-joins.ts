@@ -59,7 +59,13 @@ async function main(): Promise<void> {
         await perfExited;
         for (const sort of ['dso', 'dso,sym']) {
           const report = execFileSync('perf', ['report', '-i', perfData, '--stdio', '--sort', sort, '--percent-limit', '0.7'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-          lines.push(`perf, run ${i + 1}, by ${sort} (share of the server's CPU samples, all threads):`, ...report.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.slice(0, 160)));
+          lines.push(
+            `perf, run ${i + 1}, by ${sort} (share of the server's CPU samples, all threads):`,
+            ...report
+              .split('\n')
+              .filter((l) => l.trim() !== '' && !l.startsWith('#'))
+              .map((l) => l.slice(0, 160)),
+          );
         }
       }
       windows.push({ from, to: process.hrtime.bigint(), joins: jm.report.completed });
@@ -90,10 +96,11 @@ async function main(): Promise<void> {
 function merge(xs: ReturnType<typeof summarize>[]): ReturnType<typeof summarize> {
   const sum = (pick: (x: (typeof xs)[number]) => readonly { name: string; selfMicros: number; totalMicros: number }[]) => {
     const m = new Map<string, { name: string; selfMicros: number; totalMicros: number }>();
-    for (const x of xs) for (const l of pick(x)) {
-      const e = m.get(l.name) ?? { name: l.name, selfMicros: 0, totalMicros: 0 };
-      m.set(l.name, { name: l.name, selfMicros: e.selfMicros + l.selfMicros, totalMicros: e.totalMicros + l.totalMicros });
-    }
+    for (const x of xs)
+      for (const l of pick(x)) {
+        const e = m.get(l.name) ?? { name: l.name, selfMicros: 0, totalMicros: 0 };
+        m.set(l.name, { name: l.name, selfMicros: e.selfMicros + l.selfMicros, totalMicros: e.totalMicros + l.totalMicros });
+      }
     return [...m.values()].sort((a, b) => b.selfMicros - a.selfMicros);
   };
   return {

@@ -147,7 +147,10 @@ export function formatSummary(s: ProfileSummary, joins: number | undefined, top 
   list('by area (self)', s.areas);
   list('by module', s.modules);
   list('by function, self', s.functions);
-  list('by function, total', [...s.functions].sort((a, b) => b.totalMicros - a.totalMicros));
+  list(
+    'by function, total',
+    [...s.functions].sort((a, b) => b.totalMicros - a.totalMicros),
+  );
   return out.join('\n');
 }
 

@@ -23,12 +23,14 @@ export interface BenchResults {
   readonly joins: readonly JoinRow[];
   /** `maximumPerSecond`: the best concurrency's closed loop run again right before; the open loop offers half of it. */
   /** The target's run: the open loop's half, with the maximum it is half of. */
-  readonly halfLoad: null | (Omit<OpenLoopPoint, 'fraction'> & {
-    readonly macVersion: BenchMACVersion;
-    readonly maximumPerSecond: number;
-    /** The server's CPU time (all threads) per join in the run that measured the maximum. */
-    readonly maximumServerCpuMicrosPerJoin: number;
-  });
+  readonly halfLoad:
+    | null
+    | (Omit<OpenLoopPoint, 'fraction'> & {
+        readonly macVersion: BenchMACVersion;
+        readonly maximumPerSecond: number;
+        /** The server's CPU time (all threads) per join in the run that measured the maximum. */
+        readonly maximumServerCpuMicrosPerJoin: number;
+      });
   /** Open-loop runs at fractions of the same maximum (a quarter, and the half above): latency and CPU per join as the load falls. */
   readonly openLoop: readonly OpenLoopPoint[];
   /**
@@ -167,9 +169,7 @@ export interface StormRow {
 }
 
 /** A row that is measured when its capability (and what it needs on the machine) is there. */
-export type OptionalRow =
-  | { readonly status: 'measured'; readonly lines: readonly string[]; readonly values: Readonly<Record<string, number>> }
-  | { readonly status: 'skipped' | 'not-available'; readonly reason: string };
+export type OptionalRow = { readonly status: 'measured'; readonly lines: readonly string[]; readonly values: Readonly<Record<string, number>> } | { readonly status: 'skipped' | 'not-available'; readonly reason: string };
 
 export interface Target {
   readonly name: string;

@@ -24,7 +24,9 @@ function optional(name: string, row: OptionalRow): string {
 export function printTable(r: BenchResults): void {
   const out: string[] = [];
   const m = r.machine;
-  out.push(`Joinery ${r.version} benchmark${r.quick ? ' (QUICK: smoke test, numbers mean nothing)' : ''}: ${m.cpus} × ${m.cpuModel}, ${mib(m.memoryBytes)}, node ${m.node}, ${m.platform}, load ${m.loadAverageAtStart} at start, ${n(r.durationSeconds, 0)} s`);
+  out.push(
+    `Joinery ${r.version} benchmark${r.quick ? ' (QUICK: smoke test, numbers mean nothing)' : ''}: ${m.cpus} × ${m.cpuModel}, ${mib(m.memoryBytes)}, node ${m.node}, ${m.platform}, load ${m.loadAverageAtStart} at start, ${n(r.durationSeconds, 0)} s`,
+  );
   out.push('', 'Floors (same machine, same run)');
   out.push(
     table(
@@ -38,9 +40,14 @@ export function printTable(r: BenchResults): void {
     ),
   );
   const w = r.floors.wakePenalty;
-  out.push(`wake-up cost: the crypto of 5 joins takes ${n(w.backToBackMicros)} µs back to back, ${n(w.afterPauseMicros)} µs right after a ${w.pauseMs} ms sleep (x ${n(w.ratio, 2)}): what each request of an open loop that finds the server idle pays`);
+  out.push(
+    `wake-up cost: the crypto of 5 joins takes ${n(w.backToBackMicros)} µs back to back, ${n(w.afterPauseMicros)} µs right after a ${w.pauseMs} ms sleep (x ${n(w.ratio, 2)}): what each request of an open loop that finds the server idle pays`,
+  );
   if (r.joins.length > 0) {
-    out.push('', 'Joins: JoinReq -> JoinAns through the BI listener (HTTPS+mTLS), durable nonces, load generator in its own process; each run right after an HTTP floor run at its concurrency; every JoinReq built before the run (the generator only sends bytes)');
+    out.push(
+      '',
+      'Joins: JoinReq -> JoinAns through the BI listener (HTTPS+mTLS), durable nonces, load generator in its own process; each run right after an HTTP floor run at its concurrency; every JoinReq built before the run (the generator only sends bytes)',
+    );
     out.push(
       table(
         ['MAC', 'concurrency', 'joins/s', 'p50 / p99 / p99.9 ms', 'HTTP floor next to it/s', 'x HTTP floor', 'x crypto floor', 'CPU µs/join: server + generator', 'HTTP floor CPU µs/request', 'machine busy', 'failures'],
@@ -68,28 +75,47 @@ export function printTable(r: BenchResults): void {
   }
   if (r.halfLoad) {
     const h = r.halfLoad;
-    out.push(`at half the maximum (${n(h.maximumPerSecond)}/s, measured again right before, server CPU ${n(h.maximumServerCpuMicrosPerJoin)} µs/join; open loop, ${n(h.targetPerSecond)}/s offered): ${n(h.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(h.latencyMs)} ms, failures ${failed(h.failures)}; the load generator sent late by p99 / max ${n(h.sendLagMs.p99, 2)} / ${n(h.sendLagMs.max, 2)} ms (counted in the latency); CPU ${n(h.serverCpuMicrosPerJoin)} + ${n(h.loadGeneratorCpuMicrosPerJoin)} µs/join, machine ${pct(h.machineBusy)} busy`);
+    out.push(
+      `at half the maximum (${n(h.maximumPerSecond)}/s, measured again right before, server CPU ${n(h.maximumServerCpuMicrosPerJoin)} µs/join; open loop, ${n(h.targetPerSecond)}/s offered): ${n(h.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(h.latencyMs)} ms, failures ${failed(h.failures)}; the load generator sent late by p99 / max ${n(h.sendLagMs.p99, 2)} / ${n(h.sendLagMs.max, 2)} ms (counted in the latency); CPU ${n(h.serverCpuMicrosPerJoin)} + ${n(h.loadGeneratorCpuMicrosPerJoin)} µs/join, machine ${pct(h.machineBusy)} busy`,
+    );
   }
   for (const p of r.openLoop.filter((q) => q.fraction !== 0.5)) {
-    out.push(`at ${p.fraction} of that maximum (open loop, ${n(p.targetPerSecond)}/s offered): ${n(p.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(p.latencyMs)} ms, failures ${failed(p.failures)}; sent late by p99 / max ${n(p.sendLagMs.p99, 2)} / ${n(p.sendLagMs.max, 2)} ms; CPU ${n(p.serverCpuMicrosPerJoin)} + ${n(p.loadGeneratorCpuMicrosPerJoin)} µs/join, machine ${pct(p.machineBusy)} busy`);
+    out.push(
+      `at ${p.fraction} of that maximum (open loop, ${n(p.targetPerSecond)}/s offered): ${n(p.joinsPerSecond)} joins/s, p50 / p99 / p99.9 ${ms(p.latencyMs)} ms, failures ${failed(p.failures)}; sent late by p99 / max ${n(p.sendLagMs.p99, 2)} / ${n(p.sendLagMs.max, 2)} ms; CPU ${n(p.serverCpuMicrosPerJoin)} + ${n(p.loadGeneratorCpuMicrosPerJoin)} µs/join, machine ${pct(p.machineBusy)} busy`,
+    );
   }
   for (const f of r.floorOpenLoop) {
     const what = f.offered === 'halfFloorMaximum' ? `at half its maximum (${n(f.floorMaximumPerSecond)}/s, measured again right before)` : `at the joins' half-load rate`;
-    out.push(`the HTTP floor in the same open loop, ${what}, ${n(f.targetPerSecond)}/s offered: p50 / p99 / p99.9 ${ms(f.latencyMs)} ms; sent late by p99 / max ${n(f.sendLagMs.p99, 2)} / ${n(f.sendLagMs.max, 2)} ms; CPU ${n(f.cpu.serverMicros)} + ${n(f.cpu.loadGeneratorMicros)} µs/request, machine ${pct(f.cpu.machineBusy)} busy`);
+    out.push(
+      `the HTTP floor in the same open loop, ${what}, ${n(f.targetPerSecond)}/s offered: p50 / p99 / p99.9 ${ms(f.latencyMs)} ms; sent late by p99 / max ${n(f.sendLagMs.p99, 2)} / ${n(f.sendLagMs.max, 2)} ms; CPU ${n(f.cpu.serverMicros)} + ${n(f.cpu.loadGeneratorMicros)} µs/request, machine ${pct(f.cpu.machineBusy)} busy`,
+    );
   }
   if (r.scale.length > 0) {
     out.push('', 'Scale (1.0.3 joins)');
     out.push(
       table(
         ['devices', 'import s', 'import devices/s', 'database', 'server RSS (peak)', 'concurrency', 'joins/s (median)', 'each run/s', 'p50 / p99 / p99.9 ms', 'failures'],
-        r.scale.map((s) => [n(s.devices), n(s.import.seconds, 1), n(s.import.devicesPerSecond), mib(s.databaseBytes), `${mib(s.serverRssBytes)} (${mib(s.serverPeakRssBytes)})`, String(s.concurrency), n(s.joinsPerSecond), s.runsPerSecond.map((x) => n(x)).join(', '), ms(s.latencyMs), failed(s.failures)]),
+        r.scale.map((s) => [
+          n(s.devices),
+          n(s.import.seconds, 1),
+          n(s.import.devicesPerSecond),
+          mib(s.databaseBytes),
+          `${mib(s.serverRssBytes)} (${mib(s.serverPeakRssBytes)})`,
+          String(s.concurrency),
+          n(s.joinsPerSecond),
+          s.runsPerSecond.map((x) => n(x)).join(', '),
+          ms(s.latencyMs),
+          failed(s.failures),
+        ]),
       ),
     );
-    out.push('each registry on its own server, their runs alternated: the small one\'s server warm from the join runs, the large one\'s run first from fresh (below)');
+    out.push("each registry on its own server, their runs alternated: the small one's server warm from the join runs, the large one's run first from fresh (below)");
   }
   if (r.freshServer) {
     const f = r.freshServer;
-    out.push(`a fresh server (${n(f.devices)} devices, concurrency ${f.concurrency}, listening ${n(f.startSeconds, 2)} s after its start), joins in each second from its first request: ${f.perSecond.map((x) => n(x)).join(', ')}; its steady rate ${n(f.steadyPerSecond)}/s (first second x ${n(f.firstSecondRatio, 2)})`);
+    out.push(
+      `a fresh server (${n(f.devices)} devices, concurrency ${f.concurrency}, listening ${n(f.startSeconds, 2)} s after its start), joins in each second from its first request: ${f.perSecond.map((x) => n(x)).join(', ')}; its steady rate ${n(f.steadyPerSecond)}/s (first second x ${n(f.firstSecondRatio, 2)})`,
+    );
   }
   if (r.storm) {
     const s = r.storm;
@@ -103,7 +129,12 @@ export function printTable(r: BenchResults): void {
   out.push(optional('PKCS#11 vault', r.optional.pkcs11Vault), optional('PostgreSQL', r.optional.postgres), optional('migration rate', r.optional.migrationRate));
   if (r.targets.length > 0) {
     out.push('', 'Targets');
-    out.push(table(['target', 'measured', 'needed', 'met', 'made of'], r.targets.map((t) => [t.name, `${n(t.measured, 2)} ${t.unit}`, `${t.comparison} ${n(t.threshold, 2)}`, t.met ? 'yes' : 'NO', t.madeOf ?? ''])));
+    out.push(
+      table(
+        ['target', 'measured', 'needed', 'met', 'made of'],
+        r.targets.map((t) => [t.name, `${n(t.measured, 2)} ${t.unit}`, `${t.comparison} ${n(t.threshold, 2)}`, t.met ? 'yes' : 'NO', t.madeOf ?? '']),
+      ),
+    );
   }
   console.log(out.join('\n'));
 }

@@ -3,7 +3,8 @@ import { ParseError, parseRateLimitOptions, RATE_LIMIT_OPTION_HELP, type Adapter
 /** The `options` keys of an Actility adapter config (`joinery ns add` flags of the same name). */
 export const ACTILITY_OPTION_HELP: Readonly<Record<string, string>> = {
   clientId: 'OAuth2 client id (required; --api-key is its secret): a ThingPark Enterprise 7.x service account (keycloak), or <targetProfileId>/<user> of DX user credentials (dx)',
-  authScheme: 'keycloak (ThingPark Enterprise 7.x: <host>/users-auth/protocol/openid-connect/token) or dx (DX user credentials: .../admin/latest/api/oauth/token); default: dx for Actility\'s cloud hosts (dx-api*.thingpark.com), keycloak for any other host',
+  authScheme:
+    "keycloak (ThingPark Enterprise 7.x: <host>/users-auth/protocol/openid-connect/token) or dx (DX user credentials: .../admin/latest/api/oauth/token); default: dx for Actility's cloud hosts (dx-api*.thingpark.com), keycloak for any other host",
   tokenUrl: 'OAuth2 token endpoint, when not the one --auth-scheme implies',
   deviceProfileId: 'ThingPark device profile id of created devices (required; it fixes their LoRaWAN version and region)',
   connectivityPlanId: 'ThingPark connectivity plan id of created devices (required)',

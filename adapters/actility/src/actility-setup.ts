@@ -13,11 +13,10 @@ export function renderActilitySetup(input: AdapterSetupInput): RenderedSetup {
       'ThingPark offers "OTAA with external Join Server" as an activation mode. The external Join Server itself ' +
         '(JoinEUI ranges, URL, TLS certificates, KEK) is declared by the ThingPark operator: for ThingPark Enterprise, ' +
         'your own administrator; for ThingPark Wireless, Actility support.',
-      'Devices are then created by Joinery (`joinery ns sync`) through the DX Core API with no application key: ' +
-        'their device profile must use OTAA with an external Join Server.',
+      'Devices are then created by Joinery (`joinery ns sync`) through the DX Core API with no application key: ' + 'their device profile must use OTAA with an external Join Server.',
     ],
     instructions: [
-      'The ThingPark operator declares the external Join Server with the sheet\'s URL, protocol, JoinEUI ranges, CA certificate, client certificate and key, and KEK (label and value).',
+      "The ThingPark operator declares the external Join Server with the sheet's URL, protocol, JoinEUI ranges, CA certificate, client certificate and key, and KEK (label and value).",
       `Check that ThingPark sends JoinReqs with SenderID ${input.netID.toUpperCase()} (its NetID)${input.nsID ? ` and SenderNSID ${input.nsID.toUpperCase()}` : ''}.`,
       'Use a device profile for "OTAA with external Join Server" in ns add --device-profile-id, then run joinery ns sync.',
     ],

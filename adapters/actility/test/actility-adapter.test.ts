@@ -16,7 +16,7 @@ describe('actility/adapter', () => {
 
   const tokenRequests = (): number => fake.requests().filter((r) => r.tokenExchange).length;
 
-  it('creates an OTAA device for an external Join Server: ids and the peer\'s profiles, no key', async () => {
+  it("creates an OTAA device for an external Join Server: ids and the peer's profiles, no key", async () => {
     const a = fake.adapter({ options: { routingProfileId: fake.routingProfileId } });
     const d = device(1);
     expect(await a.registerDevice(d)).toEqual({ created: true });
@@ -40,7 +40,12 @@ describe('actility/adapter', () => {
     await Promise.all([1, 2, 3, 4].map((i) => a.registerDevice(device(i))));
     await a.listDevices({ pageSize: 10 });
     expect(tokenRequests()).toBe(1);
-    const form = new URLSearchParams(fake.requests().find((r) => r.tokenExchange)!.body.split('\n')[1]);
+    const form = new URLSearchParams(
+      fake
+        .requests()
+        .find((r) => r.tokenExchange)!
+        .body.split('\n')[1],
+    );
     expect(Object.fromEntries(form)).toEqual({ grant_type: 'client_credentials', client_id: fake.clientId, client_secret: fake.apiKey });
     // The secret travels only in the token request's form body, never in an API call.
     for (const r of fake.requests().filter((x) => !x.tokenExchange)) expect(`${r.authorization}\n${r.body}`).not.toContain(fake.apiKey);
@@ -57,7 +62,10 @@ describe('actility/adapter', () => {
     fake.expireTokens();
     expect(await a.deregisterDevice(ds[1]!.devEUI)).toEqual({ deleted: true });
     expect(tokenRequests()).toBe(4);
-    const statuses = fake.requests().filter((r) => !r.tokenExchange).map((r) => r.operation);
+    const statuses = fake
+      .requests()
+      .filter((r) => !r.tokenExchange)
+      .map((r) => r.operation);
     expect(statuses.filter((op) => op.startsWith('POST')).length).toBe(3); // one 401, one retried, one first
     expect(fake.requests().every((r) => r.fault === null)).toBe(true);
   });
@@ -102,12 +110,16 @@ describe('actility/adapter', () => {
     expect((await a.getDevice(d.devEUI))?.devEUI).toBe(d.devEUI);
     expect(await a.deregisterDevice(d.devEUI)).toEqual({ deleted: true });
     expect(await a.deregisterDevice(d.devEUI)).toEqual({ deleted: false });
-    const ops = fake.requests().slice(before).filter((r) => !r.tokenExchange).map((r) => r.operation);
+    const ops = fake
+      .requests()
+      .slice(before)
+      .filter((r) => !r.tokenExchange)
+      .map((r) => r.operation);
     const path = `/thingpark/dx/core/latest/api/devices/e${d.devEUI.toUpperCase()}`;
     expect(ops).toEqual([`GET ${path}`, `DELETE ${path}`, `DELETE ${path}`]);
   });
 
-  it('lists 250 devices over ThingPark\'s 100-a-page pages, each once; a smaller page is a slice of one', async () => {
+  it("lists 250 devices over ThingPark's 100-a-page pages, each once; a smaller page is a slice of one", async () => {
     const a = fake.adapter();
     for (let i = 0; i < 250; i++) {
       const ref = String(1_000_000 + i);
@@ -116,7 +128,10 @@ describe('actility/adapter', () => {
     const all = await listAllDevices(a);
     expect(all).toHaveLength(250);
     expect(all.map((d) => d.devEUI).sort()).toEqual([...fake.devices.values()].map((d) => d.EUI.toLowerCase()).sort());
-    const indexes = fake.requests().filter((r) => r.operation.endsWith('/devices') && r.operation.startsWith('GET')).map((r) => new URLSearchParams(r.body.split('\n')[0]).get('pageIndex'));
+    const indexes = fake
+      .requests()
+      .filter((r) => r.operation.endsWith('/devices') && r.operation.startsWith('GET'))
+      .map((r) => new URLSearchParams(r.body.split('\n')[0]).get('pageIndex'));
     expect(indexes).toEqual(['1', '2', '3']);
     const small: string[] = [];
     let token: string | undefined;
@@ -146,7 +161,10 @@ describe('actility/adapter', () => {
     fake.failAfterCreate(1);
     expect(await a.registerDevice(d)).toEqual({ created: true });
     expect([...fake.devices.values()].filter((x) => x.EUI === d.devEUI.toUpperCase())).toHaveLength(1);
-    const ops = fake.requests().filter((r) => !r.tokenExchange).map((r) => r.operation);
+    const ops = fake
+      .requests()
+      .filter((r) => !r.tokenExchange)
+      .map((r) => r.operation);
     expect(ops).toEqual(['POST /thingpark/dx/core/latest/api/devices', `GET /thingpark/dx/core/latest/api/devices/e${d.devEUI.toUpperCase()}`]);
     // A 5xx without the device there is an error (retried by the policy when it allows).
     fake.failNext(1, 'unavailable');

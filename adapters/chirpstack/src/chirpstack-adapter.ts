@@ -80,9 +80,7 @@ export class ChirpStackAdapter implements NetworkServerAdapter {
   }
 
   private call<Req, Res>(operation: AdapterOperation, method: Parameters<typeof unary<Req, Res>>[0], request: Req): Promise<Res> {
-    return withRetry(this.policy, { vendor: this.vendor, operation }, (signal) =>
-      this.limiter.schedule(() => unary(method, request, { operation, apiKey: this.o.apiKey, timeoutMs: this.policy.timeoutMs, signal })),
-    );
+    return withRetry(this.policy, { vendor: this.vendor, operation }, (signal) => this.limiter.schedule(() => unary(method, request, { operation, apiKey: this.o.apiKey, timeoutMs: this.policy.timeoutMs, signal })));
   }
 
   async registerDevice(device: AdapterDevice): Promise<{ created: boolean }> {
@@ -202,7 +200,7 @@ export class ChirpStackAdapter implements NetworkServerAdapter {
 
   private async ensureDeviceProfile(name: string, mac: MACVersion): Promise<string> {
     const tenantId = this.o.tenantId!;
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const list = new profilePb.ListDeviceProfilesRequest();
       list.setTenantId(tenantId);
       list.setSearch(name);

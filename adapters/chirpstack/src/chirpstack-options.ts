@@ -10,7 +10,7 @@ export const CHIRPSTACK_OPTION_HELP: Readonly<Record<string, string>> = {
   deviceProfileId: 'use this device profile (UUID) for every device instead of ensuring one per MAC version',
   region: `region of ensured device profiles: ${CHIRPSTACK_REGIONS.join(', ')} (default EU868)`,
   caCertFile: 'PEM CA that verifies an https:// API URL (default: the system CAs)',
-  mqttUrl: 'MQTT broker of ChirpStack\'s MQTT integration, for watch (mqtt://host:1883 or mqtts://...)',
+  mqttUrl: "MQTT broker of ChirpStack's MQTT integration, for watch (mqtt://host:1883 or mqtts://...)",
   mqttTopicPrefix: 'first topic level of the integration\'s event_topic (default "application")',
   mqttUsername: 'MQTT user name, when the broker wants one',
   ...RATE_LIMIT_OPTION_HELP,
@@ -43,7 +43,7 @@ export function parseChirpStackConfig(config: AdapterConfig): ChirpStackOptions 
     throw new ParseError('--api-url', `not a URL: "${config.apiUrl}" (expected http://host:8080 or https://host:443, ChirpStack's gRPC API)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ParseError('--api-url', 'expected http:// (plaintext gRPC) or https:// (gRPC over TLS)');
-  if (url.pathname !== '/' && url.pathname !== '') throw new ParseError('--api-url', 'ChirpStack\'s gRPC API takes no path: give scheme, host and port only');
+  if (url.pathname !== '/' && url.pathname !== '') throw new ParseError('--api-url', "ChirpStack's gRPC API takes no path: give scheme, host and port only");
   const tls = url.protocol === 'https:';
   const port = url.port || (tls ? '443' : '80');
   if (config.apiKey.trim() === '') throw new ParseError('--api-key', 'a ChirpStack API token is required');

@@ -9,7 +9,6 @@ import * as mqtt from 'mqtt';
 import { adapterModule } from '@joinery/adapter-chirpstack';
 import { fakePlumbing, MQTT_URL, type FakeNetworkServer, type FakeTransport, type Fault, type RecordedRequest } from '../../../test/src/adapters/fake-network-server';
 
-
 export interface ChirpStackFake extends FakeNetworkServer {
   readonly url: string;
   readonly applicationId: string;
@@ -45,21 +44,23 @@ export async function startChirpStackFake(): Promise<ChirpStackFake> {
   const faults: Array<{ fault: Fault }> = [];
 
   type Handler = (req: any) => unknown;
-  const serve = (operation: string, handler: Handler): grpc.handleUnaryCall<any, any> => (call, callback) => {
-    const authorization = (call.metadata.get('authorization')[0] as string | undefined) ?? null;
-    const message = call.request as { toObject(): unknown; serializeBinary(): Uint8Array };
-    const fault = faults.shift()?.fault ?? null;
-    recorded.push({ operation, authorization, body: `${JSON.stringify(message.toObject())}\n${Buffer.from(message.serializeBinary()).toString('hex')}`, fault });
-    if (fault === 'hang') return; // never answers: the client's deadline must fire
-    if (fault) return callback({ code: FAULT_STATUS[fault], details: `injected ${fault}` } as grpc.ServiceError, null);
-    if (authorization !== `Bearer ${apiKey}`) return callback({ code: grpc.status.UNAUTHENTICATED, details: 'authorization error' } as grpc.ServiceError, null);
-    try {
-      callback(null, handler(call.request));
-    } catch (err) {
-      const e = err as { code?: grpc.status; message: string };
-      callback({ code: e.code ?? grpc.status.INTERNAL, details: e.message } as grpc.ServiceError, null);
-    }
-  };
+  const serve =
+    (operation: string, handler: Handler): grpc.handleUnaryCall<any, any> =>
+    (call, callback) => {
+      const authorization = (call.metadata.get('authorization')[0] as string | undefined) ?? null;
+      const message = call.request as { toObject(): unknown; serializeBinary(): Uint8Array };
+      const fault = faults.shift()?.fault ?? null;
+      recorded.push({ operation, authorization, body: `${JSON.stringify(message.toObject())}\n${Buffer.from(message.serializeBinary()).toString('hex')}`, fault });
+      if (fault === 'hang') return; // never answers: the client's deadline must fire
+      if (fault) return callback({ code: FAULT_STATUS[fault], details: `injected ${fault}` } as grpc.ServiceError, null);
+      if (authorization !== `Bearer ${apiKey}`) return callback({ code: grpc.status.UNAUTHENTICATED, details: 'authorization error' } as grpc.ServiceError, null);
+      try {
+        callback(null, handler(call.request));
+      } catch (err) {
+        const e = err as { code?: grpc.status; message: string };
+        callback({ code: e.code ?? grpc.status.INTERNAL, details: e.message } as grpc.ServiceError, null);
+      }
+    };
   const fail = (code: grpc.status, message: string): never => {
     throw Object.assign(new Error(message), { code });
   };
@@ -156,9 +157,7 @@ export async function startChirpStackFake(): Promise<ChirpStackFake> {
       return res;
     }),
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   const url = `http://127.0.0.1:${port}`;
   let publisher: mqtt.MqttClient | null = null;
   const transport: FakeTransport = {

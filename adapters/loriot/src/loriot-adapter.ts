@@ -72,7 +72,9 @@ export class LoriotAdapter implements NetworkServerAdapter {
     const app = this.o.applicationId;
     if (this.o.joinServerId === null) {
       this.joinServerSet ??= Promise.resolve(
-        this.warn(`LORIOT application ${app}: no --join-server-id, so Joinery does not set the application's Join Server. Its devices join through Joinery only once LORIOT has pointed the application's joinServer at Joinery: ask LORIOT support to do so (give them the setup sheet), or give --join-server-id if your account has tier 2.`),
+        this.warn(
+          `LORIOT application ${app}: no --join-server-id, so Joinery does not set the application's Join Server. Its devices join through Joinery only once LORIOT has pointed the application's joinServer at Joinery: ask LORIOT support to do so (give them the setup sheet), or give --join-server-id if your account has tier 2.`,
+        ),
       );
       return this.joinServerSet;
     }

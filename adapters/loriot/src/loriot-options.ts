@@ -3,7 +3,7 @@ import { ParseError, parseRateLimitOptions, RATE_LIMIT_OPTION_HELP, type Adapter
 /** The `options` keys of a LORIOT adapter config (`joinery ns add` flags of the same name). */
 export const LORIOT_OPTION_HELP: Readonly<Record<string, string>> = {
   applicationId: 'LORIOT application id (APPID, hex, e.g. BE7A0000; required)',
-  joinServerId: 'the Join Server EUI LORIOT registered Joinery under, set as the application\'s joinServerId (16 hex digits; optional: needs a tier 2 account, else LORIOT sets the application\'s Join Server on request)',
+  joinServerId: "the Join Server EUI LORIOT registered Joinery under, set as the application's joinServerId (16 hex digits; optional: needs a tier 2 account, else LORIOT sets the application's Join Server on request)",
   deviceClass: 'LoRaWAN class of created devices: A, B or C (default A)',
   ...RATE_LIMIT_OPTION_HELP,
 };
@@ -52,7 +52,7 @@ export function parseLoriotConfig(config: AdapterConfig): LoriotOptions {
   if (!/^[0-9A-F]{1,16}$/.test(applicationId)) throw new ParseError('--application-id', 'the LORIOT application id (APPID) is required, in hex (e.g. BE7A0000)');
   const joinServerId = o['joinServerId'] === undefined ? null : o['joinServerId'].trim().replace(/[-:]/g, '').toUpperCase();
   if (joinServerId !== null && !/^[0-9A-F]{16}$/.test(joinServerId)) {
-    throw new ParseError('--join-server-id', 'expected the Join Server EUI (16 hex digits) LORIOT registered Joinery under; LORIOT sends the application\'s JoinReqs to it');
+    throw new ParseError('--join-server-id', "expected the Join Server EUI (16 hex digits) LORIOT registered Joinery under; LORIOT sends the application's JoinReqs to it");
   }
   const deviceClass = (o['deviceClass'] ?? 'A').toUpperCase();
   if (deviceClass !== 'A' && deviceClass !== 'B' && deviceClass !== 'C') throw new ParseError('--device-class', 'expected A, B or C');

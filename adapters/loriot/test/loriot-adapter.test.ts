@@ -15,7 +15,7 @@ describe('loriot/adapter', () => {
   beforeEach(async () => (fake = await startLoriotFake()));
   afterEach(() => fake.stop());
 
-  it('sets the application\'s joinServerId once, before the first device; devices end with no AppKey on LORIOT', async () => {
+  it("sets the application's joinServerId once, before the first device; devices end with no AppKey on LORIOT", async () => {
     const a = fake.adapter();
     const ds = [device(randomBytes(16).toString('hex')), device(randomBytes(16).toString('hex'))];
     for (const d of ds) expect(await a.registerDevice(d)).toEqual({ created: true });
@@ -36,7 +36,10 @@ describe('loriot/adapter', () => {
       expect(stored).not.toHaveProperty('appkey');
     }
     // The placeholders sent were fresh random keys: different per device, never the device's own.
-    const placeholders = fake.requests().filter((r) => r.operation.endsWith('/devices/otaa')).map((r) => JSON.parse(r.body.split('\n')[1]!).appkey as string);
+    const placeholders = fake
+      .requests()
+      .filter((r) => r.operation.endsWith('/devices/otaa'))
+      .map((r) => JSON.parse(r.body.split('\n')[1]!).appkey as string);
     expect(new Set(placeholders).size).toBe(2);
     for (const [i, p] of placeholders.entries()) expect(p.toLowerCase()).not.toBe(ds[i]!.appKey);
   });
@@ -50,7 +53,7 @@ describe('loriot/adapter', () => {
     expect(fake.devices.get(d.devEUI.toUpperCase())).not.toHaveProperty('appkey');
   });
 
-  it('sends the LoRaWAN version of each device as LORIOT\'s own tool does', async () => {
+  it("sends the LoRaWAN version of each device as LORIOT's own tool does", async () => {
     const a = fake.adapter();
     const d11 = { ...device(''), macVersion: '1.1' as const };
     const d102 = { ...device(''), macVersion: '1.0.2' as const };

@@ -19,18 +19,7 @@ import {
   type RenderedSetup,
 } from '@joinery/core';
 import axios from 'axios';
-import {
-  createNodeBody,
-  LIST_RESTARTS,
-  LORAWAN_11_REFUSAL,
-  nodePath,
-  orbiwiseError,
-  pageToken,
-  parsePageToken,
-  REREGISTER_PAUSE_MS,
-  REREGISTER_WINDOW_MS,
-  remoteNode,
-} from './orbiwise-node-calls';
+import { createNodeBody, LIST_RESTARTS, LORAWAN_11_REFUSAL, nodePath, orbiwiseError, pageToken, parsePageToken, REREGISTER_PAUSE_MS, REREGISTER_WINDOW_MS, remoteNode } from './orbiwise-node-calls';
 import type { OrbiwiseOptions } from './orbiwise-options';
 import { renderOrbiwiseSetup } from './orbiwise-setup';
 
@@ -85,7 +74,13 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
         if ((await this.getDevice(device.devEUI)) !== null) return { created: false };
         // "Already registered" but no such node: OrbiWAN is still removing it.
         if (Date.now() >= deadline) {
-          throw new AdapterError({ vendor: this.vendor, operation: 'registerDevice', status: 409, retryable: true, message: 'OrbiWAN answers "already registered" for a node it does not show (still removing it after a delete?)' });
+          throw new AdapterError({
+            vendor: this.vendor,
+            operation: 'registerDevice',
+            status: 409,
+            retryable: true,
+            message: 'OrbiWAN answers "already registered" for a node it does not show (still removing it after a delete?)',
+          });
         }
       } catch (err) {
         const status = err instanceof AdapterError ? err.status : null;
@@ -120,7 +115,8 @@ export class OrbiwiseAdapter implements NetworkServerAdapter {
     for (;;) {
       const res = await this.rest.call('listDevices', 'GET', '/nodes', { params: { paged_results: 'true', limit, ...(pageState !== null ? { page_state: pageState } : {}) }, accept: [410] });
       if (res.status === 410) {
-        if (pageState === null || restarts >= LIST_RESTARTS) throw new AdapterError({ vendor: this.vendor, operation: 'listDevices', status: 410, retryable: true, message: `the page state expired ${restarts + 1} times in one listing` });
+        if (pageState === null || restarts >= LIST_RESTARTS)
+          throw new AdapterError({ vendor: this.vendor, operation: 'listDevices', status: 410, retryable: true, message: `the page state expired ${restarts + 1} times in one listing` });
         restarts++;
         pageState = null;
         continue;

@@ -9,12 +9,11 @@ export function renderOrbiwiseSetup(input: AdapterSetupInput): RenderedSetup {
     vendor: 'orbiwise',
     title: 'Orbiwise OrbiWAN',
     how: [
-      'OrbiWAN speaks LoRaWAN Backend Interfaces 1.0; declaring an external Join Server is done by the OrbiWAN ' +
-        'operator (no public API for it): give them this sheet.',
+      'OrbiWAN speaks LoRaWAN Backend Interfaces 1.0; declaring an external Join Server is done by the OrbiWAN ' + 'operator (no public API for it): give them this sheet.',
       'Joinery creates the nodes themselves (`joinery ns sync`) through the REST API, without keys.',
     ],
     instructions: [
-      'The OrbiWAN operator declares the Join Server with the sheet\'s URL, JoinEUI ranges, CA certificate, client certificate and key, and KEK (label and value).',
+      "The OrbiWAN operator declares the Join Server with the sheet's URL, JoinEUI ranges, CA certificate, client certificate and key, and KEK (label and value).",
       `OrbiWAN's documentation cites Backend Interfaces 1.0 (Joinery answers 1.0 and 1.1 at the same URL): its NetID (SenderID) must be ${input.netID.toUpperCase()}.`,
     ],
   });

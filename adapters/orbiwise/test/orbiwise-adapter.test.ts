@@ -30,7 +30,11 @@ describe('orbiwise/adapter', () => {
   let fake: OrbiwiseFake;
   beforeEach(async () => (fake = await startOrbiwiseFake()));
   afterEach(() => fake.stop());
-  const tokenRequests = (): Array<Record<string, string>> => fake.requests().filter((r) => r.tokenExchange).map((r) => Object.fromEntries(new URLSearchParams(r.body.split('\n')[1])));
+  const tokenRequests = (): Array<Record<string, string>> =>
+    fake
+      .requests()
+      .filter((r) => r.tokenExchange)
+      .map((r) => Object.fromEntries(new URLSearchParams(r.body.split('\n')[1])));
 
   it('creates nodes with DevEUI, both profiles and the JoinEUI as joineui, no key; finds them by DevEUI', async () => {
     const a = fake.adapter();
@@ -55,7 +59,10 @@ describe('orbiwise/adapter', () => {
     const pages = await listByPages(a);
     expect(pages.map((p) => p.length)).toEqual([100, 100, 50]);
     expect(pages.flat().sort()).toEqual(euis);
-    const lists = fake.requests().filter((r) => r.operation === 'GET /rest/nodes').map((r) => query(r.body));
+    const lists = fake
+      .requests()
+      .filter((r) => r.operation === 'GET /rest/nodes')
+      .map((r) => query(r.body));
     expect(lists.map((q) => [q.get('paged_results'), q.get('limit'), q.has('page_state')])).toEqual([
       ['true', '100', false],
       ['true', '100', true],
@@ -72,10 +79,14 @@ describe('orbiwise/adapter', () => {
     expect(new Set(pages.flat()).size).toBe(250);
     const listed = await (async () => {
       let calls = 0;
-      const wrapped: NetworkServerAdapter = { ...a, vendor: a.vendor, listDevices: async (p) => {
-        if (++calls === 2) fake.expirePageStates();
-        return a.listDevices(p);
-      } } as NetworkServerAdapter;
+      const wrapped: NetworkServerAdapter = {
+        ...a,
+        vendor: a.vendor,
+        listDevices: async (p) => {
+          if (++calls === 2) fake.expirePageStates();
+          return a.listDevices(p);
+        },
+      } as NetworkServerAdapter;
       return listAllDevices(wrapped);
     })();
     expect(listed.map((d) => d.devEUI).sort()).toEqual(euis);

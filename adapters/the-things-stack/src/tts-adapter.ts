@@ -121,7 +121,7 @@ export class TheThingsStackAdapter implements NetworkServerAdapter {
    */
   async localJoin(devEUI: EUI64): Promise<string | null> {
     const res = await this.rest.call('localJoin', 'GET', this.path('js/', ttsDeviceID(devEUI)), { params: { field_mask: 'ids' }, accept: [404] });
-    return res.status === 404 ? null : 'The Things Stack\'s own Join Server has it and joins it, never asking Joinery';
+    return res.status === 404 ? null : "The Things Stack's own Join Server has it and joins it, never asking Joinery";
   }
 
   async removeLocalJoin(devEUI: EUI64): Promise<{ removed: boolean }> {

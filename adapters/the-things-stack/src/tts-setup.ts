@@ -48,18 +48,16 @@ export function renderTTSSetup(input: AdapterSetupInput): RenderedSetup {
   const dcs = renderDCSSetup(input);
   return {
     files: [
-      { name: 'config.yml', content: header('entry for the interop directory\'s config.yml (join-servers)') + stringify(config), secret: false },
+      { name: 'config.yml', content: header("entry for the interop directory's config.yml (join-servers)") + stringify(config), secret: false },
       { name: 'js.yml', content: header(`goes to <interop directory>/${dir}/js.yml${jsSecret ? '; holds the Authorization header secret' : ''}`) + stringify(js), secret: jsSecret },
       { name: 'key-vault.yml', content: header('merge into the TTS configuration (key-vault.static); holds the KEK: secret') + stringify(keyVault), secret: true },
       ...dcs.files,
     ],
     instructions: [
       `In the interop directory (ns.interop.config-source: directory, ns.interop.directory), create ${dir}/ and put js.yml, ca.crt, client.crt and client.key in it${jsSecret ? ' (js.yml holds the header secret: readable by TTS only)' : ''}.`,
-      'Add the join-servers entry of config.yml to the interop directory\'s config.yml (create it if missing).',
+      "Add the join-servers entry of config.yml to the interop directory's config.yml (create it if missing).",
       `Merge key-vault.yml into the Network Server's and Application Server's configuration (key-vault.static label ${input.kek.label}), then restart The Things Stack.`,
-      input.nsID
-        ? `TTS sends BI 1.1 with SenderNSID ${input.nsID.toUpperCase()}: its NetID must be ${input.netID}.`
-        : `TTS sends BI 1.0: its NetID must be ${input.netID}.`,
+      input.nsID ? `TTS sends BI 1.1 with SenderNSID ${input.nsID.toUpperCase()}: its NetID must be ${input.netID}.` : `TTS sends BI 1.0: its NetID must be ${input.netID}.`,
       'TTS asks its own cluster Join Server first: devices joined through Joinery must have no keys in it (joinery ns sync registers them without).',
       ...dcs.instructions,
     ],

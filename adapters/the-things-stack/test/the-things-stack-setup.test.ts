@@ -59,7 +59,12 @@ describe('the-things-stack/registration', () => {
     expect(isBody.field_mask.paths).not.toContain('join_server_address');
     expect(fake.ns.get('eui-0011223344556677')).toMatchObject({ supports_join: true, lorawan_version: 'MAC_V1_0_4', lorawan_phy_version: 'RP002_V1_0_1', frequency_plan_id: 'EU_863_870_TTN' });
     await a.deregisterDevice(devEUI);
-    expect(fake.requests().slice(3).map((r) => r.operation)).toEqual([
+    expect(
+      fake
+        .requests()
+        .slice(3)
+        .map((r) => r.operation),
+    ).toEqual([
       `DELETE /api/v3/as/applications/${app}/devices/eui-0011223344556677`,
       `DELETE /api/v3/ns/applications/${app}/devices/eui-0011223344556677`,
       `DELETE /api/v3/applications/${app}/devices/eui-0011223344556677`,

@@ -20,7 +20,12 @@ const TLS_FILES = ['ca.crt', 'client.crt', 'client.key'];
 function dcsFiles(input: AdapterSetupInput): DCSFiles {
   const files = adapterModule.renderSetup(input).files;
   const content = (n: string): string => files.find((f) => f.name === n)!.content;
-  return { stackYml: content('dcs.yml'), configYml: content('dcs-config.yml'), joinServerYmls: { [`./joinery-${input.name}.yml`]: content(`joinery-${input.name}.yml`) }, directoryFiles: [...TLS_FILES, `joinery-${input.name}.yml`, 'config.yml'] };
+  return {
+    stackYml: content('dcs.yml'),
+    configYml: content('dcs-config.yml'),
+    joinServerYmls: { [`./joinery-${input.name}.yml`]: content(`joinery-${input.name}.yml`) },
+    directoryFiles: [...TLS_FILES, `joinery-${input.name}.yml`, 'config.yml'],
+  };
 }
 
 describe('the-things-stack/device claiming setup', () => {
@@ -52,7 +57,7 @@ describe('the-things-stack/the DCS validator refuses what TTS refuses', () => {
     expect(dcsConfigProblems({ ...good, configYml: good.configYml.replace('70B3D57ED0000000/40', '70B3D57ED0000000') }).join('\n')).toMatch(/not <16 hex>\/<N>/);
   });
 
-  it('a url with a trailing slash, an unknown key, TLS without a source, a TLS file outside the entry\'s directory', () => {
+  it("a url with a trailing slash, an unknown key, TLS without a source, a TLS file outside the entry's directory", () => {
     expect(dcsConfigProblems(withJS(js.replace(/^url: (.*)$/m, 'url: $1/'))).join('\n')).toMatch(/ends with "\/"/);
     expect(dcsConfigProblems(withJS(`${js}timeout: 5s\n`)).join('\n')).toMatch(/unknown key timeout/);
     expect(dcsConfigProblems(withJS(js.replace('source: file', 'source: ""'))).join('\n')).toMatch(/empty source/);

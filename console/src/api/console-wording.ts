@@ -41,7 +41,7 @@ const FIELDS: Readonly<Record<string, string>> = {
   'owner-token': 'Owner token',
   ownerToken: 'Owner token',
   tenant: 'Tenant',
-  'to': 'New owner',
+  to: 'New owner',
   scopes: 'Permissions',
   label: 'Label',
   reason: 'Reason',
@@ -55,7 +55,7 @@ const FIELDS: Readonly<Record<string, string>> = {
 const ADVICE: ReadonlyArray<readonly [RegExp, string]> = [
   [/\(add it with: joinery ns add\)/g, '(add it on the Networks page)'],
   [/\(add it with: joinery as add\)/g, '(add it on the Networks page)'],
-  [/\(ns add \.\.\. --api-url\)/g, "(it needs a management API: its API URL and API key, given when it is added)"],
+  [/\(ns add \.\.\. --api-url\)/g, '(it needs a management API: its API URL and API key, given when it is added)'],
   [/renew it with --retire-old instead/g, 'renew its certificate instead'],
   [/give it with --api-key-file, or run joinery ns set \S+ --api-key-file FILE/g, 'the operator can give it again on the Joinery host'],
   [/\(joinery keys rotate-master --retire-old\)/g, '(the operator can do this on the Joinery host)'],

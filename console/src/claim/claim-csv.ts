@@ -47,5 +47,8 @@ export function parseClaimCSV(text: string): ParsedClaims {
 }
 
 function unquote(cell: string): string {
-  return cell.trim().replace(/^"(.*)"$/, '$1').trim();
+  return cell
+    .trim()
+    .replace(/^"(.*)"$/, '$1')
+    .trim();
 }

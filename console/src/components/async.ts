@@ -1,10 +1,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../api/client';
 
-export type Loaded<T> =
-  | { readonly state: 'loading' }
-  | { readonly state: 'error'; readonly message: string }
-  | { readonly state: 'ready'; readonly value: T };
+export type Loaded<T> = { readonly state: 'loading' } | { readonly state: 'error'; readonly message: string } | { readonly state: 'ready'; readonly value: T };
 
 /**
  * Loads `load()` when the dependencies change; `reload` loads again. What was loaded for other

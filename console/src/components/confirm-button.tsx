@@ -7,15 +7,7 @@ import { Alert } from './status';
  * A button that asks first: a modal dialog says what will happen, optionally asks for a
  * reason, and only "Confirm" acts.
  */
-export function ConfirmButton(props: {
-  label: string;
-  title: string;
-  children: ComponentChildren;
-  confirmLabel: string;
-  askReason?: boolean;
-  danger?: boolean;
-  onConfirm: (reason: string) => Promise<void>;
-}) {
+export function ConfirmButton(props: { label: string; title: string; children: ComponentChildren; confirmLabel: string; askReason?: boolean; danger?: boolean; onConfirm: (reason: string) => Promise<void> }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string>();

@@ -63,10 +63,7 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
                   reloadSession();
                 }}
               >
-                <p>
-                  Do this only after the device itself was reset and is stuck in the “DevNonce already used” loop. The JoinNonce is never reset. The
-                  reset is recorded in the audit log.
-                </p>
+                <p>Do this only after the device itself was reset and is stuck in the “DevNonce already used” loop. The JoinNonce is never reset. The reset is recorded in the audit log.</p>
               </ConfirmButton>
               {d.owner && (
                 <ConfirmButton
@@ -111,10 +108,7 @@ export function DevicePage({ devEUI }: { devEUI: string }) {
                   navigate({ page: 'devices' });
                 }}
               >
-                <p>
-                  Its root keys and sessions are deleted. Its nonce state is kept: imported again with the same DevEUI and JoinEUI, no old join-request
-                  is accepted and no JoinNonce repeats.
-                </p>
+                <p>Its root keys and sessions are deleted. Its nonce state is kept: imported again with the same DevEUI and JoinEUI, no old join-request is accepted and no JoinNonce repeats.</p>
               </ConfirmButton>
             </div>
           </div>

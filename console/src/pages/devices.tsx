@@ -18,7 +18,10 @@ export function bindingText(d: Device): string {
 
 /** What the search box takes: hex digits of a DevEUI or JoinEUI prefix (separators and 0x ignored). */
 export function searchPrefix(text: string): string | null {
-  const hex = text.trim().replace(/^0x/i, '').replace(/[\s:-]/g, '');
+  const hex = text
+    .trim()
+    .replace(/^0x/i, '')
+    .replace(/[\s:-]/g, '');
   return /^[0-9a-fA-F]{1,16}$/.test(hex) ? hex.toLowerCase() : null;
 }
 
@@ -75,10 +78,7 @@ export function Devices() {
     ...(macVersion ? { macVersion } : {}),
   };
   const filtered = state !== 'any' || networkServer !== '' || macVersion !== '';
-  const [page] = useLoad(
-    async () => (query && !prefix ? { devices: [], total: 0 } : listDevices(client, { limit: PAGE_SIZE, offset, ...filters })),
-    [query, offset, state, networkServer, macVersion],
-  );
+  const [page] = useLoad(async () => (query && !prefix ? { devices: [], total: 0 } : listDevices(client, { limit: PAGE_SIZE, offset, ...filters })), [query, offset, state, networkServer, macVersion]);
   const filter = (set: (v: string) => void) => (e: Event) => {
     set((e.currentTarget as HTMLSelectElement).value);
     setOffset(0);
@@ -86,7 +86,7 @@ export function Devices() {
   /** Every device the filters match, a page of the API at a time. */
   const exportCSV = async (): Promise<void> => {
     const all: Device[] = [];
-    for (let total = Infinity; all.length < total; ) {
+    for (let total = Infinity; all.length < total;) {
       const p = await listDevices(client, { limit: 10_000, offset: all.length, ...filters });
       total = p.total;
       all.push(...p.devices);
@@ -149,9 +149,7 @@ export function Devices() {
               ]}
             />
             <div class="pager">
-              <span class="muted small">
-                {p.total === 0 ? '0 devices' : `${offset + 1}–${offset + p.devices.length} of ${p.total}`}
-              </span>
+              <span class="muted small">{p.total === 0 ? '0 devices' : `${offset + 1}–${offset + p.devices.length} of ${p.total}`}</span>
               <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
                 Previous
               </button>

@@ -131,8 +131,7 @@ function PlanPreview({ plan }: { plan: MigrationPlan }) {
     <div class="plan-preview">
       <h3>Dry run: nothing has changed yet</h3>
       <p>
-        {plan.devices} device{plan.devices === 1 ? '' : 's'} would move from {plan.sourcePeer} to {plan.targetPeer} ({plan.strategy})
-        {plan.skipped.length > 0 ? `, ${plan.skipped.length} would be skipped` : ''}.
+        {plan.devices} device{plan.devices === 1 ? '' : 's'} would move from {plan.sourcePeer} to {plan.targetPeer} ({plan.strategy}){plan.skipped.length > 0 ? `, ${plan.skipped.length} would be skipped` : ''}.
       </p>
       {plan.calls.length > 0 && (
         <ul class="small">

@@ -128,7 +128,11 @@ export function NetworkServerPage({ name }: { name: string }) {
                     Enable
                   </button>
                 )}
-                <button type="button" disabled={busy} onClick={() => reissue(s, 'bundle', {}, 'bundle', () => `A new bundle of ${s.name} was downloaded (a new client certificate; the ones before keep working until retired).`)}>
+                <button
+                  type="button"
+                  disabled={busy}
+                  onClick={() => reissue(s, 'bundle', {}, 'bundle', () => `A new bundle of ${s.name} was downloaded (a new client certificate; the ones before keep working until retired).`)}
+                >
                   Download its bundle
                 </button>
                 <button

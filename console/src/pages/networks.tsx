@@ -63,7 +63,10 @@ export function Networks() {
 /** `key=value` lines (the adapter's options); blank lines ignored. Throws on a line without `=`. */
 export function parseOptionLines(text: string): Record<string, string> {
   const options: Record<string, string> = {};
-  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const eq = line.indexOf('=');
     if (eq < 1) throw new Error(`Adapter options: "${line}" is not key=value`);
     options[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
@@ -136,7 +139,14 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
           <label for="ns-api-key">API key (kept by the server, never shown again)</label>
           <input id="ns-api-key" type="password" autocomplete="off" value={apiKey} onInput={(e) => setApiKey(e.currentTarget.value)} />
           <label for="ns-options">Adapter options, one key=value a line</label>
-          <textarea id="ns-options" class="mono" rows={3} value={options} onInput={(e) => setOptions(e.currentTarget.value)} placeholder="applicationId=…&#10;tenantId=…" />
+          <textarea
+            id="ns-options"
+            class="mono"
+            rows={3}
+            value={options}
+            onInput={(e) => setOptions(e.currentTarget.value)}
+            placeholder="applicationId=…&#10;tenantId=…"
+          />
         </details>
         {error && <Alert kind="error">{error}</Alert>}
         <div class="actions">
@@ -149,8 +159,8 @@ function AddNetworkServer({ onAdded }: { onAdded: () => void }) {
         <>
           <Alert kind="success">
             {created.peer.name} is registered{created.adapterConfigured ? ', with its management API' : ''}. Its credential bundle
-            {created.setup ? ` and ${created.peer.vendor}'s setup files` : ''} ({zipEntries(asDownload(created)).length} files) were downloaded as {created.peer.name}.zip: it holds the
-            network server's private key and KEK, keep it safe.
+            {created.setup ? ` and ${created.peer.vendor}'s setup files` : ''} ({zipEntries(asDownload(created)).length} files) were downloaded as {created.peer.name}.zip: it holds the network server's private key and
+            KEK, keep it safe.
           </Alert>
           <div class="actions">
             <button type="button" onClick={() => download(created)}>

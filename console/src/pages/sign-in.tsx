@@ -29,20 +29,10 @@ export function SignIn({ onSignedIn }: { onSignedIn: (apiKey: string, identity: 
         <h1>Joinery</h1>
         <p class="muted">Sign in with an API key of your tenant. It is kept in this browser tab only, until you sign out or close the tab.</p>
         <label for="api-key">API key</label>
-        <input
-          id="api-key"
-          name="api-key"
-          type="password"
-          autocomplete="off"
-          spellcheck={false}
-          placeholder="jny_…"
-          value={apiKey}
-          onInput={(e) => setApiKey(e.currentTarget.value)}
-          required
-        />
+        <input id="api-key" name="api-key" type="password" autocomplete="off" spellcheck={false} placeholder="jny_…" value={apiKey} onInput={(e) => setApiKey(e.currentTarget.value)} required />
         <p class="muted">
-          No key yet? On the Joinery host, <code>joinery tenants add --id ops --roles admin</code> prints one for a new admin tenant, and{' '}
-          <code>joinery api-keys create --tenant TENANT --scopes SCOPES</code> makes more for a tenant.
+          No key yet? On the Joinery host, <code>joinery tenants add --id ops --roles admin</code> prints one for a new admin tenant, and <code>joinery api-keys create --tenant TENANT --scopes SCOPES</code> makes more
+          for a tenant.
         </p>
         {error && <Alert kind="error">{error}</Alert>}
         <button type="submit" class="primary" disabled={busy}>

@@ -1,14 +1,5 @@
 /** What an adapter was doing when a network server's API failed. */
-export type AdapterOperation =
-  | 'registerDevice'
-  | 'deregisterDevice'
-  | 'getDevice'
-  | 'listDevices'
-  | 'ensureDeviceProfile'
-  | 'localJoin'
-  | 'removeLocalJoin'
-  | 'watch'
-  | 'config';
+export type AdapterOperation = 'registerDevice' | 'deregisterDevice' | 'getDevice' | 'listDevices' | 'ensureDeviceProfile' | 'localJoin' | 'removeLocalJoin' | 'watch' | 'config';
 
 /**
  * A network server's management API failed. `status` is the HTTP status (REST APIs) or the
@@ -26,15 +17,7 @@ export class AdapterError extends Error {
   /** The server's `Retry-After`, in milliseconds, when it sent one. */
   readonly retryAfterMs: number | null;
 
-  constructor(fields: {
-    vendor: string;
-    operation: AdapterOperation;
-    status: number | string | null;
-    retryable: boolean;
-    message: string;
-    retryAfterMs?: number | null;
-    cause?: unknown;
-  }) {
+  constructor(fields: { vendor: string; operation: AdapterOperation; status: number | string | null; retryable: boolean; message: string; retryAfterMs?: number | null; cause?: unknown }) {
     super(`${fields.vendor} ${fields.operation}: ${fields.status === null ? '' : `${fields.status}: `}${fields.message}`, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.vendor = fields.vendor;
     this.operation = fields.operation;

@@ -116,4 +116,3 @@ export async function authorizedAttempt(what: HTTPAttemptContext, credentials: C
   if (res.status === 401 && refusedIs401) return httpAttempt(what, async () => res);
   return res;
 }
-

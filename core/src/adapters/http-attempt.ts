@@ -48,4 +48,3 @@ function messageField(data: unknown): string | undefined {
   const m = (data as { message?: unknown } | null | undefined)?.message;
   return typeof m === 'string' && m !== '' ? m.slice(0, 500) : undefined;
 }
-

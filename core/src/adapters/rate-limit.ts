@@ -120,7 +120,8 @@ class PacedLimiter implements RateLimiter {
 
   #leave(): void {
     const next = this.#waiting.shift();
-    if (next) next.go(); // the place passes straight to the next call
+    if (next)
+      next.go(); // the place passes straight to the next call
     else this.#inFlight--;
   }
 }

@@ -72,8 +72,6 @@ export class RESTClient {
       timeout: this.o.policy.timeoutMs,
     });
     const credentials = this.o.credentials;
-    return this.o.limiter.schedule(() =>
-      credentials ? authorizedAttempt(what, credentials, signal, (authorization) => this.o.request(config(authorization))) : httpAttempt(what, () => this.o.request(config(null))),
-    );
+    return this.o.limiter.schedule(() => (credentials ? authorizedAttempt(what, credentials, signal, (authorization) => this.o.request(config(authorization))) : httpAttempt(what, () => this.o.request(config(null)))));
   }
 }

@@ -2,8 +2,7 @@ import { AdapterError, parseRetryAfter } from './adapter-error';
 import { retryDelay, retryPolicy, withRetry } from './retry';
 
 const what = { vendor: 'test', operation: 'getDevice' } as const;
-const err = (retryable: boolean, retryAfterMs: number | null = null): AdapterError =>
-  new AdapterError({ ...what, status: retryable ? 503 : 400, retryable, message: 'x', retryAfterMs });
+const err = (retryable: boolean, retryAfterMs: number | null = null): AdapterError => new AdapterError({ ...what, status: retryable ? 503 : 400, retryable, message: 'x', retryAfterMs });
 
 describe('adapters/retry', () => {
   it('retries retryable errors until success, within the attempts', async () => {
@@ -17,8 +16,18 @@ describe('adapters/retry', () => {
   });
   it('does not retry a non-retryable error nor a bug', async () => {
     let calls = 0;
-    await expect(withRetry(retryPolicy({ baseDelayMs: 1 }), what, async () => { calls++; throw err(false); })).rejects.toThrow(AdapterError);
-    await expect(withRetry(retryPolicy({ baseDelayMs: 1 }), what, async () => { calls++; throw new TypeError('bug'); })).rejects.toThrow(TypeError);
+    await expect(
+      withRetry(retryPolicy({ baseDelayMs: 1 }), what, async () => {
+        calls++;
+        throw err(false);
+      }),
+    ).rejects.toThrow(AdapterError);
+    await expect(
+      withRetry(retryPolicy({ baseDelayMs: 1 }), what, async () => {
+        calls++;
+        throw new TypeError('bug');
+      }),
+    ).rejects.toThrow(TypeError);
     expect(calls).toBe(2);
   });
   it('times out an attempt that never settles (retryable, status null)', async () => {

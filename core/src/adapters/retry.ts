@@ -35,11 +35,7 @@ export function retryDelay(policy: RetryPolicy, retry: number, retryAfterMs: num
  * settle by then fails with a retryable AdapterError (status null). Errors that are not
  * AdapterErrors are not retried (they are bugs, not the network server's answer).
  */
-export async function withRetry<T>(
-  policy: RetryPolicy,
-  what: { readonly vendor: string; readonly operation: AdapterOperation },
-  call: (signal: AbortSignal, attempt: number) => Promise<T>,
-): Promise<T> {
+export async function withRetry<T>(policy: RetryPolicy, what: { readonly vendor: string; readonly operation: AdapterOperation }, call: (signal: AbortSignal, attempt: number) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await withTimeout(policy.timeoutMs, what, (signal) => call(signal, attempt));

@@ -26,7 +26,11 @@ export async function registerOpenAPI(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Joinery admin API', version: VERSION, description: 'Tenants, API keys, devices, claims, network and application servers, audit trail and usage of a Joinery Join Server. Errors are {code, message}.' },
+      info: {
+        title: 'Joinery admin API',
+        version: VERSION,
+        description: 'Tenants, API keys, devices, claims, network and application servers, audit trail and usage of a Joinery Join Server. Errors are {code, message}.',
+      },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (jny_...), from `joinery tenants add` or POST /api/v1/tenants/{tenantID}/api-keys' } } },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },

@@ -7,7 +7,11 @@ import type { FastifyInstance } from 'fastify';
  */
 export function refuseNulBytes(app: FastifyInstance): void {
   app.addHook('preValidation', async (req, reply) => {
-    for (const [part, value] of [['body', req.body], ['query', req.query], ['path', req.params]] as const) {
+    for (const [part, value] of [
+      ['body', req.body],
+      ['query', req.query],
+      ['path', req.params],
+    ] as const) {
       const where = nulPath(value, part);
       if (where !== null) return reply.code(400).send({ code: 'bad-request', message: `${where}: a NUL character is not allowed` });
     }

@@ -22,7 +22,15 @@ beforeAll(async () => {
 afterAll(() => kit.close());
 
 describe('bi/HomeNSReq', () => {
-  const homeNSReq = (devEUI: string, version = '1.0') => ({ ProtocolVersion: version, SenderID: '000013', ReceiverID: JOIN_EUI, TransactionID: 9, MessageType: 'HomeNSReq', DevEUI: devEUI, ...(version === '1.1' ? { SenderNSID: NSID } : {}) });
+  const homeNSReq = (devEUI: string, version = '1.0') => ({
+    ProtocolVersion: version,
+    SenderID: '000013',
+    ReceiverID: JOIN_EUI,
+    TransactionID: 9,
+    MessageType: 'HomeNSReq',
+    DevEUI: devEUI,
+    ...(version === '1.1' ? { SenderNSID: NSID } : {}),
+  });
 
   test("BI 1.0: HNetID of the device's network server; BI 1.1 adds HNSID", async () => {
     const r10 = await kit.send(homeNSReq(d11.devEUI), nsA);

@@ -94,10 +94,31 @@ export class BackendInterfacesHandler {
 
   /** One entry per BI message type this Join Server answers; any other type is refused as unsupported. */
   private readonly routes: ReadonlyMap<string, MessageRoute<unknown>> = new Map<string, MessageRoute<unknown>>([
-    ['JoinReq', route<JoinRequestMessage, NetworkServerPeer>({ sender: 'network-server', reply: 'answer', join: true, parse: (body, header) => parseJoinReq(body, header, 'JoinReq'), handle: (r, header, peer) => this.handleJoin(r, header, peer) })],
-    ['RejoinReq', route<JoinRequestMessage, NetworkServerPeer>({ sender: 'network-server', reply: 'answer', join: true, parse: (body, header) => parseJoinReq(body, header, 'RejoinReq'), handle: (r, header, peer) => this.handleJoin(r, header, peer) })],
+    [
+      'JoinReq',
+      route<JoinRequestMessage, NetworkServerPeer>({
+        sender: 'network-server',
+        reply: 'answer',
+        join: true,
+        parse: (body, header) => parseJoinReq(body, header, 'JoinReq'),
+        handle: (r, header, peer) => this.handleJoin(r, header, peer),
+      }),
+    ],
+    [
+      'RejoinReq',
+      route<JoinRequestMessage, NetworkServerPeer>({
+        sender: 'network-server',
+        reply: 'answer',
+        join: true,
+        parse: (body, header) => parseJoinReq(body, header, 'RejoinReq'),
+        handle: (r, header, peer) => this.handleJoin(r, header, peer),
+      }),
+    ],
     ['AppSKeyReq', route<AppSKeyRequestInput>({ sender: 'any-peer', reply: 'answer', join: false, parse: parseAppSKeyReq, handle: (r, header, peer) => this.appSKeyReq(r, header, peer) })],
-    ['HomeNSReq', route<ReturnType<typeof parseHomeNSReq>, NetworkServerPeer>({ sender: 'network-server', reply: 'answer', join: false, parse: parseHomeNSReq, handle: (r, header, peer) => this.homeNSReq(r, header, peer) })],
+    [
+      'HomeNSReq',
+      route<ReturnType<typeof parseHomeNSReq>, NetworkServerPeer>({ sender: 'network-server', reply: 'answer', join: false, parse: parseHomeNSReq, handle: (r, header, peer) => this.homeNSReq(r, header, peer) }),
+    ],
     ['ErrorNotif', route({ sender: 'any-peer', reply: 'acknowledge', join: false, parse: parseErrorNotif, handle: (r, header, peer) => this.errorNotif(r, header, peer) })],
   ]);
 

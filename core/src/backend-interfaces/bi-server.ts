@@ -189,7 +189,10 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
 
   app.setNotFoundHandler((req, reply) => {
     refused(req, 'wrong method', req.method);
-    reply.code(405).header('allow', 'POST').send({ message: `${req.method} is not supported: POST a Backend Interfaces message` });
+    reply
+      .code(405)
+      .header('allow', 'POST')
+      .send({ message: `${req.method} is not supported: POST a Backend Interfaces message` });
   });
 
   /** Who the transport says is calling: the client certificate (or a trusted proxy's header), the path's peer, the secret. */
@@ -273,10 +276,7 @@ interface HTTPReply {
  * cost the server about 30 µs a join, on two cores where the whole HTTPS exchange of a bare node
  * server costs 65-80 (bench/README.md).
  */
-function directBIPath(
-  app: FastifyInstance,
-  { answer, notJSON, log }: { answer: (body: unknown, raw: IncomingMessage) => Promise<HTTPReply>; notJSON: (raw: IncomingMessage) => void; log: Logger },
-): void {
+function directBIPath(app: FastifyInstance, { answer, notJSON, log }: { answer: (body: unknown, raw: IncomingMessage) => Promise<HTTPReply>; notJSON: (raw: IncomingMessage) => void; log: Logger }): void {
   const server = app.server;
   const [fastifyHandler, ...others] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   if (fastifyHandler === undefined || others.length > 0) throw new Error('BI listener: expected fastify to be the only request handler');

@@ -17,7 +17,7 @@ describe('backend-interfaces/home-ns-visibility', () => {
     expect(seers('bound', device(null, null))).toEqual([]);
   });
 
-  test('tenant: the owner\'s network servers and the operator\'s; an unclaimed device only the operator\'s', () => {
+  test("tenant: the owner's network servers and the operator's; an unclaimed device only the operator's", () => {
     expect(seers('tenant', device('alice', 'a1'))).toEqual(['a1', 'a2', 'op']);
     expect(seers('tenant', device(null, null))).toEqual(['op']);
   });

@@ -141,12 +141,31 @@ describe('bi/JoinReq: refusals, with their result codes', () => {
     ["a SenderID that is not the certificate's NetID", async () => [joinReqMessage(d103, joinRequest(d103, 5001), { senderID: '000042' }), nsA], 'UnknownSender', 'UnknownSender'],
     ['an application server sending a JoinReq', async () => [joinReqMessage(d103, joinRequest(d103, 5002), { senderID: 'as1.example.com' }), as1], 'UnknownSender', 'UnknownSender'],
     ['a JoinEUI outside the served ranges', async () => [joinReqMessage(outside, joinRequest(outside, 1), { senderID: '000013' }), nsA], 'UnknownReceiver', 'UnknownReceiver'],
-    ['a ReceiverID that is not the join-request\'s JoinEUI', async () => [{ ...joinReqMessage(d103, joinRequest(d103, 5003), { senderID: '000013' }), ReceiverID: '70b3d57ed0000001' }, nsA], 'UnknownReceiver', 'UnknownReceiver'],
-    ['a DevEUI that is not the join-request\'s', async () => [{ ...joinReqMessage(d103, joinRequest(d103, 5004), { senderID: '000013' }), DevEUI: d104.devEUI }, nsA], 'MalformedRequest', 'MalformedMessage'],
-    ['a missing DevAddr', async () => { const m = joinReqMessage(d103, joinRequest(d103, 6000), { senderID: '000013' }); delete m['DevAddr']; return [m, nsA]; }, 'MalformedRequest', 'MalformedMessage'],
+    [
+      "a ReceiverID that is not the join-request's JoinEUI",
+      async () => [{ ...joinReqMessage(d103, joinRequest(d103, 5003), { senderID: '000013' }), ReceiverID: '70b3d57ed0000001' }, nsA],
+      'UnknownReceiver',
+      'UnknownReceiver',
+    ],
+    ["a DevEUI that is not the join-request's", async () => [{ ...joinReqMessage(d103, joinRequest(d103, 5004), { senderID: '000013' }), DevEUI: d104.devEUI }, nsA], 'MalformedRequest', 'MalformedMessage'],
+    [
+      'a missing DevAddr',
+      async () => {
+        const m = joinReqMessage(d103, joinRequest(d103, 6000), { senderID: '000013' });
+        delete m['DevAddr'];
+        return [m, nsA];
+      },
+      'MalformedRequest',
+      'MalformedMessage',
+    ],
     ['a PHYPayload too short for a join-request', async () => [{ ...joinReqMessage(d103, joinRequest(d103, 6001), { senderID: '000013' }), PHYPayload: '00010203' }, nsA], 'FrameSizeError', 'FrameSizeError'],
     ['a rejoin-request sent as JoinReq', async () => [{ ...joinReqMessage(d103, joinRequest(d103, 6002), { senderID: '000013' }), PHYPayload: `c001${'00'.repeat(21)}` }, nsA], 'MalformedRequest', 'MalformedMessage'],
-    ['a MessageType this Join Server does not handle (answered as its …Ans)', async () => [{ ...joinReqMessage(d103, joinRequest(d103, 6003), { senderID: '000013' }), MessageType: 'PRStartReq' }, nsA], 'MalformedRequest', 'MalformedMessage'],
+    [
+      'a MessageType this Join Server does not handle (answered as its …Ans)',
+      async () => [{ ...joinReqMessage(d103, joinRequest(d103, 6003), { senderID: '000013' }), MessageType: 'PRStartReq' }, nsA],
+      'MalformedRequest',
+      'MalformedMessage',
+    ],
   ];
 
   test.each(REFUSALS.flatMap(([what, make, r10, r11]) => [['1.0', what, make, r10] as const, ['1.1', what, make, r11] as const]))('BI %s/%s → %s (%s)', async (version, _what, make, expected) => {
@@ -195,7 +214,18 @@ describe('bi/JoinReq: what a join records', () => {
     delete malformed['DevAddr'];
     await kit.send(malformed, nsA);
     expect(kit.events).toEqual([
-      expect.objectContaining({ messageType: 'JoinReq', joinType: 'join', devEUI: d104.devEUI, joinEUI: JOIN_EUI, tenant: 'operator', peer: 'ns-a', macVersion: '1.0.4', result: 'Success', devNonce: 200, joinNonce: acceptJoin(d104, 200, ok['PHYPayload']).joinNonce }),
+      expect.objectContaining({
+        messageType: 'JoinReq',
+        joinType: 'join',
+        devEUI: d104.devEUI,
+        joinEUI: JOIN_EUI,
+        tenant: 'operator',
+        peer: 'ns-a',
+        macVersion: '1.0.4',
+        result: 'Success',
+        devNonce: 200,
+        joinNonce: acceptJoin(d104, 200, ok['PHYPayload']).joinNonce,
+      }),
       expect.objectContaining({ result: 'JoinReqFailed', description: refused['Result']['Description'], devNonce: 200 }),
       // Not served: the operator's to see, the frame still read.
       expect.objectContaining({ devEUI: outside.devEUI, result: 'UnknownReceiver', tenant: 'operator', devNonce: 2 }),

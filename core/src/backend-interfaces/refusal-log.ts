@@ -2,15 +2,7 @@ import type { Logger } from '../log/logger';
 
 /** Why the BI listener refused a request (or a connection) before the BI handler saw it. */
 export type RefusalReason =
-  | 'not JSON'
-  | 'too large'
-  | 'wrong method'
-  | 'no client certificate'
-  | 'unknown client certificate'
-  | 'TLS handshake failed'
-  | 'bad or missing header secret'
-  | 'too many failed header secrets'
-  | 'bad request';
+  'not JSON' | 'too large' | 'wrong method' | 'no client certificate' | 'unknown client certificate' | 'TLS handshake failed' | 'bad or missing header secret' | 'too many failed header secrets' | 'bad request';
 
 export interface RefusalLogOptions {
   /** At most one line per (address, reason) in this many milliseconds (default 10 s). */

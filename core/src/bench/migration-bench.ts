@@ -69,7 +69,9 @@ async function main(): Promise<void> {
     await store.insertPeer(peer('src', 'chirpstack', '000013'));
     await store.insertPeer(peer('dst', 'the-things-stack', '000014'));
     const euis = Array.from({ length: devices }, (_, i) => parseEUI64(`bb${i.toString(16).padStart(14, '0')}`));
-    await store.insertDevices(euis.map((devEUI) => ({ devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.4' as const, sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: 'src', asPeer: null })));
+    await store.insertDevices(
+      euis.map((devEUI) => ({ devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.4' as const, sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: 'src', asPeer: null })),
+    );
     const source = simulatedNetworkServer('chirpstack', euis);
     const target = simulatedNetworkServer('the-things-stack', []);
     const limit = { ratePerSecond: rate, concurrency: Math.max(2, Math.ceil((rate * latencyMs) / 1000) * 2) };

@@ -82,19 +82,24 @@ export class ClaimService {
       throw new Refusal('rate-limited', `too many owner-token guesses for this device or tenant: try again in ${wait} s`, wait);
     }
     let refunded = false;
-    return this.#change(p, devEUI, async (d) => {
-      if (d.ownership.ownerTokenHash === null || !ownerTokenMatches(d.ownership.ownerTokenHash, devEUI, presented)) {
-        this.onFailure('wrong-token');
-        throw new Refusal('invalid-owner-token', WRONG_OWNER_TOKEN_MESSAGE);
-      }
-      if (!refunded) {
-        refunded = true;
-        await this.limiter.refund(ticket);
-      }
-      if (d.ownership.owner === p.tenantID) return null;
-      if (d.ownership.owner !== null) throw new Refusal('already-claimed', `device ${devEUI} is claimed by another owner`);
-      return { change: { ...unchanged(d), owner: p.tenantID, claimedAt: new Date() }, action: 'device.claim', detail: { owner: p.tenantID } };
-    }, true);
+    return this.#change(
+      p,
+      devEUI,
+      async (d) => {
+        if (d.ownership.ownerTokenHash === null || !ownerTokenMatches(d.ownership.ownerTokenHash, devEUI, presented)) {
+          this.onFailure('wrong-token');
+          throw new Refusal('invalid-owner-token', WRONG_OWNER_TOKEN_MESSAGE);
+        }
+        if (!refunded) {
+          refunded = true;
+          await this.limiter.refund(ticket);
+        }
+        if (d.ownership.owner === p.tenantID) return null;
+        if (d.ownership.owner !== null) throw new Refusal('already-claimed', `device ${devEUI} is claimed by another owner`);
+        return { change: { ...unchanged(d), owner: p.tenantID, claimedAt: new Date() }, action: 'device.claim', detail: { owner: p.tenantID } };
+      },
+      true,
+    );
   }
 
   async bind(p: Principal, devEUI: EUI64, request: BindingRequest): Promise<Device> {
@@ -254,12 +259,7 @@ export class ClaimService {
    * device did not change meanwhile, else reads again. A device the principal may not see is
    * 404, unless `claiming` (a claim is decided by the token alone).
    */
-  async #change(
-    p: Principal,
-    devEUI: EUI64,
-    decide: (d: Device) => Promise<{ change: DeviceChange; action: string; detail: Record<string, string | number | boolean | null> } | null>,
-    claiming = false,
-  ): Promise<Device> {
+  async #change(p: Principal, devEUI: EUI64, decide: (d: Device) => Promise<{ change: DeviceChange; action: string; detail: Record<string, string | number | boolean | null> } | null>, claiming = false): Promise<Device> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const d = await this.store.getDevice(devEUI);
       if (!d || (!claiming && !maySee(p, d))) throw notFound(`device ${devEUI}`);

@@ -152,7 +152,10 @@ export function registerTTJSClaimRoutes(app: FastifyInstance, deps: { readonly s
   app.delete<{ Params: { euis: string } }>('/api/v2/devices/:euis/claims', async (req, reply) => {
     try {
       const p = await principal(req);
-      const list = req.params.euis.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const list = req.params.euis
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       if (list.length === 0 || list.length > MAX_BATCH_UNCLAIM) throw new ParseError('EUIs', `expected 1 to ${MAX_BATCH_UNCLAIM} comma-separated DevEUIs`);
       const errors: Record<string, { message: string }> = {};
       for (const text of list) {

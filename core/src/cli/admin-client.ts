@@ -68,7 +68,8 @@ export async function openAdminClient(flags: RemoteFlags, options: { readonly ex
     return remoteClient(flags.url, flags.apiKey);
   }
   // The BI URL a bundle made here names: JOINERY_PUBLIC_URL, else the configured server's.
-  const publicURL = process.env['JOINERY_PUBLIC_URL'] ?? (flags.biListen !== undefined ? configuredPublicURL({ biListen: flags.biListen, ...(flags.publicHost ? { publicHost: flags.publicHost } : {}) }) : 'https://localhost:8003');
+  const publicURL =
+    process.env['JOINERY_PUBLIC_URL'] ?? (flags.biListen !== undefined ? configuredPublicURL({ biListen: flags.biListen, ...(flags.publicHost ? { publicHost: flags.publicHost } : {}) }) : 'https://localhost:8003');
   return localClient(await openBackends(backendSettings(flags), process.env, { existing: options.existing === true }), flags.asTenant, publicURL);
 }
 

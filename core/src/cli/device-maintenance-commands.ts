@@ -7,7 +7,6 @@ import { cliAuditContext } from './cli-actor';
 import { backendSettings, openExistingBackends, withBackendOptions, type BackendFlags } from './backend-options';
 import { note, say, table } from './output';
 
-
 export function addDeviceMaintenanceCommands(program: Command): void {
   const devices = program.commands.find((c) => c.name() === 'devices');
   if (!devices) throw new Error('the devices command must be registered first');
@@ -45,7 +44,9 @@ export function addDeviceMaintenanceCommands(program: Command): void {
         note(`joinery: no device ${devEUI}`);
         return;
       }
-      say(`reset the DevNonces of ${devEUI}: last DevNonce ${before.nonces.lastDevNonce ?? '-'} and ${before.nonces.usedDevNonces.length} used value(s) forgotten; JoinNonce stays at ${after.nonces.lastJoinNonce ?? '-'}`);
+      say(
+        `reset the DevNonces of ${devEUI}: last DevNonce ${before.nonces.lastDevNonce ?? '-'} and ${before.nonces.usedDevNonces.length} used value(s) forgotten; JoinNonce stays at ${after.nonces.lastJoinNonce ?? '-'}`,
+      );
     } finally {
       await backends.close();
     }
@@ -53,12 +54,7 @@ export function addDeviceMaintenanceCommands(program: Command): void {
 
   const audit = program.command('audit').description('the audit trail: who changed what, when');
   withBackendOptions(
-    audit
-      .command('list')
-      .description('audit entries, newest first')
-      .option('--dev-eui <eui>', 'only this device')
-      .option('--limit <n>', 'at most this many', '100')
-      .option('--json', 'JSON output'),
+    audit.command('list').description('audit entries, newest first').option('--dev-eui <eui>', 'only this device').option('--limit <n>', 'at most this many', '100').option('--json', 'JSON output'),
   ).action(async (flags: BackendFlags & { devEui?: string; limit: string; json?: boolean }) => {
     const limit = Number(flags.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new ParseError('--limit', 'expected an integer 1..100000');

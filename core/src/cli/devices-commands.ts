@@ -67,18 +67,18 @@ export function addDevicesCommands(program: Command): void {
       .command('import')
       .description(
         'import devices from CSV (header dev_eui,join_eui,mac_version,app_key,nwk_key[,owner_token,profile_id]) or a JSON array; all or nothing. ' +
-          'With --ns: the operator\'s own devices, bound to it. Without: pre-provisioned devices of a manufacturer, not claimed, each with an owner token',
+          "With --ns: the operator's own devices, bound to it. Without: pre-provisioned devices of a manufacturer, not claimed, each with an owner token",
       )
       .argument('<file>', 'CSV or JSON file')
-      .option('--ns <name>', 'network server the devices are bound to (may join through): the operator\'s own devices (local data directory only)')
+      .option('--ns <name>', "network server the devices are bound to (may join through): the operator's own devices (local data directory only)")
       .option('--labels <file>', 'pre-provisioned devices: write their owner tokens and QR code payloads to this CSV file (mode 0600)')
       .option('--as <name>', 'application server that receives the AppSKeys')
       .option('--skip-existing', 'devices whose DevEUI exists already are left as they are and listed; the rest are imported (default: the whole import is refused)')
-      .option('--allow-weak-owner-tokens', "pre-provisioned devices: accept owner tokens shorter than 8 characters (refused by default: a short token can be guessed within the claim rate limits over a device's lifetime)")
       .option(
-        '--transport-kek-file <file>',
-        'the keys in FILE are RFC 3394-wrapped (48 hex digits) under this transport KEK (32 hex digits, mode 0600); the vault unwraps them (a PKCS#11 vault inside the HSM)',
-      ),
+        '--allow-weak-owner-tokens',
+        "pre-provisioned devices: accept owner tokens shorter than 8 characters (refused by default: a short token can be guessed within the claim rate limits over a device's lifetime)",
+      )
+      .option('--transport-kek-file <file>', 'the keys in FILE are RFC 3394-wrapped (48 hex digits) under this transport KEK (32 hex digits, mode 0600); the vault unwraps them (a PKCS#11 vault inside the HSM)'),
   ).action(async (file: string, flags: ImportFlags) => {
     // A bound import of a CSV file is read as a stream, a chunk at a time (a million devices are
     // never held whole), parsed (and, for the software vault, sealed) on a thread of its own
@@ -99,7 +99,7 @@ export function addDevicesCommands(program: Command): void {
       return;
     }
     if (flags.allowWeakOwnerTokens === true) throw new ParseError('--allow-weak-owner-tokens', 'only for pre-provisioned devices (without --ns): devices bound with --ns have no owner token');
-    if (flags.url !== undefined || flags.asTenant !== undefined) throw new ParseError('--ns', 'binds the operator\'s own devices on the local data directory: not with --url or --as-tenant');
+    if (flags.url !== undefined || flags.asTenant !== undefined) throw new ParseError('--ns', "binds the operator's own devices on the local data directory: not with --url or --as-tenant");
     const wrapped = flags.transportKekFile !== undefined;
     // A file read whole is parsed before anything is opened: a bad file changes nothing.
     const parsed = streamed ? null : parseDeviceImportFile(content, format, { wrappedKeys: wrapped });
@@ -114,13 +114,12 @@ export function addDevicesCommands(program: Command): void {
     const progress = terminalProgress('importing', process.stderr.isTTY === true ? (parsed?.length ?? (await countDataLines(file))) : 0, 'devices');
     try {
       for (const c of backends.created) note(`joinery: created ${c}`);
-      const s = await importDevices(
-        { store: backends.store, vault: backends.vault },
-        rows,
-        { kind: 'bound', nsPeer: flags.ns, asPeer: flags.as ?? null },
-        importUnit(format),
-        { audit: cliAuditContext(), ...(transportKEK ? { transportKEK } : {}), skipExisting: flags.skipExisting === true, onProgress: (n) => progress.update(n) },
-      );
+      const s = await importDevices({ store: backends.store, vault: backends.vault }, rows, { kind: 'bound', nsPeer: flags.ns, asPeer: flags.as ?? null }, importUnit(format), {
+        audit: cliAuditContext(),
+        ...(transportKEK ? { transportKEK } : {}),
+        skipExisting: flags.skipExisting === true,
+        onProgress: (n) => progress.update(n),
+      });
       progress.stop();
       if (!wrapped) {
         note(`joinery: warning: the root keys were read in clear from ${file}; delete it, or have the keys sent wrapped under a transport KEK (--transport-kek-file)`);
@@ -176,11 +175,7 @@ export function addDevicesCommands(program: Command): void {
   });
 
   withBackendOptions(
-    devices
-      .command('show')
-      .description('one device: identities, MAC version, binding, nonces, last join (never a key)')
-      .argument('<devEUI>', 'DevEUI (16 hex digits)')
-      .option('--json', 'JSON output'),
+    devices.command('show').description('one device: identities, MAC version, binding, nonces, last join (never a key)').argument('<devEUI>', 'DevEUI (16 hex digits)').option('--json', 'JSON output'),
   ).action(async (devEUIArg: string, flags: ShowFlags) => {
     const devEUI = parseEUI64(devEUIArg, 'DEVEUI');
     const backends = await openExistingBackends(flags);

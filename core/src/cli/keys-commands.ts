@@ -13,7 +13,7 @@ interface RotateFlags extends BackendFlags {
 
 /** `joinery keys ...`: the software vault's master key. */
 export function addKeysCommands(program: Command): void {
-  const keys = program.command('keys').description('the software key vault\'s master key');
+  const keys = program.command('keys').description("the software key vault's master key");
 
   withBackendOptions(
     keys
@@ -26,7 +26,7 @@ export function addKeysCommands(program: Command): void {
   ).action(async (flags: RotateFlags) => {
     const settings = backendSettings(flags);
     if (settings.vault.kind !== 'software') {
-      throw new ParseError('--vault', 'the PKCS#11 vault has no master key: its keys never leave the HSM (rotate them with the HSM\'s own tools)');
+      throw new ParseError('--vault', "the PKCS#11 vault has no master key: its keys never leave the HSM (rotate them with the HSM's own tools)");
     }
     const backends = await openBackends(settings);
     try {
@@ -35,7 +35,9 @@ export function addKeysCommands(program: Command): void {
       say(`master key ${r.current} now seals (was ${r.previous}); re-sealed ${r.resealed} blob${r.resealed === 1 ? '' : 's'} (root keys, KEKs, AppSKeys)`);
       if (r.retired.length > 0) say(`retired master key${r.retired.length === 1 ? '' : 's'} ${r.retired.join(', ')}: removed from the key file`);
       if (r.kept.length > 0) {
-        say(`kept master key${r.kept.length === 1 ? '' : 's'} ${r.kept.join(', ')} in the key file for blobs sealed by instances before they saw the new key; remove ${r.kept.length === 1 ? 'it' : 'them'} with: joinery keys rotate-master --retire-old`);
+        say(
+          `kept master key${r.kept.length === 1 ? '' : 's'} ${r.kept.join(', ')} in the key file for blobs sealed by instances before they saw the new key; remove ${r.kept.length === 1 ? 'it' : 'them'} with: joinery keys rotate-master --retire-old`,
+        );
       }
       note('joinery: back up the new master key file now');
     } finally {

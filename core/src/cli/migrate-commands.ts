@@ -52,7 +52,9 @@ function withPlanOptions(cmd: Command): Command {
     .option('--devices-file <file>', 'only the DevEUIs in this file (one per line, or CSV with a dev_eui column first)')
     .option('--join-eui-prefix <prefix>', 'only devices with a JoinEUI in this range (e.g. 70b3d57ed0000000/40)')
     .option('--mac-version <version>', 'only devices of this LoRaWAN version')
-    .addOption(new Option('--strategy <strategy>', 'overlap: both network servers may join until the device joins through the target; cutover: the target only, at once').choices(['overlap', 'cutover']).default('overlap'))
+    .addOption(
+      new Option('--strategy <strategy>', 'overlap: both network servers may join until the device joins through the target; cutover: the target only, at once').choices(['overlap', 'cutover']).default('overlap'),
+    )
     .option('--rate-limit <vendor=rate/concurrency...>', 'per vendor: API calls per second and in flight (default 10/4), e.g. the-things-stack=20/8 chirpstack=50')
     .option('--deadline <time>', 'devices that have not joined through the target by then are reported (ISO 8601 time, or 90s, 30m, 12h, 7d from now)')
     .option('--rollback-at-deadline', 'at the deadline, move those devices back to the source')
@@ -98,10 +100,7 @@ async function requestFrom(flags: PlanFlags): Promise<MigrationRequestJSON> {
 
 function describePlan(plan: MigrationPlan): string[] {
   const r = plan.request;
-  const lines = [
-    `${r.strategy} migration from ${plan.source.name} (${plan.source.vendor}) to ${plan.target.name} (${plan.target.vendor})`,
-    `  devices: ${plan.devEUIs.length} (${describeSelection(r.selection)})`,
-  ];
+  const lines = [`${r.strategy} migration from ${plan.source.name} (${plan.source.vendor}) to ${plan.target.name} (${plan.target.vendor})`, `  devices: ${plan.devEUIs.length} (${describeSelection(r.selection)})`];
   for (const s of plan.skipped) lines.push(`  not moved: ${s.devEUI}: ${s.reason}`);
   lines.push(
     r.strategy === 'overlap'
@@ -109,7 +108,9 @@ function describePlan(plan: MigrationPlan): string[] {
       : `  each device: registered on ${plan.target.name}, bound to it alone, and removed from ${plan.source.name} at once (its next join goes to ${plan.target.name})`,
   );
   for (const c of plan.calls) lines.push(`  ${c.peer} (${c.vendor}): ${c.calls} API calls at ${c.ratePerSecond}/s: at least ${Math.ceil(c.seconds)} s`);
-  lines.push(`  deadline: ${r.deadline ? `${r.deadline.toISOString()}${r.rollbackAtDeadline ? ', then devices that have not joined through the target go back to the source' : ', then devices that have not joined through the target are reported'}` : 'none'}`);
+  lines.push(
+    `  deadline: ${r.deadline ? `${r.deadline.toISOString()}${r.rollbackAtDeadline ? ', then devices that have not joined through the target go back to the source' : ', then devices that have not joined through the target are reported'}` : 'none'}`,
+  );
   return lines;
 }
 
@@ -221,16 +222,14 @@ function reportTable(r: MigrationReport): string {
 export function addMigrateCommands(program: Command): void {
   const migrate = program.command('migrate').description('move a fleet from one network server to another, through their adapters, without re-keying a device');
 
-  withPlanOptions(withBackendOptions(migrate.command('plan').description('print what a migration would do; changes nothing').option('--json', 'as JSON'))).action(
-    async (flags: PlanFlags) => {
-      const request = parseMigrationRequest(await requestFrom(flags));
-      await withBackends(flags, async (b) => {
-        const plan = await planMigration(b.store, request);
-        if (flags.json) say(JSON.stringify(planJSON(plan), null, 2));
-        else for (const l of describePlan(plan)) say(l);
-      });
-    },
-  );
+  withPlanOptions(withBackendOptions(migrate.command('plan').description('print what a migration would do; changes nothing').option('--json', 'as JSON'))).action(async (flags: PlanFlags) => {
+    const request = parseMigrationRequest(await requestFrom(flags));
+    await withBackends(flags, async (b) => {
+      const plan = await planMigration(b.store, request);
+      if (flags.json) say(JSON.stringify(planJSON(plan), null, 2));
+      else for (const l of describePlan(plan)) say(l);
+    });
+  });
 
   withRunOptions(withPlanOptions(withBackendOptions(migrate.command('apply').description('create a migration and run it here until every device is settled (stop it any time: resume continues)')))).action(
     async (flags: PlanFlags & RunFlags) => {
@@ -277,39 +276,56 @@ export function addMigrateCommands(program: Command): void {
       .option('--watch', 'when not a terminal: a line every --progress-interval seconds until it settles')
       .option('--progress-interval <seconds>', 'seconds between lines with --watch (default 10)'),
   ).action(async (id: string, flags: BackendFlags & { json?: boolean; watch?: boolean; progressInterval?: string }) => {
-    await withBackends(flags, async (b) => {
-      const summary = await migrationSummary(b.store, migrationID(id));
-      if (flags.json) return say(JSON.stringify(summary, null, 2));
-      const live = (process.stdout.isTTY === true || flags.watch === true) && (summary.status === 'running' || summary.status === 'rolling-back');
-      if (!live) return say(progressLine({ summary, ratePerSecond: null }));
-      const progress = await startProgress(b, summary.id, flags);
-      try {
-        for (;;) {
-          await sleep(500);
-          const s = await migrationSummary(b.store, summary.id);
-          if (s.status !== 'running' && s.status !== 'rolling-back') break;
+    await withBackends(
+      flags,
+      async (b) => {
+        const summary = await migrationSummary(b.store, migrationID(id));
+        if (flags.json) return say(JSON.stringify(summary, null, 2));
+        const live = (process.stdout.isTTY === true || flags.watch === true) && (summary.status === 'running' || summary.status === 'rolling-back');
+        if (!live) return say(progressLine({ summary, ratePerSecond: null }));
+        const progress = await startProgress(b, summary.id, flags);
+        try {
+          for (;;) {
+            await sleep(500);
+            const s = await migrationSummary(b.store, summary.id);
+            if (s.status !== 'running' && s.status !== 'rolling-back') break;
+          }
+        } finally {
+          await progress.stop();
         }
-      } finally {
-        await progress.stop();
-      }
-    }, { existing: true });
+      },
+      { existing: true },
+    );
   });
 
   withBackendOptions(migrate.command('report').description('every device of a migration: state, where it failed, when it joined through the target').argument('<id>', 'migration id').option('--json', 'as JSON')).action(
     async (id: string, flags: BackendFlags & { json?: boolean }) => {
-      await withBackends(flags, async (b) => {
-        const report = await migrationReport(b.store, migrationID(id));
-        say(flags.json ? JSON.stringify(report, null, 2) : reportTable(report));
-      }, { existing: true });
+      await withBackends(
+        flags,
+        async (b) => {
+          const report = await migrationReport(b.store, migrationID(id));
+          say(flags.json ? JSON.stringify(report, null, 2) : reportTable(report));
+        },
+        { existing: true },
+      );
     },
   );
 
   withBackendOptions(migrate.command('list').description('migrations, newest first').option('--json', 'as JSON')).action(async (flags: BackendFlags & { json?: boolean }) => {
-    await withBackends(flags, async (b) => {
-      const list = await b.store.listFleetMigrations(100);
-      const summaries = await Promise.all(list.map((m) => migrationSummary(b.store, m.id)));
-      if (flags.json) return say(JSON.stringify(summaries, null, 2));
-      say(table(['ID', 'FROM', 'TO', 'STRATEGY', 'STATUS', 'DEVICES', 'CREATED'], summaries.map((s) => [s.id, s.sourcePeer, s.targetPeer, s.strategy, s.status, `${settledCount(s)}/${s.total} settled`, s.createdAt])));
-    }, { existing: true });
+    await withBackends(
+      flags,
+      async (b) => {
+        const list = await b.store.listFleetMigrations(100);
+        const summaries = await Promise.all(list.map((m) => migrationSummary(b.store, m.id)));
+        if (flags.json) return say(JSON.stringify(summaries, null, 2));
+        say(
+          table(
+            ['ID', 'FROM', 'TO', 'STRATEGY', 'STATUS', 'DEVICES', 'CREATED'],
+            summaries.map((s) => [s.id, s.sourcePeer, s.targetPeer, s.strategy, s.status, `${settledCount(s)}/${s.total} settled`, s.createdAt]),
+          ),
+        );
+      },
+      { existing: true },
+    );
   });
 }

@@ -72,31 +72,43 @@ export const ADAPTER_OPTION_KEYS: ReadonlySet<string> = new Set(OPTION_FLAGS.map
 export function withNsAdapterOptions(cmd: Command, forUpdate = false): Command {
   const apiKeyFile = new Option('--api-key-file <file>', 'file holding the API token / key');
   cmd
-    .option('--api-url <url>', 'the network server\'s management API (ChirpStack gRPC http(s)://host:port, TTS https://host, ThingPark https://host, LORIOT server name such as eu1, OrbiWAN https://host): loads @joinery/adapter-<vendor>, writes its setup files into the bundle, enables ns sync')
-    .option('--api-key <key>', 'API token / key of that API (ThingPark: the OAuth2 client secret; OrbiWAN with --auth-scheme token or basic: user:password); stored 0600 in the data dir, never printed; prefer --api-key-file')
+    .option(
+      '--api-url <url>',
+      "the network server's management API (ChirpStack gRPC http(s)://host:port, TTS https://host, ThingPark https://host, LORIOT server name such as eu1, OrbiWAN https://host): loads @joinery/adapter-<vendor>, writes its setup files into the bundle, enables ns sync",
+    )
+    .option(
+      '--api-key <key>',
+      'API token / key of that API (ThingPark: the OAuth2 client secret; OrbiWAN with --auth-scheme token or basic: user:password); stored 0600 in the data dir, never printed; prefer --api-key-file',
+    )
     .addOption(forUpdate ? apiKeyFile : apiKeyFile.env('JOINERY_NS_API_KEY_FILE'))
     .option('--application-id <id>', 'ChirpStack application UUID / TTS application id / LORIOT application id (APPID, hex) the devices go into')
     .option('--tenant-id <id>', 'ChirpStack tenant UUID (device profiles) / TTS Cloud or Enterprise tenant (MQTT user {app}@{tenant}; absent: open-source TTS, the bare application id)')
     .option('--device-profile-id <id>', 'ChirpStack: use this device profile UUID instead of ensuring one per MAC version; ThingPark, OrbiWAN: device profile of created devices (required)')
     .option('--region <region>', 'ChirpStack: region of ensured device profiles (default EU868)')
     .option('--frequency-plan-id <id>', 'TTS: frequency plan of registered devices (default EU_863_870_TTN)')
-    .option('--mqtt-url <url>', 'the network server\'s MQTT events (ChirpStack integration / TTS MQTT server), for watching joins and uplinks')
+    .option('--mqtt-url <url>', "the network server's MQTT events (ChirpStack integration / TTS MQTT server), for watching joins and uplinks")
     .option('--mqtt-topic-prefix <prefix>', 'first topic level of those events, when not the vendor default')
     .option('--client-id <id>', 'ThingPark: OAuth2 client id (--api-key is its secret): a ThingPark Enterprise 7.x service account, or <targetProfileId>/<user> with --auth-scheme dx')
     .option('--token-url <url>', 'ThingPark: OAuth2 token endpoint, when not the one --auth-scheme implies')
     .option('--connectivity-plan-id <id>', 'ThingPark: connectivity plan of created devices (required)')
     .option('--routing-profile-id <id>', 'ThingPark: routing profile of created devices')
-    .option('--join-server-id <eui>', 'LORIOT: the Join Server EUI LORIOT registered Joinery under, set as the application\'s joinServerId (tier 2 accounts; without it, LORIOT sets the application\'s Join Server on request)')
+    .option(
+      '--join-server-id <eui>',
+      "LORIOT: the Join Server EUI LORIOT registered Joinery under, set as the application's joinServerId (tier 2 accounts; without it, LORIOT sets the application's Join Server on request)",
+    )
     .option('--device-class <class>', 'LORIOT: LoRaWAN class of created devices, A, B or C (default A)')
     .option('--service-profile-id <id>', 'OrbiWAN: service profile UUID of created nodes (required)')
-    .option('--auth-scheme <scheme>', 'ThingPark: keycloak (Enterprise 7.x token endpoint <host>/users-auth/...) or dx (DX user credentials); default dx for dx-api*.thingpark.com, keycloak otherwise. OrbiWAN: token (--api-key is user:password, exchanged for OAuth2 tokens), bearer (default: --api-key is a token) or basic (--api-key is user:password)')
+    .option(
+      '--auth-scheme <scheme>',
+      'ThingPark: keycloak (Enterprise 7.x token endpoint <host>/users-auth/...) or dx (DX user credentials); default dx for dx-api*.thingpark.com, keycloak otherwise. OrbiWAN: token (--api-key is user:password, exchanged for OAuth2 tokens), bearer (default: --api-key is a token) or basic (--api-key is user:password)',
+    )
     .option('--page-size <n>', 'ThingPark: devices per page when listing (at most and default 100)')
     .option('--rate-limit <per-second>', 'at most this many API requests per second (0: no limit; default: none for ChirpStack and TTS, 10 for ThingPark and OrbiWAN, 5 for LORIOT)')
     .option('--max-concurrency <n>', 'at most this many API requests in flight (0: no limit; default: none for ChirpStack and TTS, 4 for ThingPark and OrbiWAN, 2 for LORIOT)');
   if (forUpdate) return cmd;
   return cmd
     .option('--join-eui-prefix <prefix...>', 'JoinEUI range(s) the network server sends to Joinery (e.g. 70b3d57ed0000000/40; default all)')
-    .option('--ns-config-dir <dir>', 'where the bundle\'s files will sit on the network server host (absolute; used in the rendered config)');
+    .option('--ns-config-dir <dir>', "where the bundle's files will sit on the network server host (absolute; used in the rendered config)");
 }
 
 /** What `ns add` renders for the vendor: its setup files, and its management API when given. */
@@ -123,7 +135,7 @@ export async function nsVendorSetupFrom(flags: NsAdapterFlags, vendor: string, n
   const installDir = setupInstallDir(vendor, name, flags.nsConfigDir, '--ns-config-dir');
   if (flags.apiUrl === undefined) {
     const stray = [...given.map(([, , f]) => f), ...(flags.apiKey !== undefined || flags.apiKeyFile !== undefined ? ['--api-key'] : [])];
-    if (stray.length > 0) throw new ParseError(stray[0]!, 'needs --api-url (the network server\'s management API)');
+    if (stray.length > 0) throw new ParseError(stray[0]!, "needs --api-url (the network server's management API)");
     let module: AdapterModule;
     try {
       module = loadAdapter(vendor);
@@ -142,7 +154,7 @@ export async function nsVendorSetupFrom(flags: NsAdapterFlags, vendor: string, n
 
 /** `--api-url`, `--api-key[-file]` and the adapter options, checked by the vendor's adapter. */
 export async function managementFrom(flags: NsAdapterFlags, vendor: string): Promise<ConfiguredAdapter & { readonly apiKey: string }> {
-  if (flags.apiUrl === undefined) throw new ParseError('--api-url', 'the network server\'s management API is needed');
+  if (flags.apiUrl === undefined) throw new ParseError('--api-url', "the network server's management API is needed");
   const apiKey = await apiKeyFromFlags(flags);
   if (apiKey === undefined) throw new ParseError('--api-key', 'needed with --api-url (or --api-key-file)');
   const options: Record<string, string> = {};

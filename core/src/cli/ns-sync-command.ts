@@ -83,7 +83,10 @@ export function addNsSyncCommand(ns: Command): void {
           progress.stop();
         }
         for (const d of extra) say(`  on the network server only (not bound to ${name} here; left alone): ${d.devEUI}`);
-        const joinsLocally = await localJoins(adapter, local.filter((d) => remoteEUIs.has(d.devEUI)));
+        const joinsLocally = await localJoins(
+          adapter,
+          local.filter((d) => remoteEUIs.has(d.devEUI)),
+        );
         let removed = 0;
         for (const { devEUI, what } of joinsLocally) {
           if (flags.removeNetworkServerKeys && !flags.dryRun) {

@@ -15,7 +15,10 @@ interface WatchFlags extends BackendFlags {
 
 /** One line per event: what the network server saw of a device, never a key. */
 function eventLine(e: NetworkServerEvent): string {
-  const what = e.kind === 'join' ? `join${e.devAddr ? ` DevAddr ${e.devAddr}` : ''}` : `uplink${e.fCnt !== undefined ? ` FCnt ${e.fCnt}` : ''}${e.fPort !== undefined ? ` FPort ${e.fPort}` : ''}${e.payload ? ` ${e.payload.length} byte(s)` : ''}`;
+  const what =
+    e.kind === 'join'
+      ? `join${e.devAddr ? ` DevAddr ${e.devAddr}` : ''}`
+      : `uplink${e.fCnt !== undefined ? ` FCnt ${e.fCnt}` : ''}${e.fPort !== undefined ? ` FPort ${e.fPort}` : ''}${e.payload ? ` ${e.payload.length} byte(s)` : ''}`;
   return `${e.at.toISOString()} ${e.devEUI} ${what}`;
 }
 
@@ -55,7 +58,11 @@ export function addNsWatchCommand(ns: Command): void {
         note(`joinery: watching ${name} (${adapter.vendor}); Ctrl-C stops`);
         let seen = 0;
         for await (const e of watch) {
-          say(flags.json ? JSON.stringify({ kind: e.kind, devEUI: e.devEUI, at: e.at.toISOString(), fCnt: e.fCnt, fPort: e.fPort, devAddr: e.devAddr, payload: e.payload?.toString('base64'), topic: e.topic }) : eventLine(e));
+          say(
+            flags.json
+              ? JSON.stringify({ kind: e.kind, devEUI: e.devEUI, at: e.at.toISOString(), fCnt: e.fCnt, fPort: e.fPort, devAddr: e.devAddr, payload: e.payload?.toString('base64'), topic: e.topic })
+              : eventLine(e),
+          );
           if (++seen >= count) break;
         }
       } finally {

@@ -64,7 +64,10 @@ export function addOwnershipCommands(program: Command): void {
       .option('--name <name>', 'display name')
       .requiredOption('--roles <roles>', `comma-separated: ${TENANT_ROLES.join(', ')}`),
   ).action(async (flags: RemoteFlags & { id: string; name?: string; roles: string }) => {
-    const roles = flags.roles.split(',').map((r) => r.trim()).filter((r) => r !== '');
+    const roles = flags.roles
+      .split(',')
+      .map((r) => r.trim())
+      .filter((r) => r !== '');
     const r = await withClient(flags, (c) => call<{ tenant: { id: string; roles: string[] }; key: string }>(c, 'POST', '/tenants', { id: flags.id, roles, ...(flags.name ? { name: flags.name } : {}) }));
     say(`created tenant ${r.tenant.id} (${r.tenant.roles.join(', ')})`);
     say(`API key (every scope; shown once, keep it secret): ${r.key}`);
@@ -72,7 +75,13 @@ export function addOwnershipCommands(program: Command): void {
   withAdminClientOptions(tenants.command('list').description('tenants').option('--json', 'JSON output')).action(async (flags: RemoteFlags & { json?: boolean }) => {
     const r = await withClient(flags, (c) => call<{ tenants: Array<{ id: string; name: string; roles: string[]; createdAt: string }> }>(c, 'GET', '/tenants'), { existing: true });
     if (flags.json) say(JSON.stringify(r.tenants, null, 2));
-    else say(table(['ID', 'NAME', 'ROLES', 'CREATED'], r.tenants.map((t) => [t.id, t.name, t.roles.join(','), t.createdAt])));
+    else
+      say(
+        table(
+          ['ID', 'NAME', 'ROLES', 'CREATED'],
+          r.tenants.map((t) => [t.id, t.name, t.roles.join(','), t.createdAt]),
+        ),
+      );
   });
 
   const keys = program.command('api-keys').description("a tenant's API keys for the admin API (stored hashed, shown once)");
@@ -84,17 +93,27 @@ export function addOwnershipCommands(program: Command): void {
       .requiredOption('--scopes <scopes>', `comma-separated: ${SCOPES.join(', ')}`)
       .option('--label <label>', 'what it is for'),
   ).action(async (flags: RemoteFlags & { tenant: string; scopes: string; label?: string }) => {
-    const scopes = flags.scopes.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const scopes = flags.scopes
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const r = await withClient(flags, (c) => call<{ apiKey: { id: string }; key: string }>(c, 'POST', `/tenants/${encodeURIComponent(flags.tenant)}/api-keys`, { scopes, ...(flags.label ? { label: flags.label } : {}) }));
     say(`created API key ${r.apiKey.id} for ${flags.tenant} (${scopes.join(', ')})`);
     say(`API key (shown once, keep it secret): ${r.key}`);
   });
-  withAdminClientOptions(keys.command('list').description("a tenant's API keys (never their secrets)").requiredOption('--tenant <tenant>', 'tenant')).action(
-    async (flags: RemoteFlags & { tenant: string }) => {
-      const r = await withClient(flags, (c) => call<{ apiKeys: Array<{ id: string; scopes: string[]; label: string; createdAt: string; revokedAt: string | null }> }>(c, 'GET', `/tenants/${encodeURIComponent(flags.tenant)}/api-keys`), { existing: true });
-      say(table(['ID', 'SCOPES', 'LABEL', 'CREATED', 'REVOKED'], r.apiKeys.map((k) => [k.id, k.scopes.join(','), k.label, k.createdAt, k.revokedAt ?? '-'])));
-    },
-  );
+  withAdminClientOptions(keys.command('list').description("a tenant's API keys (never their secrets)").requiredOption('--tenant <tenant>', 'tenant')).action(async (flags: RemoteFlags & { tenant: string }) => {
+    const r = await withClient(
+      flags,
+      (c) => call<{ apiKeys: Array<{ id: string; scopes: string[]; label: string; createdAt: string; revokedAt: string | null }> }>(c, 'GET', `/tenants/${encodeURIComponent(flags.tenant)}/api-keys`),
+      { existing: true },
+    );
+    say(
+      table(
+        ['ID', 'SCOPES', 'LABEL', 'CREATED', 'REVOKED'],
+        r.apiKeys.map((k) => [k.id, k.scopes.join(','), k.label, k.createdAt, k.revokedAt ?? '-']),
+      ),
+    );
+  });
   withAdminClientOptions(keys.command('revoke').description('revoke an API key (at once)').argument('<keyID>', 'the key id').requiredOption('--tenant <tenant>', 'tenant')).action(
     async (keyID: string, flags: RemoteFlags & { tenant: string }) => {
       await withClient(flags, (c) => call(c, 'DELETE', `/tenants/${encodeURIComponent(flags.tenant)}/api-keys/${encodeURIComponent(keyID)}`));
@@ -105,7 +124,11 @@ export function addOwnershipCommands(program: Command): void {
   const devices = program.commands.find((c) => c.name() === 'devices');
   if (!devices) throw new Error('the devices command must be registered first');
   withAdminClientOptions(
-    devices.command('claim').description('claim a device with its owner token (DevEUI + owner token from its label)').argument('<devEUI>', 'DevEUI').requiredOption('--owner-token <token>', 'the owner token (claim code, PIN)'),
+    devices
+      .command('claim')
+      .description('claim a device with its owner token (DevEUI + owner token from its label)')
+      .argument('<devEUI>', 'DevEUI')
+      .requiredOption('--owner-token <token>', 'the owner token (claim code, PIN)'),
   ).action(async (devEUI: string, flags: RemoteFlags & { ownerToken: string }) => {
     const d = await withClient(flags, (c) => call<DeviceView>(c, 'POST', '/claims', { devEUI: eui(devEUI), ownerToken: flags.ownerToken }));
     say('claimed');
@@ -136,24 +159,20 @@ export function addOwnershipCommands(program: Command): void {
     say('bound');
     showDevice(d);
   });
-  withAdminClientOptions(devices.command('unclaim').description('unclaim a device: no owner, no binding; its owner token stays').argument('<devEUI>', 'DevEUI')).action(
-    async (devEUI: string, flags: RemoteFlags) => {
-      await withClient(flags, (c) => call(c, 'DELETE', `/devices/${eui(devEUI)}/claim`));
-      say(`unclaimed ${eui(devEUI)}`);
-    },
-  );
+  withAdminClientOptions(devices.command('unclaim').description('unclaim a device: no owner, no binding; its owner token stays').argument('<devEUI>', 'DevEUI')).action(async (devEUI: string, flags: RemoteFlags) => {
+    await withClient(flags, (c) => call(c, 'DELETE', `/devices/${eui(devEUI)}/claim`));
+    say(`unclaimed ${eui(devEUI)}`);
+  });
   withAdminClientOptions(
     devices.command('transfer').description('give a device to another owner: theirs, unbound, with a new owner token (shown once)').argument('<devEUI>', 'DevEUI').requiredOption('--to <tenant>', 'the new owner'),
   ).action(async (devEUI: string, flags: RemoteFlags & { to: string }) => {
     const t = await withClient(flags, (c) => call<NewToken>(c, 'POST', `/devices/${eui(devEUI)}/transfer`, { tenant: flags.to }));
     showToken(t, 'transferred');
   });
-  withAdminClientOptions(devices.command('regenerate-token').description('a new owner token (the old one stops working), shown once').argument('<devEUI>', 'DevEUI')).action(
-    async (devEUI: string, flags: RemoteFlags) => {
-      const t = await withClient(flags, (c) => call<NewToken>(c, 'POST', `/devices/${eui(devEUI)}/owner-token`));
-      showToken(t, 'new owner token for');
-    },
-  );
+  withAdminClientOptions(devices.command('regenerate-token').description('a new owner token (the old one stops working), shown once').argument('<devEUI>', 'DevEUI')).action(async (devEUI: string, flags: RemoteFlags) => {
+    const t = await withClient(flags, (c) => call<NewToken>(c, 'POST', `/devices/${eui(devEUI)}/owner-token`));
+    showToken(t, 'new owner token for');
+  });
   withAdminClientOptions(devices.command('delete').description('delete a device and its sessions (audited)').argument('<devEUI>', 'DevEUI')).action(async (devEUI: string, flags: RemoteFlags) => {
     await withClient(flags, (c) => call(c, 'DELETE', `/devices/${eui(devEUI)}`));
     say(`deleted ${eui(devEUI)}`);
@@ -192,17 +211,26 @@ export function addOwnershipCommands(program: Command): void {
   ).action(async (flags: RemoteFlags & { tenant?: string; since: string; until?: string; format: string }) => {
     if (flags.format !== 'csv' && flags.format !== 'json') throw new ParseError('--format', 'expected csv or json');
     const q = new URLSearchParams({ since: flags.since, format: flags.format, ...(flags.tenant ? { tenant: flags.tenant } : {}), ...(flags.until ? { until: flags.until } : {}) });
-    const res = await withClient(flags, async (c) => {
-      const r = await c.request('GET', `/usage?${q.toString()}`);
-      if (r.status !== 200) await call(c, 'GET', `/usage?${q.toString()}`);
-      return r;
-    }, { existing: true });
+    const res = await withClient(
+      flags,
+      async (c) => {
+        const r = await c.request('GET', `/usage?${q.toString()}`);
+        if (r.status !== 200) await call(c, 'GET', `/usage?${q.toString()}`);
+        return r;
+      },
+      { existing: true },
+    );
     process.stdout.write(flags.format === 'json' ? `${JSON.stringify(res.body, null, 2)}\n` : res.text);
   });
 }
 
 /** `devices import` without `--ns`: pre-provisioned devices of the acting tenant (a manufacturer). */
-export async function importPreProvisioned(file: string, content: string, flags: RemoteFlags & { labels?: string; transportKek?: string; allowWeakOwnerTokens?: boolean; skipExisting?: boolean }, format: 'csv' | 'json'): Promise<void> {
+export async function importPreProvisioned(
+  file: string,
+  content: string,
+  flags: RemoteFlags & { labels?: string; transportKek?: string; allowWeakOwnerTokens?: boolean; skipExisting?: boolean },
+  format: 'csv' | 'json',
+): Promise<void> {
   const body: Record<string, string | boolean> = { content, format };
   if (flags.allowWeakOwnerTokens === true) body['allowWeakOwnerTokens'] = true;
   if (flags.skipExisting === true) body['skipExisting'] = true;

@@ -51,7 +51,10 @@ function commonPeerOptions(cmd: Command): Command {
       .requiredOption('--out <dir>', 'directory to write the credential bundle into (must not hold one already)')
       .option('--kek-label <label>', 'label of the KEK that wraps session keys for this peer')
       .addOption(
-        new Option('--public-url <url>', 'base URL where peers reach the BI listener (default: https://, the first of bi.public_hosts or localhost, and the port of bi.listen, as serve takes them from the configuration)').env('JOINERY_PUBLIC_URL'),
+        new Option(
+          '--public-url <url>',
+          'base URL where peers reach the BI listener (default: https://, the first of bi.public_hosts or localhost, and the port of bi.listen, as serve takes them from the configuration)',
+        ).env('JOINERY_PUBLIC_URL'),
       ),
     SERVER_ADDRESS_SETTINGS,
   );
@@ -77,7 +80,10 @@ async function register(flags: PeerFlags, prepare: RegistrationWithCA): Promise<
     const biURL = biURLFor(publicUrl, registration.name);
     const { peer, files: bundleFiles } = await registerPeer({ store: backends.store, vault: backends.vault, ca: pki.ca }, registration, outDir, biURL, cliAuditContext());
     const files = [...bundleFiles, ...(after ? await after(peer, outDir, biURL, backends.settings.dataDir) : [])];
-    say(`registered ${peer.kind === 'ns' ? 'network server' : 'application server'} ${peer.name}` + (peer.kind === 'ns' ? ` (NetID ${peer.netID}${peer.nsID ? `, NSID ${peer.nsID}` : ''}, vendor ${peer.vendor})` : ` (AS-ID ${peer.asID})`));
+    say(
+      `registered ${peer.kind === 'ns' ? 'network server' : 'application server'} ${peer.name}` +
+        (peer.kind === 'ns' ? ` (NetID ${peer.netID}${peer.nsID ? `, NSID ${peer.nsID}` : ''}, vendor ${peer.vendor})` : ` (AS-ID ${peer.asID})`),
+    );
     say(`KEK label: ${peer.kekLabel}`);
     for (const line of describePeerSettings(peer.settings)) say(line);
     say(`BI URL: ${biURL}`);
@@ -102,7 +108,7 @@ async function managementUpdate(flags: NsAdapterFlags, vendor: Vendor, name: str
     return { ...settings, adapter: management.settings };
   }
   const stray = Object.keys(flags).find((k) => ADAPTER_OPTION_KEYS.has(k));
-  if (stray !== undefined) throw new ParseError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, 'needs --api-url (the network server\'s management API)');
+  if (stray !== undefined) throw new ParseError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, "needs --api-url (the network server's management API)");
   const apiKey = await apiKeyFromFlags(flags);
   if (apiKey !== undefined) {
     if (!settings.adapter) throw new ParseError('--api-key-file', `network server ${name} has no management API configured (ns set ${name} --api-url ...)`);
@@ -127,39 +133,43 @@ async function asyncListenerCertificate(vendor: Vendor, settings: PeerSettings, 
 
 export function addPeerCommands(program: Command): void {
   const ns = program.command('ns').description('network servers allowed to join devices');
-  withNsAdapterOptions(commonPeerOptions(
-    ns
-      .command('add')
-      .description('register a network server and write its credential bundle (CA, client certificate and key, KEK, README)')
-      .requiredOption('--net-id <netid>', 'the network server\'s NetID (6 hex digits): its BI SenderID')
-      .option('--ns-id <eui>', 'its NSID (16 hex digits), sent as SenderNSID in BI 1.1')
-      .requiredOption('--vendor <vendor>', `network server vendor: ${VENDORS.join(', ')}`),
-  )).action(async (flags: NsFlags) => {
+  withNsAdapterOptions(
+    commonPeerOptions(
+      ns
+        .command('add')
+        .description('register a network server and write its credential bundle (CA, client certificate and key, KEK, README)')
+        .requiredOption('--net-id <netid>', "the network server's NetID (6 hex digits): its BI SenderID")
+        .option('--ns-id <eui>', 'its NSID (16 hex digits), sent as SenderNSID in BI 1.1')
+        .requiredOption('--vendor <vendor>', `network server vendor: ${VENDORS.join(', ')}`),
+    ),
+  ).action(async (flags: NsFlags) => {
     const vendor = parseVendor(flags.vendor, '--vendor');
     const vendorSetup = await nsVendorSetupFrom(flags, vendor, flags.name);
     const requested = await peerSettingsFrom(flags, DEFAULT_PEER_SETTINGS);
     await register(flags, async (ca) => {
       const { settings, issued } = await asyncListenerCertificate(vendor, requested, ca);
-      const after: AfterRegister | undefined = vendorSetup && (async (peer, outDir, biURL, dataDir) => {
-        if (peer.kind !== 'ns') return [];
-        const written: string[] = [];
-        if (vendorSetup.management) {
-          const keyFile = await writeAdapterAPIKey(dataDir, peer.name, vendorSetup.management.apiKey);
-          note(`joinery: ${vendor} API key stored in ${keyFile} (mode 0600)`);
-        }
-        if (issued) {
-          const cert = path.join(outDir, ASYNC_LISTENER_FILES.cert);
-          const key = path.join(outDir, ASYNC_LISTENER_FILES.key);
-          await writeFileAtomic(cert, issued.certPem, { mode: 0o644, replace: false });
-          await writeFileAtomic(key, issued.keyPem, { mode: 0o600, replace: false });
-          written.push(cert, key);
-        }
-        const connection: SetupConnection = {
-          authorizationHeader: flags.authorizationHeader ?? null,
-          asyncAnswers: settings.asyncAnswers ? { url: settings.asyncAnswers.url, listenerCertificate: issued ? 'bundle' : 'own' } : null,
-        };
-        return [...written, ...(await writeVendorSetup(vendorSetup, outDir, { name: peer.name, netID: peer.netID, nsID: peer.nsID, biURL }, connection))];
-      });
+      const after: AfterRegister | undefined =
+        vendorSetup &&
+        (async (peer, outDir, biURL, dataDir) => {
+          if (peer.kind !== 'ns') return [];
+          const written: string[] = [];
+          if (vendorSetup.management) {
+            const keyFile = await writeAdapterAPIKey(dataDir, peer.name, vendorSetup.management.apiKey);
+            note(`joinery: ${vendor} API key stored in ${keyFile} (mode 0600)`);
+          }
+          if (issued) {
+            const cert = path.join(outDir, ASYNC_LISTENER_FILES.cert);
+            const key = path.join(outDir, ASYNC_LISTENER_FILES.key);
+            await writeFileAtomic(cert, issued.certPem, { mode: 0o644, replace: false });
+            await writeFileAtomic(key, issued.keyPem, { mode: 0o600, replace: false });
+            written.push(cert, key);
+          }
+          const connection: SetupConnection = {
+            authorizationHeader: flags.authorizationHeader ?? null,
+            asyncAnswers: settings.asyncAnswers ? { url: settings.asyncAnswers.url, listenerCertificate: issued ? 'bundle' : 'own' } : null,
+          };
+          return [...written, ...(await writeVendorSetup(vendorSetup, outDir, { name: peer.name, netID: peer.netID, nsID: peer.nsID, biURL }, connection))];
+        });
       const registration: PeerRegistration = {
         settings: vendorSetup?.management ? { ...settings, adapter: vendorSetup.management.settings } : settings,
         kind: 'ns',
@@ -177,28 +187,28 @@ export function addPeerCommands(program: Command): void {
   addPeerLifecycleCommands(ns, 'ns');
 
   const as = program.command('as').description('application servers that fetch AppSKeys (AppSKeyReq)');
-  commonPeerOptions(
-    as
-      .command('add')
-      .description('register an application server and write its credential bundle')
-      .requiredOption('--as-id <id>', 'the application server\'s AS-ID: its BI SenderID'),
-  ).action(async (flags: AsFlags) => {
-    if (flags.asId.trim() === '') throw new ParseError('--as-id', 'must not be empty');
-    const settings = await peerSettingsFrom(flags, DEFAULT_PEER_SETTINGS);
-    await register(flags, async () => ({
-      registration: {
-        settings,
-        kind: 'as',
-        name: flags.name,
-        asID: flags.asId.trim(),
-        ...(flags.kekLabel !== undefined ? { kekLabel: flags.kekLabel } : {}),
-      },
-    }));
-  });
+  commonPeerOptions(as.command('add').description('register an application server and write its credential bundle').requiredOption('--as-id <id>', "the application server's AS-ID: its BI SenderID")).action(
+    async (flags: AsFlags) => {
+      if (flags.asId.trim() === '') throw new ParseError('--as-id', 'must not be empty');
+      const settings = await peerSettingsFrom(flags, DEFAULT_PEER_SETTINGS);
+      await register(flags, async () => ({
+        registration: {
+          settings,
+          kind: 'as',
+          name: flags.name,
+          asID: flags.asId.trim(),
+          ...(flags.kekLabel !== undefined ? { kekLabel: flags.kekLabel } : {}),
+        },
+      }));
+    },
+  );
 
   addPeerLifecycleCommands(as, 'as');
 
-  for (const [group, kind] of [[ns, 'ns'], [as, 'as']] as const) {
+  for (const [group, kind] of [
+    [ns, 'ns'],
+    [as, 'as'],
+  ] as const) {
     const set = withPeerSettingsOptions(
       group
         .command('set')

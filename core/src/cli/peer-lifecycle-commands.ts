@@ -61,7 +61,11 @@ function showLines(s: PeerSummary, peer: Peer): string[] {
     ...describePeerSettings(peer.settings),
     `devices bound: ${s.boundDevices}`,
     `last join: ${s.lastJoinAt ?? 'never'}`,
-    `joins over the last day: ${Object.entries(s.recentJoinResults ?? {}).map(([result, n]) => `${result} ${n}`).join(', ') || 'none'}`,
+    `joins over the last day: ${
+      Object.entries(s.recentJoinResults ?? {})
+        .map(([result, n]) => `${result} ${n}`)
+        .join(', ') || 'none'
+    }`,
     `certificates:`,
     ...s.certificates.map((c) => `  ${c.fingerprint}  ${c.status}  issued ${c.issuedAt}  expires ${c.notAfter ?? 'unknown'}${c.retiresAt ? `  ${c.status === 'retired' ? 'retired' : 'retires'} ${c.retiresAt}` : ''}`),
     `registered: ${s.createdAt}`,
@@ -73,12 +77,15 @@ function bundleOptions(cmd: Command, kind: Peer['kind']): Command {
   cmd
     .requiredOption('--out <dir>', 'directory to write the new credential bundle into (must not hold one already)')
     .addOption(
-      new Option('--public-url <url>', 'base URL where peers reach the BI listener (default: https://, the first of bi.public_hosts or localhost, and the port of bi.listen, as serve takes them from the configuration)').env('JOINERY_PUBLIC_URL'),
+      new Option(
+        '--public-url <url>',
+        'base URL where peers reach the BI listener (default: https://, the first of bi.public_hosts or localhost, and the port of bi.listen, as serve takes them from the configuration)',
+      ).env('JOINERY_PUBLIC_URL'),
     );
   if (kind === 'ns') {
     cmd
       .option('--join-eui-prefix <prefix...>', 'JoinEUI range(s) the network server sends to Joinery, for the vendor files (default all)')
-      .option('--ns-config-dir <dir>', 'where the bundle\'s files will sit on the network server host (absolute; used in the vendor files)')
+      .option('--ns-config-dir <dir>', "where the bundle's files will sit on the network server host (absolute; used in the vendor files)")
       .option('--authorization-header <value>', 'the Authorization header the network server sends (when it has one: Joinery keeps only its digest, the vendor files need it)');
   }
   return withBackendOptions(cmd, SERVER_ADDRESS_SETTINGS);
@@ -88,10 +95,16 @@ async function writeBundle(backends: Backends, kind: Peer['kind'], name: string,
   const peer = await existingPeer(backends.store, kind, name);
   const publicUrl = flags.publicUrl ?? configuredPublicURL(flags);
   const biURL = biURLFor(publicUrl, name);
-  const vendorSetup = peer.kind === 'ns' ? await nsVendorSetupFrom({ ...(flags.joinEuiPrefix ? { joinEuiPrefix: flags.joinEuiPrefix } : {}), ...(flags.nsConfigDir ? { nsConfigDir: flags.nsConfigDir } : {}) }, peer.vendor, name) : undefined;
+  const vendorSetup =
+    peer.kind === 'ns'
+      ? await nsVendorSetupFrom({ ...(flags.joinEuiPrefix ? { joinEuiPrefix: flags.joinEuiPrefix } : {}), ...(flags.nsConfigDir ? { nsConfigDir: flags.nsConfigDir } : {}) }, peer.vendor, name)
+      : undefined;
   const header = flags.authorizationHeader ?? null;
   if (vendorSetup && peer.settings.authorizationSHA256 !== null && (header === null || authorizationDigest(header) !== peer.settings.authorizationSHA256)) {
-    throw new ParseError('--authorization-header', `${name} sends an Authorization header: give the one it is configured with (Joinery keeps only its digest; this one ${header === null ? 'is missing' : 'does not match'})`);
+    throw new ParseError(
+      '--authorization-header',
+      `${name} sends an Authorization header: give the one it is configured with (Joinery keeps only its digest; this one ${header === null ? 'is missing' : 'does not match'})`,
+    );
   }
   const { loadOrCreatePKI } = await import('../pki/pki-files.js');
   const pki = await loadOrCreatePKI(backends.settings.dataDir, serverHosts([new URL(publicUrl).hostname]));
@@ -100,7 +113,14 @@ async function writeBundle(backends: Backends, kind: Peer['kind'], name: string,
   const files = [...issued.files];
   if (vendorSetup && issued.peer.kind === 'ns') {
     const answers = issued.peer.settings.asyncAnswers;
-    files.push(...(await writeVendorSetup(vendorSetup, outDir, { name, netID: issued.peer.netID, nsID: issued.peer.nsID, biURL }, { authorizationHeader: header, asyncAnswers: answers ? { url: answers.url, listenerCertificate: 'own' } : null })));
+    files.push(
+      ...(await writeVendorSetup(
+        vendorSetup,
+        outDir,
+        { name, netID: issued.peer.netID, nsID: issued.peer.nsID, biURL },
+        { authorizationHeader: header, asyncAnswers: answers ? { url: answers.url, listenerCertificate: 'own' } : null },
+      )),
+    );
   }
   if (issue.kind === 'rotate-kek') say(`${name}: new KEK labelled ${issued.peer.kekLabel} (was ${peer.kekLabel}); answers are wrapped with it from now on`);
   say(`${name}: new client certificate ${issued.certificate.fingerprint} (expires ${issued.certificate.notAfter?.toISOString() ?? 'unknown'})`);
@@ -112,25 +132,34 @@ async function writeBundle(backends: Backends, kind: Peer['kind'], name: string,
 
 /** `list`, `show`, `enable`, `disable`, `delete`, `bundle`, `renew-certificate`, `retire-certificate`, `rotate-kek` of `ns` and `as`. */
 export function addPeerLifecycleCommands(group: Command, kind: Peer['kind']): void {
-  withBackendOptions(group.command('list').description(`list the ${noun(kind)}s: state, certificate expiry, devices bound, last join`).option('--json', 'JSON, one array')).action(
-    async (flags: BackendFlags & { json?: boolean }) =>
-      withBackends(flags, async (backends) => {
-        const usage = await backends.store.peerUsage();
-        const summaries = (await backends.store.listPeers()).filter((p) => p.kind === kind).map((p) => peerSummary(p, usage.get(p.name)));
-        if (flags.json) return say(JSON.stringify(summaries, null, 2));
-        const header = ['NAME', ...(kind === 'ns' ? ['VENDOR', 'NETID/NSID'] : ['AS-ID']), 'STATE', 'CERT EXPIRES', 'DEVICES', 'LAST JOIN'];
-        say(table(header, summaries.map(listRow)));
-      }),
+  withBackendOptions(
+    group
+      .command('list')
+      .description(`list the ${noun(kind)}s: state, certificate expiry, devices bound, last join`)
+      .option('--json', 'JSON, one array'),
+  ).action(async (flags: BackendFlags & { json?: boolean }) =>
+    withBackends(flags, async (backends) => {
+      const usage = await backends.store.peerUsage();
+      const summaries = (await backends.store.listPeers()).filter((p) => p.kind === kind).map((p) => peerSummary(p, usage.get(p.name)));
+      if (flags.json) return say(JSON.stringify(summaries, null, 2));
+      const header = ['NAME', ...(kind === 'ns' ? ['VENDOR', 'NETID/NSID'] : ['AS-ID']), 'STATE', 'CERT EXPIRES', 'DEVICES', 'LAST JOIN'];
+      say(table(header, summaries.map(listRow)));
+    }),
   );
 
-  withBackendOptions(group.command('show').description(`one ${noun(kind)}: everything list shows, its KEK label, certificates and settings`).argument('<name>').option('--json', 'JSON')).action(
-    async (name: string, flags: BackendFlags & { json?: boolean }) =>
-      withBackends(flags, async (backends) => {
-        const peer = await existingPeer(backends.store, kind, name);
-        const summary = await fullPeerSummary(backends.store, peer);
-        if (flags.json) return say(JSON.stringify(summary, null, 2));
-        for (const line of showLines(summary, peer)) say(line);
-      }),
+  withBackendOptions(
+    group
+      .command('show')
+      .description(`one ${noun(kind)}: everything list shows, its KEK label, certificates and settings`)
+      .argument('<name>')
+      .option('--json', 'JSON'),
+  ).action(async (name: string, flags: BackendFlags & { json?: boolean }) =>
+    withBackends(flags, async (backends) => {
+      const peer = await existingPeer(backends.store, kind, name);
+      const summary = await fullPeerSummary(backends.store, peer);
+      if (flags.json) return say(JSON.stringify(summary, null, 2));
+      for (const line of showLines(summary, peer)) say(line);
+    }),
   );
 
   for (const state of ['enabled', 'disabled'] as const) {
@@ -161,9 +190,10 @@ export function addPeerLifecycleCommands(group: Command, kind: Peer['kind']): vo
     }),
   );
 
-  bundleOptions(group.command('bundle').description('write its credential bundle (and vendor files) again: with a new client certificate, as Joinery keeps no private key; the ones before keep working').argument('<name>'), kind).action(
-    async (name: string, flags: BundleFlags) => withBackends(flags, (backends) => writeBundle(backends, kind, name, { kind: 'bundle' }, flags)),
-  );
+  bundleOptions(
+    group.command('bundle').description('write its credential bundle (and vendor files) again: with a new client certificate, as Joinery keeps no private key; the ones before keep working').argument('<name>'),
+    kind,
+  ).action(async (name: string, flags: BundleFlags) => withBackends(flags, (backends) => writeBundle(backends, kind, name, { kind: 'bundle' }, flags)));
 
   bundleOptions(
     group
@@ -198,7 +228,7 @@ export function addPeerLifecycleCommands(group: Command, kind: Peer['kind']): vo
       .command('rotate-kek')
       .description('a new KEK under a new label, used for answers at once; writes a new bundle (and vendor files) with it')
       .argument('<name>')
-      .option('--kek-label <label>', 'the new KEK\'s label (default: the current one with a -2, -3 ... suffix)'),
+      .option('--kek-label <label>', "the new KEK's label (default: the current one with a -2, -3 ... suffix)"),
     kind,
   ).action(async (name: string, flags: BundleFlags & { kekLabel?: string }) =>
     withBackends(flags, async (backends) => {

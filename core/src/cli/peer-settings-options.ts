@@ -18,7 +18,7 @@ export interface PeerSettingsFlags {
 /** The flags that set how a peer is talked to (`ns add`, `as add`, `ns set`, `as set`). */
 export function withPeerSettingsOptions(cmd: Command, forUpdate: boolean): Command {
   cmd
-    .option('--async-answer-url <url>', 'asynchronous mode: acknowledge requests at once and POST the answers to this https URL (the peer\'s own BI listener)')
+    .option('--async-answer-url <url>', "asynchronous mode: acknowledge requests at once and POST the answers to this https URL (the peer's own BI listener)")
     .option('--async-answer-ca <file>', 'PEM CA that verifies the certificate of the async answer URL (default: the system CAs)')
     .option('--authorization-header <value>', 'the exact Authorization header value the peer sends (e.g. "Bearer ..."): then required on every request, and enough on /bi/<name> without a client certificate');
   if (forUpdate) {
@@ -70,6 +70,14 @@ export function describePeerSettings(s: PeerSettings): string[] {
   return [
     `answers: ${s.asyncAnswers ? `asynchronous, to ${s.asyncAnswers.url}${s.asyncAnswers.caPem ? ' (own CA)' : ''}` : 'synchronous'}`,
     `Authorization header: ${s.authorizationSHA256 ? 'required (secret set)' : 'not used'}`,
-    ...(s.adapter ? [`management API: ${s.adapter.apiUrl} (${Object.entries(s.adapter.options).map(([k, v]) => `${k}=${v}`).join(', ') || 'no options'}; API key kept in the data dir)`] : []),
+    ...(s.adapter
+      ? [
+          `management API: ${s.adapter.apiUrl} (${
+            Object.entries(s.adapter.options)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ') || 'no options'
+          }; API key kept in the data dir)`,
+        ]
+      : []),
   ];
 }

@@ -48,9 +48,7 @@ interface ServeFlags extends BackendFlags {
 export function addServeCommand(program: Command): void {
   withBackendOptions(
     withSettings(
-      program
-        .command('serve')
-        .description('run the Join Server: Backend Interfaces over HTTPS with client certificates, and the admin listener'),
+      program.command('serve').description('run the Join Server: Backend Interfaces over HTTPS with client certificates, and the admin listener'),
       // Every serve setting comes from the configuration schema: flag, JOINERY_* variable,
       // default and description, and the key of the configuration file (--config).
       SETTINGS.filter((s) => s.scope === 'serve'),
@@ -99,7 +97,16 @@ export function addServeCommand(program: Command): void {
     try {
       // Loaded here, not at start-up: the listeners' code is slow to load and only serve uses it.
       const { startJoinServer } = await import('../server/join-server.js');
-      server = await startJoinServer({ backends, biListen, adminListen: opened.adminListen, ...(metricsListen ? { metricsListen } : {}), publicHosts: flags.publicHost ?? [], log, engine: { usedDevNonces, sessionHistory, rejoinsPerHour }, backendInterfaces: { servedJoinEUIs, homeNSAnswers }, warmUp: { maxMs: warmUpMs },
+      server = await startJoinServer({
+        backends,
+        biListen,
+        adminListen: opened.adminListen,
+        ...(metricsListen ? { metricsListen } : {}),
+        publicHosts: flags.publicHost ?? [],
+        log,
+        engine: { usedDevNonces, sessionHistory, rejoinsPerHour },
+        backendInterfaces: { servedJoinEUIs, homeNSAnswers },
+        warmUp: { maxMs: warmUpMs },
         biTransport: {
           clientCertificates: flags.biClientCertificates === 'optional' ? 'optional' : 'required',
           trustedProxies: trustedProxies.map((p) => p.replace(/^\[(.*)\]$/, '$1')),

@@ -21,5 +21,11 @@ export function withSettings(cmd: Command, settings: readonly SettingDefinition[
 
 /** Repeatable flag that also takes comma-separated values (and so does its JOINERY_* variable). */
 export function commaList(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }

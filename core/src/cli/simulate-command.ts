@@ -31,18 +31,18 @@ export function addSimulateCommands(program: Command): void {
   const simulate = program.command('simulate').description('a device and a network server in one, for trying a running Join Server');
   simulate
     .command('join')
-    .description('send a real JoinReq with a network server\'s credential bundle, then decrypt and check the join-accept and the session keys as the device')
+    .description("send a real JoinReq with a network server's credential bundle, then decrypt and check the join-accept and the session keys as the device")
     .requiredOption('--bundle <dir>', 'network server credential bundle (from joinery ns add)')
-    .option('--url <url>', 'BI URL (default: the bundle\'s)')
+    .option('--url <url>', "BI URL (default: the bundle's)")
     .requiredOption('--dev-eui <eui>', 'DevEUI')
     .requiredOption('--join-eui <eui>', 'JoinEUI')
     .requiredOption('--mac-version <version>', 'LoRaWAN MAC version: 1.0.0 .. 1.0.4, 1.1')
-    .addOption(new Option('--app-key <hex>', 'the device\'s AppKey (1.0.x: its root key)').env('JOINERY_SIM_APP_KEY').makeOptionMandatory())
-    .addOption(new Option('--nwk-key <hex>', 'the device\'s NwkKey (1.1)').env('JOINERY_SIM_NWK_KEY'))
+    .addOption(new Option('--app-key <hex>', "the device's AppKey (1.0.x: its root key)").env('JOINERY_SIM_APP_KEY').makeOptionMandatory())
+    .addOption(new Option('--nwk-key <hex>', "the device's NwkKey (1.1)").env('JOINERY_SIM_NWK_KEY'))
     .option('--dev-nonce <n>', 'DevNonce (default: next counter value, or random for 1.0.0-1.0.3)')
     .option('--dev-addr <hex>', 'DevAddr the network server assigns (default random)')
     .option('--protocol-version <v>', 'BI protocol version 1.0 or 1.1 (default 1.1 when the bundle has an NSID)')
-    .option('--no-opt-neg', 'send a 1.1 device\'s join as a 1.0-only network server would (OptNeg clear)')
+    .option('--no-opt-neg', "send a 1.1 device's join as a 1.0-only network server would (OptNeg clear)")
     .option('--rx-delay <s>', 'RxDelay', '1')
     .option('--cf-list <hex>', 'CFList (16 bytes)')
     .option('--show-keys', 'print the session keys (secrets!)')
@@ -71,16 +71,16 @@ export function addSimulateCommands(program: Command): void {
       });
       const allMatch = result.keyChecks ? Object.values(result.keyChecks).every((c) => c !== 'mismatch') : false;
       const ok = result.resultCode === 'Success' && result.problems.length === 0 && allMatch;
-      const keys = flags.showKeys && result.deviceKeys
-        ? Object.fromEntries(Object.entries(result.deviceKeys).map(([k, v]) => [k, v.unsafeBytes().toString('hex')]))
-        : undefined;
+      const keys = flags.showKeys && result.deviceKeys ? Object.fromEntries(Object.entries(result.deviceKeys).map(([k, v]) => [k, v.unsafeBytes().toString('hex')])) : undefined;
       if (flags.json) {
         say(JSON.stringify({ ok, ...result, deviceKeys: keys, latencyMs: Math.round(result.latencyMs * 100) / 100 }, hexBuffers, 2));
       } else {
         say(`JoinReq DevNonce ${result.devNonce} (TransactionID ${result.transactionID}) -> ${result.resultCode}${result.description ? `: ${result.description}` : ''} in ${result.latencyMs.toFixed(1)} ms`);
         if (result.joinAccept) {
           const ja = result.joinAccept;
-          say(`join-accept: JoinNonce ${ja.joinNonce}, NetID ${ja.netID}, DevAddr ${ja.devAddr}, DLSettings ${ja.dlSettings.toString(16).padStart(2, '0')} (OptNeg ${ja.optNeg ? 'on' : 'off'}), RxDelay ${ja.rxDelay}${ja.cfList ? ', CFList' : ''}`);
+          say(
+            `join-accept: JoinNonce ${ja.joinNonce}, NetID ${ja.netID}, DevAddr ${ja.devAddr}, DLSettings ${ja.dlSettings.toString(16).padStart(2, '0')} (OptNeg ${ja.optNeg ? 'on' : 'off'}), RxDelay ${ja.rxDelay}${ja.cfList ? ', CFList' : ''}`,
+          );
         }
         for (const [name, check] of Object.entries(result.keyChecks ?? {})) {
           say(`  ${name.padEnd(12)} ${typeof check === 'string' ? (check === 'match' ? 'device and network server agree' : 'MISMATCH') : `not checked: ${check.notChecked}`}`);

@@ -32,7 +32,10 @@ export function loadConfigFile(file: string): ConfigValues {
 export function parseConfigText(text: string, file: string): ConfigValues {
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => `${e.linePos?.[0] ? `line ${e.linePos[0].line}: ` : ''}${e.message.split('\n')[0]} (not valid YAML)`));
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `${e.linePos?.[0] ? `line ${e.linePos[0].line}: ` : ''}${e.message.split('\n')[0]} (not valid YAML)`),
+    );
   }
   const root: unknown = doc.toJS();
   const values = new Map<string, unknown>();

@@ -62,7 +62,9 @@ export function exampleConfig(): string {
     const indent = inSection ? '  ' : '';
     const name = parts[parts.length - 1]!;
     out.push(...wrap(def.description, 100, `${indent}# `));
-    out.push(`${indent}# ${def.flag} / ${def.env}${def.type.kind === 'enum' ? `; one of ${def.type.choices.join(', ')}` : def.type.kind === 'integer' ? `; ${def.type.min}..${def.type.max}` : ''}${def.default === undefined ? `; default: ${defaultOf(def)}` : ''}`);
+    out.push(
+      `${indent}# ${def.flag} / ${def.env}${def.type.kind === 'enum' ? `; one of ${def.type.choices.join(', ')}` : def.type.kind === 'integer' ? `; ${def.type.min}..${def.type.max}` : ''}${def.default === undefined ? `; default: ${defaultOf(def)}` : ''}`,
+    );
     if (def.default !== undefined) out.push(`${indent}${name}: ${yamlScalar(def.default)}`);
     else out.push(`${indent}# ${name}: ${def.example ?? ''}`);
   }

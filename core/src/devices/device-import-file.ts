@@ -106,10 +106,7 @@ export function parseDeviceImportFile(content: string, format: ImportFormat, opt
  * DeviceImportError at the end (up to 100 problems), after it has stopped yielding rows at the
  * first one, so a consumer that inserts what it gets inside one transaction rolls it back.
  */
-export async function* streamDeviceImportCSV(
-  input: AsyncIterable<Buffer | string>,
-  options: ImportFileOptions & { readonly chunkSize?: number } = {},
-): AsyncGenerator<DeviceImportRow[], void, undefined> {
+export async function* streamDeviceImportCSV(input: AsyncIterable<Buffer | string>, options: ImportFileOptions & { readonly chunkSize?: number } = {}): AsyncGenerator<DeviceImportRow[], void, undefined> {
   const chunkSize = options.chunkSize ?? 10_000;
   const checker = new ImportRowChecker('line', options);
   let header: string[] | undefined;
@@ -249,7 +246,11 @@ function readCSV(content: string): { line: number; record: Record<string, unknow
   } catch (e) {
     throw csvError(e);
   }
-  const header = content.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
+  const header =
+    content
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
   const columns = header.split(',').map((c) => c.trim().toLowerCase());
   checkHeader(columns);
   return parsed.map((p) => csvRecord(p, columns.length));
@@ -313,15 +314,7 @@ function parseRow(line: number, r: Record<string, unknown>, wrappedKeys: boolean
   return { line, devEUI, joinEUI, macVersion, rootKeys, ...claim };
 }
 
-function rootKeysOf<K, R>(
-  macVersion: MACVersion,
-  legacy: boolean,
-  appKey: K | undefined,
-  nwkKey: K | undefined,
-  same: (a: K, b: K) => boolean,
-  legacyKeys: (k: K) => R,
-  keys11: (a: K, n: K) => R,
-): R {
+function rootKeysOf<K, R>(macVersion: MACVersion, legacy: boolean, appKey: K | undefined, nwkKey: K | undefined, same: (a: K, b: K) => boolean, legacyKeys: (k: K) => R, keys11: (a: K, n: K) => R): R {
   if (legacy) {
     if (appKey && nwkKey && !same(appKey, nwkKey)) {
       throw new ParseError('nwk_key', `a LoRaWAN ${macVersion} device has one root key (app_key): leave nwk_key empty`);

@@ -59,7 +59,10 @@ describe('CSV import file parsed on a thread of its own', () => {
   };
 
   test('gives the same rows, in the same chunks, as the parser on this thread: 1.0.3 and 1.1 keys, owner tokens, profiles', async () => {
-    const file = await write('mixed.csv', Array.from({ length: 2_500 }, (_, i) => deviceLine(i + 1)));
+    const file = await write(
+      'mixed.csv',
+      Array.from({ length: 2_500 }, (_, i) => deviceLine(i + 1)),
+    );
     const here = await read(streamDeviceImportCSV(createReadStream(file), { chunkSize: 1_000 }));
     const there = await read(streamDeviceImportCSVOnThread(file, { chunkSize: 1_000 }));
     expect(here.error).toBeNull();
@@ -72,7 +75,10 @@ describe('CSV import file parsed on a thread of its own', () => {
   });
 
   test('keys wrapped under a transport KEK cross as they were read', async () => {
-    const file = await write('wrapped.csv', Array.from({ length: 30 }, (_, i) => deviceLine(i + 1, { app: WRAPPED_A, nwk: WRAPPED_B })));
+    const file = await write(
+      'wrapped.csv',
+      Array.from({ length: 30 }, (_, i) => deviceLine(i + 1, { app: WRAPPED_A, nwk: WRAPPED_B })),
+    );
     const here = await read(streamDeviceImportCSV(createReadStream(file), { wrappedKeys: true }));
     const there = await read(streamDeviceImportCSVOnThread(file, { wrappedKeys: true }));
     expect(there.error).toBeNull();
@@ -105,7 +111,10 @@ describe('CSV import file parsed on a thread of its own', () => {
   });
 
   test('a consumer that stops early ends the thread: the next import still runs', async () => {
-    const file = await write('early.csv', Array.from({ length: 500 }, (_, i) => deviceLine(i + 1)));
+    const file = await write(
+      'early.csv',
+      Array.from({ length: 500 }, (_, i) => deviceLine(i + 1)),
+    );
     for await (const chunk of streamDeviceImportCSVOnThread(file, { chunkSize: 10 })) {
       expect(chunk).toHaveLength(10);
       break;
@@ -113,11 +122,14 @@ describe('CSV import file parsed on a thread of its own', () => {
     expect((await read(streamDeviceImportCSVOnThread(file, { chunkSize: 100 }))).chunks).toHaveLength(5);
   });
 
-  test('with sealWith, the chunks it is ahead with come sealed under the data directory\'s master key, every blob opening to the file\'s keys; the others in clear', async () => {
+  test("with sealWith, the chunks it is ahead with come sealed under the data directory's master key, every blob opening to the file's keys; the others in clear", async () => {
     const dataDir = path.join(dir, 'seal-data');
     const master = await loadOrCreateMasterKey({ dataDir, env: {} });
     const vault = new SoftwareKeyVault(master.ring);
-    const file = await write('seal.csv', Array.from({ length: 60 }, (_, i) => deviceLine(i + 1)));
+    const file = await write(
+      'seal.csv',
+      Array.from({ length: 60 }, (_, i) => deviceLine(i + 1)),
+    );
     const rows: DeviceImportRow[] = [];
     let first = true;
     for await (const chunk of streamDeviceImportCSVOnThread(file, { chunkSize: 2, sealWith: { dataDir } })) {
@@ -151,7 +163,10 @@ describe('CSV import file parsed on a thread of its own', () => {
   test('with sealWith and no master key where it says, the thread refuses, and makes none', async () => {
     const dataDir = path.join(dir, 'no-master');
     await fs.mkdir(dataDir);
-    const file = await write('nomaster.csv', Array.from({ length: 5 }, (_, i) => deviceLine(i + 1)));
+    const file = await write(
+      'nomaster.csv',
+      Array.from({ length: 5 }, (_, i) => deviceLine(i + 1)),
+    );
     const { error } = await read(streamDeviceImportCSVOnThread(file, { sealWith: { dataDir } }));
     expect(String(error)).toContain(`the import's parsing thread found no master key in ${dataDir}`);
     expect(await fs.readdir(dataDir)).toEqual([]);
@@ -162,7 +177,9 @@ describe('CSV import file parsed on a thread of its own', () => {
     const other = { kind: 'pkcs11' } as unknown as KeyVault;
     const row = { line: 2, devEUI: '00000000000b0001', joinEUI: '0000000000000001', macVersion: '1.0.3', rootKeys: { kind: 'legacy', sealed: Buffer.alloc(47), vaultKind: 'software' } } as unknown as DeviceImportRow;
     try {
-      await expect(importDevices({ store, vault: other }, [row], { kind: 'pre-provisioned', manufacturer: OPERATOR_TENANT })).rejects.toThrow('root keys sealed by a software vault cannot be imported into a pkcs11 vault');
+      await expect(importDevices({ store, vault: other }, [row], { kind: 'pre-provisioned', manufacturer: OPERATOR_TENANT })).rejects.toThrow(
+        'root keys sealed by a software vault cannot be imported into a pkcs11 vault',
+      );
       expect(await store.countDevices()).toBe(0);
     } finally {
       await store.close();
@@ -176,7 +193,10 @@ describe('CSV import file parsed on a thread of its own', () => {
     try {
       const first = await write('first.csv', [deviceLine(7), deviceLine(23)]);
       expect((await importDevices({ store, vault }, streamDeviceImportCSVOnThread(first, { chunkSize: 4 }), target)).imported).toBe(2);
-      const all = await write('all.csv', Array.from({ length: 30 }, (_, i) => deviceLine(i + 1)));
+      const all = await write(
+        'all.csv',
+        Array.from({ length: 30 }, (_, i) => deviceLine(i + 1)),
+      );
       const err = await importDevices({ store, vault }, streamDeviceImportCSVOnThread(all, { chunkSize: 4 }), target).catch((e: unknown) => e);
       expect((err as DeviceImportError).problems).toEqual([
         { line: 8, message: 'device 00000000000b0007 already exists' },
@@ -192,14 +212,23 @@ describe('CSV import file parsed on a thread of its own', () => {
 describe('the crossing of parsed rows', () => {
   test('sealed rows cross as their blobs, each whole and in its row', () => {
     const blobs = [Buffer.alloc(47, 1), Buffer.alloc(63, 2), Buffer.alloc(47, 3)];
-    const rows = blobs.map((sealed, i) => ({ line: i + 2, devEUI: `00000000000b000${i}`, joinEUI: '0000000000000001', macVersion: i === 1 ? '1.1' : '1.0.3', rootKeys: { kind: i === 1 ? '1.1' : 'legacy', sealed, vaultKind: 'software' } }) as unknown as DeviceImportRow);
+    const rows = blobs.map(
+      (sealed, i) =>
+        ({
+          line: i + 2,
+          devEUI: `00000000000b000${i}`,
+          joinEUI: '0000000000000001',
+          macVersion: i === 1 ? '1.1' : '1.0.3',
+          rootKeys: { kind: i === 1 ? '1.1' : 'legacy', sealed, vaultKind: 'software' },
+        }) as unknown as DeviceImportRow,
+    );
     const packed = packRows(rows, 'sealed');
     expect(packed.sealedEnds).toEqual([47, 110, 157]);
     expect(unpackRows(packed).map(plain)).toEqual(rows.map(plain));
     expect(() => packRows(rows, 'clear')).toThrow('keys sealed, not clear');
   });
 
-  test('packing zeroes the rows\' clear keys, unpacking zeroes the packed ones', () => {
+  test("packing zeroes the rows' clear keys, unpacking zeroes the packed ones", () => {
     const appKey = AES128Key.fromHex(APP_KEY);
     const nwkKey = AES128Key.fromHex(NWK_KEY);
     const row = { line: 2, devEUI: '00000000000b0001', joinEUI: '0000000000000001', macVersion: '1.1', rootKeys: { kind: '1.1', appKey, nwkKey } } as unknown as DeviceImportRow;

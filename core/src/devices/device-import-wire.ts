@@ -35,10 +35,7 @@ export interface RowChunkWire {
 
 /** What else the parsing thread says: the file's end, its problems, or an error. */
 export type ImportThreadMessage =
-  | RowChunkWire
-  | { readonly kind: 'done' }
-  | { readonly kind: 'problems'; readonly unit: ImportUnit; readonly problems: readonly ImportProblem[] }
-  | { readonly kind: 'error'; readonly message: string };
+  RowChunkWire | { readonly kind: 'done' } | { readonly kind: 'problems'; readonly unit: ImportUnit; readonly problems: readonly ImportProblem[] } | { readonly kind: 'error'; readonly message: string };
 
 const keyLength = (form: KeyForm): number => (form === 'wrapped' ? 24 : 16);
 const bytesOf = (key: AES128Key | Buffer): Uint8Array => (key instanceof AES128Key ? key.unsafeBytes() : key);

@@ -73,7 +73,10 @@ export class DeviceService {
   }
 
   /** Pre-provisioned devices of the principal's tenant (a manufacturer): unclaimed, each with an owner token. */
-  async import(p: Principal, input: { readonly content: string; readonly format?: ImportFormat; readonly transportKEK?: AES128Key; readonly allowWeakOwnerTokens?: boolean; readonly skipExisting?: boolean }): Promise<ImportSummary> {
+  async import(
+    p: Principal,
+    input: { readonly content: string; readonly format?: ImportFormat; readonly transportKEK?: AES128Key; readonly allowWeakOwnerTokens?: boolean; readonly skipExisting?: boolean },
+  ): Promise<ImportSummary> {
     requireScopeOf(p, 'devices:write');
     if (!p.tenant.roles.includes('manufacturer')) throw new Refusal('forbidden', `tenant ${p.tenantID} is not a manufacturer: only manufacturers import devices`);
     const format = input.format ?? detectImportFormat('', input.content);

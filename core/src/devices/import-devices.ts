@@ -45,8 +45,7 @@ export interface DeviceLabel {
  * unclaimed, each with an owner token (the file's `owner_token`, else generated).
  */
 export type ImportTarget =
-  | { readonly kind: 'bound'; readonly nsPeer: string; readonly asPeer: string | null }
-  | { readonly kind: 'pre-provisioned'; readonly manufacturer: TenantID; readonly allowWeakOwnerTokens?: boolean };
+  { readonly kind: 'bound'; readonly nsPeer: string; readonly asPeer: string | null } | { readonly kind: 'pre-provisioned'; readonly manufacturer: TenantID; readonly allowWeakOwnerTokens?: boolean };
 
 const MAX_PROBLEMS = 100;
 

@@ -9,9 +9,7 @@ import { ParseError } from '../lorawan/parse-error';
  * New kinds (a tenant's devices) are added as further members of this union.
  */
 export type DeviceSelection =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'dev-euis'; readonly devEUIs: readonly EUI64[] }
-  | { readonly kind: 'filter'; readonly joinEUIPrefix: JoinEUIPrefix | null; readonly macVersion: MACVersion | null };
+  { readonly kind: 'all' } | { readonly kind: 'dev-euis'; readonly devEUIs: readonly EUI64[] } | { readonly kind: 'filter'; readonly joinEUIPrefix: JoinEUIPrefix | null; readonly macVersion: MACVersion | null };
 
 /** The selection's wire form (JSON in the journal, the admin API's body). */
 export interface DeviceSelectionJSON {

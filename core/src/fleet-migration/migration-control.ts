@@ -24,7 +24,15 @@ async function unpark(store: Store, id: string): Promise<number> {
 }
 
 async function setStatus(store: Store, m: FleetMigration, status: MigrationStatus, actor: string, detail: Record<string, string | number>): Promise<FleetMigration> {
-  await store.setFleetMigrationStatus(m.id, status, { at: new Date(), actor, tenantID: null, source: null, action: `migration.${status === 'running' ? 'resumed' : status}`, devEUI: null, detail: { migration: m.id, ...detail } });
+  await store.setFleetMigrationStatus(m.id, status, {
+    at: new Date(),
+    actor,
+    tenantID: null,
+    source: null,
+    action: `migration.${status === 'running' ? 'resumed' : status}`,
+    devEUI: null,
+    detail: { migration: m.id, ...detail },
+  });
   return existing(store, m.id);
 }
 

@@ -249,7 +249,15 @@ class MigrationRun {
               return;
             }
             const { removed } = await this.#call(this.#targetLimiter, target, 'removeLocalJoin', () => target.removeLocalJoin!(e.devEUI));
-            await this.#store.appendAudit({ at: new Date(), actor: this.#o.actor, tenantID: null, source: null, action: 'ns.local-join.removed', devEUI: e.devEUI, detail: { peer: m.targetPeer, vendor: target.vendor, removed, migrationID: m.id } });
+            await this.#store.appendAudit({
+              at: new Date(),
+              actor: this.#o.actor,
+              tenantID: null,
+              source: null,
+              action: 'ns.local-join.removed',
+              devEUI: e.devEUI,
+              detail: { peer: m.targetPeer, vendor: target.vendor, removed, migrationID: m.id },
+            });
           }
           await this.#advance(e, { state: 'registered', attempts: 0, lastError: null });
           return;
@@ -365,13 +373,7 @@ class MigrationRun {
           this.#stale = true;
           continue;
         }
-        await this.#rebind(
-          e,
-          { state: 'joined', joinedAt: a.joinedAt },
-          [{ nsPeer: m.sourcePeer, overlapNsPeer: m.targetPeer }],
-          { nsPeer: m.targetPeer, overlapNsPeer: null },
-          'joined through the target',
-        );
+        await this.#rebind(e, { state: 'joined', joinedAt: a.joinedAt }, [{ nsPeer: m.sourcePeer, overlapNsPeer: m.targetPeer }], { nsPeer: m.targetPeer, overlapNsPeer: null }, 'joined through the target');
         moved++;
       }
       if (arrivals.length < PAGE || moved === 0) return;

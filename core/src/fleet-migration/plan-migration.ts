@@ -51,7 +51,8 @@ export async function planMigration(store: Store, request: MigrationRequest): Pr
     for (const devEUI of request.selection.devEUIs) {
       const d = await store.getDevice(devEUI);
       if (!d) skipped.push({ devEUI, reason: 'no such device' });
-      else if (d.nsPeer !== source.name || d.overlapNsPeer !== null) skipped.push({ devEUI, reason: `bound to ${d.nsPeer ?? 'no network server'}${d.overlapNsPeer ? ` and ${d.overlapNsPeer}` : ''}, not ${source.name} alone` });
+      else if (d.nsPeer !== source.name || d.overlapNsPeer !== null)
+        skipped.push({ devEUI, reason: `bound to ${d.nsPeer ?? 'no network server'}${d.overlapNsPeer ? ` and ${d.overlapNsPeer}` : ''}, not ${source.name} alone` });
       else devEUIs.push(devEUI);
     }
   } else {

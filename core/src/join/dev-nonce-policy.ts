@@ -12,18 +12,10 @@ export const DEFAULT_USED_DEV_NONCES = 64;
  *
  * Returns the nonce state to write if the join is accepted (JoinNonce is the caller's).
  */
-export function acceptDevNonce(
-  macVersion: MACVersion,
-  state: NonceState,
-  devNonce: DevNonce,
-  usedLimit: number,
-): { readonly ok: true; readonly next: Pick<NonceState, 'lastDevNonce' | 'usedDevNonces'> } | Failure {
+export function acceptDevNonce(macVersion: MACVersion, state: NonceState, devNonce: DevNonce, usedLimit: number): { readonly ok: true; readonly next: Pick<NonceState, 'lastDevNonce' | 'usedDevNonces'> } | Failure {
   if (devNonceIsCounter(macVersion)) {
     if (state.lastDevNonce !== null && devNonce <= state.lastDevNonce) {
-      return failure(
-        'DevNonceReplayed',
-        `DevNonce ${devNonce} is not greater than the last accepted DevNonce ${state.lastDevNonce} (LoRaWAN ${macVersion} DevNonce is a counter)`,
-      );
+      return failure('DevNonceReplayed', `DevNonce ${devNonce} is not greater than the last accepted DevNonce ${state.lastDevNonce} (LoRaWAN ${macVersion} DevNonce is a counter)`);
     }
     return { ok: true, next: { lastDevNonce: devNonce, usedDevNonces: state.usedDevNonces } };
   }

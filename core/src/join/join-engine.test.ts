@@ -38,13 +38,22 @@ async function setup() {
     createdAt: new Date(),
   };
   await store.insertPeer(peer);
-  await store.insertDevices([
-    { devEUI, joinEUI, macVersion: '1.0.3', sealedRootKeys: await vault.sealRootKeys({ kind: 'legacy', appKey }, devEUI), vaultKind: vault.kind, nsPeer: 'ns-a', asPeer: null },
-  ]);
+  await store.insertDevices([{ devEUI, joinEUI, macVersion: '1.0.3', sealedRootKeys: await vault.sealRootKeys({ kind: 'legacy', appKey }, devEUI), vaultKind: vault.kind, nsPeer: 'ns-a', asPeer: null }]);
   const engine = new JoinEngine(store, vault);
   const input = (n: number, key = appKey): JoinRequestMessage => {
     const phyPayload = encodeJoinRequest({ joinEUI, devEUI, devNonce: devNonce(n) }, key);
-    return { messageType: 'JoinReq', macVersion: '1.0.3', phyPayload, frame: decodeJoinRequestFrame('JoinReq', phyPayload), devEUI, receiverJoinEUI: joinEUI, devAddr: parseDevAddr('26011234'), dlSettings: 0, rxDelay: 1, cfList: undefined };
+    return {
+      messageType: 'JoinReq',
+      macVersion: '1.0.3',
+      phyPayload,
+      frame: decodeJoinRequestFrame('JoinReq', phyPayload),
+      devEUI,
+      receiverJoinEUI: joinEUI,
+      devAddr: parseDevAddr('26011234'),
+      dlSettings: 0,
+      rxDelay: 1,
+      cfList: undefined,
+    };
   };
   const join = async (n: number, key = appKey) => (await engine.handleJoin(input(n, key), peer)).result;
   return { store, vault, engine, peer, join };

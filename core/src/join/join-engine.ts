@@ -281,4 +281,3 @@ function checkBinding(device: Device, frame: JoinRequestFrame, peer: NetworkServ
   if (frame.joinType !== 'join' && isLegacy(device.macVersion)) return failure('RejoinNotSupported', `device ${device.devEUI} is LoRaWAN ${device.macVersion}: rejoin-requests are LoRaWAN 1.1`);
   return undefined;
 }
-

@@ -58,8 +58,15 @@ beforeAll(async () => {
   for (const [i, vendor] of VENDORS.entries()) nsOf.set(vendor, await kit.addNetworkServer(`ns-${vendor}`, { netID: `00001${i}`, vendor }));
   for (const vendor of VENDORS) {
     const mine = cases.filter((c) => c.vendor === vendor);
-    await kit.addDevices(mine.filter((c) => !c.withAS).map((c) => c.device), `ns-${vendor}`);
-    await kit.addDevices(mine.filter((c) => c.withAS).map((c) => c.device), `ns-${vendor}`, 'as-1');
+    await kit.addDevices(
+      mine.filter((c) => !c.withAS).map((c) => c.device),
+      `ns-${vendor}`,
+    );
+    await kit.addDevices(
+      mine.filter((c) => c.withAS).map((c) => c.device),
+      `ns-${vendor}`,
+      'as-1',
+    );
   }
 });
 

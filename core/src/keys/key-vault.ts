@@ -16,22 +16,16 @@ export interface KeyHandle {
  * 1.0 specifications; some network servers call it NwkKey): it is stored once, as `appKey`.
  * A 1.1 device has two.
  */
-export type RootKeys =
-  | { readonly kind: 'legacy'; readonly appKey: AES128Key }
-  | { readonly kind: '1.1'; readonly appKey: AES128Key; readonly nwkKey: AES128Key };
+export type RootKeys = { readonly kind: 'legacy'; readonly appKey: AES128Key } | { readonly kind: '1.1'; readonly appKey: AES128Key; readonly nwkKey: AES128Key };
 
 /**
  * A device's root keys as a manufacturer sends them: each RFC 3394-wrapped (24 bytes) under a
  * transport KEK agreed with Joinery's operator, so they are never in clear outside the vault.
  */
-export type WrappedRootKeys =
-  | { readonly kind: 'legacy'; readonly wrapped: true; readonly appKey: Buffer }
-  | { readonly kind: '1.1'; readonly wrapped: true; readonly appKey: Buffer; readonly nwkKey: Buffer };
+export type WrappedRootKeys = { readonly kind: 'legacy'; readonly wrapped: true; readonly appKey: Buffer } | { readonly kind: '1.1'; readonly wrapped: true; readonly appKey: Buffer; readonly nwkKey: Buffer };
 
 /** Root keys opened for one operation: handles, never bytes. */
-export type RootKeyHandles =
-  | { readonly kind: 'legacy'; readonly appKey: KeyHandle }
-  | { readonly kind: '1.1'; readonly appKey: KeyHandle; readonly nwkKey: KeyHandle };
+export type RootKeyHandles = { readonly kind: 'legacy'; readonly appKey: KeyHandle } | { readonly kind: '1.1'; readonly appKey: KeyHandle; readonly nwkKey: KeyHandle };
 
 /**
  * The only component that touches root keys. Everything the join engine does with a root key

@@ -121,15 +121,7 @@ describe('master key', () => {
     const bytes = randomBytes(32);
     const hex = bytes.toString('hex');
     const key = MasterKey.fromBytes(bytes);
-    const printed = [
-      String(key),
-      `${key}`,
-      JSON.stringify(key),
-      JSON.stringify({ key }),
-      inspect(key),
-      inspect({ key }, { showHidden: true, depth: Infinity }),
-      format('%s %o %O %j', key, key, key, key),
-    ];
+    const printed = [String(key), `${key}`, JSON.stringify(key), JSON.stringify({ key }), inspect(key), inspect({ key }, { showHidden: true, depth: Infinity }), format('%s %o %O %j', key, key, key, key)];
     for (const p of printed) {
       expect(p).not.toContain(hex);
       expect(p).not.toContain(hex.slice(0, 8));
@@ -147,7 +139,13 @@ describe('master key', () => {
     const legacy = parseMasterKeyFile(`${k0.unsafeBytes().toString('hex')}\n`, 'f');
     expect(legacy.current).toBe(0);
     expect(legacy.keys.get(0)!.unsafeBytes().equals(k0.unsafeBytes())).toBe(true);
-    const text = formatMasterKeyFile({ current: 7, keys: new Map([[7, k7], [0, k0]]) });
+    const text = formatMasterKeyFile({
+      current: 7,
+      keys: new Map([
+        [7, k7],
+        [0, k0],
+      ]),
+    });
     expect(text).toMatch(/^# .*\n0:[0-9a-f]{64}\n7:[0-9a-f]{64}\n$/);
     const ring = parseMasterKeyFile(text, 'f');
     expect(ring.current).toBe(7);

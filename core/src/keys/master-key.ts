@@ -87,7 +87,10 @@ const KEY_LINE = /^(\d{1,3}):([0-9a-fA-F]{64})$/;
  * (`#` comment lines and blank lines ignored). Messages never echo the file's text.
  */
 export function parseMasterKeyFile(text: string, source: string): MasterKeyRing {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   if (lines.length === 1 && !lines[0]!.includes(':')) return singleKeyRing(MasterKey.fromHex(lines[0]!, source));
   const keys = new Map<number, MasterKey>();
   let current = -1;
@@ -203,10 +206,7 @@ async function readKeyFile(file: string): Promise<MasterKeyRing | null> {
     if (!stat.isFile()) throw new MasterKeyError(`${file}: not a regular file`);
     if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
-      throw new MasterKeyError(
-        `${file}: the master key file has mode ${mode}, so group or others can access it; ` +
-          `refusing to use it. Restrict it with: chmod 600 ${file}`,
-      );
+      throw new MasterKeyError(`${file}: the master key file has mode ${mode}, so group or others can access it; ` + `refusing to use it. Restrict it with: chmod 600 ${file}`);
     }
     const text = await handle.readFile({ encoding: 'utf8' });
     return parseMasterKeyFile(text, file);

@@ -22,11 +22,11 @@ export interface Pkcs11VaultSettings {
 export async function openPkcs11Vault(settings: Pkcs11VaultSettings, env: NodeJS.ProcessEnv = process.env, options: { readonly cacheSize?: number } = {}): Promise<Pkcs11KeyVault> {
   const library = settings.library?.trim();
   if (!library) {
-    throw new ParseError('--pkcs11-lib', 'the PKCS#11 vault needs the HSM\'s PKCS#11 module (or JOINERY_PKCS11_LIB), e.g. /usr/lib/softhsm/libsofthsm2.so');
+    throw new ParseError('--pkcs11-lib', "the PKCS#11 vault needs the HSM's PKCS#11 module (or JOINERY_PKCS11_LIB), e.g. /usr/lib/softhsm/libsofthsm2.so");
   }
   const tokenLabel = settings.tokenLabel;
   if (tokenLabel === undefined || tokenLabel.trim() === '') {
-    throw new ParseError('--pkcs11-token', 'the PKCS#11 vault needs the label of the token holding Joinery\'s keys (or JOINERY_PKCS11_TOKEN)');
+    throw new ParseError('--pkcs11-token', "the PKCS#11 vault needs the label of the token holding Joinery's keys (or JOINERY_PKCS11_TOKEN)");
   }
   const pin = await readPin(settings.pinFile, env);
   const sessions = parseSessions(env[PKCS11_SESSIONS_ENV]);

@@ -125,10 +125,12 @@ export function decodeSealedKey(blob: Uint8Array, context: string): SealedKey {
 function checkHeader(b: Buffer, type: number, what: string): void {
   if (b.length < 2) throw new SealedBlobError(`sealed blob of ${what} is too short (${b.length} bytes): not a PKCS#11 vault blob`);
   if (b[0] !== PKCS11_BLOB_FORMAT) {
-    const hint = b[0] === 0x01 ? ' (format 0x01 is the software vault\'s: this store was written with --vault software)' : '';
+    const hint = b[0] === 0x01 ? " (format 0x01 is the software vault's: this store was written with --vault software)" : '';
     throw new SealedBlobError(`sealed blob of ${what} has format byte 0x${b[0]!.toString(16).padStart(2, '0')}, not the PKCS#11 vault's 0x81${hint}`);
   }
   if (b[1] !== type) {
-    throw new SealedBlobError(`sealed blob of ${what} is a ${b[1] === TYPE_ROOT_KEYS ? 'root key reference' : b[1] === TYPE_KEY ? 'single key' : `type ${b[1]} blob`}, not a ${type === TYPE_ROOT_KEYS ? 'root key reference' : 'single key'}`);
+    throw new SealedBlobError(
+      `sealed blob of ${what} is a ${b[1] === TYPE_ROOT_KEYS ? 'root key reference' : b[1] === TYPE_KEY ? 'single key' : `type ${b[1]} blob`}, not a ${type === TYPE_ROOT_KEYS ? 'root key reference' : 'single key'}`,
+    );
   }
 }

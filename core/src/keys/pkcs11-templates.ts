@@ -66,13 +66,7 @@ const USES: Record<KeyClass, Template> = {
 
 /** A device's root key as a token object, with its value (import) or without (unwrap). */
 export function rootKeyTemplate(id: Buffer, label: string, value?: Buffer): Template {
-  return [
-    ...aesSecretKey(true),
-    ...USES.root,
-    { type: pkcs11js.CKA_ID, value: id },
-    { type: pkcs11js.CKA_LABEL, value: label },
-    ...(value ? [{ type: pkcs11js.CKA_VALUE, value }] : []),
-  ];
+  return [...aesSecretKey(true), ...USES.root, { type: pkcs11js.CKA_ID, value: id }, { type: pkcs11js.CKA_LABEL, value: label }, ...(value ? [{ type: pkcs11js.CKA_VALUE, value }] : [])];
 }
 
 /** What a root key object found by id must be: the vault never uses an object that is not. */
@@ -89,12 +83,7 @@ export function rootKeySearch(id: Buffer): Template {
 
 /** A session object of class `session` or `kek`: derived, unwrapped, generated or imported. */
 export function sessionKeyTemplate(keyClass: Exclude<KeyClass, 'root'>, options: { value?: Buffer; withLength?: boolean } = {}): Template {
-  return [
-    ...aesSecretKey(false),
-    ...USES[keyClass],
-    ...(options.withLength ? [{ type: pkcs11js.CKA_VALUE_LEN, value: 16 }] : []),
-    ...(options.value ? [{ type: pkcs11js.CKA_VALUE, value: options.value }] : []),
-  ];
+  return [...aesSecretKey(false), ...USES[keyClass], ...(options.withLength ? [{ type: pkcs11js.CKA_VALUE_LEN, value: 16 }] : []), ...(options.value ? [{ type: pkcs11js.CKA_VALUE, value: options.value }] : [])];
 }
 
 /** The vault's own sealing keys: token objects that wrap (`wrap`) or MAC (`mac`), never extractable. */

@@ -103,10 +103,7 @@ const katHandlers: Readonly<Record<string, (r: VectorReader) => Promise<void>>> 
     expect(Buffer.concat([plain.subarray(0, 1), encrypted]).toString('hex')).toBe(r.expected('phyPayload'));
   },
   'join-accept-1.1-optneg': async (r) => {
-    const keys = await vault.openRootKeys(
-      await vault.sealRootKeys({ kind: '1.1', appKey: aesKey(r.input('jsIntKey')), nwkKey: aesKey(r.input('encryptionKey')) }, devEUI),
-      devEUI,
-    );
+    const keys = await vault.openRootKeys(await vault.sealRootKeys({ kind: '1.1', appKey: aesKey(r.input('jsIntKey')), nwkKey: aesKey(r.input('encryptionKey')) }, devEUI), devEUI);
     if (keys.kind !== '1.1') throw new Error('expected 1.1 root keys');
     const plain = encodeJoinAcceptPlain(joinAcceptFields(r));
     expect(plain[0]).toBe(r.inputNumber('mhdr'));
@@ -136,10 +133,7 @@ const katHandlers: Readonly<Record<string, (r: VectorReader) => Promise<void>>> 
     vault.release(nwkSKey, appSKey);
   },
   'session-keys-1.1': async (r) => {
-    const keys = await vault.openRootKeys(
-      await vault.sealRootKeys({ kind: '1.1', appKey: aesKey(r.input('appKey')), nwkKey: aesKey(r.input('nwkKey')) }, devEUI),
-      devEUI,
-    );
+    const keys = await vault.openRootKeys(await vault.sealRootKeys({ kind: '1.1', appKey: aesKey(r.input('appKey')), nwkKey: aesKey(r.input('nwkKey')) }, devEUI), devEUI);
     if (keys.kind !== '1.1') throw new Error('expected 1.1 root keys');
     const args = [joinNonce(r.inputNumber('joinNonce')), parseEUI64(r.input('joinEUI')), devNonce(r.inputNumber('devNonce'))] as const;
     const derived = {
@@ -172,9 +166,7 @@ const katHandlers: Readonly<Record<string, (r: VectorReader) => Promise<void>>> 
 };
 
 /** AES-128 only: key-wrap vectors with a longer KEK or key, and CMAC subkeys (internal to CMAC), do not apply. */
-const applicable = vectors.filter(
-  (v) => katHandlers[v.kind] !== undefined && (v.kind !== 'aes-keywrap' || ((v.inputs['kek'] ?? '').length === 32 && (v.inputs['keyData'] ?? '').length === 32)),
-);
+const applicable = vectors.filter((v) => katHandlers[v.kind] !== undefined && (v.kind !== 'aes-keywrap' || ((v.inputs['kek'] ?? '').length === 32 && (v.inputs['keyData'] ?? '').length === 32)));
 
 describe('pkcs11 key vault', () => {
   test('vectors/every applicable kind is covered', () => {
@@ -285,7 +277,7 @@ describe('pkcs11 key vault', () => {
     vault.release(kek);
   });
 
-  test('root keys/reading CKA_VALUE with the raw PKCS#11 API, logged in with the PIN, fails with the HSM\'s error', async () => {
+  test("root keys/reading CKA_VALUE with the raw PKCS#11 API, logged in with the PIN, fails with the HSM's error", async () => {
     const key = randomAES();
     const eui = parseEUI64('00000000000000aa');
     await vault.sealRootKeys({ kind: '1.1', appKey: key, nwkKey: randomAES() }, eui);
@@ -314,15 +306,16 @@ describe('pkcs11 key vault', () => {
         expect(found).toHaveLength(1);
         const object = found[0]!;
         expect(() => raw.C_GetAttributeValue(session, object, [{ type: pkcs11js.CKA_VALUE }])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
-        const attrs = raw.C_GetAttributeValue(session, object, [
-          { type: pkcs11js.CKA_SENSITIVE },
-          { type: pkcs11js.CKA_EXTRACTABLE },
-          { type: pkcs11js.CKA_TOKEN },
-        ]);
+        const attrs = raw.C_GetAttributeValue(session, object, [{ type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }, { type: pkcs11js.CKA_TOKEN }]);
         expect(attrs.map((a) => (a.value as Buffer)[0])).toEqual([1, 0, 1]);
         expect(() => raw.C_SetAttributeValue(session, object, [{ type: pkcs11js.CKA_EXTRACTABLE, value: true }])).toThrow(/CKR_/);
         expect(() => raw.C_SetAttributeValue(session, object, [{ type: pkcs11js.CKA_SENSITIVE, value: false }])).toThrow(/CKR_/);
-        expect(() => raw.C_CopyObject(session, object, [{ type: pkcs11js.CKA_TOKEN, value: false }, { type: pkcs11js.CKA_EXTRACTABLE, value: true }])).toThrow(/CKR_/);
+        expect(() =>
+          raw.C_CopyObject(session, object, [
+            { type: pkcs11js.CKA_TOKEN, value: false },
+            { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+          ]),
+        ).toThrow(/CKR_/);
         const kek = raw.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
           { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
           { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
@@ -387,7 +380,7 @@ describe('pkcs11 key vault', () => {
     await rejects(vault.openRootKeys(sealed, eui), SealedBlobError);
   });
 
-  test('single keys/sealed under the vault\'s own sealing key, bound to their context', async () => {
+  test("single keys/sealed under the vault's own sealing key, bound to their context", async () => {
     const kek = await vault.generateKey();
     const sealed = await vault.sealKey(kek, 'kek:ns-a');
     expect(sealed.length).toBe(59);
@@ -439,7 +432,7 @@ describe('pkcs11 key vault', () => {
     vault.release(imported);
   });
 
-  test('handles/release destroys the session objects (none left behind by a join\'s worth of work)', async () => {
+  test("handles/release destroys the session objects (none left behind by a join's worth of work)", async () => {
     const count = (): number => sessionObjectCount(token);
     const keys = await vault.openRootKeys(await vault.sealRootKeys({ kind: '1.1', appKey: randomAES(), nwkKey: randomAES() }, devEUI), devEUI);
     if (keys.kind !== '1.1') throw new Error('expected 1.1 root keys');
@@ -561,7 +554,10 @@ describe('pkcs11 key vault', () => {
 /** Token objects with this label. */
 function tokenObjectsLabelled(t: SoftHsmToken, label: string): number {
   return withRawSession(t, (raw, session) => {
-    raw.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_TOKEN, value: true }]);
+    raw.C_FindObjectsInit(session, [
+      { type: pkcs11js.CKA_LABEL, value: label },
+      { type: pkcs11js.CKA_TOKEN, value: true },
+    ]);
     const found = raw.C_FindObjects(session, 100);
     raw.C_FindObjectsFinal(session);
     return found.length;

@@ -23,15 +23,7 @@ import { Pkcs11VaultError } from './pkcs11-error';
 import { Pkcs11KeyHandle, type Pkcs11KeyState } from './pkcs11-key-handle';
 import { findTokenSlot, loadPkcs11Library, type Pkcs11Library } from './pkcs11-module';
 import { Pkcs11SessionPool, type Pkcs11Session } from './pkcs11-session-pool';
-import {
-  ephemeralWrapTemplate,
-  internalKeySearch,
-  internalKeyTemplate,
-  rootKeySearch,
-  rootKeyTemplate,
-  sessionKeyTemplate,
-  type KeyClass,
-} from './pkcs11-templates';
+import { ephemeralWrapTemplate, internalKeySearch, internalKeyTemplate, rootKeySearch, rootKeyTemplate, sessionKeyTemplate, type KeyClass } from './pkcs11-templates';
 import { SealedBlobError } from './sealed-blob-error';
 import { WrappedKeyError } from './wrapped-key-error';
 
@@ -177,9 +169,7 @@ export class Pkcs11KeyVault implements KeyVault {
     const copies: Buffer[] = [];
     const appKey = this.#rootHandle(this.#findRootKey(eui, ref.nonce, 'AppKey'), copies);
     const handles: RootKeyHandles =
-      ref.kind === 'legacy'
-        ? Object.freeze({ kind: 'legacy', appKey })
-        : Object.freeze({ kind: '1.1', appKey, nwkKey: this.#rootHandle(this.#findRootKey(eui, ref.nonce, 'NwkKey'), copies) });
+      ref.kind === 'legacy' ? Object.freeze({ kind: 'legacy', appKey }) : Object.freeze({ kind: '1.1', appKey, nwkKey: this.#rootHandle(this.#findRootKey(eui, ref.nonce, 'NwkKey'), copies) });
     this.#roots.set(cacheKey, { handles, copies });
     return handles;
   }
@@ -258,9 +248,7 @@ export class Pkcs11KeyVault implements KeyVault {
       throw new SealedBlobError(`sealed key does not open for "${context}": it was sealed for another purpose, or altered`);
     }
     const keyClass = blob.keyClass;
-    const object = await this.#use('C_UnwrapKey (opening a sealed key)', (s) =>
-      this.#module.C_UnwrapKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, pair.wrap, blob.wrapped, sessionKeyTemplate(keyClass)),
-    );
+    const object = await this.#use('C_UnwrapKey (opening a sealed key)', (s) => this.#module.C_UnwrapKeyAsync(s.handle, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, pair.wrap, blob.wrapped, sessionKeyTemplate(keyClass)));
     // Owned by the vault, not by the caller: release() leaves it; eviction destroys it (later).
     const handle = Pkcs11KeyHandle.create({ object, keyClass, session: null }, this);
     this.#keys.set(cacheKey, { handle, object });
@@ -435,9 +423,7 @@ export class Pkcs11KeyVault implements KeyVault {
   #createRootKey(eui: EUI64, nonce: Buffer, role: RootKeyRole, key: AES128Key): Buffer {
     const value = Buffer.from(key.unsafeBytes());
     try {
-      return this.#pool.sync(`C_CreateObject (${role} of ${eui})`, (s) =>
-        this.#module.C_CreateObject(s.handle, rootKeyTemplate(rootKeyObjectId(eui, nonce, role), rootKeyObjectLabel(eui, role), value)),
-      );
+      return this.#pool.sync(`C_CreateObject (${role} of ${eui})`, (s) => this.#module.C_CreateObject(s.handle, rootKeyTemplate(rootKeyObjectId(eui, nonce, role), rootKeyObjectLabel(eui, role), value)));
     } finally {
       value.fill(0);
     }
@@ -446,9 +432,7 @@ export class Pkcs11KeyVault implements KeyVault {
   #findRootKey(eui: EUI64, nonce: Buffer, role: RootKeyRole): Buffer {
     const found = this.#find(rootKeySearch(rootKeyObjectId(eui, nonce, role)), 2);
     if (found.length === 0) {
-      throw new SealedBlobError(
-        `the ${role} of device ${eui} is not in PKCS#11 token "${this.tokenLabel}": its reference points to an object that does not exist (another token, or deleted)`,
-      );
+      throw new SealedBlobError(`the ${role} of device ${eui} is not in PKCS#11 token "${this.tokenLabel}": its reference points to an object that does not exist (another token, or deleted)`);
     }
     if (found.length > 1) throw new SealedBlobError(`the ${role} of device ${eui} is in PKCS#11 token "${this.tokenLabel}" more than once`);
     return found[0]!;
@@ -529,10 +513,7 @@ export class Pkcs11KeyVault implements KeyVault {
       this.#module.C_SignInit(s.handle, { mechanism: pkcs11js.CKM_AES_CMAC }, object);
       // An empty message goes through C_SignFinal: a zero-length C_Sign reaches the module as a
       // NULL pointer, which SoftHSM2 refuses (CKR_ARGUMENTS_BAD).
-      const tag =
-        message.length === 0
-          ? await this.#module.C_SignFinalAsync(s.handle, Buffer.alloc(16))
-          : await this.#module.C_SignAsync(s.handle, message, Buffer.alloc(16));
+      const tag = message.length === 0 ? await this.#module.C_SignFinalAsync(s.handle, Buffer.alloc(16)) : await this.#module.C_SignAsync(s.handle, message, Buffer.alloc(16));
       if (tag.length !== 16) throw new Pkcs11VaultError(`C_Sign (AES-CMAC) gave ${tag.length} bytes, expected the full 16-byte tag`);
       return tag;
     });

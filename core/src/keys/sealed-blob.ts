@@ -107,9 +107,7 @@ export function openBlob(sealing: SealingKey | ((keyId: number) => SealingKey | 
     decipher.final();
   } catch {
     plaintext.fill(0);
-    throw new SealedBlobError(
-      `sealed blob does not open for "${context}": it was sealed for another device or purpose, under another master key, or altered`,
-    );
+    throw new SealedBlobError(`sealed blob does not open for "${context}": it was sealed for another device or purpose, under another master key, or altered`);
   }
   return plaintext;
 }

@@ -224,7 +224,7 @@ describe('software key vault', () => {
     }
   });
 
-  test('handles/importKey copies: changing the caller\'s bytes later changes nothing', async () => {
+  test("handles/importKey copies: changing the caller's bytes later changes nothing", async () => {
     const vault = newVault();
     const k = randomKey();
     const handle = await vault.importKey(k.key);
@@ -281,8 +281,7 @@ describe('software key vault', () => {
     const vault = newVault();
     const sealed = await vault.sealRootKeys({ kind: 'legacy', appKey: AES128Key.fromBytes(hex(v.inputs['appKey'])) }, devEUI);
     const { appKey } = await vault.openRootKeys(sealed, devEUI);
-    const block = (prefix: number): Buffer =>
-      Buffer.concat([Buffer.from([prefix]), le(v.inputs['joinNonce']), le(v.inputs['netID']), le(v.inputs['devNonce']), Buffer.alloc(7)]);
+    const block = (prefix: number): Buffer => Buffer.concat([Buffer.from([prefix]), le(v.inputs['joinNonce']), le(v.inputs['netID']), le(v.inputs['devNonce']), Buffer.alloc(7)]);
     expect(await hexOf(vault, await vault.deriveKey(appKey, block(0x01)))).toBe(v.expected['nwkSKey']);
     expect(await hexOf(vault, await vault.deriveKey(appKey, block(0x02)))).toBe(v.expected['appSKey']);
     await expect(vault.deriveKey(appKey, Buffer.alloc(15))).rejects.toThrow(RangeError);
@@ -324,7 +323,6 @@ describe('software key vault', () => {
     expect(vault.cachedKeys).toBe(0);
     await expect(vault.openRootKeys(a!, devEUIs[0]!)).rejects.toThrow(/closed/);
   });
-
 
   /** Every AES-ECB context the AES primitives make while `body` runs, and whether each has been ended. */
   async function watchingECBContexts(body: (contexts: { made: () => number; ended: () => number }) => Promise<void>): Promise<void> {
@@ -383,7 +381,7 @@ describe('software key vault', () => {
     expect(await hexOf(vault, held.appKey)).toBe(keys[0]!.hex);
   });
 
-  test('release/a join\'s temporary keys free their contexts; using one again still works', async () => {
+  test("release/a join's temporary keys free their contexts; using one again still works", async () => {
     const vault = newVault();
     const root = await vault.importKey(randomKey().key);
     const message = randomBytes(16);
@@ -406,7 +404,13 @@ describe('software key vault', () => {
     const before = new SoftwareKeyVault(k0);
     const app = randomKey();
     const old = await before.sealRootKeys({ kind: 'legacy', appKey: app.key }, devEUI);
-    const ring = new SoftwareKeyVault({ current: 1, keys: new Map([[0, k0], [1, k1]]) });
+    const ring = new SoftwareKeyVault({
+      current: 1,
+      keys: new Map([
+        [0, k0],
+        [1, k1],
+      ]),
+    });
     expect(ring.currentMasterKeyId).toBe(1);
     expect(ring.masterKeyIds).toEqual([0, 1]);
     expect(await hexOf(ring, (await ring.openRootKeys(old, devEUI)).appKey)).toBe(app.hex);
@@ -436,7 +440,13 @@ describe('software key vault', () => {
       for (let i = 0; i < 50; i++) expect((await vault.sealRootKeys(keys, devEUI))[1]).toBe(0);
       expect(stat.mock.calls.filter(([f]) => f === file)).toHaveLength(1);
 
-      await writeMasterKeyRing(file, { current: 1, keys: new Map([[0, k0], [1, MasterKey.generate()]]) });
+      await writeMasterKeyRing(file, {
+        current: 1,
+        keys: new Map([
+          [0, k0],
+          [1, MasterKey.generate()],
+        ]),
+      });
       await new Promise((resolve) => setImmediate(resolve));
       expect((await vault.sealRootKeys(keys, devEUI))[1]).toBe(1);
     } finally {
@@ -456,7 +466,13 @@ describe('software key vault', () => {
       expect((await server.sealKey(kek, 'kek:a'))[1]).toBe(0);
 
       const k1 = MasterKey.generate();
-      await writeMasterKeyRing(file, { current: 1, keys: new Map([[0, k0], [1, k1]]) });
+      await writeMasterKeyRing(file, {
+        current: 1,
+        keys: new Map([
+          [0, k0],
+          [1, k1],
+        ]),
+      });
       const cli = new SoftwareKeyVault((await readMasterKeyRing(file))!, { keyFile: file });
       const byCLI = await cli.sealKey(await cli.importKey(await server.exportKey(kek)), 'kek:b');
       expect(byCLI[1]).toBe(1);

@@ -62,7 +62,7 @@ describe('log/redaction by construction', () => {
     expect(line).toMatchObject({ devEUI: '0004a30b001c0530', wrapped, sessionKeyID: 'abc', kekLabel: '000013', result: 'Success', msg: 'bi request' });
   });
 
-  test('every key field name is redacted at every depth (the scrub, not only pino\'s top-level paths)', () => {
+  test("every key field name is redacted at every depth (the scrub, not only pino's top-level paths)", () => {
     const { log, text } = capture();
     const hex = randomBytes(24).toString('hex'); // 48 digits: not masked as key-like hex, only by name
     for (const name of KEY_FIELDS) {

@@ -9,9 +9,29 @@ export type { Logger };
  * second belt, for hex strings (a BI answer, an import row) passed by mistake.
  */
 export const KEY_FIELDS = [
-  'AppKey', 'NwkKey', 'AppSKey', 'NwkSKey', 'FNwkSIntKey', 'SNwkSIntKey', 'NwkSEncKey', 'AESKey', 'KEK',
-  'appKey', 'nwkKey', 'appSKey', 'nwkSKey', 'fNwkSIntKey', 'sNwkSIntKey', 'nwkSEncKey', 'aesKey', 'kek',
-  'app_key', 'nwk_key', 'masterKey', 'jsIntKey', 'jsEncKey',
+  'AppKey',
+  'NwkKey',
+  'AppSKey',
+  'NwkSKey',
+  'FNwkSIntKey',
+  'SNwkSIntKey',
+  'NwkSEncKey',
+  'AESKey',
+  'KEK',
+  'appKey',
+  'nwkKey',
+  'appSKey',
+  'nwkSKey',
+  'fNwkSIntKey',
+  'sNwkSIntKey',
+  'nwkSEncKey',
+  'aesKey',
+  'kek',
+  'app_key',
+  'nwk_key',
+  'masterKey',
+  'jsIntKey',
+  'jsEncKey',
 ];
 
 /**
@@ -135,9 +155,7 @@ function stdoutDestination(): DestinationStream {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const format = options.format ?? 'auto';
   const pretty = format === 'pretty' || (format === 'auto' && options.destination === undefined && process.stdout.isTTY === true);
-  const destination =
-    options.destination ??
-    (pretty ? pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:standard', ignore: 'pid,hostname', sync: true }) : stdoutDestination());
+  const destination = options.destination ?? (pretty ? pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:standard', ignore: 'pid,hostname', sync: true }) : stdoutDestination());
   const logger = pino(
     {
       name: 'joinery',

@@ -43,7 +43,11 @@ describe('aes128-key', () => {
 
   test('aes128-key/fromHex is tolerant and does not echo its input in errors', () => {
     const raw = randomBytes(16);
-    expect(AES128Key.fromHex(`0x${raw.toString('hex').toUpperCase()}`).unsafeBytes().equals(raw)).toBe(true);
+    expect(
+      AES128Key.fromHex(`0x${raw.toString('hex').toUpperCase()}`)
+        .unsafeBytes()
+        .equals(raw),
+    ).toBe(true);
     const short = raw.toString('hex').slice(0, 30);
     try {
       AES128Key.fromHex(short, 'AppKey');

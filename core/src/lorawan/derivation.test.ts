@@ -1,15 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { aesEncryptBlock } from './aes';
 import { AES128Key } from './aes128-key';
-import {
-  deriveJSEncKey,
-  deriveJSIntKey,
-  deriveSessionKeys10,
-  deriveSessionKeys11,
-  jsKeyBlock,
-  sessionKeyBlock10,
-  sessionKeyBlock11,
-} from './derivation';
+import { deriveJSEncKey, deriveJSIntKey, deriveSessionKeys10, deriveSessionKeys11, jsKeyBlock, sessionKeyBlock10, sessionKeyBlock11 } from './derivation';
 import { parseEUI64, parseNetID } from './identifiers';
 import { devNonce, joinNonce } from './nonces';
 
@@ -58,8 +50,16 @@ describe('derivation', () => {
     expect(k11.appSKey.unsafeBytes().equals(aesEncryptBlock(appKey, sessionKeyBlock11(0x02, n, eui, d)))).toBe(true);
     expect(k11.sNwkSIntKey.unsafeBytes().equals(aesEncryptBlock(nwkKey, sessionKeyBlock11(0x03, n, eui, d)))).toBe(true);
     expect(k11.nwkSEncKey.unsafeBytes().equals(aesEncryptBlock(nwkKey, sessionKeyBlock11(0x04, n, eui, d)))).toBe(true);
-    expect(deriveJSIntKey(nwkKey, eui).unsafeBytes().equals(aesEncryptBlock(nwkKey, jsKeyBlock(0x06, eui)))).toBe(true);
-    expect(deriveJSEncKey(nwkKey, eui).unsafeBytes().equals(aesEncryptBlock(nwkKey, jsKeyBlock(0x05, eui)))).toBe(true);
+    expect(
+      deriveJSIntKey(nwkKey, eui)
+        .unsafeBytes()
+        .equals(aesEncryptBlock(nwkKey, jsKeyBlock(0x06, eui))),
+    ).toBe(true);
+    expect(
+      deriveJSEncKey(nwkKey, eui)
+        .unsafeBytes()
+        .equals(aesEncryptBlock(nwkKey, jsKeyBlock(0x05, eui))),
+    ).toBe(true);
   });
 
   test('derivation/1.1 with OptNeg: AppKey feeds AppSKey only', () => {

@@ -39,12 +39,7 @@ export function sessionKeyBlock10(prefix: 0x01 | 0x02, joinNonce: JoinNonce, net
  *   bytes 12..13  DevNonce, little-endian
  *   bytes 14..15  zero
  */
-export function sessionKeyBlock11(
-  prefix: 0x01 | 0x02 | 0x03 | 0x04,
-  joinNonce: JoinNonce,
-  joinEUI: EUI64,
-  devNonce: DevNonce,
-): Buffer {
+export function sessionKeyBlock11(prefix: 0x01 | 0x02 | 0x03 | 0x04, joinNonce: JoinNonce, joinEUI: EUI64, devNonce: DevNonce): Buffer {
   const block = Buffer.alloc(16);
   block[0] = prefix;
   joinNonceToLE(joinNonce).copy(block, 1);
@@ -81,12 +76,7 @@ function derive(root: AES128Key, block: Buffer, name: string): AES128Key {
  *   the 1.1 AppKey is not used. The engine calls this function with the NwkKey, and the device
  *   uses NwkSKey as its FNwkSIntKey, SNwkSIntKey and NwkSEncKey.
  */
-export function deriveSessionKeys10(
-  appKey: AES128Key,
-  joinNonce: JoinNonce,
-  netID: NetID,
-  devNonce: DevNonce,
-): { nwkSKey: AES128Key; appSKey: AES128Key } {
+export function deriveSessionKeys10(appKey: AES128Key, joinNonce: JoinNonce, netID: NetID, devNonce: DevNonce): { nwkSKey: AES128Key; appSKey: AES128Key } {
   return {
     nwkSKey: derive(appKey, sessionKeyBlock10(0x01, joinNonce, netID, devNonce), 'NwkSKey'),
     appSKey: derive(appKey, sessionKeyBlock10(0x02, joinNonce, netID, devNonce), 'AppSKey'),

@@ -10,17 +10,11 @@ import { devNonceIsCounter, type MACVersion } from './mac-version';
  * Either way a device that has never joined drops JoinNonce 0, which is why a Join Server's
  * first JoinNonce is 1.
  */
-export type DeviceJoinNonceVerdict =
-  | { readonly accepted: true }
-  | { readonly accepted: false; readonly reason: string };
+export type DeviceJoinNonceVerdict = { readonly accepted: true } | { readonly accepted: false; readonly reason: string };
 
 export function deviceAcceptsJoinNonce(macVersion: MACVersion, stored: number, received: number): DeviceJoinNonceVerdict {
   if (devNonceIsCounter(macVersion)) {
-    return received > stored
-      ? { accepted: true }
-      : { accepted: false, reason: `the device would drop this join-accept: JoinNonce ${received} is not greater than its stored ${stored}` };
+    return received > stored ? { accepted: true } : { accepted: false, reason: `the device would drop this join-accept: JoinNonce ${received} is not greater than its stored ${stored}` };
   }
-  return received !== stored
-    ? { accepted: true }
-    : { accepted: false, reason: `the device would drop this join-accept: JoinNonce ${received} is the same as its stored ${stored}` };
+  return received !== stored ? { accepted: true } : { accepted: false, reason: `the device would drop this join-accept: JoinNonce ${received} is the same as its stored ${stored}` };
 }

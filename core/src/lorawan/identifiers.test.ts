@@ -1,14 +1,4 @@
-import {
-  devAddrFromLE,
-  devAddrToLE,
-  eui64FromLE,
-  eui64ToLE,
-  netIDFromLE,
-  netIDToLE,
-  parseDevAddr,
-  parseEUI64,
-  parseNetID,
-} from './identifiers';
+import { devAddrFromLE, devAddrToLE, eui64FromLE, eui64ToLE, netIDFromLE, netIDToLE, parseDevAddr, parseEUI64, parseNetID } from './identifiers';
 import { MAX_DEV_NONCE, MAX_JOIN_NONCE, devNonce, devNonceToLE, joinNonce, joinNonceToLE } from './nonces';
 import { ParseError } from './parse-error';
 

@@ -55,9 +55,7 @@ describe('join-accept', () => {
 
   test('join-accept/1.1 MIC input: JoinReqType | JoinEUI LE | DevNonce LE | plain', () => {
     const plain = Buffer.from('20aabbcc', 'hex');
-    expect(joinAcceptMICInput11(0xff, parseEUI64('0102030405060708'), devNonce(0x0a0b), plain).toString('hex')).toBe(
-      'ff' + '0807060504030201' + '0b0a' + '20aabbcc',
-    );
+    expect(joinAcceptMICInput11(0xff, parseEUI64('0102030405060708'), devNonce(0x0a0b), plain).toString('hex')).toBe('ff' + '0807060504030201' + '0b0a' + '20aabbcc');
   });
 
   test('join-accept/rejects field values that are not bytes or a 16-byte CFList', () => {

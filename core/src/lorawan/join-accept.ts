@@ -141,14 +141,7 @@ export function buildJoinAccept10(key: AES128Key, fields: JoinAcceptFields): Buf
  * `jsIntKey` over the 1.1 MIC input, encrypted with `encKey` (NwkKey answering a join-request,
  * JSEncKey answering a rejoin-request).
  */
-export function buildJoinAccept11(
-  jsIntKey: AES128Key,
-  encKey: AES128Key,
-  joinReqType: number,
-  joinEUI: EUI64,
-  devNonce: DevNonce,
-  fields: JoinAcceptFields,
-): Buffer {
+export function buildJoinAccept11(jsIntKey: AES128Key, encKey: AES128Key, joinReqType: number, joinEUI: EUI64, devNonce: DevNonce, fields: JoinAcceptFields): Buffer {
   const plain = encodeJoinAcceptPlain(fields);
   const tag = mic(jsIntKey, joinAcceptMICInput11(joinReqType, joinEUI, devNonce, plain));
   return encryptJoinAccept(encKey, Buffer.concat([plain, tag]));
@@ -172,13 +165,7 @@ export function verifyJoinAcceptMIC10(key: AES128Key, plainPhy: Uint8Array): boo
  * Checks the 1.1 (OptNeg) MIC of a decrypted join-accept (constant-time). FrameError when the
  * bytes are not a join-accept at all; false when only the MIC is wrong.
  */
-export function verifyJoinAcceptMIC11(
-  jsIntKey: AES128Key,
-  joinReqType: number,
-  joinEUI: EUI64,
-  devNonce: DevNonce,
-  plainPhy: Uint8Array,
-): boolean {
+export function verifyJoinAcceptMIC11(jsIntKey: AES128Key, joinReqType: number, joinEUI: EUI64, devNonce: DevNonce, plainPhy: Uint8Array): boolean {
   checkJoinAccept(plainPhy);
   const b = bufferView(plainPhy);
   const input = joinAcceptMICInput11(joinReqType, joinEUI, devNonce, b.subarray(0, b.length - 4));

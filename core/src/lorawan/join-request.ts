@@ -54,10 +54,7 @@ export function joinRequestMICInput(phyPayload: Uint8Array): Buffer {
  * Builds a join-request as a device does, MIC'd with `key` (the AppKey of a 1.0.x device, the
  * NwkKey of a 1.1 device). For the device simulator and tests.
  */
-export function encodeJoinRequest(
-  fields: { readonly joinEUI: EUI64; readonly devEUI: EUI64; readonly devNonce: DevNonce },
-  key: AES128Key,
-): Buffer {
+export function encodeJoinRequest(fields: { readonly joinEUI: EUI64; readonly devEUI: EUI64; readonly devNonce: DevNonce }, key: AES128Key): Buffer {
   const frame = Buffer.alloc(JOIN_REQUEST_SIZE);
   frame[0] = mhdrByte(MTYPE_JOIN_REQUEST);
   eui64ToLE(fields.joinEUI).copy(frame, 1);

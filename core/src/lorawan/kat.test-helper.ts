@@ -92,8 +92,12 @@ export class VectorReader {
   /** The fields present in the vector but never read. */
   unused(): string[] {
     return [
-      ...Object.keys(this.vector.inputs).filter((k) => !this.#used.has(`inputs.${k}`)).map((k) => `inputs.${k}`),
-      ...Object.keys(this.vector.expected).filter((k) => !this.#used.has(`expected.${k}`)).map((k) => `expected.${k}`),
+      ...Object.keys(this.vector.inputs)
+        .filter((k) => !this.#used.has(`inputs.${k}`))
+        .map((k) => `inputs.${k}`),
+      ...Object.keys(this.vector.expected)
+        .filter((k) => !this.#used.has(`expected.${k}`))
+        .map((k) => `expected.${k}`),
     ];
   }
 

@@ -5,17 +5,7 @@ import { aesCmac, cmacSubkeys } from './cmac';
 import { deriveJSEncKey, deriveJSIntKey, deriveSessionKeys10, deriveSessionKeys11 } from './derivation';
 import { toHex } from './hex';
 import { parseDevAddr, parseEUI64, parseNetID } from './identifiers';
-import {
-  buildJoinAccept10,
-  buildJoinAccept11,
-  decodeJoinAccept,
-  decryptJoinAccept,
-  encodeJoinAcceptPlain,
-  joinAcceptMICInput11,
-  verifyJoinAcceptMIC10,
-  verifyJoinAcceptMIC11,
-  type JoinAcceptFields,
-} from './join-accept';
+import { buildJoinAccept10, buildJoinAccept11, decodeJoinAccept, decryptJoinAccept, encodeJoinAcceptPlain, joinAcceptMICInput11, verifyJoinAcceptMIC10, verifyJoinAcceptMIC11, type JoinAcceptFields } from './join-accept';
 import { decodeJoinRequest, encodeJoinRequest, joinRequestMICInput } from './join-request';
 import { DEFAULT_VECTORS_PATH, isNegative, katVectorsPath, loadKATVectors, VectorReader } from './kat.test-helper';
 import { KeyWrapError, aesKeyUnwrap, aesKeyWrap } from './key-wrap';
@@ -145,24 +135,13 @@ const handlers: Readonly<Record<string, (r: VectorReader) => void>> = {
   },
 
   'session-keys-1.0': (r) => {
-    const keys = deriveSessionKeys10(
-      key(r, 'appKey'),
-      joinNonce(r.inputNumber('joinNonce')),
-      parseNetID(r.input('netID')),
-      devNonce(r.inputNumber('devNonce')),
-    );
+    const keys = deriveSessionKeys10(key(r, 'appKey'), joinNonce(r.inputNumber('joinNonce')), parseNetID(r.input('netID')), devNonce(r.inputNumber('devNonce')));
     expect(hex(keys.nwkSKey.unsafeBytes())).toBe(r.expected('nwkSKey'));
     expect(hex(keys.appSKey.unsafeBytes())).toBe(r.expected('appSKey'));
   },
 
   'session-keys-1.1': (r) => {
-    const keys = deriveSessionKeys11(
-      key(r, 'nwkKey'),
-      key(r, 'appKey'),
-      joinNonce(r.inputNumber('joinNonce')),
-      parseEUI64(r.input('joinEUI')),
-      devNonce(r.inputNumber('devNonce')),
-    );
+    const keys = deriveSessionKeys11(key(r, 'nwkKey'), key(r, 'appKey'), joinNonce(r.inputNumber('joinNonce')), parseEUI64(r.input('joinEUI')), devNonce(r.inputNumber('devNonce')));
     expect(hex(keys.fNwkSIntKey.unsafeBytes())).toBe(r.expected('fNwkSIntKey'));
     expect(hex(keys.sNwkSIntKey.unsafeBytes())).toBe(r.expected('sNwkSIntKey'));
     expect(hex(keys.nwkSEncKey.unsafeBytes())).toBe(r.expected('nwkSEncKey'));

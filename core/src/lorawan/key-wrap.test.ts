@@ -63,10 +63,28 @@ describe('key-wrap', () => {
     const wrapped = aesKeyWrap(kek, keyData);
     const tampered = Buffer.from(wrapped);
     tampered[3]! ^= 0xff;
-    expectNoSecret(expectKeyWrapError(() => aesKeyUnwrap(kek, tampered), 'Integrity'), kek, keyData, wrapped, tampered);
-    expectNoSecret(expectKeyWrapError(() => aesKeyWrap(kek.subarray(0, 15), keyData), 'KEKSize'), kek, keyData);
-    expectNoSecret(expectKeyWrapError(() => aesKeyWrap(kek, keyData.subarray(0, 12)), 'KeyDataSize'), kek, keyData);
-    expectNoSecret(expectKeyWrapError(() => aesKeyUnwrap(kek, wrapped.subarray(0, 20)), 'KeyDataSize'), kek, wrapped);
+    expectNoSecret(
+      expectKeyWrapError(() => aesKeyUnwrap(kek, tampered), 'Integrity'),
+      kek,
+      keyData,
+      wrapped,
+      tampered,
+    );
+    expectNoSecret(
+      expectKeyWrapError(() => aesKeyWrap(kek.subarray(0, 15), keyData), 'KEKSize'),
+      kek,
+      keyData,
+    );
+    expectNoSecret(
+      expectKeyWrapError(() => aesKeyWrap(kek, keyData.subarray(0, 12)), 'KeyDataSize'),
+      kek,
+      keyData,
+    );
+    expectNoSecret(
+      expectKeyWrapError(() => aesKeyUnwrap(kek, wrapped.subarray(0, 20)), 'KeyDataSize'),
+      kek,
+      wrapped,
+    );
   });
 
   test('key-wrap/size checks', () => {

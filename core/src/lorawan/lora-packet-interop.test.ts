@@ -138,12 +138,7 @@ describe('lora-packet interop', () => {
   test.each(iterations)('lora-packet/join-request built by lora-packet decodes here, same MIC (#%d)', (i) => {
     const d = device('jr', i);
     for (const rootKey of [d.rawAppKey, d.rawNwkKey]) {
-      const packet = lp.fromFields(
-        { MType: 'Join Request', AppEUI: be.eui(d.joinEUI), DevEUI: be.eui(d.devEUI), DevNonce: be.devNonce(d.devNonce) },
-        undefined,
-        undefined,
-        rootKey,
-      );
+      const packet = lp.fromFields({ MType: 'Join Request', AppEUI: be.eui(d.joinEUI), DevEUI: be.eui(d.devEUI), DevNonce: be.devNonce(d.devNonce) }, undefined, undefined, rootKey);
       const phy = phyOf(packet);
       const decoded = decodeJoinRequest(phy);
       expect(decoded.joinEUI).toBe(d.joinEUI);
@@ -238,7 +233,7 @@ describe('lora-packet interop', () => {
     }
   });
 
-  test.each(iterations)('lora-packet/session and JS keys equal lora-packet\'s (#%d)', (i) => {
+  test.each(iterations)("lora-packet/session and JS keys equal lora-packet's (#%d)", (i) => {
     const d = device('keys', i);
     const k10 = deriveSessionKeys10(d.appKey, d.joinNonce, d.netID, d.devNonce);
     const lp10 = lp.generateSessionKeys10(d.rawAppKey, be.netID(d.netID), be.joinNonce(d.joinNonce), be.devNonce(d.devNonce));

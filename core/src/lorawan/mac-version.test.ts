@@ -30,12 +30,9 @@ describe('mac-version', () => {
     expect(parseMACVersion(input)).toBe(expected);
   });
 
-  test.each([[''], ['1'], ['1.2'], ['1.0.5'], ['2.0'], ['1.1.1'], ['garbage'], ['MAC_V2'], ['1,0,3'], ['1.0.3.0']])(
-    'mac-version/rejects %j with a ParseError',
-    (input) => {
-      expect(() => parseMACVersion(input)).toThrow(ParseError);
-    },
-  );
+  test.each([[''], ['1'], ['1.2'], ['1.0.5'], ['2.0'], ['1.1.1'], ['garbage'], ['MAC_V2'], ['1,0,3'], ['1.0.3.0']])('mac-version/rejects %j with a ParseError', (input) => {
+    expect(() => parseMACVersion(input)).toThrow(ParseError);
+  });
 
   test('mac-version/rejects non-strings', () => {
     for (const bad of [undefined, null, 1.1, 103, {}, ['1.1']]) expect(() => parseMACVersion(bad)).toThrow(ParseError);

@@ -12,16 +12,7 @@ export function mhdrByte(mType: number): number {
   return (mType << 5) & 0xff;
 }
 
-const MTYPE_NAMES: readonly string[] = [
-  'join-request',
-  'join-accept',
-  'unconfirmed data up',
-  'unconfirmed data down',
-  'confirmed data up',
-  'confirmed data down',
-  'rejoin-request',
-  'proprietary',
-];
+const MTYPE_NAMES: readonly string[] = ['join-request', 'join-accept', 'unconfirmed data up', 'unconfirmed data down', 'confirmed data up', 'confirmed data down', 'rejoin-request', 'proprietary'];
 
 /**
  * Checks a received frame's MHDR: present, the expected MType, Major 00. The RFU bits are

@@ -32,15 +32,9 @@ describe('rejoin-request', () => {
 
   test('rejoin-request/fields are little-endian on air', () => {
     const key = AES128Key.fromBytes(Buffer.alloc(16));
-    const t0 = encodeRejoinRequest(
-      { rejoinType: 0, netID: netIDFromLE(Buffer.from('030201', 'hex')), devEUI: eui64FromLE(Buffer.from('1817161514131211', 'hex')), rjCount0: devNonce(0x0a0b) },
-      key,
-    );
+    const t0 = encodeRejoinRequest({ rejoinType: 0, netID: netIDFromLE(Buffer.from('030201', 'hex')), devEUI: eui64FromLE(Buffer.from('1817161514131211', 'hex')), rjCount0: devNonce(0x0a0b) }, key);
     expect(t0.subarray(0, 15).toString('hex')).toBe('c000' + '030201' + '1817161514131211' + '0b0a');
-    const t1 = encodeRejoinRequest(
-      { rejoinType: 1, joinEUI: eui64FromLE(Buffer.from('0807060504030201', 'hex')), devEUI: eui64FromLE(Buffer.from('1817161514131211', 'hex')), rjCount1: devNonce(0x0a0b) },
-      key,
-    );
+    const t1 = encodeRejoinRequest({ rejoinType: 1, joinEUI: eui64FromLE(Buffer.from('0807060504030201', 'hex')), devEUI: eui64FromLE(Buffer.from('1817161514131211', 'hex')), rjCount1: devNonce(0x0a0b) }, key);
     expect(t1.subarray(0, 20).toString('hex')).toBe('c001' + '0807060504030201' + '1817161514131211' + '0b0a');
     const d1 = decodeRejoinRequest(t1);
     if (d1.rejoinType !== 1) throw new Error('expected type 1');

@@ -1,8 +1,7 @@
 import { JoineryMetrics, JOIN_NONCE_WARNING_THRESHOLD } from './metrics';
 
 describe('metrics/devices near JoinNonce exhaustion', () => {
-  const gaugeLine = async (m: JoineryMetrics): Promise<string | undefined> =>
-    (await m.registry.metrics()).split('\n').find((l) => l.startsWith('joinery_devices_join_nonce_near_exhaustion '));
+  const gaugeLine = async (m: JoineryMetrics): Promise<string | undefined> => (await m.registry.metrics()).split('\n').find((l) => l.startsWith('joinery_devices_join_nonce_near_exhaustion '));
 
   test('counted with the 90% threshold, at most once per max age; a failed count keeps the last value', async () => {
     const m = new JoineryMetrics({ processMetrics: false });

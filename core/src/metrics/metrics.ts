@@ -57,7 +57,13 @@ export class JoineryMetrics {
     registers: [this.registry],
     collect: async (): Promise<void> => {
       const check = this.#ready;
-      if (check) this.ready.set(await check().then(() => 1, () => 0));
+      if (check)
+        this.ready.set(
+          await check().then(
+            () => 1,
+            () => 0,
+          ),
+        );
     },
   });
 
@@ -235,7 +241,7 @@ export class JoineryMetrics {
   /** Read at each scrape from the key vault (see `watchKeyCache`). */
   readonly keyCacheEntries: Gauge = new Gauge({
     name: 'joinery_key_cache_entries',
-    help: 'Opened keys the key vault keeps in memory (a device\'s root keys count once; at most --key-cache-size)',
+    help: "Opened keys the key vault keeps in memory (a device's root keys count once; at most --key-cache-size)",
     registers: [this.registry],
     collect: (): void => this.keyCacheEntries.set(this.#keyCacheEntries()),
   });

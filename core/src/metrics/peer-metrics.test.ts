@@ -4,7 +4,17 @@ import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
 import { OPERATOR_TENANT } from '../tenants/tenant';
 
 const peer = (name: string, kind: 'ns' | 'as', state: Peer['state'], notAfter: Date | null): Peer => {
-  const base = { name, certFingerprint: `${name}-fp`, certificates: [{ fingerprint: `${name}-fp`, issuedAt: new Date(0), notAfter, retiresAt: null }], state, kekLabel: 'k', sealedKEK: Buffer.alloc(8), settings: DEFAULT_PEER_SETTINGS, tenantID: OPERATOR_TENANT, createdAt: new Date(0) };
+  const base = {
+    name,
+    certFingerprint: `${name}-fp`,
+    certificates: [{ fingerprint: `${name}-fp`, issuedAt: new Date(0), notAfter, retiresAt: null }],
+    state,
+    kekLabel: 'k',
+    sealedKEK: Buffer.alloc(8),
+    settings: DEFAULT_PEER_SETTINGS,
+    tenantID: OPERATOR_TENANT,
+    createdAt: new Date(0),
+  };
   return kind === 'as' ? { ...base, kind, asID: `${name}.example` } : { ...base, kind, netID: '000013' as never, nsID: null, vendor: 'generic' };
 };
 

@@ -8,9 +8,7 @@ import { ttsInteropDirectory, type RenderedSetup } from '../adapters/adapter-set
 import { setupInstallDir } from '../adapters/configure-adapter';
 
 /** What Joinery tells a peer about itself; written as `peer.json` in its credential bundle. */
-export type PeerDescriptor =
-  | { kind: 'ns'; name: string; netID: string; nsID?: string; vendor: string; biURL: string }
-  | { kind: 'as'; name: string; asID: string; biURL: string };
+export type PeerDescriptor = { kind: 'ns'; name: string; netID: string; nsID?: string; vendor: string; biURL: string } | { kind: 'as'; name: string; asID: string; biURL: string };
 
 /**
  * `setup`: the vendor setup rendered into the bundle (the files and steps SETUP.txt has); the
@@ -100,7 +98,7 @@ Copy ca.crt, client.crt and client.key to ${dir}/ on the ChirpStack host
 
   [[join_server.servers]]
 ${commented([
-  ['join_eui_prefix="<JoinEUI>/<bits>"', 'REPLACE with your devices\' JoinEUI range,'],
+  ['join_eui_prefix="<JoinEUI>/<bits>"', "REPLACE with your devices' JoinEUI range,"],
   ['', 'e.g. "70b3d57ed0000000/40"; a bare 16-hex JoinEUI = /64.'],
   ['', 'The first matching entry wins: put this one'],
   ['', 'before any catch-all entry.'],
@@ -170,9 +168,7 @@ function setupSheetSection(d: NetworkServerDescriptor, kekLabel: string): string
       'ThingPark offers "OTAA with external Join Server"; the external Join Server is declared by\n' +
       'the ThingPark operator. Give them this sheet, ca.crt and client.crt (never client.key or\n' +
       'kek.json through an insecure channel).',
-    loriot:
-      'LORIOT registers external Join Servers (URL and certificates) on request; the application\n' +
-      'property joinServerId selects the Join Server for JoinReqs. Give LORIOT this sheet.',
+    loriot: 'LORIOT registers external Join Servers (URL and certificates) on request; the application\n' + 'property joinServerId selects the Join Server for JoinReqs. Give LORIOT this sheet.',
     orbiwise: 'Orbiwise speaks Backend Interfaces 1.0; give your Orbiwise contact this sheet.',
   };
   return `
@@ -228,9 +224,7 @@ function table(rows: ReadonlyArray<readonly [string, string]>): string {
 /** Config lines indented by four spaces, with their `#` comments aligned. */
 function commented(lines: ReadonlyArray<readonly [string, string]>): string {
   const width = Math.max(...lines.map(([setting]) => setting.length)) + 2;
-  return lines
-    .map(([setting, comment]) => (comment === '' ? `    ${setting}` : `    ${setting.padEnd(width)}# ${comment}`))
-    .join('\n');
+  return lines.map(([setting, comment]) => (comment === '' ? `    ${setting}` : `    ${setting.padEnd(width)}# ${comment}`)).join('\n');
 }
 
 /** A double-quoted string, valid in both TOML and YAML. */

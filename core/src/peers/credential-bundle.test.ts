@@ -3,14 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type CAMaterial, createCA, issueClientCertificate } from '../pki/certificate-authority';
-import {
-  type CredentialBundle,
-  CredentialBundleError,
-  type PeerDescriptor,
-  bundleReadme,
-  readCredentialBundle,
-  writeCredentialBundle,
-} from './credential-bundle';
+import { type CredentialBundle, CredentialBundleError, type PeerDescriptor, bundleReadme, readCredentialBundle, writeCredentialBundle } from './credential-bundle';
 
 const CS: PeerDescriptor = { kind: 'ns', name: 'acme-cs', netID: '000013', vendor: 'chirpstack', biURL: 'https://js.example.com:8003/bi/acme-cs' };
 const TTS: PeerDescriptor = { kind: 'ns', name: 'acme-tts', netID: '000013', vendor: 'the-things-stack', biURL: 'https://js.example.com:8003/bi/acme-tts' };
@@ -125,7 +118,7 @@ describe('peers/credential bundle', () => {
     await expect(readCredentialBundle(path.join(root, 'nowhere'))).rejects.toThrow(/ca\.crt: missing/);
   });
 
-  test('peers/credential bundle/a key that is not the certificate\'s is reported', async () => {
+  test("peers/credential bundle/a key that is not the certificate's is reported", async () => {
     await writeCredentialBundle(root, await bundleFor(CS));
     await fs.writeFile(path.join(root, 'client.key'), (await issueClientCertificate(ca, 'x')).keyPem);
     await expect(readCredentialBundle(root)).rejects.toThrow(/client\.key: not the private key of .*client\.crt/);
@@ -145,13 +138,15 @@ describe('peers/credential bundle/readme', () => {
     expect(readme).toMatch(/\[\[keks\]\]\n +label="000013"\n +kek="<32 hex digits>" +# REPLACE with the "kek" value from kek.json/);
     expect(readme).not.toContain('async_interface');
     expect(readme).not.toMatch(/^ *\[network\]/m);
-    expect(readme).toContain('it also issued\n              the Join Server\'s own TLS server certificate');
+    expect(readme).toContain("it also issued\n              the Join Server's own TLS server certificate");
   });
 
   test('peers/credential bundle/readme/the things stack without NSID uses BI1.0', () => {
     const readme = bundleReadme(TTS, 'ns:000013:js.example.com');
     expect(readme).toContain('join-servers:\n    - file: ./joinery-acme-tts/js.yml\n      components: [ns, as]\n      join-euis: ["<JoinEUI>/<bits>"]');
-    expect(readme).toContain('  fqdn: "js.example.com"\n  port: 8003\n  protocol: BI1.0\n  paths: {join: "bi/acme-tts", rejoin: "bi/acme-tts", app-s-key: "bi/acme-tts", home-ns: "bi/acme-tts"}\n  tls: {source: file, root-ca: ca.crt, certificate: client.crt, key: client.key}');
+    expect(readme).toContain(
+      '  fqdn: "js.example.com"\n  port: 8003\n  protocol: BI1.0\n  paths: {join: "bi/acme-tts", rejoin: "bi/acme-tts", app-s-key: "bi/acme-tts", home-ns: "bi/acme-tts"}\n  tls: {source: file, root-ca: ca.crt, certificate: client.crt, key: client.key}',
+    );
     expect(readme).not.toContain('sender-ns-id:');
     expect(readme).toContain('key-vault:\n    provider: static\n    static:\n      "ns:000013:js.example.com": "<32 hex digits>"');
   });

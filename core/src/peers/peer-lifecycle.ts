@@ -98,9 +98,7 @@ export async function issuePeerBundle(deps: LifecycleDeps, peer: Peer, issue: Bu
   try {
     const sealedKEK = issue.kind === 'rotate-kek' ? await deps.vault.sealKey(kek, kekContext(peer.name)) : peer.sealedKEK;
     const descriptor: PeerDescriptor =
-      peer.kind === 'ns'
-        ? { kind: 'ns', name: peer.name, netID: peer.netID, ...(peer.nsID ? { nsID: peer.nsID } : {}), vendor: peer.vendor, biURL }
-        : { kind: 'as', name: peer.name, asID: peer.asID, biURL };
+      peer.kind === 'ns' ? { kind: 'ns', name: peer.name, netID: peer.netID, ...(peer.nsID ? { nsID: peer.nsID } : {}), vendor: peer.vendor, biURL } : { kind: 'as', name: peer.name, asID: peer.asID, biURL };
     const outDirExisted = existsSync(outDir);
     const files = await writeCredentialBundle(outDir, {
       caPem: deps.ca.certPem,

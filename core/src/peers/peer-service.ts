@@ -223,7 +223,10 @@ export class PeerService {
           if (!(err instanceof AdapterNotInstalledError)) throw err;
         }
         if (render !== null && peer.settings.authorizationSHA256 !== null && (header === null || authorizationDigest(header) !== peer.settings.authorizationSHA256)) {
-          throw new ParseError('authorizationHeader', `${peer.name} sends an Authorization header: give the one it is configured with (Joinery keeps only its digest; this one ${header === null ? 'is missing' : 'does not match'})`);
+          throw new ParseError(
+            'authorizationHeader',
+            `${peer.name} sends an Authorization header: give the one it is configured with (Joinery keeps only its digest; this one ${header === null ? 'is missing' : 'does not match'})`,
+          );
         }
       }
       const base = this.publicURL();

@@ -43,8 +43,7 @@ export function parsePeerSettings(json: string | null | undefined): PeerSettings
   }
   const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const a = o['asyncAnswers'] as Record<string, unknown> | null | undefined;
-  const asyncAnswers =
-    a && typeof a === 'object' && typeof a['url'] === 'string' ? { url: a['url'], caPem: typeof a['caPem'] === 'string' ? a['caPem'] : null } : null;
+  const asyncAnswers = a && typeof a === 'object' && typeof a['url'] === 'string' ? { url: a['url'], caPem: typeof a['caPem'] === 'string' ? a['caPem'] : null } : null;
   const h = o['authorizationSHA256'];
   const adapter = parseAdapterSettings(o['adapter']);
   return { asyncAnswers, authorizationSHA256: typeof h === 'string' && /^[0-9a-f]{64}$/.test(h) ? h : null, ...(adapter ? { adapter } : {}) };

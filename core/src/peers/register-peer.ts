@@ -80,9 +80,7 @@ export async function registerPeer(
         ? { kind: 'ns', name: registration.name, netID: registration.netID, nsID: registration.nsID, vendor: registration.vendor, ...lifecycle, kekLabel, sealedKEK, settings, tenantID, createdAt }
         : { kind: 'as', name: registration.name, asID: registration.asID, ...lifecycle, kekLabel, sealedKEK, settings, tenantID, createdAt };
     const descriptor: PeerDescriptor =
-      peer.kind === 'ns'
-        ? { kind: 'ns', name: peer.name, netID: peer.netID, ...(peer.nsID ? { nsID: peer.nsID } : {}), vendor: peer.vendor, biURL }
-        : { kind: 'as', name: peer.name, asID: peer.asID, biURL };
+      peer.kind === 'ns' ? { kind: 'ns', name: peer.name, netID: peer.netID, ...(peer.nsID ? { nsID: peer.nsID } : {}), vendor: peer.vendor, biURL } : { kind: 'as', name: peer.name, asID: peer.asID, biURL };
     // The bundle first, then the peer: a bundle that cannot be written (a bad --out) must not
     // leave a registered peer nobody has credentials for, whose name a retry could not reuse.
     const outDirExisted = existsSync(outDir);
@@ -96,7 +94,8 @@ export async function registerPeer(
       readme: bundleReadme(descriptor, kekLabel),
     });
     try {
-      const detail: Record<string, string | null> = peer.kind === 'ns' ? { name: peer.name, kind: peer.kind, netID: peer.netID, nsID: peer.nsID, vendor: peer.vendor } : { name: peer.name, kind: peer.kind, asID: peer.asID };
+      const detail: Record<string, string | null> =
+        peer.kind === 'ns' ? { name: peer.name, kind: peer.kind, netID: peer.netID, nsID: peer.nsID, vendor: peer.vendor } : { name: peer.name, kind: peer.kind, asID: peer.asID };
       await deps.store.insertPeer(peer, audit ? auditEvent(audit, 'peer.add', null, detail) : undefined);
     } catch (err) {
       // Not registered after all (another process took the name meanwhile): take back the credentials.

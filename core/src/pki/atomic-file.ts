@@ -11,11 +11,7 @@ import * as path from 'node:path';
  * (checked atomically by the file system, so two processes racing cannot both win), else the
  * call fails with `EEXIST`.
  */
-export async function writeFileAtomic(
-  file: string,
-  data: string | Buffer,
-  opts: { mode: number; replace: boolean },
-): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Buffer, opts: { mode: number; replace: boolean }): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.open(tmp, 'wx', opts.mode);

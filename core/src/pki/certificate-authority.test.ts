@@ -2,13 +2,7 @@ import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync } fr
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import {
-  type CAMaterial,
-  certificateFingerprint,
-  createCA,
-  issueClientCertificate,
-  issueServerCertificate,
-} from './certificate-authority';
+import { type CAMaterial, certificateFingerprint, createCA, issueClientCertificate, issueServerCertificate } from './certificate-authority';
 import { x509 } from './x509';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -144,20 +138,17 @@ describe('pki/client certificate', () => {
     const stranger = await issueClientCertificate(otherCA, 'acme-cs', { organizationalUnit: 'network-server' });
 
     const seen: Array<{ authorized: boolean; fingerprint: string; viaHelper: string; cn: string }> = [];
-    const httpsServer = https.createServer(
-      { cert: server.certPem, key: server.keyPem, ca: [ca.certPem], requestCert: true, rejectUnauthorized: true },
-      (req, res) => {
-        const socket = req.socket as TLSSocket;
-        const peer = socket.getPeerCertificate();
-        seen.push({
-          authorized: socket.authorized,
-          fingerprint: createHash('sha256').update(peer.raw).digest('hex'),
-          viaHelper: certificateFingerprint(peer.raw),
-          cn: String(peer.subject.CN),
-        });
-        res.end('ok');
-      },
-    );
+    const httpsServer = https.createServer({ cert: server.certPem, key: server.keyPem, ca: [ca.certPem], requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      const socket = req.socket as TLSSocket;
+      const peer = socket.getPeerCertificate();
+      seen.push({
+        authorized: socket.authorized,
+        fingerprint: createHash('sha256').update(peer.raw).digest('hex'),
+        viaHelper: certificateFingerprint(peer.raw),
+        cn: String(peer.subject.CN),
+      });
+      res.end('ok');
+    });
     await new Promise<void>((resolve) => httpsServer.listen(0, '127.0.0.1', resolve));
     const { port } = httpsServer.address() as AddressInfo;
     const get = (host: string, creds: { cert?: string; key?: string }): Promise<string> =>

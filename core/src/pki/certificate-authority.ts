@@ -79,11 +79,7 @@ export async function issueServerCertificate(ca: CAMaterial, hosts: string[]): P
  * (`network-server`, `application-server`); the fingerprint returned is what the BI listener
  * will see for this peer.
  */
-export async function issueClientCertificate(
-  ca: CAMaterial,
-  commonName: string,
-  opts: { organizationalUnit?: string } = {},
-): Promise<IssuedClientCertificate> {
+export async function issueClientCertificate(ca: CAMaterial, commonName: string, opts: { organizationalUnit?: string } = {}): Promise<IssuedClientCertificate> {
   requireName(commonName, 'client certificate common name');
   const subject: x509.JsonName = [];
   if (opts.organizationalUnit !== undefined) {

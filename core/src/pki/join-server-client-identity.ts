@@ -30,12 +30,7 @@ function usable(ca: CAMaterial, certPem: string, keyPem: string): boolean {
   try {
     const cert = new X509Certificate(certPem);
     const caCert = new X509Certificate(ca.certPem);
-    return (
-      cert.checkPrivateKey(createPrivateKey(keyPem)) &&
-      cert.checkIssued(caCert) &&
-      cert.verify(caCert.publicKey) &&
-      Date.parse(cert.validTo) - Date.now() > RENEW_BEFORE_MS
-    );
+    return cert.checkPrivateKey(createPrivateKey(keyPem)) && cert.checkIssued(caCert) && cert.verify(caCert.publicKey) && Date.parse(cert.validTo) - Date.now() > RENEW_BEFORE_MS;
   } catch {
     return false;
   }

@@ -112,7 +112,7 @@ describe('pki/files', () => {
     expect((await fs.readdir(root)).sort()).toEqual(['ca.crt', 'server.crt', 'server.key']);
   });
 
-  test('pki/files/refuses a CA key that is not the CA certificate\'s', async () => {
+  test("pki/files/refuses a CA key that is not the CA certificate's", async () => {
     await loadOrCreatePKI(root, ['localhost']);
     const other = await createCA();
     await fs.writeFile(path.join(root, 'ca.key'), other.keyPem);

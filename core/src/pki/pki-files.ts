@@ -50,11 +50,7 @@ export async function loadOrCreatePKI(dataDir: string, hosts: string[]): Promise
 
   const serverCertPem = await readFileIfExists(file(PKI_FILES.serverCert));
   const serverKeyPem = await readFileIfExists(file(PKI_FILES.serverKey));
-  if (
-    serverCertPem !== undefined &&
-    serverKeyPem !== undefined &&
-    serverCertificateReason(ca, { certPem: serverCertPem, keyPem: serverKeyPem }, wanted) === undefined
-  ) {
+  if (serverCertPem !== undefined && serverKeyPem !== undefined && serverCertificateReason(ca, { certPem: serverCertPem, keyPem: serverKeyPem }, wanted) === undefined) {
     return { ca, server: { certPem: serverCertPem, keyPem: serverKeyPem }, created: { ca: caCreated, server: false } };
   }
 
@@ -79,10 +75,7 @@ async function loadOrCreateCA(certFile: string, keyFile: string): Promise<{ ca: 
   }
   if (certPem !== undefined || keyPem !== undefined) {
     const [present, missing] = certPem !== undefined ? [certFile, keyFile] : [keyFile, certFile];
-    throw new Error(
-      `incomplete CA: ${present} exists but ${missing} does not. Joinery never replaces a CA ` +
-        '(every peer certificate was issued by it): restore the missing file, or move both away to start a new CA',
-    );
+    throw new Error(`incomplete CA: ${present} exists but ${missing} does not. Joinery never replaces a CA ` + '(every peer certificate was issued by it): restore the missing file, or move both away to start a new CA');
   }
   const ca = await createCA();
   try {

@@ -16,7 +16,12 @@ import { readinessCheck } from './readiness';
  * /api/v1/migrations for the operator only), and `/` serves the web console (static files
  * calling that API).
  */
-export async function createAdminServer(backends: Backends, metrics: JoineryMetrics, version: string, api?: { readonly context: AdminContext; readonly log: Logger; readonly onMigrationError?: (id: string, err: unknown) => void; readonly resumeMigrations?: boolean }): Promise<FastifyInstance> {
+export async function createAdminServer(
+  backends: Backends,
+  metrics: JoineryMetrics,
+  version: string,
+  api?: { readonly context: AdminContext; readonly log: Logger; readonly onMigrationError?: (id: string, err: unknown) => void; readonly resumeMigrations?: boolean },
+): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, return503OnClosing: true, trustProxy: false });
   await registerOpenAPI(app);
   if (api) {

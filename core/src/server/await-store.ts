@@ -71,4 +71,3 @@ function listenStandIn(at: ListenAddress, reason: () => string): Promise<http.Se
     server.listen(at.port, at.host, () => resolve(server));
   });
 }
-

@@ -13,9 +13,7 @@ export interface BackendSettings {
 
 export type StoreLocation = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
 
-export type VaultSettings =
-  | { readonly kind: 'software' }
-  | { readonly kind: 'pkcs11'; readonly library: string | undefined; readonly tokenLabel: string | undefined; readonly pinFile: string | undefined };
+export type VaultSettings = { readonly kind: 'software' } | { readonly kind: 'pkcs11'; readonly library: string | undefined; readonly tokenLabel: string | undefined; readonly pinFile: string | undefined };
 
 export interface RawBackendSettings {
   readonly dataDir?: string;

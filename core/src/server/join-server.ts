@@ -95,9 +95,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   const asyncAnswers = new AsyncAnswerSender({ clientCertPem: clientIdentity.certPem, clientKeyPem: clientIdentity.keyPem, ...options.asyncAnswers }, log, metrics);
   const joinEvents = options.joinEvents ? new MqttJoinEvents(options.joinEvents, log, metrics) : undefined;
   const joinHistory = new JoinHistoryRecorder(backends.store, options.joinHistory, metrics, log);
-  const joinListeners = [options.backendInterfaces?.onJoin, joinHistory.record, joinEvents ? (event: JoinEvent) => joinEvents.publish(event) : undefined].filter(
-    (l): l is JoinEventListener => l !== undefined,
-  );
+  const joinListeners = [options.backendInterfaces?.onJoin, joinHistory.record, joinEvents ? (event: JoinEvent) => joinEvents.publish(event) : undefined].filter((l): l is JoinEventListener => l !== undefined);
   const handler = new BackendInterfacesHandler(store, engine, appSKeys, log, metrics, asyncAnswers, {
     ...options.backendInterfaces,
     onJoin: (event) => {
@@ -120,7 +118,13 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
       tenants,
       devices: new DeviceService(store, vault),
       claims,
-      peers: new PeerService(store, vault, async () => pki.ca, () => publicURL ?? 'https://localhost:8003', backends.settings.dataDir),
+      peers: new PeerService(
+        store,
+        vault,
+        async () => pki.ca,
+        () => publicURL ?? 'https://localhost:8003',
+        backends.settings.dataDir,
+      ),
       authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
     },
     log,

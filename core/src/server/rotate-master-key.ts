@@ -33,10 +33,7 @@ export interface MasterKeyRotation {
  * 3. With `retireOld`, a second pass re-seals what instances sealed with an older key while the
  *    first ran, and once a pass finds nothing left, the older keys leave the file.
  */
-export async function rotateMasterKey(
-  deps: { readonly store: SealedSettings; readonly keyFile: string; readonly env?: NodeJS.ProcessEnv },
-  options: { readonly retireOld?: boolean } = {},
-): Promise<MasterKeyRotation> {
+export async function rotateMasterKey(deps: { readonly store: SealedSettings; readonly keyFile: string; readonly env?: NodeJS.ProcessEnv }, options: { readonly retireOld?: boolean } = {}): Promise<MasterKeyRotation> {
   const env = deps.env ?? process.env;
   if (env[MASTER_KEY_ENV] !== undefined) {
     throw new MasterKeyError(`the master key comes from ${MASTER_KEY_ENV}: rotation works on the key file (${deps.keyFile}); unset ${MASTER_KEY_ENV} to use the file`);

@@ -111,8 +111,17 @@ export async function warmUp(vault: KeyVault, ca: CAMaterial, server: { readonly
         const d = devices[(w + IN_FLIGHT * k) % DEVICES]!;
         const phy = encodeJoinRequest({ joinEUI: JOIN_EUI, devEUI: d.devEUI, devNonce: devNonce(++d.nonce) }, d.micKey);
         const body = JSON.stringify({
-          ProtocolVersion: '1.0', SenderID: NET_ID, ReceiverID: JOIN_EUI, TransactionID: ++sent, MessageType: 'JoinReq', MACVersion: d.macVersion,
-          PHYPayload: toHex(phy), DevEUI: d.devEUI, DevAddr: '00000001', DLSettings: d.macVersion === '1.1' ? '80' : '00', RxDelay: 1,
+          ProtocolVersion: '1.0',
+          SenderID: NET_ID,
+          ReceiverID: JOIN_EUI,
+          TransactionID: ++sent,
+          MessageType: 'JoinReq',
+          MACVersion: d.macVersion,
+          PHYPayload: toHex(phy),
+          DevEUI: d.devEUI,
+          DevAddr: '00000001',
+          DLSettings: d.macVersion === '1.1' ? '80' : '00',
+          RxDelay: 1,
         });
         if (await post(port, agent!, body)) answered++;
       }

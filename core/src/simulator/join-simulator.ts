@@ -118,8 +118,7 @@ export async function simulateJoin(options: SimulateJoinOptions): Promise<Simula
   const base = { resultCode, description, httpStatus: response.status, devNonce, transactionID, latencyMs, problems };
   // A device that sent a join-request has used that DevNonce, whatever the answer; a counter
   // device's counter never goes back (a replayed --dev-nonce does not rewind it).
-  const lastDevNonce =
-    devNonceIsCounter(options.macVersion) && previous.lastDevNonce !== undefined ? Math.max(previous.lastDevNonce, devNonce) : devNonce;
+  const lastDevNonce = devNonceIsCounter(options.macVersion) && previous.lastDevNonce !== undefined ? Math.max(previous.lastDevNonce, devNonce) : devNonce;
   state[options.devEUI] = { ...previous, lastDevNonce };
   if (resultCode !== 'Success' || typeof answer['PHYPayload'] !== 'string') {
     await writeSimulatorState(stateFile, state);
@@ -158,9 +157,7 @@ export async function simulateJoin(options: SimulateJoinOptions): Promise<Simula
   const deviceKeys: Record<string, AES128Key> = Object.fromEntries(plan.sessionKeys.map((k) => [k.name, derive(k)]));
   // Each key of the JoinAns, unwrapped with the bundle's KEK, against the device's.
   const kek = Buffer.from(bundle.kek.kekHex, 'hex');
-  const keyChecks: Record<string, KeyCheck> = Object.fromEntries(
-    plan.sessionKeys.map((k) => [k.name, checkEnvelope(answer[SESSION_KEY_FIELDS[k.name]], deviceKeys[k.name]!, bundle.kek.label, kek)]),
-  );
+  const keyChecks: Record<string, KeyCheck> = Object.fromEntries(plan.sessionKeys.map((k) => [k.name, checkEnvelope(answer[SESSION_KEY_FIELDS[k.name]], deviceKeys[k.name]!, bundle.kek.label, kek)]));
   state[options.devEUI] = { lastDevNonce, lastJoinNonce: kept ? fields.joinNonce : storedJoinNonce };
   await writeSimulatorState(stateFile, state);
   return {

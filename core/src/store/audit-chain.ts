@@ -30,9 +30,7 @@ export function auditHash(id: number, event: AuditEvent, prevHash: string): stri
   return createHash('sha256').update(content, 'utf8').digest('hex');
 }
 
-export type AuditChainCheck =
-  | { readonly ok: true; readonly entries: number }
-  | { readonly ok: false; readonly entries: number; readonly badID: number; readonly reason: string };
+export type AuditChainCheck = { readonly ok: true; readonly entries: number } | { readonly ok: false; readonly entries: number; readonly badID: number; readonly reason: string };
 
 /**
  * Walks the chain page by page (ascending ids) and names the first row that does not hold:

@@ -46,7 +46,10 @@ describe('GroupCommitter', () => {
     const g = new GroupCommitter(r.run, { maxBatch: 2, maxInFlight: 2, dispatchWhenIdle: false });
     const all = [1, 2, 3, 4, 5].map((i) => g.submit(i));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(r.batches).toEqual([[1, 2], [3, 4]]);
+    expect(r.batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     await r.release();
     await r.release();
     await r.release();

@@ -45,7 +45,13 @@ export function parseTenantRoles(value: unknown, field = 'roles'): TenantRole[] 
  * duplicates, in `allowed`'s order.
  */
 export function parseNameList<T extends string>(value: unknown, allowed: readonly T[], field: string, what: string): T[] {
-  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
+  const list =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : value;
   if (!Array.isArray(list) || list.length === 0) throw new ParseError(field, `expected one or more of ${allowed.join(', ')}`);
   const seen = new Set<T>();
   for (const v of list) {

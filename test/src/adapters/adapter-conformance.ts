@@ -113,7 +113,12 @@ export function adapterConformance(target: ConformanceTarget): void {
       fake.failNext(1, 'rate-limited');
       fake.failNext(1, 'unavailable');
       expect(await a.registerDevice(keyedDevice(1))).toEqual({ created: true });
-      expect(fake.requests().filter((r) => r.fault !== null).map((r) => r.fault)).toEqual(['rate-limited', 'unavailable']);
+      expect(
+        fake
+          .requests()
+          .filter((r) => r.fault !== null)
+          .map((r) => r.fault),
+      ).toEqual(['rate-limited', 'unavailable']);
     });
 
     when('devices')('retry/attempts are bounded: a lasting 503 fails, retryable', async () => {
@@ -185,7 +190,11 @@ export function adapterConformance(target: ConformanceTarget): void {
       await listAllDevices(a, 2);
       for (const d of ds) await a.getDevice(d.devEUI);
       await a.deregisterDevice(ds[0]!.devEUI);
-      const sent = fake.requests().map((r) => `${r.operation}\n${r.authorization}\n${r.body}`).join('\n').toLowerCase();
+      const sent = fake
+        .requests()
+        .map((r) => `${r.operation}\n${r.authorization}\n${r.body}`)
+        .join('\n')
+        .toLowerCase();
       for (const d of ds) {
         for (const key of [d.appKey, d.nwkKey]) {
           expect(sent).not.toContain(key);

@@ -115,4 +115,3 @@ export function bearer(authorization: string | null): string | null {
   const m = /^Bearer (\S+)$/.exec(authorization ?? '');
   return m ? m[1]! : null;
 }
-

@@ -20,7 +20,11 @@ const input: AdapterSetupInput = {
   asyncAnswers: null,
 };
 
-const VENDORS: Array<[string, AdapterModule]> = [['actility', actility], ['loriot', loriot], ['orbiwise', orbiwise]];
+const VENDORS: Array<[string, AdapterModule]> = [
+  ['actility', actility],
+  ['loriot', loriot],
+  ['orbiwise', orbiwise],
+];
 
 describe.each(VENDORS)('%s/setup sheet', (vendor, module) => {
   const setup = module.renderSetup(input);
@@ -78,7 +82,7 @@ describe.each(VENDORS)('%s/setup sheet', (vendor, module) => {
 });
 
 describe('loriot/setup sheet of a configured adapter', () => {
-  it('carries the application\'s joinServerId', async () => {
+  it("carries the application's joinServerId", async () => {
     const a = loriot.createAdapter({ apiUrl: 'eu1', apiKey: 'k', options: { applicationId: 'BE7A0001', joinServerId: '70B3D57ED0000001' } });
     const sheet = JSON.parse(a.renderSetup(input).files[1]!.content) as SetupSheet;
     expect(sheet.vendorSettings).toEqual({ joinServerId: '70B3D57ED0000001' });

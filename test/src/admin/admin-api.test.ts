@@ -48,7 +48,11 @@ function routesOf(instance: FastifyInstance): string[] {
     stack.length = depth;
     const full = (stack[depth - 1] ?? '') + m[2]!;
     stack[depth] = full;
-    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'HEAD')) routes.push(`${method} ${full}`);
+    for (const method of (m[3] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '' && s !== 'HEAD'))
+      routes.push(`${method} ${full}`);
   }
   return routes.sort();
 }
@@ -67,7 +71,13 @@ beforeAll(async () => {
       tenants,
       devices: new DeviceService(store, vault),
       claims,
-      peers: new PeerService(store, vault, async () => (await pki).ca, () => 'https://localhost:8003', settings.dataDir),
+      peers: new PeerService(
+        store,
+        vault,
+        async () => (await pki).ca,
+        () => 'https://localhost:8003',
+        settings.dataDir,
+      ),
       authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
     },
     log: createLogger({ level: 'silent', destination: process.stderr }),
@@ -77,14 +87,20 @@ beforeAll(async () => {
   base = `${address}/`;
   const operator = await tenants.operator({ actor: 'test', source: null });
   key['ops'] = (await tenants.createApiKey(operator, operator.tenantID, ['admin', 'devices:read', 'devices:write', 'claims', 'peers'], 'test')).key;
-  for (const [id, roles] of [['alice', ['owner', 'manufacturer']], ['mallory', ['owner', 'manufacturer']]] as const) {
+  for (const [id, roles] of [
+    ['alice', ['owner', 'manufacturer']],
+    ['mallory', ['owner', 'manufacturer']],
+  ] as const) {
     const r = await call('ops', 'POST', '/tenants', { id, roles });
     expect(r.status).toBe(201);
     key[id] = r.body.key;
   }
   // Alice: a device she made and claimed, bound to her network server; an API key; a peer.
   aliceDevice = '00a11ce000000001';
-  const imported = await call('alice', 'POST', '/devices/import', { format: 'csv', content: `dev_eui,join_eui,mac_version,app_key,nwk_key\n${aliceDevice},70b3d57ed0000000,1.0.3,${randomKey()},\n00a11ce000000002,70b3d57ed0000000,1.0.3,${randomKey()},\n` });
+  const imported = await call('alice', 'POST', '/devices/import', {
+    format: 'csv',
+    content: `dev_eui,join_eui,mac_version,app_key,nwk_key\n${aliceDevice},70b3d57ed0000000,1.0.3,${randomKey()},\n00a11ce000000002,70b3d57ed0000000,1.0.3,${randomKey()},\n`,
+  });
   expect(imported.status).toBe(201);
   expect((await call('alice', 'POST', '/claims', { devEUI: aliceDevice, ownerToken: imported.body.labels[0].ownerToken })).status).toBe(200);
   expect((await call('alice', 'POST', '/network-servers', { name: 'alice-ns', netID: '000013', vendor: 'generic' })).status).toBe(201);
@@ -215,7 +231,17 @@ test('devices/join history: newest first; a tenant sees the joins since it claim
   expect(await store.appendJoinRecords([record(-60_000, 'Success', 3), record(1000, 'Success', 7), record(2000, 'JoinReqFailed', 7)], 50)).toBe(3);
   const joins = (await call('alice', 'GET', `/devices/${aliceDevice}/joins`)).body.joins;
   expect(joins).toEqual([
-    { at: record(2000, '', 0).at.toISOString(), networkServer: 'alice-ns', joinEUI: '70b3d57ed0000000', joinType: 'join', macVersion: '1.0.3', result: 'JoinReqFailed', description: 'DevNonce 7 already used', devNonce: 7, joinNonce: null },
+    {
+      at: record(2000, '', 0).at.toISOString(),
+      networkServer: 'alice-ns',
+      joinEUI: '70b3d57ed0000000',
+      joinType: 'join',
+      macVersion: '1.0.3',
+      result: 'JoinReqFailed',
+      description: 'DevNonce 7 already used',
+      devNonce: 7,
+      joinNonce: null,
+    },
     { at: record(1000, '', 0).at.toISOString(), networkServer: 'alice-ns', joinEUI: '70b3d57ed0000000', joinType: 'join', macVersion: '1.0.3', result: 'Success', description: null, devNonce: 7, joinNonce: 1 },
   ]);
   expect((await call('ops', 'GET', `/devices/${aliceDevice}/joins`)).body.joins).toHaveLength(3);
@@ -316,7 +342,10 @@ test("network servers/the vendor's setup files and steps come with the bundle; t
   expect(managed.status).toBe(201);
   expect(managed.body.adapterConfigured).toBe(true);
   expect(JSON.stringify(managed.body)).not.toContain(apiKey);
-  expect((await store.getPeer('alice-cs-managed'))?.settings.adapter).toEqual({ apiUrl: 'http://chirpstack.example:8080', options: { applicationId: '11111111-2222-3333-4444-555555555555', tenantId: '11111111-2222-3333-4444-555555555555' } });
+  expect((await store.getPeer('alice-cs-managed'))?.settings.adapter).toEqual({
+    apiUrl: 'http://chirpstack.example:8080',
+    options: { applicationId: '11111111-2222-3333-4444-555555555555', tenantId: '11111111-2222-3333-4444-555555555555' },
+  });
   const keyFile = path.join(dir, 'data', 'adapter-keys', 'alice-cs-managed.key');
   expect((await fs.readFile(keyFile, 'utf8')).trim()).toBe(apiKey);
   expect((await fs.stat(keyFile)).mode & 0o777).toBe(0o600);
@@ -327,7 +356,16 @@ test('network servers/lifecycle: summary, disable, enable, renew with overlap, r
   const added = await call('alice', 'POST', '/network-servers', { name: 'alice-life', netID: '000013', vendor: 'chirpstack' });
   expect(added.status).toBe(201);
   const summary = await call('alice', 'GET', '/network-servers/alice-life/summary');
-  expect(summary.body).toMatchObject({ name: 'alice-life', state: 'enabled', vendor: 'chirpstack', kekLabel: '000013', boundDevices: 0, lastJoinAt: null, authorizationHeaderSet: false, certificateExpiry: expect.any(String) });
+  expect(summary.body).toMatchObject({
+    name: 'alice-life',
+    state: 'enabled',
+    vendor: 'chirpstack',
+    kekLabel: '000013',
+    boundDevices: 0,
+    lastJoinAt: null,
+    authorizationHeaderSet: false,
+    certificateExpiry: expect.any(String),
+  });
   expect((await call('alice', 'POST', '/network-servers/alice-life/disable')).body.state).toBe('disabled');
   expect((await store.getPeer('alice-life'))?.state).toBe('disabled');
   expect((await call('alice', 'POST', '/network-servers/alice-life/enable')).body.state).toBe('enabled');
@@ -357,14 +395,22 @@ test('network servers/lifecycle: summary, disable, enable, renew with overlap, r
   // A device bound to it (alice's unclaimed one, bound here through the store).
   const d2 = (await store.getDevice('00a11ce000000002' as never))!;
   const o = d2.ownership;
-  expect(await store.changeDevice({ devEUI: d2.devEUI, expectedVersion: d2.version, owner: o.owner, ownerTokenHash: o.ownerTokenHash, nsPeer: 'alice-life', asPeer: null, locked: o.locked, claimedAt: o.claimedAt }, { at: new Date(), actor: 'test', tenantID: null, source: null, action: 'test.bind', devEUI: d2.devEUI, detail: {} })).toBe(true);
+  expect(
+    await store.changeDevice(
+      { devEUI: d2.devEUI, expectedVersion: d2.version, owner: o.owner, ownerTokenHash: o.ownerTokenHash, nsPeer: 'alice-life', asPeer: null, locked: o.locked, claimedAt: o.claimedAt },
+      { at: new Date(), actor: 'test', tenantID: null, source: null, action: 'test.bind', devEUI: d2.devEUI, detail: {} },
+    ),
+  ).toBe(true);
   const bound = await call('alice', 'DELETE', '/network-servers/alice-life');
   expect(bound).toMatchObject({ status: 409, body: { code: 'conflict', message: expect.stringMatching(/1 device\(s\) bound/) } });
   expect((await call('alice', 'DELETE', '/network-servers/alice-life?unbindDevices=true')).body).toEqual({ unbound: 1 });
   expect((await call('alice', 'GET', '/network-servers/alice-life/summary')).status).toBe(404);
   expect((await store.getDevice('00a11ce000000002' as never))?.nsPeer).toBeNull();
 
-  const trail = (await store.listAuditEvents({ limit: 200 })).filter((e) => e.detail['name'] === 'alice-life').map((e) => [e.action, e.tenantID]).reverse();
+  const trail = (await store.listAuditEvents({ limit: 200 }))
+    .filter((e) => e.detail['name'] === 'alice-life')
+    .map((e) => [e.action, e.tenantID])
+    .reverse();
   expect(trail).toEqual([
     ['peer.add', 'alice'],
     ['peer.disable', 'alice'],
@@ -406,7 +452,8 @@ test("isolation/every endpoint, with another tenant's key (every scope), on alic
       expect((await call('mallory', 'GET', '/devices?q=00a11ce')).body).toEqual({ devices: [], total: 0 });
       expect((await call('mallory', 'GET', '/devices?owner=alice')).body.total).toBe(0);
     },
-    'POST /api/v1/devices/import': async () => expect((await call('mallory', 'POST', '/devices/import', { content: `dev_eui,join_eui,mac_version,app_key,nwk_key\n${aliceDevice},70b3d57ed0000000,1.0.3,${randomKey()},\n` })).status).toBe(400),
+    'POST /api/v1/devices/import': async () =>
+      expect((await call('mallory', 'POST', '/devices/import', { content: `dev_eui,join_eui,mac_version,app_key,nwk_key\n${aliceDevice},70b3d57ed0000000,1.0.3,${randomKey()},\n` })).status).toBe(400),
     'POST /api/v1/claims': async () => expect((await call('mallory', 'POST', '/claims', { devEUI: aliceDevice, ownerToken: 'GUESS' })).status).toBe(403),
     'GET /api/v1/network-servers': async () => expect((await call('mallory', 'GET', '/network-servers')).body.peers).toEqual([]),
     'POST /api/v1/network-servers': async () => expect((await call('mallory', 'POST', '/network-servers', { name: 'alice-ns', netID: '000013', vendor: 'generic' })).status).toBe(409),

@@ -44,7 +44,13 @@ async function startAdmin(dir: string, store: Store): Promise<AdminUnderTest> {
       tenants,
       devices: new DeviceService(store, vault),
       claims: new ClaimService(store, vault, new ClaimRateLimiter(store)),
-      peers: new PeerService(store, vault, async () => (await pki).ca, () => 'https://localhost:8003', settings.dataDir),
+      peers: new PeerService(
+        store,
+        vault,
+        async () => (await pki).ca,
+        () => 'https://localhost:8003',
+        settings.dataDir,
+      ),
       authenticate: (req) => tenants.authenticate(req.headers.authorization, req.ip),
     },
     log: createLogger({ level: 'silent', destination: process.stderr }),
@@ -89,7 +95,7 @@ afterAll(async () => {
   await fs.rm(work, { recursive: true, force: true, maxRetries: 3 });
 });
 
-test('admin/store busy: a write while another connection holds SQLite\'s write lock is 503 with Retry-After, then succeeds', async () => {
+test("admin/store busy: a write while another connection holds SQLite's write lock is 503 with Retry-After, then succeeds", async () => {
   const other = new Database(sqliteFile);
   try {
     other.exec('BEGIN IMMEDIATE');

@@ -154,7 +154,7 @@ describe('bench/quick mode', () => {
     expect(results.targets.map((t) => t.name)).toContain('fleet migration devices/s / vendor rate limit');
   });
 
-  test('the PostgreSQL row: its rate to its UPDATE floor, its server CPU to SQLite\'s in alternated runs, round trips counted at the driver', () => {
+  test("the PostgreSQL row: its rate to its UPDATE floor, its server CPU to SQLite's in alternated runs, round trips counted at the driver", () => {
     const pg = results.optional.postgres;
     if (pg.status !== 'measured') throw new Error(`PostgreSQL row not measured: ${JSON.stringify(pg)}`);
     const v = pg.values;
@@ -166,7 +166,12 @@ describe('bench/quick mode', () => {
     expect(v['joinsPerGroupCommit']).toBeGreaterThanOrEqual(1);
     expect(pg.lines.join('\n')).toMatch(/by statement, per join: .*UPDATE devices/);
     expect(results.targets.map((t) => t.name)).toEqual(
-      expect.arrayContaining(['server CPU per join, PostgreSQL / SQLite', 'round trips to PostgreSQL per join', 'round trips to PostgreSQL per group commit', `PostgreSQL joins at concurrency ${v['concurrency']} / PostgreSQL conditional-UPDATE floor`]),
+      expect.arrayContaining([
+        'server CPU per join, PostgreSQL / SQLite',
+        'round trips to PostgreSQL per join',
+        'round trips to PostgreSQL per group commit',
+        `PostgreSQL joins at concurrency ${v['concurrency']} / PostgreSQL conditional-UPDATE floor`,
+      ]),
     );
   });
 

@@ -24,10 +24,12 @@ function track<T extends DeviceKeys[]>(...devices: T): T {
 /** Runs every command of `runs` at the same time; the results under the same names. */
 async function runAll<K extends string>(runs: Record<K, readonly string[] | (() => Promise<CLIResult>)>): Promise<Record<K, CLIResult>> {
   const names = Object.keys(runs) as K[];
-  const results = await Promise.all(names.map((n) => {
-    const r = runs[n];
-    return typeof r === 'function' ? r() : runCLI(r);
-  }));
+  const results = await Promise.all(
+    names.map((n) => {
+      const r = runs[n];
+      return typeof r === 'function' ? r() : runCLI(r);
+    }),
+  );
   return Object.fromEntries(names.map((n, i) => [n, results[i]!])) as Record<K, CLIResult>;
 }
 
@@ -76,12 +78,15 @@ describe('cli/ns add', () => {
       emptyASID: ['as', 'add', '--data-dir', dataDir, '--name', 'as-bad', '--as-id', ' ', '--out', path.join(work, 'as-bad')],
     });
     // The operator corrects the refused commands and runs them again: the names must still be free.
-    Object.assign(r, await runAll({
-      otherRetry: add('--name', 'ns-other', '--net-id', '000077', '--vendor', 'generic', '--out', path.join(work, 'ns-other')),
-      unwritableRetry: add('--name', 'ns-retry', '--net-id', '000055', '--vendor', 'generic', '--out', path.join(work, 'ns-retry')),
-    }));
+    Object.assign(
+      r,
+      await runAll({
+        otherRetry: add('--name', 'ns-other', '--net-id', '000077', '--vendor', 'generic', '--out', path.join(work, 'ns-other')),
+        unwritableRetry: add('--name', 'ns-retry', '--net-id', '000055', '--vendor', 'generic', '--out', path.join(work, 'ns-retry')),
+      }),
+    );
     for (const b of ['ns-chirp', 'ns-other', 'ns-retry', 'as-1']) if (existsSync(path.join(work, b, 'kek.json'))) secrets.add(await bundleKEK(path.join(work, b)));
-   }, 120_000);
+  }, 120_000);
 
   test('cli/ns add/writes the credential bundle: every file, client.key and kek.json mode 0600', async () => {
     // ChirpStack's setup files come without a management API (--api-url): they do not depend on it.
@@ -234,54 +239,81 @@ describe('cli/devices', () => {
       csv: data('devices', 'import', await writeCSV(file('a.csv'), [CSV_HEADER, csvLine(d0).toUpperCase(), csvLine(d1).replace(d1.appKey, `0x${d1.appKey}`), csvLine(d2)]), '--ns', 'ns-a', '--as', 'as-1'),
       json: data('devices', 'import', await writeJSON(file('b.json'), jsonDevices.map(jsonEntry)), '--ns', 'ns-b'),
       txt: data('devices', 'import', await writeJSON(file('export.txt'), [jsonEntry(txtDevice)]), '--ns', 'ns-b'),
-      chirpstack: data('devices', 'import', await writeCSV(file('chirpstack.csv'), [
-        CSV_HEADER,
-        `${chirpDevice.devEUI},${JOIN_EUI},1.0.3,,${chirpDevice.appKey}`,
-        `${bothDevice.devEUI},${JOIN_EUI},1.0.2,${bothDevice.appKey},${bothDevice.appKey.toUpperCase()}`,
-      ]), '--ns', 'ns-a'),
-      order: data('devices', 'import', await writeCSV(file('order.csv'), [
-        '# exported by hand',
-        'Name, NWK_KEY ,app_key,mac_version,join_eui,dev_eui,claim_code',
-        `"sensor, kitchen",,${o0.appKey},LoRaWAN 1.0.3,${JOIN_EUI},${o0.devEUI},ABC123`,
-        `sensor 2,${o1.nwkKey},${o1.appKey},MAC_V1_1,${JOIN_EUI},${o1.devEUI},DEF456`,
-      ]), '--ns', 'ns-a'),
+      chirpstack: data(
+        'devices',
+        'import',
+        await writeCSV(file('chirpstack.csv'), [
+          CSV_HEADER,
+          `${chirpDevice.devEUI},${JOIN_EUI},1.0.3,,${chirpDevice.appKey}`,
+          `${bothDevice.devEUI},${JOIN_EUI},1.0.2,${bothDevice.appKey},${bothDevice.appKey.toUpperCase()}`,
+        ]),
+        '--ns',
+        'ns-a',
+      ),
+      order: data(
+        'devices',
+        'import',
+        await writeCSV(file('order.csv'), [
+          '# exported by hand',
+          'Name, NWK_KEY ,app_key,mac_version,join_eui,dev_eui,claim_code',
+          `"sensor, kitchen",,${o0.appKey},LoRaWAN 1.0.3,${JOIN_EUI},${o0.devEUI},ABC123`,
+          `sensor 2,${o1.nwkKey},${o1.appKey},MAC_V1_1,${JOIN_EUI},${o1.devEUI},DEF456`,
+        ]),
+        '--ns',
+        'ns-a',
+      ),
     });
     imported.push(...csvDevices, ...jsonDevices, txtDevice, chirpDevice, bothDevice, ...orderDevices);
 
     const [b0, b1, b2, b3, b4, b5, b6, b7] = bad;
     const [q0, q1] = quoted;
-    Object.assign(r, await runAll({
-      noColumn: data('devices', 'import', await writeCSV(file('nocol.csv'), ['dev_eui,join_eui,app_key', `${noColumnDevice.devEUI},${JOIN_EUI},${noColumnDevice.appKey}`]), '--ns', 'ns-a'),
-      badRows: data('devices', 'import', await writeCSV(file('bad.csv'), [
-        CSV_HEADER, //                                                                              line 1
-        csvLine(badGood[0]), //                                                                      line 2
-        csvLine({ ...b0, devEUI: '00000000000f00zz' }), //                        bad hex DevEUI:     line 3
-        csvLine({ ...b1, appKey: b1.appKey.slice(0, 30) }), //                    15-byte AppKey:     line 4
-        csvLine({ ...b2, macVersion: '1.2' }), //                                 unknown version:    line 5
-        csvLine({ ...b3, nwkKey: '' }), //                                        1.1 without NwkKey: line 6
-        csvLine(badGood[1]), //                                                                      line 7
-        csvLine({ ...b4, devEUI: badGood[0].devEUI }), //                         duplicate DevEUI:   line 8
-        csvLine({ ...b5, nwkKey: otherKey.appKey }), //                           1.0.x, two keys:    line 9
-        `${b6.devEUI},${b6.joinEUI},${b6.appKey},1.0.3,`, //                      columns swapped:    line 10
-        `${b7.devEUI},${b7.appKey},1.0.3`, //                                     a field missing:    line 11
-        csvLine(badGood[2]), //                                                                      line 12
-      ]), '--ns', 'ns-a'),
-      badJSON: data('devices', 'import', await writeJSON(file('bad.json'), [
-        jsonEntry(jsonGood),
-        { ...jsonEntry(jsonBad[0]), nwk_key: undefined },
-        'not an object',
-        { ...jsonEntry(jsonBad[1]), app_key: 42 },
-        { ...jsonEntry(jsonBad[1]), dev_eui: jsonGood.devEUI, app_key: jsonBad[1].appKey.toUpperCase() },
-      ]), '--ns', 'ns-a'),
-      quote: data('devices', 'import', await writeCSV(file('quote.csv'), [CSV_HEADER, csvLine(q0), `${q1.devEUI},${JOIN_EUI},1.0.3,${q1.appKey.slice(0, 30)}"${q1.appKey.slice(30)},`]), '--ns', 'ns-a'),
-      existingCSV: data('devices', 'import', await writeCSV(file('again.csv'), [CSV_HEADER, csvLine(existing[0]!), csvLine(fresh), csvLine(existing[1]!)]), '--ns', 'ns-a'),
-      existingJSON: data('devices', 'import', await writeJSON(file('again.json'), [jsonEntry(fresh), jsonEntry(existing[0]!)]), '--ns', 'ns-a'),
-      unknownNS: data('devices', 'import', await writeCSV(file('unbound.csv'), [CSV_HEADER, csvLine(unbound)]), '--ns', 'ns-nope'),
-      asAsNS: data('devices', 'import', file('unbound.csv'), '--ns', 'as-1'),
-      unknownAS: data('devices', 'import', file('unbound.csv'), '--ns', 'ns-a', '--as', 'as-nope'),
-      missingFile: data('devices', 'import', file('nope.csv'), '--ns', 'ns-a'),
-      emptyFile: data('devices', 'import', await writeCSV(file('empty.csv'), [CSV_HEADER]), '--ns', 'ns-a'),
-    }));
+    Object.assign(
+      r,
+      await runAll({
+        noColumn: data('devices', 'import', await writeCSV(file('nocol.csv'), ['dev_eui,join_eui,app_key', `${noColumnDevice.devEUI},${JOIN_EUI},${noColumnDevice.appKey}`]), '--ns', 'ns-a'),
+        badRows: data(
+          'devices',
+          'import',
+          await writeCSV(file('bad.csv'), [
+            CSV_HEADER, //                                                                              line 1
+            csvLine(badGood[0]), //                                                                      line 2
+            csvLine({ ...b0, devEUI: '00000000000f00zz' }), //                        bad hex DevEUI:     line 3
+            csvLine({ ...b1, appKey: b1.appKey.slice(0, 30) }), //                    15-byte AppKey:     line 4
+            csvLine({ ...b2, macVersion: '1.2' }), //                                 unknown version:    line 5
+            csvLine({ ...b3, nwkKey: '' }), //                                        1.1 without NwkKey: line 6
+            csvLine(badGood[1]), //                                                                      line 7
+            csvLine({ ...b4, devEUI: badGood[0].devEUI }), //                         duplicate DevEUI:   line 8
+            csvLine({ ...b5, nwkKey: otherKey.appKey }), //                           1.0.x, two keys:    line 9
+            `${b6.devEUI},${b6.joinEUI},${b6.appKey},1.0.3,`, //                      columns swapped:    line 10
+            `${b7.devEUI},${b7.appKey},1.0.3`, //                                     a field missing:    line 11
+            csvLine(badGood[2]), //                                                                      line 12
+          ]),
+          '--ns',
+          'ns-a',
+        ),
+        badJSON: data(
+          'devices',
+          'import',
+          await writeJSON(file('bad.json'), [
+            jsonEntry(jsonGood),
+            { ...jsonEntry(jsonBad[0]), nwk_key: undefined },
+            'not an object',
+            { ...jsonEntry(jsonBad[1]), app_key: 42 },
+            { ...jsonEntry(jsonBad[1]), dev_eui: jsonGood.devEUI, app_key: jsonBad[1].appKey.toUpperCase() },
+          ]),
+          '--ns',
+          'ns-a',
+        ),
+        quote: data('devices', 'import', await writeCSV(file('quote.csv'), [CSV_HEADER, csvLine(q0), `${q1.devEUI},${JOIN_EUI},1.0.3,${q1.appKey.slice(0, 30)}"${q1.appKey.slice(30)},`]), '--ns', 'ns-a'),
+        existingCSV: data('devices', 'import', await writeCSV(file('again.csv'), [CSV_HEADER, csvLine(existing[0]!), csvLine(fresh), csvLine(existing[1]!)]), '--ns', 'ns-a'),
+        existingJSON: data('devices', 'import', await writeJSON(file('again.json'), [jsonEntry(fresh), jsonEntry(existing[0]!)]), '--ns', 'ns-a'),
+        unknownNS: data('devices', 'import', await writeCSV(file('unbound.csv'), [CSV_HEADER, csvLine(unbound)]), '--ns', 'ns-nope'),
+        asAsNS: data('devices', 'import', file('unbound.csv'), '--ns', 'as-1'),
+        unknownAS: data('devices', 'import', file('unbound.csv'), '--ns', 'ns-a', '--as', 'as-nope'),
+        missingFile: data('devices', 'import', file('nope.csv'), '--ns', 'ns-a'),
+        emptyFile: data('devices', 'import', await writeCSV(file('empty.csv'), [CSV_HEADER]), '--ns', 'ns-a'),
+      }),
+    );
     stored = await listDevices(dataDir);
   }, 120_000);
 

@@ -22,7 +22,7 @@ async function owners(dir: string): Promise<Array<{ file: string; uid: number; g
   return out;
 }
 
-asRoot('cli/data-dir-owner/files root creates in a data directory another user owns are that user\'s', async () => {
+asRoot("cli/data-dir-owner/files root creates in a data directory another user owns are that user's", async () => {
   const work = await makeTempDir('owner');
   const dataDir = path.join(work, 'data');
   await fs.mkdir(dataDir, { mode: 0o700 });
@@ -32,7 +32,28 @@ asRoot('cli/data-dir-owner/files root creates in a data directory another user o
   await fs.chown(path.join(dataDir, 'notes.txt'), 4242, 4242);
   const keyFile = path.join(work, 'api.key');
   await fs.writeFile(keyFile, 'secret-token\n', { mode: 0o600 });
-  await cli(['ns', 'add', '--name', 'cs', '--net-id', '000013', '--vendor', 'chirpstack', '--api-url', 'http://127.0.0.1:1', '--api-key-file', keyFile, '--application-id', '6f1f6f2a-3a1e-4d5c-9b8a-1c2d3e4f5a6b', '--device-profile-id', '7a1f6f2a-3a1e-4d5c-9b8a-1c2d3e4f5a6b', '--out', path.join(work, 'bundle'), '--data-dir', dataDir]);
+  await cli([
+    'ns',
+    'add',
+    '--name',
+    'cs',
+    '--net-id',
+    '000013',
+    '--vendor',
+    'chirpstack',
+    '--api-url',
+    'http://127.0.0.1:1',
+    '--api-key-file',
+    keyFile,
+    '--application-id',
+    '6f1f6f2a-3a1e-4d5c-9b8a-1c2d3e4f5a6b',
+    '--device-profile-id',
+    '7a1f6f2a-3a1e-4d5c-9b8a-1c2d3e4f5a6b',
+    '--out',
+    path.join(work, 'bundle'),
+    '--data-dir',
+    dataDir,
+  ]);
   await cli(['devices', 'import', await writeCSV(path.join(work, 'd.csv'), [CSV_HEADER, csvLine(newDevice('0004a30b001c0531', '1.0.3'))]), '--ns', 'cs', '--data-dir', dataDir]);
   const all = await owners(dataDir);
   expect(all.map((o) => path.relative(dataDir, o.file))).toEqual(expect.arrayContaining(['master.key', 'joinery.db', 'ca.key', 'server.key', 'adapter-keys', path.join('adapter-keys', 'cs.key')]));

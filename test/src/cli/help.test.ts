@@ -9,7 +9,39 @@ const BACKEND_FLAGS = ['--data-dir', '--store', '--vault', '--pkcs11-lib', '--pk
 
 const COMMANDS: ReadonlyArray<{ readonly command: string; readonly flags: readonly string[]; readonly backend: boolean }> = [
   { command: 'serve', flags: ['--bi-listen', '--admin-listen', '--public-host', '--used-dev-nonces', '--log-level'], backend: true },
-  { command: 'ns add', flags: ['--name', '--net-id', '--ns-id', '--vendor', '--kek-label', '--out', '--public-url', '--api-url', '--api-key', '--api-key-file', '--application-id', '--tenant-id', '--join-eui-prefix', '--mqtt-url', '--ns-config-dir', '--client-id', '--token-url', '--device-profile-id', '--connectivity-plan-id', '--routing-profile-id', '--join-server-id', '--device-class', '--service-profile-id', '--auth-scheme', '--page-size', '--rate-limit', '--max-concurrency'], backend: true },
+  {
+    command: 'ns add',
+    flags: [
+      '--name',
+      '--net-id',
+      '--ns-id',
+      '--vendor',
+      '--kek-label',
+      '--out',
+      '--public-url',
+      '--api-url',
+      '--api-key',
+      '--api-key-file',
+      '--application-id',
+      '--tenant-id',
+      '--join-eui-prefix',
+      '--mqtt-url',
+      '--ns-config-dir',
+      '--client-id',
+      '--token-url',
+      '--device-profile-id',
+      '--connectivity-plan-id',
+      '--routing-profile-id',
+      '--join-server-id',
+      '--device-class',
+      '--service-profile-id',
+      '--auth-scheme',
+      '--page-size',
+      '--rate-limit',
+      '--max-concurrency',
+    ],
+    backend: true,
+  },
   { command: 'ns sync', flags: ['--dry-run'], backend: true },
   { command: 'as add', flags: ['--name', '--as-id', '--kek-label', '--out', '--public-url'], backend: true },
   { command: 'devices import', flags: ['--ns', '--as', '--labels', '--url', '--api-key', '--as-tenant'], backend: true },
@@ -32,7 +64,23 @@ const COMMANDS: ReadonlyArray<{ readonly command: string; readonly flags: readon
   // vault, so it takes no backend flags.
   {
     command: 'simulate join',
-    flags: ['--bundle', '--url', '--dev-eui', '--join-eui', '--mac-version', '--app-key', '--nwk-key', '--dev-nonce', '--dev-addr', '--protocol-version', '--no-opt-neg', '--rx-delay', '--cf-list', '--show-keys', '--json'],
+    flags: [
+      '--bundle',
+      '--url',
+      '--dev-eui',
+      '--join-eui',
+      '--mac-version',
+      '--app-key',
+      '--nwk-key',
+      '--dev-nonce',
+      '--dev-addr',
+      '--protocol-version',
+      '--no-opt-neg',
+      '--rx-delay',
+      '--cf-list',
+      '--show-keys',
+      '--json',
+    ],
     backend: false,
   },
 ];
@@ -90,7 +138,7 @@ describe('cli/help', () => {
     expect(flags.filter((f) => !documents(r.stdout, f))).toEqual([]);
   });
 
-  test('cli/help/joinery serve --help names each setting\'s JOINERY_* variable', () => {
+  test("cli/help/joinery serve --help names each setting's JOINERY_* variable", () => {
     const help = helps.get('serve')!.stdout.replace(/\s+/g, ' ');
     for (const v of ['JOINERY_DATA_DIR', 'JOINERY_STORE', 'JOINERY_VAULT', 'JOINERY_PKCS11_LIB', 'JOINERY_PKCS11_TOKEN', 'JOINERY_PKCS11_PIN_FILE', 'JOINERY_BI_LISTEN', 'JOINERY_ADMIN_LISTEN']) {
       expect(help).toContain(`env: ${v}`);

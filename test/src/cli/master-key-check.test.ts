@@ -137,7 +137,7 @@ describe.each(['sqlite', 'postgres'] as const)('master key check (%s)', (kind) =
     await writeKey(s.keyFile, right.trim());
     await cli(['devices', 'list', '--data-dir', s.dataDir, ...s.store]);
     // Recorded now: the wrong key is refused without a canary.
-    await s.sql("DELETE FROM devices; DELETE FROM peers");
+    await s.sql('DELETE FROM devices; DELETE FROM peers');
     await writeKey(s.keyFile, randomBytes(32).toString('hex'));
     expect((await runCLI(['devices', 'list', '--data-dir', s.dataDir, ...s.store])).stderr).toContain('this master key is not the one');
   });

@@ -31,12 +31,25 @@ function device(name: string, devEUI: string, macVersion: string): DeviceKeys {
 /** `joinery simulate join` for a device, through the running server's per-peer endpoint. */
 function simulate(d: DeviceKeys, bundle: string, ...extra: string[]): Promise<CLIResult> {
   const name = path.basename(bundle);
-  return runCLI([
-    'simulate', 'join', '--bundle', bundle, '--url', new URL(`bi/${name}`, server.biURL).href,
-    '--dev-eui', d.devEUI, '--join-eui', d.joinEUI, '--mac-version', d.macVersion,
-    // The keys go through the environment, as an operator would pass them (not in `ps`).
-    ...extra,
-  ], { JOINERY_SIM_APP_KEY: d.appKey, ...(d.nwkKey ? { JOINERY_SIM_NWK_KEY: d.nwkKey } : {}) });
+  return runCLI(
+    [
+      'simulate',
+      'join',
+      '--bundle',
+      bundle,
+      '--url',
+      new URL(`bi/${name}`, server.biURL).href,
+      '--dev-eui',
+      d.devEUI,
+      '--join-eui',
+      d.joinEUI,
+      '--mac-version',
+      d.macVersion,
+      // The keys go through the environment, as an operator would pass them (not in `ps`).
+      ...extra,
+    ],
+    { JOINERY_SIM_APP_KEY: d.appKey, ...(d.nwkKey ? { JOINERY_SIM_NWK_KEY: d.nwkKey } : {}) },
+  );
 }
 
 /** A successful simulated join: exit 0, "join verified", and the session keys noted as secrets. */
@@ -71,11 +84,7 @@ describe('cli/serve', () => {
     liveBundle = path.join(work, 'ns-live');
     await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-live', '--net-id', '00a0b1', '--ns-id', '70b3d57ed0001234', '--vendor', 'the-things-stack', '--out', liveBundle]);
     secrets.add(await bundleKEK(liveBundle));
-    const list = [
-      device('1.0.4', '0000000000000104', '1.0.4'),
-      device('1.1', '0000000000000110', '1.1'),
-      device('1.0.2', '0000000000000102', '1.0.2'),
-    ];
+    const list = [device('1.0.4', '0000000000000104', '1.0.4'), device('1.1', '0000000000000110', '1.1'), device('1.0.2', '0000000000000102', '1.0.2')];
     // ChirpStack exports a 1.0.x device's root key in nwk_key: it must be the key that joins.
     const chirp = device('1.0.3-nwk_key', '00000000000c0103', '1.0.3');
     const file = await writeCSV(path.join(work, 'live.csv'), [CSV_HEADER, ...list.map(csvLine), `${chirp.devEUI},${chirp.joinEUI},1.0.3,,${chirp.appKey}`]);
@@ -206,7 +215,7 @@ describe('cli/simulate join', () => {
     expect(leakedKeys([noNwk, badKey, badVersion, badNonce].map((r) => r.stdout + r.stderr).join('\n'), secrets)).toEqual([]);
   });
 
-  test('cli/simulate join/an application server\'s bundle or a missing bundle is a clear error', async () => {
+  test("cli/simulate join/an application server's bundle or a missing bundle is a clear error", async () => {
     const d = devices['1.0.4']!;
     const asBundle = path.join(work, 'as-x');
     await cli(['as', 'add', '--data-dir', dataDir, '--name', 'as-x', '--as-id', 'as-x.example.com', '--out', asBundle]);
@@ -220,7 +229,7 @@ describe('cli/simulate join', () => {
 });
 
 describe('cli/serve/log', () => {
-  test('cli/serve/log/a lone request\'s log line reaches stdout while the server runs (lines are buffered, and flushed at least every 100 ms)', async () => {
+  test("cli/serve/log/a lone request's log line reaches stdout while the server runs (lines are buffered, and flushed at least every 100 ms)", async () => {
     const { r } = await verifiedJoin(devices['first-1.0.3']!, path.join(work, 'ns-first'));
     const transactionID = /\(TransactionID (\d+)\)/.exec(r.stdout)![1]!;
     await server.outputMatching(new RegExp(`"transactionID":${transactionID},.*"msg":"bi request"`), 2_000);
@@ -238,7 +247,7 @@ describe('cli/serve/shutdown', () => {
 });
 
 describe('cli/serve/secrets', () => {
-  test('cli/serve/secrets/no root key, KEK or session key appears in any output of this file, the server\'s log included', async () => {
+  test("cli/serve/secrets/no root key, KEK or session key appears in any output of this file, the server's log included", async () => {
     await server.stop('SIGINT');
     const everything = transcript.join('\n');
     expect(everything).toMatch(/"msg":"bi request"/); // the server's log really was captured

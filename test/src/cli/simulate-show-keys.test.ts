@@ -26,9 +26,22 @@ afterAll(async () => {
 
 function simulate(d: typeof d104, ...extra: string[]) {
   return cli([
-    'simulate', 'join', '--bundle', path.join(work, 'ns-a'), '--url', server.biURL,
-    '--dev-eui', d.devEUI, '--join-eui', d.joinEUI, '--mac-version', d.macVersion, '--app-key', d.appKey,
-    ...(d.nwkKey ? ['--nwk-key', d.nwkKey] : []), ...extra,
+    'simulate',
+    'join',
+    '--bundle',
+    path.join(work, 'ns-a'),
+    '--url',
+    server.biURL,
+    '--dev-eui',
+    d.devEUI,
+    '--join-eui',
+    d.joinEUI,
+    '--mac-version',
+    d.macVersion,
+    '--app-key',
+    d.appKey,
+    ...(d.nwkKey ? ['--nwk-key', d.nwkKey] : []),
+    ...extra,
   ]);
 }
 

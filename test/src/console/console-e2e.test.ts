@@ -74,16 +74,7 @@ test("add a network server: its credential bundle and the vendor's setup files a
   const zipPath = path.join(dataDir, 'acme-ns.zip');
   await download.saveAs(zipPath);
   const files = unzipSync(new Uint8Array(await fs.readFile(zipPath)));
-  expect(Object.keys(files).sort()).toEqual([
-    'acme-ns/README.txt',
-    'acme-ns/SETUP.txt',
-    'acme-ns/ca.crt',
-    'acme-ns/chirpstack.toml',
-    'acme-ns/client.crt',
-    'acme-ns/client.key',
-    'acme-ns/kek.json',
-    'acme-ns/peer.json',
-  ]);
+  expect(Object.keys(files).sort()).toEqual(['acme-ns/README.txt', 'acme-ns/SETUP.txt', 'acme-ns/ca.crt', 'acme-ns/chirpstack.toml', 'acme-ns/client.crt', 'acme-ns/client.key', 'acme-ns/kek.json', 'acme-ns/peer.json']);
   // ChirpStack's configuration: Joinery's BI URL for this network server, its JoinEUI range, the bundle's KEK.
   const toml = strFromU8(files['acme-ns/chirpstack.toml']!);
   const kek = (JSON.parse(strFromU8(files['acme-ns/kek.json']!)) as { kek: string }).kek;
@@ -217,7 +208,11 @@ test('no page shows a root key or the network server KEK', async () => {
 
 test('device actions next to the DevNonce reset: delete one device, transfer another to a tenant (a new owner token shown once)', async () => {
   const api = (method: string, url: string, body?: unknown) =>
-    fetch(new URL(`/api/v1${url}`, server.adminURL), { method, headers: { authorization: `Bearer ${ownerKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    fetch(new URL(`/api/v1${url}`, server.adminURL), {
+      method,
+      headers: { authorization: `Bearer ${ownerKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
   // A second device of the maker, claimed by the owner through the API, then deleted in the console.
   const second = '0004A30B001C0A02';
   const csv = path.join(dataDir, 'second.csv');

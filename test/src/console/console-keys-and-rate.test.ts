@@ -49,7 +49,24 @@ function whoami(key: string): Promise<Response> {
 }
 
 test('join rate: real joins and a refused replay, per minute, on the device list and the network server page', async () => {
-  const join = (i: number) => ['simulate', 'join', '--bundle', path.join(dataDir, 'rate-ns'), '--url', server.biURL, '--dev-eui', DEVICES[i]!, '--join-eui', JOIN_EUI, '--mac-version', '1.0.3', '--app-key', APP_KEYS[i]!, '--dev-nonce', '4660'];
+  const join = (i: number) => [
+    'simulate',
+    'join',
+    '--bundle',
+    path.join(dataDir, 'rate-ns'),
+    '--url',
+    server.biURL,
+    '--dev-eui',
+    DEVICES[i]!,
+    '--join-eui',
+    JOIN_EUI,
+    '--mac-version',
+    '1.0.3',
+    '--app-key',
+    APP_KEYS[i]!,
+    '--dev-nonce',
+    '4660',
+  ];
   expect((await cli(join(0))).stdout).toContain('join verified');
   expect((await cli(join(1))).stdout).toContain('join verified');
   const replay = await runCLI(join(0));
@@ -88,7 +105,11 @@ test("a refusal's result on a phone stays a badge: its own size, its reason unde
     const badge = page.locator('.badge.bad', { hasText: 'JoinReqFailed' });
     await badge.waitFor();
     const reason = page.getByText(/DevNonce 4660/).first();
-    const [b, r, text] = await Promise.all([badge.boundingBox(), reason.boundingBox(), badge.evaluate((el) => ({ width: el.scrollWidth, lineHeight: parseFloat(el.ownerDocument.defaultView!.getComputedStyle(el).lineHeight) || 16 }))]);
+    const [b, r, text] = await Promise.all([
+      badge.boundingBox(),
+      reason.boundingBox(),
+      badge.evaluate((el) => ({ width: el.scrollWidth, lineHeight: parseFloat(el.ownerDocument.defaultView!.getComputedStyle(el).lineHeight) || 16 })),
+    ]);
     // One line high (not stretched to the reason's height), as wide as its text, the reason below it.
     expect(b!.height).toBeLessThan(text.lineHeight * 1.8);
     expect(b!.width).toBeLessThanOrEqual(text.width + 4);

@@ -47,10 +47,58 @@ beforeAll(async () => {
   const ttsKey = path.join(work, 'tts.key');
   await fs.writeFile(csKey, `${cs.apiKey}\n`, { mode: 0o600 });
   await fs.writeFile(ttsKey, `${tts.apiKey}\n`, { mode: 0o600 });
-  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'farm-chirpstack', '--net-id', '000013', '--vendor', 'chirpstack', '--out', path.join(work, 'cs'),
-    '--api-url', cs.url, '--api-key-file', csKey, '--application-id', cs.applicationId, '--tenant-id', cs.tenantId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', cs.topicPrefix]);
-  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'farm-tts', '--net-id', '000014', '--ns-id', TTS_NS_ID, '--vendor', 'the-things-stack', '--out', path.join(work, 'tts'),
-    '--api-url', tts.url, '--api-key-file', ttsKey, '--application-id', tts.applicationId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', tts.topicPrefix]);
+  await cli([
+    'ns',
+    'add',
+    '--data-dir',
+    dataDir,
+    '--name',
+    'farm-chirpstack',
+    '--net-id',
+    '000013',
+    '--vendor',
+    'chirpstack',
+    '--out',
+    path.join(work, 'cs'),
+    '--api-url',
+    cs.url,
+    '--api-key-file',
+    csKey,
+    '--application-id',
+    cs.applicationId,
+    '--tenant-id',
+    cs.tenantId,
+    '--mqtt-url',
+    MQTT_URL,
+    '--mqtt-topic-prefix',
+    cs.topicPrefix,
+  ]);
+  await cli([
+    'ns',
+    'add',
+    '--data-dir',
+    dataDir,
+    '--name',
+    'farm-tts',
+    '--net-id',
+    '000014',
+    '--ns-id',
+    TTS_NS_ID,
+    '--vendor',
+    'the-things-stack',
+    '--out',
+    path.join(work, 'tts'),
+    '--api-url',
+    tts.url,
+    '--api-key-file',
+    ttsKey,
+    '--application-id',
+    tts.applicationId,
+    '--mqtt-url',
+    MQTT_URL,
+    '--mqtt-topic-prefix',
+    tts.topicPrefix,
+  ]);
   ttsBundle = await readBundle(path.join(work, 'tts'));
   const csv = path.join(work, 'devices.csv');
   await fs.writeFile(csv, ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...devices.map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},`)].join('\n') + '\n');

@@ -21,9 +21,15 @@ test.each([
   [thrown(() => checkVendorPeerSettings('the-things-stack', { asyncAnswers: true })), /^Answer URL: the-things-stack reads every answer from the HTTP response/],
   // Advice naming a command.
   ['--ns: no network server named eu1 (add it with: joinery ns add)', /^Network server: no network server named eu1 \(add it on the Networks page\)$/],
-  ['network server cs (source) has no adapter configured (ns add ... --api-url)', /^network server cs \(source\) has no adapter configured \(it needs a management API: its API URL and API key, given when it is added\)$/],
+  [
+    'network server cs (source) has no adapter configured (ns add ... --api-url)',
+    /^network server cs \(source\) has no adapter configured \(it needs a management API: its API URL and API key, given when it is added\)$/,
+  ],
   ["--fingerprint: ab12 is acme-ns's current certificate: renew it with --retire-old instead", /^Certificate: ab12 is acme-ns's current certificate: renew its certificate instead$/],
-  ['no API key for network server cs in this data directory (/d/adapter-keys/cs.key is missing): give it with --api-key-file, or run joinery ns set cs --api-key-file FILE', /: the operator can give it again on the Joinery host$/],
+  [
+    'no API key for network server cs in this data directory (/d/adapter-keys/cs.key is missing): give it with --api-key-file, or run joinery ns set cs --api-key-file FILE',
+    /: the operator can give it again on the Joinery host$/,
+  ],
   // Request validation (fastify's messages).
   ['body/name must match pattern "^[a-z0-9][a-z0-9-]{0,62}$"', /^Name is not in the expected form$/],
   ["body must have required property 'netID'", /^NetID is required$/],

@@ -64,14 +64,33 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     await fake.stop();
   });
 
-  it('ns add, devices import, ns sync, a join with that NS\'s certificate, watch', async () => {
+  it("ns add, devices import, ns sync, a join with that NS's certificate, watch", async () => {
     const keyFile = path.join(work, 'api.key');
     await fs.writeFile(keyFile, `${fake.apiKey}\n`, { mode: 0o600 });
     const out = path.join(work, 'bundle');
-    const add = await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-x', '--net-id', netID, '--vendor', c.vendor, '--out', out,
-      '--api-url', fake.url, '--api-key-file', keyFile, '--join-eui-prefix', '70b3d57ed0000000/40', ...c.flags(fake)]);
+    const add = await cli([
+      'ns',
+      'add',
+      '--data-dir',
+      dataDir,
+      '--name',
+      'ns-x',
+      '--net-id',
+      netID,
+      '--vendor',
+      c.vendor,
+      '--out',
+      out,
+      '--api-url',
+      fake.url,
+      '--api-key-file',
+      keyFile,
+      '--join-eui-prefix',
+      '70b3d57ed0000000/40',
+      ...c.flags(fake),
+    ]);
     expect(add.stdout).toContain('management API');
-    for (const f of c.setupFiles) expect((await fs.readdir(out))).toContain(f);
+    for (const f of c.setupFiles) expect(await fs.readdir(out)).toContain(f);
     const stored = path.join(dataDir, 'adapter-keys', 'ns-x.key');
     expect(statSync(stored).mode & 0o777).toBe(0o600);
     expect((await fs.readFile(stored, 'utf8')).trim()).toBe(fake.apiKey);
@@ -94,7 +113,11 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     expect(again.stdout).toContain('0 registered, 2 already there');
 
     // No root key ever went to the NS, and the API key was never printed.
-    const sent = fake.requests().map((r) => r.body).join('\n').toLowerCase();
+    const sent = fake
+      .requests()
+      .map((r) => r.body)
+      .join('\n')
+      .toLowerCase();
     for (const d of devices) for (const k of [d.appKey, d.nwkKey]) if (k) expect(sent).not.toContain(k);
     for (const r of fake.requests()) expect(r.authorization).toBe(`Bearer ${fake.apiKey}`);
     expect(transcript.join('\n')).not.toContain(fake.apiKey);
@@ -104,20 +127,24 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     const bundle = await readBundle(out);
     const d = devices[1]!;
     const devNonce = randomInt(1, 0xffff);
-    const answer = await postJSON(server.biURL, {
-      ProtocolVersion: c.vendor === 'the-things-stack' ? '1.1' : '1.0',
-      SenderID: netID,
-      ...(c.vendor === 'the-things-stack' ? { SenderNSID: '70b3d57ed0000001' } : {}),
-      ReceiverID: d.joinEUI,
-      TransactionID: c.vendor === 'the-things-stack' ? 0 : randomInt(1, 2 ** 31),
-      MessageType: 'JoinReq',
-      MACVersion: '1.1',
-      PHYPayload: joinRequest(d, devNonce).toString('hex'),
-      DevEUI: d.devEUI,
-      DevAddr: '26011234',
-      DLSettings: '80',
-      RxDelay: 1,
-    }, bundle);
+    const answer = await postJSON(
+      server.biURL,
+      {
+        ProtocolVersion: c.vendor === 'the-things-stack' ? '1.1' : '1.0',
+        SenderID: netID,
+        ...(c.vendor === 'the-things-stack' ? { SenderNSID: '70b3d57ed0000001' } : {}),
+        ReceiverID: d.joinEUI,
+        TransactionID: c.vendor === 'the-things-stack' ? 0 : randomInt(1, 2 ** 31),
+        MessageType: 'JoinReq',
+        MACVersion: '1.1',
+        PHYPayload: joinRequest(d, devNonce).toString('hex'),
+        DevEUI: d.devEUI,
+        DevAddr: '26011234',
+        DLSettings: '80',
+        RxDelay: 1,
+      },
+      bundle,
+    );
     expect(answer.status).toBe(200);
     expect(answer.body.Result).toEqual({ ResultCode: 'Success' });
     expect(acceptJoin(d, devNonce, answer.body.PHYPayload).micValid).toBe(true);
@@ -175,8 +202,14 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     await fake.publishEvent!('join', d.devEUI, Buffer.alloc(0), 0);
     await fake.publishEvent!('up', d.devEUI, Buffer.from('hello'), 5);
     expect(await exited).toBe(0);
-    const events = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(events).toMatchObject([{ kind: 'join', devEUI: d.devEUI }, { kind: 'up', devEUI: d.devEUI, fCnt: 5, payload: Buffer.from('hello').toString('base64') }]);
+    const events = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events).toMatchObject([
+      { kind: 'join', devEUI: d.devEUI },
+      { kind: 'up', devEUI: d.devEUI, fCnt: 5, payload: Buffer.from('hello').toString('base64') },
+    ]);
     expect(out + err).not.toContain(fake.apiKey);
   });
 
@@ -187,7 +220,10 @@ describe.each(CASES)('e2e/adapter $vendor', (c) => {
     const r2 = await runCLI(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-z', '--net-id', '000015', '--vendor', 'generic', '--out', path.join(work, 'z'), '--api-url', 'http://127.0.0.1:1', '--api-key', 'k']);
     expect(r2.code).not.toBe(0);
     expect(r2.stderr).toMatch(/no network server adapter for "generic".*@joinery\/adapter-generic/);
-    await fs.access(path.join(work, 'z')).then(() => fail('nothing may be written'), () => undefined);
+    await fs.access(path.join(work, 'z')).then(
+      () => fail('nothing may be written'),
+      () => undefined,
+    );
     await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-plain', '--net-id', '000016', '--vendor', c.vendor, '--out', path.join(work, 'plain')]);
     const r3 = await runCLI(['ns', 'sync', 'ns-plain', '--data-dir', dataDir]);
     expect(r3.code).not.toBe(0);

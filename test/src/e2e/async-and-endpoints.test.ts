@@ -39,27 +39,45 @@ beforeAll(async () => {
   const nsCA = await createCA('Test NS CA');
   const nsServer = await issueServerCertificate(nsCA, ['127.0.0.1']);
   await fs.writeFile(path.join(work, 'ns-ca.pem'), nsCA.certPem);
-  answerListener = https.createServer(
-    { cert: nsServer.certPem, key: nsServer.keyPem, ca: await fs.readFile(path.join(dataDir, 'ca.crt'), 'utf8'), requestCert: true, rejectUnauthorized: true },
-    (req, res) => {
-      let text = '';
-      req.on('data', (c: Buffer) => (text += c.toString()));
-      req.on('end', () => {
-        received.push({ body: JSON.parse(text), clientCN: String((req.socket as TLSSocket).getPeerCertificate().subject?.CN) });
-        res.writeHead(200).end();
-      });
-    },
-  );
+  answerListener = https.createServer({ cert: nsServer.certPem, key: nsServer.keyPem, ca: await fs.readFile(path.join(dataDir, 'ca.crt'), 'utf8'), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => {
+      received.push({ body: JSON.parse(text), clientCN: String((req.socket as TLSSocket).getPeerCertificate().subject?.CN) });
+      res.writeHead(200).end();
+    });
+  });
   await new Promise<void>((resolve) => answerListener.listen(0, '127.0.0.1', resolve));
   const port = (answerListener.address() as AddressInfo).port;
 
-  await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-async', '--net-id', '000014', '--vendor', 'chirpstack', '--out', path.join(work, 'ns-async'),
-    '--async-answer-url', `https://127.0.0.1:${port}/answers`, '--async-answer-ca', path.join(work, 'ns-ca.pem')]);
+  await cli([
+    'ns',
+    'add',
+    '--data-dir',
+    dataDir,
+    '--name',
+    'ns-async',
+    '--net-id',
+    '000014',
+    '--vendor',
+    'chirpstack',
+    '--out',
+    path.join(work, 'ns-async'),
+    '--async-answer-url',
+    `https://127.0.0.1:${port}/answers`,
+    '--async-answer-ca',
+    path.join(work, 'ns-ca.pem'),
+  ]);
   await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-dead', '--net-id', '000015', '--vendor', 'chirpstack', '--out', path.join(work, 'ns-dead'), '--async-answer-url', 'https://127.0.0.1:1/answers']);
   await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'ns-header', '--net-id', '000016', '--vendor', 'chirpstack', '--out', path.join(work, 'ns-header'), '--authorization-header', SECRET]);
   for (const n of ['ns-sync', 'ns-async', 'ns-dead', 'ns-header']) bundles[n] = await readBundle(path.join(work, n));
 
-  for (const [name, devEUI] of [['ns-sync', '00000000000a5001'], ['ns-async', '00000000000a5002'], ['ns-dead', '00000000000a5003'], ['ns-header', '00000000000a5004']] as const) {
+  for (const [name, devEUI] of [
+    ['ns-sync', '00000000000a5001'],
+    ['ns-async', '00000000000a5002'],
+    ['ns-dead', '00000000000a5003'],
+    ['ns-header', '00000000000a5004'],
+  ] as const) {
     const d = device(name, devEUI);
     await fs.writeFile(path.join(work, `${name}.csv`), `dev_eui,join_eui,mac_version,app_key,nwk_key\n${d.devEUI},${d.joinEUI},1.0.3,${d.appKey},\n`);
     await cli(['devices', 'import', path.join(work, `${name}.csv`), '--data-dir', dataDir, '--ns', name]);
@@ -74,8 +92,17 @@ afterAll(async () => {
 
 function joinReq(d: DeviceKeys, netID: string, devNonce: number): Record<string, unknown> {
   return {
-    ProtocolVersion: '1.0', SenderID: netID, ReceiverID: d.joinEUI, TransactionID: randomInt(1, 2 ** 31), MessageType: 'JoinReq',
-    MACVersion: '1.0.3', PHYPayload: joinRequest(d, devNonce).toString('hex'), DevEUI: d.devEUI, DevAddr: '26011234', DLSettings: '00', RxDelay: 1,
+    ProtocolVersion: '1.0',
+    SenderID: netID,
+    ReceiverID: d.joinEUI,
+    TransactionID: randomInt(1, 2 ** 31),
+    MessageType: 'JoinReq',
+    MACVersion: '1.0.3',
+    PHYPayload: joinRequest(d, devNonce).toString('hex'),
+    DevEUI: d.devEUI,
+    DevAddr: '26011234',
+    DLSettings: '00',
+    RxDelay: 1,
   };
 }
 
@@ -95,7 +122,7 @@ async function metric(pattern: RegExp): Promise<string | undefined> {
 }
 
 describe('e2e/async answers', () => {
-  test('acknowledged at once; the answer arrives at the peer\'s listener over mTLS, exactly once', async () => {
+  test("acknowledged at once; the answer arrives at the peer's listener over mTLS, exactly once", async () => {
     const d = devices['ns-async']!;
     const request = joinReq(d, '000014', 7);
     const ack = await postJSON(server.biURL, request, bundles['ns-async']!);
@@ -158,7 +185,7 @@ describe('e2e/per-peer endpoints', () => {
     expect((await postHeaders(url('bi/ns-sync'), joinReq(devices['ns-sync']!, '000013', 9), { ca }, {})).status).toBe(401);
   });
 
-  test('a peer with a secret must send it with its certificate too; a certificate on another peer\'s path is refused', async () => {
+  test("a peer with a secret must send it with its certificate too; a certificate on another peer's path is refused", async () => {
     const d = devices['ns-header']!;
     const b = bundles['ns-header']!;
     expect((await postHeaders(url('/'), joinReq(d, '000016', 10), { ca: b.ca, cert: b.cert, key: b.key }, {})).status).toBe(401);
@@ -202,4 +229,3 @@ function postHeaders(u: string, message: unknown, tls: { ca: string; cert?: stri
     req.end(JSON.stringify(message));
   });
 }
-

@@ -124,7 +124,11 @@ describe('e2e/operator controls', () => {
 
 describe('e2e/error-notif and metrics', () => {
   test('ErrorNotif is acknowledged (HTTP 200), logged and counted; misspelt codes understood', async () => {
-    const r = await postJSON(server.biURL, { ProtocolVersion: '1.0', SenderID: '000013', ReceiverID: JOIN_EUI, TransactionID: 77, MessageType: 'ErrorNotif', Result: { ResultCode: 'UnkownReceiver', Description: 'test' } }, nsA);
+    const r = await postJSON(
+      server.biURL,
+      { ProtocolVersion: '1.0', SenderID: '000013', ReceiverID: JOIN_EUI, TransactionID: 77, MessageType: 'ErrorNotif', Result: { ResultCode: 'UnkownReceiver', Description: 'test' } },
+      nsA,
+    );
     expect(r.status).toBe(200);
     expect(r.text).toBe('');
     const metrics = await (await fetch(`${server.adminURL}metrics`)).text();

@@ -44,7 +44,10 @@ interface Answer {
 }
 
 /** One request from `localAddress`, without a client certificate unless given one. */
-function request(server: ServerProcess, o: { readonly localAddress: string; readonly method?: string; readonly path?: string; readonly headers?: Record<string, string>; readonly body?: string | Buffer; readonly cert?: PeerBundle }): Promise<Answer> {
+function request(
+  server: ServerProcess,
+  o: { readonly localAddress: string; readonly method?: string; readonly path?: string; readonly headers?: Record<string, string>; readonly body?: string | Buffer; readonly cert?: PeerBundle },
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       new URL(o.path ?? '/', server.biURL),
@@ -167,7 +170,7 @@ describe('e2e/bi-hardening/refusal log', () => {
     expect(optional.output()).not.toContain(bodyMarker);
   });
 
-  test('connections TLS refuses are logged too: no client certificate, another CA\'s certificate', async () => {
+  test("connections TLS refuses are logged too: no client certificate, another CA's certificate", async () => {
     const foreignCA = await createCA('Foreign CA');
     const foreign = await issueClientCertificate(foreignCA, 'foreign');
     await request(required, { localAddress: '127.0.0.7' }).catch(() => undefined);

@@ -44,9 +44,7 @@ describe.each(['sqlite', 'postgres'] as const)('claims/%s: owner-token guesses o
     await cli(['devices', 'import', file, '--labels', labels, ...remote(maker)]);
     const token = (await fs.readFile(labels, 'utf8')).trim().split('\n')[1]!.split(',')[3]!;
 
-    const answers = await Promise.all(
-      Array.from({ length: GUESSES }, (_, i) => api(servers[i % 2]!.adminURL, mallory, 'POST', '/claims', { devEUI, ownerToken: `WRONGTOKEN${i}` })),
-    );
+    const answers = await Promise.all(Array.from({ length: GUESSES }, (_, i) => api(servers[i % 2]!.adminURL, mallory, 'POST', '/claims', { devEUI, ownerToken: `WRONGTOKEN${i}` })));
     const statuses = answers.map((a) => a.status);
     const compared = statuses.filter((s) => s === 403).length;
     expect(statuses.filter((s) => s !== 403 && s !== 429)).toEqual([]);

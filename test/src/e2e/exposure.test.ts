@@ -37,7 +37,10 @@ beforeAll(async () => {
   const csv = ['dev_eui,join_eui,mac_version,app_key,nwk_key', `${d10.devEUI},${JOIN_EUI},1.0.3,${d10.appKey},`, `${d11.devEUI},${JOIN_EUI},1.1,${d11.appKey},${d11.nwkKey}`];
   await fs.writeFile(path.join(work, 'devices.csv'), csv.join('\n'));
   // Error paths first: a refused import (a key in the wrong column, a duplicate) must not echo keys.
-  await fs.writeFile(path.join(work, 'bad.csv'), ['dev_eui,join_eui,mac_version,app_key,nwk_key', `${d10.devEUI},${JOIN_EUI},${d10.appKey},1.0.3,`, `${d11.devEUI},${d11.nwkKey},1.1,${d11.appKey},zz${d11.nwkKey}`].join('\n'));
+  await fs.writeFile(
+    path.join(work, 'bad.csv'),
+    ['dev_eui,join_eui,mac_version,app_key,nwk_key', `${d10.devEUI},${JOIN_EUI},${d10.appKey},1.0.3,`, `${d11.devEUI},${d11.nwkKey},1.1,${d11.appKey},zz${d11.nwkKey}`].join('\n'),
+  );
   expect((await runCLI(['devices', 'import', path.join(work, 'bad.csv'), '--data-dir', dataDir, '--ns', 'ns-x'])).code).not.toBe(0);
   await cli(['devices', 'import', path.join(work, 'devices.csv'), '--data-dir', dataDir, '--ns', 'ns-x', '--as', 'as-x']);
   expect((await runCLI(['devices', 'import', path.join(work, 'devices.csv'), '--data-dir', dataDir, '--ns', 'ns-x'])).code).not.toBe(0);
@@ -55,7 +58,16 @@ async function exchange(message: Record<string, unknown>, bundle: PeerBundle): P
 }
 
 test('exposure/no root key anywhere, no session key in clear anywhere', async () => {
-  const header = (type: string, d: DeviceKeys) => ({ ProtocolVersion: '1.0', SenderID: '000013', ReceiverID: JOIN_EUI, TransactionID: randomInt(1, 2 ** 31), MessageType: type, DevEUI: d.devEUI, DevAddr: '26011234', RxDelay: 1 });
+  const header = (type: string, d: DeviceKeys) => ({
+    ProtocolVersion: '1.0',
+    SenderID: '000013',
+    ReceiverID: JOIN_EUI,
+    TransactionID: randomInt(1, 2 ** 31),
+    MessageType: type,
+    DevEUI: d.devEUI,
+    DevAddr: '26011234',
+    RxDelay: 1,
+  });
   // Joins, a rejoin, AppSKeyReq, HomeNSReq, refusals, a malformed body.
   for (const d of [d10, d11]) {
     for (const n of [1, 2]) {
@@ -76,7 +88,15 @@ test('exposure/no root key anywhere, no session key in clear anywhere', async ()
   httpAnswers.push((await post(server.biURL, '{"broken', { ca: ns.ca, cert: ns.cert, key: ns.key })).text);
 
   // Every read path of the CLI and the admin listener.
-  for (const args of [['devices', 'list'], ['devices', 'list', '--json'], ['devices', 'show', d11.devEUI], ['devices', 'show', d11.devEUI, '--json'], ['devices', 'joins', d11.devEUI], ['devices', 'joins', d10.devEUI, '--json'], ['audit', 'list', '--json']]) {
+  for (const args of [
+    ['devices', 'list'],
+    ['devices', 'list', '--json'],
+    ['devices', 'show', d11.devEUI],
+    ['devices', 'show', d11.devEUI, '--json'],
+    ['devices', 'joins', d11.devEUI],
+    ['devices', 'joins', d10.devEUI, '--json'],
+    ['audit', 'list', '--json'],
+  ]) {
     await cli([...args, '--data-dir', dataDir]);
   }
   await cli(['devices', 'reset-dev-nonce', d10.devEUI, '--reason', 'exposure test', '--data-dir', dataDir]);

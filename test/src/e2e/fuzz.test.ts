@@ -115,8 +115,7 @@ beforeAll(async () => {
   device('0004a30b00fa1110', '1.1', 'ns-a', [0, 1]);
   device('0004a30b00fb0110', '1.1', 'ns-b', [5, 6]);
   device('0004a30b00fc0104', '1.0.4', 'ns-c', [100, 200]);
-  const csv = (list: typeof devices): string =>
-    ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...list.map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},${d.nwkKey ?? ''}`)].join('\n') + '\n';
+  const csv = (list: typeof devices): string => ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...list.map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},${d.nwkKey ?? ''}`)].join('\n') + '\n';
   for (const [ns, as, list] of [
     ['ns-a', undefined, devices.filter((d) => d.ns === 'ns-a' && d.devEUI !== '0004a30b00fa0110')],
     ['ns-a', 'as-1', devices.filter((d) => d.devEUI === '0004a30b00fa0110')],
@@ -141,9 +140,7 @@ beforeAll(async () => {
   expect(sessionKeyIDs.length).toBeGreaterThan(0);
 
   const peers: FuzzPeer[] = Object.entries(bundles).map(([name, b]) =>
-    b.peer['kind'] === 'as'
-      ? { name, kind: 'as', senderID: b.peer['asID']! }
-      : { name, kind: 'ns', senderID: b.peer['netID']!, ...(b.peer['nsID'] ? { nsID: b.peer['nsID'] } : {}) },
+    b.peer['kind'] === 'as' ? { name, kind: 'as', senderID: b.peer['asID']! } : { name, kind: 'ns', senderID: b.peer['netID']!, ...(b.peer['nsID'] ? { nsID: b.peer['nsID'] } : {}) },
   );
   const real: RealDevice[] = devices.map((d) => ({
     ...d,
@@ -235,10 +232,23 @@ describe('e2e/fuzz', () => {
         `fuzz: ${stats.sent} requests in ${stats.seconds.toFixed(1)} s = ${rate} requests/s over ${CONCURRENCY} keep-alive connections`,
         `CPU per request: this process (generation, HTTPS client, oracle) ${perRequest((client.user + client.system) / 1e6)}` +
           (serverNow !== undefined && serverCPU !== undefined ? `, the server ${perRequest(serverNow - serverCPU)}` : ''),
-        `new connections (TLS handshakes): ${stats.newConnections}; closed by the server: ${[...stats.closedByServer].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-        `HTTP status: ${[...stats.byStatus].sort().map(([k, v]) => `${k} ${v}`).join(', ')}`,
-        `BI results: ${[...stats.byResult].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-        `generators: ${[...stats.byLabel].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `new connections (TLS handshakes): ${stats.newConnections}; closed by the server: ${[...stats.closedByServer]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+        `HTTP status: ${[...stats.byStatus]
+          .sort()
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+        `BI results: ${[...stats.byResult]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+        `generators: ${[...stats.byLabel]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
       ].join('\n'),
     );
     expect(stats.sent).toBeGreaterThanOrEqual(RUNS);

@@ -32,7 +32,11 @@ beforeAll(async () => {
   const remote = (key: string): string[] => ['--url', server.adminURL, '--api-key', key];
   const alice = printedKey((await cli(['tenants', 'add', '--id', 'alice', '--roles', 'manufacturer,owner', ...remote(adminKey)])).stdout);
   const bob = printedKey((await cli(['tenants', 'add', '--id', 'bob', '--roles', 'owner', ...remote(adminKey)])).stdout);
-  for (const [key, name] of [[alice, 'alice-ns'], [alice, 'alice-ns2'], [bob, 'bob-ns']] as const) {
+  for (const [key, name] of [
+    [alice, 'alice-ns'],
+    [alice, 'alice-ns2'],
+    [bob, 'bob-ns'],
+  ] as const) {
     const r = await api(server.adminURL, key, 'POST', '/network-servers', { name, netID: NETIDS[name], vendor: 'generic' });
     expect(r.status).toBe(201);
     await writeBundle(path.join(work, name), r.body.bundle);
@@ -67,13 +71,13 @@ async function homeNS(ns: NSName, devEUI: string, o: { readonly receiverID?: str
 const shape = (answer: Record<string, any>, devEUI: string): string => JSON.stringify(answer).split(devEUI).join('<DevEUI>');
 
 describe('e2e/home-ns-visibility', () => {
-  test('default (tenant): the owner\'s network servers and the operator\'s get the home NetID', async () => {
+  test("default (tenant): the owner's network servers and the operator's get the home NetID", async () => {
     for (const ns of ['alice-ns', 'alice-ns2', 'op-ns'] as const) {
       expect(await homeNS(ns, device)).toMatchObject({ MessageType: 'HomeNSAns', SenderID: JOIN_EUI, Result: { ResultCode: 'Success' }, HNetID: NETIDS['alice-ns'] });
     }
   });
 
-  test('default (tenant): another tenant\'s network server gets UnknownDevEUI, word for word as for a device that does not exist', async () => {
+  test("default (tenant): another tenant's network server gets UnknownDevEUI, word for word as for a device that does not exist", async () => {
     const refused = await homeNS('bob-ns', device);
     const nonexistent = await homeNS('bob-ns', NOBODY);
     expect(refused['Result']['ResultCode']).toBe('UnknownDevEUI');
@@ -81,7 +85,7 @@ describe('e2e/home-ns-visibility', () => {
     expect(shape(refused, device)).toBe(shape(nonexistent, NOBODY));
   });
 
-  test('a ReceiverID that is not the device\'s JoinEUI: UnknownDevEUI, the same as for a device that does not exist', async () => {
+  test("a ReceiverID that is not the device's JoinEUI: UnknownDevEUI, the same as for a device that does not exist", async () => {
     const wrong = await homeNS('alice-ns', device, { receiverID: OTHER_JOIN_EUI });
     expect(wrong['Result']['ResultCode']).toBe('UnknownDevEUI');
     expect(wrong).not.toHaveProperty('HNetID');

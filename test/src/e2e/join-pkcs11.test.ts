@@ -19,7 +19,7 @@ describe('vault pkcs11', () => {
   require('./join.test');
 
   describe('e2e/pkcs11', () => {
-    test('the devices\' root keys are HSM objects, and the PIN appears in no output', () => {
+    test("the devices' root keys are HSM objects, and the PIN appears in no output", () => {
       const raw = new pkcs11js.PKCS11();
       raw.load(token.library);
       raw.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
@@ -28,7 +28,10 @@ describe('vault pkcs11', () => {
         const session = raw.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
         raw.C_Login(session, pkcs11js.CKU_USER, token.pin);
         const labelled = (label: string): number => {
-          raw.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_TOKEN, value: true }]);
+          raw.C_FindObjectsInit(session, [
+            { type: pkcs11js.CKA_LABEL, value: label },
+            { type: pkcs11js.CKA_TOKEN, value: true },
+          ]);
           const found = raw.C_FindObjects(session, 10);
           raw.C_FindObjectsFinal(session);
           return found.length;

@@ -49,13 +49,17 @@ beforeAll(async () => {
   as1 = await readBundle(path.join(work, 'as-1'));
   for (const b of [nsA, as1]) secrets.add(b.kek.toString('hex'));
 
-  await importCSV(path.join(work, 'a.csv'), [
-    device('1.0.2', '1.0.2', '0000000000000102'),
-    device('1.0.3', '1.0.3', '0000000000000103'),
-    device('1.0.4', '1.0.4', '0000000000000104'),
-    device('race-1.0.3', '1.0.3', '00000000000a0103'),
-    device('race-1.1', '1.1', '00000000000a0110'),
-  ], ['--ns', 'ns-a']);
+  await importCSV(
+    path.join(work, 'a.csv'),
+    [
+      device('1.0.2', '1.0.2', '0000000000000102'),
+      device('1.0.3', '1.0.3', '0000000000000103'),
+      device('1.0.4', '1.0.4', '0000000000000104'),
+      device('race-1.0.3', '1.0.3', '00000000000a0103'),
+      device('race-1.1', '1.1', '00000000000a0110'),
+    ],
+    ['--ns', 'ns-a'],
+  );
   await importCSV(path.join(work, 'a11.csv'), [device('1.1', '1.1', '0000000000000110')], ['--ns', 'ns-a', '--as', 'as-1']);
   server = await startServer(dataDir);
 }, 60_000);
@@ -137,7 +141,7 @@ describe('e2e/join', () => {
     expect(a2.joinNonce).toBeGreaterThan(a1.joinNonce);
   });
 
-  test('readyz/200: the store answers, the vault opens one of its devices\' sealed root keys (software vault or HSM), the data directory takes a file', async () => {
+  test("readyz/200: the store answers, the vault opens one of its devices' sealed root keys (software vault or HSM), the data directory takes a file", async () => {
     const r = await fetch(`${server.adminURL}readyz`);
     expect({ status: r.status, body: await r.json() }).toEqual({ status: 200, body: { status: 'ready' } });
   });

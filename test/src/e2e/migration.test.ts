@@ -47,10 +47,58 @@ async function addPeers(tag: string, netIDs: [string, string]): Promise<Omit<Rou
   const ttsKey = path.join(work, `${target}.key`);
   await fs.writeFile(csKey, `${cs.apiKey}\n`, { mode: 0o600 });
   await fs.writeFile(ttsKey, `${tts.apiKey}\n`, { mode: 0o600 });
-  await cli(['ns', 'add', '--data-dir', dataDir, '--name', source, '--net-id', netIDs[0], '--vendor', 'chirpstack', '--out', path.join(work, source),
-    '--api-url', cs.url, '--api-key-file', csKey, '--application-id', cs.applicationId, '--tenant-id', cs.tenantId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', cs.topicPrefix]);
-  await cli(['ns', 'add', '--data-dir', dataDir, '--name', target, '--net-id', netIDs[1], '--ns-id', TTS_NS_ID, '--vendor', 'the-things-stack', '--out', path.join(work, target),
-    '--api-url', tts.url, '--api-key-file', ttsKey, '--application-id', tts.applicationId, '--mqtt-url', MQTT_URL, '--mqtt-topic-prefix', tts.topicPrefix]);
+  await cli([
+    'ns',
+    'add',
+    '--data-dir',
+    dataDir,
+    '--name',
+    source,
+    '--net-id',
+    netIDs[0],
+    '--vendor',
+    'chirpstack',
+    '--out',
+    path.join(work, source),
+    '--api-url',
+    cs.url,
+    '--api-key-file',
+    csKey,
+    '--application-id',
+    cs.applicationId,
+    '--tenant-id',
+    cs.tenantId,
+    '--mqtt-url',
+    MQTT_URL,
+    '--mqtt-topic-prefix',
+    cs.topicPrefix,
+  ]);
+  await cli([
+    'ns',
+    'add',
+    '--data-dir',
+    dataDir,
+    '--name',
+    target,
+    '--net-id',
+    netIDs[1],
+    '--ns-id',
+    TTS_NS_ID,
+    '--vendor',
+    'the-things-stack',
+    '--out',
+    path.join(work, target),
+    '--api-url',
+    tts.url,
+    '--api-key-file',
+    ttsKey,
+    '--application-id',
+    tts.applicationId,
+    '--mqtt-url',
+    MQTT_URL,
+    '--mqtt-topic-prefix',
+    tts.topicPrefix,
+  ]);
   return { source, target, cs, tts, ttsBundle: await readBundle(path.join(work, target)) };
 }
 
@@ -59,9 +107,7 @@ async function fleet(route: Omit<Route, 'devices'>, n: number): Promise<Route> {
   const prefix = randomBytes(3).toString('hex');
   const devices: DeviceKeys[] = Array.from({ length: n }, (_, i) => {
     const devEUI = `${prefix}${i.toString(16).padStart(10, '0')}`;
-    return i % 2 === 0
-      ? { devEUI, joinEUI: JOIN_EUI, macVersion: '1.0.4', appKey: randomKey() }
-      : { devEUI, joinEUI: JOIN_EUI, macVersion: '1.1', appKey: randomKey(), nwkKey: randomKey() };
+    return i % 2 === 0 ? { devEUI, joinEUI: JOIN_EUI, macVersion: '1.0.4', appKey: randomKey() } : { devEUI, joinEUI: JOIN_EUI, macVersion: '1.1', appKey: randomKey(), nwkKey: randomKey() };
   });
   const csv = path.join(work, `devices-${prefix}.csv`);
   await fs.writeFile(csv, ['dev_eui,join_eui,mac_version,app_key,nwk_key', ...devices.map((d) => `${d.devEUI},${d.joinEUI},${d.macVersion},${d.appKey},${d.nwkKey ?? ''}`)].join('\n') + '\n');
@@ -451,7 +497,9 @@ describe('e2e/migration', () => {
       (await cli(['migrate', 'status', id, '--data-dir', dataDir])).stdout,
       (await cli(['audit', 'list', '--json', '--limit', '1000', '--data-dir', dataDir])).stdout,
       await (await fetch(`${server.adminURL}metrics`)).text(),
-    ].join('\n').toLowerCase();
+    ]
+      .join('\n')
+      .toLowerCase();
     expect(surfaces).toContain(route.devices[0]!.devEUI.toLowerCase());
     for (const d of route.devices) {
       expect(surfaces).not.toContain(d.appKey.toLowerCase());

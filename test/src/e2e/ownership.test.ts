@@ -48,11 +48,18 @@ beforeAll(async () => {
   // Bootstrap on the local data directory: the first admin key.
   adminKey = printedKey((await cli(['tenants', 'add', '--data-dir', dataDir, '--id', 'ops', '--roles', 'admin'])).stdout);
   server = await startServer(dataDir);
-  for (const [id, roles] of [['maker', 'manufacturer'], ['alice', 'owner'], ['bob', 'owner']] as const) {
+  for (const [id, roles] of [
+    ['maker', 'manufacturer'],
+    ['alice', 'owner'],
+    ['bob', 'owner'],
+  ] as const) {
     keys[id] = printedKey((await cli(['tenants', 'add', '--id', id, '--roles', roles, ...remote(adminKey)])).stdout);
   }
   // Each owner registers its network server through the admin API and gets its bundle.
-  for (const [owner, name, netID] of [['alice', 'ns-a', NETID_A], ['bob', 'ns-b', NETID_B]] as const) {
+  for (const [owner, name, netID] of [
+    ['alice', 'ns-a', NETID_A],
+    ['bob', 'ns-b', NETID_B],
+  ] as const) {
     const r = await api(server.adminURL, keys[owner], 'POST', '/network-servers', { name, netID, vendor: 'generic' });
     expect(r.status).toBe(201);
     expect(r.body.peer).toMatchObject({ name, kind: 'ns', tenant: owner, netID });
@@ -184,7 +191,7 @@ test('ownership/the owner deletes a device and the maker imports it again with t
   expect((await cli(['devices', 'import', file, ...remote(keys.maker)])).stdout).toContain('imported 1 pre-provisioned device');
   await claimAndBind(token);
 
-  const replay = await postJSON(server.biURL, { ...request, TransactionID: request['TransactionID'] as number + 1 }, nsC);
+  const replay = await postJSON(server.biURL, { ...request, TransactionID: (request['TransactionID'] as number) + 1 }, nsC);
   expect(replay.body.Result.ResultCode).toBe('JoinReqFailed');
   expect(replay.body).not.toHaveProperty('NwkSKey');
   const next = nonce++;
@@ -234,7 +241,13 @@ test('usage/devices activated per tenant: alice 10 (first joins), as CSV and JSO
 });
 
 test('audit/every step is on the record (who, tenant, from where); audit verify passes, and finds a row edited in the database', async () => {
-  const events = JSON.parse((await cli(['audit', 'list', '--data-dir', dataDir, '--limit', '1000', '--json'])).stdout) as Array<{ action: string; actor: string; tenantID: string | null; source: string | null; devEUI: string | null }>;
+  const events = JSON.parse((await cli(['audit', 'list', '--data-dir', dataDir, '--limit', '1000', '--json'])).stdout) as Array<{
+    action: string;
+    actor: string;
+    tenantID: string | null;
+    source: string | null;
+    devEUI: string | null;
+  }>;
   const actions = new Set(events.map((e) => e.action));
   for (const a of ['tenant.add', 'api-key.add', 'peer.add', 'device.import', 'device.claim', 'device.bind', 'device.transfer', 'device.unclaim']) expect(actions).toContain(a);
   const transfer = events.find((e) => e.action === 'device.transfer')!;
@@ -246,7 +259,7 @@ test('audit/every step is on the record (who, tenant, from where); audit verify 
   await server.stop();
   const db = new Database(path.join(dataDir, 'joinery.db'));
   const row = db.prepare("SELECT id FROM audit_events WHERE action = 'device.transfer'").get() as { id: number };
-  db.prepare("UPDATE audit_events SET detail = '{\"to\":\"mallory\"}' WHERE id = ?").run(row.id);
+  db.prepare('UPDATE audit_events SET detail = \'{"to":"mallory"}\' WHERE id = ?').run(row.id);
   db.close();
   const broken = await runCLI(['audit', 'verify', '--data-dir', dataDir]);
   expect(broken.code).toBe(1);
@@ -256,7 +269,16 @@ test('audit/every step is on the record (who, tenant, from where); audit verify 
 test('exposure/no root key or KEK in any output of the run, nor in any admin API answer; no owner token outside the answers that make one', async () => {
   server = await startServer(dataDir);
   const answers: string[] = [];
-  for (const route of ['/devices?limit=1000', `/devices/${devices[1]!.devEUI}`, `/devices/${devices[1]!.devEUI}/session`, '/audit?limit=1000', '/network-servers', '/application-servers', '/tenants', '/usage?since=2000-01-01']) {
+  for (const route of [
+    '/devices?limit=1000',
+    `/devices/${devices[1]!.devEUI}`,
+    `/devices/${devices[1]!.devEUI}/session`,
+    '/audit?limit=1000',
+    '/network-servers',
+    '/application-servers',
+    '/tenants',
+    '/usage?since=2000-01-01',
+  ]) {
     const r = await api(server.adminURL, adminKey, 'GET', route);
     expect(r.status).toBe(200);
     answers.push(r.text);

@@ -132,7 +132,10 @@ describe('e2e/peer-lifecycle', () => {
     expect(JSON.parse((await ns('list', '--json')).stdout)).toEqual([]);
 
     const audit = JSON.parse((await cli(['audit', 'list', '--json', '--data-dir', dataDir])).stdout) as Array<{ action: string; detail: Record<string, unknown> }>;
-    const trail = audit.filter((e) => e.action.startsWith('peer.') && e.detail['name'] === 'ns-a').map((e) => e.action).reverse();
+    const trail = audit
+      .filter((e) => e.action.startsWith('peer.') && e.detail['name'] === 'ns-a')
+      .map((e) => e.action)
+      .reverse();
     expect(trail).toEqual(['peer.add', 'peer.certificate.renew', 'peer.certificate.retire', 'peer.kek.rotate', 'peer.disable', 'peer.enable', 'peer.delete']);
   }, 120_000);
 

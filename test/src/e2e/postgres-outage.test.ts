@@ -149,78 +149,86 @@ describe('e2e/postgres: the database cut and restored under load', () => {
   test.each([
     ['cut', `outage/${CYCLES} cuts of the database (connections reset, new ones refused)`],
     ['terminate', `outage/${CYCLES} rounds of pg_terminate_backend on every session`],
-  ] as const)('%s: %s under 64-concurrent joins over two instances: both stay up, joins succeed after each, no JoinNonce twice, no DevNonce accepted twice', async (outage: Outage, _title: string) => {
-    const othersBefore = others;
-    let slowestRecoveryMs = 0;
+  ] as const)(
+    '%s: %s under 64-concurrent joins over two instances: both stay up, joins succeed after each, no JoinNonce twice, no DevNonce accepted twice',
+    async (outage: Outage, _title: string) => {
+      const othersBefore = others;
+      let slowestRecoveryMs = 0;
 
-    let stop = false;
-    // 64 devices, each joining one request at a time, alternating between the two servers.
-    const storm = Promise.all(
-      devices.map(async (d, index) => {
-        for (let k = 0; !stop && k < 100_000; k++) {
-          const o = await recordJoin((index + k) % 2, d);
-          if (o.kind !== 'success') await new Promise((r) => setTimeout(r, 20)); // a device waits before trying again
+      let stop = false;
+      // 64 devices, each joining one request at a time, alternating between the two servers.
+      const storm = Promise.all(
+        devices.map(async (d, index) => {
+          for (let k = 0; !stop && k < 100_000; k++) {
+            const o = await recordJoin((index + k) % 2, d);
+            if (o.kind !== 'success') await new Promise((r) => setTimeout(r, 20)); // a device waits before trying again
+          }
+        }),
+      );
+
+      for (let cycle = 0; cycle < CYCLES; cycle++) {
+        await new Promise((r) => setTimeout(r, 150 + 30 * cycle)); // cut at a different moment each cycle
+        if (outage === 'cut') {
+          proxy.cut();
+          await new Promise((r) => setTimeout(r, OUTAGE_MS));
+          // While the database is away, the servers say they are not ready.
+          expect({ cycle, readyz: [await readyz(0), await readyz(1)] }).toEqual({ cycle, readyz: [503, 503] });
+          proxy.restore();
+        } else {
+          await terminateSessions();
         }
-      }),
-    );
-
-    for (let cycle = 0; cycle < CYCLES; cycle++) {
-      await new Promise((r) => setTimeout(r, 150 + 30 * cycle)); // cut at a different moment each cycle
-      if (outage === 'cut') {
-        proxy.cut();
-        await new Promise((r) => setTimeout(r, OUTAGE_MS));
-        // While the database is away, the servers say they are not ready.
-        expect({ cycle, readyz: [await readyz(0), await readyz(1)] }).toEqual({ cycle, readyz: [503, 503] });
-        proxy.restore();
-      } else {
-        await terminateSessions();
-      }
-      const restored = Date.now();
-      // Joins succeed again at both servers, within a bounded wait.
-      for (const i of [0, 1]) {
-        const deadline = Date.now() + RECOVERY_BOUND_MS;
-        let recovered = false;
-        for (let n = 0; !recovered && Date.now() < deadline; n++) {
-          recovered = (await recordJoin(i, probes[i]!)).kind === 'success';
-          if (!recovered) await new Promise((r) => setTimeout(r, 50));
+        const restored = Date.now();
+        // Joins succeed again at both servers, within a bounded wait.
+        for (const i of [0, 1]) {
+          const deadline = Date.now() + RECOVERY_BOUND_MS;
+          let recovered = false;
+          for (let n = 0; !recovered && Date.now() < deadline; n++) {
+            recovered = (await recordJoin(i, probes[i]!)).kind === 'success';
+            if (!recovered) await new Promise((r) => setTimeout(r, 50));
+          }
+          expect({ cycle, server: i, recovered }).toEqual({ cycle, server: i, recovered: true });
+          slowestRecoveryMs = Math.max(slowestRecoveryMs, Date.now() - restored);
         }
-        expect({ cycle, server: i, recovered }).toEqual({ cycle, server: i, recovered: true });
-        slowestRecoveryMs = Math.max(slowestRecoveryMs, Date.now() - restored);
+        expect({ cycle, exitCodes: servers.map((s) => s.child.exitCode) }).toEqual({ cycle, exitCodes: [null, null] });
       }
-      expect({ cycle, exitCodes: servers.map((s) => s.child.exitCode) }).toEqual({ cycle, exitCodes: [null, null] });
-    }
-    stop = true;
-    await storm;
+      stop = true;
+      await storm;
 
-    // Nothing committed is lost: every device's last accepted DevNonce is refused by both servers.
-    const replays = await Promise.all(
-      all().flatMap((d, index) => {
-        const last = accepted.get(d.devEUI)?.at(-1);
-        return last === undefined ? [] : [join(index % 2, d, last), join((index + 1) % 2, d, last)];
-      }),
-    );
-    expect(replays.filter((o) => o.kind !== 'refused' || o.code !== 'JoinReqFailed')).toEqual([]);
-    for (const d of all()) {
-      const j = issued.get(d.devEUI) ?? [];
-      expect({ devEUI: d.devEUI, duplicateJoinNonces: j.length - new Set(j).size }).toEqual({ devEUI: d.devEUI, duplicateJoinNonces: 0 });
-      const a = accepted.get(d.devEUI) ?? [];
-      expect({ devEUI: d.devEUI, duplicateDevNonces: a.length - new Set(a).size }).toEqual({ devEUI: d.devEUI, duplicateDevNonces: 0 });
-    }
-    expect(unexpected).toEqual([]);
-    expect(servers.map((s) => s.child.exitCode)).toEqual([null, null]);
-    if (outage === 'cut') expect(others).toBeGreaterThan(othersBefore); // the cuts really hit joins
-    process.stderr.write(`postgres-outage (${outage}): ${CYCLES} rounds, ${successes} joins accepted so far, ${others - othersBefore} answered Other, joins succeeded at both servers at most ${slowestRecoveryMs} ms after the database was back\n`);
-  }, 180_000);
+      // Nothing committed is lost: every device's last accepted DevNonce is refused by both servers.
+      const replays = await Promise.all(
+        all().flatMap((d, index) => {
+          const last = accepted.get(d.devEUI)?.at(-1);
+          return last === undefined ? [] : [join(index % 2, d, last), join((index + 1) % 2, d, last)];
+        }),
+      );
+      expect(replays.filter((o) => o.kind !== 'refused' || o.code !== 'JoinReqFailed')).toEqual([]);
+      for (const d of all()) {
+        const j = issued.get(d.devEUI) ?? [];
+        expect({ devEUI: d.devEUI, duplicateJoinNonces: j.length - new Set(j).size }).toEqual({ devEUI: d.devEUI, duplicateJoinNonces: 0 });
+        const a = accepted.get(d.devEUI) ?? [];
+        expect({ devEUI: d.devEUI, duplicateDevNonces: a.length - new Set(a).size }).toEqual({ devEUI: d.devEUI, duplicateDevNonces: 0 });
+      }
+      expect(unexpected).toEqual([]);
+      expect(servers.map((s) => s.child.exitCode)).toEqual([null, null]);
+      if (outage === 'cut') expect(others).toBeGreaterThan(othersBefore); // the cuts really hit joins
+      process.stderr.write(
+        `postgres-outage (${outage}): ${CYCLES} rounds, ${successes} joins accepted so far, ${others - othersBefore} answered Other, joins succeeded at both servers at most ${slowestRecoveryMs} ms after the database was back\n`,
+      );
+    },
+    180_000,
+  );
 
   test('startup/a server started while the database is away waits for it (admin up, /readyz 503, no BI listener), then serves joins', async () => {
     proxy.cut();
-    const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--store', proxiedURL(), '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--store', proxiedURL(), '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'warn'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const waitFor = async (pattern: RegExp): Promise<RegExpExecArray> => {
-      for (const deadline = Date.now() + 30_000; Date.now() < deadline && child.exitCode === null; ) {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline && child.exitCode === null;) {
         const m = pattern.exec(out);
         if (m) return m;
         await new Promise((r) => setTimeout(r, 50));

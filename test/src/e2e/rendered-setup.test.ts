@@ -44,8 +44,17 @@ function post(url: string, message: unknown, tls: { ca: string; cert?: string; k
 
 function joinReq(d: DeviceKeys, netID: string, devNonce: number): Record<string, unknown> {
   return {
-    ProtocolVersion: '1.0', SenderID: netID, ReceiverID: d.joinEUI, TransactionID: randomInt(1, 2 ** 31), MessageType: 'JoinReq',
-    MACVersion: '1.0.3', PHYPayload: joinRequest(d, devNonce).toString('hex'), DevEUI: d.devEUI, DevAddr: '26011234', DLSettings: '00', RxDelay: 1,
+    ProtocolVersion: '1.0',
+    SenderID: netID,
+    ReceiverID: d.joinEUI,
+    TransactionID: randomInt(1, 2 ** 31),
+    MessageType: 'JoinReq',
+    MACVersion: '1.0.3',
+    PHYPayload: joinRequest(d, devNonce).toString('hex'),
+    DevEUI: d.devEUI,
+    DevAddr: '26011234',
+    DLSettings: '00',
+    RxDelay: 1,
   };
 }
 
@@ -93,8 +102,30 @@ afterAll(async () => {
 describe('e2e/rendered setup', () => {
   test('ChirpStack async: ns add without a management API renders chirpstack.toml; a listener configured as it says receives the JoinAns', async () => {
     const dir = path.join(work, 'cs-async');
-    const added = await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'cs-async', '--net-id', '000014', '--vendor', 'chirpstack', '--out', dir,
-      '--async-answer-url', `https://127.0.0.1:${listenerPort}/`, '--authorization-header', SECRET, '--join-eui-prefix', `${JOIN_EUI}/40`, '--ns-config-dir', INSTALL_DIR, '--public-url', publicURL()]);
+    const added = await cli([
+      'ns',
+      'add',
+      '--data-dir',
+      dataDir,
+      '--name',
+      'cs-async',
+      '--net-id',
+      '000014',
+      '--vendor',
+      'chirpstack',
+      '--out',
+      dir,
+      '--async-answer-url',
+      `https://127.0.0.1:${listenerPort}/`,
+      '--authorization-header',
+      SECRET,
+      '--join-eui-prefix',
+      `${JOIN_EUI}/40`,
+      '--ns-config-dir',
+      INSTALL_DIR,
+      '--public-url',
+      publicURL(),
+    ]);
     expect(added.stdout).toContain('chirpstack.toml');
     const toml = parseTOML(await fs.readFile(path.join(dir, 'chirpstack.toml'), 'utf8')) as any;
     expect((await fs.stat(path.join(dir, 'chirpstack.toml'))).mode & 0o777).toBe(0o600);
@@ -137,8 +168,26 @@ describe('e2e/rendered setup', () => {
 
   test('The Things Stack: js.yml carries the header secret Joinery requires; labels and async it cannot use are refused', async () => {
     const dir = path.join(work, 'tts');
-    await cli(['ns', 'add', '--data-dir', dataDir, '--name', 'tts', '--net-id', '000015', '--vendor', 'the-things-stack', '--out', dir, '--authorization-header', SECRET,
-      '--kek-label', 'ns:000015:joinery', '--public-url', publicURL()]);
+    await cli([
+      'ns',
+      'add',
+      '--data-dir',
+      dataDir,
+      '--name',
+      'tts',
+      '--net-id',
+      '000015',
+      '--vendor',
+      'the-things-stack',
+      '--out',
+      dir,
+      '--authorization-header',
+      SECRET,
+      '--kek-label',
+      'ns:000015:joinery',
+      '--public-url',
+      publicURL(),
+    ]);
     const js = parseYAML(await fs.readFile(path.join(dir, 'js.yml'), 'utf8'));
     expect((await fs.stat(path.join(dir, 'js.yml'))).mode & 0o777).toBe(0o600);
     expect(js.headers).toEqual({ Authorization: SECRET });

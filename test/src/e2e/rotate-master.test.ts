@@ -26,11 +26,9 @@ const d11: DeviceKeys = { devEUI: '0000000000ab0110', joinEUI: JOIN_EUI, macVers
 function blobKeyIds(): number[] {
   const db = new Database(path.join(dataDir, 'joinery.db'), { readonly: true, fileMustExist: true });
   try {
-    const blobs = [
-      ...db.prepare('SELECT sealed_root_keys AS b FROM devices').all(),
-      ...db.prepare('SELECT sealed_kek AS b FROM peers').all(),
-      ...db.prepare('SELECT sealed_app_s_key AS b FROM sessions').all(),
-    ] as { b: Buffer }[];
+    const blobs = [...db.prepare('SELECT sealed_root_keys AS b FROM devices').all(), ...db.prepare('SELECT sealed_kek AS b FROM peers').all(), ...db.prepare('SELECT sealed_app_s_key AS b FROM sessions').all()] as {
+      b: Buffer;
+    }[];
     return blobs.map((r) => r.b[1]!);
   } finally {
     db.close();

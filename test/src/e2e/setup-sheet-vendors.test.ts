@@ -19,7 +19,20 @@ interface Case {
 const CASES: Case[] = [
   {
     vendor: 'actility',
-    flags: ['--api-url', 'https://tpe.example.com', '--client-id', 'sub-1/joinery', '--device-profile-id', 'LORA/GenericA.1.0.3a_ETSI', '--connectivity-plan-id', 'tpe-cs/tpe-cp', '--routing-profile-id', 'TWA_1.1', '--rate-limit', '5'],
+    flags: [
+      '--api-url',
+      'https://tpe.example.com',
+      '--client-id',
+      'sub-1/joinery',
+      '--device-profile-id',
+      'LORA/GenericA.1.0.3a_ETSI',
+      '--connectivity-plan-id',
+      'tpe-cs/tpe-cp',
+      '--routing-profile-id',
+      'TWA_1.1',
+      '--rate-limit',
+      '5',
+    ],
     required: '--connectivity-plan-id',
   },
   { vendor: 'loriot', flags: ['--api-url', 'eu1', '--application-id', 'be7a0001', '--join-server-id', '70b3d57ed0000001', '--max-concurrency', '1'], required: '--application-id' },
@@ -40,7 +53,7 @@ describe.each(CASES)('e2e/ns add $vendor with an adapter', (c) => {
   const add = (name: string, netID: string, extra: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
     runCLI(['ns', 'add', '--data-dir', dataDir, '--name', name, '--net-id', netID, '--vendor', c.vendor, '--out', path.join(work, name), '--join-eui-prefix', '70b3d57ed0000000/40', ...extra]);
 
-  it('writes the setup sheet (Markdown, JSON; 0600) with the bundle\'s certificates, KEK and JoinEUI range', async () => {
+  it("writes the setup sheet (Markdown, JSON; 0600) with the bundle's certificates, KEK and JoinEUI range", async () => {
     const r = await add('ns-a', '000013', [...c.flags, '--api-key-file', keyFile]);
     expect(r.code).toBe(0);
     const out = path.join(work, 'ns-a');

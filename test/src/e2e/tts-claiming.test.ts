@@ -28,7 +28,12 @@ let otherTTS: TTSClaimingClient;
 const devices: Array<{ devEUI: string; token: string }> = [];
 
 /** Registers a TTS network server through the admin API and installs its Device Claiming Server's files as instructed. */
-async function installTTS(owner: 'acme' | 'other', name: string, netID: string, nsID: string | null): Promise<{ client: TTSClaimingClient; dcsDir: string; files: Array<{ name: string; content: string; secret: boolean }>; instructions: string[] }> {
+async function installTTS(
+  owner: 'acme' | 'other',
+  name: string,
+  netID: string,
+  nsID: string | null,
+): Promise<{ client: TTSClaimingClient; dcsDir: string; files: Array<{ name: string; content: string; secret: boolean }>; instructions: string[] }> {
   const dcsDir = path.join(work, `dcs-${name}`);
   const r = await api(server.adminURL, keys[owner], 'POST', '/network-servers', { name, netID, ...(nsID ? { nsID } : {}), vendor: 'the-things-stack', joinEUIPrefixes: [PREFIX], installDir: dcsDir });
   expect(r.status).toBe(201);
@@ -55,7 +60,11 @@ beforeAll(async () => {
   const dataDir = path.join(work, 'data');
   const adminKey = printedKey((await cli(['tenants', 'add', '--data-dir', dataDir, '--id', 'ops', '--roles', 'admin'])).stdout);
   server = await startServer(dataDir, ['--bi-client-certificates', 'optional']);
-  for (const [id, roles] of [['maker', 'manufacturer'], ['acme', 'owner'], ['other', 'owner']] as const) {
+  for (const [id, roles] of [
+    ['maker', 'manufacturer'],
+    ['acme', 'owner'],
+    ['other', 'owner'],
+  ] as const) {
     keys[id] = printedKey((await cli(['tenants', 'add', '--id', id, '--roles', roles, '--url', server.adminURL, '--api-key', adminKey])).stdout);
   }
   acmeTTS = (await installTTS('acme', 'acme-tts', '000013', '70b3d57ed0000001')).client;
@@ -69,7 +78,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-test('tts-claiming/the rendered claiming setup: a join-servers entry without components, the listener root, the bundle\'s TLS files, dcs.edcs naming the network server', async () => {
+test("tts-claiming/the rendered claiming setup: a join-servers entry without components, the listener root, the bundle's TLS files, dcs.edcs naming the network server", async () => {
   const { files, instructions } = await installTTS('acme', 'acme-tts-2', '000013', null);
   expect(parse(files.find((f) => f.name === 'dcs-config.yml')!.content)).toEqual({ 'join-servers': [{ file: './joinery-acme-tts-2.yml', 'join-euis': ['70B3D57ED0000000/40'], type: 'ttjsv2' }] });
   expect(parse(files.find((f) => f.name === 'joinery-acme-tts-2.yml')!.content).tls).toEqual({ source: 'file', 'root-ca': 'ca.crt', certificate: 'client.crt', key: 'client.key' });
@@ -104,7 +113,12 @@ test('tts-claiming/claim by another tenant: free once unclaimed; while claimed (
   expect(await acmeTTS.claim(d.devEUI, d.token)).toEqual({ ok: false, error: { name: 'device_access_denied' } });
   expect(await acmeTTS.claimStatus(d.devEUI)).toEqual({ ok: false, error: { name: 'device_access_denied' } });
   expect(await acmeTTS.unclaim(d.devEUI)).toEqual({ ok: false, error: { name: 'device_access_denied' } });
-  const raw = await peerRequest(`${new URL(server.biURL).origin}/api/v2/devices/${d.devEUI.toUpperCase()}/claim`, 'PUT', await readBundle(path.join(work, 'bundle-acme-tts')), { ownerToken: d.token, homeNetID: '000013', asID: '', lock: true });
+  const raw = await peerRequest(`${new URL(server.biURL).origin}/api/v2/devices/${d.devEUI.toUpperCase()}/claim`, 'PUT', await readBundle(path.join(work, 'bundle-acme-tts')), {
+    ownerToken: d.token,
+    homeNetID: '000013',
+    asID: '',
+    lock: true,
+  });
   expect(raw).toMatchObject({ status: 403, body: { message: 'claim failed with given owner token' } });
   expect((await api(server.adminURL, keys.other, 'GET', `/devices/${d.devEUI}`)).body).toMatchObject({ owner: 'other', networkServer: 'other-tts' });
 });
@@ -121,7 +135,7 @@ test('tts-claiming/errors TTS can name: wrong token (the exact message), not pro
   expect(unknownNet.body.message).toMatch(/no registered network server with NetID 000000/);
 });
 
-test('tts-claiming/batch unclaim of 20 (TTS\'s most) in one path segment; a batch with failures names each by its EUI', async () => {
+test("tts-claiming/batch unclaim of 20 (TTS's most) in one path segment; a batch with failures names each by its EUI", async () => {
   const batch = devices.slice(2, 22);
   for (const d of batch) expect(await acmeTTS.claim(d.devEUI, d.token)).toEqual({ ok: true, value: null });
   expect(await acmeTTS.batchUnclaim(batch.map((d) => d.devEUI))).toEqual({ ok: true, value: null });
@@ -147,7 +161,7 @@ test('tts-claiming/batch unclaim of 20 (TTS\'s most) in one path segment; a batc
   expect(await acmeTTS.batchUnclaim(many)).toEqual({ ok: false, error: { name: 'internal_error', message: expect.stringMatching(/1 to 500/) } });
 });
 
-test('tts-claiming/wrong tokens of one TTS user do not refuse the others: the buckets are per DevEUI (and the peer), not the peer\'s tenant', async () => {
+test("tts-claiming/wrong tokens of one TTS user do not refuse the others: the buckets are per DevEUI (and the peer), not the peer's tenant", async () => {
   // One user guesses on 25 devices (more than a tenant's burst of 20), one wrong token each.
   for (const d of devices.slice(30, 55)) expect(await acmeTTS.claim(d.devEUI, 'WRONGTOKEN2')).toEqual({ ok: false, error: { name: 'device_access_denied' } });
   // Another user of the same TTS claims their device at once.

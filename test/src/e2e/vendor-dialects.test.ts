@@ -31,7 +31,13 @@ beforeAll(async () => {
   for (const [i, fixture] of SMOKE.entries()) {
     const name = `ns-${i}`;
     await cli(['ns', 'add', '--data-dir', dataDir, '--name', name, '--net-id', fixture.netID, ...(fixture.nsID ? ['--ns-id', fixture.nsID] : []), '--vendor', fixture.vendor, '--out', path.join(work, name)]);
-    const device: DeviceKeys = { devEUI: `00000000000d00${i.toString(16).padStart(2, '0')}`, joinEUI: JOIN_EUI, macVersion: fixture.macVersion, appKey: randomKey(), ...(fixture.macVersion === '1.1' ? { nwkKey: randomKey() } : {}) };
+    const device: DeviceKeys = {
+      devEUI: `00000000000d00${i.toString(16).padStart(2, '0')}`,
+      joinEUI: JOIN_EUI,
+      macVersion: fixture.macVersion,
+      appKey: randomKey(),
+      ...(fixture.macVersion === '1.1' ? { nwkKey: randomKey() } : {}),
+    };
     const file = path.join(work, `${name}.csv`);
     await fs.writeFile(file, `dev_eui,join_eui,mac_version,app_key,nwk_key\n${device.devEUI},${device.joinEUI},${device.macVersion},${device.appKey},${device.nwkKey ?? ''}\n`);
     await cli(['devices', 'import', file, '--data-dir', dataDir, '--ns', name, ...(fixture.withAS ? ['--as', 'as-1'] : [])]);

@@ -71,7 +71,30 @@ const rawNumber = fc
 
 const hugeNumber = fc.constantFrom(1e308, -1e308, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 2 ** 32, 2 ** 32 - 1, -1, 0.5, -0, Number.MAX_SAFE_INTEGER, Number.MIN_VALUE, 4294967295.5, 256, 16, -255);
 
-const nanLike = fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e308', '-1', '4294967296', '1.5', ' 7 ', '', ' ', 'null', 'undefined', 'true', '[object Object]', '\u0000', '０１２３', '٣', '0x10', '1_000', '+1', '.5', '1e3');
+const nanLike = fc.constantFrom(
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e308',
+  '-1',
+  '4294967296',
+  '1.5',
+  ' 7 ',
+  '',
+  ' ',
+  'null',
+  'undefined',
+  'true',
+  '[object Object]',
+  '\u0000',
+  '０１２３',
+  '٣',
+  '0x10',
+  '1_000',
+  '+1',
+  '.5',
+  '1e3',
+);
 
 const longString = fc.tuple(fc.constantFrom('a', '0', 'é', '\u{1F600}', '\\', '"', ' '), fc.integer({ min: 100, max: 2000 })).map(([c, n]) => c.repeat(n));
 
@@ -97,7 +120,10 @@ export const wrongType: fc.Arbitrary<unknown> = fc.oneof(
 export const hexGarbage: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: hexDigits(0, 47).map((h) => (h.length % 2 === 1 ? h : `${h}f`)), weight: 20 }, // odd length
   { arbitrary: hexDigits(0, 64).filter((h) => h.length % 2 === 0), weight: 20 }, // valid hex, (mostly) the wrong length
-  { arbitrary: fc.constantFrom('0x', '0X', '0x0x00', 'x00', '00x', '0b0101', '-', ':', '--::', ' ', '\t', 'zz', 'gg00', '0xgg', '\u00e900', '０００', '١٢', 'ff\u200bff', 'ff\nff', 'ff ff', 'ff+ff', 'ff.ff', '#ffff'), weight: 20 },
+  {
+    arbitrary: fc.constantFrom('0x', '0X', '0x0x00', 'x00', '00x', '0b0101', '-', ':', '--::', ' ', '\t', 'zz', 'gg00', '0xgg', '\u00e900', '０００', '١٢', 'ff\u200bff', 'ff\nff', 'ff ff', 'ff+ff', 'ff.ff', '#ffff'),
+    weight: 20,
+  },
   { arbitrary: fc.tuple(hexDigits(0, 20), fc.constantFrom('g', 'z', ' ', 'é', '０', '٣', '\u200b', '\n', '+', '.', '\u0000', '"', '\\', '\u{1F600}'), hexDigits(0, 20)).map(([a, c, b]) => a + c + b), weight: 20 },
   { arbitrary: fc.tuple(fc.constantFrom('0x', '0X', '  ', '0x0x', 'x'), hexDigits(0, 40)).map(([p, h]) => p + h), weight: 20 },
   { arbitrary: fc.string({ unit: anyChar, maxLength: 20 }), weight: 10 },
@@ -160,14 +186,22 @@ const outOfRange = fc.oneof(
   fc.integer({ min: -1_000_000, max: -1 }),
 );
 
-type Mutation = { readonly op: 'delete'; readonly field: string } | { readonly op: 'set'; readonly field: string; readonly value: unknown } | { readonly op: 'duplicate'; readonly field: string; readonly value: unknown; readonly first: boolean };
+type Mutation =
+  | { readonly op: 'delete'; readonly field: string }
+  | { readonly op: 'set'; readonly field: string; readonly value: unknown }
+  | { readonly op: 'duplicate'; readonly field: string; readonly value: unknown; readonly first: boolean };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { arbitrary: fieldName.map((field) => ({ op: 'delete' as const, field })), weight: 2 },
   { arbitrary: fc.record({ field: fieldName, value: wrongType }).map((m) => ({ op: 'set' as const, ...m })), weight: 5 },
   { arbitrary: fc.record({ field: fieldName, value: hexGarbage }).map((m) => ({ op: 'set' as const, ...m })), weight: 5 },
   { arbitrary: fc.record({ field: fc.constantFrom('DLSettings', 'RxDelay', 'TransactionID', 'Lifetime'), value: outOfRange }).map((m) => ({ op: 'set' as const, ...m })), weight: 2 },
-  { arbitrary: fc.record({ field: fc.constantFrom('MACVersion', 'ProtocolVersion'), value: fc.oneof(fc.constantFrom(...MAC_VERSIONS, '1.2', '2.0', '1.0.5', '1', 1.1, 1.0, '1.1.1', 'MAC_V9', '', '1..0', '1.0.', 'v', 'lorawan')) }).map((m) => ({ op: 'set' as const, ...m })), weight: 1 },
+  {
+    arbitrary: fc
+      .record({ field: fc.constantFrom('MACVersion', 'ProtocolVersion'), value: fc.oneof(fc.constantFrom(...MAC_VERSIONS, '1.2', '2.0', '1.0.5', '1', 1.1, 1.0, '1.1.1', 'MAC_V9', '', '1..0', '1.0.', 'v', 'lorawan')) })
+      .map((m) => ({ op: 'set' as const, ...m })),
+    weight: 1,
+  },
   { arbitrary: fc.record({ field: fieldName, value: fc.oneof(wrongType, hexGarbage), first: fc.boolean() }).map((m) => ({ op: 'duplicate' as const, ...m })), weight: 1 },
 );
 
@@ -347,7 +381,10 @@ function activation(world: FuzzWorld): fc.Arbitrary<Built> {
       recipe: frameRecipe,
       macVersion: fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, { arbitrary: fc.constantFrom(...MAC_VERSIONS), weight: 1 }),
       devAddr: bytes(4, 4),
-      dlSettings: fc.oneof(fc.nat({ max: 255 }), fc.nat({ max: 255 }).map((n) => n.toString(16).padStart(2, '0'))),
+      dlSettings: fc.oneof(
+        fc.nat({ max: 255 }),
+        fc.nat({ max: 255 }).map((n) => n.toString(16).padStart(2, '0')),
+      ),
       rxDelay: fc.oneof(fc.nat({ max: 15 }), fc.nat({ max: 15 }).map(String)),
       cfList: fc.option(bytes(16, 16), { nil: undefined }),
     })
@@ -403,10 +440,7 @@ function errorNotif(world: FuzzWorld): fc.Arbitrary<Built> {
       pv: pvArb,
       txid,
       style: styleArb,
-      result: fc.oneof(
-        fc.record({ ResultCode: fc.oneof(resultCodes, wrongType), Description: fc.oneof(fc.string({ maxLength: 40 }), longString, wrongType) }, { requiredKeys: [] }),
-        wrongType,
-      ),
+      result: fc.oneof(fc.record({ ResultCode: fc.oneof(resultCodes, wrongType), Description: fc.oneof(fc.string({ maxLength: 40 }), longString, wrongType) }, { requiredKeys: [] }), wrongType),
     })
     .map((g) => {
       const e = header(world, g.peer, 'ErrorNotif', g.pv, g.txid, g.style);
@@ -417,7 +451,29 @@ function errorNotif(world: FuzzWorld): fc.Arbitrary<Built> {
 
 /** Message types a Join Server does not handle (roaming, answers, garbage, near misses). */
 const unhandledType = fc.oneof(
-  fc.constantFrom('PRStartReq', 'PRStopReq', 'XmitDataReq', 'ProfileReq', 'XmitLocReq', 'JoinAns', 'RejoinAns', 'AppSKeyAns', 'HomeNSAns', 'PRStartAns', 'Req', 'Ans', '', ' ', 'joinreq', 'JOINREQ', 'JoinReq\u0000', 'Join Req', 'Joinreq', '\u{1F600}Req', 'ErrorNotifReq'),
+  fc.constantFrom(
+    'PRStartReq',
+    'PRStopReq',
+    'XmitDataReq',
+    'ProfileReq',
+    'XmitLocReq',
+    'JoinAns',
+    'RejoinAns',
+    'AppSKeyAns',
+    'HomeNSAns',
+    'PRStartAns',
+    'Req',
+    'Ans',
+    '',
+    ' ',
+    'joinreq',
+    'JOINREQ',
+    'JoinReq\u0000',
+    'Join Req',
+    'Joinreq',
+    '\u{1F600}Req',
+    'ErrorNotifReq',
+  ),
   fc.string({ maxLength: 16 }).filter((s) => !/^(join|rejoin|appskey|homens)(req)?$|^errornotif$/i.test(s.trim())),
   fc.constantFrom(null, 7, true, [], {}, ['JoinReq'], { MessageType: 'JoinReq' }),
 );
@@ -440,33 +496,42 @@ export function biMessage(world: FuzzWorld): fc.Arbitrary<{ label: string; peer:
   // Half the messages go unmutated, so their defect is the only one: they reach the deep paths
   // (MIC check, nonce check, device binding) rather than failing at parsing.
   const mutations = fc.oneof(fc.constant([] as Mutation[]), fc.array(mutation, { minLength: 1, maxLength: 4 }));
-  return fc.record({ base, mutations, fatal: fc.oneof({ arbitrary: fc.constant(null), weight: 6 }, { arbitrary: fatalDefect, weight: 1 }), deepField: fc.oneof({ arbitrary: fc.constant(null), weight: 40 }, { arbitrary: deepJSON, weight: 1 }) }).map((g) => {
-    const e = g.base.entries;
-    for (const m of g.mutations) applyMutation(e, m);
-    if (g.deepField !== null) e.push(['VSExtension', new RawJSON(g.deepField)]);
-    const fatal = g.fatal ?? (g.base.needsFatal ? { field: 'TransactionID', value: -1 } : null);
-    if (fatal) setField(e, fatal.field, fatal.value);
-    const label = `${g.base.label}${g.mutations.length > 0 ? '+mutated' : ''}${fatal ? '+fatal' : ''}`;
-    return { label, peer: g.base.peer, body: Buffer.from(toJSONText(new DuplicateKeys(e))) };
-  });
+  return fc
+    .record({
+      base,
+      mutations,
+      fatal: fc.oneof({ arbitrary: fc.constant(null), weight: 6 }, { arbitrary: fatalDefect, weight: 1 }),
+      deepField: fc.oneof({ arbitrary: fc.constant(null), weight: 40 }, { arbitrary: deepJSON, weight: 1 }),
+    })
+    .map((g) => {
+      const e = g.base.entries;
+      for (const m of g.mutations) applyMutation(e, m);
+      if (g.deepField !== null) e.push(['VSExtension', new RawJSON(g.deepField)]);
+      const fatal = g.fatal ?? (g.base.needsFatal ? { field: 'TransactionID', value: -1 } : null);
+      if (fatal) setField(e, fatal.field, fatal.value);
+      const label = `${g.base.label}${g.mutations.length > 0 ? '+mutated' : ''}${fatal ? '+fatal' : ''}`;
+      return { label, peer: g.base.peer, body: Buffer.from(toJSONText(new DuplicateKeys(e))) };
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Raw bodies
 
 /** Deeply nested JSON text (valid, unclosed, or mixed), up to ~30 KB. */
-const deepJSON: fc.Arbitrary<string> = fc.record({ depth: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 300 }), weight: 4 }, { arbitrary: fc.integer({ min: 300, max: 6000 }), weight: 1 }), kind: fc.nat({ max: 3 }) }).map(({ depth, kind }) => {
-  switch (kind) {
-    case 0:
-      return `${'['.repeat(depth)}${']'.repeat(depth)}`;
-    case 1:
-      return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
-    case 2:
-      return `${'[{"b":'.repeat(Math.ceil(depth / 2))}null${'}]'.repeat(Math.ceil(depth / 2))}`;
-    default:
-      return `${'{"a":['.repeat(Math.ceil(depth / 3))}0${']}'.repeat(Math.ceil(depth / 3))}`;
-  }
-});
+const deepJSON: fc.Arbitrary<string> = fc
+  .record({ depth: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 300 }), weight: 4 }, { arbitrary: fc.integer({ min: 300, max: 6000 }), weight: 1 }), kind: fc.nat({ max: 3 }) })
+  .map(({ depth, kind }) => {
+    switch (kind) {
+      case 0:
+        return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      case 1:
+        return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+      case 2:
+        return `${'[{"b":'.repeat(Math.ceil(depth / 2))}null${'}]'.repeat(Math.ceil(depth / 2))}`;
+      default:
+        return `${'{"a":['.repeat(Math.ceil(depth / 3))}0${']}'.repeat(Math.ceil(depth / 3))}`;
+    }
+  });
 
 function parsesAsJSON(body: Buffer): boolean {
   try {
@@ -483,7 +548,13 @@ function rawBody(world: FuzzWorld): fc.Arbitrary<{ label: string; peer: string; 
   const raw = fc.oneof(
     { arbitrary: bytes(0, 300).map((b) => ({ label: 'raw/random-bytes', body: b })), weight: 30 },
     { arbitrary: fc.string({ unit: anyChar, maxLength: 200 }).map((s) => ({ label: 'raw/random-string', body: Buffer.from(s) })), weight: 20 },
-    { arbitrary: fc.jsonValue({ maxDepth: 3 }).filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)).map((v) => ({ label: 'raw/json-not-object', body: Buffer.from(JSON.stringify(v) ?? 'null') })), weight: 20 },
+    {
+      arbitrary: fc
+        .jsonValue({ maxDepth: 3 })
+        .filter((v) => typeof v !== 'object' || v === null || Array.isArray(v))
+        .map((v) => ({ label: 'raw/json-not-object', body: Buffer.from(JSON.stringify(v) ?? 'null') })),
+      weight: 20,
+    },
     { arbitrary: fc.tuple(someMessage, fc.nat()).map(([t, n]) => ({ label: 'raw/truncated-json', body: Buffer.from(t.slice(0, n % Math.max(1, t.length))) })), weight: 30 },
     {
       // One character replaced (or deleted). Only what no longer parses is broken JSON: a digit
@@ -499,10 +570,37 @@ function rawBody(world: FuzzWorld): fc.Arbitrary<{ label: string; peer: string; 
       weight: 30,
     },
     {
-      arbitrary: fc.tuple(someMessage, fc.constantFrom('\ufeff%', '% x', '%%', '%,', '[%]', '%\u0000', ' \n\t%\n ', '%//c', '/*c*/%', "{'a':1}", '{a:1}', '{"a":NaN}', '{"a":Infinity}', '{"a":01}', '{"a":.5}', '{"a":1,}', '{"a" 1}', '{"a":"\\x00"}', '{"a":"\\ud800"}', '{"\\u0000":1}', '')).map(([t, tmpl]) => ({
-        label: 'raw/json-framing',
-        body: Buffer.from(tmpl.includes('%') ? tmpl.replace(/%/g, t) : tmpl),
-      })),
+      arbitrary: fc
+        .tuple(
+          someMessage,
+          fc.constantFrom(
+            '\ufeff%',
+            '% x',
+            '%%',
+            '%,',
+            '[%]',
+            '%\u0000',
+            ' \n\t%\n ',
+            '%//c',
+            '/*c*/%',
+            "{'a':1}",
+            '{a:1}',
+            '{"a":NaN}',
+            '{"a":Infinity}',
+            '{"a":01}',
+            '{"a":.5}',
+            '{"a":1,}',
+            '{"a" 1}',
+            '{"a":"\\x00"}',
+            '{"a":"\\ud800"}',
+            '{"\\u0000":1}',
+            '',
+          ),
+        )
+        .map(([t, tmpl]) => ({
+          label: 'raw/json-framing',
+          body: Buffer.from(tmpl.includes('%') ? tmpl.replace(/%/g, t) : tmpl),
+        })),
       weight: 30,
     },
     { arbitrary: someMessage.map((t) => ({ label: 'raw/utf16', body: Buffer.from(t, 'utf16le') })), weight: 10 },
@@ -535,17 +633,40 @@ function rawBody(world: FuzzWorld): fc.Arbitrary<{ label: string; peer: string; 
 
 const contentType = fc.oneof(
   { arbitrary: fc.constant('application/json'), weight: 20 },
-  { arbitrary: fc.constantFrom(undefined, 'text/plain', 'application/json; charset=utf-8', 'application/octet-stream', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', '*/*', 'garbage', '', ';', 'application/json\u00e9'), weight: 2 },
+  {
+    arbitrary: fc.constantFrom(
+      undefined,
+      'text/plain',
+      'application/json; charset=utf-8',
+      'application/octet-stream',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=utf-16',
+      '*/*',
+      'garbage',
+      '',
+      ';',
+      'application/json\u00e9',
+    ),
+    weight: 2,
+  },
 );
 const path = fc.oneof(
   { arbitrary: fc.constant('/'), weight: 10 },
-  { arbitrary: fc.constantFrom('/bi/ns-a', '/bi/ns-b', '/bi/unknown', '/bi/', '/api/js', '/%00', '/..%2f..%2f', '/a/b/c?x=1&y', `/${'p'.repeat(2000)}`, '/bi/ns-a?TransactionID=1', '//', '/%', '/%zz', '/bi/%E0%A4%A'), weight: 2 },
+  {
+    arbitrary: fc.constantFrom('/bi/ns-a', '/bi/ns-b', '/bi/unknown', '/bi/', '/api/js', '/%00', '/..%2f..%2f', '/a/b/c?x=1&y', `/${'p'.repeat(2000)}`, '/bi/ns-a?TransactionID=1', '//', '/%', '/%zz', '/bi/%E0%A4%A'),
+    weight: 2,
+  },
 );
 
 const extraHeaders = fc.oneof(
   { arbitrary: fc.constant({}), weight: 30 },
   {
-    arbitrary: fc.dictionary(fc.constantFrom('authorization', 'x-client-cert', 'x-forwarded-for', 'expect', 'accept'), fc.oneof(fc.constantFrom('Bearer x', 'Basic Og==', '', '%%%', '-----BEGIN CERTIFICATE-----', '127.0.0.1', '*/*', '100-continue'), fc.string({ unit: fc.constantFrom(...'abcXYZ019 =:/+'.split('')), maxLength: 80 })), { maxKeys: 2 }),
+    arbitrary: fc.dictionary(
+      fc.constantFrom('authorization', 'x-client-cert', 'x-forwarded-for', 'expect', 'accept'),
+      fc.oneof(fc.constantFrom('Bearer x', 'Basic Og==', '', '%%%', '-----BEGIN CERTIFICATE-----', '127.0.0.1', '*/*', '100-continue'), fc.string({ unit: fc.constantFrom(...'abcXYZ019 =:/+'.split('')), maxLength: 80 })),
+      { maxKeys: 2 },
+    ),
     weight: 1,
   },
 );

@@ -46,7 +46,15 @@ test('defuse bends exactly the frames a device bound to the sender could accept'
 });
 
 test('json-text: tokens JSON.stringify cannot write, duplicate keys in order', () => {
-  expect(toJSONText(new DuplicateKeys([['a', 1], ['b', new RawJSON('1e400')], ['a', 'x']]))).toBe('{"a":1,"b":1e400,"a":"x"}');
+  expect(
+    toJSONText(
+      new DuplicateKeys([
+        ['a', 1],
+        ['b', new RawJSON('1e400')],
+        ['a', 'x'],
+      ]),
+    ),
+  ).toBe('{"a":1,"b":1e400,"a":"x"}');
   expect(toJSONText({ a: [null, undefined, { b: new RawJSON('-0') }] })).toBe('{"a":[null,null,{"b":-0}]}');
 });
 
@@ -59,7 +67,10 @@ test('generators: deterministic for a seed, and their bodies are of every kind',
       { name: 'ns-c', kind: 'ns', senderID: '000099', nsID: '70b3d57ed000abcd' },
       { name: 'as-1', kind: 'as', senderID: 'as1.example.com' },
     ],
-    devices: [{ ...d10, ns: 'ns-a', counter: false, lastDevNonce: 10, usedDevNonces: [3, 10] }, { ...d11, ns: 'ns-a', counter: true, lastDevNonce: 10, usedDevNonces: [10] }],
+    devices: [
+      { ...d10, ns: 'ns-a', counter: false, lastDevNonce: 10, usedDevNonces: [3, 10] },
+      { ...d11, ns: 'ns-a', counter: true, lastDevNonce: 10, usedDevNonces: [10] },
+    ],
     sessionKeyIDs: ['00112233445566778899aabbccddeeff'],
   };
   const a = fc.sample(fuzzCase(world), { seed: 42, numRuns: 2000 });
@@ -68,7 +79,17 @@ test('generators: deterministic for a seed, and their bodies are of every kind',
   const kinds = new Set(a.map((c) => (classify(c).message === undefined ? 'client-error' : 'bi-answer')));
   expect([...kinds].sort()).toEqual(['bi-answer', 'client-error']);
   const labels = new Set(a.map((c) => c.label.replace(/\+.*$/, '')));
-  for (const l of ['JoinReq/wrong-mic', 'RejoinReq/rejoin1-wrong-mic', 'AppSKeyReq/unknown-session', 'HomeNSReq/real-device', 'ErrorNotif', 'unhandled-MessageType', 'raw/random-bytes', 'raw/deep-json', 'raw/oversized']) {
+  for (const l of [
+    'JoinReq/wrong-mic',
+    'RejoinReq/rejoin1-wrong-mic',
+    'AppSKeyReq/unknown-session',
+    'HomeNSReq/real-device',
+    'ErrorNotif',
+    'unhandled-MessageType',
+    'raw/random-bytes',
+    'raw/deep-json',
+    'raw/oversized',
+  ]) {
     expect({ l, seen: labels.has(l) }).toEqual({ l, seen: true });
   }
 });

@@ -11,10 +11,26 @@ import type { Exchange } from './http';
 
 /** TS002 result codes (backend-interfaces.md), as the test knows them, not as the server does. */
 export const SPEC_RESULT_CODES: ReadonlySet<string> = new Set([
-  'Success', 'MICFailed', 'JoinReqFailed', 'NoRoamingAgreement', 'DevRoamingDisallowed', 'RoamingActDisallowed',
-  'ActivationDisallowed', 'UnknownDevEUI', 'UnknownDevAddr', 'UnknownSender', 'UnknownReceiver', 'Deferred',
-  'XmitFailed', 'InvalidFPort', 'InvalidProtocolVersion', 'StaleDeviceProfile', 'MalformedRequest',
-  'MalformedMessage', 'FrameSizeError', 'Other',
+  'Success',
+  'MICFailed',
+  'JoinReqFailed',
+  'NoRoamingAgreement',
+  'DevRoamingDisallowed',
+  'RoamingActDisallowed',
+  'ActivationDisallowed',
+  'UnknownDevEUI',
+  'UnknownDevAddr',
+  'UnknownSender',
+  'UnknownReceiver',
+  'Deferred',
+  'XmitFailed',
+  'InvalidFPort',
+  'InvalidProtocolVersion',
+  'StaleDeviceProfile',
+  'MalformedRequest',
+  'MalformedMessage',
+  'FrameSizeError',
+  'Other',
 ]);
 
 /** The BI listener's documented body limit (README: "bodies over 32 KiB get HTTP 400"). */

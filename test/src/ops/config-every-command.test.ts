@@ -16,14 +16,17 @@ beforeAll(async () => {
   work = await makeTempDir('config-every');
 });
 
-test('ops/config-every-command/the compose example\'s joinery.yaml with its documented ns add', async () => {
+test("ops/config-every-command/the compose example's joinery.yaml with its documented ns add", async () => {
   const readme = await fs.readFile(path.join(COMPOSE, 'README.md'), 'utf8');
   const line = readme.split('\n').find((l) => l.startsWith('joinery ns add '));
   expect(line).toBeDefined();
   const out = path.join(work, 'compose-bundle');
   // The documented command, its --out moved into the test's directory; the data directory of
   // the container's volume is the environment's (which overrides the file, as in the container).
-  const args = line!.replace(/^joinery /, '').replace(/--out \S+/, `--out ${out}`).split(/\s+/);
+  const args = line!
+    .replace(/^joinery /, '')
+    .replace(/--out \S+/, `--out ${out}`)
+    .split(/\s+/);
   const r = await runCLI(args, { JOINERY_CONFIG: path.join(COMPOSE, 'joinery.yaml'), JOINERY_DATA_DIR: path.join(work, 'compose-data') });
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.not.stringContaining('--mqtt') });
   await fs.access(path.join(out, 'chirpstack.toml'));
@@ -51,7 +54,22 @@ test('ops/config-every-command/joinery config example, with MQTT on, used by ser
   try {
     const port = new URL(server.biURL).port;
     const join = await cli(
-      ['simulate', 'join', '--bundle', bundle, '--dev-eui', '0004a30b001c0530', '--join-eui', '70b3d57ed0000000', '--mac-version', '1.0.3', '--app-key', '2b7e151628aed2a6abf7158809cf4f3c', '--url', `https://localhost:${port}/bi/my-chirpstack`],
+      [
+        'simulate',
+        'join',
+        '--bundle',
+        bundle,
+        '--dev-eui',
+        '0004a30b001c0530',
+        '--join-eui',
+        '70b3d57ed0000000',
+        '--mac-version',
+        '1.0.3',
+        '--app-key',
+        '2b7e151628aed2a6abf7158809cf4f3c',
+        '--url',
+        `https://localhost:${port}/bi/my-chirpstack`,
+      ],
       env,
     );
     expect(join.stdout).toContain('join verified');
@@ -82,12 +100,35 @@ test('ops/config-every-command/ns add and as add without --public-url: the BI UR
   await fs.writeFile(file, ['bi:', '  listen: 0.0.0.0:9443', '  public_hosts: [js.example.com, 10.0.0.7]', ''].join('\n'));
   const fromFile = await cli(['ns', 'add', '--name', 'from-file', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'pu-1'), '--data-dir', dataDir, '--config', file]);
   expect(fromFile.stdout).toContain('BI URL: https://js.example.com:9443/bi/from-file');
-  const fromEnv = await cli(['as', 'add', '--name', 'from-env', '--as-id', 'as.example', '--out', path.join(work, 'pu-2'), '--data-dir', dataDir], { JOINERY_BI_LISTEN: '[::]:7443', JOINERY_PUBLIC_HOST: 'js2.example.com' });
+  const fromEnv = await cli(['as', 'add', '--name', 'from-env', '--as-id', 'as.example', '--out', path.join(work, 'pu-2'), '--data-dir', dataDir], {
+    JOINERY_BI_LISTEN: '[::]:7443',
+    JOINERY_PUBLIC_HOST: 'js2.example.com',
+  });
   expect(fromEnv.stdout).toContain('BI URL: https://js2.example.com:7443/bi/from-env');
-  const given = await cli(['ns', 'add', '--name', 'given', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'pu-3'), '--data-dir', dataDir, '--config', file, '--public-url', 'https://lb.example.com']);
+  const given = await cli([
+    'ns',
+    'add',
+    '--name',
+    'given',
+    '--net-id',
+    '000013',
+    '--vendor',
+    'generic',
+    '--out',
+    path.join(work, 'pu-3'),
+    '--data-dir',
+    dataDir,
+    '--config',
+    file,
+    '--public-url',
+    'https://lb.example.com',
+  ]);
   expect(given.stdout).toContain('BI URL: https://lb.example.com/bi/given');
   // The compose example: its listener's port and the public host its environment gives.
-  const compose = await cli(['ns', 'add', '--name', 'compose', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'pu-4'), '--data-dir', dataDir], { JOINERY_CONFIG: path.join(COMPOSE, 'joinery.yaml'), JOINERY_PUBLIC_HOST: 'js.example.com' });
+  const compose = await cli(['ns', 'add', '--name', 'compose', '--net-id', '000013', '--vendor', 'generic', '--out', path.join(work, 'pu-4'), '--data-dir', dataDir], {
+    JOINERY_CONFIG: path.join(COMPOSE, 'joinery.yaml'),
+    JOINERY_PUBLIC_HOST: 'js.example.com',
+  });
   expect(compose.stdout).toContain('BI URL: https://js.example.com:8003/bi/compose');
 });
 

@@ -22,7 +22,12 @@ test('ops/config/file < environment < flag, on a running joinery serve', async (
   const server = await startServer(dataDir, ['--config', file, '--log-level', 'info'], { JOINERY_LOG_LEVEL: 'warn', JOINERY_LOG_FORMAT: 'json' });
   try {
     // stdout (the log) and stderr (the notes startServer waits for) arrive in either order.
-    const listening = await eventually(() => server.output().split('\n').find((l) => l.includes('join server listening')));
+    const listening = await eventually(() =>
+      server
+        .output()
+        .split('\n')
+        .find((l) => l.includes('join server listening')),
+    );
     expect(listening).toBeDefined();
     expect(JSON.parse(listening!)).toMatchObject({ level: 30, msg: 'join server listening' });
     const cert = new X509Certificate(await fs.readFile(path.join(dataDir, 'server.crt')));

@@ -26,7 +26,11 @@ interface Instruction {
 }
 
 function instructions(dockerfile: string): Instruction[][] {
-  const lines = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const stages: Instruction[][] = [];
   for (const line of lines) {
     const m = /^(\w+)\s+(.*)$/.exec(line);
@@ -40,7 +44,10 @@ function instructions(dockerfile: string): Instruction[][] {
 
 /** .dockerignore's patterns as a test of a path relative to the context. */
 function dockerIgnore(text: string): (rel: string) => boolean {
-  const patterns = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const patterns = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   return (rel) => {
     const parts = rel.split(path.sep);
     return patterns.some((p) => {
@@ -185,7 +192,22 @@ test('ops/docker-image-layout/the runtime stage has every adapter and the consol
       const port = new URL(server.biURL).port;
       const join = await runIn(
         cli,
-        ['simulate', 'join', '--bundle', path.join(work, 'bundle-chirpstack'), '--dev-eui', '0004a30b001c0530', '--join-eui', '70b3d57ed0000000', '--mac-version', '1.0.3', '--app-key', '2b7e151628aed2a6abf7158809cf4f3c', '--url', `https://localhost:${port}/bi/chirpstack`],
+        [
+          'simulate',
+          'join',
+          '--bundle',
+          path.join(work, 'bundle-chirpstack'),
+          '--dev-eui',
+          '0004a30b001c0530',
+          '--join-eui',
+          '70b3d57ed0000000',
+          '--mac-version',
+          '1.0.3',
+          '--app-key',
+          '2b7e151628aed2a6abf7158809cf4f3c',
+          '--url',
+          `https://localhost:${port}/bi/chirpstack`,
+        ],
         env,
       );
       expect({ code: join.code, out: join.stdout + join.stderr }).toEqual({ code: 0, out: expect.stringContaining('join verified') });

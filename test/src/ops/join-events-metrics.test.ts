@@ -31,8 +31,17 @@ const spare: DeviceKeys[] = [0, 1, 2, 3].map((i) => ({ devEUI: `00000000000f010$
 
 function joinReq(d: DeviceKeys, devNonce: number, micKey?: string): Record<string, unknown> {
   return {
-    ProtocolVersion: '1.1', SenderID: ns.peer['netID'], ReceiverID: d.joinEUI, TransactionID: randomInt(1, 2 ** 31), MessageType: 'JoinReq', MACVersion: d.macVersion,
-    PHYPayload: joinRequest(micKey ? { ...d, appKey: micKey, nwkKey: undefined } : d, devNonce).toString('hex'), DevEUI: d.devEUI, DevAddr: '26011234', DLSettings: d.nwkKey ? '80' : '00', RxDelay: 1,
+    ProtocolVersion: '1.1',
+    SenderID: ns.peer['netID'],
+    ReceiverID: d.joinEUI,
+    TransactionID: randomInt(1, 2 ** 31),
+    MessageType: 'JoinReq',
+    MACVersion: d.macVersion,
+    PHYPayload: joinRequest(micKey ? { ...d, appKey: micKey, nwkKey: undefined } : d, devNonce).toString('hex'),
+    DevEUI: d.devEUI,
+    DevAddr: '26011234',
+    DLSettings: d.nwkKey ? '80' : '00',
+    RxDelay: 1,
   };
 }
 
@@ -45,11 +54,13 @@ async function join(url: string, d: DeviceKeys, devNonce: number, micKey?: strin
 
 function get(url: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -110,14 +121,17 @@ test('ops/events/a join publishes <prefix>/<owner tenant>/devices/<deveui>/join 
   for (const s of secrets) expect(m.payload.toLowerCase()).not.toContain(s);
 });
 
-test('ops/events/a device another tenant owns: its events go to that tenant\'s topic, accepted or refused', async () => {
+test("ops/events/a device another tenant owns: its events go to that tenant's topic, accepted or refused", async () => {
   expect((await join(server.biURL, dAcme, 7))['Result']).toEqual({ ResultCode: 'Success' });
   await join(server.biURL, dAcme, 8, randomKey()); // wrong MIC
   const events = await until(() => {
     const e = received.filter((r) => r.topic === `${PREFIX}/acme/devices/${dAcme.devEUI}/join`).map((r) => JSON.parse(r.payload) as Record<string, unknown>);
     return e.length >= 2 ? e : undefined;
   });
-  expect(events.map((e) => [e['tenant'], e['result']]).sort()).toEqual([['acme', 'MICFailed'], ['acme', 'Success']]);
+  expect(events.map((e) => [e['tenant'], e['result']]).sort()).toEqual([
+    ['acme', 'MICFailed'],
+    ['acme', 'Success'],
+  ]);
   expect(received.filter((r) => r.topic.includes(dAcme.devEUI) && !r.topic.startsWith(`${PREFIX}/acme/`))).toEqual([]);
 });
 
@@ -130,12 +144,20 @@ test('ops/events/a refused join is an event too (result and description, no Join
     return e.length >= 4 ? e : undefined;
   });
   const refused = events.filter((e) => e['result'] !== 'Success');
-  expect(refused.map((e) => [e['devEUI'], e['result']]).sort()).toEqual([[d103.devEUI, 'MICFailed'], [d11.devEUI, 'JoinReqFailed']].sort());
+  expect(refused.map((e) => [e['devEUI'], e['result']]).sort()).toEqual(
+    [
+      [d103.devEUI, 'MICFailed'],
+      [d11.devEUI, 'JoinReqFailed'],
+    ].sort(),
+  );
   for (const e of refused) {
     expect(e).not.toHaveProperty('joinNonce');
     expect(typeof e['description']).toBe('string');
   }
-  const everything = received.map((r) => r.payload).join('\n').toLowerCase();
+  const everything = received
+    .map((r) => r.payload)
+    .join('\n')
+    .toLowerCase();
   for (const s of secrets) expect(everything).not.toContain(s);
 });
 

@@ -84,7 +84,7 @@ test('ops/readyz: 503 while the data directory cannot be written, 200 again afte
   expect((await readyzBecomes(200)).status).toBe(200);
 });
 
-test('ops/readyz: 503 while the vault cannot open the store\'s sealed keys (sealed under another master key), 200 again after', async () => {
+test("ops/readyz: 503 while the vault cannot open the store's sealed keys (sealed under another master key), 200 again after", async () => {
   const other = path.join(work, 'other');
   await importOne(other, '00000000000e0001');
   const foreign = sql(other, (db) => (db.prepare('SELECT sealed_root_keys FROM devices').get() as { sealed_root_keys: Buffer }).sealed_root_keys);

@@ -13,7 +13,7 @@ const ROOT = path.resolve(__dirname, '../../..');
 
 function quickstartCommands(readme: string): string {
   const start = readme.indexOf('Then, in a second terminal');
-  if (start < 0) throw new Error('README.md: the quickstart\'s second-terminal commands are gone');
+  if (start < 0) throw new Error("README.md: the quickstart's second-terminal commands are gone");
   const m = /```sh\n([\s\S]*?)```/.exec(readme.slice(start));
   if (!m) throw new Error('README.md: no sh block after "Then, in a second terminal"');
   return m[1]!;

@@ -31,15 +31,34 @@ export function describeJoinRateConformance(name: string, openStore: () => Promi
       return { devEUI: eui(i), joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.3', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: null, asPeer: null, ...(ownership ? { ownership } : {}) };
     }
     function attempt(i: number, at: Date, result: string, through = peer): JoinRecord {
-      return { devEUI: eui(i), joinEUI: parseEUI64('70b3d57ed0000000'), at, peer: through, joinType: 'join', macVersion: '1.0.3', result, description: result === 'Success' ? null : 'refused', devNonce: at.getTime() % 65536, joinNonce: null };
+      return {
+        devEUI: eui(i),
+        joinEUI: parseEUI64('70b3d57ed0000000'),
+        at,
+        peer: through,
+        joinType: 'join',
+        macVersion: '1.0.3',
+        result,
+        description: result === 'Success' ? null : 'refused',
+        devNonce: at.getTime() % 65536,
+        joinNonce: null,
+      };
     }
 
     test('joins and refusals per minute, every minute of the window, by peer and by owner', async () => {
-      await store.insertTenant({ id: owner, name: 'rate owner', roles: ['owner'], createdAt: new Date() }, { at: new Date(), actor: 'test', tenantID: null, source: null, action: 'tenant.add', devEUI: null, detail: { run } });
+      await store.insertTenant(
+        { id: owner, name: 'rate owner', roles: ['owner'], createdAt: new Date() },
+        { at: new Date(), actor: 'test', tenantID: null, source: null, action: 'tenant.add', devEUI: null, detail: { run } },
+      );
       // Device 1: the operator's (no ownership given); device 2: the owner's, claimed at minute 0.
       await store.insertDevices([device(1), device(2, { manufacturer: owner, owner, ownerTokenHash: null, profileID: '00000000' })]);
       const d2 = (await store.getDevice(eui(2)))!;
-      expect(await store.changeDevice({ devEUI: eui(2), expectedVersion: d2.version, owner, ownerTokenHash: null, nsPeer: null, asPeer: null, locked: false, claimedAt: minute(0) }, { at: new Date(), actor: 'test', tenantID: owner, source: null, action: 'device.claim', devEUI: eui(2), detail: { run } })).toBe(true);
+      expect(
+        await store.changeDevice(
+          { devEUI: eui(2), expectedVersion: d2.version, owner, ownerTokenHash: null, nsPeer: null, asPeer: null, locked: false, claimedAt: minute(0) },
+          { at: new Date(), actor: 'test', tenantID: owner, source: null, action: 'device.claim', devEUI: eui(2), detail: { run } },
+        ),
+      ).toBe(true);
       await store.appendJoinRecords(
         [
           attempt(1, minute(0, 5), 'Success'),
@@ -54,8 +73,8 @@ export function describeJoinRateConformance(name: string, openStore: () => Promi
         50,
       );
       const window = { since: minute(0), until: minute(3) };
-      expect((await store.joinRate({ since: minute(-1), until: minute(0), ownerTenant: owner }))).toEqual([{ at: minute(-1), joins: 0, refusals: 0 }]);
-      expect((await store.joinRate({ since: minute(-1), until: minute(0), peer }))).toEqual([{ at: minute(-1), joins: 2, refusals: 0 }]);
+      expect(await store.joinRate({ since: minute(-1), until: minute(0), ownerTenant: owner })).toEqual([{ at: minute(-1), joins: 0, refusals: 0 }]);
+      expect(await store.joinRate({ since: minute(-1), until: minute(0), peer })).toEqual([{ at: minute(-1), joins: 2, refusals: 0 }]);
       const at = (m: number) => minute(m);
 
       expect(await store.joinRate({ ...window, peer })).toEqual([

@@ -112,7 +112,11 @@ describe('postgres', () => {
   test('migrations/11: a peer registered before keeps working, its one certificate current and accepted', async () => {
     const pool = new Pool({ connectionString: db.url, options: '-c search_path=peers_v10', max: 1 });
     try {
-      await migratePostgres(pool, 'peers_v10', PG_MIGRATIONS.filter((m) => m.version <= 10));
+      await migratePostgres(
+        pool,
+        'peers_v10',
+        PG_MIGRATIONS.filter((m) => m.version <= 10),
+      );
     } finally {
       await pool.end();
     }
@@ -152,9 +156,7 @@ describe('postgres', () => {
     await a.insertDevices([device(e!)]);
     expect(await b.getDevice(e!)).toBeNull();
     await b.insertDevices([device(e!)]); // no clash
-    expect(await sql("SELECT table_schema FROM information_schema.tables WHERE table_name = 'devices' ORDER BY 1")).toEqual(
-      expect.arrayContaining([{ table_schema: 'tenant_a' }, { table_schema: 'tenant_b' }]),
-    );
+    expect(await sql("SELECT table_schema FROM information_schema.tables WHERE table_name = 'devices' ORDER BY 1")).toEqual(expect.arrayContaining([{ table_schema: 'tenant_a' }, { table_schema: 'tenant_b' }]));
   });
 
   test('errors/bad URLs and unreachable servers: clear messages, never the password', async () => {
@@ -297,10 +299,7 @@ describe('postgres', () => {
     const devices = euis(20);
     await a.insertDevices(devices.map(device));
     // Each instance commits every device, in opposite orders, with the same expected version.
-    const [ra, rb] = await Promise.all([
-      Promise.all(devices.map((e, i) => a.commitJoin(commit(e, 0, i)))),
-      Promise.all([...devices].reverse().map((e, i) => b.commitJoin(commit(e, 0, 100 + i)))),
-    ]);
+    const [ra, rb] = await Promise.all([Promise.all(devices.map((e, i) => a.commitJoin(commit(e, 0, i)))), Promise.all([...devices].reverse().map((e, i) => b.commitJoin(commit(e, 0, 100 + i))))]);
     const rbInOrder = [...rb].reverse();
     devices.forEach((_, i) => expect([ra[i], rbInOrder[i]].filter(Boolean)).toHaveLength(1));
   });

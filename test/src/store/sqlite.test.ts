@@ -30,7 +30,7 @@ afterAll(async () => {
 describeStoreConformance('sqlite (first run)', async () => SqliteStore.open(file));
 describeStoreConformance('sqlite (second run, same database)', async () => SqliteStore.open(file));
 describeStoreConformance('sqlite (group commit off, same database)', async () => SqliteStore.open(file, { groupCommit: false }));
-describeStoreConformance('sqlite (commits on the caller\'s thread, same database)', async () => SqliteStore.open(file, { commitWorker: false }));
+describeStoreConformance("sqlite (commits on the caller's thread, same database)", async () => SqliteStore.open(file, { commitWorker: false }));
 describeJoinRateConformance('sqlite', async () => SqliteStore.open(file));
 
 describe('sqlite', () => {
@@ -45,7 +45,7 @@ describe('sqlite', () => {
 
   test.each([
     // On the caller's thread: the commits of the turn go together at its end.
-    ['on the caller\'s thread', false, 1],
+    ["on the caller's thread", false, 1],
     // On the commit worker: the first goes at once, the rest arrive while it syncs and go together.
     ['on the commit worker', true, 2],
   ])('group commit %s/the commits that arrive together share one transaction, in arrival order', async (_, commitWorker, batches) => {
@@ -68,13 +68,15 @@ describe('sqlite', () => {
 });
 
 describe('sqlite/file modes', () => {
-  test('the database file and its -wal and -shm files are the owner\'s alone (0600), whatever the umask; an existing file is made so', async () => {
+  test("the database file and its -wal and -shm files are the owner's alone (0600), whatever the umask; an existing file is made so", async () => {
     const own = path.join(dir, 'modes', 'joinery.db');
     const umask = process.umask(0o022);
     let store: SqliteStore | undefined;
     try {
       store = SqliteStore.open(own);
-      await store.insertDevices([{ devEUI: parseEUI64('0000000000000a01'), joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.4', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: null, asPeer: null }]);
+      await store.insertDevices([
+        { devEUI: parseEUI64('0000000000000a01'), joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.4', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: null, asPeer: null },
+      ]);
       for (const f of [own, `${own}-wal`, `${own}-shm`]) expect({ f: path.basename(f), mode: (await fs.stat(f)).mode & 0o777 }).toEqual({ f: path.basename(f), mode: 0o600 });
       await store.close();
       store = undefined;
@@ -89,11 +91,15 @@ describe('sqlite/file modes', () => {
 });
 
 describe('sqlite/schema 3', () => {
-  test('upgrade/devices of a schema-2 database are the operator\'s, claimed; its audit entries get chained', async () => {
+  test("upgrade/devices of a schema-2 database are the operator's, claimed; its audit entries get chained", async () => {
     const upgraded = path.join(dir, 'schema2.db');
     const raw = new Database(upgraded);
     migrate(raw, MIGRATIONS.slice(0, 2));
-    raw.prepare("INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, created_at, last_join_at) VALUES ('0000000000000001', '70b3d57ed0000000', '1.0.3', x'00', 'software', 'ns-a', 1000, 2000)").run();
+    raw
+      .prepare(
+        "INSERT INTO devices (dev_eui, join_eui, mac_version, sealed_root_keys, vault_kind, ns_peer, created_at, last_join_at) VALUES ('0000000000000001', '70b3d57ed0000000', '1.0.3', x'00', 'software', 'ns-a', 1000, 2000)",
+      )
+      .run();
     for (const action of ['device.dev-nonce.reset', 'device.dev-nonce.reset']) {
       raw.prepare("INSERT INTO audit_events (at, actor, action, dev_eui, detail) VALUES (3000, 'cli:old', ?, '0000000000000001', '{}')").run(action);
     }
@@ -135,7 +141,18 @@ describe('sqlite/schema 3', () => {
     const store = SqliteStore.open(file3);
     const devEUI = parseEUI64('00000000000000a1');
     await store.insertDevices([{ devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.3', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: null, asPeer: null }]);
-    const record = { devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), at: new Date(1_700_000_000_000), peer: 'ns', joinType: 'join' as const, macVersion: '1.0.3', result: 'Success', description: null, devNonce: 1, joinNonce: 1 };
+    const record = {
+      devEUI,
+      joinEUI: parseEUI64('70b3d57ed0000000'),
+      at: new Date(1_700_000_000_000),
+      peer: 'ns',
+      joinType: 'join' as const,
+      macVersion: '1.0.3',
+      result: 'Success',
+      description: null,
+      devNonce: 1,
+      joinNonce: 1,
+    };
     const locker = new Database(file3);
     try {
       locker.exec('BEGIN IMMEDIATE'); // another connection holds the write lock

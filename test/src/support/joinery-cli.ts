@@ -101,7 +101,7 @@ export function startServer(dataDir: string, extraArgs: readonly string[] = [], 
           child,
           output: () => out,
           async outputMatching(pattern, ms = 5_000) {
-            for (const deadline = Date.now() + ms; !pattern.test(out) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+            for (const deadline = Date.now() + ms; !pattern.test(out) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
             expect(out).toMatch(pattern);
             return out;
           },

@@ -133,10 +133,7 @@ export function rejoinRequest(device: DeviceKeys, rejoinType: 0 | 1 | 2, rjCount
   const le = (h: string): Buffer => Buffer.from(h, 'hex').reverse();
   const count = Buffer.alloc(2);
   count.writeUInt16LE(rjCount);
-  const body =
-    rejoinType === 1
-      ? Buffer.concat([Buffer.of(0xc0, 1), le(device.joinEUI), le(device.devEUI), count])
-      : Buffer.concat([Buffer.of(0xc0, rejoinType), le(opts.netID ?? '000000'), le(device.devEUI), count]);
+  const body = rejoinType === 1 ? Buffer.concat([Buffer.of(0xc0, 1), le(device.joinEUI), le(device.devEUI), count]) : Buffer.concat([Buffer.of(0xc0, rejoinType), le(opts.netID ?? '000000'), le(device.devEUI), count]);
   const packet = lora.fromWire(Buffer.concat([body, Buffer.alloc(4)]));
   const key = rejoinType === 1 ? lora.generateJSKeys(Buffer.from(device.nwkKey!, 'hex'), Buffer.from(device.devEUI, 'hex')).JSIntKey : undefined;
   const mic = rejoinType === 1 ? lora.calculateMIC(packet, undefined, key) : lora.calculateMIC(packet, Buffer.from(opts.sNwkSIntKey ?? randomKey(), 'hex'));

@@ -42,24 +42,20 @@ export function post(url: string, body: string | Buffer, tls: { ca: string; cert
 /** Any method, a raw body (or none), with a client certificate (or none). */
 export function send(method: string, url: string, body: string | Buffer | undefined, tls: { ca: string; cert?: string; key?: string }, agent?: https.Agent): Promise<HTTPAnswer> {
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      url,
-      { method, ca: tls.ca, cert: tls.cert, key: tls.key, headers: body === undefined ? {} : { 'content-type': 'application/json' }, agent: agent ?? false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed, text });
-        });
-      },
-    );
+    const req = https.request(url, { method, ca: tls.ca, cert: tls.cert, key: tls.key, headers: body === undefined ? {} : { 'content-type': 'application/json' }, agent: agent ?? false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed, text });
+      });
+    });
     req.on('error', reject);
     req.end(body);
   });

@@ -18,37 +18,41 @@ const MAX_WINDOW_MS = 24 * 3_600_000;
  */
 export function joinRateRoutes(ctx: AdminContext): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: { peer?: string; since?: string } }>('/join-rate', {
-      preHandler: requireScope('devices:read'),
-      schema: {
-        tags: ['devices'],
-        summary: "Join attempts per minute since a time (default: the last hour, at most a day), accepted and refused: the tenant's devices (the operator: every device), through one network server when given",
-        security: BEARER_SECURITY,
-        querystring: { type: 'object', properties: { peer: NAME_SCHEMA, since: { type: 'string', maxLength: 40 } }, additionalProperties: false },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              stepSeconds: { type: 'integer' },
-              minutes: { type: 'array', items: { type: 'object', properties: { at: { type: 'string' }, joins: { type: 'integer' }, refusals: { type: 'integer' } } } },
+    app.get<{ Querystring: { peer?: string; since?: string } }>(
+      '/join-rate',
+      {
+        preHandler: requireScope('devices:read'),
+        schema: {
+          tags: ['devices'],
+          summary: "Join attempts per minute since a time (default: the last hour, at most a day), accepted and refused: the tenant's devices (the operator: every device), through one network server when given",
+          security: BEARER_SECURITY,
+          querystring: { type: 'object', properties: { peer: NAME_SCHEMA, since: { type: 'string', maxLength: 40 } }, additionalProperties: false },
+          response: {
+            200: {
+              type: 'object',
+              properties: {
+                stepSeconds: { type: 'integer' },
+                minutes: { type: 'array', items: { type: 'object', properties: { at: { type: 'string' }, joins: { type: 'integer' }, refusals: { type: 'integer' } } } },
+              },
             },
+            ...ERROR_RESPONSES,
           },
-          ...ERROR_RESPONSES,
         },
       },
-    }, async (req) => {
-      const p = principalOf(req);
-      const until = new Date();
-      const since = req.query.since === undefined ? new Date(until.getTime() - DEFAULT_WINDOW_MS) : new Date(req.query.since);
-      if (Number.isNaN(since.getTime())) throw new Refusal('bad-request', 'since: not a date and time');
-      if (since >= until || until.getTime() - since.getTime() > MAX_WINDOW_MS) throw new Refusal('bad-request', 'since: must be in the last 24 hours');
-      const minutes = await ctx.store.joinRate({
-        since,
-        until,
-        ...(req.query.peer !== undefined ? { peer: req.query.peer } : {}),
-        ...(isInstanceAdmin(p) ? {} : { ownerTenant: p.tenantID }),
-      });
-      return { stepSeconds: JOIN_RATE_STEP_MS / 1000, minutes: minutes.map((m) => ({ at: m.at.toISOString(), joins: m.joins, refusals: m.refusals })) };
-    });
+      async (req) => {
+        const p = principalOf(req);
+        const until = new Date();
+        const since = req.query.since === undefined ? new Date(until.getTime() - DEFAULT_WINDOW_MS) : new Date(req.query.since);
+        if (Number.isNaN(since.getTime())) throw new Refusal('bad-request', 'since: not a date and time');
+        if (since >= until || until.getTime() - since.getTime() > MAX_WINDOW_MS) throw new Refusal('bad-request', 'since: must be in the last 24 hours');
+        const minutes = await ctx.store.joinRate({
+          since,
+          until,
+          ...(req.query.peer !== undefined ? { peer: req.query.peer } : {}),
+          ...(isInstanceAdmin(p) ? {} : { ownerTenant: p.tenantID }),
+        });
+        return { stepSeconds: JOIN_RATE_STEP_MS / 1000, minutes: minutes.map((m) => ({ at: m.at.toISOString(), joins: m.joins, refusals: m.refusals })) };
+      },
+    );
   };
 }

@@ -1,16 +1,6 @@
 import type { EUI64 } from '../../lorawan/identifiers';
 import type { AuditEvent } from '../audit-event';
-import type {
-  DeviceMigrationState,
-  FleetMigration,
-  MigrationArrival,
-  MigrationEntry,
-  MigrationEntryChange,
-  MigrationEntryQuery,
-  MigrationStatus,
-  RebindOutcome,
-  Rebinding,
-} from '../fleet-migration-journal';
+import type { DeviceMigrationState, FleetMigration, MigrationArrival, MigrationEntry, MigrationEntryChange, MigrationEntryQuery, MigrationStatus, RebindOutcome, Rebinding } from '../fleet-migration-journal';
 
 /** Fleet migrations and their journal (the migration runner, its routes and commands). */
 export interface FleetMigrationJournal {

@@ -3,10 +3,7 @@ import type { SealedCanary } from '../sealed-canary';
 import type { StoreSettingName } from '../store-setting';
 
 /** Whose sealed blob it is (what the vault's sealing context is built from). */
-export type SealedBlobOwner =
-  | { readonly kind: 'device'; readonly devEUI: EUI64 }
-  | { readonly kind: 'peer'; readonly name: string }
-  | { readonly kind: 'session'; readonly devEUI: EUI64; readonly sessionKeyID: string };
+export type SealedBlobOwner = { readonly kind: 'device'; readonly devEUI: EUI64 } | { readonly kind: 'peer'; readonly name: string } | { readonly kind: 'session'; readonly devEUI: EUI64; readonly sessionKeyID: string };
 
 /** Gives a sealed blob's replacement, or null to leave it as it is. */
 export type Resealer = (sealed: Buffer, owner: SealedBlobOwner) => Promise<Buffer | null>;

@@ -56,8 +56,19 @@ function commitArrays(commits: readonly JoinCommit[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 11 }, () => []);
   for (const c of commits) {
     const n = c.nonces;
-    const row = [c.devEUI, c.expectedVersion, n.lastDevNonce, `{${n.usedDevNonces.join(',')}}`, n.lastJoinNonce, n.lastRJCount1, c.joinedAt, c.peer,
-      n.lastRJCount0, n.rejoinWindow?.start ?? null, n.rejoinWindow?.count ?? 0];
+    const row = [
+      c.devEUI,
+      c.expectedVersion,
+      n.lastDevNonce,
+      `{${n.usedDevNonces.join(',')}}`,
+      n.lastJoinNonce,
+      n.lastRJCount1,
+      c.joinedAt,
+      c.peer,
+      n.lastRJCount0,
+      n.rejoinWindow?.start ?? null,
+      n.rejoinWindow?.count ?? 0,
+    ];
     row.forEach((value, i) => columns[i]!.push(value));
   }
   return columns;
@@ -131,7 +142,19 @@ export class PostgresJoinState implements JoinState {
   /** One commit, one statement, its own (implicit) transaction. */
   async #commitOne(commit: JoinCommit): Promise<boolean> {
     const n = commit.nonces;
-    const values = [n.lastDevNonce, n.usedDevNonces, n.lastJoinNonce, n.lastRJCount1, commit.joinedAt, commit.peer, commit.devEUI, commit.expectedVersion, n.lastRJCount0, n.rejoinWindow?.start ?? null, n.rejoinWindow?.count ?? 0];
+    const values = [
+      n.lastDevNonce,
+      n.usedDevNonces,
+      n.lastJoinNonce,
+      n.lastRJCount1,
+      commit.joinedAt,
+      commit.peer,
+      commit.devEUI,
+      commit.expectedVersion,
+      n.lastRJCount0,
+      n.rejoinWindow?.start ?? null,
+      n.rejoinWindow?.count ?? 0,
+    ];
     return (await this.#sql.changes('committing a join', COMMIT_JOIN, values)) === 1;
   }
 

@@ -35,7 +35,11 @@ const BUMP_PEER_CHANGES: Statement = { sql: 'UPDATE change_counters SET peers = 
 
 /** The advisory-lock key that serializes appends to one schema's audit chain. */
 function auditLockKey(schema: string | null): string {
-  return createHash('sha256').update(`joinery:audit:${schema ?? ''}`).digest().readBigInt64BE(0).toString();
+  return createHash('sha256')
+    .update(`joinery:audit:${schema ?? ''}`)
+    .digest()
+    .readBigInt64BE(0)
+    .toString();
 }
 
 /** PostgreSQL's side of the shared statements, for the tables of `schema`. */

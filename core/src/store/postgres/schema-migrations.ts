@@ -291,7 +291,11 @@ export const PG_LATEST_SCHEMA_VERSION = checkMigrations(PG_MIGRATIONS);
  * signed 64-bit integer in decimal (PostgreSQL's bigint).
  */
 export function migrationLockKey(schema: string | null): string {
-  return createHash('sha256').update(`joinery:migrate:${schema ?? ''}`).digest().readBigInt64BE(0).toString();
+  return createHash('sha256')
+    .update(`joinery:migrate:${schema ?? ''}`)
+    .digest()
+    .readBigInt64BE(0)
+    .toString();
 }
 
 /**

@@ -189,11 +189,12 @@ export class SqlDeviceRegistry implements DeviceRegistry {
   }
 
   changeDevice(c: DeviceChange, audit: AuditEvent): Promise<boolean> {
-    const write = (): Work<number> => count(
-      `UPDATE devices SET owner_tenant = ?, owner_token_hash = ?, ns_peer = ?, as_peer = ?, locked = ?, claimed_at = ?, version = version + 1
+    const write = (): Work<number> =>
+      count(
+        `UPDATE devices SET owner_tenant = ?, owner_token_hash = ?, ns_peer = ?, as_peer = ?, locked = ?, claimed_at = ?, version = version + 1
         WHERE dev_eui = ? AND version = ?`,
-      [c.owner, c.ownerTokenHash, c.nsPeer, c.asPeer, c.locked, c.claimedAt, c.devEUI, c.expectedVersion],
-    );
+        [c.owner, c.ownerTokenHash, c.nsPeer, c.asPeer, c.locked, c.claimedAt, c.devEUI, c.expectedVersion],
+      );
     return this.sql.transaction('changing a device', () => audited(this.sql.dialect, changedOne(write()), audit));
   }
 

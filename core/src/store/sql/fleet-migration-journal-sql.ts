@@ -146,27 +146,29 @@ export class SqlFleetMigrationJournal implements FleetMigrationJournal {
   async insertFleetMigration(migration: FleetMigration, devEUIs: readonly EUI64[], audit: AuditEvent): Promise<void> {
     const dialect = this.sql.dialect;
     const list = [...new Set(devEUIs)];
-    await this.sql.transaction('creating a migration', () => (function* (): Work<void> {
-      for (let start = 0; start < list.length; start += ENTRY_BATCH) {
-        const set = dialect.textSet(list.slice(start, start + ENTRY_BATCH));
-        const busy = yield* firstRow<{ dev_eui: string; migration_id: string }>(
-          `SELECT dev_eui, migration_id FROM fleet_migration_devices
+    await this.sql.transaction('creating a migration', () =>
+      (function* (): Work<void> {
+        for (let start = 0; start < list.length; start += ENTRY_BATCH) {
+          const set = dialect.textSet(list.slice(start, start + ENTRY_BATCH));
+          const busy = yield* firstRow<{ dev_eui: string; migration_id: string }>(
+            `SELECT dev_eui, migration_id FROM fleet_migration_devices
             WHERE dev_eui IN ${set.sql} AND migration_id <> ? AND state NOT IN ${RELEASED_STATES_SQL} LIMIT 1`,
-          [set.param, migration.id],
-        );
-        if (busy) throw new MigrationConflictError(parseEUI64(busy.dev_eui), busy.migration_id);
-      }
-      yield* count(`INSERT INTO fleet_migrations (${FLEET_MIGRATION_COLUMNS}) VALUES ${placeholders(10)}`, fleetMigrationValues(migration));
-      const now = new Date();
-      for (let start = 0; start < list.length; start += ENTRY_BATCH) {
-        const some = list.slice(start, start + ENTRY_BATCH);
-        yield* count(
-          `INSERT INTO fleet_migration_devices (migration_id, dev_eui, state, attempts, updated_at) VALUES ${some.map(() => "(?, ?, 'planned', 0, ?)").join(', ')}`,
-          some.flatMap((devEUI) => [migration.id, devEUI, now]),
-        );
-      }
-      yield* appendAuditEntry(dialect, audit);
-    })());
+            [set.param, migration.id],
+          );
+          if (busy) throw new MigrationConflictError(parseEUI64(busy.dev_eui), busy.migration_id);
+        }
+        yield* count(`INSERT INTO fleet_migrations (${FLEET_MIGRATION_COLUMNS}) VALUES ${placeholders(10)}`, fleetMigrationValues(migration));
+        const now = new Date();
+        for (let start = 0; start < list.length; start += ENTRY_BATCH) {
+          const some = list.slice(start, start + ENTRY_BATCH);
+          yield* count(
+            `INSERT INTO fleet_migration_devices (migration_id, dev_eui, state, attempts, updated_at) VALUES ${some.map(() => "(?, ?, 'planned', 0, ?)").join(', ')}`,
+            some.flatMap((devEUI) => [migration.id, devEUI, now]),
+          );
+        }
+        yield* appendAuditEntry(dialect, audit);
+      })(),
+    );
   }
 
   async getFleetMigration(id: string): Promise<FleetMigration | null> {
@@ -201,7 +203,10 @@ export class SqlFleetMigrationJournal implements FleetMigrationJournal {
   }
 
   async countMigrationEntries(migrationID: string): Promise<Partial<Record<DeviceMigrationState, number>>> {
-    const found = await this.sql.run('counting migration entries', rows<{ state: DeviceMigrationState; n: SqlInt }>('SELECT state, COUNT(*) AS n FROM fleet_migration_devices WHERE migration_id = ? GROUP BY state', [migrationID]));
+    const found = await this.sql.run(
+      'counting migration entries',
+      rows<{ state: DeviceMigrationState; n: SqlInt }>('SELECT state, COUNT(*) AS n FROM fleet_migration_devices WHERE migration_id = ? GROUP BY state', [migrationID]),
+    );
     return Object.fromEntries(found.map((r) => [r.state, asInt(r.n, 'COUNT(*)')]));
   }
 

@@ -151,11 +151,13 @@ export class SqlPeerRegistry implements PeerRegistry {
 
   async updatePeerSettings(name: string, settings: PeerSettings): Promise<boolean> {
     const dialect = this.sql.dialect;
-    return this.sql.transaction('updating peer settings', () => (function* (): Work<boolean> {
-      if ((yield* count('UPDATE peers SET settings = ? WHERE name = ?', [serializePeerSettings(settings), name])) === 0) return false;
-      for (const s of dialect.bumpPeerChanges) yield s;
-      return true;
-    })());
+    return this.sql.transaction('updating peer settings', () =>
+      (function* (): Work<boolean> {
+        if ((yield* count('UPDATE peers SET settings = ? WHERE name = ?', [serializePeerSettings(settings), name])) === 0) return false;
+        for (const s of dialect.bumpPeerChanges) yield s;
+        return true;
+      })(),
+    );
   }
 
   async updatePeer(name: string, change: PeerChange, audit: AuditEvent): Promise<boolean> {
@@ -206,7 +208,10 @@ export class SqlPeerRegistry implements PeerRegistry {
   }
 
   async peerJoinResults(name: string, since: Date): Promise<Record<string, number>> {
-    const found = await this.sql.run("reading a peer's join results", rows<{ result: string; n: SqlInt }>('SELECT result, COUNT(*) AS n FROM device_joins WHERE peer = ? AND at >= ? GROUP BY result ORDER BY result', [name, since]));
+    const found = await this.sql.run(
+      "reading a peer's join results",
+      rows<{ result: string; n: SqlInt }>('SELECT result, COUNT(*) AS n FROM device_joins WHERE peer = ? AND at >= ? GROUP BY result ORDER BY result', [name, since]),
+    );
     return Object.fromEntries(found.map((r) => [r.result, Number(r.n)]));
   }
 

@@ -87,4 +87,3 @@ export class SqlTenantRegistry implements TenantRegistry {
     return this.sql.transaction('revoking an API key', () => audited(this.sql.dialect, changedOne(write()), audit));
   }
 }
-

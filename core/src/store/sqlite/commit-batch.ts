@@ -27,9 +27,18 @@ export function commitJoinParams(commit: JoinCommit): CommitParams {
   const at = commit.joinedAt.getTime();
   const w = n.rejoinWindow;
   return [
-    n.lastDevNonce, JSON.stringify(n.usedDevNonces), n.lastJoinNonce, n.lastRJCount1,
-    n.lastRJCount0, w === null ? null : w.start.getTime(), w === null ? 0 : w.count,
-    at, commit.peer, at, commit.devEUI, commit.expectedVersion,
+    n.lastDevNonce,
+    JSON.stringify(n.usedDevNonces),
+    n.lastJoinNonce,
+    n.lastRJCount1,
+    n.lastRJCount0,
+    w === null ? null : w.start.getTime(),
+    w === null ? 0 : w.count,
+    at,
+    commit.peer,
+    at,
+    commit.devEUI,
+    commit.expectedVersion,
   ];
 }
 

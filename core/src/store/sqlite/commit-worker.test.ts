@@ -160,7 +160,7 @@ describe('SQLite commit worker', () => {
     }
   });
 
-  test('off (commitWorker: false) the commits run on the caller\'s connection, with the same results', async () => {
+  test("off (commitWorker: false) the commits run on the caller's connection, with the same results", async () => {
     const store = await storeWith(2, { commitWorker: false });
     try {
       expect(await Promise.all([store.commitJoin(commit(eui(1), 0, 1)), store.commitJoin(commit(eui(1), 0, 2)), store.commitJoin(commit(eui(2), 0, 3))])).toEqual([true, false, true]);

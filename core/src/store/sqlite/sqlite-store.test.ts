@@ -143,15 +143,40 @@ describe('SqliteStore', () => {
     const db = new Database(file, { readonly: true });
     try {
       type Column = { name: string; type: string; notnull: number; dflt_value: string | null };
-      const columns = (table: string): Column[] => (db.prepare(`SELECT name, type, "notnull", dflt_value FROM pragma_table_info('${table}')`).all() as Column[]);
+      const columns = (table: string): Column[] => db.prepare(`SELECT name, type, "notnull", dflt_value FROM pragma_table_info('${table}')`).all() as Column[];
       const devices = columns('devices');
       const retained = columns('retained_nonces');
       expect(retained.map((c) => c.name)).toEqual(['dev_eui', 'join_eui', ...NONCE_COLUMNS]);
       for (const name of NONCE_COLUMNS) expect(retained.find((c) => c.name === name)).toEqual(devices.find((c) => c.name === name));
       // A column added to devices is classed here: a nonce column goes to NONCE_COLUMNS (and retained_nonces).
-      const notNonces = ['dev_eui', 'join_eui', 'mac_version', 'sealed_root_keys', 'vault_kind', 'ns_peer', 'as_peer', 'version', 'last_join_at', 'last_join_peer', 'created_at',
-        'manufacturer_tenant', 'owner_tenant', 'owner_token_hash', 'profile_id', 'locked', 'claimed_at', 'activated_at', 'activated_tenant', 'overlap_ns_peer'];
-      expect(devices.map((c) => c.name).filter((n) => !(NONCE_COLUMNS as readonly string[]).includes(n)).sort()).toEqual([...notNonces].sort());
+      const notNonces = [
+        'dev_eui',
+        'join_eui',
+        'mac_version',
+        'sealed_root_keys',
+        'vault_kind',
+        'ns_peer',
+        'as_peer',
+        'version',
+        'last_join_at',
+        'last_join_peer',
+        'created_at',
+        'manufacturer_tenant',
+        'owner_tenant',
+        'owner_token_hash',
+        'profile_id',
+        'locked',
+        'claimed_at',
+        'activated_at',
+        'activated_tenant',
+        'overlap_ns_peer',
+      ];
+      expect(
+        devices
+          .map((c) => c.name)
+          .filter((n) => !(NONCE_COLUMNS as readonly string[]).includes(n))
+          .sort(),
+      ).toEqual([...notNonces].sort());
     } finally {
       db.close();
     }
@@ -273,7 +298,7 @@ describe('SqliteStore', () => {
     }
   });
 
-  test('commitJoin/waits for another connection\'s write lock instead of failing (busy_timeout)', async () => {
+  test("commitJoin/waits for another connection's write lock instead of failing (busy_timeout)", async () => {
     const store = openStore();
     await store.insertDevices([newDevice(1)]);
     const worker = new Worker(LOCK_WORKER, { eval: true, workerData: { file, holdMs: 300, betterSqlite3: require.resolve('better-sqlite3') } });
@@ -326,16 +351,16 @@ describe('SqliteStore', () => {
     const ns = nsPeer('chirpstack-eu');
     const nsNoNSID = nsPeer('tts-eu', { nsID: null, vendor: 'the-things-stack', netID: parseNetID('000013') });
     const asFingerprint = randomBytes(32).toString('hex');
-const as: ApplicationServerPeer = {
+    const as: ApplicationServerPeer = {
       kind: 'as',
       name: 'my-as',
       certFingerprint: asFingerprint,
-        certificates: firstCertificate(asFingerprint, new Date(1_700_000_000_000), null),
-        state: 'enabled',
+      certificates: firstCertificate(asFingerprint, new Date(1_700_000_000_000), null),
+      state: 'enabled',
       kekLabel: 'my-as-kek',
       sealedKEK: randomBytes(46),
-    settings: DEFAULT_PEER_SETTINGS,
-    tenantID: OPERATOR_TENANT,
+      settings: DEFAULT_PEER_SETTINGS,
+      tenantID: OPERATOR_TENANT,
       createdAt: new Date(1_700_000_000_456),
       asID: 'as.example.com',
     };
@@ -381,7 +406,7 @@ const as: ApplicationServerPeer = {
   });
 
   test('migrations/applied once: reopening does not re-run them', async () => {
-    (await openStore().close());
+    await openStore().close();
     const raw = new Database(file);
     try {
       const rows = raw.prepare('SELECT version, applied_at FROM schema_migrations ORDER BY version').all() as Array<{ version: number; applied_at: number }>;
@@ -398,10 +423,15 @@ const as: ApplicationServerPeer = {
   test('migrations/11: a peer registered before keeps working, its one certificate current and accepted', async () => {
     await fs.mkdir(path.dirname(file), { recursive: true });
     const raw = new Database(file);
-    migrate(raw, MIGRATIONS.filter((m) => m.version <= 10));
+    migrate(
+      raw,
+      MIGRATIONS.filter((m) => m.version <= 10),
+    );
     raw
-      .prepare(`INSERT INTO peers (name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at, settings, tenant_id)
-                VALUES ('old-ns', 'ns', ?, '000013', ?, '000013', NULL, 'chirpstack', NULL, ?, '{}', 'operator')`)
+      .prepare(
+        `INSERT INTO peers (name, kind, cert_fingerprint, kek_label, sealed_kek, net_id, ns_id, vendor, as_id, created_at, settings, tenant_id)
+                VALUES ('old-ns', 'ns', ?, '000013', ?, '000013', NULL, 'chirpstack', NULL, ?, '{}', 'operator')`,
+      )
       .run('ab'.repeat(32), randomBytes(40), 1_700_000_000_123);
     raw.close();
     const peer = await openStore().getPeerByFingerprint('ab'.repeat(32));

@@ -87,7 +87,7 @@ export class SqliteStore extends SqlStore {
       joinHistory: new SqliteJoinHistory(db, sql, historyWorker),
       rateBuckets: new SqliteRateBuckets(db),
       // The change counters the triggers bump.
-      readPeerChanges: async () => (sql.runNow(firstRow<{ peers: number }>('SELECT peers FROM change_counters WHERE id = 1')))?.peers ?? 0,
+      readPeerChanges: async () => sql.runNow(firstRow<{ peers: number }>('SELECT peers FROM change_counters WHERE id = 1'))?.peers ?? 0,
       ping: async () => void sql.runNow(firstRow('SELECT 1 AS ok')),
       close: async () => {
         await joinState.drain();

@@ -76,6 +76,6 @@ export function chirpStackConfigProblems(text: string): string[] {
   // Async mode: ChirpStack answers the request with nothing and waits for the answer on its
   // listener; without one (or without client verification) the answer never arrives.
   if (anyAsync && (bi === undefined || !bi['bind'])) problems.push('async_timeout above zero but no [backend_interfaces] listener: every join times out');
-  if (anyAsync && bi !== undefined && !bi['ca_cert']) problems.push('[backend_interfaces]: no ca_cert: the Join Server\'s client certificate is not verified');
+  if (anyAsync && bi !== undefined && !bi['ca_cert']) problems.push("[backend_interfaces]: no ca_cert: the Join Server's client certificate is not verified");
   return problems;
 }

@@ -69,7 +69,7 @@ export function deviceRegistryConformance(c: StoreConformance): void {
     for (const i of [12, 13, 14]) expect(await store.getDevice(eui(i))).toBeNull();
   });
 
-  test('devices/existingDevEUIs: which of many DevEUIs are devices, in one call (more than a statement\'s parameters)', async () => {
+  test("devices/existingDevEUIs: which of many DevEUIs are devices, in one call (more than a statement's parameters)", async () => {
     await store.insertDevices([newDevice(0xa101), newDevice(0xa103)]);
     const asked = [eui(0xa101), eui(0xa102), eui(0xa103), ...Array.from({ length: 1200 }, (_, i) => eui(0xb0000 + i))];
     expect([...(await store.existingDevEUIs(asked))].sort()).toEqual([eui(0xa101), eui(0xa103)]);
@@ -165,7 +165,12 @@ export function deviceRegistryConformance(c: StoreConformance): void {
     const count0 = await above();
     await store.insertDevices([0x7401, 0x7402, 0x7403, 0x7404].map((i) => newDevice(i)));
     expect(await above()).toBe(count0); // never joined: no JoinNonce
-    for (const [i, n] of [[0x7401, threshold], [0x7402, threshold + 1], [0x7403, 0xffffff], [0x7404, 5]] as const) {
+    for (const [i, n] of [
+      [0x7401, threshold],
+      [0x7402, threshold + 1],
+      [0x7403, 0xffffff],
+      [0x7404, 5],
+    ] as const) {
       expect(await store.commitJoin(commit(eui(i), 0, n))).toBe(true);
     }
     expect(await above()).toBe(count0 + 2);
@@ -175,9 +180,22 @@ export function deviceRegistryConformance(c: StoreConformance): void {
 
   test('devices/DevNonce reset: used DevNonces forgotten, JoinNonce and RJcount1 kept, audited in the same write', async () => {
     await store.insertDevices([newDevice(81)]);
-    expect(await store.commitJoin({ ...commit(eui(81), 0, 9), nonces: { lastDevNonce: devNonce(40), usedDevNonces: [devNonce(7), devNonce(40)], lastJoinNonce: joinNonce(9), lastRJCount1: 3, lastRJCount0: 5, rejoinWindow: { start: new Date(1_700_000_000_000), count: 2 } } })).toBe(true);
+    expect(
+      await store.commitJoin({
+        ...commit(eui(81), 0, 9),
+        nonces: { lastDevNonce: devNonce(40), usedDevNonces: [devNonce(7), devNonce(40)], lastJoinNonce: joinNonce(9), lastRJCount1: 3, lastRJCount0: 5, rejoinWindow: { start: new Date(1_700_000_000_000), count: 2 } },
+      }),
+    ).toBe(true);
     const at = new Date(1_700_000_100_000);
-    const reset = await store.resetDevNonces(eui(81), { at, actor: 'cli:test', tenantID: 'operator', source: 'cli@host', action: 'device.dev-nonce.reset', devEUI: eui(81), detail: { lastDevNonce: 40, reason: 'stuck' } });
+    const reset = await store.resetDevNonces(eui(81), {
+      at,
+      actor: 'cli:test',
+      tenantID: 'operator',
+      source: 'cli@host',
+      action: 'device.dev-nonce.reset',
+      devEUI: eui(81),
+      detail: { lastDevNonce: 40, reason: 'stuck' },
+    });
     expect(reset?.nonces).toEqual({ lastDevNonce: null, usedDevNonces: [], lastJoinNonce: 9, lastRJCount1: 3, lastRJCount0: 5, rejoinWindow: { start: new Date(1_700_000_000_000), count: 2 } });
     expect(reset?.version).toBe(2);
     const events = await store.listAuditEvents({ devEUI: eui(81), limit: 10 });
@@ -188,7 +206,7 @@ export function deviceRegistryConformance(c: StoreConformance): void {
     expect(await store.listAuditEvents({ devEUI: eui(82), limit: 10 })).toEqual([]);
   });
 
-  test('devices/another handle\'s writes: a claim, a binding, a DevNonce reset, resealing and a deletion are seen at once', async () => {
+  test("devices/another handle's writes: a claim, a binding, a DevNonce reset, resealing and a deletion are seen at once", async () => {
     const other = await open();
     await store.insertDevices([newDevice(0x9001, { nsPeer: null })]);
     const read = async (): Promise<ReturnType<Store['getDevice']>> => {
@@ -216,17 +234,24 @@ export function deviceRegistryConformance(c: StoreConformance): void {
     expect(await read()).toBeNull();
   });
 
-  test('ownership/a device without ownership is the operator\'s, claimed; a pre-provisioned one is unclaimed, unbound, with its token hash', async () => {
+  test("ownership/a device without ownership is the operator's, claimed; a pre-provisioned one is unclaimed, unbound, with its token hash", async () => {
     const maker = tenantOf('own-maker');
-    await store.insertDevices([
-      newDevice(100, { nsPeer: nsName('ns-eu') }),
-      newDevice(101, { nsPeer: null, ownership: { manufacturer: maker, owner: null, ownerTokenHash: 'salt:hash', profileID: 'AABB0001' } }),
-    ], audit('device.import', null, maker));
+    await store.insertDevices(
+      [newDevice(100, { nsPeer: nsName('ns-eu') }), newDevice(101, { nsPeer: null, ownership: { manufacturer: maker, owner: null, ownerTokenHash: 'salt:hash', profileID: 'AABB0001' } })],
+      audit('device.import', null, maker),
+    );
     const operators = (await store.getDevice(eui(100)))!;
     expect(operators.ownership).toMatchObject({ manufacturer: OPERATOR_TENANT, owner: OPERATOR_TENANT, ownerTokenHash: null, locked: false, activatedAt: null });
     expect(operators.ownership.claimedAt).toBeInstanceOf(Date);
     expect((await store.getDevice(eui(101)))!.ownership).toEqual({
-      manufacturer: maker, owner: null, ownerTokenHash: 'salt:hash', profileID: 'AABB0001', locked: false, claimedAt: null, activatedAt: null, activatedTenant: null,
+      manufacturer: maker,
+      owner: null,
+      ownerTokenHash: 'salt:hash',
+      profileID: 'AABB0001',
+      locked: false,
+      claimedAt: null,
+      activatedAt: null,
+      activatedTenant: null,
     });
     expect((await store.listAuditEvents({ tenantID: maker, limit: 5 })).map((e) => e.action)).toEqual(['device.import']);
     // A device that is not claimed cannot be bound.
@@ -249,8 +274,7 @@ export function deviceRegistryConformance(c: StoreConformance): void {
     expect(after.ownership).toMatchObject({ owner, ownerTokenHash: 'new', locked: true, claimedAt, manufacturer: maker });
     expect((await store.listAuditEvents({ devEUI: d.devEUI, limit: 5 })).map((e) => e.action)).toEqual(['device.claim']);
 
-    const held = async (t: TenantID, claimed?: boolean): Promise<EUI64[]> =>
-      (await store.listDevices({ limit: 100, offset: 0, holder: t, ...(claimed === undefined ? {} : { claimed }) })).map((x) => x.devEUI);
+    const held = async (t: TenantID, claimed?: boolean): Promise<EUI64[]> => (await store.listDevices({ limit: 100, offset: 0, holder: t, ...(claimed === undefined ? {} : { claimed }) })).map((x) => x.devEUI);
     expect(await held(owner)).toEqual([eui(103)]);
     expect(await held(maker)).toEqual([eui(104), eui(105)]);
     expect(await held(maker, true)).toEqual([]);
@@ -274,7 +298,17 @@ export function deviceRegistryConformance(c: StoreConformance): void {
     const otherJoinEUI = parseEUI64('70b3d57ed0000001');
     const ids = [0x9100, 0x9101, 0x9102, 0x9103];
     await store.insertDevices(ids.map((i) => newDevice(i, { joinEUI })));
-    const full = (n: number): JoinCommit => ({ ...commit(eui(0), 0, n), nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(3), devNonce(n)], lastJoinNonce: joinNonce(1000 + n), lastRJCount1: 7 + n, lastRJCount0: 3 + n, rejoinWindow: { start: new Date(1_700_000_000_000 + n * 1000), count: 2 } } });
+    const full = (n: number): JoinCommit => ({
+      ...commit(eui(0), 0, n),
+      nonces: {
+        lastDevNonce: devNonce(n),
+        usedDevNonces: [devNonce(3), devNonce(n)],
+        lastJoinNonce: joinNonce(1000 + n),
+        lastRJCount1: 7 + n,
+        lastRJCount0: 3 + n,
+        rejoinWindow: { start: new Date(1_700_000_000_000 + n * 1000), count: 2 },
+      },
+    });
     for (const i of ids) expect(await store.commitJoin({ ...full(i % 256), devEUI: eui(i) })).toBe(true);
     const before = new Map<number, unknown>();
     for (const i of ids) {

@@ -86,7 +86,15 @@ export function fleetMigrationJournalConformance(c: StoreConformance): void {
       await store.insertFleetMigration(migration(id(5)), [eui(230), eui(231)], audit('migration.created'));
       for (const i of [230, 231]) expect(await store.advanceMigrationEntry(id(5), eui(i), 'planned', { state: 'registered' })).toBe(true);
       const reboundAt = new Date(Date.now() - 60_000);
-      const rebinding = { migrationID: id(5), devEUI: eui(230), from: 'registered' as const, change: { state: 'rebound' as const, reboundAt }, bindingFrom: [alone(source)], bindingTo: overlap, audit: audit('device.rebound', eui(230)) };
+      const rebinding = {
+        migrationID: id(5),
+        devEUI: eui(230),
+        from: 'registered' as const,
+        change: { state: 'rebound' as const, reboundAt },
+        bindingFrom: [alone(source)],
+        bindingTo: overlap,
+        audit: audit('device.rebound', eui(230)),
+      };
       expect(await store.rebindMigratingDevice(rebinding)).toBe('rebound');
       const d = await store.getDevice(eui(230));
       expect(d).toMatchObject({ nsPeer: source, overlapNsPeer: target, version: 1 });
@@ -108,7 +116,17 @@ export function fleetMigrationJournalConformance(c: StoreConformance): void {
       const reboundAt = new Date(Date.now() - 10_000);
       for (const i of [240, 241, 242]) {
         await store.advanceMigrationEntry(id(6), eui(i), 'planned', { state: 'registered' });
-        expect(await store.rebindMigratingDevice({ migrationID: id(6), devEUI: eui(i), from: 'registered', change: { state: 'rebound', reboundAt }, bindingFrom: [alone(source)], bindingTo: overlap, audit: audit('device.rebound', eui(i)) })).toBe('rebound');
+        expect(
+          await store.rebindMigratingDevice({
+            migrationID: id(6),
+            devEUI: eui(i),
+            from: 'registered',
+            change: { state: 'rebound', reboundAt },
+            bindingFrom: [alone(source)],
+            bindingTo: overlap,
+            audit: audit('device.rebound', eui(i)),
+          }),
+        ).toBe('rebound');
       }
       const join = (i: number, peer: string, at: Date): JoinCommit => ({ ...commit(eui(i), 1, 7), peer, joinedAt: at });
       expect(await store.commitJoin(join(240, target, new Date()))).toBe(true);
@@ -117,7 +135,17 @@ export function fleetMigrationJournalConformance(c: StoreConformance): void {
       const arrivals = await store.listMigrationArrivals(id(6), target, 100);
       expect(arrivals.map((a) => a.devEUI)).toEqual([eui(240)]);
       expect(arrivals[0]!.joinedAt).toBeInstanceOf(Date);
-      expect(await store.rebindMigratingDevice({ migrationID: id(6), devEUI: eui(240), from: 'rebound', change: { state: 'joined', joinedAt: arrivals[0]!.joinedAt }, bindingFrom: [overlap], bindingTo: alone(target), audit: audit('device.rebound', eui(240)) })).toBe('rebound');
+      expect(
+        await store.rebindMigratingDevice({
+          migrationID: id(6),
+          devEUI: eui(240),
+          from: 'rebound',
+          change: { state: 'joined', joinedAt: arrivals[0]!.joinedAt },
+          bindingFrom: [overlap],
+          bindingTo: alone(target),
+          audit: audit('device.rebound', eui(240)),
+        }),
+      ).toBe('rebound');
       expect(await store.getDevice(eui(240))).toMatchObject({ nsPeer: target, overlapNsPeer: null });
       expect(await store.listMigrationArrivals(id(6), target, 100)).toEqual([]);
     });

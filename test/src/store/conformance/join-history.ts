@@ -53,9 +53,15 @@ export function joinHistoryConformance(c: StoreConformance): void {
       expect(await store.listJoinRecords(eui(0x7002), 10)).toEqual([joinRecord(eui(0x7002), 3, { joinType: 'rejoin-1', macVersion: '1.1' })]);
 
       // Two more batches (one through a second handle): the device keeps its newest 3.
-      await store.appendJoinRecords([2, 3].map((n) => joinRecord(eui(0x7001), n)), 3);
+      await store.appendJoinRecords(
+        [2, 3].map((n) => joinRecord(eui(0x7001), n)),
+        3,
+      );
       const other = await open();
-      await other.appendJoinRecords([4, 5].map((n) => joinRecord(eui(0x7001), n)), 3);
+      await other.appendJoinRecords(
+        [4, 5].map((n) => joinRecord(eui(0x7001), n)),
+        3,
+      );
       const history = await store.listJoinRecords(eui(0x7001), 10);
       expect(history.map((r) => r.devNonce)).toEqual([5, 4, 3]);
       expect(history[1]).toEqual(joinRecord(eui(0x7001), 4));

@@ -176,7 +176,7 @@ export function joinStateConformance(c: StoreConformance): void {
     expect(await store.getDevice(eui(64))).toBeNull();
   });
 
-  test('devices/a join committed through another handle: this handle\'s commit at the older version fails, and the device read after it is current', async () => {
+  test("devices/a join committed through another handle: this handle's commit at the older version fails, and the device read after it is current", async () => {
     const other = await open();
     await store.insertDevices([newDevice(0x9002)]);
     const d0 = (await store.getDevice(eui(0x9002)))!;

@@ -116,7 +116,10 @@ export function peerRegistryConformance(c: StoreConformance): void {
     expect(await store.getPeerByFingerprint(ns.certFingerprint)).toEqual(ns); // cached by the old fingerprint
     const renewedFingerprint = randomBytes(32).toString('hex');
     const retiresAt = new Date(1_800_000_000_000);
-    const certificates = [{ ...ns.certificates[0]!, retiresAt }, { fingerprint: renewedFingerprint, issuedAt: new Date(1_790_000_000_000), notAfter: new Date(1_850_000_000_000), retiresAt: null }];
+    const certificates = [
+      { ...ns.certificates[0]!, retiresAt },
+      { fingerprint: renewedFingerprint, issuedAt: new Date(1_790_000_000_000), notAfter: new Date(1_850_000_000_000), retiresAt: null },
+    ];
     expect(await store.updatePeer(ns.name, { certificates, certFingerprint: renewedFingerprint }, peerAudit('peer.certificate.renew', ns.name))).toBe(true);
     const renewed = { ...ns, certificates, certFingerprint: renewedFingerprint };
     expect(await store.getPeerByFingerprint(ns.certFingerprint)).toEqual(renewed);
@@ -135,11 +138,7 @@ export function peerRegistryConformance(c: StoreConformance): void {
     const fallback = nsPeer('lifecycle-keep');
     await store.insertPeer(ns);
     await store.insertPeer(fallback);
-    await store.insertDevices([
-      newDevice(0x7a001, { nsPeer: ns.name }),
-      newDevice(0x7a002, { nsPeer: fallback.name, asPeer: ns.name }),
-      newDevice(0x7a003, { nsPeer: fallback.name }),
-    ]);
+    await store.insertDevices([newDevice(0x7a001, { nsPeer: ns.name }), newDevice(0x7a002, { nsPeer: fallback.name, asPeer: ns.name }), newDevice(0x7a003, { nsPeer: fallback.name })]);
     expect(await store.commitJoin({ ...commit(eui(0x7a001), 0, 5), peer: ns.name, joinedAt: new Date(1_700_000_500_000) })).toBe(true);
     const usage = await store.peerUsage();
     expect(usage.get(ns.name)).toEqual({ boundDevices: 2, lastJoinAt: new Date(1_700_000_500_000) });

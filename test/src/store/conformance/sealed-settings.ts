@@ -54,7 +54,7 @@ export function sealedSettingsConformance(c: StoreConformance): void {
     expect(await store.getSetting('master-key-check')).toBe(`v1:${tag}-2`);
   });
 
-  test('sealedCanary: the sealed root keys of a device of that vault kind, else a peer\'s KEK', async () => {
+  test("sealedCanary: the sealed root keys of a device of that vault kind, else a peer's KEK", async () => {
     const kind = `canary-${tag}`;
     const fallback = await store.sealedCanary(kind);
     if (fallback !== null) expect(fallback.kind).toBe('peer');
