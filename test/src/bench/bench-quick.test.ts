@@ -160,8 +160,10 @@ describe('bench/quick mode', () => {
     const v = pg.values;
     expect(v['ratioToConditionalUpdates']).toBeCloseTo(v['oneInstanceJoinsPerSecond']! / v['conditionalUpdatesPerSecond']!, 3);
     expect(v['serverCpuRatioToSqlite']).toBeCloseTo(v['serverCpuMicrosPerJoin']! / v['sqliteServerCpuMicrosPerJoin']!, 3);
-    // Every join reads its device and commits: at least one statement a join, and a group commit at least one.
-    expect(v['roundTripsPerJoin']).toBeGreaterThanOrEqual(1);
+    // Every join reads its device and commits, but the reads and commits of concurrent joins share
+    // statements (a batch of reads is one query, a group commit one statement): more than none a
+    // join, and at least one a group commit.
+    expect(v['roundTripsPerJoin']).toBeGreaterThan(0);
     expect(v['roundTripsPerGroupCommit']).toBeGreaterThanOrEqual(1);
     expect(v['joinsPerGroupCommit']).toBeGreaterThanOrEqual(1);
     expect(pg.lines.join('\n')).toMatch(/by statement, per join: .*UPDATE devices/);
