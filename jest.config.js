@@ -8,8 +8,8 @@
  *   SQLite files, and fake network servers listening on loopback inside the test itself.
  *   Rule: a suite is a unit suite when it starts no `joinery` (or other) child process, no
  *   browser, needs no PostgreSQL server, and takes seconds, not minutes. Every test beside its
- *   source (core/src, adapters/*) must be such a suite; under test/src, the in-process suites are
- *   listed in IN_PROCESS_TESTS below.
+ *   source (core/src, each adapter's src and its test folder, where its fake lives too) must be
+ *   such a suite; under test/src, the in-process suites are listed in IN_PROCESS_TESTS below.
  * - `integration` (`npm run test:integration`): the rest of test/src: the CLI and server spawned
  *   as a user runs them, PostgreSQL, the console in Chromium, the end-to-end joins and
  *   migrations against fake network servers.
@@ -46,7 +46,7 @@ module.exports = {
       ...base,
       displayName: 'unit',
       roots: ['<rootDir>/core/src', '<rootDir>/adapters', '<rootDir>/test/src'],
-      testMatch: ['<rootDir>/core/src/**/*.test.ts', '<rootDir>/adapters/*/src/**/*.test.ts', ...IN_PROCESS_TESTS.map((p) => (p.endsWith('/') ? `${p}**/*.test.ts` : p))],
+      testMatch: ['<rootDir>/core/src/**/*.test.ts', '<rootDir>/adapters/*/src/**/*.test.ts', '<rootDir>/adapters/*/test/**/*.test.ts', ...IN_PROCESS_TESTS.map((p) => (p.endsWith('/') ? `${p}**/*.test.ts` : p))],
     },
     {
       ...base,
