@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { firstCertificate } from '../peers/peer-certificates';
 import { OPERATOR_TENANT } from '../tenants/tenant';
 import { MasterKey } from '../keys/master-key';
@@ -18,8 +21,8 @@ const devEUI = parseEUI64('0102030405060708');
 const joinEUI = parseEUI64('70b3d57ed0000000');
 const appKey = AES128Key.fromHex('000102030405060708090a0b0c0d0e0f');
 
-async function setup() {
-  const store = SqliteStore.open(':memory:');
+async function setup(file = ':memory:') {
+  const store = SqliteStore.open(file);
   const vault = new SoftwareKeyVault(MasterKey.generate());
   const kek = await vault.generateKey();
   const peer: NetworkServerPeer = {
@@ -56,7 +59,13 @@ async function setup() {
     };
   };
   const join = async (n: number, key = appKey) => (await engine.handleJoin(input(n, key), peer)).result;
-  return { store, vault, engine, peer, join };
+  /** Another server on the same database file, with the same key vault. */
+  const secondInstance = () => {
+    const other = SqliteStore.open(file);
+    const otherEngine = new JoinEngine(other, vault);
+    return { store: other, join: async (n: number) => (await otherEngine.handleJoin(input(n), peer)).result };
+  };
+  return { store, vault, engine, peer, join, secondInstance };
 }
 
 describe('join/engine', () => {
@@ -98,5 +107,26 @@ describe('join/engine', () => {
     };
     const r = await join(9);
     expect(!r.ok && r.code).toBe('DevNonceReplayed');
+  });
+
+  test('1.0.3/two servers on one SQLite file: a DevNonce one accepted is refused by the other, whose kept copy of the device is older', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'joinery-engine-'));
+    const a = await setup(path.join(dir, 'joinery.db'));
+    const b = a.secondInstance();
+    try {
+      expect((await a.join(1)).ok).toBe(true); // A keeps the device as it committed it
+      expect((await b.join(2)).ok).toBe(true); // B's join commit does not drop A's copy (it bumps no counter)
+      await new Promise((resolve) => setImmediate(resolve)); // a later turn of A's event loop
+      expect((await a.store.deviceForJoin(devEUI))!.nonces.usedDevNonces).toEqual([devNonce(1)]); // A's copy is older than the file
+      // A decides DevNonce 2 on its copy, loses the commit (version), reads afresh and refuses it.
+      const replay = await a.join(2);
+      expect(!replay.ok && replay.code).toBe('DevNonceReplayed');
+      expect((await a.join(3)).ok).toBe(true);
+      expect((await b.store.getDevice(devEUI))!.nonces.usedDevNonces).toEqual([devNonce(1), devNonce(2), devNonce(3)]);
+    } finally {
+      await b.store.close();
+      await a.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -76,7 +76,7 @@ export class JoinEngine {
     const { frame, joinEUI } = receiver;
 
     // 2. The device exists under that JoinEUI, is claimed, and bound to this network server.
-    const device = await this.store.getDevice(frame.devEUI);
+    const device = await this.store.deviceForJoin(frame.devEUI);
     if (!device || device.joinEUI !== joinEUI) return { device: null, result: failure('UnknownDevEUI', `no device ${frame.devEUI} with JoinEUI ${joinEUI}`) };
     const unbound = checkBinding(device, frame, peer);
     if (unbound) return { device, result: unbound };
@@ -143,7 +143,7 @@ export class JoinEngine {
     for (let attempt = 0; ; attempt++) {
       if (attempt >= this.maxCommitAttempts) return failure('Contention', `too many concurrent requests for device ${frame.devEUI}; retry`);
       if (attempt > 0) {
-        const reread = await this.store.getDevice(frame.devEUI);
+        const reread = await this.store.deviceForJoin(frame.devEUI);
         if (!reread || reread.ownership.owner === null || !mayJoinThrough(reread, peer.name)) return failure('NotBound', `device ${frame.devEUI} is no longer bound to ${peer.name}`);
         device = reread;
       }

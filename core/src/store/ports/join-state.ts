@@ -8,7 +8,12 @@ import type { SessionRecord } from '../session';
  * path: each dialect's SQL here is written and measured by hand.
  */
 export interface JoinState {
-  getDevice(devEUI: EUI64): Promise<Device | null>;
+  /**
+   * The device as a join decides on it: possibly a copy kept in memory (a store may keep one,
+   * `join-device-cache.ts` says when that is safe), so only the join engine reads it; everything
+   * else reads `DeviceRegistry.getDevice`. null = no such device.
+   */
+  deviceForJoin(devEUI: EUI64): Promise<Device | null>;
   /**
    * The nonce check-and-update: writes the commit's nonce state if, and only if, the device is
    * still at `expectedVersion` (one conditional statement, atomic and durable). Returns false

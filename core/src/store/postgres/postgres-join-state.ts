@@ -106,7 +106,7 @@ export class PostgresJoinState implements JoinState {
    * a batch. A read joins only a query sent after it was asked for, so it sees every commit
    * that finished before.
    */
-  getDevice(devEUI: EUI64): Promise<Device | null> {
+  deviceForJoin(devEUI: EUI64): Promise<Device | null> {
     return this.#reader === null ? this.#readDevice(devEUI) : this.#reader.submit(devEUI);
   }
 

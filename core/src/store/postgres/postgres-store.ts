@@ -88,20 +88,23 @@ export class PostgresStore extends SqlStore {
     const joinState = new PostgresJoinState(sql, groupCommit);
     super({
       sql,
-      devices: new PostgresDeviceImport(sql, (devEUI) => joinState.getDevice(devEUI)),
+      devices: new PostgresDeviceImport(sql, (devEUI) => joinState.deviceForJoin(devEUI)),
       joinState,
       joinHistory: new PostgresJoinHistory(sql),
       rateBuckets: new PostgresRateBuckets(sql),
-      readPeerChanges: async () => {
+      readChanges: async () => {
         const rows = await sql.query<{ peers: string }>('reading the change counters', 'SELECT peers FROM change_counters WHERE id = 1', []);
-        return rows[0] ? Number(rows[0].peers) : 0;
+        return { peers: rows[0] ? Number(rows[0].peers) : 0, devices: null };
       },
       ping: async () => void (await sql.query('ping', 'SELECT 1 AS ok', [])),
       close: async () => {
         await joinState.drain();
         await pool.end();
       },
-    });
+      // No devices kept for the join: instances share the database, and the join of a device
+      // through another instance would make every kept copy lose its commit once (see
+      // join-device-cache.ts); the reads of a moment are one query instead (PostgresJoinState).
+    }, { keepJoinDevices: false });
     this.#location = location;
     this.#joinState = joinState;
   }

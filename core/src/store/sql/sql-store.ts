@@ -8,6 +8,7 @@ import { ChangeWatch } from '../change-watch';
 import type { Device, DeviceChange, FirstJoin, JoinCommit, NewDevice } from '../device';
 import type { DeviceMigrationState, FleetMigration, MigrationArrival, MigrationEntry, MigrationEntryChange, MigrationEntryQuery, MigrationStatus, RebindOutcome, Rebinding } from '../fleet-migration-journal';
 import type { JoinRecord } from '../join-record';
+import { CachedJoinState } from '../join-device-cache';
 import { CachedPeerRegistry } from '../peer-cache';
 import type { DeviceFilter, DeviceListQuery, FirstJoinQuery } from '../ports/device-registry';
 import type { JoinHistory } from '../ports/join-history';
@@ -29,6 +30,12 @@ import { SqlSealedSettings } from './sealed-settings-sql';
 import type { SqlRunner } from './sql-work';
 import { SqlTenantRegistry } from './tenant-registry-sql';
 
+/** A store's change counters, as read in one statement. */
+export interface ChangeCounters {
+  readonly peers: number;
+  readonly devices: number | null;
+}
+
 /** What a dialect writes by hand (the join's hot path, imports, rate buckets), and its connection's life. */
 export interface DialectParts {
   readonly sql: SqlRunner;
@@ -36,8 +43,12 @@ export interface DialectParts {
   readonly joinState: JoinState;
   readonly joinHistory: JoinHistory;
   readonly rateBuckets: RateBucketLedger;
-  /** The peers' change counter (`change_counters.peers`), which every write to peers bumps. */
-  readonly readPeerChanges: () => Promise<number>;
+  /**
+   * The change counters (`change_counters`): `peers`, which every write to peers bumps, and
+   * `devices`, which every write to a device but a join commit bumps (null: the dialect keeps
+   * no counter of devices, and the join reads every device afresh).
+   */
+  readonly readChanges: () => Promise<ChangeCounters>;
   ping(): Promise<void>;
   /** Lets queued work finish, then closes the connections. */
   close(): Promise<void>;
@@ -50,6 +61,9 @@ export interface DialectParts {
  */
 export class SqlStore implements Store {
   readonly #own: DialectParts;
+  /** The join's reads and writes: the dialect's, with the join's devices kept in memory where the dialect counts device changes. */
+  readonly #joinState: JoinState;
+  readonly #joinDevices: CachedJoinState | null;
   readonly #devices: SqlDeviceRegistry;
   readonly #peers: CachedPeerRegistry;
   readonly #tenants: SqlTenantRegistry;
@@ -58,16 +72,21 @@ export class SqlStore implements Store {
   readonly #settings: SqlSealedSettings;
   #closing: Promise<void> | undefined;
 
-  protected constructor(own: DialectParts) {
+  protected constructor(own: DialectParts, options: { readonly keepJoinDevices: boolean }) {
     this.#own = own;
-    this.#devices = new SqlDeviceRegistry(own.sql, own.devices);
     // The change counters, read once per turn of the event loop (one query serves every request of the turn).
-    const changes = new ChangeWatch(own.readPeerChanges);
-    this.#peers = new CachedPeerRegistry(new SqlPeerRegistry(own.sql), () => changes.current());
-    this.#tenants = new SqlTenantRegistry(own.sql);
-    this.#audit = new SqlAuditLog(own.sql);
-    this.#journal = new SqlFleetMigrationJournal(own.sql);
-    this.#settings = new SqlSealedSettings(own.sql);
+    const changes = new ChangeWatch(own.readChanges);
+    this.#joinDevices = options.keepJoinDevices ? new CachedJoinState(own.joinState, async () => (await changes.current()).devices ?? 0) : null;
+    this.#joinState = this.#joinDevices ?? own.joinState;
+    // Every write through this store's runner drops the devices kept for the join at once (the
+    // counter the triggers bump is read once per turn: a join later in the same turn would not see it).
+    const sql = this.#joinDevices === null ? own.sql : afterEveryWrite(own.sql, () => this.#joinDevices?.clear());
+    this.#devices = new SqlDeviceRegistry(sql, own.devices);
+    this.#peers = new CachedPeerRegistry(new SqlPeerRegistry(sql), async () => (await changes.current()).peers);
+    this.#tenants = new SqlTenantRegistry(sql);
+    this.#audit = new SqlAuditLog(sql);
+    this.#journal = new SqlFleetMigrationJournal(sql);
+    this.#settings = new SqlSealedSettings(sql);
   }
 
   /** Entries written before the audit chain existed get their hashes (once, after the upgrade). */
@@ -76,14 +95,24 @@ export class SqlStore implements Store {
   }
 
   // Device registry.
-  insertDevices(devices: readonly NewDevice[], audit?: AuditEvent): Promise<void> {
-    return this.#devices.insertDevices(devices, audit);
+  async insertDevices(devices: readonly NewDevice[], audit?: AuditEvent): Promise<void> {
+    // An import may restore the nonces of a device that is kept (removed and imported again).
+    try {
+      return await this.#devices.insertDevices(devices, audit);
+    } finally {
+      this.#joinDevices?.clear();
+    }
   }
-  insertDeviceChunks(chunks: AsyncIterable<readonly NewDevice[]>, audit?: (inserted: number) => AuditEvent): Promise<number> {
-    return this.#devices.insertDeviceChunks(chunks, audit);
+  async insertDeviceChunks(chunks: AsyncIterable<readonly NewDevice[]>, audit?: (inserted: number) => AuditEvent): Promise<number> {
+    try {
+      return await this.#devices.insertDeviceChunks(chunks, audit);
+    } finally {
+      this.#joinDevices?.clear();
+    }
   }
+  /** Read afresh: only the join engine's `deviceForJoin` may be answered from memory. */
   getDevice(devEUI: EUI64): Promise<Device | null> {
-    return this.#own.joinState.getDevice(devEUI);
+    return this.#own.joinState.deviceForJoin(devEUI);
   }
   existingDevEUIs(devEUIs: readonly EUI64[]): Promise<Set<EUI64>> {
     return this.#devices.existingDevEUIs(devEUIs);
@@ -108,14 +137,17 @@ export class SqlStore implements Store {
   }
 
   // Join state and history.
+  deviceForJoin(devEUI: EUI64): Promise<Device | null> {
+    return this.#joinState.deviceForJoin(devEUI);
+  }
   commitJoin(commit: JoinCommit): Promise<boolean> {
-    return this.#own.joinState.commitJoin(commit);
+    return this.#joinState.commitJoin(commit);
   }
   addSession(session: SessionRecord, keep: number): Promise<void> {
-    return this.#own.joinState.addSession(session, keep);
+    return this.#joinState.addSession(session, keep);
   }
   getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null> {
-    return this.#own.joinState.getSession(devEUI, sessionKeyID);
+    return this.#joinState.getSession(devEUI, sessionKeyID);
   }
   appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number> {
     return this.#own.joinHistory.appendJoinRecords(records, keep);
@@ -257,4 +289,39 @@ export class SqlStore implements Store {
     this.#closing ??= this.#own.close();
     return this.#closing;
   }
+}
+
+/**
+ * The runner, telling `written` after every transaction and after every lone unit of work that
+ * sent a write (a statement that wants its count of changed rows): reads alone tell nothing.
+ */
+function afterEveryWrite(sql: SqlRunner, written: () => void): SqlRunner {
+  return {
+    dialect: sql.dialect,
+    run: async (operation, work) => {
+      let wrote = false;
+      try {
+        return await sql.run(
+          operation,
+          (function* () {
+            let next = work.next();
+            while (!next.done) {
+              if (next.value.want === 'count') wrote = true;
+              next = work.next(yield next.value);
+            }
+            return next.value;
+          })(),
+        );
+      } finally {
+        if (wrote) written();
+      }
+    },
+    transaction: async (operation, work) => {
+      try {
+        return await sql.transaction(operation, work);
+      } finally {
+        written();
+      }
+    },
+  };
 }

@@ -275,6 +275,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX device_joins_by_time ON device_joins (at);
     `,
   },
+  {
+    version: 13,
+    name: 'change counter of devices (the devices a server keeps for the join)',
+    // Every write to a device but a join commit bumps it: a join commit is the one update that
+    // writes last_join_at (always the join's own time), and it is conditional on the version read,
+    // so a kept copy it outdates only loses its next commit (join-device-cache.ts). A join commit
+    // that happens to write the same last_join_at bumps it too, which only drops the kept copies.
+    // Inserts need none: only devices that exist are kept.
+    up: `
+      ALTER TABLE change_counters ADD COLUMN devices INTEGER NOT NULL DEFAULT 0;
+      CREATE TRIGGER devices_updated AFTER UPDATE ON devices WHEN NEW.last_join_at IS OLD.last_join_at
+        BEGIN UPDATE change_counters SET devices = devices + 1; END;
+      CREATE TRIGGER devices_deleted AFTER DELETE ON devices BEGIN UPDATE change_counters SET devices = devices + 1; END;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

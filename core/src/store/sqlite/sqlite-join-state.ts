@@ -100,7 +100,7 @@ export class SqliteJoinState implements JoinState {
     this.#addSession = (session, keep) => addSession.immediate(session, keep);
   }
 
-  async getDevice(devEUI: EUI64): Promise<Device | null> {
+  async deviceForJoin(devEUI: EUI64): Promise<Device | null> {
     const values = this.#getDevice.get(devEUI) as unknown[] | undefined;
     return values ? deviceFromRow(deviceRowOf(values)) : null;
   }

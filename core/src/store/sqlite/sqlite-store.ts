@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import type { GroupCommitOptions } from '../group-commit';
 import { chainUnhashedAuditRows } from '../sql/audit-log-sql';
-import { SqlStore } from '../sql/sql-store';
+import { SqlStore, type ChangeCounters } from '../sql/sql-store';
 import { firstRow } from '../sql/sql-work';
 import { SqliteCommitWorker } from './commit-worker';
 import { SqliteHistoryWorker } from './history-worker';
@@ -80,14 +80,15 @@ export class SqliteStore extends SqlStore {
     // The join history's own thread and connection (`history-worker.ts`).
     const historyWorker = file !== null ? new SqliteHistoryWorker({ file, busyTimeoutMs }) : null;
     const joinState = new SqliteJoinState(db, sql, groupCommit, commitWorker);
+    const readChanges = db.prepare('SELECT peers, devices FROM change_counters WHERE id = 1');
     super({
       sql,
-      devices: new SqliteDeviceImport(db, sql, busyTimeoutMs, (devEUI) => joinState.getDevice(devEUI)),
+      devices: new SqliteDeviceImport(db, sql, busyTimeoutMs, (devEUI) => joinState.deviceForJoin(devEUI)),
       joinState,
       joinHistory: new SqliteJoinHistory(db, sql, historyWorker),
       rateBuckets: new SqliteRateBuckets(db),
-      // The change counters the triggers bump.
-      readPeerChanges: async () => sql.runNow(firstRow<{ peers: number }>('SELECT peers FROM change_counters WHERE id = 1'))?.peers ?? 0,
+      // The change counters the triggers bump (schema migrations 6 and 13).
+      readChanges: async () => readChanges.get() as ChangeCounters,
       ping: async () => void sql.runNow(firstRow('SELECT 1 AS ok')),
       close: async () => {
         await joinState.drain();
@@ -95,7 +96,7 @@ export class SqliteStore extends SqlStore {
         await historyWorker?.close();
         if (db.open) db.close();
       },
-    });
+    }, { keepJoinDevices: true });
     this.#joinState = joinState;
   }
 

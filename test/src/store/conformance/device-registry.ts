@@ -206,14 +206,15 @@ export function deviceRegistryConformance(c: StoreConformance): void {
     expect(await store.listAuditEvents({ devEUI: eui(82), limit: 10 })).toEqual([]);
   });
 
-  test("devices/another handle's writes: a claim, a binding, a DevNonce reset, resealing and a deletion are seen at once", async () => {
+  test("devices/another handle's writes: a claim, a binding, a DevNonce reset, resealing and a deletion are seen by the join from the next turn", async () => {
     const other = await open();
     await store.insertDevices([newDevice(0x9001, { nsPeer: null })]);
-    const read = async (): Promise<ReturnType<Store['getDevice']>> => {
+    // The join's read, which a store may answer from memory (join-device-cache.ts).
+    const read = async (): Promise<ReturnType<Store['deviceForJoin']>> => {
       await new Promise((resolve) => setImmediate(resolve)); // the next turn of the event loop
-      return store.getDevice(eui(0x9001));
+      return store.deviceForJoin(eui(0x9001));
     };
-    const d0 = (await store.getDevice(eui(0x9001)))!;
+    const d0 = (await store.deviceForJoin(eui(0x9001)))!;
     expect(await other.changeDevice(change(d0, { owner: OPERATOR_TENANT, nsPeer: nsName('ns-b'), claimedAt: new Date(1_700_000_000_000) }), audit('device.bind', d0.devEUI))).toBe(true);
     const d1 = (await read())!;
     expect(d1).toMatchObject({ nsPeer: nsName('ns-b'), version: d0.version + 1 });
@@ -223,6 +224,10 @@ export function deviceRegistryConformance(c: StoreConformance): void {
     expect(joined.nonces.usedDevNonces).toEqual([devNonce(1), devNonce(11)]);
     expect(joined).toEqual({ ...d1, version: d1.version + 1, nonces: joined.nonces, lastJoinAt: joined.lastJoinAt, lastJoinPeer: nsName('ns-eu'), ownership: joined.ownership });
     expect(Buffer.isBuffer(joined.sealedRootKeys)).toBe(true);
+    // What the join reads next is what the commit wrote (a kept copy is kept as committed), the first join included.
+    expect(await store.deviceForJoin(d1.devEUI)).toEqual(joined);
+    expect(await read()).toEqual(joined);
+    expect(joined.ownership).toMatchObject({ activatedAt: joined.lastJoinAt, activatedTenant: OPERATOR_TENANT });
     expect((await other.resetDevNonces(d1.devEUI, audit('device.reset', d1.devEUI)))?.nonces.usedDevNonces).toEqual([]);
     expect((await read())?.nonces).toMatchObject({ usedDevNonces: [], lastJoinNonce: 11 });
 
