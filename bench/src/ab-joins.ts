@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   const load = new LoadGeneratorProcess();
   const servers: RunningServer[] = [];
   try {
-    const registry = await createRegistry(work, 'registry-ab', Number(values.devices ?? 10_000));
+    // Made by A's CLI: when B's schema is newer, B migrates the registry as it opens it, and A,
+    // started first, runs on (a newer schema never opens with an older release).
+    const registry = await createRegistry(work, 'registry-ab', Number(values.devices ?? 10_000), undefined, values['a-cli']);
     if (values.fresh) {
       // A new server each time, A and B alternated: its joins in each second from the first
       // request, its first second over its steady rate (the median of its seconds 3 to the end).

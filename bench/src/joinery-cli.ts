@@ -7,10 +7,10 @@ import type { PostgresQueryCounts } from './pg-query-counter';
 /** The `joinery` CLI of this checkout (built by `tsc -b`). */
 export const CLI = path.resolve(__dirname, '../../core/dist/cli/main.js');
 
-/** Runs a `joinery` command to its end; rejects with its stderr when it fails. */
-export function joinery(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+/** Runs a `joinery` command (of this checkout, or `cli`) to its end; rejects with its stderr when it fails. */
+export function joinery(args: readonly string[], env: NodeJS.ProcessEnv = process.env, cli: string = CLI): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [cli, ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`joinery ${args.slice(0, 2).join(' ')} failed: ${stderr || err.message}`));
       else resolve(stdout);
     });

@@ -23,17 +23,17 @@ export interface Registry {
  * `joinery devices import` from a CSV file (root keys in clear, sealed by the software vault):
  * the import is timed from the CLI's start to its end, file reading and parsing included.
  */
-export async function createRegistry(work: string, name: string, size: number, store?: string): Promise<Registry> {
+export async function createRegistry(work: string, name: string, size: number, store?: string, cli?: string): Promise<Registry> {
   const dataDir = path.join(work, name);
   const bundle = path.join(work, `${name}-ns`);
   const seed = `${name}-${process.pid}`;
   const backend = ['--data-dir', dataDir, ...(store ? ['--store', store] : [])];
-  await joinery(['ns', 'add', '--name', BENCH_NS, '--net-id', BENCH_NET_ID, '--vendor', 'chirpstack', '--out', bundle, ...backend]);
+  await joinery(['ns', 'add', '--name', BENCH_NS, '--net-id', BENCH_NET_ID, '--vendor', 'chirpstack', '--out', bundle, ...backend], process.env, cli);
 
   const csv = path.join(work, `${name}.csv`);
   writeDeviceFile(csv, seed, size);
   const started = performance.now();
-  await joinery(['devices', 'import', csv, '--ns', BENCH_NS, ...backend]);
+  await joinery(['devices', 'import', csv, '--ns', BENCH_NS, ...backend], process.env, cli);
   const seconds = (performance.now() - started) / 1000;
   rmSync(csv);
 
