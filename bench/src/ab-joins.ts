@@ -15,7 +15,7 @@ import { createRegistry } from './registry';
  * A change measured in alternated runs: `node bench/dist/ab-joins.js --a-cli OTHER/core/dist/cli/main.js
  * [--b-cli ...] [--seconds 5] [--pairs 4] [--concurrency 64] [--mac 1.0.3] [--a-env K=V] [--b-env K=V]`.
  * Two `joinery serve` processes (A: another build, or this one with other environment variables;
- * B: this checkout) on one registry, both warmed up, then runs of A, B, A, B... each right after
+ * B: this checkout), each on a registry of its own (alike), both warmed up, then runs of A, B, A, B... each right after
  * an HTTP floor run, so every pair sees the same machine: per run the joins/s, its ratio to the
  * floor next to it, and the server's CPU per join (all threads, /proc); per pair B / A.
  * `--fresh`: a new server for each run instead, A and B alternated, and its first second's joins
@@ -45,15 +45,18 @@ async function main(): Promise<void> {
   const load = new LoadGeneratorProcess();
   const servers: RunningServer[] = [];
   try {
-    // Made by A's CLI: when B's schema is newer, B migrates the registry as it opens it, and A,
-    // started first, runs on (a newer schema never opens with an older release).
-    const registry = await createRegistry(work, 'registry-ab', Number(values.devices ?? 10_000), undefined, values['a-cli']);
+    // A registry for each, alike (as many devices, made by its own CLI, so each build opens a
+    // schema it knows): on one shared registry, the joins of one server would outdate the devices
+    // the other keeps in memory, and each kept device would lose its first commit of every run.
+    const size = Number(values.devices ?? 10_000);
+    const registries = { A: await createRegistry(work, 'registry-a', size, undefined, values['a-cli']), B: await createRegistry(work, 'registry-b', size, undefined, values['b-cli']) };
     if (values.fresh) {
       // A new server each time, A and B alternated: its joins in each second from the first
       // request, its first second over its steady rate (the median of its seconds 3 to the end).
       const firsts: Record<'A' | 'B', number[]> = { A: [], B: [] };
       for (let i = 0; i < 2 * pairs; i++) {
         const name = i % 2 === 0 ? 'A' : 'B';
+        const registry = registries[name];
         const s = await startServer(registry.dataDir, [], [], env(values[name === 'A' ? 'a-env' : 'b-env']), values[name === 'A' ? 'a-cli' : 'b-cli'] ? { cli: values[name === 'A' ? 'a-cli' : 'b-cli']! } : {});
         const r = await (await prepareJoinRun(load, s, registry, c, mac, { kind: 'duration', seconds, warmupSeconds: 0 }, { expectedPerSecond: 4_000 })).run();
         await s.stop();
@@ -65,17 +68,22 @@ async function main(): Promise<void> {
       console.log(`first second / steady, per pair B / A: ${firsts.B.map((b, k) => `${b.toFixed(2)} / ${firsts.A[k]!.toFixed(2)}`).join(', ')}`);
       return;
     }
-    const a = await startServer(registry.dataDir, [], [], env(values['a-env']), values['a-cli'] ? { cli: values['a-cli'] } : {});
+    const a = await startServer(registries.A.dataDir, [], [], env(values['a-env']), values['a-cli'] ? { cli: values['a-cli'] } : {});
     servers.push(a);
-    const b = await startServer(registry.dataDir, [], [], env(values['b-env']), values['b-cli'] ? { cli: values['b-cli'] } : {});
+    const b = await startServer(registries.B.dataDir, [], [], env(values['b-env']), values['b-cli'] ? { cli: values['b-cli'] } : {});
     servers.push(b);
-    const floor = await startHttpFloorServer(registry.dataDir);
+    const floor = await startHttpFloorServer(registries.B.dataDir);
     const schedule = (s: number) => ({ kind: 'duration', seconds: s, warmupSeconds: s / 4 }) as const;
-    for (const s of [a, b]) await (await prepareJoinRun(load, s, registry, c, mac, schedule(3), { expectedPerSecond: 4_000 })).run();
+    for (const [s, registry] of [
+      [a, registries.A],
+      [b, registries.B],
+    ] as const)
+      await (await prepareJoinRun(load, s, registry, c, mac, schedule(3), { expectedPerSecond: 4_000 })).run();
     const rows: { name: string; perSecond: number; ratio: number; cpu: number; floorCpu: number }[] = [];
     for (let i = 0; i < 2 * pairs; i++) {
       const [name, s] = i % 2 === 0 ? (['A', a] as const) : (['B', b] as const);
-      const f = await load.prepare({ urls: [floor.url], tls: registry.tls, concurrency: c, traffic: { kind: 'fixed', body: FLOOR_REQUEST }, schedule: schedule(seconds) });
+      const registry = registries[name];
+      const f = await load.prepare({ urls: [floor.url], tls: registries.B.tls, concurrency: c, traffic: { kind: 'fixed', body: FLOOR_REQUEST }, schedule: schedule(seconds) });
       const fm = await measureCpu({ server: () => floor.cpuSeconds(), loadGenerator: () => load.cpuSeconds() }, () => f.run());
       const j = await prepareJoinRun(load, s, registry, c, mac, schedule(seconds), { expectedPerSecond: fm.report.perSecond });
       const jm = await measureCpu({ server: () => s.cpuSeconds(), loadGenerator: () => load.cpuSeconds() }, () => j.run());

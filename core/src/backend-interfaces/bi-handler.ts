@@ -7,7 +7,6 @@ import type { JoinEngine } from '../join/join-engine';
 import type { JoinOutcome } from '../join/join-outcome';
 import type { JoinRequestMessage } from '../join/join-request-message';
 import type { KeyEnvelope } from '../join/key-envelope';
-import type { SessionKeyName } from '../join/session-key-plan';
 import { toHex } from '../lorawan/hex';
 import { parseNetID, type EUI64 } from '../lorawan/identifiers';
 import { joinEUIInPrefix, type JoinEUIPrefix } from '../lorawan/join-eui-prefix';
@@ -19,7 +18,7 @@ import type { Store } from '../store/store';
 import { answerHeader } from './answer-header';
 import type { AsyncAnswerSender } from './async-answer-sender';
 import { resolveCaller, type Caller, type UnauthenticatedCause } from './caller';
-import { SESSION_KEY_FIELDS, type WireAnswer, type WireAnswerHeader, type WireKeyEnvelope, type WireResult } from './messages';
+import { type WireAnswer, type WireAnswerHeader, type WireKeyEnvelope, type WireResult } from './messages';
 import { parseAppSKeyReq } from './parse-app-s-key-req';
 import { parseErrorNotif } from './parse-error-notif';
 import { maySeeHome, type HomeNSAnswers } from './home-ns-visibility';
@@ -343,15 +342,31 @@ function wireEnvelope(e: KeyEnvelope): WireKeyEnvelope {
   return { KEKLabel: e.kekLabel, AESKey: toHex(e.aesKey) };
 }
 
+/**
+ * The JoinAns (RejoinAns) of an accepted join, its fields set one by one in wire order (no
+ * spreads, no intermediate objects: this is built for every accepted join). A 1.1 device
+ * answered without OptNeg gets NwkSKey, and, for a peer that wants 1.1 fields, the same key as
+ * FNwkSIntKey, SNwkSIntKey and NwkSEncKey.
+ */
 function joinAns(header: RequestHeader, joinEUI: string, a: JoinAnswer): BIReply {
-  const answer: WireAnswer = { ...answerHeader(header, joinEUI), Result: { ResultCode: 'Success' }, PHYPayload: toHex(a.phyPayload) };
+  const answer: WireAnswer = answerHeader(header, joinEUI) as WireAnswer;
+  answer.Result = { ResultCode: 'Success' };
+  answer['PHYPayload'] = toHex(a.phyPayload);
   const k = a.networkKeys;
-  const keys: Partial<Record<SessionKeyName, KeyEnvelope>> =
-    k.kind === '1.1'
-      ? { fNwkSIntKey: k.fNwkSIntKey, sNwkSIntKey: k.sNwkSIntKey, nwkSEncKey: k.nwkSEncKey, appSKey: a.appSKey }
-      : // 1.1 device answered without OptNeg: FNwkSIntKey = SNwkSIntKey = NwkSEncKey = NwkSKey.
-        { nwkSKey: k.nwkSKey, ...(a.legacyKeysAs11 ? { fNwkSIntKey: k.nwkSKey, sNwkSIntKey: k.nwkSKey, nwkSEncKey: k.nwkSKey } : {}), appSKey: a.appSKey };
-  for (const [name, envelope] of Object.entries(keys) as [SessionKeyName, KeyEnvelope][]) answer[SESSION_KEY_FIELDS[name]] = wireEnvelope(envelope);
+  if (k.kind === '1.1') {
+    answer['FNwkSIntKey'] = wireEnvelope(k.fNwkSIntKey);
+    answer['SNwkSIntKey'] = wireEnvelope(k.sNwkSIntKey);
+    answer['NwkSEncKey'] = wireEnvelope(k.nwkSEncKey);
+  } else {
+    const nwkSKey = wireEnvelope(k.nwkSKey);
+    answer['NwkSKey'] = nwkSKey;
+    if (a.legacyKeysAs11) {
+      answer['FNwkSIntKey'] = nwkSKey;
+      answer['SNwkSIntKey'] = nwkSKey;
+      answer['NwkSEncKey'] = nwkSKey;
+    }
+  }
+  answer['AppSKey'] = wireEnvelope(a.appSKey);
   if (a.sessionKeyID !== undefined) answer['SessionKeyID'] = a.sessionKeyID;
   return { kind: 'answer', answer };
 }

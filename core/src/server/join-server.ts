@@ -140,6 +140,8 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   } catch (err) {
     log.warn({ err: err instanceof Error ? err.message : String(err) }, 'warm-up failed; starting without it');
   }
+  // The store's threads or connections, open before the first join needs them.
+  await store.prepareForJoins();
   try {
     await bi.listen({ host: options.biListen.host, port: options.biListen.port });
   } catch (err) {

@@ -28,5 +28,11 @@ export type { TenantRegistry } from './ports/tenant-registry';
 export interface Store extends DeviceRegistry, JoinState, JoinHistory, PeerRegistry, TenantRegistry, AuditLog, FleetMigrationJournal, RateBucketLedger, SealedSettings {
   /** Store reachable and usable (for readiness). */
   ping(): Promise<void>;
+  /**
+   * Opens now what the joins will use, so that the first joins do not wait for it (a server,
+   * before it listens): SQLite's commit and history threads with their connections, PostgreSQL's
+   * pooled connections. Without it, each opens with its first use.
+   */
+  prepareForJoins(): Promise<void>;
   close(): Promise<void>;
 }

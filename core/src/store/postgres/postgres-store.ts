@@ -86,25 +86,33 @@ export class PostgresStore extends SqlStore {
   private constructor(pool: Pool, location: PostgresLocation, groupCommit: GroupCommitOptions | false) {
     const sql = new PostgresRunner(pool, location.schema);
     const joinState = new PostgresJoinState(sql, groupCommit);
-    super({
-      sql,
-      devices: new PostgresDeviceImport(sql, (devEUI) => joinState.deviceForJoin(devEUI)),
-      joinState,
-      joinHistory: new PostgresJoinHistory(sql),
-      rateBuckets: new PostgresRateBuckets(sql),
-      readChanges: async () => {
-        const rows = await sql.query<{ peers: string }>('reading the change counters', 'SELECT peers FROM change_counters WHERE id = 1', []);
-        return { peers: rows[0] ? Number(rows[0].peers) : 0, devices: null };
+    super(
+      {
+        sql,
+        devices: new PostgresDeviceImport(sql, (devEUI) => joinState.deviceForJoin(devEUI)),
+        joinState,
+        joinHistory: new PostgresJoinHistory(sql),
+        rateBuckets: new PostgresRateBuckets(sql),
+        readChanges: async () => {
+          const rows = await sql.query<{ peers: string }>('reading the change counters', 'SELECT peers FROM change_counters WHERE id = 1', []);
+          return { peers: rows[0] ? Number(rows[0].peers) : 0, devices: null };
+        },
+        ping: async () => void (await sql.query('ping', 'SELECT 1 AS ok', [])),
+        // Every connection of the pool, opened at once and given back.
+        prepareForJoins: async () => {
+          const clients = await Promise.all(Array.from({ length: pool.options.max ?? 10 }, () => pool.connect()));
+          for (const c of clients) c.release();
+        },
+        close: async () => {
+          await joinState.drain();
+          await pool.end();
+        },
+        // No devices kept for the join: instances share the database, and the join of a device
+        // through another instance would make every kept copy lose its commit once (see
+        // join-device-cache.ts); the reads of a moment are one query instead (PostgresJoinState).
       },
-      ping: async () => void (await sql.query('ping', 'SELECT 1 AS ok', [])),
-      close: async () => {
-        await joinState.drain();
-        await pool.end();
-      },
-      // No devices kept for the join: instances share the database, and the join of a device
-      // through another instance would make every kept copy lose its commit once (see
-      // join-device-cache.ts); the reads of a moment are one query instead (PostgresJoinState).
-    }, { keepJoinDevices: false });
+      { keepJoinDevices: false },
+    );
     this.#location = location;
     this.#joinState = joinState;
   }

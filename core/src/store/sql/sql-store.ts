@@ -50,6 +50,8 @@ export interface DialectParts {
    */
   readonly readChanges: () => Promise<ChangeCounters>;
   ping(): Promise<void>;
+  /** Store.prepareForJoins. */
+  prepareForJoins(): Promise<void>;
   /** Lets queued work finish, then closes the connections. */
   close(): Promise<void>;
 }
@@ -282,6 +284,10 @@ export class SqlStore implements Store {
 
   ping(): Promise<void> {
     return this.#own.ping();
+  }
+
+  prepareForJoins(): Promise<void> {
+    return this.#own.prepareForJoins();
   }
 
   /** Lets queued work finish, then closes every connection (idempotent). */

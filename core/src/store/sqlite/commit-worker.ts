@@ -59,6 +59,11 @@ export class SqliteCommitWorker {
     return reply.results.map((r) => (typeof r === 'boolean' ? r : new ItemFailure(fromWire(r.error))));
   }
 
+  /** Starts the commit thread now, before the first batch (a server before it listens). */
+  start(): Promise<void> {
+    return this.#thread.start();
+  }
+
   /** Asks the checkpoint thread (`checkpoint-thread.ts`, started on first use, never holding the process open) to checkpoint. */
   #checkpoint(): void {
     this.#sinceCheckpoint = 0;

@@ -37,6 +37,11 @@ export class SqliteHistoryWorker {
     return reply.stored;
   }
 
+  /** Starts the history thread now, before the first batch (a server before it listens). */
+  start(): Promise<void> {
+    return this.#thread.start();
+  }
+
   /** Ends the thread (after the batches in flight). Idempotent. */
   close(): Promise<void> {
     return this.#thread.close();

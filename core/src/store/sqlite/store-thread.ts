@@ -47,6 +47,11 @@ export class StoreThread<Reply extends { readonly id: number }> {
     });
   }
 
+  /** Starts the thread now rather than with the first request, and waits until its connection is open. */
+  async start(): Promise<void> {
+    await this.request({ ready: true });
+  }
+
   /** Ends the thread (after the caller has let the requests in flight finish). Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;

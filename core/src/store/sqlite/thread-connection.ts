@@ -40,12 +40,20 @@ export function connect(pragmas: readonly string[]): Database.Database {
   }
 }
 
-/** Hands every message to `handle` until the one that says close (the connection closed, the thread let go). */
+/**
+ * Hands every message to `handle` until the one that says close (the connection closed, the
+ * thread let go). A message that says `ready` is answered at once: the thread runs, its
+ * connection is open.
+ */
 export function serve<M>(db: Database.Database, handle: (message: M) => void): void {
-  port.on('message', (m: M & { readonly close?: boolean }) => {
+  port.on('message', (m: M & { readonly id: number; readonly close?: boolean; readonly ready?: boolean }) => {
     if (m.close) {
       db.close();
       port.close();
+      return;
+    }
+    if (m.ready) {
+      port.postMessage({ id: m.id });
       return;
     }
     handle(m);
