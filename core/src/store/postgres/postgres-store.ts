@@ -98,9 +98,10 @@ export class PostgresStore extends SqlStore {
           return { peers: rows[0] ? Number(rows[0].peers) : 0, devices: null };
         },
         ping: async () => void (await sql.query('ping', 'SELECT 1 AS ok', [])),
-        // Every connection of the pool, opened at once and given back.
+        // The connections the first joins use at once (the device reads, the change counters, a
+        // group commit), opened and given back; the rest of the pool opens as the load asks.
         prepareForJoins: async () => {
-          const clients = await Promise.all(Array.from({ length: pool.options.max ?? 10 }, () => pool.connect()));
+          const clients = await Promise.all(Array.from({ length: Math.min(pool.options.max ?? 10, 3) }, () => pool.connect()));
           for (const c of clients) c.release();
         },
         close: async () => {

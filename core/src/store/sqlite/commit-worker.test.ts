@@ -146,6 +146,32 @@ describe('SQLite commit worker', () => {
     }
   });
 
+  test('prepareForJoins opens the commit and history threads before any join: their connections are open, and a file they cannot open fails it', async () => {
+    const store = await storeWith(1);
+    try {
+      await store.prepareForJoins();
+      // Both threads hold the database open: the file cannot be removed from under them unnoticed
+      // by SQLite, but it can be renamed; a new thread would fail to open the renamed path.
+      await fs.rename(file, `${file}.moved`);
+      expect(await store.commitJoin(commit(eui(1), (await store.getDevice(eui(1)))!.version, 1))).toBe(true);
+      expect(
+        await store.appendJoinRecords(
+          [{ devEUI: eui(1), joinEUI: parseEUI64('70b3d57ed0000000'), at: new Date(), peer: 'ns', joinType: 'join', macVersion: '1.0.4', result: 'Success', description: null, devNonce: null, joinNonce: null }],
+          5,
+        ),
+      ).toBe(1);
+    } finally {
+      await store.close();
+    }
+    const late = SqliteStore.open(path.join(dir, 'late.db'));
+    try {
+      await fs.rename(path.join(dir, 'late.db'), path.join(dir, 'late.db.moved'));
+      await expect(late.prepareForJoins()).rejects.toMatchObject({ code: 'SQLITE_CANTOPEN', message: 'unable to open database file' });
+    } finally {
+      await late.close();
+    }
+  });
+
   test('close lets the commits in flight finish, and a closed store refuses new ones', async () => {
     const store = await storeWith(3);
     const pending = [1, 2, 3].map((n) => store.commitJoin(commit(eui(n), 0, n)));

@@ -68,8 +68,14 @@ export class StoreThread<Reply extends { readonly id: number }> {
     if (this.#worker) return this.#worker;
     const worker = startModuleThread(this.#modulePath, this.#workerData);
     worker.unref();
-    worker.on('message', (reply: Reply) => {
-      if (reply.id === -1) return; // the open failed: 'error' follows
+    // The thread's own account of a failed open (its 'error' event follows, and carries an
+    // error that lost its message crossing over).
+    let openFailure: Error | undefined;
+    worker.on('message', (reply: Reply & { readonly error?: WireError }) => {
+      if (reply.id === -1) {
+        openFailure = fromWire(reply.error ?? { message: `sqlite ${this.#name}: its connection did not open`, code: undefined });
+        return;
+      }
       const p = this.#pending.get(reply.id);
       if (!p) return;
       this.#pending.delete(reply.id);
@@ -80,7 +86,7 @@ export class StoreThread<Reply extends { readonly id: number }> {
       if (this.#worker === worker) this.#worker = null;
       const pending = [...this.#pending.values()];
       this.#pending.clear();
-      for (const p of pending) p.reject(err);
+      for (const p of pending) p.reject(openFailure ?? err);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`sqlite ${this.#name} exited (code ${code})`)));
