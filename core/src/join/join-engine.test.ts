@@ -114,15 +114,16 @@ describe('join/engine', () => {
     const a = await setup(path.join(dir, 'joinery.db'));
     const b = a.secondInstance();
     try {
-      expect((await a.join(1)).ok).toBe(true); // A keeps the device as it committed it
+      expect((await a.join(1)).ok).toBe(true);
+      expect((await a.join(4)).ok).toBe(true); // its second read: A keeps the device, as it committed it
       expect((await b.join(2)).ok).toBe(true); // B's join commit does not drop A's copy (it bumps no counter)
       await new Promise((resolve) => setImmediate(resolve)); // a later turn of A's event loop
-      expect((await a.store.deviceForJoin(devEUI))!.nonces.usedDevNonces).toEqual([devNonce(1)]); // A's copy is older than the file
+      expect((await a.store.deviceForJoin(devEUI))!.nonces.usedDevNonces).toEqual([devNonce(1), devNonce(4)]); // A's copy is older than the file
       // A decides DevNonce 2 on its copy, loses the commit (version), reads afresh and refuses it.
       const replay = await a.join(2);
       expect(!replay.ok && replay.code).toBe('DevNonceReplayed');
       expect((await a.join(3)).ok).toBe(true);
-      expect((await b.store.getDevice(devEUI))!.nonces.usedDevNonces).toEqual([devNonce(1), devNonce(2), devNonce(3)]);
+      expect((await b.store.getDevice(devEUI))!.nonces.usedDevNonces).toEqual([devNonce(1), devNonce(4), devNonce(2), devNonce(3)]);
     } finally {
       await b.store.close();
       await a.store.close();

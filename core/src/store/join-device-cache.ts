@@ -27,12 +27,19 @@ export const JOIN_DEVICE_CACHE_CAPACITY = 10_000;
  *   the engine reads again and decides on the state that won. A refusal never comes from a
  *   stale copy, and no answer leaves before its commit.
  * Only devices that exist are kept: an unknown DevEUI is read every time, so a caller cannot
- * fill the cache with DevEUIs of its own choosing.
+ * fill the cache with DevEUIs of its own choosing. And a device is kept from its second read in
+ * a while on (the first only notes its DevEUI): in a registry far larger than the cache (a
+ * million devices, a storm where each joins once) nearly every read misses, and keeping each
+ * device read, to be evicted unused, cost more (its copy outlives the young generation, and the
+ * collector pays for it) than the few reads it saved.
  */
 export class CachedJoinState implements JoinState {
   readonly #inner: JoinState;
   readonly #readChanges: () => Promise<number>;
   readonly #devices: LRUCache<EUI64, Device>;
+  /** DevEUIs read once and not kept (yet): a second read keeps the device. Emptied when full. */
+  readonly #readOnce = new Set<EUI64>();
+  readonly #capacity: number;
   /** The change counter the kept devices were read at. */
   #changes: number | null = null;
   /** Bumped by every clear: a read that started before a write does not keep what it read. */
@@ -42,6 +49,7 @@ export class CachedJoinState implements JoinState {
     this.#inner = inner;
     this.#readChanges = readChanges;
     this.#devices = new LRUCache(capacity);
+    this.#capacity = capacity;
   }
 
   async deviceForJoin(devEUI: EUI64): Promise<Device | null> {
@@ -55,7 +63,7 @@ export class CachedJoinState implements JoinState {
     const kept = this.#devices.get(devEUI);
     if (kept !== undefined) return kept;
     const device = await this.#inner.deviceForJoin(devEUI);
-    if (device !== null && generation === this.#generation && changes === this.#changes) this.#devices.set(devEUI, device);
+    if (device !== null && generation === this.#generation && changes === this.#changes) this.#keep(devEUI, device);
     return device;
   }
 
@@ -79,6 +87,16 @@ export class CachedJoinState implements JoinState {
 
   getSession(devEUI: EUI64, sessionKeyID: string): Promise<SessionRecord | null> {
     return this.#inner.getSession(devEUI, sessionKeyID);
+  }
+
+  /** Keeps a device read for the second time in a while (see the class comment). */
+  #keep(devEUI: EUI64, device: Device): void {
+    if (this.#readOnce.delete(devEUI)) {
+      this.#devices.set(devEUI, device);
+      return;
+    }
+    if (this.#readOnce.size >= this.#capacity) this.#readOnce.clear();
+    this.#readOnce.add(devEUI);
   }
 
   /** After a write to devices through this store. */
