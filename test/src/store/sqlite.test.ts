@@ -44,10 +44,10 @@ describe('sqlite', () => {
   });
 
   test.each([
-    // On the caller's thread: the commits of the turn go together at its end.
+    // Either way the commits of the turn go together at its end (on the worker, what arrives
+    // while a batch syncs goes together in the next).
     ["on the caller's thread", false, 1],
-    // On the commit worker: the first goes at once, the rest arrive while it syncs and go together.
-    ['on the commit worker', true, 2],
+    ['on the commit worker', true, 1],
   ])('group commit %s/the commits that arrive together share one transaction, in arrival order', async (_, commitWorker, batches) => {
     const store = SqliteStore.open(file, { commitWorker });
     try {

@@ -76,15 +76,16 @@ export class SqliteJoinState implements JoinState {
       if (typeof result !== 'boolean') throw result!.error;
       return result;
     };
-    // On the worker thread, a lone commit goes at once and what arrives while a batch is being
-    // synced forms the next. On this thread a commit is synchronous, so "while one is in
-    // flight" never happens: it is dispatched at the end of the event-loop turn, which gathers
-    // the concurrent joins.
+    // Both ways a commit is dispatched at the end of its event-loop turn, which gathers the
+    // joins of that turn (under load, one I/O callback per request, many in a turn) into one
+    // message and one transaction; on the worker thread what arrives while a batch is being
+    // synced forms the next. (Dispatching a lone commit at once sent the first join of a turn
+    // alone and the rest in a second message: bench/README.md.)
     this.#committer =
       groupCommit === false
         ? null
         : worker
-          ? new GroupCommitter((commits) => worker.run(commits), groupCommit)
+          ? new GroupCommitter((commits) => worker.run(commits), { dispatchWhenIdle: false, ...groupCommit })
           : new GroupCommitter(async (commits) => batch(commits.map(commitJoinParams)).map((r) => (typeof r === 'boolean' ? r : new ItemFailure(r.error))), { dispatchWhenIdle: false, ...groupCommit });
 
     const insert = db.prepare(`INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
