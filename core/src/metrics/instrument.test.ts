@@ -36,7 +36,10 @@ class Subject extends Base {
 async function counts(registry: Registry): Promise<Record<string, number>> {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'test_latency_seconds')!;
   const out: Record<string, number> = {};
-  for (const v of metric.values) if (v.metricName === 'test_latency_seconds_count') out[`${v.labels['operation']}/${v.labels['outcome']}`] = v.value;
+  // A histogram's values carry the name of the series they belong to (`_bucket`, `_sum`, `_count`).
+  for (const v of metric.values as ReadonlyArray<(typeof metric.values)[number] & { metricName?: string }>) {
+    if (v.metricName === 'test_latency_seconds_count') out[`${v.labels['operation']}/${v.labels['outcome']}`] = v.value;
+  }
   return out;
 }
 
