@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { HOME_NS_ANSWERS } from '../backend-interfaces/home-ns-visibility';
+import { DEFAULT_KEY_CACHE_SIZE } from '../keys/key-vault';
 import { parseJoinEUIPrefix } from '../lorawan/join-eui-prefix';
 import { parseListenAddress } from '../server/listen-address';
 
@@ -235,7 +236,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
     placeholder: '<n>',
     env: 'JOINERY_KEY_CACHE_SIZE',
     type: { kind: 'integer', min: 0, max: 10_000_000 },
-    default: 10_000,
+    default: DEFAULT_KEY_CACHE_SIZE,
     scope: 'serve',
     description:
       'opened root keys and KEKs the key vault keeps, least recently used out (0: none): a join of a device in it skips the unsealing (software vault: about 4 KB of memory each) or the HSM lookup (PKCS#11: a session object on the HSM each)',

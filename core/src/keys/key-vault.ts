@@ -27,6 +27,9 @@ export type WrappedRootKeys = { readonly kind: 'legacy'; readonly wrapped: true;
 /** Root keys opened for one operation: handles, never bytes. */
 export type RootKeyHandles = { readonly kind: 'legacy'; readonly appKey: KeyHandle } | { readonly kind: '1.1'; readonly appKey: KeyHandle; readonly nwkKey: KeyHandle };
 
+/** Opened root keys a vault keeps by default (`--key-cache-size`): about 4 KB each in the software vault. */
+export const DEFAULT_KEY_CACHE_SIZE = 10_000;
+
 /**
  * The only component that touches root keys. Everything the join engine does with a root key
  * (MIC check, derivations, join-accept encryption) goes through these primitives, so that a

@@ -4,7 +4,7 @@ import * as pkcs11js from 'pkcs11js';
 import { AES128Key } from '../lorawan/aes128-key';
 import { parseEUI64, type EUI64 } from '../lorawan/identifiers';
 import { aesKeyUnwrap } from '../lorawan/key-wrap';
-import type { KeyHandle, KeyVault, RootKeyHandles, RootKeys, WrappedRootKeys } from './key-vault';
+import { DEFAULT_KEY_CACHE_SIZE, type KeyHandle, type KeyVault, type RootKeyHandles, type RootKeys, type WrappedRootKeys } from './key-vault';
 import { LRUCache } from './lru-cache';
 import {
   decodeRootKeysReference,
@@ -134,7 +134,7 @@ export class Pkcs11KeyVault implements KeyVault {
     try {
       const slot = findTokenSlot(library.module, options.tokenLabel);
       const pool = Pkcs11SessionPool.open(library.module, slot, options.tokenLabel, options.pin, options.sessions ?? 8);
-      return new Pkcs11KeyVault(library, pool, options.tokenLabel, options.cacheSize ?? 10_000, options.evictionGraceMs ?? 30_000);
+      return new Pkcs11KeyVault(library, pool, options.tokenLabel, options.cacheSize ?? DEFAULT_KEY_CACHE_SIZE, options.evictionGraceMs ?? 30_000);
     } catch (err) {
       library.release();
       throw err;

@@ -6,7 +6,7 @@ import { aesDecryptECB, aesEncryptBlock } from '../lorawan/aes';
 import { aesCmac } from '../lorawan/cmac';
 import { parseEUI64 } from '../lorawan/identifiers';
 import { aesKeyUnwrap, aesKeyWrap, KeyWrapError } from '../lorawan/key-wrap';
-import type { KeyHandle, KeyVault, RootKeyHandles, RootKeys, WrappedRootKeys } from './key-vault';
+import { DEFAULT_KEY_CACHE_SIZE, type KeyHandle, type KeyVault, type RootKeyHandles, type RootKeys, type WrappedRootKeys } from './key-vault';
 import { LRUCache } from './lru-cache';
 import { MasterKey, readMasterKeyRing, type MasterKeyRing } from './master-key';
 import { openBlob, sealBlob, sealedBlobKeyId, SealPurpose, type SealingKey } from './sealed-blob';
@@ -57,7 +57,7 @@ export class SoftwareKeyVault implements KeyVault {
     // A key the cache lets go of frees its AES state at once (see AES128Key.releasePrimitives):
     // at a million devices every join evicts one, and OpenSSL's memory would otherwise wait for
     // a full garbage collection. Keys still in use by a join in flight stay usable.
-    this.#cache = new LRUCache(options.cacheSize ?? 10_000, (_cacheKey, entry) => this.#releaseOpened(entry.opened));
+    this.#cache = new LRUCache(options.cacheSize ?? DEFAULT_KEY_CACHE_SIZE, (_cacheKey, entry) => this.#releaseOpened(entry.opened));
   }
 
   /** The id of the master key that seals. */

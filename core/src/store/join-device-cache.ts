@@ -1,11 +1,12 @@
 import type { EUI64 } from '../lorawan/identifiers';
+import { DEFAULT_KEY_CACHE_SIZE } from '../keys/key-vault';
 import { LRUCache } from '../keys/lru-cache';
 import type { Device, JoinCommit } from './device';
 import type { JoinState } from './ports/join-state';
 import type { SessionRecord } from './session';
 
-/** Devices kept at most: the key vault's default cache size, so a device whose keys are cached is too. */
-export const JOIN_DEVICE_CACHE_CAPACITY = 10_000;
+/** Devices kept at most: the key vault's default cache size, so at the default a device whose keys are cached is too. */
+export const JOIN_DEVICE_CACHE_CAPACITY = DEFAULT_KEY_CACHE_SIZE;
 
 /**
  * The devices the join reads, kept in memory between joins (a JoinState decorator): on SQLite

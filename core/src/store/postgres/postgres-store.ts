@@ -88,35 +88,33 @@ export class PostgresStore extends SqlStore {
   private constructor(pool: Pool, location: PostgresLocation, groupCommit: GroupCommitOptions | false) {
     const sql = new PostgresRunner(pool, location.schema);
     const joinState = new PostgresJoinState(sql, groupCommit);
-    super(
-      {
-        sql,
-        devices: new PostgresDeviceImport(sql, (devEUI) => joinState.deviceForJoin(devEUI)),
-        joinState,
-        joinHistory: new PostgresJoinHistory(sql),
-        rateBuckets: new PostgresRateBuckets(sql),
-        readChanges: async () => {
-          // Prepared once per connection (named): it is sent once per turn of the event loop under load.
-          const rows = await sql.prepared<{ peers: string }>('reading the change counters', READ_CHANGES, []);
-          return { peers: rows[0] ? Number(rows[0].peers) : 0, devices: null };
-        },
-        ping: async () => void (await sql.query('ping', 'SELECT 1 AS ok', [])),
-        // The connections the first joins use at once (the device reads, the change counters, a
-        // group commit), opened and given back; the rest of the pool opens as the load asks.
-        prepareForJoins: async () => {
-          const clients = await Promise.all(Array.from({ length: Math.min(pool.options.max ?? 10, 3) }, () => pool.connect()));
-          for (const c of clients) c.release();
-        },
-        close: async () => {
-          await joinState.drain();
-          await pool.end();
-        },
-        // No devices kept for the join: instances share the database, and the join of a device
-        // through another instance would make every kept copy lose its commit once (see
-        // join-device-cache.ts); the reads of a moment are one query instead (PostgresJoinState).
+    super({
+      sql,
+      devices: new PostgresDeviceImport(sql, (devEUI) => joinState.deviceForJoin(devEUI)),
+      joinState,
+      joinHistory: new PostgresJoinHistory(sql),
+      rateBuckets: new PostgresRateBuckets(sql),
+      readChanges: async () => {
+        // Prepared once per connection (named): it is sent once per turn of the event loop under load.
+        const rows = await sql.prepared<{ peers: string }>('reading the change counters', READ_CHANGES, []);
+        return { peers: rows[0] ? Number(rows[0].peers) : 0, devices: 0 };
       },
-      { keepJoinDevices: false },
-    );
+      // No devices kept for the join: instances share the database, and the join of a device
+      // through another instance would make every kept copy lose its commit once (see
+      // join-device-cache.ts); the reads of a moment are one query instead (PostgresJoinState).
+      keepJoinDevices: false,
+      ping: async () => void (await sql.query('ping', 'SELECT 1 AS ok', [])),
+      // The connections the first joins use at once (the device reads, the change counters, a
+      // group commit), opened and given back; the rest of the pool opens as the load asks.
+      prepareForJoins: async () => {
+        const clients = await Promise.all(Array.from({ length: Math.min(pool.options.max ?? 10, 3) }, () => pool.connect()));
+        for (const c of clients) c.release();
+      },
+      close: async () => {
+        await joinState.drain();
+        await pool.end();
+      },
+    });
     this.#location = location;
     this.#joinState = joinState;
   }

@@ -33,7 +33,8 @@ import { SqlTenantRegistry } from './tenant-registry-sql';
 /** A store's change counters, as read in one statement. */
 export interface ChangeCounters {
   readonly peers: number;
-  readonly devices: number | null;
+  /** Writes to devices but join commits; 0 where the dialect does not count them (`keepJoinDevices` false). */
+  readonly devices: number;
 }
 
 /** What a dialect writes by hand (the join's hot path, imports, rate buckets), and its connection's life. */
@@ -43,12 +44,14 @@ export interface DialectParts {
   readonly joinState: JoinState;
   readonly joinHistory: JoinHistory;
   readonly rateBuckets: RateBucketLedger;
-  /**
-   * The change counters (`change_counters`): `peers`, which every write to peers bumps, and
-   * `devices`, which every write to a device but a join commit bumps (null: the dialect keeps
-   * no counter of devices, and the join reads every device afresh).
-   */
+  /** The change counters (`change_counters`): `peers`, which every write to peers bumps, and `devices`. */
   readonly readChanges: () => Promise<ChangeCounters>;
+  /**
+   * Whether the join's devices are kept in memory (`join-device-cache.ts`): only where every
+   * write to a device but a join commit bumps the `devices` counter. Else the join reads every
+   * device afresh.
+   */
+  readonly keepJoinDevices: boolean;
   ping(): Promise<void>;
   /** Store.prepareForJoins. */
   prepareForJoins(): Promise<void>;
@@ -74,11 +77,11 @@ export class SqlStore implements Store {
   readonly #settings: SqlSealedSettings;
   #closing: Promise<void> | undefined;
 
-  protected constructor(own: DialectParts, options: { readonly keepJoinDevices: boolean }) {
+  protected constructor(own: DialectParts) {
     this.#own = own;
     // The change counters, read once per turn of the event loop (one query serves every request of the turn).
     const changes = new ChangeWatch(own.readChanges);
-    this.#joinDevices = options.keepJoinDevices ? new CachedJoinState(own.joinState, async () => (await changes.current()).devices ?? 0) : null;
+    this.#joinDevices = own.keepJoinDevices ? new CachedJoinState(own.joinState, async () => (await changes.current()).devices) : null;
     this.#joinState = this.#joinDevices ?? own.joinState;
     // Every write through this store's runner drops the devices kept for the join at once (the
     // counter the triggers bump is read once per turn: a join later in the same turn would not see it).

@@ -81,26 +81,24 @@ export class SqliteStore extends SqlStore {
     const historyWorker = file !== null ? new SqliteHistoryWorker({ file, busyTimeoutMs }) : null;
     const joinState = new SqliteJoinState(db, sql, groupCommit, commitWorker);
     const readChanges = db.prepare('SELECT peers, devices FROM change_counters WHERE id = 1');
-    super(
-      {
-        sql,
-        devices: new SqliteDeviceImport(db, sql, busyTimeoutMs, (devEUI) => joinState.deviceForJoin(devEUI)),
-        joinState,
-        joinHistory: new SqliteJoinHistory(db, sql, historyWorker),
-        rateBuckets: new SqliteRateBuckets(db),
-        // The change counters the triggers bump (schema migrations 6 and 13).
-        readChanges: async () => readChanges.get() as ChangeCounters,
-        ping: async () => void sql.runNow(firstRow('SELECT 1 AS ok')),
-        prepareForJoins: async () => void (await Promise.all([commitWorker?.start(), historyWorker?.start()])),
-        close: async () => {
-          await joinState.drain();
-          await commitWorker?.close();
-          await historyWorker?.close();
-          if (db.open) db.close();
-        },
+    super({
+      sql,
+      devices: new SqliteDeviceImport(db, sql, busyTimeoutMs, (devEUI) => joinState.deviceForJoin(devEUI)),
+      joinState,
+      joinHistory: new SqliteJoinHistory(db, sql, historyWorker),
+      rateBuckets: new SqliteRateBuckets(db),
+      // The change counters the triggers bump (schema migrations 6 and 13).
+      readChanges: async () => readChanges.get() as ChangeCounters,
+      keepJoinDevices: true,
+      ping: async () => void sql.runNow(firstRow('SELECT 1 AS ok')),
+      prepareForJoins: async () => void (await Promise.all([commitWorker?.start(), historyWorker?.start()])),
+      close: async () => {
+        await joinState.drain();
+        await commitWorker?.close();
+        await historyWorker?.close();
+        if (db.open) db.close();
       },
-      { keepJoinDevices: true },
-    );
+    });
     this.#joinState = joinState;
   }
 
