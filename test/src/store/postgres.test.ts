@@ -255,6 +255,24 @@ describe('postgres', () => {
     expect(result[40]).toEqual(result[3]);
   });
 
+  test("device reads/the peers' change counter rides on them: no query of its own while joins read devices", async () => {
+    const s = await open(withSchema('batching'));
+    const devices = euis(3);
+    await s.insertDevices(devices.map(device));
+    const counterAlone = (q: string): boolean => /^\s*SELECT peers FROM change_counters WHERE id = 1\s*$/.test(q);
+    // Device reads and a peer lookup (the counter, once a turn) asked in one turn: one query.
+    const { sent, result } = await sentDuring(() => Promise.all([s.deviceForJoin(devices[0]!), s.getPeer('nobody'), s.deviceForJoin(devices[1]!), s.deviceForJoin(devices[2]!)]));
+    expect(result[1]).toBeNull();
+    expect(result.filter((r) => r !== null).map((d) => (d as { devEUI: EUI64 }).devEUI)).toEqual(devices);
+    expect(sent.filter(counterAlone)).toEqual([]);
+    expect(sent.filter((q) => /change_counters/.test(q))).toHaveLength(1);
+    expect(sent).toHaveLength(2); // and the peer's own read: an unknown peer is never cached
+    // Without batched reads, the counter is read alone.
+    const lone = await open(withSchema('batching'), { groupCommit: false });
+    const { sent: loneSent } = await sentDuring(() => lone.getPeer('nobody'));
+    expect(loneSent.filter(counterAlone)).toHaveLength(1);
+  });
+
   test('device reads/a read asked after another handle committed sees the commit, even with a batch of reads in flight', async () => {
     const a = await open(withSchema('batching'));
     const b = await open(withSchema('batching'));

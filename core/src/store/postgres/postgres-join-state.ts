@@ -48,8 +48,44 @@ const COMMIT_JOINS = {
   RETURNING d.dev_eui`,
 };
 
-/** The devices of a batch of reads (GroupCommitter's, see getDevice). */
-const READ_DEVICES = { name: 'joinery_read_devices', text: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = ANY($1::TEXT[])` };
+/**
+ * The devices of a batch of reads (see `deviceForJoin`) and the peers' change counter, in one
+ * statement and one snapshot: the counter rides on the reads the joins send anyway (see
+ * `peersChanges`). Always one row at least: the counter's, with no device when none matched.
+ */
+const READ_DEVICES = {
+  name: 'joinery_read_devices',
+  text: `SELECT c.peers_changes, d.* FROM (SELECT (SELECT peers FROM change_counters WHERE id = 1) AS peers_changes) AS c
+  LEFT JOIN (SELECT ${DEVICE_COLUMNS} FROM devices WHERE dev_eui = ANY($1::TEXT[])) AS d ON TRUE`,
+};
+
+/** The peers' change counter alone: the read of `peersChanges` when reads are not batched. */
+const READ_CHANGES = { name: 'joinery_read_changes', text: 'SELECT peers FROM change_counters WHERE id = 1' };
+
+/**
+ * Read queries at once. Measured (bench/README.md): one at a time, the counter of a turn
+ * waited for the reads in flight and the joins slowed; four, the reads and the counter of a
+ * turn share one query and the rate held.
+ */
+const READS_IN_FLIGHT = 4;
+
+/** What a batched read is asked for: a device, or only the peers' change counter. */
+const COUNTER_ONLY = Symbol('the change counter only');
+type ReadRequest = EUI64 | typeof COUNTER_ONLY;
+
+/** A row of READ_DEVICES: a device's, or the counter's alone. */
+type BatchRow = (DeviceRow | { readonly dev_eui: null }) & { readonly peers_changes: string | null };
+
+/** What every read of a batch gets: its device (null: none, or none asked for) and the batch's counter. */
+interface BatchRead {
+  readonly device: Device | null;
+  readonly peersChanges: number;
+}
+
+/** A counter read as PostgreSQL sends a BIGINT (a string), or none (no counter row: never changed). */
+function counterValue(value: string | number | null | undefined): number {
+  return value === null || value === undefined ? 0 : Number(value);
+}
 
 /** COMMIT_JOINS's parameters: one array a column, one element a commit. */
 function commitArrays(commits: readonly JoinCommit[]): unknown[][] {
@@ -91,31 +127,48 @@ function commitArrays(commits: readonly JoinCommit[]): unknown[][] {
 export class PostgresJoinState implements JoinState {
   readonly #sql: PostgresRunner;
   readonly #committer: GroupCommitter<JoinCommit, boolean> | null;
-  readonly #reader: GroupCommitter<EUI64, Device | null> | null;
+  readonly #reader: GroupCommitter<ReadRequest, BatchRead> | null;
 
   constructor(sql: PostgresRunner, groupCommit: GroupCommitOptions | false) {
     this.#sql = sql;
     this.#committer = groupCommit === false ? null : new GroupCommitter((commits) => this.#commitGroup(commits), groupCommit);
-    this.#reader = groupCommit === false ? null : new GroupCommitter((devEUIs) => this.#readDevices(devEUIs), { maxBatch: groupCommit.maxBatch });
+    // Reads have no order to keep: the reads of a turn go together at its end, without waiting
+    // for the reads in flight (up to READS_IN_FLIGHT queries at once).
+    this.#reader = groupCommit === false ? null : new GroupCommitter((requests) => this.#readBatch(requests), { maxBatch: groupCommit.maxBatch, maxInFlight: READS_IN_FLIGHT, dispatchWhenIdle: false });
   }
 
   /**
-   * A device as committed when the read was asked for. With group commit on, the reads that
-   * arrive together are batched the same way (GroupCommitter: a lone read goes at once, those
-   * that arrive while it is in flight share the next one), one `WHERE dev_eui = ANY($1)` query
-   * a batch. A read joins only a query sent after it was asked for, so it sees every commit
-   * that finished before.
+   * A device as committed when the read was asked for. With group commit on, the reads asked
+   * in one turn of the event loop are one `WHERE dev_eui = ANY($1)` query, sent at the turn's
+   * end (GroupCommitter). A read joins only a query sent after it was asked for, so it sees
+   * every commit that finished before.
    */
-  deviceForJoin(devEUI: EUI64): Promise<Device | null> {
-    return this.#reader === null ? this.#readDevice(devEUI) : this.#reader.submit(devEUI);
+  async deviceForJoin(devEUI: EUI64): Promise<Device | null> {
+    return this.#reader === null ? this.#readDevice(devEUI) : (await this.#reader.submit(devEUI)).device;
   }
 
-  async #readDevices(devEUIs: readonly EUI64[]): Promise<Array<Device | null>> {
-    const rows = await this.#sql.prepared<DeviceRow & Record<string, unknown>>('reading devices', READ_DEVICES, [devEUIs]);
-    const byEUI = new Map(rows.map((row) => [row.dev_eui, row]));
-    return devEUIs.map((e) => {
-      const row = byEUI.get(e);
-      return row ? deviceFromRow(row) : null;
+  /**
+   * The peers' change counter (the store's ChangeWatch asks once per turn of the event loop).
+   * With group commit on it is asked of the batched reads like a device: it goes in the query
+   * of the turn's device reads, so under load the counter costs no round trip of its own, and
+   * like a device read it reflects every change committed before it was asked for: a peer
+   * changed through another instance is seen from the next turn on.
+   */
+  async peersChanges(): Promise<number> {
+    if (this.#reader !== null) return (await this.#reader.submit(COUNTER_ONLY)).peersChanges;
+    const rows = await this.#sql.prepared<{ peers: string | null }>('reading the change counters', READ_CHANGES, []);
+    return counterValue(rows[0]?.peers);
+  }
+
+  async #readBatch(requests: readonly ReadRequest[]): Promise<BatchRead[]> {
+    const devEUIs = requests.filter((r): r is EUI64 => r !== COUNTER_ONLY);
+    const rows = await this.#sql.prepared<BatchRow & Record<string, unknown>>('reading devices', READ_DEVICES, [devEUIs]);
+    const peersChanges = counterValue(rows[0]?.peers_changes);
+    const byEUI = new Map<string, DeviceRow>();
+    for (const row of rows) if (row.dev_eui !== null) byEUI.set(row.dev_eui, row);
+    return requests.map((r) => {
+      const row = r === COUNTER_ONLY ? undefined : byEUI.get(r);
+      return { device: row ? deviceFromRow(row) : null, peersChanges };
     });
   }
 

@@ -21,8 +21,6 @@ export interface PostgresStoreOptions extends PostgresLocationOptions {
   readonly connectTimeoutMs?: number;
 }
 
-const READ_CHANGES = { name: 'joinery_read_changes', text: 'SELECT peers FROM change_counters WHERE id = 1' };
-
 /**
  * The scale-out store: one PostgreSQL database shared by any number of Joinery instances (and
  * the CLI). Every write is a committed transaction when its promise resolves; nothing that
@@ -94,11 +92,8 @@ export class PostgresStore extends SqlStore {
       joinState,
       joinHistory: new PostgresJoinHistory(sql),
       rateBuckets: new PostgresRateBuckets(sql),
-      readChanges: async () => {
-        // Prepared once per connection (named): it is sent once per turn of the event loop under load.
-        const rows = await sql.prepared<{ peers: string }>('reading the change counters', READ_CHANGES, []);
-        return { peers: rows[0] ? Number(rows[0].peers) : 0, devices: 0 };
-      },
+      // The peers' counter rides on the joins' device reads (PostgresJoinState.peersChanges).
+      readChanges: async () => ({ peers: await joinState.peersChanges(), devices: 0 }),
       // No devices kept for the join: instances share the database, and the join of a device
       // through another instance would make every kept copy lose its commit once (see
       // join-device-cache.ts); the reads of a moment are one query instead (PostgresJoinState).

@@ -110,6 +110,25 @@ export function peerRegistryConformance(c: StoreConformance): void {
     expect((await store.listAuditEvents({ limit: 50 })).some((e) => e.detail['name'] === 'nobody')).toBe(false);
   });
 
+  test('peers/a change through another handle is seen from the next turn while device reads of this handle are in flight', async () => {
+    // The PostgreSQL store reads the peers' counter with the device reads of the joins: a
+    // lookup must still not be answered by a read that was sent before it was asked for.
+    const ns = nsPeer('lifecycle-in-flight');
+    await store.insertPeer(ns);
+    const devEUI = eui(0x700);
+    await store.insertDevices([newDevice(0x700)]);
+    const other = await open();
+    for (const state of ['disabled', 'enabled', 'disabled'] as const) {
+      expect((await store.getPeerByFingerprint(ns.certFingerprint))?.state).toBe(state === 'disabled' ? 'enabled' : 'disabled'); // cached
+      const inFlight = Promise.all([store.deviceForJoin(devEUI), store.deviceForJoin(devEUI)]);
+      expect(await other.updatePeer(ns.name, { state }, peerAudit(`peer.${state === 'disabled' ? 'disable' : 'enable'}`, ns.name))).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve)); // the next turn of the event loop
+      const [peer, devices] = await Promise.all([store.getPeerByFingerprint(ns.certFingerprint), inFlight, store.deviceForJoin(devEUI)]);
+      expect(peer?.state).toBe(state);
+      expect(devices.map((d) => d?.devEUI)).toEqual([devEUI, devEUI]);
+    }
+  });
+
   test('peers/certificates: every certificate of the set finds its peer, retirements and the current one are kept, the KEK replaced', async () => {
     const ns = nsPeer('lifecycle-certs');
     await store.insertPeer(ns);
