@@ -7,14 +7,14 @@ import { DEVICE_COLUMNS, deviceFromRow, type DeviceRow } from '../sql/device-reg
 import { checkKeep, getSession, SESSION_COLUMNS, sessionValues } from '../sql/join-state-sql';
 import { sqlState, type PostgresRunner } from './postgres-sql';
 
-/** The conditional nonce write of one join: the statement the whole design rests on. */
+/** The conditional nonce write of one join: the statement the whole design rests on. Its values: `commitRow`. */
 const COMMIT_JOIN = `
   UPDATE devices
-     SET last_dev_nonce = $1, used_dev_nonces = $2::INTEGER[], last_join_nonce = $3, last_rj_count1 = $4,
+     SET last_dev_nonce = $3, used_dev_nonces = $4::INTEGER[], last_join_nonce = $5, last_rj_count1 = $6,
          last_rj_count0 = $9, rejoin_window_start = $10, rejoin_window_count = $11,
-         last_join_at = $5, last_join_peer = $6, version = version + 1,
-         activated_at = COALESCE(activated_at, $5), activated_tenant = COALESCE(activated_tenant, owner_tenant)
-   WHERE dev_eui = $7 AND version = $8`;
+         last_join_at = $7, last_join_peer = $8, version = version + 1,
+         activated_at = COALESCE(activated_at, $7), activated_tenant = COALESCE(activated_tenant, owner_tenant)
+   WHERE dev_eui = $1 AND version = $2`;
 
 /**
  * The conditional nonce writes of a group commit's round, as one statement whatever the number
@@ -87,26 +87,19 @@ function counterValue(value: string | number | null | undefined): number {
   return value === null || value === undefined ? 0 : Number(value);
 }
 
+/**
+ * A commit's values, in the order of COMMIT_JOIN's parameters and of COMMIT_JOINS's arrays.
+ * `usedDevNonces` as an array literal (`{1,2}`), which both statements cast.
+ */
+function commitRow(c: JoinCommit): unknown[] {
+  const n = c.nonces;
+  return [c.devEUI, c.expectedVersion, n.lastDevNonce, `{${n.usedDevNonces.join(',')}}`, n.lastJoinNonce, n.lastRJCount1, c.joinedAt, c.peer, n.lastRJCount0, n.rejoinWindow?.start ?? null, n.rejoinWindow?.count ?? 0];
+}
+
 /** COMMIT_JOINS's parameters: one array a column, one element a commit. */
 function commitArrays(commits: readonly JoinCommit[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 11 }, () => []);
-  for (const c of commits) {
-    const n = c.nonces;
-    const row = [
-      c.devEUI,
-      c.expectedVersion,
-      n.lastDevNonce,
-      `{${n.usedDevNonces.join(',')}}`,
-      n.lastJoinNonce,
-      n.lastRJCount1,
-      c.joinedAt,
-      c.peer,
-      n.lastRJCount0,
-      n.rejoinWindow?.start ?? null,
-      n.rejoinWindow?.count ?? 0,
-    ];
-    row.forEach((value, i) => columns[i]!.push(value));
-  }
+  for (const c of commits) commitRow(c).forEach((value, i) => columns[i]!.push(value));
   return columns;
 }
 
@@ -194,21 +187,7 @@ export class PostgresJoinState implements JoinState {
 
   /** One commit, one statement, its own (implicit) transaction. */
   async #commitOne(commit: JoinCommit): Promise<boolean> {
-    const n = commit.nonces;
-    const values = [
-      n.lastDevNonce,
-      n.usedDevNonces,
-      n.lastJoinNonce,
-      n.lastRJCount1,
-      commit.joinedAt,
-      commit.peer,
-      commit.devEUI,
-      commit.expectedVersion,
-      n.lastRJCount0,
-      n.rejoinWindow?.start ?? null,
-      n.rejoinWindow?.count ?? 0,
-    ];
-    return (await this.#sql.changes('committing a join', COMMIT_JOIN, values)) === 1;
+    return (await this.#sql.changes('committing a join', COMMIT_JOIN, commitRow(commit))) === 1;
   }
 
   /**
