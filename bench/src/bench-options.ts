@@ -104,3 +104,8 @@ function positive(flag: string, text: string, integer: boolean): number {
   if (text.trim() === '' || !Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) throw new BenchUsageError(`${flag}: expected a positive ${integer ? 'integer' : 'number'}, got '${text}'`);
   return x;
 }
+
+/** Node's arguments for a `joinery serve` of the run: a CPU profile named `name` when profiling. */
+export function serverNodeArgs(o: BenchOptions, name: string): string[] {
+  return o.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+}

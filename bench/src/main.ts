@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { VERSION } from '@joinery/core';
-import { BENCH_USAGE, BenchUsageError, parseBenchOptions, type BenchOptions } from './bench-options';
+import { BENCH_USAGE, BenchUsageError, parseBenchOptions, serverNodeArgs, type BenchOptions } from './bench-options';
 import { measureCpu, type RunCpu } from './cpu-meter';
 import { cryptoFloor } from './crypto-floor';
 import { startHttpFloorServer } from './http-floor-process';
@@ -36,10 +36,6 @@ import { printTable } from './table';
 import { FLOOR_REQUEST } from './floor-request';
 
 const progress = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
-
-function serverNodeArgs(o: BenchOptions, name: string): string[] {
-  return o.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
-}
 
 async function main(): Promise<void> {
   let o: BenchOptions;

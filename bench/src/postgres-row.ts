@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import type { BenchOptions } from './bench-options';
+import { serverNodeArgs, type BenchOptions } from './bench-options';
 import { startServer, type RunningServer } from './joinery-cli';
 import type { LoadGeneratorProcess } from './load-generator-process';
 import { measureCpu, type RunCpu } from './cpu-meter';
@@ -79,9 +79,9 @@ export async function postgresRow(work: string, o: BenchOptions, load: LoadGener
     // each store, measured in alternated runs of the same traffic.
     const sqliteRegistry = await createRegistry(work, 'registry-postgres-sqlite', size);
     const schedule = { kind: 'duration', seconds: o.seconds, warmupSeconds: o.warmupSeconds } as const;
-    const pg = await startServer(registry.dataDir, ['--store', url], [], process.env, { countPostgresQueries: true });
+    const pg = await startServer(registry.dataDir, ['--store', url], serverNodeArgs(o, 'postgres'), process.env, { countPostgresQueries: true });
     servers.push(pg);
-    sqliteServer = await startServer(sqliteRegistry.dataDir);
+    sqliteServer = await startServer(sqliteRegistry.dataDir, [], serverNodeArgs(o, 'postgres-sqlite'));
     const sqlite = sqliteServer;
     const measured = async (s: RunningServer | RunningServer[], r: typeof registry): Promise<Measured> => {
       const prepared = await prepareJoinRun(load, s, r, CONCURRENCY, null, schedule, { expectedPerSecond: floor });
@@ -119,7 +119,7 @@ export async function postgresRow(work: string, o: BenchOptions, load: LoadGener
       .filter(([, n]) => n > 0)
       .sort((a, b) => b[1] - a[1]);
 
-    servers.push(await startServer(registry.dataDir, ['--store', url]));
+    servers.push(await startServer(registry.dataDir, ['--store', url], serverNodeArgs(o, 'postgres-second')));
     const two = await joinRun(load, servers, registry, CONCURRENCY, null, schedule, { expectedPerSecond: floor });
     const failures = (r: LoadReport): number => r.requests - r.ok;
     const values = {
