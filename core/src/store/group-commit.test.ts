@@ -57,6 +57,31 @@ describe('GroupCommitter', () => {
     expect(r.batches).toEqual([[1, 2], [3, 4], [5]]);
   });
 
+  test('group commit/orderBy: with batches side by side, an item waits while its key is in flight; other keys go past it; each key keeps its order', async () => {
+    const r = recorder<string, string>((items) => [...items]);
+    const g = new GroupCommitter(r.run, { maxInFlight: 2 }, (item) => item[0]!);
+    const a1 = g.submit('a1'); // nothing in flight: goes at once
+    const rest = ['a2', 'b1', 'a3', 'c1'].map((i) => g.submit(i));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.batches).toEqual([['a1'], ['b1', 'c1']]); // a2 and a3 wait for a1
+    await r.release();
+    expect(await a1).toBe('a1');
+    for (let turn = 0; turn < 10 && r.batches.length < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(r.batches).toEqual([['a1'], ['b1', 'c1'], ['a2', 'a3']]);
+    await r.release();
+    await r.release();
+    expect(await Promise.all(rest)).toEqual(['a2', 'b1', 'a3', 'c1']);
+    // Without orderBy the same calls go side by side, a1 and a2 in flight at once.
+    const u = recorder<string, string>((items) => [...items]);
+    const unordered = new GroupCommitter(u.run, { maxInFlight: 2 });
+    const all = ['a1', 'a2', 'b1'].map((i) => unordered.submit(i));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(u.batches).toEqual([['a1'], ['a2', 'b1']]);
+    await u.release();
+    await u.release();
+    await Promise.all(all);
+  });
+
   test('group commit/a failed batch fails each of its callers, and the next batch still runs', async () => {
     let fail = true;
     const g = new GroupCommitter<number, number>(async (items) => {

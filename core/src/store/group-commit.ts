@@ -39,17 +39,27 @@ export class GroupCommitter<T, R> {
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   readonly #immediate: boolean;
-  readonly #queue: Pending<T, R>[] = [];
+  readonly #orderBy: ((item: T) => string) | null;
+  #queue: Pending<T, R>[] = [];
+  /** The keys (`orderBy`) of the items in the batches in flight, with how many of each. */
+  readonly #keysInFlight = new Map<string, number>();
   #inFlight = 0;
   #scheduled = false;
   #batches = 0;
   #items = 0;
 
-  constructor(runBatch: (items: readonly T[]) => Promise<ReadonlyArray<R | ItemFailure>>, options: GroupCommitOptions = {}) {
+  /**
+   * `orderBy`: with more than one batch in flight, items of one key (a device) are run in
+   * arrival order: an item whose key is in a batch in flight waits (in its place in the queue)
+   * until that batch is done, so it never overtakes an earlier item of its key. Items of other
+   * keys go past it.
+   */
+  constructor(runBatch: (items: readonly T[]) => Promise<ReadonlyArray<R | ItemFailure>>, options: GroupCommitOptions = {}, orderBy?: (item: T) => string) {
     this.#runBatch = runBatch;
     this.#maxBatch = positiveInteger(options.maxBatch ?? 256, 'maxBatch');
     this.#maxInFlight = positiveInteger(options.maxInFlight ?? 1, 'maxInFlight');
     this.#immediate = options.dispatchWhenIdle ?? true;
+    this.#orderBy = orderBy ?? null;
   }
 
   submit(item: T): Promise<R> {
@@ -86,9 +96,36 @@ export class GroupCommitter<T, R> {
     });
   }
 
+  /** The next batch: the first `maxBatch` items of the queue whose key is in no batch in flight. */
+  #take(): Pending<T, R>[] {
+    const orderBy = this.#orderBy;
+    if (orderBy === null || this.#keysInFlight.size === 0) return this.#queue.splice(0, this.#maxBatch);
+    const batch: Pending<T, R>[] = [];
+    const waiting: Pending<T, R>[] = [];
+    for (const p of this.#queue) {
+      if (batch.length < this.#maxBatch && !this.#keysInFlight.has(orderBy(p.item))) batch.push(p);
+      else waiting.push(p);
+    }
+    this.#queue = waiting;
+    return batch;
+  }
+
+  #keys(batch: readonly Pending<T, R>[], delta: 1 | -1): void {
+    const orderBy = this.#orderBy;
+    if (orderBy === null) return;
+    for (const p of batch) {
+      const key = orderBy(p.item);
+      const n = (this.#keysInFlight.get(key) ?? 0) + delta;
+      if (n === 0) this.#keysInFlight.delete(key);
+      else this.#keysInFlight.set(key, n);
+    }
+  }
+
   #dispatch(): void {
     while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
+      const batch = this.#take();
+      if (batch.length === 0) return; // every item queued waits for a batch in flight
+      this.#keys(batch, 1);
       this.#inFlight++;
       this.#batches++;
       this.#items += batch.length;
@@ -112,6 +149,7 @@ export class GroupCommitter<T, R> {
         )
         .catch((err: unknown) => batch.forEach((p) => p.reject(err)))
         .finally(() => {
+          this.#keys(batch, -1);
           this.#inFlight--;
           this.#schedule();
         });

@@ -63,6 +63,15 @@ const READ_DEVICES = {
 const READ_CHANGES = { name: 'joinery_read_changes', text: 'SELECT peers FROM change_counters WHERE id = 1' };
 
 /**
+ * Group commits at once, each on its connection: while one waits for its WAL flush the next is
+ * sent, and PostgreSQL flushes them together. A device's commits keep their arrival order (a
+ * commit waits while an earlier one of its device is in flight); two batches lock their rows in
+ * DevEUI order, so they never deadlock. Measured (bench/README.md): joins at c16 +15% against
+ * one at a time.
+ */
+const COMMITS_IN_FLIGHT = 2;
+
+/**
  * Read queries at once. Measured (bench/README.md): one at a time, the counter of a turn
  * waited for the reads in flight and the joins slowed; four, the reads and the counter of a
  * turn share one query and the rate held.
@@ -124,7 +133,15 @@ export class PostgresJoinState implements JoinState {
 
   constructor(sql: PostgresRunner, groupCommit: GroupCommitOptions | false) {
     this.#sql = sql;
-    this.#committer = groupCommit === false ? null : new GroupCommitter((commits) => this.#commitGroup(commits), groupCommit);
+    // Two group commits at once, a device's commits in arrival order (see COMMITS_IN_FLIGHT).
+    this.#committer =
+      groupCommit === false
+        ? null
+        : new GroupCommitter(
+            (commits) => this.#commitGroup(commits),
+            { maxInFlight: COMMITS_IN_FLIGHT, ...groupCommit },
+            (c) => c.devEUI,
+          );
     // Reads have no order to keep: the reads of a turn go together at its end, without waiting
     // for the reads in flight (up to READS_IN_FLIGHT queries at once).
     this.#reader = groupCommit === false ? null : new GroupCommitter((requests) => this.#readBatch(requests), { maxBatch: groupCommit.maxBatch, maxInFlight: READS_IN_FLIGHT, dispatchWhenIdle: false });
