@@ -115,8 +115,8 @@ function commitArrays(commits: readonly JoinCommit[]): unknown[][] {
 /**
  * The join's read and write on PostgreSQL, by hand.
  *
- * - The nonce check-and-update is one conditional UPDATE (`... WHERE dev_eui = $7 AND version
- *   = $8`): under PostgreSQL's READ COMMITTED a racing UPDATE waits for the row lock, then
+ * - The nonce check-and-update is one conditional UPDATE (`... WHERE dev_eui = $1 AND version
+ *   = $2`): under PostgreSQL's READ COMMITTED a racing UPDATE waits for the row lock, then
  *   re-checks the version against the committed row, so of any number of instances committing
  *   with the same expected version exactly one succeeds. There is no read-then-write window.
  * - Group commit: concurrent `commitJoin` calls of this process are batched (see
@@ -124,7 +124,8 @@ function commitArrays(commits: readonly JoinCommit[]): unknown[][] {
  *   then one conditional UPDATE of them all, `RETURNING dev_eui`). A statement holds at most one
  *   commit per device: a second commit of a device in the batch goes in a next statement, sent
  *   after the first's answer, in arrival order, so two commits of one device behave as if run
- *   one after the other (the second sees the first's version).
+ *   one after the other (the second sees the first's version). With two batches in flight
+ *   (COMMITS_IN_FLIGHT), a commit of a device whose earlier commit is in flight waits for it.
  */
 export class PostgresJoinState implements JoinState {
   readonly #sql: PostgresRunner;
