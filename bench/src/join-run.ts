@@ -9,6 +9,8 @@ export interface JoinRunOptions {
   readonly replayEvery?: number;
   /** The rate the trace is sized for (see LoadPlan.expectedPerSecond). */
   readonly expectedPerSecond?: number;
+  /** A TLS session every new connection offers (see LoadPlan.resumeSession). */
+  readonly resumeSession?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function prepareJoinRun(
     traffic: { kind: 'joins', seed: registry.seed, registrySize: registry.size, macVersion, nonceBase: registry.nonceBase, ...(options.replayEvery ? { replayEvery: options.replayEvery } : {}) },
     schedule,
     ...(options.expectedPerSecond ? { expectedPerSecond: options.expectedPerSecond } : {}),
+    ...(options.resumeSession ? { resumeSession: options.resumeSession } : {}),
   };
   const prepared = await load.prepare(plan);
   return {

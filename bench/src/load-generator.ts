@@ -66,7 +66,9 @@ async function runTrace(plan: LoadPlan, trace: JoinTrace): Promise<LoadReport> {
   // configuration once: given ca, cert and key, node builds a context (parsing the PEMs) for
   // each connection, and the first second of a run paid it 64 times.
   const secureContext = tls.createSecureContext({ ca: plan.tls.ca, cert: plan.tls.cert, key: plan.tls.key });
-  const targets = plan.urls.map((u) => ({ url: new URL(u), agent: new https.Agent({ keepAlive: true, maxSockets: plan.concurrency, secureContext }) }));
+  const connections = { opened: 0, resumed: 0, session: null as Buffer | null };
+  const resumeSession = plan.resumeSession !== undefined ? Buffer.from(plan.resumeSession, 'base64') : undefined;
+  const targets = plan.urls.map((u) => ({ url: new URL(u), agent: tracingAgent(new https.Agent({ keepAlive: true, maxSockets: plan.concurrency, secureContext }), connections, resumeSession) }));
   const latency = new LatencyRecorder();
   const failures: Record<string, number> = {};
   const replays = { sent: 0, refused: 0, accepted: 0, other: 0 };
@@ -172,7 +174,29 @@ async function runTrace(plan: LoadPlan, trace: JoinTrace): Promise<LoadReport> {
     completedPerSecond,
     visitsPerDevice: trace.visitsPerDevice,
     trace: { size: trace.size, builtDuringRun: trace.builtDuringRun },
+    tls: { connections: connections.opened, resumed: connections.resumed, session: connections.session?.toString('base64') ?? null },
   };
+}
+
+/**
+ * The agent's connections counted (and how many resumed a TLS session), the last session the
+ * server gave kept; with `resume`, every new connection offers that session first (node's agent
+ * offers the one it cached from its own connections otherwise). Per connection, not per request.
+ */
+function tracingAgent(agent: https.Agent, seen: { opened: number; resumed: number; session: Buffer | null }, resume: Buffer | undefined): https.Agent {
+  type CreateConnection = (options: tls.ConnectionOptions, callback?: () => void) => tls.TLSSocket;
+  const base = agent as unknown as { createConnection: CreateConnection };
+  const create = base.createConnection.bind(agent);
+  base.createConnection = (options, callback) => {
+    const socket = create(resume ? { ...options, session: resume } : options, callback);
+    socket.once('secureConnect', () => {
+      seen.opened++;
+      if (socket.isSessionReused()) seen.resumed++;
+    });
+    socket.on('session', (session: Buffer) => (seen.session = session));
+    return socket;
+  };
+  return agent;
 }
 
 /**

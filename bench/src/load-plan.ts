@@ -49,6 +49,11 @@ export interface LoadPlan {
    * floor's next to it, which joins do not exceed. Without it, 3,000/s.
    */
   readonly expectedPerSecond?: number;
+  /**
+   * A TLS session from an earlier run (base64, LoadReport.tls.session), offered on every new
+   * connection: a network server that kept its session over the Join Server's restart.
+   */
+  readonly resumeSession?: string;
 }
 
 export interface LoadReport {
@@ -76,4 +81,6 @@ export interface LoadReport {
   readonly visitsPerDevice: number;
   /** Requests built before the run (the trace), and built during it because the trace ran out (0 when it was long enough). */
   readonly trace: { readonly size: number; readonly builtDuringRun: number };
+  /** TLS connections opened, how many of them resumed a session, and the last session the server gave (base64). */
+  readonly tls: { readonly connections: number; readonly resumed: number; readonly session: string | null };
 }

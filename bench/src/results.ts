@@ -152,6 +152,18 @@ export interface FreshServer {
   readonly steadyPerSecond: number;
   /** perSecond[0] / steadyPerSecond (0 when the run was shorter than a second). */
   readonly firstSecondRatio: number;
+  /**
+   * The same server restarted on its data directory, its load generator offering the TLS session
+   * it kept from before (as a network server that resumes sessions does): its seconds the same
+   * way, and how many of the generator's connections resumed. Null when the run had no session.
+   */
+  readonly afterRestart: {
+    readonly perSecond: readonly number[];
+    readonly startSeconds: number;
+    readonly firstSecondRatio: number;
+    readonly connections: number;
+    readonly resumed: number;
+  } | null;
 }
 
 export interface StormRow {

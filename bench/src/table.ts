@@ -116,6 +116,11 @@ export function printTable(r: BenchResults): void {
     out.push(
       `a fresh server (${n(f.devices)} devices, concurrency ${f.concurrency}, listening ${n(f.startSeconds, 2)} s after its start), joins in each second from its first request: ${f.perSecond.map((x) => n(x)).join(', ')}; its steady rate ${n(f.steadyPerSecond)}/s (first second x ${n(f.firstSecondRatio, 2)})`,
     );
+    const a = f.afterRestart;
+    if (a)
+      out.push(
+        `the same server restarted (listening ${n(a.startSeconds, 2)} s after its start), its load generator offering the TLS session it kept (${n(a.resumed)} of ${n(a.connections)} connections resumed): ${a.perSecond.map((x) => n(x)).join(', ')} (first second x ${n(a.firstSecondRatio, 2)})`,
+      );
   }
   if (r.storm) {
     const s = r.storm;

@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '../log/logger';
 import type { ClaimService } from '../claims/claim-service';
+import { TICKET_LIFETIME_SECONDS } from '../pki/session-ticket-keys';
 import { registerTTJSClaimRoutes, TTJS_MAX_PARAM_LENGTH } from '../claims/ttjs-claim-routes';
 import type { Store } from '../store/store';
 import type { BackendInterfacesHandler } from './bi-handler';
@@ -19,7 +20,13 @@ export const BI_BODY_LIMIT = 32 * 1024;
 export interface BIServerOptions {
   readonly handler: BackendInterfacesHandler;
   readonly log: Logger;
-  readonly tls: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
+  readonly tls: {
+    readonly certPem: string;
+    readonly keyPem: string;
+    readonly caPem: string;
+    /** Session ticket keys that outlive the process (session-ticket-keys.ts); node draws its own when absent. */
+    readonly ticketKeys?: Buffer;
+  };
   /**
    * `required` (default): no client certificate from Joinery's CA, no TLS handshake.
    * `optional`: connections without one are accepted, for peers identified on their endpoint
@@ -131,6 +138,7 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
       ciphers: BI_TLS_CIPHERS,
       // TLS 1.2 renegotiation (TLS 1.3 has none): refused, whoever asks.
       secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
+      ...(options.tls.ticketKeys ? { ticketKeys: options.tls.ticketKeys, sessionTimeout: TICKET_LIFETIME_SECONDS } : {}),
     },
     bodyLimit: BI_BODY_LIMIT,
     // A batch unclaim names its DevEUIs in one path segment (see MAX_BATCH_UNCLAIM).

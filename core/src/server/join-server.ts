@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { BackendInterfacesHandler, type BackendInterfacesOptions } from '../backend-interfaces/bi-handler';
 import { AsyncAnswerSender } from '../backend-interfaces/async-answer-sender';
@@ -14,6 +15,7 @@ import { instrumented } from '../metrics/instrument';
 import { JoineryMetrics } from '../metrics/metrics';
 import { loadOrCreateJoinServerClientIdentity } from '../pki/join-server-client-identity';
 import { loadOrCreatePKI } from '../pki/pki-files';
+import { loadOrCreateTicketKeys, startTicketKeyRotation, TICKET_KEYS_FILE } from '../pki/session-ticket-keys';
 import { createAdminServer } from './admin-server';
 import { createMetricsServer } from './metrics-server';
 import { ClaimRateLimiter, type ClaimRateLimits } from '../claims/claim-rate-limiter';
@@ -80,6 +82,11 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   const created: string[] = [];
   if (pki.created.ca) created.push(`certificate authority ${backends.settings.dataDir}/ca.crt (ca.key mode 0600)`);
   if (pki.created.server) created.push(`server certificate ${backends.settings.dataDir}/server.crt for ${hosts.join(', ')}`);
+  // TLS sessions that network servers can resume after a restart (session-ticket-keys.ts).
+  const ticketKeysFile = `${backends.settings.dataDir}/${TICKET_KEYS_FILE}`;
+  const { ticketKeys, outcome: ticketKeysOutcome } = await loadOrCreateTicketKeys(backends.settings.dataDir);
+  if (ticketKeysOutcome.kind === 'created') created.push(`TLS session ticket keys ${ticketKeysFile} (mode 0600)`);
+  if (ticketKeysOutcome.kind === 'replaced') log.warn({ file: ticketKeysFile, reason: ticketKeysOutcome.reason }, 'TLS session ticket key file unusable: replaced with new keys (network servers make one full handshake)');
 
   const metrics = new JoineryMetrics();
   metrics.watchKeyCache(() => backends.vault.cachedKeys);
@@ -106,7 +113,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   const bi = createBIServer({
     handler,
     log,
-    tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem },
+    tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem, ticketKeys: ticketKeys.keys },
     ...options.biTransport,
     claims: { service: claims, store },
   });
@@ -162,6 +169,15 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     return { host: a.address, port: a.port };
   };
   const biAddress = boundAddress(bi);
+  const stopTicketKeyRotation = startTicketKeyRotation(
+    backends.settings.dataDir,
+    ticketKeys,
+    (keys) => (bi.server as unknown as HttpsServer).setTicketKeys(keys),
+    ({ writeError }) =>
+      writeError === undefined
+        ? log.info({ file: ticketKeysFile }, 'TLS session ticket keys replaced (a day old)')
+        : log.warn({ file: ticketKeysFile, err: writeError }, 'TLS session ticket keys replaced in memory only: the file could not be written (sessions will not resume after a restart)'),
+  );
   publicURL ??= defaultPublicURL(options.publicHosts, biAddress.port);
   const adminAddress = boundAddress(admin);
   const metricsAddress = metricsServer ? boundAddress(metricsServer) : null;
@@ -175,6 +191,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     created,
     close() {
       closing ??= (async () => {
+        stopTicketKeyRotation();
         await Promise.all([bi.close(), admin.close(), metricsServer?.close()]);
         // Answers already computed for asynchronous peers still go out (bounded by their window).
         await handler.drain();

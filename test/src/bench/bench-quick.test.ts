@@ -131,6 +131,12 @@ describe('bench/quick mode', () => {
     expect(fresh.perSecond.length).toBeGreaterThanOrEqual(1);
     expect(fresh.startSeconds).toBeGreaterThan(0);
     expect(fresh.firstSecondRatio).toBeCloseTo(fresh.perSecond[0]! / fresh.steadyPerSecond, 2);
+    // Then restarted on its data directory: every connection of the load generator resumed the
+    // TLS session it kept (the ticket keys outlive the process).
+    const restarted = fresh.afterRestart!;
+    expect(restarted.connections).toBeGreaterThan(0);
+    expect(restarted.resumed).toBe(restarted.connections);
+    expect(restarted.firstSecondRatio).toBeCloseTo(restarted.perSecond[0]! / fresh.steadyPerSecond, 2);
     expect(stdout).toContain('their runs alternated');
   });
 
