@@ -18,6 +18,9 @@ export interface BenchOptions {
   readonly freshServerWarmupSeconds: number;
   /** Runs on each registry of the scale comparison, alternated. */
   readonly scalePairs: number;
+  /** Restarts of the large registry's server, each way (connecting anew, resuming TLS sessions), alternated; and each one's seconds. */
+  readonly restartPairs: number;
+  readonly restartSeconds: number;
   /** Registry sizes: the join runs and the small scale point, the large scale point, the storm. */
   readonly registry: number;
   readonly largeRegistry: number;
@@ -88,8 +91,8 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   };
   // The quick run's fresh server runs 1.2 s: long enough for a first whole second.
   const o = quick
-    ? { ...base, quick, seconds: 0.4, warmupSeconds: 0.2, freshServerWarmupSeconds: 1.2, scalePairs: 1, registry: 400, largeRegistry: 2_000, stormRegistry: 1_000 }
-    : { ...base, quick, seconds: 4, warmupSeconds: 1, freshServerWarmupSeconds: 8, scalePairs: 3, registry: 10_000, largeRegistry: 1_000_000, stormRegistry: 100_000 };
+    ? { ...base, quick, seconds: 0.4, warmupSeconds: 0.2, freshServerWarmupSeconds: 1.2, scalePairs: 1, restartPairs: 1, restartSeconds: 1.2, registry: 400, largeRegistry: 2_000, stormRegistry: 1_000 }
+    : { ...base, quick, seconds: 4, warmupSeconds: 1, freshServerWarmupSeconds: 8, scalePairs: 3, restartPairs: 3, restartSeconds: 3, registry: 10_000, largeRegistry: 1_000_000, stormRegistry: 100_000 };
   const seconds = values.seconds === undefined ? undefined : positive('--seconds', values.seconds, false);
   return {
     ...o,

@@ -144,22 +144,28 @@ export interface ScaleRow {
 export interface FreshServer {
   readonly devices: number;
   readonly concurrency: number;
-  /** Joins (requests ended) in each whole second from the first request. */
+  /** Joins (requests ended) in each whole second from the first request, of its first start. */
   readonly perSecond: readonly number[];
-  /** Seconds from its process's start to the line that says it listens. */
+  /** Seconds from its process's first start to the line that says it listens. */
   readonly startSeconds: number;
   /** Its steady rate: the median of its measured runs after these seconds (the large scale point's). */
   readonly steadyPerSecond: number;
-  /** perSecond[0] / steadyPerSecond (0 when the run was shorter than a second). */
+  /**
+   * The first second of each new process whose load generator connects anew (full TLS
+   * handshakes): its first start, then its restarts without a session.
+   */
+  readonly firstSeconds: readonly number[];
+  /** median(firstSeconds) / steadyPerSecond. */
   readonly firstSecondRatio: number;
   /**
-   * The same server restarted on its data directory, its load generator offering the TLS session
-   * it kept from before (as a network server that resumes sessions does): its seconds the same
-   * way, and how many of the generator's connections resumed. Null when the run had no session.
+   * Its restarts (alternated with those without) whose load generator offers the TLS session it
+   * kept from before, as a network server that resumes sessions does: each one's first second,
+   * and how many of the connections resumed. Null when the runs gave no session.
    */
   readonly afterRestart: {
-    readonly perSecond: readonly number[];
-    readonly startSeconds: number;
+    readonly firstSeconds: readonly number[];
+    readonly startSeconds: readonly number[];
+    /** median(firstSeconds) / steadyPerSecond. */
     readonly firstSecondRatio: number;
     readonly connections: number;
     readonly resumed: number;

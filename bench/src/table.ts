@@ -114,12 +114,18 @@ export function printTable(r: BenchResults): void {
   if (r.freshServer) {
     const f = r.freshServer;
     out.push(
-      `a fresh server (${n(f.devices)} devices, concurrency ${f.concurrency}, listening ${n(f.startSeconds, 2)} s after its start), joins in each second from its first request: ${f.perSecond.map((x) => n(x)).join(', ')}; its steady rate ${n(f.steadyPerSecond)}/s (first second x ${n(f.firstSecondRatio, 2)})`,
+      `a fresh server (${n(f.devices)} devices, concurrency ${f.concurrency}, listening ${n(f.startSeconds, 2)} s after its start), joins in each second from its first request: ${f.perSecond.map((x) => n(x)).join(', ')}; its steady rate ${n(f.steadyPerSecond)}/s`,
+    );
+    out.push(
+      `its restarts, alternated: connecting anew, first seconds ${f.firstSeconds
+        .slice(1)
+        .map((x) => n(x))
+        .join(', ')} (with its first start's, median / steady x ${n(f.firstSecondRatio, 2)})`,
     );
     const a = f.afterRestart;
     if (a)
       out.push(
-        `the same server restarted (listening ${n(a.startSeconds, 2)} s after its start), its load generator offering the TLS session it kept (${n(a.resumed)} of ${n(a.connections)} connections resumed): ${a.perSecond.map((x) => n(x)).join(', ')} (first second x ${n(a.firstSecondRatio, 2)})`,
+        `  its load generator offering the TLS session it kept (${n(a.resumed)} of ${n(a.connections)} connections resumed): first seconds ${a.firstSeconds.map((x) => n(x)).join(', ')} (median / steady x ${n(a.firstSecondRatio, 2)})`,
       );
   }
   if (r.storm) {

@@ -130,13 +130,15 @@ describe('bench/quick mode', () => {
     const fresh = results.freshServer!;
     expect(fresh.perSecond.length).toBeGreaterThanOrEqual(1);
     expect(fresh.startSeconds).toBeGreaterThan(0);
-    expect(fresh.firstSecondRatio).toBeCloseTo(fresh.perSecond[0]! / fresh.steadyPerSecond, 2);
-    // Then restarted on its data directory: every connection of the load generator resumed the
-    // TLS session it kept (the ticket keys outlive the process).
+    expect(fresh.firstSecondRatio).toBeCloseTo(Math.min(...fresh.firstSeconds) / fresh.steadyPerSecond, 2);
+    // Then restarted on its data directory, alternated: connecting anew, and resuming the TLS
+    // session the load generator kept (every connection resumed: the ticket keys outlive the process).
+    expect(fresh.firstSeconds).toHaveLength(2);
+    expect(fresh.firstSeconds[0]).toBe(fresh.perSecond[0]);
     const restarted = fresh.afterRestart!;
+    expect(restarted.firstSeconds).toHaveLength(1);
     expect(restarted.connections).toBeGreaterThan(0);
     expect(restarted.resumed).toBe(restarted.connections);
-    expect(restarted.firstSecondRatio).toBeCloseTo(restarted.perSecond[0]! / fresh.steadyPerSecond, 2);
     expect(stdout).toContain('their runs alternated');
   });
 
