@@ -73,7 +73,7 @@ interface MessageRoute<Request, Sender extends Peer = Peer> {
   /** Recorded as a join (join metrics, join event) whatever the outcome, once routed here. */
   readonly join: boolean;
   parse(body: Record<string, unknown>, header: RequestHeader): Request;
-  handle(request: Request, header: RequestHeader, peer: Sender): Promise<Answered>;
+  handle(handler: BackendInterfacesHandler, request: Request, header: RequestHeader, peer: Sender): Promise<Answered>;
 }
 
 /** The request of a route whose parse has not completed (a ParseError then is the request's, not an internal error). */
@@ -91,8 +91,13 @@ export class BackendInterfacesHandler {
   /** Answers of asynchronous peers being computed or delivered. */
   private readonly pendingAsync = new Set<Promise<unknown>>();
 
-  /** One entry per BI message type this Join Server answers; any other type is refused as unsupported. */
-  private readonly routes: ReadonlyMap<string, MessageRoute<unknown>> = new Map<string, MessageRoute<unknown>>([
+  /**
+   * One entry per BI message type this Join Server answers; any other type is refused as
+   * unsupported. One table for every handler (its routes are given the handler): the functions,
+   * and so the code V8 compiles for them, are the same for the warm-up's handler and the
+   * server's (warm-up.ts).
+   */
+  private static readonly routes: ReadonlyMap<string, MessageRoute<unknown>> = new Map<string, MessageRoute<unknown>>([
     [
       'JoinReq',
       route<JoinRequestMessage, NetworkServerPeer>({
@@ -100,7 +105,7 @@ export class BackendInterfacesHandler {
         reply: 'answer',
         join: true,
         parse: (body, header) => parseJoinReq(body, header, 'JoinReq'),
-        handle: (r, header, peer) => this.handleJoin(r, header, peer),
+        handle: (self, r, header, peer) => self.handleJoin(r, header, peer),
       }),
     ],
     [
@@ -110,15 +115,15 @@ export class BackendInterfacesHandler {
         reply: 'answer',
         join: true,
         parse: (body, header) => parseJoinReq(body, header, 'RejoinReq'),
-        handle: (r, header, peer) => this.handleJoin(r, header, peer),
+        handle: (self, r, header, peer) => self.handleJoin(r, header, peer),
       }),
     ],
-    ['AppSKeyReq', route<AppSKeyRequestInput>({ sender: 'any-peer', reply: 'answer', join: false, parse: parseAppSKeyReq, handle: (r, header, peer) => this.appSKeyReq(r, header, peer) })],
+    ['AppSKeyReq', route<AppSKeyRequestInput>({ sender: 'any-peer', reply: 'answer', join: false, parse: parseAppSKeyReq, handle: (self, r, header, peer) => self.appSKeyReq(r, header, peer) })],
     [
       'HomeNSReq',
-      route<ReturnType<typeof parseHomeNSReq>, NetworkServerPeer>({ sender: 'network-server', reply: 'answer', join: false, parse: parseHomeNSReq, handle: (r, header, peer) => this.homeNSReq(r, header, peer) }),
+      route<ReturnType<typeof parseHomeNSReq>, NetworkServerPeer>({ sender: 'network-server', reply: 'answer', join: false, parse: parseHomeNSReq, handle: (self, r, header, peer) => self.homeNSReq(r, header, peer) }),
     ],
-    ['ErrorNotif', route({ sender: 'any-peer', reply: 'acknowledge', join: false, parse: parseErrorNotif, handle: (r, header, peer) => this.errorNotif(r, header, peer) })],
+    ['ErrorNotif', route({ sender: 'any-peer', reply: 'acknowledge', join: false, parse: parseErrorNotif, handle: (self, r, header, peer) => self.errorNotif(r, header, peer) })],
   ]);
 
   constructor(
@@ -151,7 +156,7 @@ export class BackendInterfacesHandler {
     }
 
     const target = peer.settings.asyncAnswers;
-    if (target && this.asyncAnswers && header.protocolVersionValid && !received.problem && this.routes.get(header.messageType)?.reply === 'answer') {
+    if (target && this.asyncAnswers && header.protocolVersionValid && !received.problem && BackendInterfacesHandler.routes.get(header.messageType)?.reply === 'answer') {
       // Asynchronous peer: HTTP 200 now; the answer, computed once, goes to its answer URL.
       const receivedAt = Date.now();
       const sender = this.asyncAnswers;
@@ -181,7 +186,7 @@ export class BackendInterfacesHandler {
       return this.record(received, peer, refusal(header, failure('InvalidProtocolVersion', `ProtocolVersion ${JSON.stringify(body['ProtocolVersion'] ?? null)} is not 1.0 or 1.1`)));
     }
     if (problem) return this.record(received, peer, refusal(header, failure('Malformed', problem.message)));
-    const route = this.routes.get(header.messageType);
+    const route = BackendInterfacesHandler.routes.get(header.messageType);
     if (!route) return this.record(received, peer, refusal(header, failure('Unsupported', `MessageType ${header.messageType} is not handled by this Join Server`)));
 
     let request: unknown = NOT_PARSED;
@@ -191,7 +196,7 @@ export class BackendInterfacesHandler {
       if (wrongSender) answered = { reply: refusal(header, wrongSender) };
       else {
         request = route.parse(body, header);
-        answered = await route.handle(request, header, peer);
+        answered = await route.handle(this, request, header, peer);
       }
     } catch (err) {
       answered = { reply: request === NOT_PARSED && err instanceof ParseError ? refusal(header, failure('Malformed', err.message)) : this.internalError(err, header) };

@@ -71,4 +71,19 @@ describe('instrumented', () => {
     expect(subject).toBeInstanceOf(Subject);
     expect(await counts(registry)).toEqual({});
   });
+
+  test('two objects of a class, instrumented apart, share their timed methods and each observes its own calls', async () => {
+    const { registry, subject } = setup();
+    const otherRegistry = new Registry();
+    const otherHistogram = new LatencyHistogram({ name: 'test_latency_seconds', help: 'test', labelNames: ['operation', 'outcome'] as const, buckets: [0.001, 1], registers: [otherRegistry] });
+    const otherTarget = new Subject();
+    const other = instrumented(otherTarget, otherHistogram);
+    // One function per method of the class, whichever object: the code V8 compiles for one serves the other.
+    expect(other.read).toBe(subject.read);
+    expect(Object.getPrototypeOf(other)).toBe(Object.getPrototypeOf(subject));
+    expect(await other.read(5)).toBe(10);
+    expect(otherTarget.calls).toBe(1);
+    expect(await counts(otherRegistry)).toEqual({ 'read/ok': 1 });
+    expect(await counts(registry)).toEqual({});
+  });
 });

@@ -14,6 +14,7 @@ import { toHex } from '../lorawan/hex';
 import { parseEUI64, parseNetID, type EUI64 } from '../lorawan/identifiers';
 import { encodeJoinRequest } from '../lorawan/join-request';
 import { devNonce } from '../lorawan/nonces';
+import { instrumented } from '../metrics/instrument';
 import { JoineryMetrics } from '../metrics/metrics';
 import type { NetworkServerPeer } from '../peers/peer';
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
@@ -96,8 +97,14 @@ export async function warmUp(vault: KeyVault, ca: CAMaterial, server: { readonly
       devices.push({ devEUI, macVersion, micKey: macVersion === '1.1' ? nwkKey : appKey, nonce: 0 });
     }
     const metrics = new JoineryMetrics();
-    const engine = new JoinEngine(store, vault, engineOptions);
-    const handler = new BackendInterfacesHandler(store, engine, new AppSKeyService(store, vault), quiet, metrics, undefined, {});
+    // Wrapped as the composition root wraps the real ones (startJoinServer): the engine's and
+    // handler's compiled code is specialised to the objects it meets, and the real server's
+    // first joins would throw it away (V8 deoptimises on an object of another shape) were the
+    // canaries' store and vault not timed the same way.
+    const timedStore = instrumented(store, metrics.storeLatency);
+    const timedVault = instrumented(vault, metrics.vaultLatency);
+    const engine = new JoinEngine(timedStore, timedVault, engineOptions);
+    const handler = new BackendInterfacesHandler(timedStore, engine, new AppSKeyService(timedStore, timedVault), quiet, metrics, undefined, {});
     listening = createBIServer({ handler, log: quiet, tls: { certPem: server.certPem, keyPem: server.keyPem, caPem: ca.certPem } });
     await listening.listen({ host: '127.0.0.1', port: 0 });
     const port = (listening.server.address() as AddressInfo).port;
