@@ -72,6 +72,14 @@ async function ticketKeysFile(): Promise<{ mode: number; createdAt: string; keys
   return { mode: stat.mode & 0o777, ...(JSON.parse(await fs.readFile(file, 'utf8')) as { createdAt: string; keys: string }) };
 }
 
+/** A session from a running server, then the server stopped: its ticket key file, and what it held. */
+async function sessionThenStop(): Promise<{ first: Exchange; file: string; before: Awaited<ReturnType<typeof ticketKeysFile>> }> {
+  const first = await homeNSReq((await restart()).biURL);
+  await server!.stop();
+  server = undefined;
+  return { first, file: path.join(dataDir, TICKET_KEYS), before: await ticketKeysFile() };
+}
+
 test('a session from before a restart is resumed after it, and is still its peer', async () => {
   const first = await homeNSReq((await restart()).biURL);
   expect(first).toMatchObject({ reused: false, result: 'UnknownDevEUI' });
@@ -105,11 +113,7 @@ test('a disabled peer is refused on a resumed session as on a new one', async ()
 }, 60_000);
 
 test('keys a day old are replaced at start, and their sessions are not resumed', async () => {
-  const first = await homeNSReq((await restart()).biURL);
-  await server!.stop();
-  server = undefined;
-  const file = path.join(dataDir, TICKET_KEYS);
-  const before = await ticketKeysFile();
+  const { first, file, before } = await sessionThenStop();
   await fs.writeFile(file, JSON.stringify({ createdAt: new Date(Date.now() - 24 * 3600_000 - 60_000).toISOString(), keys: before.keys }));
 
   const s = await restart();
@@ -121,11 +125,7 @@ test('keys a day old are replaced at start, and their sessions are not resumed',
 }, 60_000);
 
 test('a key file others can read is replaced, with a warning, and its keys never open a session', async () => {
-  const first = await homeNSReq((await restart()).biURL);
-  await server!.stop();
-  server = undefined;
-  const file = path.join(dataDir, TICKET_KEYS);
-  const before = await ticketKeysFile();
+  const { first, file, before } = await sessionThenStop();
   await fs.chmod(file, 0o644);
 
   const s = await restart();
