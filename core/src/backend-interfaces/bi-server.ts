@@ -142,7 +142,7 @@ export function createBIServer(options: BIServerOptions): FastifyInstance {
     },
     bodyLimit: BI_BODY_LIMIT,
     // A batch unclaim names its DevEUIs in one path segment (see MAX_BATCH_UNCLAIM).
-    maxParamLength: TTJS_MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: TTJS_MAX_PARAM_LENGTH },
     logger: false,
     return503OnClosing: true,
   });

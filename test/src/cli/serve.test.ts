@@ -234,6 +234,11 @@ describe('cli/serve/log', () => {
     const transactionID = /\(TransactionID (\d+)\)/.exec(r.stdout)![1]!;
     await server.outputMatching(new RegExp(`"transactionID":${transactionID},.*"msg":"bi request"`), 2_000);
   });
+
+  test('cli/serve/log/no runtime warning from node or a library (deprecations and the like) in what it printed', () => {
+    // Such a line reads `(node:<pid>) [CODE] ...Warning: ...` on stderr.
+    expect(server.output()).not.toMatch(/\(node:\d+\) \[?\w*\]? ?\w*Warning/);
+  });
 });
 
 describe('cli/serve/shutdown', () => {
