@@ -55,6 +55,16 @@ describe('loadOrCreateTicketKeys', () => {
   });
 });
 
+test('a data directory the keys cannot be written to gives keys of this process alone, and says why', async () => {
+  // A file where the directory should be: no write succeeds there, whoever runs the test.
+  const notADirectory = path.join(dir, 'file');
+  await fs.writeFile(notADirectory, '');
+  const { ticketKeys, outcome } = await loadOrCreateTicketKeys(notADirectory, T0);
+  expect(outcome).toEqual({ kind: 'unsaved', error: 'ENOTDIR' });
+  expect(ticketKeys.keys).toHaveLength(48);
+  expect((await loadOrCreateTicketKeys(notADirectory, T0)).ticketKeys.keys.equals(ticketKeys.keys)).toBe(false);
+});
+
 describe('startTicketKeyRotation', () => {
   async function rotations(current: TicketKeys, now: () => number, count: number): Promise<{ applied: Buffer[]; reports: Array<{ writeError?: string }> }> {
     const applied: Buffer[] = [];

@@ -50,15 +50,28 @@ export interface TicketKeys {
   readonly createdAt: number;
 }
 
-/** What loading found: the keys kept, or why new ones were drawn. */
-export type TicketKeysOutcome = { readonly kind: 'kept' } | { readonly kind: 'created' } | { readonly kind: 'rotated' } | { readonly kind: 'replaced'; readonly reason: string };
+/**
+ * What loading found: the keys kept, or why new ones were drawn; `unsaved`: new keys that could
+ * not be written (a read-only data directory), used in this process alone.
+ */
+export type TicketKeysOutcome =
+  { readonly kind: 'kept' } | { readonly kind: 'created' } | { readonly kind: 'rotated' } | { readonly kind: 'replaced'; readonly reason: string } | { readonly kind: 'unsaved'; readonly error: string };
 
-/** The data directory's ticket keys: those in the file while they are fresh, else new ones, written there first. */
+/**
+ * The data directory's ticket keys: those in the file while they are fresh, else new ones,
+ * written there first. A data directory the keys cannot be written to (mounted read-only with
+ * a PostgreSQL store, say) does not stop the server: its keys are then its own, as node's are.
+ */
 export async function loadOrCreateTicketKeys(dataDir: string, now: number = Date.now()): Promise<{ readonly ticketKeys: TicketKeys; readonly outcome: TicketKeysOutcome }> {
   const file = path.join(dataDir, TICKET_KEYS_FILE);
   const found = await readTicketKeys(file, now);
   if (found.kind === 'keys' && !ticketKeysDue(found.ticketKeys, now)) return { ticketKeys: found.ticketKeys, outcome: { kind: 'kept' } };
-  const ticketKeys = await writeNewTicketKeys(dataDir, now);
+  let ticketKeys: TicketKeys;
+  try {
+    ticketKeys = await writeNewTicketKeys(dataDir, now);
+  } catch (err) {
+    return { ticketKeys: { keys: randomBytes(KEYS_BYTES), createdAt: now }, outcome: { kind: 'unsaved', error: (err as NodeJS.ErrnoException).code ?? (err as Error).message } };
+  }
   const outcome: TicketKeysOutcome = found.kind === 'none' ? { kind: 'created' } : found.kind === 'keys' ? { kind: 'rotated' } : { kind: 'replaced', reason: found.reason };
   return { ticketKeys, outcome };
 }

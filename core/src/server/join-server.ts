@@ -87,6 +87,7 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   const { ticketKeys, outcome: ticketKeysOutcome } = await loadOrCreateTicketKeys(backends.settings.dataDir);
   if (ticketKeysOutcome.kind === 'created') created.push(`TLS session ticket keys ${ticketKeysFile} (mode 0600)`);
   if (ticketKeysOutcome.kind === 'replaced') log.warn({ file: ticketKeysFile, reason: ticketKeysOutcome.reason }, 'TLS session ticket key file unusable: replaced with new keys (network servers make one full handshake)');
+  if (ticketKeysOutcome.kind === 'unsaved') log.warn({ file: ticketKeysFile, err: ticketKeysOutcome.error }, 'TLS session ticket keys cannot be written: sessions will not be resumed after a restart');
 
   const metrics = new JoineryMetrics();
   metrics.watchKeyCache(() => backends.vault.cachedKeys);
