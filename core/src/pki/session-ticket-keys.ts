@@ -31,6 +31,11 @@ import { writeFileAtomic } from './atomic-file';
  */
 export const TICKET_KEYS_FILE = 'tls-ticket-keys.json';
 
+/** Where a data directory keeps its ticket keys. */
+export function ticketKeysFile(dataDir: string): string {
+  return path.join(dataDir, TICKET_KEYS_FILE);
+}
+
 /** Keys older than this are replaced. */
 export const KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
@@ -63,7 +68,7 @@ export type TicketKeysOutcome =
  * a PostgreSQL store, say) does not stop the server: its keys are then its own, as node's are.
  */
 export async function loadOrCreateTicketKeys(dataDir: string, now: number = Date.now()): Promise<{ readonly ticketKeys: TicketKeys; readonly outcome: TicketKeysOutcome }> {
-  const file = path.join(dataDir, TICKET_KEYS_FILE);
+  const file = ticketKeysFile(dataDir);
   const found = await readTicketKeys(file, now);
   if (found.kind === 'keys' && !ticketKeysDue(found.ticketKeys, now)) return { ticketKeys: found.ticketKeys, outcome: { kind: 'kept' } };
   let ticketKeys: TicketKeys;
@@ -85,7 +90,7 @@ export function ticketKeysDue(ticketKeys: TicketKeys, now: number): boolean {
 export async function writeNewTicketKeys(dataDir: string, now: number = Date.now()): Promise<TicketKeys> {
   const ticketKeys = { keys: randomBytes(KEYS_BYTES), createdAt: now };
   const text = `${JSON.stringify({ createdAt: new Date(now).toISOString(), keys: ticketKeys.keys.toString('hex') })}\n`;
-  await writeFileAtomic(path.join(dataDir, TICKET_KEYS_FILE), text, { mode: 0o600, replace: true });
+  await writeFileAtomic(ticketKeysFile(dataDir), text, { mode: 0o600, replace: true });
   return ticketKeys;
 }
 

@@ -15,7 +15,7 @@ import { instrumented } from '../metrics/instrument';
 import { JoineryMetrics } from '../metrics/metrics';
 import { loadOrCreateJoinServerClientIdentity } from '../pki/join-server-client-identity';
 import { loadOrCreatePKI } from '../pki/pki-files';
-import { loadOrCreateTicketKeys, startTicketKeyRotation, TICKET_KEYS_FILE } from '../pki/session-ticket-keys';
+import { loadOrCreateTicketKeys, startTicketKeyRotation, ticketKeysFile } from '../pki/session-ticket-keys';
 import { createAdminServer } from './admin-server';
 import { createMetricsServer } from './metrics-server';
 import { ClaimRateLimiter, type ClaimRateLimits } from '../claims/claim-rate-limiter';
@@ -83,11 +83,11 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
   if (pki.created.ca) created.push(`certificate authority ${backends.settings.dataDir}/ca.crt (ca.key mode 0600)`);
   if (pki.created.server) created.push(`server certificate ${backends.settings.dataDir}/server.crt for ${hosts.join(', ')}`);
   // TLS sessions that network servers can resume after a restart (session-ticket-keys.ts).
-  const ticketKeysFile = `${backends.settings.dataDir}/${TICKET_KEYS_FILE}`;
+  const keysFile = ticketKeysFile(backends.settings.dataDir);
   const { ticketKeys, outcome: ticketKeysOutcome } = await loadOrCreateTicketKeys(backends.settings.dataDir);
-  if (ticketKeysOutcome.kind === 'created') created.push(`TLS session ticket keys ${ticketKeysFile} (mode 0600)`);
-  if (ticketKeysOutcome.kind === 'replaced') log.warn({ file: ticketKeysFile, reason: ticketKeysOutcome.reason }, 'TLS session ticket key file unusable: replaced with new keys (network servers make one full handshake)');
-  if (ticketKeysOutcome.kind === 'unsaved') log.warn({ file: ticketKeysFile, err: ticketKeysOutcome.error }, 'TLS session ticket keys cannot be written: sessions will not be resumed after a restart');
+  if (ticketKeysOutcome.kind === 'created') created.push(`TLS session ticket keys ${keysFile} (mode 0600)`);
+  if (ticketKeysOutcome.kind === 'replaced') log.warn({ file: keysFile, reason: ticketKeysOutcome.reason }, 'TLS session ticket key file unusable: replaced with new keys (network servers make one full handshake)');
+  if (ticketKeysOutcome.kind === 'unsaved') log.warn({ file: keysFile, err: ticketKeysOutcome.error }, 'TLS session ticket keys cannot be written: sessions will not be resumed after a restart');
 
   const metrics = new JoineryMetrics();
   metrics.watchKeyCache(() => backends.vault.cachedKeys);
@@ -176,8 +176,8 @@ export async function startJoinServer(options: JoinServerOptions): Promise<Runni
     (keys) => (bi.server as unknown as HttpsServer).setTicketKeys(keys),
     ({ writeError }) =>
       writeError === undefined
-        ? log.info({ file: ticketKeysFile }, 'TLS session ticket keys replaced (a day old)')
-        : log.warn({ file: ticketKeysFile, err: writeError }, 'TLS session ticket keys replaced in memory only: the file could not be written (sessions will not resume after a restart)'),
+        ? log.info({ file: keysFile }, 'TLS session ticket keys replaced (a day old)')
+        : log.warn({ file: keysFile, err: writeError }, 'TLS session ticket keys replaced in memory only: the file could not be written (sessions will not resume after a restart)'),
   );
   publicURL ??= defaultPublicURL(options.publicHosts, biAddress.port);
   const adminAddress = boundAddress(admin);
