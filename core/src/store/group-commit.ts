@@ -20,6 +20,8 @@ export class ItemFailure {
 
 interface Pending<T, R> {
   readonly item: T;
+  /** Its `orderBy` key, taken once at submit; null without orderBy. */
+  readonly key: string | null;
   readonly resolve: (result: R) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -64,7 +66,7 @@ export class GroupCommitter<T, R> {
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
+      this.#queue.push({ item, key: this.#orderBy?.(item) ?? null, resolve, reject });
       this.#schedule();
     });
   }
@@ -98,23 +100,21 @@ export class GroupCommitter<T, R> {
 
   /** The next batch: the first `maxBatch` items of the queue whose key is in no batch in flight. */
   #take(): Pending<T, R>[] {
-    const orderBy = this.#orderBy;
-    if (orderBy === null || this.#keysInFlight.size === 0) return this.#queue.splice(0, this.#maxBatch);
+    if (this.#keysInFlight.size === 0) return this.#queue.splice(0, this.#maxBatch);
     const batch: Pending<T, R>[] = [];
     const waiting: Pending<T, R>[] = [];
     for (const p of this.#queue) {
-      if (batch.length < this.#maxBatch && !this.#keysInFlight.has(orderBy(p.item))) batch.push(p);
+      if (batch.length < this.#maxBatch && (p.key === null || !this.#keysInFlight.has(p.key))) batch.push(p);
       else waiting.push(p);
     }
     this.#queue = waiting;
     return batch;
   }
 
+  /** Counts the batch's keys in (1) or out (-1) of flight; items without a key count nowhere. */
   #keys(batch: readonly Pending<T, R>[], delta: 1 | -1): void {
-    const orderBy = this.#orderBy;
-    if (orderBy === null) return;
-    for (const p of batch) {
-      const key = orderBy(p.item);
+    for (const { key } of batch) {
+      if (key === null) continue;
       const n = (this.#keysInFlight.get(key) ?? 0) + delta;
       if (n === 0) this.#keysInFlight.delete(key);
       else this.#keysInFlight.set(key, n);
