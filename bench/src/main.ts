@@ -269,6 +269,8 @@ async function main(): Promise<void> {
       // The first start and the restarts without a session are the same case: a new process, every connection a full handshake.
       const newFirstSeconds = [firstSeconds[0] ?? 0, ...restartsOf('new').map((r) => firstSecondOf(r.report))];
       const resumed = restartsOf('resumed');
+      const resumedFirstSeconds = resumed.map((r) => firstSecondOf(r.report));
+      const medianOverSteady = (xs: readonly number[]): number => round(steady > 0 ? medianBy(xs, (x) => x) / steady : 0);
       freshServer = {
         devices: large.size,
         concurrency: scaleConcurrency,
@@ -276,21 +278,14 @@ async function main(): Promise<void> {
         startSeconds: round(s.startSeconds, 2),
         steadyPerSecond: steady,
         firstSeconds: newFirstSeconds,
-        firstSecondRatio: round(steady > 0 ? medianBy(newFirstSeconds, (x) => x) / steady : 0),
+        firstSecondRatio: medianOverSteady(newFirstSeconds),
         afterRestart:
           resumed.length === 0
             ? null
             : {
-                firstSeconds: resumed.map((r) => firstSecondOf(r.report)),
+                firstSeconds: resumedFirstSeconds,
                 startSeconds: resumed.map((r) => round(r.startSeconds, 2)),
-                firstSecondRatio: round(
-                  steady > 0
-                    ? medianBy(
-                        resumed.map((r) => firstSecondOf(r.report)),
-                        (x) => x,
-                      ) / steady
-                    : 0,
-                ),
+                firstSecondRatio: medianOverSteady(resumedFirstSeconds),
                 connections: resumed.reduce((n, r) => n + r.report.tls.connections, 0),
                 resumed: resumed.reduce((n, r) => n + r.report.tls.resumed, 0),
               },
