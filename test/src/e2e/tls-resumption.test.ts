@@ -11,7 +11,9 @@ import { readBundle, type PeerBundle } from '../support/network-server';
  * session resumes it after the restart instead of a full handshake, and a resumed session is
  * still the peer of its certificate, refused like a new one once the peer is disabled. Keys
  * that are a day old, or a file that group or others can read, are replaced at start: their
- * tickets no longer open.
+ * tickets no longer open. A session is never more than the certificate of its handshake: once
+ * that certificate is retired, or its network server deleted (and another registered under the
+ * same name), the session is refused like a new connection would be.
  */
 const TICKET_KEYS = 'tls-ticket-keys.json';
 const NET_ID = '000013';
@@ -41,11 +43,12 @@ interface Exchange {
 }
 
 /** A HomeNSReq on a new connection (resuming `session` when given): whether it resumed, the answer's ResultCode. */
-function homeNSReq(biURL: string, session?: Buffer): Promise<Exchange> {
-  const body = JSON.stringify({ ProtocolVersion: '1.0', SenderID: NET_ID, ReceiverID: '0000000000000000', TransactionID: 7, MessageType: 'HomeNSReq', DevEUI: '00000000000000a1' });
+function homeNSReq(biURL: string, session?: Buffer, peer: { readonly bundle: PeerBundle; readonly netID: string } = { bundle: ns, netID: NET_ID }): Promise<Exchange> {
+  const body = JSON.stringify({ ProtocolVersion: '1.0', SenderID: peer.netID, ReceiverID: '0000000000000000', TransactionID: 7, MessageType: 'HomeNSReq', DevEUI: '00000000000000a1' });
+  const { ca, cert, key } = peer.bundle;
   return new Promise((resolve, reject) => {
     let latest: Buffer | undefined;
-    const req = https.request(biURL, { method: 'POST', ca: ns.ca, cert: ns.cert, key: ns.key, agent: false, ...(session ? { session } : {}), headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = https.request(biURL, { method: 'POST', ca, cert, key, agent: false, ...(session ? { session } : {}), headers: { 'content-type': 'application/json' } }, (res) => {
       const socket = res.socket as TLSSocket;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -144,4 +147,43 @@ test('a key file that is not ours is replaced, and the server starts', async () 
   expect(s.output()).toContain('not JSON');
   expect((await ticketKeysFile()).keys).toMatch(/^[0-9a-f]{96}$/);
   expect(await homeNSReq(s.biURL)).toMatchObject({ reused: false, result: 'UnknownDevEUI' });
+}, 60_000);
+
+/** Registers a network server of its own for a test: its bundle in `<work>/<name>`, and the peer to send as. */
+async function addNS(name: string, netID: string): Promise<{ readonly bundle: PeerBundle; readonly netID: string }> {
+  const out = path.join(work, `${name}-${Date.now()}`);
+  await cli(['ns', 'add', '--data-dir', dataDir, '--name', name, '--net-id', netID, '--vendor', 'chirpstack', '--out', out]);
+  return { bundle: await readBundle(out), netID };
+}
+
+test('a deleted network server is refused on a resumed session, and one registered again under its name is not it', async () => {
+  const before = await addNS('ns-b', '000014');
+  const s = await restart();
+  const first = await homeNSReq(s.biURL, undefined, before);
+  expect(first).toMatchObject({ reused: false, result: 'UnknownDevEUI' });
+
+  // Deleted by another process while this server runs: refused from its next request on.
+  await cli(['ns', 'delete', 'ns-b', '--data-dir', dataDir]);
+  expect(await homeNSReq(s.biURL, first.session, before)).toMatchObject({ reused: true, result: 'UnknownSender' });
+
+  // The same name again, with a new certificate: the old session stands for the old certificate.
+  const again = await addNS('ns-b', '000014');
+  const restarted = await restart();
+  expect(await homeNSReq(restarted.biURL, first.session, before)).toMatchObject({ reused: true, result: 'UnknownSender' });
+  expect(await homeNSReq(restarted.biURL, undefined, again)).toMatchObject({ reused: false, result: 'UnknownDevEUI' });
+}, 60_000);
+
+test('a retired certificate is refused on a resumed session while its successor is served', async () => {
+  const old = await addNS('ns-c', '000015');
+  const s = await restart();
+  const first = await homeNSReq(s.biURL, undefined, old);
+  expect(first).toMatchObject({ reused: false, result: 'UnknownDevEUI' });
+
+  const renewed = path.join(work, 'ns-c-renewed');
+  await cli(['ns', 'renew-certificate', 'ns-c', '--data-dir', dataDir, '--out', renewed]);
+  // Until it is retired, the old certificate's session is served.
+  expect(await homeNSReq(s.biURL, first.session, old)).toMatchObject({ reused: true, result: 'UnknownDevEUI' });
+  await cli(['ns', 'retire-certificate', 'ns-c', '--data-dir', dataDir]);
+  expect(await homeNSReq(s.biURL, first.session, old)).toMatchObject({ reused: true, result: 'UnknownSender' });
+  expect(await homeNSReq(s.biURL, undefined, { bundle: await readBundle(renewed), netID: '000015' })).toMatchObject({ reused: false, result: 'UnknownDevEUI' });
 }, 60_000);
