@@ -11,6 +11,7 @@ import { encodeJoinRequest } from '../lorawan/join-request';
 import { devNonce, joinNonce } from '../lorawan/nonces';
 import type { NetworkServerPeer } from '../peers/peer';
 import { DEFAULT_PEER_SETTINGS } from '../peers/peer-settings';
+import type { JoinCommit } from '../store/device';
 import { SqliteStore } from '../store/sqlite/sqlite-store';
 import { decodeJoinRequestFrame } from './join-request-frame';
 import type { JoinRequestMessage } from './join-request-message';
@@ -69,10 +70,24 @@ async function setup(file = ':memory:') {
 }
 
 describe('join/engine', () => {
+  test('the first accepted join records the activation; the joins after it do not write it again', async () => {
+    const { store, join } = await setup();
+    const commits: JoinCommit[] = [];
+    const commitJoin = store.commitJoin.bind(store);
+    store.commitJoin = (c) => (commits.push(c), commitJoin(c));
+    expect((await join(1)).ok).toBe(true);
+    const activated = (await store.getDevice(devEUI))!.ownership;
+    expect(activated.activatedAt).toEqual(commits[0]!.joinedAt);
+    expect((await join(2)).ok).toBe(true);
+    expect((await join(3)).ok).toBe(true);
+    expect(commits.map((c) => c.recordsActivation)).toEqual([true, false, false]);
+    expect((await store.getDevice(devEUI))!.ownership).toEqual(activated);
+  });
+
   test('1.0.3/exhausted JoinNonce: refused, no wrap-around, DevNonce not burnt', async () => {
     const { store, join } = await setup();
     const before = (await store.getDevice(devEUI))!;
-    expect(await store.commitJoin({ devEUI, expectedVersion: before.version, nonces: { ...before.nonces, lastJoinNonce: joinNonce(0xfffffe) }, joinedAt: new Date(), peer: 'ns-a' })).toBe(true);
+    expect(await store.commitJoin({ devEUI, expectedVersion: before.version, nonces: { ...before.nonces, lastJoinNonce: joinNonce(0xfffffe) }, joinedAt: new Date(), peer: 'ns-a', recordsActivation: true })).toBe(true);
 
     const last = await join(1);
     expect(last.ok && last.joinNonce).toBe(0xffffff);

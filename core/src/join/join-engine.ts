@@ -6,7 +6,7 @@ import { isLegacy } from '../lorawan/mac-version';
 import type { JoinNonce } from '../lorawan/nonces';
 import type { NetworkServerPeer } from '../peers/peer';
 import { dialectOf } from '../peers/vendor-dialect';
-import { mayJoinThrough, type Device, type NonceState } from '../store/device';
+import { activationRecorded, mayJoinThrough, type Device, type NonceState } from '../store/device';
 import type { JoinState } from '../store/ports/join-state';
 import type { PeerRegistry } from '../store/ports/peer-registry';
 import { acceptDevNonce, DEFAULT_USED_DEV_NONCES } from './dev-nonce-policy';
@@ -161,6 +161,7 @@ export class JoinEngine {
         nonces: { ...device.nonces, lastRJCount0: null, ...counters.next, rejoinWindow: rejoins.window, lastJoinNonce: next.joinNonce },
         joinedAt: now,
         peer: peer.name,
+        recordsActivation: !activationRecorded(device.ownership),
       });
       if (committed) return { ok: true, device, joinNonce: next.joinNonce };
     }

@@ -135,6 +135,24 @@ export interface JoinCommit {
   readonly nonces: NonceState;
   readonly joinedAt: Date;
   readonly peer: string;
+  /**
+   * Whether the device at `expectedVersion` has its activation still to record (see
+   * activationRecorded): the commit then records it. When it is recorded, the commit leaves
+   * those columns alone, which is the same outcome: the activation is set once and only a
+   * join commit sets it, and every change of the owner moves the version, so a commit that
+   * lands finds them as they were read. A store may write them anyway (PostgreSQL does: it
+   * compares the values, and an unchanged one leaves its indexes alone); SQLite rewrites the
+   * index entries of every column it is told to set, changed or not.
+   */
+  readonly recordsActivation: boolean;
+}
+
+/**
+ * Whether a device's first accepted join (its activation, metered once) and the owner it was
+ * charged to are recorded. Once they are, no later join changes them.
+ */
+export function activationRecorded(o: DeviceOwnership): boolean {
+  return o.activatedAt !== null && o.activatedTenant !== null;
 }
 
 /** Whether a network server peer may join the device: its own, or a migration's overlap target. */

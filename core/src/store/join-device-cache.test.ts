@@ -35,6 +35,7 @@ const commitOf = (d: Device, n: number): JoinCommit => ({
   nonces: { ...d.nonces, usedDevNonces: [...d.nonces.usedDevNonces, devNonce(n)], lastJoinNonce: joinNonce(n) },
   joinedAt: new Date(1_700_000_000_000 + n),
   peer: 'ns-a',
+  recordsActivation: true,
 });
 
 /** A JoinState over one device row, counting its reads; `commitJoin` answers what `wins` says. */

@@ -1,7 +1,7 @@
 import type { EUI64 } from '../lorawan/identifiers';
 import { DEFAULT_KEY_CACHE_SIZE } from '../keys/key-vault';
 import { LRUCache } from '../keys/lru-cache';
-import type { Device, JoinCommit } from './device';
+import { activationRecorded, type Device, type JoinCommit } from './device';
 import type { JoinState } from './ports/join-state';
 import type { SessionRecord } from './session';
 
@@ -118,6 +118,6 @@ function asCommitted(device: Device, commit: JoinCommit): Device {
     lastJoinAt: commit.joinedAt,
     lastJoinPeer: commit.peer,
     // The first accepted join is the device's first join, charged to its owner then.
-    ownership: o.activatedAt !== null && o.activatedTenant !== null ? o : { ...o, activatedAt: o.activatedAt ?? commit.joinedAt, activatedTenant: o.activatedTenant ?? o.owner },
+    ownership: activationRecorded(o) ? o : { ...o, activatedAt: o.activatedAt ?? commit.joinedAt, activatedTenant: o.activatedTenant ?? o.owner },
   };
 }

@@ -61,6 +61,7 @@ function commit(devEUI: EUI64, expectedVersion: number, n: number): JoinCommit {
     nonces: { lastDevNonce: devNonce(n), usedDevNonces: [], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
     joinedAt: new Date(),
     peer: 'ns',
+    recordsActivation: true,
   };
 }
 
@@ -223,6 +224,7 @@ describe('postgres', () => {
       },
       joinedAt: new Date(Date.UTC(2026, 0, 2, 3, 4, 6, 789 - i)),
       peer: `ns-${i}`,
+      recordsActivation: true,
     });
     // Devices 0-5 in batches, devices 6 and 7 alone; then each pair is compared.
     const before = batched.groupCommitStats!;

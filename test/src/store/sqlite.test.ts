@@ -41,6 +41,7 @@ describe('sqlite', () => {
     nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
     joinedAt: new Date(),
     peer: 'ns',
+    recordsActivation: true,
   });
 
   test.each([

@@ -25,6 +25,7 @@ const commit = (devEUI: EUI64, expectedVersion: number, n: number, peer = 'ns'):
   nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
   joinedAt: new Date(1_700_000_000_000 + n),
   peer,
+  recordsActivation: true,
 });
 
 async function storeWith(devices: number, options: Parameters<typeof SqliteStore.open>[1] = {}): Promise<SqliteStore> {

@@ -60,6 +60,7 @@ function commit(devEUI: EUI64, expectedVersion: number, n: number): JoinCommit {
     nonces: { lastDevNonce: devNonce(n), usedDevNonces: [devNonce(1), devNonce(n)], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
     joinedAt: new Date(1_700_000_000_000 + n),
     peer: 'chirpstack-eu',
+    recordsActivation: true,
   };
 }
 

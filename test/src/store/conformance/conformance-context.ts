@@ -82,6 +82,7 @@ export function storeConformance(openStore: () => Promise<Store>): StoreConforma
       nonces: { lastDevNonce: devNonce(n % 65536), usedDevNonces: [devNonce(1), devNonce(n % 65536)], lastJoinNonce: joinNonce(n), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
       joinedAt: new Date(1_700_000_000_000 + n),
       peer: nsName('ns-eu'),
+      recordsActivation: true,
     };
   }
 

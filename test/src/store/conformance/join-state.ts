@@ -23,12 +23,13 @@ export function joinStateConformance(c: StoreConformance): void {
         nonces: { lastDevNonce: devNonce(MAX_DEV_NONCE), usedDevNonces: used, lastJoinNonce: joinNonce(0), lastRJCount1: 65535, lastRJCount0: 65535, rejoinWindow },
         joinedAt,
         peer: nsName('ns-eu'),
+        recordsActivation: true,
       }),
     ).toBe(true);
     const d = (await store.getDevice(eui(31)))!;
     expect(d.nonces).toEqual({ lastDevNonce: MAX_DEV_NONCE, usedDevNonces: used, lastJoinNonce: 0, lastRJCount1: 65535, lastRJCount0: 65535, rejoinWindow });
     // RJcount0 0 is a value, not "none".
-    expect(await store.commitJoin({ devEUI: eui(31), expectedVersion: 1, nonces: { ...d.nonces, lastRJCount0: 0 }, joinedAt, peer: nsName('ns-eu') })).toBe(true);
+    expect(await store.commitJoin({ devEUI: eui(31), expectedVersion: 1, nonces: { ...d.nonces, lastRJCount0: 0 }, joinedAt, peer: nsName('ns-eu'), recordsActivation: false })).toBe(true);
     expect((await store.getDevice(eui(31)))!.nonces).toMatchObject({ lastRJCount0: 0, rejoinWindow });
     expect((await store.listDevices({ limit: 10, offset: 0, euiPrefix: eui(31) })).find((x) => x.devEUI === eui(31))!.nonces).toEqual({ ...d.nonces, lastRJCount0: 0 });
     expect(d.lastJoinAt).toEqual(joinedAt);
@@ -43,6 +44,7 @@ export function joinStateConformance(c: StoreConformance): void {
         nonces: { lastDevNonce: null, usedDevNonces: [], lastJoinNonce: joinNonce(1), lastRJCount1: null, lastRJCount0: null, rejoinWindow: null },
         joinedAt,
         peer: nsName('ns-other'),
+        recordsActivation: false,
       }),
     ).toBe(true);
     expect((await store.getDevice(eui(31)))!).toMatchObject({
@@ -50,6 +52,28 @@ export function joinStateConformance(c: StoreConformance): void {
       lastJoinPeer: nsName('ns-other'),
       version: 3,
     });
+  });
+
+  test('activation/the first accepted join records it, charged to the owner; later joins leave it as it was', async () => {
+    await store.insertDevices([newDevice(35)]);
+    const first = { ...commit(eui(35), 0, 1), recordsActivation: true };
+    expect(await store.commitJoin(first)).toBe(true);
+    const activated = (await store.getDevice(eui(35)))!;
+    expect(activated.ownership.activatedAt).toEqual(first.joinedAt);
+    expect(activated.ownership.activatedTenant).toBe(activated.ownership.owner);
+    expect(activated.ownership.activatedTenant).not.toBeNull();
+
+    // A later join (its device read with the activation recorded) writes its nonces and its time alone.
+    const later = { ...commit(eui(35), 1, 2), recordsActivation: false };
+    expect(await store.commitJoin(later)).toBe(true);
+    for (const reader of [store, await open()]) {
+      const d = (await reader.getDevice(eui(35)))!;
+      expect(d).toMatchObject({ version: 2, lastJoinAt: later.joinedAt, nonces: later.nonces });
+      expect(d.ownership).toEqual(activated.ownership);
+    }
+    expect((await store.listFirstJoins({ since: new Date(0) })).filter((j) => j.devEUI === eui(35))).toEqual([
+      { devEUI: eui(35), joinEUI: activated.joinEUI, tenantID: activated.ownership.owner, activatedAt: first.joinedAt },
+    ]);
   });
 
   test('nonces/an exhausted JoinNonce counter (0xffffff) is stored exactly and stays exhausted', async () => {
