@@ -32,7 +32,7 @@ export interface RunningServer {
 }
 
 export interface StartServerOptions {
-  /** Preload pg-query-counter.js: the server's statements to PostgreSQL counted at the driver. */
+  /** Preload pg-query-counter-preload.js: the server's statements to PostgreSQL counted at the driver. */
   readonly countPostgresQueries?: boolean;
   /** Another build's `joinery` CLI (an A/B comparison with the code before a change): default, this checkout's. */
   readonly cli?: string;
@@ -45,7 +45,7 @@ export interface StartServerOptions {
  */
 export function startServer(dataDir: string, args: readonly string[] = [], nodeArgs: readonly string[] = [], env: NodeJS.ProcessEnv = process.env, options: StartServerOptions = {}): Promise<RunningServer> {
   const spawnedAt = performance.now();
-  const counter = options.countPostgresQueries ? ['--require', path.join(__dirname, 'pg-query-counter.js')] : [];
+  const counter = options.countPostgresQueries ? ['--require', path.join(__dirname, 'pg-query-counter-preload.js')] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...counter, options.cli ?? CLI, 'serve', '--data-dir', dataDir, '--bi-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'ignore', 'pipe', ...(options.countPostgresQueries ? (['ipc'] as const) : [])],
     env,

@@ -1,6 +1,6 @@
 /**
- * Preloaded into a `joinery serve` on PostgreSQL (`node --require pg-query-counter.js`) by the
- * benchmark's PostgreSQL row: counts, at the driver, the statements the server sends. node-postgres
+ * Counts, at the driver, the statements a `joinery serve` on PostgreSQL sends (installed by
+ * pg-query-counter-preload.ts, which the benchmark's PostgreSQL row preloads into the server). node-postgres
  * sends a connection's queries one at a time (the next after the previous one's ReadyForQuery),
  * so each is one round trip to PostgreSQL; were queries ever pipelined, this would have to count
  * the waits instead. The server's code is not changed: `pg.Client.prototype.query` is wrapped.
@@ -10,8 +10,6 @@
  * join commit (a group commit's batch, or a lone join). Its round trips are what the group
  * commit costs.
  *
- * The counts go to the benchmark over the IPC channel it opens (a message in, the counts out);
- * the channel does not keep the server alive.
  */
 import type { Client } from 'pg';
 
@@ -43,17 +41,42 @@ const units = new WeakMap<object, UnitState>();
 
 const UPDATES_DEVICES = /\bUPDATE\s+devices\b/i;
 
+/** What the counter needs of a statement's text. */
+interface Statement {
+  readonly kind: string;
+  readonly begins: boolean;
+  readonly ends: boolean;
+  readonly updatesDevices: boolean;
+}
+
+/**
+ * Each text classified once: the server sends a few texts over and over (its prepared
+ * statements, a group commit's per batch size), some of them kilobytes long. Classifying
+ * every query anew (regular expressions over the whole text) cost the server 1.2% of its CPU
+ * in the PostgreSQL row, which then counted as the server's.
+ */
+const statements = new Map<string, Statement>();
+const MAX_STATEMENTS = 10_000;
+
+function statementOf(text: string): Statement {
+  const known = statements.get(text);
+  if (known) return known;
+  const word = text.trim().slice(0, 8).toUpperCase();
+  const s = { kind: kindOf(text), begins: word.startsWith('BEGIN'), ends: word.startsWith('COMMIT') || word.startsWith('ROLLBACK'), updatesDevices: UPDATES_DEVICES.test(text) };
+  if (statements.size < MAX_STATEMENTS) statements.set(text, s);
+  return s;
+}
+
 function count(client: object, text: string): void {
   counts.queries++;
-  const kind = kindOf(text);
-  counts.byKind[kind] = (counts.byKind[kind] ?? 0) + 1;
+  const s = statementOf(text);
+  counts.byKind[s.kind] = (counts.byKind[s.kind] ?? 0) + 1;
   let u = units.get(client);
   if (!u) units.set(client, (u = { inTransaction: false, queries: 0, updatesDevices: false }));
-  const word = text.trim().slice(0, 8).toUpperCase();
-  if (word.startsWith('BEGIN')) u.inTransaction = true;
+  if (s.begins) u.inTransaction = true;
   u.queries++;
-  if (UPDATES_DEVICES.test(text)) u.updatesDevices = true;
-  if (u.inTransaction && !(word.startsWith('COMMIT') || word.startsWith('ROLLBACK'))) return;
+  if (s.updatesDevices) u.updatesDevices = true;
+  if (u.inTransaction && !s.ends) return;
   if (u.updatesDevices) {
     counts.joinCommits++;
     counts.joinCommitRoundTrips += u.queries;
@@ -61,6 +84,11 @@ function count(client: object, text: string): void {
   u.inTransaction = false;
   u.queries = 0;
   u.updatesDevices = false;
+}
+
+/** The counts so far (a copy). */
+export function queryCounts(): PostgresQueryCounts {
+  return { ...counts, byKind: { ...counts.byKind } };
 }
 
 export function installQueryCounter(pg: { Client: { prototype: Client } }): void {
@@ -72,13 +100,4 @@ export function installQueryCounter(pg: { Client: { prototype: Client } }): void
     count(this, text);
     return query.apply(this, args);
   };
-}
-
-if (process.send) {
-  // The server's own `pg`: resolved from its entry point, as the server resolves it (a
-  // runtime path, so require, not an import).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  installQueryCounter(require(require.resolve('pg', { paths: [process.argv[1] ?? process.cwd()] })) as { Client: { prototype: Client } });
-  process.on('message', () => process.send!({ ...counts, byKind: { ...counts.byKind } }));
-  process.channel?.unref();
 }
