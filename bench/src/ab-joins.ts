@@ -15,11 +15,18 @@ import { createRegistry } from './registry';
  * A change measured in alternated runs: `node bench/dist/ab-joins.js --a-cli OTHER/core/dist/cli/main.js
  * [--b-cli ...] [--seconds 5] [--pairs 4] [--concurrency 64] [--mac 1.0.3] [--a-env K=V] [--b-env K=V]`.
  * Two `joinery serve` processes (A: another build, or this one with other environment variables;
- * B: this checkout), each on a registry of its own (alike), both warmed up, then runs of A, B, A, B... each right after
- * an HTTP floor run, so every pair sees the same machine: per run the joins/s, its ratio to the
- * floor next to it, and the server's CPU per join (all threads, /proc); per pair B / A.
- * `--fresh`: a new server for each run instead, A and B alternated, and its first second's joins
- * over its steady rate (a fresh server's target).
+ * B: this checkout), each on a registry of its own (alike), both warmed up, then pairs of runs,
+ * each run right after an HTTP floor run, so every pair sees the same machine: per run the
+ * joins/s, its ratio to the floor next to it, and the server's CPU per join (all threads, /proc);
+ * per pair B / A, and their geometric mean.
+ * `--fresh`: a new server for each run instead, and its first second's joins over its steady rate
+ * (a fresh server's target).
+ *
+ * The pairs run A B, B A, A B, B A... (`runOrder`), so that a run's place in the sequence cannot
+ * favour one side. It did (bench/README.md): with A and B alike and strictly alternated, the
+ * second run of each pair came out cheaper and nearer its floor, until the load generator
+ * collected its garbage before each run (load-generator.ts). The order is kept against any other
+ * effect of place; the geometric mean of the pairs is the figure to read.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -54,8 +61,7 @@ async function main(): Promise<void> {
       // A new server each time, A and B alternated: its joins in each second from the first
       // request, its first second over its steady rate (the median of its seconds 3 to the end).
       const firsts: Record<'A' | 'B', number[]> = { A: [], B: [] };
-      for (let i = 0; i < 2 * pairs; i++) {
-        const name = i % 2 === 0 ? 'A' : 'B';
+      for (const name of runOrder(pairs)) {
         const registry = registries[name];
         const s = await startServer(registry.dataDir, [], [], env(values[name === 'A' ? 'a-env' : 'b-env']), values[name === 'A' ? 'a-cli' : 'b-cli'] ? { cli: values[name === 'A' ? 'a-cli' : 'b-cli']! } : {});
         const r = await (await prepareJoinRun(load, s, registry, c, mac, { kind: 'duration', seconds, warmupSeconds: 0 }, { expectedPerSecond: 4_000 })).run();
@@ -65,7 +71,9 @@ async function main(): Promise<void> {
         firsts[name].push(per[0]! / steady);
         console.log(`${name}: listening ${s.startSeconds.toFixed(2)} s after its start; joins per second ${per.join(', ')}; first / steady ${(per[0]! / steady).toFixed(2)}`);
       }
-      console.log(`first second / steady, per pair B / A: ${firsts.B.map((b, k) => `${b.toFixed(2)} / ${firsts.A[k]!.toFixed(2)}`).join(', ')}`);
+      console.log(
+        `first second / steady, per pair B / A: ${firsts.B.map((b, k) => `${b.toFixed(2)} / ${firsts.A[k]!.toFixed(2)}`).join(', ')}; geometric mean of B / A ${geometricMean(firsts.B.map((b, k) => b / firsts.A[k]!)).toFixed(3)}`,
+      );
       return;
     }
     const a = await startServer(registries.A.dataDir, [], [], env(values['a-env']), values['a-cli'] ? { cli: values['a-cli'] } : {});
@@ -80,8 +88,8 @@ async function main(): Promise<void> {
     ] as const)
       await (await prepareJoinRun(load, s, registry, c, mac, schedule(3), { expectedPerSecond: 4_000 })).run();
     const rows: { name: string; perSecond: number; ratio: number; cpu: number; floorCpu: number }[] = [];
-    for (let i = 0; i < 2 * pairs; i++) {
-      const [name, s] = i % 2 === 0 ? (['A', a] as const) : (['B', b] as const);
+    for (const name of runOrder(pairs)) {
+      const s = name === 'A' ? a : b;
       const registry = registries[name];
       const f = await load.prepare({ urls: [floor.url], tls: registries.B.tls, concurrency: c, traffic: { kind: 'fixed', body: FLOOR_REQUEST }, schedule: schedule(seconds) });
       const fm = await measureCpu({ server: () => floor.cpuSeconds(), loadGenerator: () => load.cpuSeconds() }, () => f.run());
@@ -102,11 +110,21 @@ async function main(): Promise<void> {
       `medians: A x floor ${median(col('A', 'ratio')).toFixed(2)}, ${median(col('A', 'cpu')).toFixed(0)} µs/join; B x floor ${median(col('B', 'ratio')).toFixed(2)}, ${median(col('B', 'cpu')).toFixed(0)} µs/join`,
     );
     console.log(`per pair B / A: server CPU per join ${pairsCpu.map((x) => x.toFixed(2)).join(', ')}; x floor ${pairsRatio.map((x) => x.toFixed(2)).join(', ')}`);
+    console.log(`geometric mean of the pairs, B / A: server CPU per join ${geometricMean(pairsCpu).toFixed(3)}; x floor ${geometricMean(pairsRatio).toFixed(3)}`);
   } finally {
     for (const s of servers) await s.stop();
     load.close();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** A B, B A, A B...: each side first in every other pair. */
+function runOrder(pairs: number): ('A' | 'B')[] {
+  return Array.from({ length: pairs }, (_, k) => (k % 2 === 0 ? (['A', 'B'] as const) : (['B', 'A'] as const))).flat();
+}
+
+function geometricMean(xs: readonly number[]): number {
+  return Math.exp(xs.reduce((sum, x) => sum + Math.log(x), 0) / xs.length);
 }
 
 main().catch((err: unknown) => {

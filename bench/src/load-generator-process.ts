@@ -18,7 +18,7 @@ export class LoadGeneratorProcess {
   readonly #child: ChildProcess;
 
   constructor() {
-    this.#child = fork(path.join(__dirname, 'load-generator.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#child = fork(path.join(__dirname, 'load-generator.js'), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   }
 
   #ask(message: LoadGeneratorMessage): Promise<Reply & { ok: true }> {

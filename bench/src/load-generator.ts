@@ -54,6 +54,11 @@ export interface PreparedPlan {
 export function preparePlan(plan: LoadPlan): PreparedPlan {
   const builtAt = performance.now();
   const trace = buildTrace(plan);
+  // A full collection before each run (the process runs with --expose-gc), so that no run pays
+  // for the garbage of the runs and traces before it: without it, every other run cost the
+  // generator about 10% more CPU a request and slowed the floor run after it, which favoured the
+  // second side of every alternated comparison (bench/README.md).
+  (globalThis as { gc?: () => void }).gc?.();
   return { traceSize: trace.size, buildSeconds: (performance.now() - builtAt) / 1000, run: () => runTrace(plan, trace) };
 }
 
