@@ -7,6 +7,22 @@ import { JOIN_RECORD_COLUMNS, joinRecordValues, listJoinRecords } from '../sql/j
 import { checkKeep } from '../sql/join-state-sql';
 import type { PostgresRunner } from './postgres-sql';
 
+/**
+ * Each device of a batch pruned to its newest `$2` records: for each device, the index on
+ * (dev_eui, id) read backwards to the first record beyond them, and the records from there on
+ * deleted by the same index. Ranking every record of the batch's devices instead (a window
+ * function over all of them, to delete those ranked past `keep`) cost PostgreSQL twice the
+ * time per batch (bench/README.md). A device with no record beyond them deletes nothing.
+ */
+const PRUNE_JOIN_RECORDS = {
+  name: 'joinery_prune_join_records',
+  text: `
+  DELETE FROM device_joins AS j
+   USING (SELECT d.dev_eui, (SELECT x.id FROM device_joins AS x WHERE x.dev_eui = d.dev_eui ORDER BY x.id DESC OFFSET $2 LIMIT 1) AS newest_pruned
+            FROM unnest($1::TEXT[]) AS d (dev_eui)) AS p
+   WHERE j.dev_eui = p.dev_eui AND j.id <= p.newest_pruned`,
+};
+
 /** The join history on PostgreSQL. */
 export class PostgresJoinHistory implements JoinHistory {
   constructor(private readonly sql: PostgresRunner) {}
@@ -35,13 +51,7 @@ export class PostgresJoinHistory implements JoinHistory {
         return `(${Array.from({ length: width }, (_, i) => `$${b + i + 1}`).join(', ')})`;
       });
       await client.query(`INSERT INTO device_joins (${JOIN_RECORD_COLUMNS}) VALUES ${tuples.join(', ')}`, values);
-      await client.query(
-        `DELETE FROM device_joins j
-          USING (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY dev_eui ORDER BY id DESC) AS n
-                                   FROM device_joins WHERE dev_eui = ANY($1::TEXT[])) ranked WHERE n > $2) old
-          WHERE j.id = old.id`,
-        [[...known], keep],
-      );
+      await client.query(PRUNE_JOIN_RECORDS, [[...known], keep]);
       return rows.length;
     });
   }
