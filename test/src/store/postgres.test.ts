@@ -313,6 +313,32 @@ describe('postgres', () => {
     for (const [i, e] of devices.entries()) expect((await s.getDevice(e))!.version).toBe(i === 2 ? 0 : 1);
   });
 
+  test('group commit/join commits never wait for a join-history batch that holds their devices', async () => {
+    const s = await open(withSchema('batching'));
+    const devices = euis(4);
+    await s.insertDevices(devices.map(device));
+    // A history batch holds FOR KEY SHARE on its devices until its transaction ends
+    // (postgres-join-history.ts); this one stays open while the joins commit.
+    const history = new Client({ connectionString: db.url });
+    await history.connect();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await history.query('SET search_path TO batching');
+      await history.query('BEGIN');
+      await history.query('SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR KEY SHARE', [devices]);
+      // Four at once: the first goes alone, the others in a batch (COMMIT_JOINS).
+      const before = s.groupCommitStats!;
+      const committed = Promise.all(devices.map((e, i) => s.commitJoin(commit(e, 0, i))));
+      const waiting = new Promise<'still waiting after 3 s'>((resolve) => (timer = setTimeout(() => resolve('still waiting after 3 s'), 3_000)));
+      expect(await Promise.race([committed, waiting])).toEqual([true, true, true, true]);
+      expect(s.groupCommitStats!.batches - before.batches).toBeLessThan(4);
+    } finally {
+      clearTimeout(timer);
+      await history.query('ROLLBACK');
+      await history.end();
+    }
+  });
+
   test('group commit/instances racing on the same devices never deadlock and give one winner per device', async () => {
     const a = await open(withSchema('batching'));
     const b = await open(withSchema('batching'));

@@ -23,10 +23,16 @@ const COMMIT_JOIN = `
  *
  * `locked` takes the rows' locks in DevEUI order before the UPDATE touches any row: the
  * uncorrelated `(SELECT count(*) FROM locked)` is a one-time filter at the top of the plan, run
- * before the first row of `devices` is fetched, and a CTE with FOR UPDATE is never folded into
- * the query. So two instances' batches lock in the same order and never deadlock. A row changed
- * by another transaction while the lock was awaited is re-checked against its committed version
- * (READ COMMITTED's re-check of an updated row), so the write stays conditional on the version.
+ * before the first row of `devices` is fetched, and a CTE with a locking clause is never folded
+ * into the query. So two instances' batches lock in the same order and never deadlock. A row
+ * changed by another transaction while the lock was awaited is re-checked against its committed
+ * version (READ COMMITTED's re-check of an updated row), so the write stays conditional on the
+ * version.
+ *
+ * The lock is FOR NO KEY UPDATE, the one the UPDATE itself takes (it changes no key column): it
+ * excludes every other writer of the row as FOR UPDATE would, but not the FOR KEY SHARE locks
+ * that the join history's batches (and foreign keys) hold on devices, so a join commit never
+ * waits for a history write. With FOR UPDATE it did, for the whole of that transaction.
  *
  * `used_dev_nonces` travels as array literals (`{1,2}`) in a TEXT[]: unnest cannot take an
  * array of arrays of different lengths.
@@ -34,7 +40,7 @@ const COMMIT_JOIN = `
 const COMMIT_JOINS = {
   name: 'joinery_commit_joins',
   text: `
-  WITH locked AS (SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR UPDATE)
+  WITH locked AS (SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR NO KEY UPDATE)
   UPDATE devices AS d
      SET last_dev_nonce = v.last_dev_nonce, used_dev_nonces = v.used_dev_nonces::INTEGER[], last_join_nonce = v.last_join_nonce,
          last_rj_count1 = v.last_rj_count1, last_rj_count0 = v.last_rj_count0, rejoin_window_start = v.rejoin_window_start,
