@@ -4,6 +4,7 @@ import { parseEUI64, type EUI64 } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, type JoinNonce } from '../../../core/src/lorawan/nonces';
 import type { JoinCommit, NewDevice } from '../../../core/src/store/device';
 import { migratePostgres, PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS, SchemaTooNewError } from '../../../core/src/store/postgres/schema-migrations';
+import { COMMIT_JOINS } from '../../../core/src/store/postgres/postgres-join-state';
 import { PostgresStore, PostgresStoreError } from '../../../core/src/store/postgres/postgres-store';
 import { verifyAuditChain } from '../../../core/src/store/audit-chain';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -311,6 +312,45 @@ describe('postgres', () => {
     expect((settled[2] as PromiseRejectedResult).reason).toBeInstanceOf(PostgresStoreError);
     expect(((settled[2] as PromiseRejectedResult).reason as Error).message).toMatch(/check constraint.*SQLSTATE 23514/);
     for (const [i, e] of devices.entries()) expect((await s.getDevice(e))!.version).toBe(i === 2 ? 0 : 1);
+  });
+
+  test("import/an import leaves the planner its statistics of devices (ANALYZE), not autovacuum's later", async () => {
+    const s = await open(withSchema('import_statistics'));
+    const reltuples = async (): Promise<number> => Number((await sql<{ n: number }>("SELECT reltuples AS n FROM pg_class WHERE oid = 'import_statistics.devices'::regclass"))[0]!.n);
+    await s.insertDevices(euis(3).map(device));
+    expect(await reltuples()).toBe(-1); // never analysed: a lone insert leaves it to autovacuum
+    async function* chunks(): AsyncIterable<NewDevice[]> {
+      yield euis(40).map(device);
+      yield euis(60).map(device);
+    }
+    expect(await s.insertDeviceChunks(chunks())).toBe(100);
+    expect(await reltuples()).toBe(103);
+  });
+
+  test("group commit/a batch reads its devices through the index in PostgreSQL's generic plan, on a table of a few thousand", async () => {
+    const s = await open(withSchema('plans'));
+    // Under a few hundred rows a sequential scan is the cheaper plan, and PostgreSQL takes it.
+    const devices = euis(2_000);
+    // Devices added through the API, not imported: the table has no statistics until autovacuum analyses it.
+    await s.insertDevices(devices.map(device));
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('SET search_path TO plans');
+      // The plan a prepared statement settles on after its first executions, which cannot know the batch's size.
+      await client.query('SET plan_cache_mode = force_generic_plan');
+      await client.query(`PREPARE commit_joins AS ${COMMIT_JOINS.text}`);
+      const four = <T>(x: T): T[] => [x, x, x, x];
+      const literal = (xs: readonly unknown[]): string => `${client.escapeLiteral(`{${xs.map((x) => (x === null ? 'NULL' : `"${x instanceof Date ? x.toISOString() : String(x)}"`)).join(',')}}`)}`;
+      const columns = [devices.slice(0, 4), four(0), [1, 2, 3, 4], ['{1}', '{2}', '{3}', '{4}'], [1, 2, 3, 4], four(null), four(new Date()), four('ns'), four(null), four(null), four(0)];
+      const [row] = (await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) EXECUTE commit_joins(${columns.map(literal).join(', ')})`)).rows;
+      const nodes = (n: Record<string, unknown>): Record<string, unknown>[] => [n, ...((n['Plans'] as Record<string, unknown>[] | undefined) ?? []).flatMap(nodes)];
+      const onDevices = (row!['QUERY PLAN'] as { Plan: Record<string, unknown> }[]).flatMap((p) => nodes(p.Plan)).filter((n) => n['Relation Name'] === 'devices');
+      expect(onDevices.length).toBeGreaterThan(0);
+      expect(onDevices.map((n) => n['Node Type'])).not.toContain('Seq Scan');
+    } finally {
+      await client.end();
+    }
   });
 
   test('group commit/join commits never wait for a join-history batch that holds their devices', async () => {
