@@ -4,7 +4,7 @@ import { parseEUI64, type EUI64 } from '../../../core/src/lorawan/identifiers';
 import { devNonce, joinNonce, type JoinNonce } from '../../../core/src/lorawan/nonces';
 import type { JoinCommit, NewDevice } from '../../../core/src/store/device';
 import { migratePostgres, PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS, SchemaTooNewError } from '../../../core/src/store/postgres/schema-migrations';
-import { COMMIT_JOINS } from '../../../core/src/store/postgres/postgres-join-state';
+import { COMMIT_JOINS, READ_DEVICES } from '../../../core/src/store/postgres/postgres-join-state';
 import { PostgresStore, PostgresStoreError } from '../../../core/src/store/postgres/postgres-store';
 import { verifyAuditChain } from '../../../core/src/store/audit-chain';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -325,6 +325,37 @@ describe('postgres', () => {
     }
     expect(await s.insertDeviceChunks(chunks())).toBe(100);
     expect(await reltuples()).toBe(103);
+  });
+
+  test("plans/the join's batch statements are planned once per connection, not at every execution", async () => {
+    const s = await open(withSchema('replanning'));
+    // A registry as an import leaves it: a few thousand devices, analysed.
+    async function* imported(): AsyncIterable<NewDevice[]> {
+      yield euis(2_000).map(device);
+    }
+    await s.insertDeviceChunks(imported());
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('SET search_path TO replanning');
+      const devices = (await client.query<{ dev_eui: string }>('SELECT dev_eui FROM devices ORDER BY dev_eui LIMIT 32')).rows.map((r) => r.dev_eui);
+      // Batches of two and of four, as the joins send them; each statement by its name, as the store prepares it.
+      for (let i = 0; i < 8; i++) {
+        const batch = devices.slice(4 * i, 4 * i + (i % 2 === 0 ? 2 : 4));
+        await client.query({ ...READ_DEVICES, values: [batch] });
+        const n = batch.length;
+        const fill = <T>(x: T): T[] => Array.from({ length: n }, () => x);
+        await client.query({ ...COMMIT_JOINS, values: [batch, fill(-1), fill(1), fill('{1}'), fill(1), fill(null), fill(new Date()), fill('ns'), fill(null), fill(null), fill(0)] });
+      }
+      const plans = await client.query<{ name: string; generic_plans: string; custom_plans: string }>('SELECT name, generic_plans, custom_plans FROM pg_prepared_statements ORDER BY name');
+      // PostgreSQL plans for the values at the first five executions, then keeps the generic plan if it costs no more.
+      expect(plans.rows.map((r) => [r.name, Number(r.generic_plans), Number(r.custom_plans)])).toEqual([
+        [COMMIT_JOINS.name, 3, 5],
+        [READ_DEVICES.name, 3, 5],
+      ]);
+    } finally {
+      await client.end();
+    }
   });
 
   test("group commit/a batch reads its devices through the index in PostgreSQL's generic plan, on a table of a few thousand", async () => {
