@@ -51,6 +51,18 @@ async function sql<T extends Record<string, unknown>>(text: string, values: unkn
   }
 }
 
+/** A connection of the test's own, on `schema`, for the length of `use`. */
+async function onSchema<T>(schema: string, use: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    await client.query(`SET search_path TO ${schema}`);
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
 function device(devEUI: EUI64): NewDevice {
   return { devEUI, joinEUI: parseEUI64('70b3d57ed0000000'), macVersion: '1.0.4', sealedRootKeys: randomBytes(47), vaultKind: 'software', nsPeer: 'ns', asPeer: null };
 }
@@ -334,10 +346,7 @@ describe('postgres', () => {
       yield euis(2_000).map(device);
     }
     await s.insertDeviceChunks(imported());
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      await client.query('SET search_path TO replanning');
+    await onSchema('replanning', async (client) => {
       const devices = (await client.query<{ dev_eui: string }>('SELECT dev_eui FROM devices ORDER BY dev_eui LIMIT 32')).rows.map((r) => r.dev_eui);
       // Batches of two and of four, as the joins send them; each statement by its name, as the store prepares it.
       for (let i = 0; i < 8; i++) {
@@ -353,9 +362,7 @@ describe('postgres', () => {
         [COMMIT_JOINS.name, 3, 5],
         [READ_DEVICES.name, 3, 5],
       ]);
-    } finally {
-      await client.end();
-    }
+    });
   });
 
   test("group commit/a batch reads its devices through the index in PostgreSQL's generic plan, on a table of a few thousand", async () => {
@@ -364,10 +371,7 @@ describe('postgres', () => {
     const devices = euis(2_000);
     // Devices added through the API, not imported: the table has no statistics until autovacuum analyses it.
     await s.insertDevices(devices.map(device));
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      await client.query('SET search_path TO plans');
+    await onSchema('plans', async (client) => {
       // The plan a prepared statement settles on after its first executions, which cannot know the batch's size.
       await client.query('SET plan_cache_mode = force_generic_plan');
       await client.query(`PREPARE commit_joins AS ${COMMIT_JOINS.text}`);
@@ -379,9 +383,7 @@ describe('postgres', () => {
       const onDevices = (row!['QUERY PLAN'] as { Plan: Record<string, unknown> }[]).flatMap((p) => nodes(p.Plan)).filter((n) => n['Relation Name'] === 'devices');
       expect(onDevices.length).toBeGreaterThan(0);
       expect(onDevices.map((n) => n['Node Type'])).not.toContain('Seq Scan');
-    } finally {
-      await client.end();
-    }
+    });
   });
 
   test('group commit/join commits never wait for a join-history batch that holds their devices', async () => {
@@ -390,24 +392,22 @@ describe('postgres', () => {
     await s.insertDevices(devices.map(device));
     // A history batch holds FOR KEY SHARE on its devices until its transaction ends
     // (postgres-join-history.ts); this one stays open while the joins commit.
-    const history = new Client({ connectionString: db.url });
-    await history.connect();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await history.query('SET search_path TO batching');
+    await onSchema('batching', async (history) => {
+      let timer: NodeJS.Timeout | undefined;
       await history.query('BEGIN');
-      await history.query('SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR KEY SHARE', [devices]);
-      // Four at once: the first goes alone, the others in a batch (COMMIT_JOINS).
-      const before = s.groupCommitStats!;
-      const committed = Promise.all(devices.map((e, i) => s.commitJoin(commit(e, 0, i))));
-      const waiting = new Promise<'still waiting after 3 s'>((resolve) => (timer = setTimeout(() => resolve('still waiting after 3 s'), 3_000)));
-      expect(await Promise.race([committed, waiting])).toEqual([true, true, true, true]);
-      expect(s.groupCommitStats!.batches - before.batches).toBeLessThan(4);
-    } finally {
-      clearTimeout(timer);
-      await history.query('ROLLBACK');
-      await history.end();
-    }
+      try {
+        await history.query('SELECT dev_eui FROM devices WHERE dev_eui = ANY($1::TEXT[]) ORDER BY dev_eui FOR KEY SHARE', [devices]);
+        // Four at once: the first goes alone, the others in a batch (COMMIT_JOINS).
+        const before = s.groupCommitStats!;
+        const committed = Promise.all(devices.map((e, i) => s.commitJoin(commit(e, 0, i))));
+        const waiting = new Promise<'still waiting after 3 s'>((resolve) => (timer = setTimeout(() => resolve('still waiting after 3 s'), 3_000)));
+        expect(await Promise.race([committed, waiting])).toEqual([true, true, true, true]);
+        expect(s.groupCommitStats!.batches - before.batches).toBeLessThan(4);
+      } finally {
+        clearTimeout(timer);
+        await history.query('ROLLBACK');
+      }
+    });
   });
 
   test('group commit/instances racing on the same devices never deadlock and give one winner per device', async () => {
