@@ -1,14 +1,41 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
 const USER_HZ = 100;
 
 /** User and system CPU time of a process, all its threads (/proc/PID/stat: utime, stime). */
 export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime of a /proc/PID/stat text, in seconds. */
+function statCpuSeconds(stat: string): number {
   // The fields after the command name (in parentheses, which may hold spaces): utime is the 14th field, stime the 15th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/**
+ * User and system CPU time of every process on this machine whose command name starts with
+ * `command` (a database server's processes: its backends, writers, autovacuum), those alive
+ * now: a process that has exited takes its time with it. Null when there is none.
+ */
+export function commandCpuSeconds(command: string): number | null {
+  let seconds = 0;
+  let found = false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith(command)) continue;
+    seconds += statCpuSeconds(stat);
+    found = true;
+  }
+  return found ? seconds : null;
 }
 
 /** The machine's CPU time so far, all cores (/proc/stat): busy, and in all. */

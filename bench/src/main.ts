@@ -408,7 +408,7 @@ function postgresTargets(row: OptionalRow): Target[] {
       '>=',
       0.5,
       'ratio',
-      `${round(v['oneInstanceJoinsPerSecond']!, 0)} / ${round(v['conditionalUpdatesPerSecond']!, 0)}/s`,
+      `${round(v['oneInstanceJoinsPerSecond']!, 0)} / ${round(v['conditionalUpdatesPerSecond']!, 0)}/s${v['databaseCpuMicrosPerJoin'] === undefined ? '' : `; the database's CPU ${v['databaseCpuMicrosPerJoin']} µs a join, ${v['databaseCpuMicrosPerUpdate']} an UPDATE`}`,
     ),
     target('server CPU per join, PostgreSQL / SQLite', v['serverCpuRatioToSqlite']!, '<=', 1.3, 'ratio', `${v['serverCpuMicrosPerJoin']} / ${v['sqliteServerCpuMicrosPerJoin']} µs`),
     target('round trips to PostgreSQL per join', v['roundTripsPerJoin']!, '<=', 1.5, 'count', 'queries sent, at the driver'),

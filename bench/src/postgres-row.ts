@@ -3,7 +3,7 @@ import { Client, Pool } from 'pg';
 import { serverNodeArgs, type BenchOptions } from './bench-options';
 import { startServer, type RunningServer } from './joinery-cli';
 import type { LoadGeneratorProcess } from './load-generator-process';
-import { measureCpu, type RunCpu } from './cpu-meter';
+import { commandCpuSeconds, measureCpu, type RunCpu } from './cpu-meter';
 import { joinRun, prepareJoinRun } from './join-run';
 import type { LoadReport } from './load-plan';
 import { createRegistry } from './registry';
@@ -26,13 +26,32 @@ function databaseURL(name: string): string {
   return u.href;
 }
 
-/** PostgreSQL's own rate: `concurrency` clients each updating their own row, conditionally, durably. */
-async function updateFloor(url: string, seconds: number): Promise<number> {
+/**
+ * The database server's CPU so far (its processes on this machine, from /proc), or null when it
+ * does not run here (`JOINERY_BENCH_PG` naming another host, or no process seen).
+ */
+function databaseCpuSeconds(): number | null {
+  const host = new URL(ADMIN_URL).hostname;
+  return ['127.0.0.1', 'localhost', '[::1]', ''].includes(host) ? commandCpuSeconds('postgres') : null;
+}
+
+/** µs of the database's CPU per request between two readings (null: not measured). */
+function databaseMicros(before: number | null, after: number | null, requests: number): number | null {
+  return before === null || after === null ? null : Math.round(((after - before) * 1e6) / Math.max(1, requests));
+}
+
+/**
+ * PostgreSQL's own rate: `concurrency` clients each updating their own row, conditionally,
+ * durably; and the database's CPU per UPDATE (measured before the clients disconnect, as a
+ * backend's time leaves with it).
+ */
+async function updateFloor(url: string, seconds: number): Promise<{ perSecond: number; databaseMicros: number | null }> {
   const pool = new Pool({ connectionString: url, max: CONCURRENCY });
   try {
     await pool.query('CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, payload TEXT)');
     await pool.query('INSERT INTO bench_floor SELECT g, 0, NULL FROM generate_series(0, $1::int - 1) AS g', [CONCURRENCY]);
     let done = 0;
+    const cpuBefore = databaseCpuSeconds();
     const started = performance.now();
     const until = started + seconds * 1000;
     await Promise.all(
@@ -46,7 +65,8 @@ async function updateFloor(url: string, seconds: number): Promise<number> {
         }
       }),
     );
-    return done / ((performance.now() - started) / 1000);
+    const perSecond = done / ((performance.now() - started) / 1000);
+    return { perSecond, databaseMicros: databaseMicros(cpuBefore, databaseCpuSeconds(), done) };
   } finally {
     await pool.end();
   }
@@ -56,6 +76,8 @@ async function updateFloor(url: string, seconds: number): Promise<number> {
 interface Measured {
   readonly report: LoadReport;
   readonly cpu: RunCpu;
+  /** The database's CPU per join (null: not measured, or not PostgreSQL's run). */
+  readonly databaseMicros: number | null;
 }
 
 export async function postgresRow(work: string, o: BenchOptions, load: LoadGeneratorProcess, progress: (line: string) => void): Promise<OptionalRow> {
@@ -72,7 +94,8 @@ export async function postgresRow(work: string, o: BenchOptions, load: LoadGener
     await admin.query(`CREATE DATABASE ${dbName}`);
     const url = databaseURL(dbName);
     progress(`PostgreSQL: conditional UPDATE floor, then joins on PostgreSQL and on SQLite alternated (${o.scalePairs} each), then two instances, ${CONCURRENCY} concurrent`);
-    const floor = await updateFloor(url, o.seconds);
+    const updates = await updateFloor(url, o.seconds);
+    const floor = updates.perSecond;
     const size = Math.min(o.registry, 2_000);
     const registry = await createRegistry(work, 'registry-postgres', size, url);
     // The same registry on SQLite, its server next to it: the CPU a join costs the server on
@@ -86,8 +109,9 @@ export async function postgresRow(work: string, o: BenchOptions, load: LoadGener
     const measured = async (s: RunningServer | RunningServer[], r: typeof registry): Promise<Measured> => {
       const prepared = await prepareJoinRun(load, s, r, CONCURRENCY, null, schedule, { expectedPerSecond: floor });
       const all = Array.isArray(s) ? s : [s];
+      const cpuBefore = r === registry ? databaseCpuSeconds() : null;
       const m = await measureCpu({ server: () => all.reduce((sum, x) => sum + x.cpuSeconds(), 0), loadGenerator: () => load.cpuSeconds() }, () => prepared.run());
-      return { report: m.report, cpu: roundCpu(m.cpu) };
+      return { report: m.report, cpu: roundCpu(m.cpu), databaseMicros: databaseMicros(cpuBefore, r === registry ? databaseCpuSeconds() : null, m.report.completed) };
     };
     // A run of each first, unmeasured: a new server's first seconds (its pool's connections,
     // V8 compiling the store's code, which the warm-up before listening does not run for
@@ -122,7 +146,11 @@ export async function postgresRow(work: string, o: BenchOptions, load: LoadGener
     servers.push(await startServer(registry.dataDir, ['--store', url], serverNodeArgs(o, 'postgres-second')));
     const two = await joinRun(load, servers, registry, CONCURRENCY, null, schedule, { expectedPerSecond: floor });
     const failures = (r: LoadReport): number => r.requests - r.ok;
+    // The database's CPU, when it runs here: what a join costs it against what an UPDATE of its floor does.
+    const databaseJoin = runs.pg.every((r) => r.databaseMicros !== null) ? medianBy(runs.pg, (r) => r.databaseMicros ?? 0).databaseMicros : null;
+    const database = databaseJoin !== null && updates.databaseMicros !== null ? { databaseCpuMicrosPerJoin: databaseJoin, databaseCpuMicrosPerUpdate: updates.databaseMicros } : null;
     const values = {
+      ...database,
       concurrency: CONCURRENCY,
       conditionalUpdatesPerSecond: floor,
       oneInstanceJoinsPerSecond: one.report.perSecond,
@@ -146,6 +174,9 @@ export async function postgresRow(work: string, o: BenchOptions, load: LoadGener
         `joins, 1 instance : ${one.report.perSecond.toFixed(0)}/s (ratio to floor ${values.ratioToConditionalUpdates.toFixed(2)}, p99 ${one.report.latencyMs.p99} ms, failures ${failures(one.report)}); median of ${each(runs.pg)}`,
         `the same joins on SQLite, alternated: ${onSqlite.report.perSecond.toFixed(0)}/s; median of ${each(runs.sqlite)}`,
         `server CPU per join (the median of each store's runs, after a run of each unmeasured): PostgreSQL ${pgCpu} µs, SQLite ${sqliteCpu} µs (x ${values.serverCpuRatioToSqlite.toFixed(2)}); load generator ${one.cpu.loadGeneratorMicros} / ${onSqlite.cpu.loadGeneratorMicros} µs`,
+        database
+          ? `the database's CPU (PostgreSQL's processes on this machine, from /proc): ${database.databaseCpuMicrosPerJoin} µs a join (the median of its runs: ${runs.pg.map((r) => r.databaseMicros).join(', ')}), ${database.databaseCpuMicrosPerUpdate} µs an UPDATE of its floor`
+          : `the database's CPU: not measured (PostgreSQL is not on this machine)`,
         `round trips to PostgreSQL (queries sent, counted at the driver): ${values.roundTripsPerJoin.toFixed(2)} a join; ${commits} join commits of ${values.joinsPerGroupCommit.toFixed(1)} joins, ${values.roundTripsPerGroupCommit.toFixed(2)} round trips each`,
         `  by statement, per join: ${kinds.map(([k, n]) => `${n.toFixed(2)} ${k}`).join('; ')}`,
         `joins, 2 instances: ${two.perSecond.toFixed(0)}/s (ratio to floor ${(two.perSecond / floor).toFixed(2)}, p99 ${two.latencyMs.p99} ms, failures ${failures(two)})`,

@@ -168,6 +168,10 @@ describe('bench/quick mode', () => {
     const v = pg.values;
     expect(v['ratioToConditionalUpdates']).toBeCloseTo(v['oneInstanceJoinsPerSecond']! / v['conditionalUpdatesPerSecond']!, 3);
     expect(v['serverCpuRatioToSqlite']).toBeCloseTo(v['serverCpuMicrosPerJoin']! / v['sqliteServerCpuMicrosPerJoin']!, 3);
+    // PostgreSQL runs on this machine here, so the database's own CPU is measured too (absent otherwise).
+    expect(v['databaseCpuMicrosPerJoin']).toBeGreaterThanOrEqual(0);
+    expect(v['databaseCpuMicrosPerUpdate']).toBeGreaterThanOrEqual(0);
+    expect(pg.lines.some((l) => l.startsWith("the database's CPU (PostgreSQL's processes on this machine"))).toBe(true);
     // Every join reads its device and commits, but the reads and commits of concurrent joins share
     // statements (a batch of reads is one query, a group commit one statement): more than none a
     // join, and at least one a group commit.
