@@ -109,9 +109,11 @@ export async function postgresRow(work: string, o: BenchOptions, load: LoadGener
     const measured = async (s: RunningServer | RunningServer[], r: typeof registry): Promise<Measured> => {
       const prepared = await prepareJoinRun(load, s, r, CONCURRENCY, null, schedule, { expectedPerSecond: floor });
       const all = Array.isArray(s) ? s : [s];
-      const cpuBefore = r === registry ? databaseCpuSeconds() : null;
+      // The database's CPU on PostgreSQL's runs only.
+      const databaseCpu = r === registry ? databaseCpuSeconds : () => null;
+      const cpuBefore = databaseCpu();
       const m = await measureCpu({ server: () => all.reduce((sum, x) => sum + x.cpuSeconds(), 0), loadGenerator: () => load.cpuSeconds() }, () => prepared.run());
-      return { report: m.report, cpu: roundCpu(m.cpu), databaseMicros: databaseMicros(cpuBefore, r === registry ? databaseCpuSeconds() : null, m.report.completed) };
+      return { report: m.report, cpu: roundCpu(m.cpu), databaseMicros: databaseMicros(cpuBefore, databaseCpu(), m.report.completed) };
     };
     // A run of each first, unmeasured: a new server's first seconds (its pool's connections,
     // V8 compiling the store's code, which the warm-up before listening does not run for

@@ -13,9 +13,9 @@ import { sqlState, type PostgresRunner } from './postgres-sql';
  * at each of its first five executions, then keeps its generic plan only if that costs no more
  * than those did. Seeing the arrays (a batch of 2 devices, not the generic 10), the plans for the
  * values always looked cheaper, so READ_DEVICES and COMMIT_JOINS were planned again at every
- * execution: about 0.5 ms of the database's CPU each on two cores, and more than a third of its
- * CPU per join (bench/README.md). Through a sub-select every plan is the generic one, planned
- * once per connection; the index on dev_eui takes the sub-select's array as it takes a parameter.
+ * execution, which cost the database more than running them (bench/README.md). Through a
+ * sub-select every plan is the generic one, planned once per connection; the index on dev_eui
+ * takes the sub-select's array as it takes a parameter.
  */
 function unplanned(k: number, type: string): string {
   // The cast after it: `= ANY ((SELECT ...))` alone would be read as ANY over the sub-select's rows.
@@ -52,8 +52,8 @@ const COMMIT_JOIN = `
  * `d.dev_eui = ANY($1)` repeats what the join to `v` implies, so that `devices` is read through
  * its index whatever plan the join gets. PostgreSQL settles on a generic plan for a prepared
  * statement, which does not know the batch's size (it assumes 10 rows of `unnest`): on a table of
- * a few thousand devices that plan joined them by a sequential scan, every device read at every
- * commit (about 0.8 ms of the database's CPU per commit at 2,000 devices, bench/README.md).
+ * a few thousand devices with no statistics yet, that plan joined them by a sequential scan,
+ * every device read at every commit (bench/README.md).
  *
  * `used_dev_nonces` travels as array literals (`{1,2}`) in a TEXT[]: unnest cannot take an
  * array of arrays of different lengths.
