@@ -20,7 +20,7 @@ import type { LoadPlan } from './load-plan';
 export interface JoinTrace {
   /** Closed loop (and each-once): worker `w`'s `k`th request. */
   closed(w: number, k: number): Buffer;
-  /** Open loop: the `i`th request. */
+  /** Open loop: the `i`th request (the first `concurrency` open the connections, before the schedule). */
   open(i: number): Buffer;
   /** Bodies built before the run. */
   readonly size: number;
@@ -52,8 +52,9 @@ export function buildTrace(plan: LoadPlan): JoinTrace {
   // DevNonces are 16 bits: a trace stops short of the last one, a run that needs it still fails.
   const buildable = (visit: number): boolean => t.nonceBase + visit <= 0xffff;
   if (s.kind === 'rate') {
-    // Round robin over the devices: a device comes round again only after all the others.
-    const total = Math.floor(s.perSecond * (s.warmupSeconds + s.seconds));
+    // Round robin over the devices: a device comes round again only after all the others. The
+    // first `concurrency` requests open the run's connections, before its schedule.
+    const total = c + Math.floor(s.perSecond * (s.warmupSeconds + s.seconds));
     const trace: Buffer[] = [];
     for (let i = 0; i < total && buildable(Math.floor(i / devices)); i++) trace.push(make(i % devices, Math.floor(i / devices)));
     return {

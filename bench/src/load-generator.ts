@@ -3,6 +3,7 @@ import * as tls from 'node:tls';
 import { devicesOfVersion } from './bench-devices';
 import { buildTrace, type JoinTrace } from './join-trace';
 import { LatencyRecorder } from './latency';
+import { openLoop } from './open-loop';
 import type { LoadPlan, LoadReport } from './load-plan';
 
 /**
@@ -152,14 +153,19 @@ async function runTrace(plan: LoadPlan, trace: JoinTrace): Promise<LoadReport> {
     } else if (s.kind === 'each-once') {
       await Promise.all(Array.from({ length: plan.concurrency }, (_, w) => worker(w, () => true, true)));
     } else {
-      // The warm-up runs at the same rate, unmeasured: the connections (mTLS handshakes, up to
-      // `concurrency` of them) are opened then, as in the closed loop's warm-up.
+      // The connections first, as a network server sending at this rate holds them open: the
+      // trace's first `concurrency` requests at once, unmeasured, before the schedule's clock
+      // starts. Opened on the schedule instead, their mTLS handshakes (at 256 connections,
+      // most of a second of the server's CPU and the generator's) left a backlog that the
+      // schedule carried into its measured seconds. Then the warm-up, at the rate, unmeasured.
+      const connect = plan.concurrency;
+      await Promise.all(Array.from({ length: connect }, (_, i) => send(trace.open(i), performance.now(), false, i, false)));
       const warm = Math.floor(s.perSecond * s.warmupSeconds);
       await openLoop(s.perSecond, s.warmupSeconds + s.seconds, plan.concurrency, (i, scheduledAt, lagMs) => {
         const measured = i >= warm;
         if (i === warm) measuredFrom = scheduledAt;
         if (measured) sendLag.record(lagMs);
-        return send(trace.open(i), scheduledAt, false, i, measured);
+        return send(trace.open(connect + i), scheduledAt, false, i, measured);
       });
     }
   } finally {
@@ -202,25 +208,6 @@ function tracingAgent(agent: https.Agent, seen: { opened: number; resumed: numbe
     return socket;
   };
   return agent;
-}
-
-/**
- * Requests at fixed times (i / perSecond), latency from the scheduled time; at most `cap` in
- * flight. `lagMs`: how late the request leaves (the generator's own event loop, or `cap` reached).
- */
-async function openLoop(perSecond: number, seconds: number, cap: number, fire: (i: number, scheduledAt: number, lagMs: number) => Promise<unknown>): Promise<void> {
-  const started = performance.now();
-  const total = Math.floor(perSecond * seconds);
-  const inFlight = new Set<Promise<unknown>>();
-  for (let i = 0; i < total; i++) {
-    const at = started + (i * 1000) / perSecond;
-    const wait = at - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    while (inFlight.size >= cap) await Promise.race(inFlight);
-    const p: Promise<unknown> = fire(i, at, Math.max(0, performance.now() - at)).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  }
-  await Promise.all(inFlight);
 }
 
 /** What the benchmark's process sends: build a plan's trace, then run it (see LoadGeneratorProcess). */
