@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
 import { devNonce, joinNonce } from '../../lorawan/nonces';
 import type { JoinCommit } from '../device';
+import type { JoinRecord } from '../join-record';
 import { SqliteStore } from './sqlite-store';
 
 let dir: string;
@@ -184,6 +185,51 @@ describe('SQLite commit worker', () => {
       for (const n of [1, 2, 3]) expect((await reopened.getDevice(eui(n)))!.version).toBe(1);
     } finally {
       await reopened.close();
+    }
+  });
+
+  test('a join commit waits for at most a few join records, not for a whole join-history batch', async () => {
+    // The history thread writes a batch in short transactions and gives the write lock to the
+    // commit thread between them (write-turn.ts); a batch in one transaction held the lock
+    // for all of its records, and a commit that came meanwhile waited for all of them.
+    const devices = 12_000;
+    const store = await storeWith(devices);
+    try {
+      await store.prepareForJoins();
+      const records = (visit: number): JoinRecord[] =>
+        Array.from({ length: devices }, (_, i) => ({
+          devEUI: eui(i + 1),
+          joinEUI: parseEUI64('70b3d57ed0000000'),
+          at: new Date(1_700_000_000_000 + visit),
+          peer: 'ns',
+          joinType: 'join' as const,
+          macVersion: '1.0.4',
+          result: 'Success',
+          description: null,
+          devNonce: visit,
+          joinNonce: visit,
+        }));
+      // A batch alone, for its length here.
+      let startedAt = performance.now();
+      expect(await store.appendJoinRecords(records(1), 50)).toBe(devices);
+      const batchMs = performance.now() - startedAt;
+      // Another, with join commits one after the other until it is written.
+      let written = false;
+      startedAt = performance.now();
+      const appended = store.appendJoinRecords(records(2), 50).then((n) => ((written = true), n));
+      const commitMs: number[] = [];
+      for (let n = 1; !written; n++) {
+        const at = performance.now();
+        expect(await store.commitJoin(commit(eui(n), 0, n))).toBe(true);
+        commitMs.push(performance.now() - at);
+      }
+      expect(await appended).toBe(devices);
+      const duringMs = performance.now() - startedAt;
+      // Commits went on all through the batch, none waiting for a large part of it.
+      expect(commitMs.length).toBeGreaterThanOrEqual(5);
+      expect(Math.max(...commitMs)).toBeLessThan(Math.min(batchMs, duringMs) / 4);
+    } finally {
+      await store.close();
     }
   });
 

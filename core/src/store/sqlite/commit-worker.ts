@@ -21,6 +21,8 @@ export interface CommitWorkerOptions {
   /** The database file (it must exist: the store created and migrated it). */
   readonly file: string;
   readonly busyTimeoutMs: number;
+  /** Shared with the history thread: their turns at the write lock (write-turn.ts). */
+  readonly writeTurn?: SharedArrayBuffer;
 }
 
 /**
@@ -45,7 +47,7 @@ export class SqliteCommitWorker {
 
   constructor(options: CommitWorkerOptions) {
     this.#options = options;
-    this.#thread = new StoreThread<Reply>('commit worker', require.resolve('./commit-thread'), { file: options.file, busyTimeoutMs: options.busyTimeoutMs });
+    this.#thread = new StoreThread<Reply>('commit worker', require.resolve('./commit-thread'), { file: options.file, busyTimeoutMs: options.busyTimeoutMs, writeTurn: options.writeTurn });
   }
 
   /** Runs the batch in one transaction on the worker; one result per commit, in order. */

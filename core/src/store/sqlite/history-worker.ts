@@ -12,6 +12,8 @@ export interface HistoryWorkerOptions {
   /** The database file (it must exist: the store created and migrated it). */
   readonly file: string;
   readonly busyTimeoutMs: number;
+  /** Shared with the commit thread: their turns at the write lock (write-turn.ts). */
+  readonly writeTurn?: SharedArrayBuffer;
 }
 
 /**

@@ -13,6 +13,7 @@ import { SqliteJoinHistory } from './sqlite-join-history';
 import { SqliteJoinState } from './sqlite-join-state';
 import { SqliteRateBuckets } from './sqlite-rate-buckets';
 import { SqliteRunner, SQLITE_DIALECT } from './sqlite-sql';
+import { writeTurnMemory } from './write-turn';
 
 export interface SqliteStoreOptions {
   /** How long a statement waits for another connection's write lock. Default 5000 ms. */
@@ -76,9 +77,11 @@ export class SqliteStore extends SqlStore {
   private constructor(db: Database.Database, file: string | null, options: SqliteStoreOptions, busyTimeoutMs: number) {
     const sql = new SqliteRunner(db);
     const groupCommit = options.groupCommit ?? {};
-    const commitWorker = file !== null && groupCommit !== false && (options.commitWorker ?? true) ? new SqliteCommitWorker({ file, busyTimeoutMs }) : null;
+    // The commit and history threads take turns at the write lock, commits first (write-turn.ts).
+    const writeTurn = writeTurnMemory();
+    const commitWorker = file !== null && groupCommit !== false && (options.commitWorker ?? true) ? new SqliteCommitWorker({ file, busyTimeoutMs, writeTurn }) : null;
     // The join history's own thread and connection (`history-worker.ts`).
-    const historyWorker = file !== null ? new SqliteHistoryWorker({ file, busyTimeoutMs }) : null;
+    const historyWorker = file !== null ? new SqliteHistoryWorker({ file, busyTimeoutMs, writeTurn }) : null;
     const joinState = new SqliteJoinState(db, sql, groupCommit, commitWorker);
     const readChanges = db.prepare('SELECT peers, devices FROM change_counters WHERE id = 1');
     super({

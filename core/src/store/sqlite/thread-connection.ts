@@ -12,6 +12,8 @@ export interface ThreadData {
   /** The database file (it must exist: the store created and migrated it). */
   readonly file: string;
   readonly busyTimeoutMs: number;
+  /** The memory the commit and history threads take their turns at the write lock through (write-turn.ts). */
+  readonly writeTurn?: SharedArrayBuffer;
 }
 
 export const threadData = workerData as ThreadData;
