@@ -18,10 +18,12 @@ const PRUNE_JOIN_RECORDS_SQL = `DELETE FROM device_joins
 /**
  * The one append of the SQLite join history, run by the history thread and, for an in-memory
  * database (no second connection), by the store: the records of devices that exist inserted,
- * each device pruned to its newest `keep`. With a `turn` (the history thread's), in IMMEDIATE
- * transactions of `HISTORY_CHUNK` records, each taken when no join commit wants the write lock:
- * a transaction of a whole batch held it for 10-27 ms, and the join commits waited; if one
- * fails, those before it stay written. Without, in one. Returns how many were stored.
+ * each device pruned to its newest `keep`. Without a `turn`, in one IMMEDIATE transaction.
+ * With one (the history thread's), in as many as the join commits need: a transaction ends
+ * after the record at which a commit wants the write lock (or after `HISTORY_CHUNK` records),
+ * and the next starts after that commit (write-turn.ts); a transaction of a whole batch held
+ * the lock for 10-27 ms, and every commit meanwhile waited. If one fails, those before it stay
+ * written. Returns how many were stored.
  */
 export function historyAppender(db: Database.Database, turn: WriteTurn | null = null): (records: readonly RecordParams[], keep: number) => number {
   const insert = db.prepare(INSERT_JOIN_RECORD_SQL);
@@ -33,11 +35,24 @@ export function historyAppender(db: Database.Database, turn: WriteTurn | null = 
     return stored;
   });
   if (!turn) return (records, keep) => append.immediate(records, keep);
+  // From `from`, until a commit waits: each record inserted and its device pruned at once, so
+  // that a transaction can end after any record.
+  const appendUntilCommit = db.transaction((records: readonly RecordParams[], from: number, keep: number) => {
+    let stored = 0;
+    let next = from;
+    do {
+      const r = records[next++]!;
+      stored += insert.run(...r, r[0]).changes;
+      prune.run(r[0], r[0], keep);
+    } while (next < records.length && next - from < HISTORY_CHUNK && !turn.commitWaiting());
+    return { stored, next };
+  });
   return (records, keep) => {
     let stored = 0;
-    for (let at = 0; at < records.length; at += HISTORY_CHUNK) {
-      const chunk = records.slice(at, at + HISTORY_CHUNK);
-      stored += turn.history(() => append.immediate(chunk, keep));
+    for (let from = 0; from < records.length;) {
+      const done = turn.history(() => appendUntilCommit.immediate(records, from, keep));
+      stored += done.stored;
+      from = done.next;
     }
     return stored;
   };

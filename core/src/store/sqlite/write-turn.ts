@@ -10,9 +10,10 @@
  * - the commit thread raises its flag before it writes, waits (on the flag's memory, woken the
  *   moment the history's transaction ends) for a history transaction that holds the lock, and
  *   lowers its flag when its transaction is done;
- * - the history thread writes in short transactions (`HISTORY_CHUNK` records), each started
- *   only while no commit's flag is up, and gives way when a commit raised its flag as it was
- *   taking its turn.
+ * - the history thread starts a transaction only while no commit's flag is up, gives way when
+ *   a commit raised its flag as it was taking its turn, and ends its transaction after the
+ *   record at which it sees a commit's flag up (history-batch.ts): a commit waits for one
+ *   record, not for a batch.
  *
  * Both flags are set with sequentially consistent atomics, each thread raising its own before
  * reading the other's, so the two never write at once by this protocol; SQLite's lock and busy
@@ -29,8 +30,8 @@ const HISTORY = 1;
 /** Longest single wait for the other's flag; SQLite's busy handler is behind it. */
 const MAX_WAIT_MS = 100;
 
-/** Records of one history transaction: about a millisecond of the write lock (20-50 µs a record). */
-export const HISTORY_CHUNK = 32;
+/** Records of one history transaction at most, when no commit asks for the lock sooner: 5-13 ms of it (20-50 µs a record). */
+export const HISTORY_CHUNK = 256;
 
 /** The memory the two threads share (created by the store, handed to both in their thread data). */
 export function writeTurnMemory(): SharedArrayBuffer {
@@ -77,6 +78,11 @@ export class WriteTurn {
       Atomics.store(f, HISTORY, 0);
       Atomics.notify(f, HISTORY);
     }
+  }
+
+  /** For the history thread, in its transaction: whether a commit waits for the write lock (it then ends its transaction). */
+  commitWaiting(): boolean {
+    return Atomics.load(this.#flags, COMMIT) === 1;
   }
 
   /** At a thread's start: its own flag down (a thread before it may have died holding it). */
