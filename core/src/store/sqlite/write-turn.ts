@@ -6,7 +6,7 @@
  * Without it they met at SQLite's lock alone, and a commit that found the history's transaction
  * holding it waited in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between tries: a
  * history batch of 500 records held the lock for 10-27 ms, and every join in flight waited for
- * it (the half-load latency's tail; bench/README.md). Now:
+ * it. Now:
  * - the commit thread raises its flag before it writes, waits (on the flag's memory, woken the
  *   moment the history's transaction ends) for a history transaction that holds the lock, and
  *   lowers its flag when its transaction is done;
