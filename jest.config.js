@@ -18,6 +18,7 @@
 /** Suites under test/src that run in-process and quickly (measured on the loaded 2-core machine: most under 5 s, none over 12 s). */
 const IN_PROCESS_TESTS = [
   '<rootDir>/test/src/adapters/',
+  '<rootDir>/test/src/bench/join-trace.test.ts',
   '<rootDir>/test/src/bench/open-loop.test.ts',
   '<rootDir>/test/src/bench/pg-query-counter.test.ts',
   '<rootDir>/test/src/console/claim-input.test.ts',
