@@ -28,29 +28,24 @@ const PRUNE_JOIN_RECORDS_SQL = `DELETE FROM device_joins
 export function historyAppender(db: Database.Database, turn: WriteTurn | null = null): (records: readonly RecordParams[], keep: number) => number {
   const insert = db.prepare(INSERT_JOIN_RECORD_SQL);
   const prune = db.prepare(PRUNE_JOIN_RECORDS_SQL);
-  const append = db.transaction((records: readonly RecordParams[], keep: number) => {
-    let stored = 0;
-    for (const r of records) stored += insert.run(...r, r[0]).changes;
-    for (const devEUI of new Set(records.map((r) => r[0]))) prune.run(devEUI, devEUI, keep);
-    return stored;
-  });
-  if (!turn) return (records, keep) => append.immediate(records, keep);
-  // From `from`, until a commit waits: each record inserted and its device pruned at once, so
-  // that a transaction can end after any record.
-  const appendUntilCommit = db.transaction((records: readonly RecordParams[], from: number, keep: number) => {
+  // From `from`, up to `most` records or until a commit waits: each record inserted and its
+  // device pruned at once, so that a transaction can end after any record.
+  const appendFrom = db.transaction((records: readonly RecordParams[], from: number, most: number, keep: number) => {
     let stored = 0;
     let next = from;
-    do {
+    while (next < records.length) {
       const r = records[next++]!;
       stored += insert.run(...r, r[0]).changes;
       prune.run(r[0], r[0], keep);
-    } while (next < records.length && next - from < HISTORY_CHUNK && !turn.commitWaiting());
+      if (next - from >= most || turn?.commitWaiting()) break;
+    }
     return { stored, next };
   });
+  if (!turn) return (records, keep) => appendFrom.immediate(records, 0, records.length, keep).stored;
   return (records, keep) => {
     let stored = 0;
     for (let from = 0; from < records.length;) {
-      const done = turn.history(() => appendUntilCommit.immediate(records, from, keep));
+      const done = turn.history(() => appendFrom.immediate(records, from, HISTORY_CHUNK, keep));
       stored += done.stored;
       from = done.next;
     }
