@@ -31,11 +31,14 @@ export interface ProgressView {
   readonly ratePerSecond: number | null;
 }
 
-function eta(v: ProgressView): string {
-  const left = v.summary.total - settledCount(v.summary);
-  if (left === 0) return '0s';
-  if (!v.ratePerSecond || v.ratePerSecond <= 0) return '?';
-  const s = Math.ceil(left / v.ratePerSecond);
+/**
+ * Time left at the current rate: `0s` when nothing is left, `?` while no rate is known yet (an
+ * ETA from no samples would be a guess), then `45s`, `3m5s`, `1h2m`.
+ */
+export function etaText(left: number, ratePerSecond: number | null): string {
+  if (left <= 0) return '0s';
+  if (!ratePerSecond || ratePerSecond <= 0) return '?';
+  const s = Math.ceil(left / ratePerSecond);
   return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
 }
 
@@ -43,5 +46,5 @@ function eta(v: ProgressView): string {
 export function progressLine(v: ProgressView): string {
   const s = v.summary;
   const rate = v.ratePerSecond === null ? '-' : v.ratePerSecond.toFixed(1);
-  return `${new Date().toISOString()} ${s.id} ${s.status}: ${settledCount(s)}/${s.total} settled, ${rate} devices/s, ETA ${eta(v)}; ${describeCounts(s.counts)}`;
+  return `${new Date().toISOString()} ${s.id} ${s.status}: ${settledCount(s)}/${s.total} settled, ${rate} devices/s, ETA ${etaText(s.total - settledCount(s), v.ratePerSecond)}; ${describeCounts(s.counts)}`;
 }

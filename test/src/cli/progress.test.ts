@@ -35,9 +35,11 @@ test('cli/progress/devices import off a terminal: no progress output, only the s
 test('cli/progress/devices import on a terminal: a bar with the count, rate and ETA', async () => {
   const file = await importFile('b.csv', 0x20000, 3000);
   const command = [process.execPath, CLI, 'devices', 'import', file, '--ns', 'ns-p', '--data-dir', path.join(work, 'data')].map((a) => `'${a}'`).join(' ');
-  const { stdout } = await run('script', ['-qec', command, '/dev/null'], { env: { ...process.env, COLUMNS: '200' } });
-  // The last frame shows the count and the rate (its ETA is blank once done); the first, an ETA.
-  expect(stdout).toMatch(/importing \[#+\] 3000\/3000 devices \| (?:\d+|-) devices\/s/);
-  expect(stdout).toMatch(/importing \[\.+\] 0\/3000 devices \| - devices\/s \| ETA \d+s/);
+  // A terminal 200 columns wide, so that no frame is cut at the edge of `script`'s default 80.
+  const { stdout } = await run('script', ['-qec', `stty cols 200; ${command}`, '/dev/null']);
+  // The first frame is drawn before any device is imported (no rate, no ETA yet); the last
+  // shows the count, the rate and nothing left.
+  expect(stdout).toContain('importing [..............................] 0/3000 devices | - devices/s | ETA ?');
+  expect(stdout).toMatch(/importing \[#{30}\] 3000\/3000 devices \| \d+ devices\/s \| ETA 0s/);
   expect(stdout).toContain('imported 3000 devices');
 });
