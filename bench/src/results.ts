@@ -170,6 +170,17 @@ export interface FreshServer {
     readonly connections: number;
     readonly resumed: number;
   } | null;
+  /**
+   * The control: new runs on the same server while it is still warm from its measured runs, its
+   * load generator connecting anew (full TLS handshakes, as for the first start). Each run's
+   * first second holds what any run's start costs (the handshakes, the generator's own start)
+   * and none of a new process's: the ceiling of `firstSecondRatio` on this machine.
+   */
+  readonly warmServer: {
+    readonly firstSeconds: readonly number[];
+    /** median(firstSeconds) / steadyPerSecond. */
+    readonly firstSecondRatio: number;
+  };
 }
 
 export interface StormRow {

@@ -127,6 +127,9 @@ export function printTable(r: BenchResults): void {
       out.push(
         `  its load generator offering the TLS session it kept (${n(a.resumed)} of ${n(a.connections)} connections resumed): first seconds ${a.firstSeconds.map((x) => n(x)).join(', ')} (median / steady x ${n(a.firstSecondRatio, 2)})`,
       );
+    out.push(
+      `  the control, new runs on the server while still warm (the same new connections, no new process): first seconds ${f.warmServer.firstSeconds.map((x) => n(x)).join(', ')} (median / steady x ${n(f.warmServer.firstSecondRatio, 2)})`,
+    );
   }
   if (r.storm) {
     const s = r.storm;

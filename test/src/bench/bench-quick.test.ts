@@ -139,6 +139,11 @@ describe('bench/quick mode', () => {
     expect(restarted.firstSeconds).toHaveLength(1);
     expect(restarted.connections).toBeGreaterThan(0);
     expect(restarted.resumed).toBe(restarted.connections);
+    // The control: the same start of a run on the large registry's server while it was warm.
+    expect(fresh.warmServer.firstSeconds).toHaveLength(1);
+    expect(fresh.warmServer.firstSeconds[0]).toBeGreaterThan(0);
+    expect(fresh.warmServer.firstSecondRatio).toBeCloseTo(fresh.warmServer.firstSeconds[0]! / fresh.steadyPerSecond, 2);
+    expect(stdout).toContain('the control, new runs on the server while still warm');
     expect(stdout).toContain('their runs alternated');
   });
 
