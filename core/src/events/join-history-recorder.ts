@@ -1,6 +1,7 @@
 import { parseEUI64 } from '../lorawan/identifiers';
 import type { Logger } from '../log/logger';
 import type { JoineryMetrics } from '../metrics/metrics';
+import { JoinHistoryPartlyWrittenError } from '../store/join-history-partly-written';
 import { DEFAULT_JOIN_HISTORY, type JoinRecord } from '../store/join-record';
 import type { Store } from '../store/store';
 import type { JoinEvent } from './join-event';
@@ -114,19 +115,34 @@ export class JoinHistoryRecorder {
     this.#metrics?.joinHistoryQueued.set(this.#queue.length);
     if (batch.length === 0) return Promise.resolve();
     this.#writing = (async () => {
-      try {
-        const stored = await this.#store.appendJoinRecords(batch, this.#keep);
-        this.#metrics?.joinHistory.inc({ outcome: 'stored' }, stored);
-        if (batch.length > stored) this.#metrics?.joinHistory.inc({ outcome: 'unknown-device' }, batch.length - stored);
-      } catch (err) {
-        this.#metrics?.joinHistory.inc({ outcome: 'failed' }, batch.length);
-        this.#log?.warn({ err: err instanceof Error ? err.message : String(err), records: batch.length }, 'join history: a batch was not written');
-      } finally {
-        this.#writing = null;
-        if (this.#queue.length > 0 && !this.#closed) this.#schedule(this.#queue.length >= this.#batchSize ? 0 : this.#intervalMs);
-      }
+      const { handled, stored } = await this.#append(batch);
+      this.#metrics?.joinHistory.inc({ outcome: 'stored' }, stored);
+      if (handled > stored) this.#metrics?.joinHistory.inc({ outcome: 'unknown-device' }, handled - stored);
+      if (batch.length > handled) this.#metrics?.joinHistory.inc({ outcome: 'failed' }, batch.length - handled);
+      this.#writing = null;
+      if (this.#queue.length > 0 && !this.#closed) this.#schedule(this.#queue.length >= this.#batchSize ? 0 : this.#intervalMs);
     })();
     return this.#writing;
+  }
+
+  /**
+   * Appends a batch; never throws. `handled`: the records written or skipped (of unknown
+   * devices), `stored` of them written. A failure part-way (SQLite's history thread writes a
+   * batch in several transactions) leaves what came before it written, and it counts so.
+   */
+  async #append(batch: readonly JoinRecord[]): Promise<{ handled: number; stored: number }> {
+    try {
+      return { handled: batch.length, stored: await this.#store.appendJoinRecords(batch, this.#keep) };
+    } catch (err) {
+      const partly = err instanceof JoinHistoryPartlyWrittenError ? err : null;
+      const handled = partly?.handled ?? 0;
+      const cause = partly ? partly.cause : err;
+      this.#log?.warn(
+        { err: cause instanceof Error ? cause.message : String(cause), records: batch.length - handled, ...(partly ? { written: handled } : {}) },
+        partly ? 'join history: a batch was written only in part' : 'join history: a batch was not written',
+      );
+      return { handled, stored: partly?.stored ?? 0 };
+    }
   }
 }
 

@@ -8,7 +8,8 @@ export interface JoinHistory {
    * Appends join records of devices that exist (records of unknown DevEUIs are skipped) and
    * keeps only the newest `keep` of each device, in one transaction (SQLite's history thread:
    * in short ones, so that join commits never wait for a whole batch; if one fails, those
-   * before it stay written). Returns how many were stored.
+   * before it stay written and JoinHistoryPartlyWrittenError says how many). Returns how many
+   * were stored.
    */
   appendJoinRecords(records: readonly JoinRecord[], keep: number): Promise<number>;
   /** A device's join records, newest first. */

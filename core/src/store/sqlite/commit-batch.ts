@@ -28,8 +28,8 @@ export const COMMIT_JOIN_SQL = `UPDATE devices SET ${JOIN_SET} WHERE dev_eui = ?
  * The same for a device whose activation is not recorded: its first accepted join (usage
  * metering), charged to its owner then. Only for those: the activation's columns are indexed
  * (devices_by_activation), and SQLite rewrites the index entry of every row whose SET list
- * names them, changed or not: a second page in the WAL for each join (a commit of 20 joins of
- * devices in no particular order: 165 KiB of WAL with them, 84 without).
+ * names them, changed or not: a second page in the WAL for each join, about twice the WAL a
+ * commit writes (measured in bench/README.md).
  */
 export const COMMIT_FIRST_JOIN_SQL = `UPDATE devices
     SET ${JOIN_SET},

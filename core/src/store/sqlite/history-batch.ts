@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { JoinRecord } from '../join-record';
+import { JoinHistoryPartlyWrittenError } from '../join-history-partly-written';
 import { JOIN_RECORD_COLUMNS } from '../sql/join-history-sql';
 import { HISTORY_CHUNK, type WriteTurn } from './write-turn';
 
@@ -23,7 +24,8 @@ const PRUNE_JOIN_RECORDS_SQL = `DELETE FROM device_joins
  * after the record at which a commit wants the write lock (or after `HISTORY_CHUNK` records),
  * and the next starts after that commit (write-turn.ts); a transaction of a whole batch held
  * the lock for 10-27 ms, and every commit meanwhile waited. If one fails, those before it stay
- * written. Returns how many were stored.
+ * written, and it throws JoinHistoryPartlyWrittenError saying how many. Returns how many were
+ * stored.
  */
 export function historyAppender(db: Database.Database, turn: WriteTurn | null = null): (records: readonly RecordParams[], keep: number) => number {
   const insert = db.prepare(INSERT_JOIN_RECORD_SQL);
@@ -45,9 +47,14 @@ export function historyAppender(db: Database.Database, turn: WriteTurn | null = 
   return (records, keep) => {
     let stored = 0;
     for (let from = 0; from < records.length;) {
-      const done = turn.history(() => appendFrom.immediate(records, from, HISTORY_CHUNK, keep));
-      stored += done.stored;
-      from = done.next;
+      try {
+        const done = turn.history(() => appendFrom.immediate(records, from, HISTORY_CHUNK, keep));
+        stored += done.stored;
+        from = done.next;
+      } catch (err) {
+        if (from === 0) throw err;
+        throw new JoinHistoryPartlyWrittenError(from, stored, err);
+      }
     }
     return stored;
   };

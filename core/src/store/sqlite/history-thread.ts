@@ -6,6 +6,7 @@
  * history of refused joins alone (no commit to start the checkpoint thread) still bounds the
  * WAL; a checkpoint here holds no other thread.
  */
+import { JoinHistoryPartlyWrittenError } from '../join-history-partly-written';
 import { historyAppender, type RecordParams } from './history-batch';
 import { connect, port, serve, threadData, wire } from './thread-connection';
 import { WriteTurn } from './write-turn';
@@ -18,6 +19,7 @@ serve<{ readonly id: number; readonly records: readonly RecordParams[]; readonly
   try {
     port.postMessage({ id: m.id, stored: append(m.records, m.keep) });
   } catch (err) {
-    port.postMessage({ id: m.id, error: wire(err) });
+    if (err instanceof JoinHistoryPartlyWrittenError) port.postMessage({ id: m.id, error: wire(err.cause), partly: { handled: err.handled, stored: err.stored } });
+    else port.postMessage({ id: m.id, error: wire(err) });
   }
 });

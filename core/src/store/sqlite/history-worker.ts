@@ -1,3 +1,4 @@
+import { JoinHistoryPartlyWrittenError } from '../join-history-partly-written';
 import type { JoinRecord } from '../join-record';
 import { recordParams } from './history-batch';
 import { fromWire, StoreThread, type WireError } from './store-thread';
@@ -6,6 +7,8 @@ interface Reply {
   readonly id: number;
   readonly stored?: number;
   readonly error?: WireError;
+  /** With `error`: the batch failed after these were written (JoinHistoryPartlyWrittenError). */
+  readonly partly?: { readonly handled: number; readonly stored: number };
 }
 
 export interface HistoryWorkerOptions {
@@ -35,8 +38,9 @@ export class SqliteHistoryWorker {
 
   async append(records: readonly JoinRecord[], keep: number): Promise<number> {
     const reply = await this.#thread.request({ records: records.map(recordParams), keep });
-    if (reply.stored === undefined) throw fromWire(reply.error ?? { message: 'history worker: empty reply', code: undefined });
-    return reply.stored;
+    if (reply.stored !== undefined) return reply.stored;
+    const err = fromWire(reply.error ?? { message: 'history worker: empty reply', code: undefined });
+    throw reply.partly ? new JoinHistoryPartlyWrittenError(reply.partly.handled, reply.partly.stored, err) : err;
   }
 
   /** Starts the history thread now, before the first batch (a server before it listens). */
