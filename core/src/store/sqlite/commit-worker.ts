@@ -78,6 +78,7 @@ export class SqliteCommitWorker {
       // Its connection's failure is posted (thread-connection.ts) before the thread's 'error'.
       const answered = (m: { readonly error?: WireError }): void => {
         thread.off('error', failed);
+        thread.unref();
         if (m.error) reject(fromWire(m.error));
         else resolve();
       };
@@ -87,6 +88,8 @@ export class SqliteCommitWorker {
       };
       thread.once('message', answered);
       thread.once('error', failed);
+      // Held open while it is waited for (an unreferenced thread would let the process end first).
+      thread.ref();
       thread.postMessage({ id: 0, ready: true });
     });
   }
@@ -123,6 +126,10 @@ export class SqliteCommitWorker {
     this.#checkpointer = null;
     if (checkpointer) {
       const ended = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
+      // Held open until it has exited: an unreferenced thread's exit is no reason for the event
+      // loop to wait, and a process with nothing else to do would end here, the rest of its
+      // shutdown (the other threads, the database, the last log line) never run.
+      checkpointer.ref();
       checkpointer.postMessage({ close: true });
       await ended;
     }
