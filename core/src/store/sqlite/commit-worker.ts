@@ -1,5 +1,3 @@
-import type { Worker } from 'node:worker_threads';
-import { startModuleThread } from '../../threads/module-thread';
 import type { JoinCommit } from '../device';
 import { ItemFailure } from '../group-commit';
 import { commitJoinParams } from './commit-batch';
@@ -34,20 +32,21 @@ export interface CommitWorkerOptions {
  * its nonce state is on disk.
  *
  * The thread starts with the first batch (a CLI command that never commits a join never starts
- * it) and holds the process open only while a batch is in flight. If it dies, the batches in
- * flight fail with its error and the next batch starts a new one.
+ * it), or with `start`, and holds the process open only while a batch is in flight. If it dies,
+ * the batches in flight fail with its error and the next batch starts a new one. The checkpoint
+ * thread beside it is the same kind of thread (StoreThread), asked every 1,000 commits.
  */
 export class SqliteCommitWorker {
-  readonly #options: CommitWorkerOptions;
   readonly #thread: StoreThread<Reply>;
   #closed = false;
-  #checkpointer: Worker | null = null;
+  /** `checkpoint-thread.ts`: copies the WAL into the database file when asked (a reply `{ id }` each time). */
+  readonly #checkpointer: StoreThread<{ readonly id: number }>;
   #checkpointing = false;
   #sinceCheckpoint = 0;
 
   constructor(options: CommitWorkerOptions) {
-    this.#options = options;
     this.#thread = new StoreThread<Reply>('commit worker', require.resolve('./commit-thread'), { file: options.file, busyTimeoutMs: options.busyTimeoutMs, writeTurn: options.writeTurn });
+    this.#checkpointer = new StoreThread('checkpoint thread', require.resolve('./checkpoint-thread'), { file: options.file, busyTimeoutMs: options.busyTimeoutMs });
   }
 
   /** Runs the batch in one transaction on the worker; one result per commit, in order. */
@@ -68,71 +67,26 @@ export class SqliteCommitWorker {
    * would otherwise share the cores with.
    */
   async start(): Promise<void> {
-    await Promise.all([this.#thread.start(), this.#checkpointerReady()]);
+    await Promise.all([this.#thread.start(), this.#checkpointer.start()]);
   }
 
-  /** The checkpoint thread started, with its connection open; rejects with the error it could not open it with. */
-  #checkpointerReady(): Promise<void> {
-    const thread = this.#checkpointThread();
-    return new Promise((resolve, reject) => {
-      // Its connection's failure is posted (thread-connection.ts) before the thread's 'error'.
-      const answered = (m: { readonly error?: WireError }): void => {
-        thread.off('error', failed);
-        thread.unref();
-        if (m.error) reject(fromWire(m.error));
-        else resolve();
-      };
-      const failed = (err: unknown): void => {
-        thread.off('message', answered);
-        reject(err);
-      };
-      thread.once('message', answered);
-      thread.once('error', failed);
-      // Held open while it is waited for (an unreferenced thread would let the process end first).
-      thread.ref();
-      thread.postMessage({ id: 0, ready: true });
-    });
-  }
-
-  /** Asks the checkpoint thread to checkpoint. */
+  /**
+   * Asks the checkpoint thread to checkpoint; the commits never wait for it. A checkpoint that
+   * fails (its thread died) is not retried: the next one, 1,000 commits later, starts a new thread.
+   */
   #checkpoint(): void {
     this.#sinceCheckpoint = 0;
     this.#checkpointing = true;
-    this.#checkpointThread().postMessage({ checkpoint: true });
-  }
-
-  /** The checkpoint thread (`checkpoint-thread.ts`, started on first use, never holding the process open). */
-  #checkpointThread(): Worker {
-    if (!this.#checkpointer) {
-      const checkpointer = startModuleThread(require.resolve('./checkpoint-thread'), { file: this.#options.file, busyTimeoutMs: this.#options.busyTimeoutMs });
-      checkpointer.unref();
-      checkpointer.on('message', () => (this.#checkpointing = false));
-      // A checkpoint thread that failed is started again with the next request.
-      const gone = (): void => {
-        if (this.#checkpointer === checkpointer) this.#checkpointer = null;
-        this.#checkpointing = false;
-      };
-      checkpointer.on('error', gone);
-      checkpointer.on('exit', gone);
-      this.#checkpointer = checkpointer;
-    }
-    return this.#checkpointer;
+    this.#checkpointer.request({ checkpoint: true }).then(
+      () => (this.#checkpointing = false),
+      () => (this.#checkpointing = false),
+    );
   }
 
   /** Ends the threads (after the caller has let the batches in flight finish). Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    const checkpointer = this.#checkpointer;
-    this.#checkpointer = null;
-    if (checkpointer) {
-      const ended = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
-      // Held open until it has exited: an unreferenced thread's exit is no reason for the event
-      // loop to wait, and a process with nothing else to do would end here, the rest of its
-      // shutdown (the other threads, the database, the last log line) never run.
-      checkpointer.ref();
-      checkpointer.postMessage({ close: true });
-      await ended;
-    }
+    await this.#checkpointer.close();
     await this.#thread.close();
   }
 }
