@@ -6,8 +6,10 @@ import Database from 'better-sqlite3';
 import { parseEUI64, type EUI64 } from '../../lorawan/identifiers';
 import { devNonce, joinNonce } from '../../lorawan/nonces';
 import type { JoinCommit } from '../device';
+import { JoinHistoryPartlyWrittenError } from '../join-history-partly-written';
 import type { JoinRecord } from '../join-record';
 import { SqliteStore } from './sqlite-store';
+import { HISTORY_CHUNK } from './write-turn';
 
 let dir: string;
 let file: string;
@@ -27,6 +29,20 @@ const commit = (devEUI: EUI64, expectedVersion: number, n: number, peer = 'ns'):
   joinedAt: new Date(1_700_000_000_000 + n),
   peer,
   recordsActivation: true,
+});
+
+/** A successful join of `devEUI` at its `visit`th join (its DevNonce and JoinNonce). */
+const joinRecord = (devEUI: EUI64, visit: number): JoinRecord => ({
+  devEUI,
+  joinEUI: parseEUI64('70b3d57ed0000000'),
+  at: new Date(1_700_000_000_000 + visit),
+  peer: 'ns',
+  joinType: 'join',
+  macVersion: '1.0.4',
+  result: 'Success',
+  description: null,
+  devNonce: visit,
+  joinNonce: visit,
 });
 
 async function storeWith(devices: number, options: Parameters<typeof SqliteStore.open>[1] = {}): Promise<SqliteStore> {
@@ -196,19 +212,7 @@ describe('SQLite commit worker', () => {
     const store = await storeWith(devices);
     try {
       await store.prepareForJoins();
-      const records = (visit: number): JoinRecord[] =>
-        Array.from({ length: devices }, (_, i) => ({
-          devEUI: eui(i + 1),
-          joinEUI: parseEUI64('70b3d57ed0000000'),
-          at: new Date(1_700_000_000_000 + visit),
-          peer: 'ns',
-          joinType: 'join' as const,
-          macVersion: '1.0.4',
-          result: 'Success',
-          description: null,
-          devNonce: visit,
-          joinNonce: visit,
-        }));
+      const records = (visit: number): JoinRecord[] => Array.from({ length: devices }, (_, i) => joinRecord(eui(i + 1), visit));
       // A batch alone, for its length here.
       let startedAt = performance.now();
       expect(await store.appendJoinRecords(records(1), 50)).toBe(devices);
@@ -242,4 +246,39 @@ describe('SQLite commit worker', () => {
       await store.close();
     }
   });
+});
+
+test('a batch that fails part-way on the history thread says how much of it stays written', async () => {
+  // The history thread writes a batch in transactions of at most HISTORY_CHUNK records; a
+  // failure in the second leaves the first committed. Devices 1..2*HISTORY_CHUNK exist, but two
+  // of the first chunk's records are of unknown devices; the insert of the record after the
+  // first chunk fails (a trigger stands in for a full disk).
+  const devices = 2 * HISTORY_CHUNK;
+  const store = await storeWith(devices);
+  try {
+    const other = new Database(file);
+    other.exec(`CREATE TRIGGER full_disk BEFORE INSERT ON device_joins WHEN NEW.dev_eui = '${eui(HISTORY_CHUNK + 1)}' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    const records = Array.from({ length: devices }, (_, i) => joinRecord(eui(i + 1), 1));
+    records[10] = joinRecord(eui(devices + 10), 1);
+    records[20] = joinRecord(eui(devices + 20), 1);
+    const failure = await store.appendJoinRecords(records, 50).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(JoinHistoryPartlyWrittenError);
+    expect(failure).toMatchObject({ handled: HISTORY_CHUNK, stored: HISTORY_CHUNK - 2 });
+    expect(((failure as Error).cause as Error).message).toBe('database or disk is full');
+    expect((other.prepare('SELECT COUNT(*) AS n FROM device_joins').get() as { n: number }).n).toBe(HISTORY_CHUNK - 2);
+    // A failure before any record is written is the failure itself.
+    other.exec(`DROP TRIGGER full_disk; CREATE TRIGGER full_disk BEFORE INSERT ON device_joins BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    const first = await store.appendJoinRecords([joinRecord(eui(1), 2)], 50).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(first).not.toBeInstanceOf(JoinHistoryPartlyWrittenError);
+    expect((first as Error).message).toBe('database or disk is full');
+    other.close();
+  } finally {
+    await store.close();
+  }
 });
